@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Provisions what ProxyStack's tests and the HelloStack sample need on a Debian machine with no internet registry:
+#   1. a Docker engine (docker.io from apt, dockerd started in the background when no socket answers);
+#   2. a local registry on 127.0.0.1:5000 (Debian's docker-registry);
+#   3. offline base images pushed to it, named as StackRegistryMirror expects:
+#        localhost:5000/dotnet/aspnet:10.0   (mirror of mcr.microsoft.com/dotnet/aspnet:10.0)
+#        localhost:5000/library/nginx:stable (mirror of nginx:stable, i.e. docker.io/library/nginx:stable)
+# Idempotent: every step checks first, so a provisioned machine returns in seconds.
+set -euo pipefail
+
+REGISTRY=127.0.0.1:5000
+CACHE=${PROXYSTACK_CACHE:-/var/cache/proxystack}
+SUITE=bookworm
+MIRROR_URL=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+log() { printf '[provision] %s\n' "$*" >&2; }
+
+apt_updated=0
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ $apt_updated -eq 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -qq; apt_updated=1; fi
+  log "apt-get install ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+engine_up() { curl -sf --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/null 2>&1; }
+
+ensure_engine() {
+  if engine_up; then return 0; fi
+  command -v dockerd >/dev/null 2>&1 || apt_install docker.io
+  log "starting dockerd"
+  mkdir -p /var/log
+  nohup dockerd >/var/log/proxystack-dockerd.log 2>&1 &
+  for _ in $(seq 1 120); do engine_up && { log "engine is up"; return 0; }; sleep 0.5; done
+  log "dockerd did not come up; see /var/log/proxystack-dockerd.log"; tail -n 30 /var/log/proxystack-dockerd.log >&2; exit 1
+}
+
+registry_up() { curl -sf "http://$REGISTRY/v2/" >/dev/null 2>&1; }
+
+ensure_registry() {
+  if registry_up; then return 0; fi
+  command -v docker-registry >/dev/null 2>&1 || apt_install docker-registry
+  mkdir -p "$CACHE/registry"
+  cat >"$CACHE/registry.yml" <<YML
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $CACHE/registry
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY
+YML
+  log "starting local registry on $REGISTRY"
+  nohup docker-registry serve "$CACHE/registry.yml" >/var/log/proxystack-registry.log 2>&1 &
+  for _ in $(seq 1 60); do registry_up && return 0; sleep 0.5; done
+  log "registry did not come up"; tail -n 30 /var/log/proxystack-registry.log >&2; exit 1
+}
+
+in_registry() { # repo tag
+  curl -sf -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "http://$REGISTRY/v2/$1/manifests/$2"
+}
+
+rootfs() { # name extra-packages...
+  local name=$1; shift
+  local dir="$CACHE/rootfs-$name"
+  if [ ! -f "$dir/.done" ]; then
+    apt_install debootstrap
+    rm -rf "$dir"
+    local inc; inc=$(IFS=,; echo "$*")
+    log "debootstrap $name (${inc:-minbase only})"
+    debootstrap --variant=minbase ${inc:+--include=$inc} "$SUITE" "$dir" "$MIRROR_URL" >/dev/null
+    rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+    touch "$dir/.done"
+  fi
+  echo "$dir"
+}
+
+push_image() { # rootfs-dir image-ref change...
+  local dir=$1 ref=$2; shift 2
+  local args=()
+  for c in "$@"; do args+=(--change "$c"); done
+  log "importing $ref"
+  tar -C "$dir" --exclude=./.done -c . | docker import "${args[@]}" - "$ref" >/dev/null
+  docker push -q "$ref" >/dev/null
+}
+
+ensure_aspnet() {
+  in_registry dotnet/aspnet 10.0 && return 0
+  local dir; dir=$(rootfs aspnet ca-certificates libicu72)
+  if [ ! -x "$dir/usr/share/dotnet/dotnet" ]; then
+    mkdir -p "$dir/usr/share/dotnet"
+    cp -a /usr/share/dotnet/dotnet /usr/share/dotnet/host /usr/share/dotnet/shared "$dir/usr/share/dotnet/"
+    ln -sf /usr/share/dotnet/dotnet "$dir/usr/bin/dotnet"
+    grep -q '^app:' "$dir/etc/passwd" || {
+      echo 'app:x:1654:1654:app:/home/app:/usr/sbin/nologin' >>"$dir/etc/passwd"
+      echo 'app:x:1654:' >>"$dir/etc/group"
+      mkdir -p "$dir/home/app" && chown 1654:1654 "$dir/home/app"
+    }
+  fi
+  push_image "$dir" "$REGISTRY/dotnet/aspnet:10.0" \
+    'ENV APP_UID=1654' 'ENV ASPNETCORE_HTTP_PORTS=8080' 'ENV DOTNET_RUNNING_IN_CONTAINER=true' \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'USER 1654' 'WORKDIR /app'
+}
+
+ensure_nginx() {
+  in_registry library/nginx stable && return 0
+  local dir; dir=$(rootfs nginx nginx-light)
+  # Like the public image: logs go to the container's stdout/stderr.
+  ln -sf /dev/stdout "$dir/var/log/nginx/access.log"; ln -sf /dev/stderr "$dir/var/log/nginx/error.log"
+  push_image "$dir" "$REGISTRY/library/nginx:stable" \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'EXPOSE 80' \
+    'CMD ["nginx","-g","daemon off;"]'
+}
+
+start=$(date +%s)
+apt_install curl ca-certificates
+ensure_engine
+ensure_registry
+ensure_aspnet
+ensure_nginx
+log "ready in $(( $(date +%s) - start )) s: engine, registry $REGISTRY, base images"

@@ -1,0 +1,36 @@
+namespace ProxyStack.Diagnostics;
+
+/// <summary>Every diagnostic code ProxyStack can emit. Codes are stable: never renumber or reuse one; retired codes stay here, commented.</summary>
+internal static class DiagnosticCodes
+{
+    public const string StackNameInvalid = "STACK1001";
+    public const string StackNameNormalized = "STACK1002";
+    public const string ReplicasOutOfRange = "STACK1003";
+    public const string PortInvalid = "STACK1004";
+    public const string HostAddressInvalid = "STACK1005";
+    public const string HealthPathInvalid = "STACK1006";
+    public const string ReadyTimeoutInvalid = "STACK1007";
+    public const string ImageReferenceInvalid = "STACK1008";
+    public const string RegistryMirrorInvalid = "STACK1009";
+    public const string NetworkModeInvalid = "STACK1010";
+    public const string HostAddressAllInterfaces = "STACK1011";
+    public const string BooleanInvalid = "STACK1012";
+    public const string EnvironmentInvalid = "STACK1013";
+    public const string BaseImageUnavailable = "STACK2001";
+    public const string ProxyImageBuildFailed = "STACK2002";
+    public const string AppImageMissing = "STACK2003";
+    public const string EngineUnreachable = "STACK3001";
+    public const string EngineRequestFailed = "STACK3002";
+    public const string ForeignContainer = "STACK4001";
+    public const string ForeignNetwork = "STACK4002";
+    public const string HostPortInUse = "STACK4003";
+    public const string ReplicaNotReady = "STACK4004";
+    public const string ReplicaExited = "STACK4005";
+    public const string ApplyCancelled = "STACK4006";
+    public const string ApplyStepFailed = "STACK4007";
+    public const string ProxyReloadFailed = "STACK4008";
+    public const string TeardownFailed = "STACK4009";
+    public const string ProxyNotReady = "STACK4010";
+    public const string ContainerSupportMissing = "STACK5001";
+    public const string StackStillRunning = "STACK5002";
+}

@@ -1,0 +1,7 @@
+namespace ProxyStack.Diagnostics;
+
+internal enum DiagnosticSeverity
+{
+    Warning,
+    Error,
+}

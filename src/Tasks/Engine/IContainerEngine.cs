@@ -1,0 +1,49 @@
+using ProxyStack.Planning;
+
+namespace ProxyStack.Engine;
+
+/// <summary>
+/// The engine as ProxyStack needs it. Implementations translate driver errors: "not found" becomes null/false, an unreachable
+/// engine becomes <see cref="EngineUnavailableException"/>, anything else the engine refuses becomes <see cref="EngineRequestException"/>.
+/// </summary>
+internal interface IContainerEngine
+{
+    /// <summary>Where requests go, for messages: "unix:///var/run/docker.sock".</summary>
+    string Endpoint { get; }
+
+    Task PingAsync(CancellationToken ct);
+
+    /// <summary>One label-filtered listing of the stack (all states), plus any container or network holding one of <paramref name="names"/>.</summary>
+    Task<(IReadOnlyList<ObservedContainer> Containers, IReadOnlyList<ObservedNetwork> Networks)> ListStackResourcesAsync(
+        string stack, IReadOnlyCollection<string> names, CancellationToken ct);
+
+    /// <summary>Image id (sha256:…) and labels, or null when the engine does not have it.</summary>
+    Task<(string Id, IReadOnlyDictionary<string, string> Labels)?> InspectImageAsync(string reference, CancellationToken ct);
+
+    /// <summary>Builds an image from a tar context with the classic builder; the base image is pulled when missing.</summary>
+    Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct);
+
+    Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct);
+    Task<bool> RemoveNetworkAsync(string name, CancellationToken ct);
+
+    Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct);
+    Task StartContainerAsync(string name, CancellationToken ct);
+    Task RenameContainerAsync(string name, string newName, CancellationToken ct);
+    /// <summary>SIGTERM (or the image's stop signal), then SIGKILL after <paramref name="timeout"/>.</summary>
+    Task StopContainerAsync(string name, TimeSpan timeout, CancellationToken ct);
+    Task<bool> RemoveContainerAsync(string name, CancellationToken ct);
+
+    /// <summary>State, exit code and the container's address on <paramref name="network"/>; null when it does not exist.</summary>
+    Task<ContainerStatus?> InspectContainerAsync(string name, string network, CancellationToken ct);
+
+    Task<string> GetLogsAsync(string name, int tail, CancellationToken ct);
+    /// <summary>Follows a container's output until <paramref name="ct"/> is cancelled, one call per line.</summary>
+    Task FollowLogsAsync(string name, Action<string> onLine, CancellationToken ct);
+
+    Task<(long ExitCode, string Output)> ExecAsync(string name, IReadOnlyList<string> command, CancellationToken ct);
+    Task WriteFileAsync(string name, string path, string content, CancellationToken ct);
+    /// <summary>A text file's content, or null when the container or file does not exist.</summary>
+    Task<string?> ReadFileAsync(string name, string path, CancellationToken ct);
+}
+
+internal sealed record ContainerStatus(string Id, bool Running, string State, long ExitCode, string? IpAddress, int RestartCount);

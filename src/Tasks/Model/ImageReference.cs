@@ -1,0 +1,82 @@
+using System.Text.RegularExpressions;
+
+namespace ProxyStack.Model;
+
+/// <summary>A parsed image reference: [registry/]repository[:tag][@digest], following the distribution reference grammar.</summary>
+internal sealed partial record ImageReference(string? Registry, string Repository, string? Tag, string? Digest)
+{
+    [GeneratedRegex(@"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")]
+    private static partial Regex PathComponent();
+
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+    private static partial Regex TagPattern();
+
+    [GeneratedRegex(@"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$")]
+    private static partial Regex RegistryPattern();
+
+    [GeneratedRegex(@"^sha256:[a-f0-9]{64}$")]
+    private static partial Regex DigestPattern();
+
+    public static ImageReference? Parse(string raw)
+    {
+        if (string.IsNullOrWhiteSpace(raw) || raw.Length > 255 || raw.Any(char.IsWhiteSpace)) return null;
+        string? digest = null;
+        var at = raw.IndexOf('@');
+        if (at >= 0)
+        {
+            digest = raw[(at + 1)..];
+            raw = raw[..at];
+            if (!DigestPattern().IsMatch(digest)) return null;
+        }
+        string? registry = null;
+        var slash = raw.IndexOf('/');
+        if (slash > 0)
+        {
+            var first = raw[..slash];
+            if (first.Contains('.') || first.Contains(':') || first == "localhost")
+            {
+                registry = first;
+                raw = raw[(slash + 1)..];
+                if (!RegistryPattern().IsMatch(registry)) return null;
+            }
+        }
+        string? tag = null;
+        var colon = raw.LastIndexOf(':');
+        if (colon >= 0)
+        {
+            tag = raw[(colon + 1)..];
+            raw = raw[..colon];
+            if (!TagPattern().IsMatch(tag)) return null;
+        }
+        if (raw.Length == 0 || !raw.Split('/').All(c => PathComponent().IsMatch(c))) return null;
+        return new ImageReference(registry, raw, tag, digest);
+    }
+
+    /// <summary>
+    /// The same image taken from <paramref name="mirror"/>: the registry is replaced, and Docker Hub's implicit "library/" is made
+    /// explicit. "mcr.microsoft.com/dotnet/aspnet:10.0" with "localhost:5000" → "localhost:5000/dotnet/aspnet:10.0";
+    /// "nginx:stable" → "localhost:5000/library/nginx:stable".
+    /// </summary>
+    public ImageReference WithMirror(string mirror)
+    {
+        var path = Registry is null or "docker.io" or "index.docker.io" && !Repository.Contains('/') ? "library/" + Repository : Repository;
+        var m = mirror.TrimEnd('/');
+        var mslash = m.IndexOf('/');
+        return mslash < 0
+            ? this with { Registry = m, Repository = path }
+            : this with { Registry = m[..mslash], Repository = m[(mslash + 1)..] + "/" + path };
+    }
+
+    public override string ToString() =>
+        (Registry is null ? "" : Registry + "/") + Repository + (Tag is null ? "" : ":" + Tag) + (Digest is null ? "" : "@" + Digest);
+
+    /// <summary>Whether a string is a valid mirror: a registry host (optional port) with an optional path.</summary>
+    public static bool IsValidMirror(string mirror)
+    {
+        var m = mirror.TrimEnd('/');
+        var slash = m.IndexOf('/');
+        var host = slash < 0 ? m : m[..slash];
+        if (!RegistryPattern().IsMatch(host)) return false;
+        return slash < 0 || m[(slash + 1)..].Split('/').All(c => PathComponent().IsMatch(c));
+    }
+}

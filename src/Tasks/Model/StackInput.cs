@@ -1,0 +1,20 @@
+namespace ProxyStack.Model;
+
+/// <summary>Raw user input, exactly as MSBuild handed it over (strings, unparsed). The builder validates and parses it.</summary>
+internal sealed record StackInput
+{
+    public string ProjectName { get; init; } = "";
+    public string StackName { get; init; } = "";
+    public string Replicas { get; init; } = "";
+    public string HostPort { get; init; } = "";
+    public string HostAddress { get; init; } = "";
+    public string AppPort { get; init; } = "";
+    public string HealthPath { get; init; } = "";
+    public string ReadyTimeout { get; init; } = "";
+    public string NginxImage { get; init; } = "";
+    public string RegistryMirror { get; init; } = "";
+    public string NetworkMode { get; init; } = "";
+    public string KeepRunning { get; init; } = "";
+    /// <summary>Environment for app replicas: name → value, from StackEnvironment items.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
+}

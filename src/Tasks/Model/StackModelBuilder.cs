@@ -1,0 +1,33 @@
+using ProxyStack.Diagnostics;
+
+namespace ProxyStack.Model;
+
+/// <summary>Turns raw input into a model, or into the diagnostics that explain why it cannot.</summary>
+internal static class StackModelBuilder
+{
+    public static (StackModel? Model, IReadOnlyList<Diagnostic> Diagnostics) Build(StackInput input)
+    {
+        var diagnostics = StackValidator.Validate(input);
+        if (diagnostics.Any(d => d.IsError)) return (null, diagnostics);
+
+        var nginx = ImageReference.Parse(input.NginxImage)!;
+        if (input.RegistryMirror.Length > 0) nginx = nginx.WithMirror(input.RegistryMirror);
+        var model = new StackModel
+        {
+            Name = StackNames.Normalize(input.StackName.Length > 0 ? input.StackName : input.ProjectName)!,
+            Replicas = StackValidator.ParseInt(input.Replicas)!.Value,
+            HostAddress = input.HostAddress.Trim(),
+            HostPort = StackValidator.ParseInt(input.HostPort)!.Value,
+            AppPort = StackValidator.ParseInt(input.AppPort)!.Value,
+            HealthPath = input.HealthPath,
+            ReadyTimeoutSeconds = StackValidator.ParseInt(input.ReadyTimeout)!.Value,
+            NginxImage = nginx.ToString(),
+            NetworkMode = input.NetworkMode,
+            KeepRunning = StackValidator.ParseBool(input.KeepRunning)!.Value,
+            Environment = input.Environment
+                .GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last())
+                .OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
+        };
+        return (model, diagnostics);
+    }
+}

@@ -1,0 +1,44 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace ProxyStack.Model;
+
+/// <summary>Derived Docker names. Names are never random: a stack's resources are found again by name and by label.</summary>
+internal static partial class StackNames
+{
+    /// <summary>Longest stack name we accept, leaving room for suffixes such as "-app-16-retiring-0123456789ab".</summary>
+    public const int MaxLength = 48;
+
+    public static string Network(string stack) => $"{stack}-net";
+    public static string Proxy(string stack) => $"{stack}-proxy";
+    public static string App(string stack, int replica) => $"{stack}-app-{replica}";
+    public static string ProxyImage(string stack) => $"proxystack/{stack}-proxy";
+
+    /// <summary>The name a replica gets while a new one takes its place (rolling replacement); unique per container.</summary>
+    public static string Retiring(string name, string containerId) => $"{name}-retiring-{containerId[..Math.Min(12, containerId.Length)]}";
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_.-]*$")]
+    private static partial Regex ValidName();
+
+    public static bool IsValid(string name) => name.Length is > 0 and <= MaxLength && ValidName().IsMatch(name);
+
+    /// <summary>
+    /// Lower-cases and replaces every character Docker rejects with '-', collapses runs of '-', and trims leading and trailing
+    /// separators. Returns null when nothing valid remains (e.g. "___" or "").
+    /// Example: "Contoso.Orders_API" → "contoso.orders_api"; "My App!" → "my-app".
+    /// </summary>
+    public static string? Normalize(string raw)
+    {
+        var sb = new StringBuilder(raw.Length);
+        foreach (var ch in raw.Trim().ToLowerInvariant())
+        {
+            var ok = ch is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '.' or '-';
+            var c = ok ? ch : '-';
+            if (c == '-' && sb.Length > 0 && sb[^1] == '-') continue;
+            sb.Append(c);
+        }
+        var s = sb.ToString().Trim('-', '_', '.');
+        if (s.Length > MaxLength) s = s[..MaxLength].TrimEnd('-', '_', '.');
+        return IsValid(s) ? s : null;
+    }
+}

@@ -1,0 +1,61 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using ProxyStack.Diagnostics;
+
+namespace ProxyStack.Model;
+
+/// <summary>
+/// Checks raw input and returns every problem at once. Values that end up in nginx.conf are refused (never escaped) when they
+/// contain anything but a conservative character set, so a bad value can never inject configuration.
+/// </summary>
+internal static partial class StackValidator
+{
+    public const int MaxReplicas = 16;
+    public static readonly string[] NetworkModes = ["bridge"];
+
+    [GeneratedRegex(@"^/[A-Za-z0-9\-._~/%?=&+]{0,255}$")]
+    private static partial Regex HealthPathPattern();
+
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex EnvNamePattern();
+
+    public static IReadOnlyList<Diagnostic> Validate(StackInput input)
+    {
+        var d = new List<Diagnostic>();
+        var rawName = input.StackName.Length > 0 ? input.StackName : input.ProjectName;
+        var name = StackNames.Normalize(rawName);
+        if (name is null) d.Add(Diagnostic.Error(nameof(Strings.StackNameInvalid), rawName));
+        else if (input.StackName.Length > 0 && name != input.StackName) d.Add(Diagnostic.Warning(nameof(Strings.StackNameNormalized), rawName, name));
+
+        if (ParseInt(input.Replicas) is not (>= 1 and <= MaxReplicas)) d.Add(Diagnostic.Error(nameof(Strings.ReplicasOutOfRange), input.Replicas, MaxReplicas));
+        if (ParseInt(input.HostPort) is not (>= 1 and <= 65535)) d.Add(Diagnostic.Error(nameof(Strings.PortInvalid), "StackHostPort", input.HostPort));
+        if (ParseInt(input.AppPort) is not (>= 1 and <= 65535)) d.Add(Diagnostic.Error(nameof(Strings.PortInvalid), "StackAppPort", input.AppPort));
+        if (ParseInt(input.ReadyTimeout) is not (>= 1 and <= 3600)) d.Add(Diagnostic.Error(nameof(Strings.ReadyTimeoutInvalid), input.ReadyTimeout));
+
+        if (!IPAddress.TryParse(input.HostAddress, out var address) || input.HostAddress.Contains('%'))
+            d.Add(Diagnostic.Error(nameof(Strings.HostAddressInvalid), input.HostAddress));
+        else if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
+            d.Add(Diagnostic.Warning(nameof(Strings.HostAddressAllInterfaces), input.HostAddress));
+
+        if (!HealthPathPattern().IsMatch(input.HealthPath)) d.Add(Diagnostic.Error(nameof(Strings.HealthPathInvalid), input.HealthPath));
+        if (ImageReference.Parse(input.NginxImage) is null) d.Add(Diagnostic.Error(nameof(Strings.ImageReferenceInvalid), "StackNginxImage", input.NginxImage));
+        if (input.RegistryMirror.Length > 0 && !ImageReference.IsValidMirror(input.RegistryMirror))
+            d.Add(Diagnostic.Error(nameof(Strings.RegistryMirrorInvalid), input.RegistryMirror));
+        if (!NetworkModes.Contains(input.NetworkMode)) d.Add(Diagnostic.Error(nameof(Strings.NetworkModeInvalid), input.NetworkMode, string.Join(", ", NetworkModes)));
+        if (ParseBool(input.KeepRunning) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackKeepRunning", input.KeepRunning));
+        foreach (var (key, _) in input.Environment)
+            if (!EnvNamePattern().IsMatch(key)) d.Add(Diagnostic.Error(nameof(Strings.EnvironmentInvalid), key));
+        return d;
+    }
+
+    public static int? ParseInt(string raw) =>
+        int.TryParse(raw.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : null;
+
+    public static bool? ParseBool(string raw) => raw.Trim().ToLowerInvariant() switch
+    {
+        "" or "false" => false,
+        "true" => true,
+        _ => null,
+    };
+}

@@ -1,0 +1,17 @@
+namespace ProxyStack.Planning;
+
+/// <summary>Everything needed to create one container. Built by the reconciler; the engine only translates it.</summary>
+internal sealed record ContainerSpec
+{
+    public required string Name { get; init; }
+    public required string Image { get; init; }
+    public required string Network { get; init; }
+    public required IReadOnlyDictionary<string, string> Labels { get; init; }
+    public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
+    /// <summary>Host publishing, e.g. 127.0.0.1:8080 → 80/tcp. Null: nothing published (app replicas).</summary>
+    public PortBinding? Publish { get; init; }
+    /// <summary>Restart policy name: "unless-stopped" brings a crashed replica back.</summary>
+    public string RestartPolicy { get; init; } = "unless-stopped";
+}
+
+internal sealed record PortBinding(string HostAddress, int HostPort, int ContainerPort);

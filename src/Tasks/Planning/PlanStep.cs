@@ -1,0 +1,33 @@
+namespace ProxyStack.Planning;
+
+/// <summary>One step of a plan.</summary>
+/// <param name="Id">Position in the plan; <see cref="DependsOn"/> refers to these.</param>
+/// <param name="Kind">What to do.</param>
+/// <param name="Resource">The container or network name it acts on.</param>
+/// <param name="Cause">Why, in a few words ("missing", "image changed").</param>
+/// <param name="DependsOn">Steps that must have succeeded first.</param>
+internal sealed record PlanStep(int Id, StepKind Kind, string Resource, string Cause, IReadOnlyList<int> DependsOn)
+{
+    /// <summary>For CreateContainer: the container to create.</summary>
+    public ContainerSpec? Container { get; init; }
+    /// <summary>For ReloadProxy: the new nginx.conf. For RetireContainer: the temporary name.</summary>
+    public string? Content { get; init; }
+    public string Describe() => $"{Kind switch
+    {
+        StepKind.CreateNetwork => "create network",
+        StepKind.RetireContainer => "retire",
+        StepKind.CreateContainer => "create",
+        StepKind.StartContainer => "start",
+        StepKind.WaitReady => "wait ready",
+        StepKind.ReloadProxy => "reload",
+        StepKind.WaitProxy => "wait proxy",
+        StepKind.Drain => "drain",
+        StepKind.StopContainer => "stop",
+        StepKind.RemoveContainer => "remove",
+        StepKind.RemoveNetwork => "remove network",
+        _ => Kind.ToString(),
+    }} {Resource}{(Kind == StepKind.RetireContainer ? " as " + Content : "")}: {Cause}";
+
+    public override string ToString() =>
+        $"{Id,2}. {Describe()}{(DependsOn.Count > 0 ? " (after " + string.Join(",", DependsOn) + ")" : "")}";
+}

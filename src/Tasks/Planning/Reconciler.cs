@@ -1,0 +1,212 @@
+using ProxyStack.Diagnostics;
+using ProxyStack.Model;
+
+namespace ProxyStack.Planning;
+
+/// <summary>
+/// Compares the desired stack with an observed snapshot and plans the difference. Pure: no engine calls, no clock.
+///
+/// Invariants (kept true by every plan this returns):
+/// - Nothing is touched when any desired name is held by a resource without our labels (STACK4001/4002).
+/// - The network exists before any container is created on it.
+/// - nginx never routes to a replica that is not ready: the proxy is created, or reloaded with the new upstream set, only after
+///   every new replica's WaitReady step.
+/// - nothing is stopped while nginx may still route to it: retired and surplus replicas are stopped only after the proxy step
+///   and a drain.
+/// - A replica being replaced keeps serving under a temporary name until its successor is ready (rolling replacement).
+/// - An unchanged, running resource gets no step: applying twice gives an empty plan the second time.
+/// </summary>
+internal static class Reconciler
+{
+    public static ReconcileResult Reconcile(StackModel model, ObservedState observed, string appImage, string proxyImage, string proxyConfig)
+    {
+        var diagnostics = new List<Diagnostic>();
+        var stack = model.Name;
+        var appNames = Enumerable.Range(1, model.Replicas).Select(model.AppName).ToList();
+
+        foreach (var c in observed.Containers.Where(c => !c.BelongsTo(stack)))
+            if (c.Name == model.ProxyName || appNames.Contains(c.Name))
+                diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignContainer), c.Name, stack));
+        foreach (var n in observed.Networks.Where(n => n.Name == model.NetworkName && !n.BelongsTo(stack)))
+            diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignNetwork), n.Name, stack));
+        if (!observed.ImageIds.TryGetValue(appImage, out var appImageId))
+            diagnostics.Add(Diagnostic.Error(nameof(Strings.AppImageMissing), appImage));
+        if (diagnostics.Count > 0) return new ReconcileResult(Plan.Empty, [], diagnostics);
+
+        var nginxBaseId = observed.ImageIds.GetValueOrDefault(model.NginxImage, model.NginxImage);
+        var appHash = AppHash(model, appImageId!);
+        var proxyHash = ProxyHash(model, nginxBaseId);
+
+        var b = new PlanBuilder();
+        var kept = new List<string>();
+        var ours = observed.Containers.Where(c => c.BelongsTo(stack)).ToList();
+        var netExists = observed.Networks.Any(n => n.BelongsTo(stack) && n.Name == model.NetworkName);
+        int[] netDeps = netExists ? [] : [b.Add(StepKind.CreateNetwork, model.NetworkName, "missing", [])];
+
+        var ready = new List<int>();
+        var retiring = new List<(string Name, string Cause)>();
+        var replicasChanged = false;
+        for (var i = 1; i <= model.Replicas; i++)
+        {
+            var name = model.AppName(i);
+            var existing = ours.FirstOrDefault(c => c.Name == name);
+            string? cause = null;
+            var deps = netDeps.ToList();
+            if (existing is null) cause = "missing";
+            else if (!netExists || existing.Label(StackLabels.ConfigHash) != appHash)
+            {
+                cause = !netExists ? "network recreated"
+                    : existing.Label(StackLabels.ImageId) != appImageId ? "image changed" : "configuration changed";
+                var temp = StackNames.Retiring(name, existing.Id);
+                deps.Add(b.Add(StepKind.RetireContainer, name, cause, [], content: temp));
+                retiring.Add((temp, "replaced"));
+            }
+            else if (!existing.Running)
+            {
+                var start = b.Add(StepKind.StartContainer, name, "not running", deps);
+                ready.Add(b.Add(StepKind.WaitReady, name, "not running", [start]));
+                replicasChanged = true;
+                continue;
+            }
+            else
+            {
+                kept.Add(name);
+                continue;
+            }
+            var spec = AppSpec(model, name, i, appImage, appImageId!, appHash);
+            var create = b.Add(StepKind.CreateContainer, name, cause, deps, spec);
+            var started = b.Add(StepKind.StartContainer, name, cause, [create]);
+            ready.Add(b.Add(StepKind.WaitReady, name, cause, [started]));
+            replicasChanged = true;
+        }
+
+        // Surplus replicas (scale-down) and leftovers of an interrupted rolling replacement, highest replica first.
+        var surplus = ours
+            .Where(c => c.Role == StackLabels.RoleApp && !appNames.Contains(c.Name))
+            .OrderByDescending(c => c.Replica ?? int.MaxValue).ThenBy(c => c.Name, StringComparer.Ordinal)
+            .Select(c => (c.Name, Cause: c.Name.Contains("-retiring-") ? "left over from an interrupted replacement" : $"replica {c.Replica} > StackReplicas {model.Replicas}"))
+            .ToList();
+        replicasChanged |= surplus.Count > 0;
+
+        int? commit = null;
+        var proxy = ours.FirstOrDefault(c => c.Name == model.ProxyName);
+        var configDiffers = observed.ProxyConfigHash != ConfigHash.Of(proxyConfig);
+        if (proxy is null || !netExists || !proxy.Running || proxy.Label(StackLabels.ConfigHash) != proxyHash)
+        {
+            var cause = proxy is null ? "missing" : !netExists ? "network recreated" : !proxy.Running ? "not running" : "definition changed";
+            if (observed.HostPortBusy && (proxy is null || !proxy.Running))
+                return new ReconcileResult(Plan.Empty, [], [Diagnostic.Error(nameof(Strings.HostPortInUse), model.HostAddress, model.HostPort)]);
+            var deps = netDeps.Concat(ready).ToList();
+            if (proxy is not null)
+            {
+                // The proxy holds no state: replace it rather than restart it, so it never starts with a stale upstream set.
+                var stop = b.Add(StepKind.StopContainer, model.ProxyName, cause, ready);
+                deps.Add(b.Add(StepKind.RemoveContainer, model.ProxyName, cause, [stop]));
+            }
+            var create = b.Add(StepKind.CreateContainer, model.ProxyName, cause, deps, ProxySpec(model, proxyImage, nginxBaseId, proxyHash));
+            var start = b.Add(StepKind.StartContainer, model.ProxyName, cause, [create]);
+            commit = b.Add(StepKind.WaitProxy, model.ProxyName, cause, [start]);
+        }
+        else if (replicasChanged || configDiffers)
+        {
+            var cause = replicasChanged ? "replicas changed" : "configuration changed";
+            commit = b.Add(StepKind.ReloadProxy, model.ProxyName, cause, ready, content: proxyConfig);
+        }
+        else kept.Add(model.ProxyName);
+
+        var leaving = retiring.Concat(surplus).ToList();
+        if (leaving.Count > 0)
+        {
+            var drain = b.Add(StepKind.Drain, model.ProxyName, "let in-flight requests finish", commit is { } c ? [c] : ready);
+            foreach (var (name, cause) in leaving)
+            {
+                var stop = b.Add(StepKind.StopContainer, name, cause, [drain]);
+                b.Add(StepKind.RemoveContainer, name, cause, [stop]);
+            }
+        }
+        return new ReconcileResult(b.Build(), kept, diagnostics);
+    }
+
+    /// <summary>Removes every resource labelled with the stack: proxy first, then replicas from the highest, then networks.</summary>
+    public static Plan PlanTeardown(string stack, ObservedState observed)
+    {
+        var b = new PlanBuilder();
+        var ours = observed.Containers.Where(c => c.BelongsTo(stack))
+            .OrderBy(c => c.Role == StackLabels.RoleProxy ? 0 : 1)
+            .ThenByDescending(c => c.Replica ?? 0).ThenBy(c => c.Name, StringComparer.Ordinal);
+        foreach (var c in ours)
+        {
+            if (c.Running) b.Add(StepKind.StopContainer, c.Name, "stack down", []);
+            b.Add(StepKind.RemoveContainer, c.Name, "stack down", []);
+        }
+        foreach (var n in observed.Networks.Where(n => n.BelongsTo(stack)).OrderBy(n => n.Name, StringComparer.Ordinal))
+            b.Add(StepKind.RemoveNetwork, n.Name, "stack down", []);
+        return b.Build();
+    }
+
+    /// <summary>What defines an app replica. The replica number and count are left out: scaling never recreates a replica.</summary>
+    public static string AppHash(StackModel model, string imageId) => ConfigHash.Compute(new Dictionary<string, object?>
+    {
+        ["role"] = StackLabels.RoleApp,
+        ["image"] = imageId,
+        ["env"] = AppEnvironment(model),
+        ["network"] = model.NetworkName,
+        ["restart"] = "unless-stopped",
+    });
+
+    /// <summary>What defines the proxy. nginx.conf is left out: a config change is a reload, never a recreate.</summary>
+    public static string ProxyHash(StackModel model, string nginxBaseId) => ConfigHash.Compute(new Dictionary<string, object?>
+    {
+        ["role"] = StackLabels.RoleProxy,
+        ["base"] = nginxBaseId,
+        ["publish"] = $"{model.HostAddress}:{model.HostPort}->80",
+        ["network"] = model.NetworkName,
+        ["restart"] = "unless-stopped",
+    });
+
+    private static List<KeyValuePair<string, string>> AppEnvironment(StackModel model) =>
+        [new("ASPNETCORE_HTTP_PORTS", model.AppPort.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+         .. model.Environment.Where(e => e.Key != "ASPNETCORE_HTTP_PORTS")];
+
+    public static Dictionary<string, string> Labels(string stack, string role) => new()
+    {
+        [StackLabels.Stack] = stack,
+        [StackLabels.Role] = role,
+        [StackLabels.Version] = StackLabels.ToolVersion,
+    };
+
+    private static ContainerSpec AppSpec(StackModel model, string name, int replica, string image, string imageId, string hash)
+    {
+        var labels = Labels(model.Name, StackLabels.RoleApp);
+        labels[StackLabels.Replica] = replica.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        labels[StackLabels.ConfigHash] = hash;
+        labels[StackLabels.ImageId] = imageId;
+        return new ContainerSpec { Name = name, Image = image, Network = model.NetworkName, Labels = labels, Environment = AppEnvironment(model) };
+    }
+
+    private static ContainerSpec ProxySpec(StackModel model, string image, string baseId, string hash)
+    {
+        var labels = Labels(model.Name, StackLabels.RoleProxy);
+        labels[StackLabels.ConfigHash] = hash;
+        labels[StackLabels.ImageId] = baseId;
+        return new ContainerSpec
+        {
+            Name = model.ProxyName, Image = image, Network = model.NetworkName, Labels = labels,
+            Publish = new PortBinding(model.HostAddress, model.HostPort, 80),
+        };
+    }
+
+    private sealed class PlanBuilder
+    {
+        private readonly List<PlanStep> _steps = [];
+
+        public int Add(StepKind kind, string resource, string cause, IEnumerable<int> dependsOn, ContainerSpec? spec = null, string? content = null)
+        {
+            var id = _steps.Count + 1;
+            _steps.Add(new PlanStep(id, kind, resource, cause, dependsOn.Distinct().Order().ToList()) { Container = spec, Content = content });
+            return id;
+        }
+
+        public Plan Build() => new(_steps);
+    }
+}

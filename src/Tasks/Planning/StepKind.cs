@@ -1,0 +1,18 @@
+namespace ProxyStack.Planning;
+
+internal enum StepKind
+{
+    CreateNetwork,
+    /// <summary>Give a running replica a temporary name so its successor can take the real one (rolling replacement).</summary>
+    RetireContainer,
+    CreateContainer,
+    StartContainer,
+    WaitReady,
+    ReloadProxy,
+    WaitProxy,
+    /// <summary>Let nginx's old workers finish in-flight requests before their upstreams are stopped.</summary>
+    Drain,
+    StopContainer,
+    RemoveContainer,
+    RemoveNetwork,
+}

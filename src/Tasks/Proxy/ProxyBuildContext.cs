@@ -1,0 +1,44 @@
+using System.Formats.Tar;
+using System.Text;
+
+namespace ProxyStack.Proxy;
+
+/// <summary>The proxy image's build context: a two-line Dockerfile over the nginx base and the generated nginx.conf.</summary>
+internal static class ProxyBuildContext
+{
+    public static string Dockerfile(string baseImage) =>
+        $"FROM {baseImage}\nCOPY nginx.conf {NginxConfigWriter.ConfigPath}\n";
+
+    /// <summary>A tar stream holding the Dockerfile and nginx.conf, as the engine's build endpoint expects.</summary>
+    public static MemoryStream CreateTar(string dockerfile, string nginxConf)
+    {
+        var ms = new MemoryStream();
+        using (var tar = new TarWriter(ms, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            Add(tar, "Dockerfile", dockerfile);
+            Add(tar, "nginx.conf", nginxConf);
+        }
+        ms.Position = 0;
+        return ms;
+    }
+
+    /// <summary>A tar stream with one file, for copying a file into a container.</summary>
+    public static MemoryStream CreateSingleFileTar(string name, string content)
+    {
+        var ms = new MemoryStream();
+        using (var tar = new TarWriter(ms, TarEntryFormat.Pax, leaveOpen: true)) Add(tar, name, content);
+        ms.Position = 0;
+        return ms;
+    }
+
+    private static void Add(TarWriter tar, string name, string content)
+    {
+        var entry = new PaxTarEntry(TarEntryType.RegularFile, name)
+        {
+            DataStream = new MemoryStream(Encoding.UTF8.GetBytes(content)),
+            Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
+            ModificationTime = DateTimeOffset.UnixEpoch,
+        };
+        tar.WriteEntry(entry);
+    }
+}
