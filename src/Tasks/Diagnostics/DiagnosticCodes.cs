@@ -32,5 +32,4 @@ internal static class DiagnosticCodes
     public const string TeardownFailed = "STACK4009";
     public const string ProxyNotReady = "STACK4010";
     public const string ContainerSupportMissing = "STACK5001";
-    public const string StackStillRunning = "STACK5002";
 }

@@ -103,13 +103,35 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
         catch (DockerApiException e) { throw Refused("inspect image " + reference, e); }
     }
 
+    public async Task PullImageAsync(string reference, CancellationToken ct)
+    {
+        var image = Model.ImageReference.Parse(reference) ?? throw new EngineRequestException("pull " + reference, "invalid reference", conflict: false);
+        var progress = new ErrorCollector();
+        var name = (image.Registry is null ? "" : image.Registry + "/") + image.Repository;
+        await Call("pull " + reference, () => _client.Images.CreateImageAsync(new ImagesCreateParameters
+        {
+            FromImage = name,
+            Tag = image.Digest ?? image.Tag ?? "latest",
+        }, null, progress, ct)).ConfigureAwait(false);
+        if (progress.Errors is { } errors) throw new EngineRequestException("pull " + reference, errors, conflict: false);
+    }
+
+    public async Task<bool> RemoveImageAsync(string reference, CancellationToken ct)
+    {
+        try
+        {
+            await _client.Images.DeleteImageAsync(reference, new ImageDeleteParameters { Force = true }, ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (DockerImageNotFoundException) { return false; }
+        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound) { return false; }
+        catch (DockerApiException e) { throw Refused("remove image " + reference, e); }
+        catch (Exception e) when (e is not OperationCanceledException) { throw Unavailable(e); }
+    }
+
     public async Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {
-        var errors = new StringBuilder();
-        var progress = new Progress<JSONMessage>(m =>
-        {
-            if (m.Error is { Message.Length: > 0 }) errors.AppendLine(m.Error.Message);
-        });
+        var progress = new ErrorCollector();
         await Call("build image " + tag, () => _client.Images.BuildImageFromDockerfileAsync(new ImageBuildParameters
         {
             Tags = [tag],
@@ -117,9 +139,7 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
             Remove = true,
             ForceRemove = true,
         }, context, null, null, progress, ct)).ConfigureAwait(false);
-        // Progress callbacks are posted; give them a moment to land before reading the collected errors.
-        await Task.Delay(50, ct).ConfigureAwait(false);
-        if (errors.Length > 0) throw new EngineRequestException("build image " + tag, errors.ToString().Trim(), conflict: false);
+        if (progress.Errors is { } errors) throw new EngineRequestException("build image " + tag, errors, conflict: false);
     }
 
     public Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct) =>
@@ -334,5 +354,16 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
             return doc.RootElement.TryGetProperty("message", out var m) ? m.GetString() : body.Trim();
         }
         catch (System.Text.Json.JsonException) { return body.Trim(); }
+    }
+
+    /// <summary>Collects the error lines of a pull or build stream synchronously (Progress&lt;T&gt; would post them later).</summary>
+    private sealed class ErrorCollector : IProgress<JSONMessage>
+    {
+        private readonly StringBuilder _errors = new();
+        public string? Errors => _errors.Length == 0 ? null : _errors.ToString().Trim();
+        public void Report(JSONMessage value)
+        {
+            if (value.Error is { Message.Length: > 0 }) lock (_errors) _errors.AppendLine(value.Error.Message);
+        }
     }
 }

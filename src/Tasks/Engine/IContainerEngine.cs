@@ -20,6 +20,12 @@ internal interface IContainerEngine
     /// <summary>Image id (sha256:…) and labels, or null when the engine does not have it.</summary>
     Task<(string Id, IReadOnlyDictionary<string, string> Labels)?> InspectImageAsync(string reference, CancellationToken ct);
 
+    /// <summary>Pulls an image; a registry that refuses or cannot be reached is an <see cref="EngineRequestException"/>.</summary>
+    Task PullImageAsync(string reference, CancellationToken ct);
+
+    /// <summary>Removes an image by reference; false when it does not exist.</summary>
+    Task<bool> RemoveImageAsync(string reference, CancellationToken ct);
+
     /// <summary>Builds an image from a tar context with the classic builder; the base image is pulled when missing.</summary>
     Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct);
 

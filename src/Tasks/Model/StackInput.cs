@@ -15,6 +15,8 @@ internal sealed record StackInput
     public string RegistryMirror { get; init; } = "";
     public string NetworkMode { get; init; } = "";
     public string KeepRunning { get; init; } = "";
+    /// <summary>Whether the project can publish a container (EnableSdkContainerSupport and IsPublishable).</summary>
+    public bool ContainerSupport { get; init; } = true;
     /// <summary>Environment for app replicas: name → value, from StackEnvironment items.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
 }

@@ -17,14 +17,15 @@ internal static partial class StackNames
     /// <summary>The name a replica gets while a new one takes its place (rolling replacement); unique per container.</summary>
     public static string Retiring(string name, string containerId) => $"{name}-retiring-{containerId[..Math.Min(12, containerId.Length)]}";
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9_.-]*$")]
+    // One separator between alphanumeric runs: valid as a container, network and image repository name alike.
+    [GeneratedRegex("^[a-z0-9]+([._-][a-z0-9]+)*$")]
     private static partial Regex ValidName();
 
     public static bool IsValid(string name) => name.Length is > 0 and <= MaxLength && ValidName().IsMatch(name);
 
     /// <summary>
-    /// Lower-cases and replaces every character Docker rejects with '-', collapses runs of '-', and trims leading and trailing
-    /// separators. Returns null when nothing valid remains (e.g. "___" or "").
+    /// Lower-cases, replaces every character Docker rejects with '-', keeps only the first of adjacent separators, and trims
+    /// leading and trailing separators. Returns null when nothing valid remains (e.g. "___" or "").
     /// Example: "Contoso.Orders_API" → "contoso.orders_api"; "My App!" → "my-app".
     /// </summary>
     public static string? Normalize(string raw)
@@ -34,7 +35,8 @@ internal static partial class StackNames
         {
             var ok = ch is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '.' or '-';
             var c = ok ? ch : '-';
-            if (c == '-' && sb.Length > 0 && sb[^1] == '-') continue;
+            var separator = c is '-' or '_' or '.';
+            if (separator && (sb.Length == 0 || sb[^1] is '-' or '_' or '.')) continue;
             sb.Append(c);
         }
         var s = sb.ToString().Trim('-', '_', '.');

@@ -46,6 +46,7 @@ internal static partial class StackValidator
         if (ParseBool(input.KeepRunning) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackKeepRunning", input.KeepRunning));
         foreach (var (key, _) in input.Environment)
             if (!EnvNamePattern().IsMatch(key)) d.Add(Diagnostic.Error(nameof(Strings.EnvironmentInvalid), key));
+        if (!input.ContainerSupport) d.Add(Diagnostic.Error(nameof(Strings.ContainerSupportMissing), input.ProjectName));
         return d;
     }
 

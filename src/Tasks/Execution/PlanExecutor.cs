@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using ProxyStack.Diagnostics;
+using ProxyStack.Engine;
+using ProxyStack.Model;
+using ProxyStack.Planning;
+using ProxyStack.Proxy;
+
+namespace ProxyStack.Execution;
+
+/// <summary>
+/// Runs a plan against the engine. It makes no decisions: every branch it needs is a step kind of the plan.
+///
+/// Invariants:
+/// - A step starts only after every step in its DependsOn succeeded; independent steps (e.g. replicas) run in parallel.
+/// - On the first failure or on cancellation no further step starts; running ones finish, then everything this run created
+///   is undone in reverse (new containers and networks removed, retired replicas renamed back), so a failed bring-up leaves
+///   the stack as it found it.
+/// - Once the proxy has been switched (WaitProxy or ReloadProxy succeeded), earlier steps are no longer undone: nginx may
+///   already route to what they created.
+/// - Teardown never stops at the first error: it runs every step and returns all failures.
+/// </summary>
+internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
+{
+    public const int MaxParallel = 8;
+    /// <summary>Time for nginx's old workers to finish in-flight requests after a reload, before their upstreams stop.</summary>
+    public static readonly TimeSpan DrainTime = TimeSpan.FromSeconds(2);
+    /// <summary>Graceful stop: SIGTERM, then SIGKILL after this long (ASP.NET drains requests on SIGTERM).</summary>
+    public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan RollbackTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly ReadinessWaiter _waiter = new(engine, log);
+
+    /// <summary>Runs <paramref name="plan"/>; on failure undoes what it did and throws <see cref="StackException"/>.</summary>
+    public async Task ExecuteAsync(Plan plan, StackModel model, CancellationToken ct)
+    {
+        var undo = new List<(PlanStep Step, Func<CancellationToken, Task> Action)>();
+        var gate = new object();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var running = new Dictionary<Task, PlanStep>();
+        var done = new HashSet<int>();
+        var started = new HashSet<int>();
+        Exception? failure = null;
+        PlanStep? failedStep = null;
+
+        while (true)
+        {
+            if (failure is null && !ct.IsCancellationRequested)
+            {
+                foreach (var step in plan.Steps)
+                {
+                    if (running.Count >= MaxParallel) break;
+                    if (started.Contains(step.Id) || !step.DependsOn.All(done.Contains)) continue;
+                    started.Add(step.Id);
+                    running[RunStepAsync(step, model, undo, gate, stop.Token)] = step;
+                }
+            }
+            if (running.Count == 0) break;
+            var finished = await Task.WhenAny(running.Keys).ConfigureAwait(false);
+            var finishedStep = running[finished];
+            running.Remove(finished);
+            if (finished.IsCompletedSuccessfully) done.Add(finishedStep.Id);
+            else if (failure is null)
+            {
+                failure = finished.Exception?.InnerException ?? new OperationCanceledException();
+                failedStep = finishedStep;
+                stop.Cancel();
+            }
+        }
+
+        if (failure is null && done.Count == plan.Steps.Count) return;
+        await RollbackAsync(undo).ConfigureAwait(false);
+        if (ct.IsCancellationRequested) throw new StackException(Diagnostic.Warning(nameof(Strings.ApplyCancelled), model.Name));
+        throw new StackException(ToDiagnostic(model, failedStep!, failure!), failure);
+    }
+
+    /// <summary>Runs every step of a teardown plan in order and returns the failures.</summary>
+    public async Task<IReadOnlyList<Diagnostic>> TeardownAsync(Plan plan, string stack, CancellationToken ct)
+    {
+        var failures = new List<Diagnostic>();
+        foreach (var step in plan.Steps)
+        {
+            try
+            {
+                log.Step(step.Describe());
+                await RunStepCoreAsync(step, null, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is EngineRequestException or EngineUnavailableException)
+            {
+                failures.Add(Diagnostic.Error(nameof(Strings.TeardownFailed), step.Resource, stack, e.Message));
+            }
+        }
+        return failures;
+    }
+
+    private async Task RunStepAsync(PlanStep step, StackModel model, List<(PlanStep, Func<CancellationToken, Task>)> undo, object gate, CancellationToken ct)
+    {
+        await Task.Yield();
+        log.Step(step.Describe());
+        var clock = Stopwatch.StartNew();
+        await RunStepCoreAsync(step, model, ct).ConfigureAwait(false);
+        log.Detail($"  {step.Describe()} took {clock.ElapsedMilliseconds} ms");
+        lock (gate)
+        {
+            switch (step.Kind)
+            {
+                case StepKind.CreateNetwork:
+                    undo.Add((step, t => engine.RemoveNetworkAsync(step.Resource, t)));
+                    break;
+                case StepKind.CreateContainer:
+                    undo.Add((step, t => engine.RemoveContainerAsync(step.Resource, t)));
+                    break;
+                case StepKind.RetireContainer:
+                    undo.Add((step, t => engine.RenameContainerAsync(step.Content!, step.Resource, t)));
+                    break;
+                case StepKind.WaitProxy or StepKind.ReloadProxy:
+                    undo.Clear();
+                    break;
+            }
+        }
+    }
+
+    /// <summary>One step. <paramref name="model"/> is needed by the steps that probe or label (not by teardown's).</summary>
+    private async Task RunStepCoreAsync(PlanStep step, StackModel? model, CancellationToken ct)
+    {
+        var timeout = TimeSpan.FromSeconds(model?.ReadyTimeoutSeconds ?? 0);
+        switch (step.Kind)
+        {
+            case StepKind.CreateNetwork:
+                await engine.CreateNetworkAsync(step.Resource, Reconciler.Labels(model!.Name, StackLabels.RoleNetwork), ct).ConfigureAwait(false);
+                break;
+            case StepKind.RetireContainer:
+                await engine.RenameContainerAsync(step.Resource, step.Content!, ct).ConfigureAwait(false);
+                break;
+            case StepKind.CreateContainer:
+                await engine.CreateContainerAsync(step.Container!, ct).ConfigureAwait(false);
+                break;
+            case StepKind.StartContainer:
+                await engine.StartContainerAsync(step.Resource, ct).ConfigureAwait(false);
+                break;
+            case StepKind.WaitReady:
+                await _waiter.WaitForReplicaAsync(step.Resource, model!.NetworkName, model.AppPort, model.HealthPath, timeout, ct).ConfigureAwait(false);
+                break;
+            case StepKind.WaitProxy:
+                await _waiter.WaitForProxyAsync(step.Resource, model!.NetworkName, model.Url, model.HealthPath, timeout, ct).ConfigureAwait(false);
+                break;
+            case StepKind.ReloadProxy:
+                await ReloadAsync(step.Resource, step.Content!, ct).ConfigureAwait(false);
+                break;
+            case StepKind.Drain:
+                await Task.Delay(DrainTime, ct).ConfigureAwait(false);
+                break;
+            case StepKind.StopContainer:
+                await engine.StopContainerAsync(step.Resource, StopTimeout, ct).ConfigureAwait(false);
+                break;
+            case StepKind.RemoveContainer:
+                await engine.RemoveContainerAsync(step.Resource, ct).ConfigureAwait(false);
+                break;
+            case StepKind.RemoveNetwork:
+                await engine.RemoveNetworkAsync(step.Resource, ct).ConfigureAwait(false);
+                break;
+            default:
+                throw new UnreachableException($"Unknown step kind {step.Kind}.");
+        }
+    }
+
+    /// <summary>Checks the new config beside the running one, and only then swaps it in and signals nginx (graceful reload).</summary>
+    private async Task ReloadAsync(string proxy, string config, CancellationToken ct)
+    {
+        var next = NginxConfigWriter.ConfigPath + ".next";
+        await engine.WriteFileAsync(proxy, next, config, ct).ConfigureAwait(false);
+        var (exit, output) = await engine.ExecAsync(proxy,
+            ["sh", "-c", $"nginx -t -q -c {next} && mv {next} {NginxConfigWriter.ConfigPath} && nginx -s reload"], ct).ConfigureAwait(false);
+        if (exit != 0) throw new ProxyReloadException(proxy, output);
+    }
+
+    private async Task RollbackAsync(List<(PlanStep Step, Func<CancellationToken, Task> Action)> undo)
+    {
+        if (undo.Count == 0) return;
+        using var timeout = new CancellationTokenSource(RollbackTimeout);
+        for (var i = undo.Count - 1; i >= 0; i--)
+        {
+            var (step, action) = undo[i];
+            try
+            {
+                log.Step($"undo {step.Describe()}");
+                await action(timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is EngineRequestException or EngineUnavailableException or OperationCanceledException)
+            {
+                log.Detail($"  undo failed: {e.Message}");
+            }
+        }
+    }
+
+    private static Diagnostic ToDiagnostic(StackModel model, PlanStep step, Exception e)
+    {
+        var isProxy = step.Resource == model.ProxyName;
+        return e switch
+        {
+            StackException s => s.Diagnostic,
+            ContainerExitedException x when isProxy => Diagnostic.Error(nameof(Strings.ProxyNotReady), x.Name, model.Url, model.ReadyTimeoutSeconds,
+                $"exited with code {x.ExitCode}", Indent(x.Logs)),
+            ContainerExitedException x => Diagnostic.Error(nameof(Strings.ReplicaExited), x.Name, x.ExitCode, Indent(x.Logs)),
+            ReadinessTimeoutException t when isProxy => Diagnostic.Error(nameof(Strings.ProxyNotReady), t.Name, t.Target, t.Seconds, t.LastResult, Indent(t.Logs)),
+            ReadinessTimeoutException t => Diagnostic.Error(nameof(Strings.ReplicaNotReady), t.Name, model.HealthPath, t.Seconds, t.LastResult, Indent(t.Logs)),
+            ProxyReloadException r => Diagnostic.Error(nameof(Strings.ProxyReloadFailed), r.Name, r.Output),
+            EngineUnavailableException u => Diagnostic.Error(nameof(Strings.EngineUnreachable), u.Endpoint, u.Reason),
+            EngineRequestException r => Diagnostic.Error(nameof(Strings.ApplyStepFailed), step.Describe(), r.Reason),
+            _ => Diagnostic.Error(nameof(Strings.ApplyStepFailed), step.Describe(), e.Message),
+        };
+    }
+
+    /// <summary>Log lines as a block under the message: each on its own line, indented, so MSBuild shows them readably.</summary>
+    public static string Indent(string logs) =>
+        "\n" + string.Join("\n", (logs.Length == 0 ? "(no output)" : logs).Split('\n').Select(l => "    | " + l.TrimEnd('\r'))) + "\n";
+}

@@ -1,0 +1,65 @@
+using System.Net;
+using ProxyStack.Engine;
+
+namespace ProxyStack.Execution;
+
+/// <summary>
+/// Waits until a container answers HTTP. Replicas are probed on their address on the stack network (no host port is published
+/// for them); the proxy is probed on its published host address. A container that exits or restarts while being waited on
+/// fails at once with its exit code and last log lines, instead of waiting for the timeout.
+/// </summary>
+internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
+{
+    public const int LogTail = 30;
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
+    private static readonly HttpClient Http = new(new SocketsHttpHandler
+    {
+        AllowAutoRedirect = false,
+        UseProxy = false,
+        PooledConnectionLifetime = TimeSpan.Zero,
+    }) { Timeout = TimeSpan.FromSeconds(2) };
+
+    /// <summary>Waits for a replica: GET http://&lt;ip on network&gt;:&lt;port&gt;&lt;path&gt;.</summary>
+    public Task WaitForReplicaAsync(string name, string network, int port, string path, TimeSpan timeout, CancellationToken ct) =>
+        WaitAsync(name, network, ip => ip is null ? null : new Uri($"http://{(ip.Contains(':') ? $"[{ip}]" : ip)}:{port}{path}"), timeout, ct);
+
+    /// <summary>Waits for the proxy: GET &lt;url&gt;&lt;path&gt; on the host.</summary>
+    public Task WaitForProxyAsync(string name, string network, string url, string path, TimeSpan timeout, CancellationToken ct) =>
+        WaitAsync(name, network, _ => new Uri(url + path), timeout, ct);
+
+    private async Task WaitAsync(string name, string network, Func<string?, Uri?> target, TimeSpan timeout, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var last = "not probed yet";
+        Uri? uri = null;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            var status = await engine.InspectContainerAsync(name, network, ct).ConfigureAwait(false)
+                ?? throw new ContainerExitedException(name, -1, "(the container no longer exists)");
+            if (!status.Running || status.RestartCount > 0)
+                throw new ContainerExitedException(name, status.ExitCode, await engine.GetLogsAsync(name, LogTail, ct).ConfigureAwait(false));
+            uri = target(status.IpAddress);
+            if (uri is not null)
+            {
+                try
+                {
+                    using var response = await Http.GetAsync(uri, ct).ConfigureAwait(false);
+                    if ((int)response.StatusCode < 400)
+                    {
+                        log.Detail($"{name} ready: GET {uri} -> {(int)response.StatusCode}");
+                        return;
+                    }
+                    last = $"HTTP {(int)response.StatusCode} {response.StatusCode}";
+                }
+                catch (HttpRequestException e) { last = e.HttpRequestError == HttpRequestError.Unknown ? e.Message : e.HttpRequestError.ToString(); }
+                catch (TaskCanceledException) when (!ct.IsCancellationRequested) { last = "no answer within 2 s"; }
+            }
+            else last = "no address on " + network;
+            if (DateTime.UtcNow >= deadline)
+                throw new ReadinessTimeoutException(name, uri?.ToString() ?? "(no address)", (int)timeout.TotalSeconds, last,
+                    await engine.GetLogsAsync(name, LogTail, ct).ConfigureAwait(false));
+            await Task.Delay(Interval, ct).ConfigureAwait(false);
+        }
+    }
+}

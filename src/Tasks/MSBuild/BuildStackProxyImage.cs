@@ -1,0 +1,75 @@
+using Microsoft.Build.Framework;
+using ProxyStack.Diagnostics;
+using ProxyStack.Engine;
+using ProxyStack.Planning;
+using ProxyStack.Proxy;
+
+namespace ProxyStack.MSBuild;
+
+/// <summary>
+/// Builds the proxy image (nginx base + generated nginx.conf) through the engine's build endpoint. The image carries a hash of
+/// its inputs (Dockerfile, config, base image id) as a label; when the engine already has that hash, nothing is built.
+/// </summary>
+public sealed class BuildStackProxyImage : StackTask
+{
+    /// <summary>Example: obj/Debug/net10.0/stack/model.json</summary>
+    [Required] public string ModelFile { get; set; } = "";
+    /// <summary>Example: obj/Debug/net10.0/stack/nginx.conf</summary>
+    [Required] public string ConfigFile { get; set; } = "";
+    /// <summary>Example: proxystack/hellostack-proxy:latest</summary>
+    [Required] public string ProxyImage { get; set; } = "";
+
+    private protected override async Task<bool> ExecuteAsync(CancellationToken ct)
+    {
+        var model = ReadModel(ModelFile);
+        var config = await File.ReadAllTextAsync(ConfigFile, ct).ConfigureAwait(false);
+        var dockerfile = ProxyBuildContext.Dockerfile(model.NginxImage);
+        await Engine.PingAsync(ct).ConfigureAwait(false);
+        var baseImage = await Engine.InspectImageAsync(model.NginxImage, ct).ConfigureAwait(false);
+        if (baseImage is null)
+        {
+            try
+            {
+                Log.LogMessage(MessageImportance.Normal, $"Pulling {model.NginxImage}.");
+                await Engine.PullImageAsync(model.NginxImage, ct).ConfigureAwait(false);
+                baseImage = await Engine.InspectImageAsync(model.NginxImage, ct).ConfigureAwait(false);
+            }
+            catch (EngineRequestException e)
+            {
+                MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.BaseImageUnavailable), model.NginxImage, e.Reason));
+                return false;
+            }
+            if (baseImage is null)
+            {
+                MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.BaseImageUnavailable), model.NginxImage, "the pull reported no image"));
+                return false;
+            }
+        }
+        var hash = ConfigHash.Compute(new Dictionary<string, object?>
+        {
+            ["dockerfile"] = dockerfile,
+            ["config"] = config,
+            ["base"] = baseImage.Value.Id,
+        });
+        var existing = await Engine.InspectImageAsync(ProxyImage, ct).ConfigureAwait(false);
+        if (existing?.Labels.GetValueOrDefault(StackLabels.ConfigHash) == hash)
+        {
+            Log.LogMessage(MessageImportance.Normal, $"Proxy image {ProxyImage} is up to date.");
+            return true;
+        }
+        Log.LogMessage(MessageImportance.Normal, $"Building proxy image {ProxyImage} from {model.NginxImage}.");
+        var labels = Reconciler.Labels(model.Name, StackLabels.RoleProxy);
+        labels[StackLabels.ConfigHash] = hash;
+        using var context = ProxyBuildContext.CreateTar(dockerfile, config);
+        try
+        {
+            await Engine.BuildImageAsync(ProxyImage, context, labels, ct).ConfigureAwait(false);
+        }
+        catch (EngineRequestException e)
+        {
+            MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.ProxyImageBuildFailed), ProxyImage, e.Reason));
+            return false;
+        }
+        return true;
+    }
+}

@@ -1,0 +1,74 @@
+using Microsoft.Build.Framework;
+using ProxyStack.Diagnostics;
+using ProxyStack.Engine;
+using ProxyStack.Execution;
+using ProxyStack.Model;
+
+namespace ProxyStack.MSBuild;
+
+/// <summary>
+/// Base of the tasks that touch Docker: owns the cancellation source, bridges Execute() to ExecuteAsync, and maps the typed
+/// engine exceptions to coded errors in one place, so no user ever sees a stack trace.
+/// </summary>
+public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTask
+{
+    private readonly CancellationTokenSource _cts = new();
+    private IContainerEngine? _engine;
+
+    protected StackTask() => TaskResources = Strings.ResourceManager;
+
+    /// <summary>Engine endpoint; empty means DOCKER_HOST, else the default socket. Example: unix:///var/run/docker.sock</summary>
+    public string? DockerHost { get; set; }
+
+    /// <summary>Test seam: a fake engine for adapter tests.</summary>
+    internal IContainerEngine Engine
+    {
+        get => _engine ??= new DockerEngine(DockerHost);
+        set => _engine = value;
+    }
+
+    internal IStackLog StackLog => new MSBuildStackLog(Log);
+
+    public void Cancel()
+    {
+        try { _cts.Cancel(); }
+        catch (ObjectDisposedException) { }
+    }
+
+    public sealed override bool Execute()
+    {
+        try
+        {
+            return ExecuteAsync(_cts.Token).GetAwaiter().GetResult() && !Log.HasLoggedErrors;
+        }
+        catch (StackException e)
+        {
+            MSBuildDiagnosticSink.Log(Log, e.Diagnostic);
+        }
+        catch (EngineUnavailableException e)
+        {
+            MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.EngineUnreachable), e.Endpoint, e.Reason));
+        }
+        catch (EngineRequestException e)
+        {
+            MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.EngineRequestFailed), Engine.Endpoint, e.Operation, e.Reason));
+        }
+        catch (OperationCanceledException)
+        {
+            MSBuildDiagnosticSink.Log(Log, Diagnostic.Warning(nameof(Strings.ApplyCancelled), CancelledStackName));
+        }
+        finally
+        {
+            (_engine as IDisposable)?.Dispose();
+            _cts.Dispose();
+        }
+        return false;
+    }
+
+    /// <summary>The stack named in the cancellation warning.</summary>
+    private protected virtual string CancelledStackName => "";
+
+    private protected abstract Task<bool> ExecuteAsync(CancellationToken ct);
+
+    private protected static StackModel ReadModel(string path) => StackModelFile.Deserialize(File.ReadAllText(path));
+}
