@@ -1,0 +1,102 @@
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using ProxyStack.Diagnostics;
+using ProxyStack.Engine;
+using ProxyStack.Execution;
+using ProxyStack.Model;
+
+namespace ProxyStack.Runner;
+
+/// <summary>
+/// The foreground of `dotnet run`, started after StackUp brought the stack up: streams every container's output with a
+/// coloured per-container prefix (as compose does) until Ctrl-C, SIGTERM or SIGHUP, then removes the whole stack, network
+/// included, unless StackKeepRunning is true. A plain program rather than an MSBuild task, so that it alone decides what a
+/// signal does: MSBuild ends its process on SIGTERM without waiting for a task's cleanup.
+/// </summary>
+internal static class StackRunner
+{
+    private static readonly string[] Colors = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"];
+    private static readonly TimeSpan TeardownTimeout = TimeSpan.FromSeconds(60);
+
+    public static async Task<int> MainAsync(string[] args)
+    {
+        if (args is not ["run", var modelFile, ..] || !File.Exists(modelFile))
+        {
+            Console.Error.WriteLine("usage: dotnet ProxyStack.Tasks.dll run <obj/.../stack/model.json>");
+            return 2;
+        }
+        var model = StackModelFile.Deserialize(await File.ReadAllTextAsync(modelFile).ConfigureAwait(false));
+        var log = new ConsoleStackLog(verbose: Environment.GetEnvironmentVariable("PROXYSTACK_VERBOSE") == "1");
+        using var engine = new DockerEngine();
+        using var stop = new CancellationTokenSource();
+        void OnSignal(PosixSignalContext c) { c.Cancel = true; stop.Cancel(); }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
+
+        log.Milestone(string.Format(Strings.StackListening, model.Name, model.Replicas, model.Url) + " — press Ctrl-C to stop.");
+        try
+        {
+            await StreamLogsAsync(engine, model, log, stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is EngineUnavailableException or EngineRequestException)
+        {
+            log.Error("warning: " + e.Message);
+            await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        }
+
+        if (model.KeepRunning)
+        {
+            log.Milestone(string.Format(Strings.StackKeptRunning, model.Name));
+            return 0;
+        }
+        log.Milestone(string.Format(Strings.StackStopping, model.Name));
+        using var timeout = new CancellationTokenSource(TeardownTimeout);
+        try
+        {
+            using var _ = await StackLock.AcquireAsync(model.Name, log, timeout.Token).ConfigureAwait(false);
+            var (_, failures) = await StackTeardown.RunAsync(engine, log, model.Name, timeout.Token).ConfigureAwait(false);
+            foreach (var f in failures) log.Error("error " + f.Format());
+            return failures.Count == 0 ? 0 : 1;
+        }
+        catch (Exception e) when (e is EngineUnavailableException or EngineRequestException or OperationCanceledException)
+        {
+            log.Error("error " + Diagnostic.Error(nameof(Strings.TeardownFailed), model.Name, model.Name, e.Message).Format());
+            return 1;
+        }
+    }
+
+    /// <summary>Follows every container of the stack until <paramref name="ct"/> is cancelled; prefixes each line with its container.</summary>
+    private static async Task StreamLogsAsync(IContainerEngine engine, StackModel model, ConsoleStackLog log, CancellationToken ct)
+    {
+        var (containers, _) = await engine.ListStackResourcesAsync(model.Name, [], ct).ConfigureAwait(false);
+        var color = Environment.GetEnvironmentVariable("NO_COLOR") is null && !Console.IsOutputRedirected;
+        var width = containers.Count == 0 ? 0 : containers.Max(c => c.Name.Length);
+        var lines = Channel.CreateUnbounded<string>();
+        var followers = containers.OrderBy(c => c.Name, StringComparer.Ordinal).Select((c, i) =>
+        {
+            var prefix = c.Name.PadRight(width) + " | ";
+            if (color) prefix = $"\u001b[{Colors[i % Colors.Length]}m{prefix}\u001b[0m";
+            return FollowAsync(engine, c.Name, prefix, lines.Writer, ct);
+        }).ToList();
+        try
+        {
+            await foreach (var line in lines.Reader.ReadAllAsync(ct).ConfigureAwait(false)) log.Write(Console.Out, line);
+        }
+        catch (OperationCanceledException) { }
+        await Task.WhenAll(followers).ConfigureAwait(false);
+    }
+
+    private static async Task FollowAsync(IContainerEngine engine, string name, string prefix, ChannelWriter<string> writer, CancellationToken ct)
+    {
+        try
+        {
+            await engine.FollowLogsAsync(name, line => writer.TryWrite(prefix + line), ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) { }
+        catch (Exception e) when (e is EngineRequestException or EngineUnavailableException or IOException)
+        {
+            writer.TryWrite(prefix + "(log stream ended: " + e.Message + ")");
+        }
+    }
+}
