@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace ProxyStack.Model;
 
 /// <summary>The validated, normalized description of one stack. Images are references; their ids are observed, not modelled.</summary>
@@ -17,8 +19,8 @@ internal sealed record StackModel
     /// <summary>Sorted by name, so hashing and container specs are deterministic.</summary>
     public required IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; }
 
-    public string NetworkName => StackNames.Network(Name);
-    public string ProxyName => StackNames.Proxy(Name);
+    [JsonIgnore] public string NetworkName => StackNames.Network(Name);
+    [JsonIgnore] public string ProxyName => StackNames.Proxy(Name);
     public string AppName(int replica) => StackNames.App(Name, replica);
-    public string Url => $"http://{(HostAddress.Contains(':') ? $"[{HostAddress}]" : HostAddress == "0.0.0.0" ? "localhost" : HostAddress)}:{HostPort}";
+    [JsonIgnore] public string Url => $"http://{(HostAddress.Contains(':') ? $"[{HostAddress}]" : HostAddress == "0.0.0.0" ? "localhost" : HostAddress)}:{HostPort}";
 }

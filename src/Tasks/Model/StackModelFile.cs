@@ -12,7 +12,6 @@ internal static class StackModelFile
     private static readonly JsonSerializerOptions Options = new()
     {
         WriteIndented = true,
-        IgnoreReadOnlyProperties = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
 

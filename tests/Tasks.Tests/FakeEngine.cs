@@ -1,0 +1,105 @@
+using ProxyStack.Engine;
+using ProxyStack.Planning;
+
+namespace ProxyStack.Tests;
+
+/// <summary>An in-memory engine for planning and adapter tests. Records every call; can be told to fail.</summary>
+internal sealed class FakeEngine : IContainerEngine
+{
+    public List<string> Calls { get; } = [];
+    public Dictionary<string, (string Id, Dictionary<string, string> Labels, bool Running)> Containers { get; } = [];
+    public Dictionary<string, Dictionary<string, string>> Networks { get; } = [];
+    public Dictionary<string, string> Images { get; } = [];
+    public Exception? PingFailure { get; set; }
+    /// <summary>Containers that "exit" as soon as they are started, with this exit code.</summary>
+    public Dictionary<string, long> CrashOnStart { get; } = [];
+    private int _ids;
+
+    public string Endpoint => "fake://engine";
+
+    public Task PingAsync(CancellationToken ct) => PingFailure is null ? Task.CompletedTask : Task.FromException(PingFailure);
+
+    public Task<(IReadOnlyList<ObservedContainer> Containers, IReadOnlyList<ObservedNetwork> Networks)> ListStackResourcesAsync(
+        string stack, IReadOnlyCollection<string> names, CancellationToken ct)
+    {
+        IReadOnlyList<ObservedContainer> c = Containers
+            .Where(kv => kv.Value.Labels.GetValueOrDefault(StackLabels.Stack) == stack || names.Contains(kv.Key))
+            .Select(kv => new ObservedContainer(kv.Value.Id, kv.Key, kv.Value.Labels, kv.Value.Running)).ToList();
+        IReadOnlyList<ObservedNetwork> n = Networks
+            .Where(kv => kv.Value.GetValueOrDefault(StackLabels.Stack) == stack || names.Contains(kv.Key))
+            .Select(kv => new ObservedNetwork("net-" + kv.Key, kv.Key, kv.Value)).ToList();
+        return Task.FromResult((c, n));
+    }
+
+    public Task<(string Id, IReadOnlyDictionary<string, string> Labels)?> InspectImageAsync(string reference, CancellationToken ct) =>
+        Task.FromResult<(string, IReadOnlyDictionary<string, string>)?>(
+            Images.TryGetValue(reference, out var id) ? (id, new Dictionary<string, string>()) : null);
+
+    public Task PullImageAsync(string reference, CancellationToken ct) => Record($"pull {reference}");
+    public Task<bool> RemoveImageAsync(string reference, CancellationToken ct) { Calls.Add($"rmi {reference}"); return Task.FromResult(Images.Remove(reference)); }
+    public Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Record($"build {tag}");
+
+    public Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
+    {
+        Networks[name] = labels.ToDictionary();
+        return Record($"network create {name}");
+    }
+
+    public Task<bool> RemoveNetworkAsync(string name, CancellationToken ct)
+    {
+        Calls.Add($"network rm {name}");
+        return Task.FromResult(Networks.Remove(name));
+    }
+
+    public Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct)
+    {
+        var id = $"{++_ids:x4}".PadLeft(64, '0');
+        Containers[spec.Name] = (id, spec.Labels.ToDictionary(), false);
+        Calls.Add($"create {spec.Name}");
+        return Task.FromResult(id);
+    }
+
+    public Task StartContainerAsync(string name, CancellationToken ct)
+    {
+        var c = Containers[name];
+        Containers[name] = c with { Running = !CrashOnStart.ContainsKey(name) };
+        return Record($"start {name}");
+    }
+
+    public Task RenameContainerAsync(string name, string newName, CancellationToken ct)
+    {
+        Containers[newName] = Containers[name];
+        Containers.Remove(name);
+        return Record($"rename {name} {newName}");
+    }
+
+    public Task StopContainerAsync(string name, TimeSpan timeout, CancellationToken ct)
+    {
+        if (Containers.TryGetValue(name, out var c)) Containers[name] = c with { Running = false };
+        return Record($"stop {name}");
+    }
+
+    public Task<bool> RemoveContainerAsync(string name, CancellationToken ct)
+    {
+        Calls.Add($"rm {name}");
+        return Task.FromResult(Containers.Remove(name));
+    }
+
+    public Task<ContainerStatus?> InspectContainerAsync(string name, string network, CancellationToken ct) =>
+        Task.FromResult(Containers.TryGetValue(name, out var c)
+            ? new ContainerStatus(c.Id, c.Running, c.Running ? "running" : "exited", CrashOnStart.GetValueOrDefault(name), null, 0)
+            : null);
+
+    public Task<string> GetLogsAsync(string name, int tail, CancellationToken ct) => Task.FromResult($"log of {name}\nUnhandled exception: boom");
+    public Task FollowLogsAsync(string name, Action<string> onLine, CancellationToken ct) => Task.CompletedTask;
+    public Task<(long ExitCode, string Output)> ExecAsync(string name, IReadOnlyList<string> command, CancellationToken ct) =>
+        Task.FromResult((0L, ""));
+    public Task WriteFileAsync(string name, string path, string content, CancellationToken ct) => Record($"write {name}:{path}");
+    public Task<string?> ReadFileAsync(string name, string path, CancellationToken ct) => Task.FromResult<string?>(null);
+
+    private Task Record(string call)
+    {
+        Calls.Add(call);
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,161 @@
+using ProxyStack.Diagnostics;
+using ProxyStack.Model;
+using Xunit;
+
+namespace ProxyStack.Tests;
+
+public class ModelTests
+{
+    [Theory]
+    [InlineData("HelloStack", "hellostack")]
+    [InlineData("Contoso.Orders_API", "contoso.orders_api")]
+    [InlineData("My App!", "my-app")]
+    [InlineData("--Weird__..Name--", "weird_name")]
+    [InlineData("a", "a")]
+    public void Stack_names_are_normalized_for_docker(string raw, string expected) =>
+        Assert.Equal(expected, StackNames.Normalize(raw));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("___")]
+    [InlineData("!!!")]
+    [InlineData("...")]
+    public void A_name_with_nothing_valid_left_is_refused(string raw) => Assert.Null(StackNames.Normalize(raw));
+
+    [Fact]
+    public void Long_names_are_cut_to_the_limit_and_stay_valid()
+    {
+        var name = StackNames.Normalize(new string('x', 100))!;
+        Assert.Equal(StackNames.MaxLength, name.Length);
+        Assert.True(StackNames.IsValid(name));
+    }
+
+    [Fact]
+    public void Default_stack_name_is_the_normalized_project_name()
+    {
+        var (model, diagnostics) = StackModelBuilder.Build(Builders.ValidInput() with { ProjectName = "Contoso.Orders_API" });
+        Assert.Equal("contoso.orders_api", model!.Name);
+        Assert.Empty(diagnostics);
+    }
+
+    [Fact]
+    public void An_explicit_name_that_needs_normalizing_warns_with_STACK1002()
+    {
+        var (model, diagnostics) = StackModelBuilder.Build(Builders.ValidInput() with { StackName = "My Stack" });
+        Assert.Equal("my-stack", model!.Name);
+        var d = Assert.Single(diagnostics);
+        Assert.Equal("STACK1002", d.Code);
+        Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
+    }
+
+    public static TheoryData<string, string, string> BadInputs => new()
+    {
+        { nameof(StackInput.StackName), "___", "STACK1001" },
+        { nameof(StackInput.Replicas), "0", "STACK1003" },
+        { nameof(StackInput.Replicas), "-1", "STACK1003" },
+        { nameof(StackInput.Replicas), "three", "STACK1003" },
+        { nameof(StackInput.Replicas), "17", "STACK1003" },
+        { nameof(StackInput.Replicas), "", "STACK1003" },
+        { nameof(StackInput.Replicas), "2.5", "STACK1003" },
+        { nameof(StackInput.HostPort), "0", "STACK1004" },
+        { nameof(StackInput.HostPort), "65536", "STACK1004" },
+        { nameof(StackInput.HostPort), "http", "STACK1004" },
+        { nameof(StackInput.HostPort), "", "STACK1004" },
+        { nameof(StackInput.AppPort), "-80", "STACK1004" },
+        { nameof(StackInput.HostAddress), "localhost", "STACK1005" },
+        { nameof(StackInput.HostAddress), "", "STACK1005" },
+        { nameof(StackInput.HostAddress), "300.1.1.1", "STACK1005" },
+        { nameof(StackInput.HealthPath), "", "STACK1006" },
+        { nameof(StackInput.HealthPath), "health", "STACK1006" },
+        { nameof(StackInput.HealthPath), "/a;b", "STACK1006" },
+        { nameof(StackInput.HealthPath), "/a{b", "STACK1006" },
+        { nameof(StackInput.HealthPath), "/a}b", "STACK1006" },
+        { nameof(StackInput.HealthPath), "/a\"b", "STACK1006" },
+        { nameof(StackInput.HealthPath), "/a'b", "STACK1006" },
+        { nameof(StackInput.HealthPath), "/a\nb", "STACK1006" },
+        { nameof(StackInput.HealthPath), "/$host", "STACK1006" },
+        { nameof(StackInput.HealthPath), "/a b", "STACK1006" },
+        { nameof(StackInput.ReadyTimeout), "0", "STACK1007" },
+        { nameof(StackInput.ReadyTimeout), "soon", "STACK1007" },
+        { nameof(StackInput.ReadyTimeout), "3601", "STACK1007" },
+        { nameof(StackInput.NginxImage), "", "STACK1008" },
+        { nameof(StackInput.NginxImage), "NGINX", "STACK1008" },
+        { nameof(StackInput.NginxImage), "nginx:sta ble", "STACK1008" },
+        { nameof(StackInput.NginxImage), "nginx;rm", "STACK1008" },
+        { nameof(StackInput.RegistryMirror), "http://mirror", "STACK1009" },
+        { nameof(StackInput.RegistryMirror), "mirror:port", "STACK1009" },
+        { nameof(StackInput.NetworkMode), "overlay", "STACK1010" },
+        { nameof(StackInput.NetworkMode), "", "STACK1010" },
+        { nameof(StackInput.KeepRunning), "yes", "STACK1012" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public void Bad_input_is_an_error_with_its_code_and_no_model(string property, string value, string code)
+    {
+        var input = Builders.ValidInput();
+        var prop = typeof(StackInput).GetProperty(property)!;
+        var copy = input with { };
+        prop.SetValue(copy, value);
+        if (property == nameof(StackInput.StackName)) copy = copy with { ProjectName = "___" };
+        var (model, diagnostics) = StackModelBuilder.Build(copy);
+        Assert.Null(model);
+        Assert.Contains(diagnostics, d => d.Code == code && d.IsError);
+        Assert.Contains(value.Length == 0 ? "''" : value, diagnostics.First(d => d.Code == code).Format());
+    }
+
+    [Fact]
+    public void Environment_names_docker_cannot_take_are_refused()
+    {
+        var (model, diagnostics) = StackModelBuilder.Build(Builders.ValidInput() with { Environment = [new("1BAD", "x"), new("GOOD_1", "y")] });
+        Assert.Null(model);
+        Assert.Equal("STACK1013", Assert.Single(diagnostics).Code);
+    }
+
+    [Fact]
+    public void All_interfaces_is_allowed_with_a_warning()
+    {
+        var (model, diagnostics) = StackModelBuilder.Build(Builders.ValidInput() with { HostAddress = "0.0.0.0" });
+        Assert.NotNull(model);
+        Assert.Equal("STACK1011", Assert.Single(diagnostics).Code);
+    }
+
+    [Fact]
+    public void Every_problem_is_reported_at_once()
+    {
+        var (_, diagnostics) = StackModelBuilder.Build(Builders.ValidInput() with { Replicas = "0", HostPort = "x", HealthPath = "x" });
+        Assert.Equal(["STACK1003", "STACK1004", "STACK1006"], diagnostics.Select(d => d.Code).Order());
+    }
+
+    [Fact]
+    public void A_project_that_cannot_publish_a_container_is_refused_with_STACK5001()
+    {
+        var (_, diagnostics) = StackModelBuilder.Build(Builders.ValidInput() with { ContainerSupport = false });
+        Assert.Equal("STACK5001", Assert.Single(diagnostics).Code);
+    }
+
+    [Theory]
+    [InlineData("mcr.microsoft.com/dotnet/aspnet:10.0", "localhost:5000", "localhost:5000/dotnet/aspnet:10.0")]
+    [InlineData("nginx:stable", "localhost:5000", "localhost:5000/library/nginx:stable")]
+    [InlineData("nginx", "localhost:5000", "localhost:5000/library/nginx")]
+    [InlineData("docker.io/library/nginx:1.27", "mirror.example.com/hub", "mirror.example.com/hub/library/nginx:1.27")]
+    [InlineData("bitnami/nginx:1", "localhost:5000/", "localhost:5000/bitnami/nginx:1")]
+    public void The_registry_mirror_replaces_the_registry(string image, string mirror, string expected) =>
+        Assert.Equal(expected, ImageReference.Parse(image)!.WithMirror(mirror).ToString());
+
+    [Fact]
+    public void The_mirror_applies_to_the_nginx_image_in_the_model()
+    {
+        var (model, _) = StackModelBuilder.Build(Builders.ValidInput() with { RegistryMirror = "localhost:5000" });
+        Assert.Equal("localhost:5000/library/nginx:stable", model!.NginxImage);
+    }
+
+    [Fact]
+    public void The_model_file_round_trips()
+    {
+        var model = Builders.Model() with { Environment = [new("A", "1")] };
+        var back = StackModelFile.Deserialize(StackModelFile.Serialize(model));
+        Assert.Equal(StackModelFile.Serialize(model), StackModelFile.Serialize(back));
+        Assert.Equal(model.Url, back.Url);
+    }
+}

@@ -1,0 +1,51 @@
+using ProxyStack.Model;
+using ProxyStack.Proxy;
+using Xunit;
+
+namespace ProxyStack.Tests;
+
+public class ProxyConfigTests
+{
+    private static string Golden(string name) => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", name)).ReplaceLineEndings("\n");
+
+    [Fact]
+    public void Bridge_config_matches_the_golden_file()
+    {
+        var model = Builders.Model(3, "hellostack");
+        Assert.Equal(Golden("nginx.bridge.conf"), NginxConfigWriter.Write(model, NginxConfigWriter.BridgeUpstreams(model)));
+    }
+
+    [Theory]
+    [InlineData("server_tokens off;")]
+    [InlineData("keepalive 32;")]
+    [InlineData("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;")]
+    [InlineData("proxy_set_header X-Forwarded-Proto $scheme;")]
+    [InlineData("proxy_set_header X-Real-IP $remote_addr;")]
+    [InlineData("proxy_set_header Host $host;")]
+    [InlineData("proxy_set_header Upgrade $http_upgrade;")]
+    [InlineData("proxy_next_upstream error timeout http_502 http_503 http_504;")]
+    [InlineData("server hellostack-app-2:8080 max_fails=3 fail_timeout=5s;")]
+    public void Config_carries_what_the_proxy_promises(string directive)
+    {
+        var model = Builders.Model(3, "hellostack");
+        Assert.Contains(directive, NginxConfigWriter.Write(model, NginxConfigWriter.BridgeUpstreams(model)));
+    }
+
+    [Fact]
+    public void Upstream_lists_every_replica_by_name_on_the_app_port()
+    {
+        var model = Builders.Model(2, "shop") with { AppPort = 5000 };
+        Assert.Equal(["shop-app-1:5000", "shop-app-2:5000"], NginxConfigWriter.BridgeUpstreams(model));
+    }
+
+    [Fact]
+    public void Build_context_holds_the_dockerfile_and_the_config()
+    {
+        using var tar = ProxyBuildContext.CreateTar(ProxyBuildContext.Dockerfile("localhost:5000/library/nginx:stable"), "events {}\n");
+        using var reader = new System.Formats.Tar.TarReader(tar);
+        var names = new List<string>();
+        while (reader.GetNextEntry() is { } e) names.Add(e.Name);
+        Assert.Equal(["Dockerfile", "nginx.conf"], names);
+        Assert.Equal("FROM localhost:5000/library/nginx:stable\nCOPY nginx.conf /etc/nginx/nginx.conf\n", ProxyBuildContext.Dockerfile("localhost:5000/library/nginx:stable"));
+    }
+}

@@ -1,0 +1,274 @@
+using ProxyStack.Model;
+using ProxyStack.Planning;
+using ProxyStack.Proxy;
+using Xunit;
+
+namespace ProxyStack.Tests;
+
+/// <summary>Desired and observed literals in, golden plan text out.</summary>
+public class ReconcilerTests
+{
+    private static string Config(StackModel model) => NginxConfigWriter.Write(model, NginxConfigWriter.BridgeUpstreams(model));
+
+    private static ReconcileResult Plan(StackModel model, ObservedState observed) =>
+        Reconciler.Reconcile(model, observed, Builders.AppImage, Builders.ProxyImage, Config(model));
+
+    private static void AssertPlan(string expected, ReconcileResult result)
+    {
+        Assert.False(result.HasErrors, string.Join("\n", result.Diagnostics));
+        Assert.Equal(expected.ReplaceLineEndings("\n").TrimEnd(), result.Plan.ToString());
+    }
+
+    [Fact]
+    public void Fresh_stack_creates_network_then_replicas_then_proxy()
+    {
+        var model = Builders.Model(2);
+        AssertPlan("""
+             1. create network hello-net: missing
+             2. create hello-app-1: missing (after 1)
+             3. start hello-app-1: missing (after 2)
+             4. wait ready hello-app-1: missing (after 3)
+             5. create hello-app-2: missing (after 1)
+             6. start hello-app-2: missing (after 5)
+             7. wait ready hello-app-2: missing (after 6)
+             8. create hello-proxy: missing (after 1,4,7)
+             9. start hello-proxy: missing (after 8)
+            10. wait proxy hello-proxy: missing (after 9)
+            """, Plan(model, new ObservedState { ImageIds = Builders.Images() }));
+    }
+
+    [Fact]
+    public void Second_apply_is_a_no_op()
+    {
+        var model = Builders.Model();
+        var result = Plan(model, Builders.Running(model, Config(model)));
+        Assert.True(result.Plan.IsEmpty, result.Plan.ToString());
+        Assert.Equal(["hello-app-1", "hello-app-2", "hello-app-3", "hello-proxy"], result.Kept);
+    }
+
+    [Fact]
+    public void Scaling_up_adds_replicas_and_reloads_the_proxy_after_they_are_ready()
+    {
+        var model = Builders.Model(3);
+        var observed = Builders.Running(Builders.Model(2), Config(Builders.Model(2)));
+        AssertPlan("""
+             1. create hello-app-3: missing
+             2. start hello-app-3: missing (after 1)
+             3. wait ready hello-app-3: missing (after 2)
+             4. reload hello-proxy: replicas changed (after 3)
+            """, Plan(model, observed));
+    }
+
+    [Fact]
+    public void Scaling_down_takes_replicas_out_of_nginx_before_stopping_them_highest_first()
+    {
+        var model = Builders.Model(1);
+        var observed = Builders.Running(Builders.Model(3), Config(Builders.Model(3)));
+        AssertPlan("""
+             1. reload hello-proxy: replicas changed
+             2. drain hello-proxy: let in-flight requests finish (after 1)
+             3. stop hello-app-3: replica 3 > StackReplicas 1 (after 2)
+             4. remove hello-app-3: replica 3 > StackReplicas 1 (after 3)
+             5. stop hello-app-2: replica 2 > StackReplicas 1 (after 2)
+             6. remove hello-app-2: replica 2 > StackReplicas 1 (after 5)
+            """, Plan(model, observed));
+    }
+
+    [Fact]
+    public void Image_change_replaces_replicas_rolling_and_never_recreates_the_proxy()
+    {
+        var model = Builders.Model(2);
+        var observed = Builders.Running(model, Config(model)) with { ImageIds = Builders.Images("sha256:app2") };
+        AssertPlan("""
+             1. retire hello-app-1 as hello-app-1-retiring-aaaaaaaaaaaa: image changed
+             2. create hello-app-1: image changed (after 1)
+             3. start hello-app-1: image changed (after 2)
+             4. wait ready hello-app-1: image changed (after 3)
+             5. retire hello-app-2 as hello-app-2-retiring-aaaaaaaaaaaa: image changed
+             6. create hello-app-2: image changed (after 5)
+             7. start hello-app-2: image changed (after 6)
+             8. wait ready hello-app-2: image changed (after 7)
+             9. reload hello-proxy: replicas changed (after 4,8)
+            10. drain hello-proxy: let in-flight requests finish (after 9)
+            11. stop hello-app-1-retiring-aaaaaaaaaaaa: replaced (after 10)
+            12. remove hello-app-1-retiring-aaaaaaaaaaaa: replaced (after 11)
+            13. stop hello-app-2-retiring-aaaaaaaaaaaa: replaced (after 10)
+            14. remove hello-app-2-retiring-aaaaaaaaaaaa: replaced (after 13)
+            """, Plan(model, observed));
+    }
+
+    [Fact]
+    public void Environment_change_recreates_only_app_replicas()
+    {
+        var before = Builders.Model(1);
+        var model = before with { Environment = [new("GREETING", "hi")] };
+        var result = Plan(model, Builders.Running(before, Config(before)));
+        Assert.Contains("retire hello-app-1 as hello-app-1-retiring-aaaaaaaaaaaa: configuration changed", result.Plan.ToString());
+        Assert.DoesNotContain(result.Plan.Steps, s => s.Resource == "hello-proxy" && s.Kind != StepKind.ReloadProxy && s.Kind != StepKind.Drain);
+    }
+
+    [Fact]
+    public void Config_only_change_reloads_nginx_in_place()
+    {
+        var model = Builders.Model(2);
+        var observed = Builders.Running(model, "# an older nginx.conf\n");
+        AssertPlan(" 1. reload hello-proxy: configuration changed", Plan(model, observed));
+    }
+
+    [Fact]
+    public void New_nginx_base_image_replaces_the_proxy()
+    {
+        var model = Builders.Model(1);
+        var observed = Builders.Running(model, Config(model)) with { ImageIds = new Dictionary<string, string> { [Builders.AppImage] = Builders.AppImageId, ["nginx:stable"] = "sha256:nginx2" } };
+        AssertPlan("""
+             1. stop hello-proxy: definition changed
+             2. remove hello-proxy: definition changed (after 1)
+             3. create hello-proxy: definition changed (after 2)
+             4. start hello-proxy: definition changed (after 3)
+             5. wait proxy hello-proxy: definition changed (after 4)
+            """, Plan(model, observed));
+    }
+
+    [Fact]
+    public void Host_port_change_replaces_only_the_proxy()
+    {
+        var before = Builders.Model(2);
+        var model = before with { HostPort = 9090 };
+        var plan = Plan(model, Builders.Running(before, Config(before))).Plan;
+        Assert.All(plan.Steps, s => Assert.Equal("hello-proxy", s.Resource));
+    }
+
+    [Fact]
+    public void Stopped_replica_is_started_again_and_the_proxy_reloaded()
+    {
+        var model = Builders.Model(2);
+        var observed = Builders.Running(model, Config(model));
+        observed = observed with { Containers = observed.Containers.Select(c => c.Name == "hello-app-2" ? c with { Running = false } : c).ToList() };
+        AssertPlan("""
+             1. start hello-app-2: not running
+             2. wait ready hello-app-2: not running (after 1)
+             3. reload hello-proxy: replicas changed (after 2)
+            """, Plan(model, observed));
+    }
+
+    [Fact]
+    public void A_stack_whose_network_was_deleted_by_hand_is_repaired()
+    {
+        var model = Builders.Model(1);
+        var observed = Builders.Running(model, Config(model)) with { Networks = [] };
+        var plan = Plan(model, observed).Plan.ToString();
+        Assert.StartsWith(" 1. create network hello-net: missing", plan);
+        Assert.Contains("retire hello-app-1 as hello-app-1-retiring-aaaaaaaaaaaa: network recreated", plan);
+        Assert.Contains("create hello-proxy: network recreated", plan);
+        Assert.Contains("remove hello-app-1-retiring-aaaaaaaaaaaa: replaced", plan);
+    }
+
+    [Fact]
+    public void A_stack_whose_proxy_was_deleted_by_hand_gets_a_new_proxy_only()
+    {
+        var model = Builders.Model(2);
+        var observed = Builders.Running(model, Config(model));
+        observed = observed with { Containers = observed.Containers.Where(c => c.Name != "hello-proxy").ToList(), ProxyConfigHash = null };
+        AssertPlan("""
+             1. create hello-proxy: missing
+             2. start hello-proxy: missing (after 1)
+             3. wait proxy hello-proxy: missing (after 2)
+            """, Plan(model, observed));
+    }
+
+    [Fact]
+    public void Leftovers_of_an_interrupted_replacement_are_removed()
+    {
+        var model = Builders.Model(1);
+        var observed = Builders.Running(model, Config(model));
+        var leftover = Builders.App(model, 1) with { Name = "hello-app-1-retiring-0123456789ab", Running = false };
+        observed = observed with { Containers = [.. observed.Containers, leftover] };
+        AssertPlan("""
+             1. reload hello-proxy: replicas changed
+             2. drain hello-proxy: let in-flight requests finish (after 1)
+             3. stop hello-app-1-retiring-0123456789ab: left over from an interrupted replacement (after 2)
+             4. remove hello-app-1-retiring-0123456789ab: left over from an interrupted replacement (after 3)
+            """, Plan(model, observed));
+    }
+
+    [Fact]
+    public void A_container_with_our_name_but_not_our_labels_is_refused_and_never_touched()
+    {
+        var model = Builders.Model(2);
+        var foreign = new ObservedContainer("f".PadLeft(64, 'f'), "hello-app-2", new Dictionary<string, string>(), true);
+        var result = Plan(model, new ObservedState { Containers = [foreign], ImageIds = Builders.Images() });
+        Assert.True(result.Plan.IsEmpty);
+        var d = Assert.Single(result.Diagnostics);
+        Assert.Equal("STACK4001", d.Code);
+        Assert.Contains("hello-app-2", d.Format());
+    }
+
+    [Fact]
+    public void A_network_with_our_name_but_not_our_labels_is_refused()
+    {
+        var model = Builders.Model(1);
+        var result = Plan(model, new ObservedState { Networks = [new ObservedNetwork("x", "hello-net", new Dictionary<string, string>())], ImageIds = Builders.Images() });
+        Assert.Equal("STACK4002", Assert.Single(result.Diagnostics).Code);
+    }
+
+    [Fact]
+    public void A_busy_host_port_stops_a_fresh_bring_up_before_any_step()
+    {
+        var result = Plan(Builders.Model(1), new ObservedState { ImageIds = Builders.Images(), HostPortBusy = true });
+        Assert.True(result.Plan.IsEmpty);
+        Assert.Equal("STACK4003", Assert.Single(result.Diagnostics).Code);
+    }
+
+    [Fact]
+    public void A_missing_app_image_is_refused()
+    {
+        var result = Plan(Builders.Model(1), new ObservedState());
+        Assert.Equal("STACK2003", Assert.Single(result.Diagnostics).Code);
+    }
+
+    [Fact]
+    public void Teardown_removes_proxy_first_then_replicas_from_the_highest_then_the_network()
+    {
+        var model = Builders.Model(2);
+        var observed = Builders.Running(model, Config(model));
+        var foreign = new ObservedContainer("f".PadLeft(64, 'f'), "someone-else", new Dictionary<string, string>(), true);
+        observed = observed with { Containers = [foreign, .. observed.Containers] };
+        Assert.Equal("""
+             1. stop hello-proxy: stack down
+             2. remove hello-proxy: stack down
+             3. stop hello-app-2: stack down
+             4. remove hello-app-2: stack down
+             5. stop hello-app-1: stack down
+             6. remove hello-app-1: stack down
+             7. remove network hello-net: stack down
+            """.ReplaceLineEndings("\n").TrimEnd(), Reconciler.PlanTeardown("hello", observed).ToString());
+    }
+
+    [Fact]
+    public void App_hash_is_stable()
+    {
+        // Pinned: a change here recreates every user's replicas on upgrade. Change it only on purpose.
+        var hash = Reconciler.AppHash(Builders.Model(), Builders.AppImageId);
+        Assert.Equal("1fb0a2dacc7d7e3d0e24486156203666c41857a5ffc85e69d55eee104df66d1d", hash);
+    }
+
+    [Fact]
+    public void App_hash_ignores_replica_count_and_follows_image_and_environment()
+    {
+        var a = Reconciler.AppHash(Builders.Model(1), "sha256:x");
+        Assert.Equal(a, Reconciler.AppHash(Builders.Model(5), "sha256:x"));
+        Assert.NotEqual(a, Reconciler.AppHash(Builders.Model(1), "sha256:y"));
+        Assert.NotEqual(a, Reconciler.AppHash(Builders.Model(1) with { Environment = [new("A", "1")] }, "sha256:x"));
+        Assert.NotEqual(a, Reconciler.AppHash(Builders.Model(1) with { AppPort = 5000 }, "sha256:x"));
+    }
+
+    [Fact]
+    public void Proxy_hash_ignores_replicas_and_follows_base_image_and_publishing()
+    {
+        var a = Reconciler.ProxyHash(Builders.Model(1), "sha256:n");
+        Assert.Equal(a, Reconciler.ProxyHash(Builders.Model(4), "sha256:n"));
+        Assert.NotEqual(a, Reconciler.ProxyHash(Builders.Model(1), "sha256:m"));
+        Assert.NotEqual(a, Reconciler.ProxyHash(Builders.Model(1) with { HostPort = 1 }, "sha256:n"));
+        Assert.NotEqual(a, Reconciler.ProxyHash(Builders.Model(1) with { HostAddress = "0.0.0.0" }, "sha256:n"));
+    }
+}

@@ -1,0 +1,52 @@
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using Xunit;
+
+namespace ProxyStack.Tests;
+
+/// <summary>The public property set is the same in src/Sdk/README.md, Sdk.props and what Sdk.targets reads.</summary>
+public partial class SdkSurfaceTests
+{
+    // Outputs and the test seam: read by targets, but not user input.
+    private static readonly string[] NotInputs = ["StackUrl", "StackAppImage", "StackTasksAssembly"];
+
+    [GeneratedRegex(@"^\| `(Stack\w+)` \|", RegexOptions.Multiline)]
+    private static partial Regex ReadmeRow();
+
+    [GeneratedRegex(@"\$\((Stack\w+)\)")]
+    private static partial Regex PropertyUse();
+
+    private static SortedSet<string> Readme() =>
+        new(ReadmeRow().Matches(File.ReadAllText(Repository.File("src", "Sdk", "README.md"))).Select(m => m.Groups[1].Value));
+
+    private static SortedSet<string> Props() =>
+        new(XDocument.Load(Repository.File("src", "Sdk", "Sdk", "Sdk.props")).Descendants()
+            .Where(e => e.Parent?.Name.LocalName == "PropertyGroup" && e.Name.LocalName.StartsWith("Stack", StringComparison.Ordinal))
+            .Select(e => e.Name.LocalName));
+
+    private static SortedSet<string> ReadByTargets() =>
+        new(PropertyUse().Matches(File.ReadAllText(Repository.File("src", "Sdk", "Sdk", "Sdk.targets")))
+            .Select(m => m.Groups[1].Value).Where(p => !NotInputs.Contains(p)));
+
+    [Fact]
+    public void Readme_and_props_list_the_same_properties() => Assert.Equal(Readme(), Props());
+
+    [Fact]
+    public void Targets_read_exactly_the_documented_properties() => Assert.Equal(Readme(), ReadByTargets());
+
+    [Fact]
+    public void Every_default_in_props_has_a_comment_above_it()
+    {
+        var doc = XDocument.Load(Repository.File("src", "Sdk", "Sdk", "Sdk.props"));
+        foreach (var e in doc.Descendants().Where(e => e.Name.LocalName.StartsWith("Stack", StringComparison.Ordinal)))
+            Assert.IsType<XComment>(e.PreviousNode);
+    }
+
+    [Fact]
+    public void Private_targets_start_with_an_underscore_and_public_ones_are_verbs_with_the_stack_noun()
+    {
+        var targets = XDocument.Load(Repository.File("src", "Sdk", "Sdk", "Sdk.targets")).Root!.Elements()
+            .Where(e => e.Name.LocalName == "Target").Select(e => (string)e.Attribute("Name")!);
+        Assert.All(targets, t => Assert.True(t.StartsWith("_Stack", StringComparison.Ordinal) || t.Contains("Stack"), t));
+    }
+}

@@ -1,0 +1,161 @@
+using TaskItem = Microsoft.Build.Utilities.TaskItem;
+using ProxyStack.Engine;
+using ProxyStack.Model;
+using ProxyStack.MSBuild;
+using ProxyStack.Planning;
+using ProxyStack.Proxy;
+using Xunit;
+
+namespace ProxyStack.Tests;
+
+public sealed class TaskAdapterTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("proxystack-tasks-").FullName;
+    private readonly CapturingBuildEngine _build = new();
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string WriteModel(StackModel model)
+    {
+        var path = Path.Combine(_dir, "model.json");
+        File.WriteAllText(path, StackModelFile.Serialize(model));
+        File.WriteAllText(Path.Combine(_dir, "nginx.conf"), NginxConfigWriter.Write(model, NginxConfigWriter.BridgeUpstreams(model)));
+        return path;
+    }
+
+    [Fact]
+    public void ComputeStackModel_logs_coded_errors_and_writes_no_model_for_bad_input()
+    {
+        var task = new ComputeStackModel
+        {
+            BuildEngine = _build, ProjectName = "HelloStack", StackReplicas = "0", StackHostPort = "8080", StackHostAddress = "127.0.0.1",
+            StackAppPort = "8080", StackHealthPath = "/", StackReadyTimeout = "60", StackNginxImage = "nginx:stable",
+            StackNetworkMode = "bridge", StackKeepRunning = "false", ModelFile = Path.Combine(_dir, "m.json"),
+        };
+        Assert.False(task.Execute());
+        var error = Assert.Single(_build.Errors);
+        Assert.Equal("STACK1003", error.Code);
+        Assert.Contains("StackReplicas is '0'", error.Message);
+        Assert.False(File.Exists(task.ModelFile));
+    }
+
+    [Fact]
+    public void ComputeStackModel_outputs_the_normalized_name_the_url_and_environment()
+    {
+        var item = new TaskItem("GREETING");
+        item.SetMetadata("Value", "hi");
+        var task = new ComputeStackModel
+        {
+            BuildEngine = _build, ProjectName = "Contoso.Orders_API", StackReplicas = "2", StackHostPort = "9000", StackHostAddress = "127.0.0.1",
+            StackAppPort = "8080", StackHealthPath = "/", StackReadyTimeout = "60", StackNginxImage = "nginx:stable",
+            StackRegistryMirror = "localhost:5000", StackNetworkMode = "bridge", StackKeepRunning = "false",
+            StackEnvironment = [item], ModelFile = Path.Combine(_dir, "m.json"),
+        };
+        Assert.True(task.Execute());
+        Assert.Equal("contoso.orders_api", task.NormalizedStackName);
+        Assert.Equal("http://127.0.0.1:9000", task.StackUrl);
+        Assert.Equal("localhost:5000/library/nginx:stable", task.ResolvedNginxImage);
+        var model = StackModelFile.Deserialize(File.ReadAllText(task.ModelFile));
+        Assert.Equal([new KeyValuePair<string, string>("GREETING", "hi")], model.Environment);
+    }
+
+    [Fact]
+    public void ComputeStackModel_rewrites_the_model_only_when_it_changes()
+    {
+        var path = Path.Combine(_dir, "m.json");
+        ComputeStackModel Task() => new()
+        {
+            BuildEngine = _build, ProjectName = "a", StackReplicas = "1", StackHostPort = "8080", StackHostAddress = "127.0.0.1",
+            StackAppPort = "8080", StackHealthPath = "/", StackReadyTimeout = "60", StackNginxImage = "nginx:stable",
+            StackNetworkMode = "bridge", StackKeepRunning = "false", ModelFile = path,
+        };
+        Assert.True(Task().Execute());
+        var stamp = DateTime.UtcNow.AddMinutes(-5);
+        File.SetLastWriteTimeUtc(path, stamp);
+        Assert.True(Task().Execute());
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(path));
+    }
+
+    [Fact]
+    public void ProbeStackEngine_fails_with_STACK3001_naming_the_endpoint()
+    {
+        var task = new ProbeStackEngine { BuildEngine = _build };
+        task.Engine = new FakeEngine { PingFailure = new EngineUnavailableException("unix:///nowhere.sock", "the socket does not exist") };
+        Assert.False(task.Execute());
+        var error = Assert.Single(_build.Errors);
+        Assert.Equal("STACK3001", error.Code);
+        Assert.Contains("unix:///nowhere.sock", error.Message);
+        Assert.Contains("DOCKER_HOST", error.Message);
+    }
+
+    [Fact]
+    public async Task Real_engine_adapter_fails_fast_for_a_socket_that_does_not_exist()
+    {
+        using var engine = new DockerEngine("unix:///tmp/proxystack-no-such.sock");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<EngineUnavailableException>(() => engine.PingAsync(CancellationToken.None));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5));
+        Assert.Equal("unix:///tmp/proxystack-no-such.sock", e.Endpoint);
+    }
+
+    [Fact]
+    public void ApplyStack_refuses_a_foreign_container_with_our_name_and_never_touches_it()
+    {
+        var model = Builders.Model(1);
+        var engine = new FakeEngine();
+        engine.Images[Builders.AppImage] = Builders.AppImageId;
+        engine.Containers["hello-app-1"] = ("f".PadLeft(64, 'f'), new Dictionary<string, string>(), true);
+        var task = new ApplyStack
+        {
+            BuildEngine = _build, ModelFile = WriteModel(model), AppImage = Builders.AppImage, ProxyImage = Builders.ProxyImage,
+            ProxyConfigFile = Path.Combine(_dir, "nginx.conf"), Engine = engine,
+        };
+        Assert.False(task.Execute());
+        Assert.Equal("STACK4001", Assert.Single(_build.Errors).Code);
+        Assert.DoesNotContain(engine.Calls, c => c.Contains("hello-app-1"));
+        Assert.True(engine.Containers.ContainsKey("hello-app-1"));
+    }
+
+    [Fact]
+    public void ApplyStack_rolls_back_everything_it_created_when_a_replica_crashes()
+    {
+        var model = Builders.Model(2) with { HostPort = FreePort() };
+        var engine = new FakeEngine();
+        engine.Images[Builders.AppImage] = Builders.AppImageId;
+        engine.CrashOnStart["hello-app-2"] = 139;
+        var task = new ApplyStack
+        {
+            BuildEngine = _build, ModelFile = WriteModel(model), AppImage = Builders.AppImage, ProxyImage = Builders.ProxyImage,
+            ProxyConfigFile = Path.Combine(_dir, "nginx.conf"), Engine = engine,
+        };
+        Assert.False(task.Execute());
+        var error = Assert.Single(_build.Errors);
+        Assert.Equal("STACK4005", error.Code);
+        Assert.Contains("exited with code 139", error.Message);
+        Assert.Contains("Unhandled exception: boom", error.Message);
+        Assert.Empty(engine.Containers);
+        Assert.Empty(engine.Networks);
+    }
+
+    [Fact]
+    public void RemoveStack_removes_only_labelled_resources_and_succeeds_on_an_empty_stack()
+    {
+        var engine = new FakeEngine();
+        engine.Containers["hello-app-1"] = ("1".PadLeft(64, '1'), Reconciler.Labels("hello", StackLabels.RoleApp), true);
+        engine.Containers["hello-proxy"] = ("2".PadLeft(64, '2'), new Dictionary<string, string>(), true);
+        engine.Networks["hello-net"] = Reconciler.Labels("hello", StackLabels.RoleNetwork);
+        Assert.True(new RemoveStack { BuildEngine = _build, StackName = "hello", Engine = engine }.Execute());
+        Assert.Equal(["hello-proxy"], engine.Containers.Keys);
+        Assert.Empty(engine.Networks);
+        Assert.True(new RemoveStack { BuildEngine = new CapturingBuildEngine(), StackName = "hello", Engine = engine }.Execute());
+    }
+
+    private static int FreePort()
+    {
+        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+}
