@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace ProxyStack.IntegrationTests.Infrastructure;
+
+/// <summary>Runs dotnet commands as a user would, with a bounded time, capturing all output.</summary>
+internal static partial class Cli
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);
+
+    public static ProcessStartInfo Dotnet(string workingDirectory, IEnumerable<string> args, IDictionary<string, string>? env = null)
+    {
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        psi.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        psi.Environment["NO_COLOR"] = "1";
+        psi.Environment.Remove("MSBuildExtensionsPath");
+        psi.Environment.Remove("MSBuildSDKsPath");
+        psi.Environment.Remove("MSBUILD_EXE_PATH");
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+        return psi;
+    }
+
+    public static async Task<ProcessResult> RunAsync(ProcessStartInfo psi, TimeSpan? timeout = null)
+    {
+        var clock = Stopwatch.StartNew();
+        using var process = new Process { StartInfo = psi };
+        var output = new StringBuilder();
+        // Compiler command lines run to tens of kilobytes and say nothing a failed assertion needs.
+        void Append(string? line) { if (line is not null) lock (output) output.AppendLine(line.Length > 1000 ? line[..200] + " …" : line); }
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var cts = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            lock (output) output.AppendLine($"(killed after {clock.Elapsed.TotalSeconds:0} s)");
+            return new ProcessResult(-1, output.ToString(), clock.Elapsed);
+        }
+        lock (output) return new ProcessResult(process.ExitCode, output.ToString(), clock.Elapsed);
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    public const int SIGINT = 2;
+    public const int SIGTERM = 15;
+
+    /// <summary>Sends a signal to a process group (negative pid), as a terminal's Ctrl-C does.</summary>
+    public static void SignalGroup(int pgid, int signal) => Kill(-pgid, signal);
+
+    public static void Signal(int pid, int signal) => Kill(pid, signal);
+}

@@ -1,0 +1,57 @@
+namespace ProxyStack.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A copy of samples/HelloStack in a temp folder (the sample itself is never edited), wired to the SDK and the tasks built
+/// from this repository, as the repository's own Directory.Build.props wires the original.
+/// </summary>
+public sealed class SampleCopy : IDisposable
+{
+    public string Directory { get; }
+    public string ProjectFile => Path.Combine(Directory, "HelloStack.csproj");
+
+    public SampleCopy()
+    {
+        var root = System.IO.Directory.CreateTempSubdirectory("proxystack-it-").FullName;
+        Directory = Path.Combine(root, "HelloStack");
+        var source = Repository.File("samples", "HelloStack");
+        foreach (var file in System.IO.Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(source, file);
+            if (relative.StartsWith("bin", StringComparison.Ordinal) || relative.StartsWith("obj", StringComparison.Ordinal)) continue;
+            var target = Path.Combine(Directory, relative);
+            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        File.WriteAllText(Path.Combine(root, "Directory.Build.props"), $"""
+            <Project>
+              <PropertyGroup>
+                <ProxyStackSdkDir>{Repository.File("src", "Sdk", "Sdk")}/</ProxyStackSdkDir>
+                <StackTasksAssembly>{Repository.TasksAssembly}</StackTasksAssembly>
+              </PropertyGroup>
+            </Project>
+            """);
+    }
+
+    /// <summary>Replaces text in Program.cs (a code change, as a developer makes it).</summary>
+    public void EditProgram(string from, string to)
+    {
+        var path = Path.Combine(Directory, "Program.cs");
+        var text = File.ReadAllText(path);
+        if (!text.Contains(from)) throw new InvalidOperationException($"Program.cs has no '{from}'.");
+        File.WriteAllText(path, text.Replace(from, to));
+    }
+
+    /// <summary>`dotnet build -t:&lt;target&gt;` with the given properties, the mirror always set.</summary>
+    public Task<ProcessResult> BuildAsync(string target, IDictionary<string, string>? properties = null, IDictionary<string, string>? env = null, TimeSpan? timeout = null)
+    {
+        var args = new List<string> { "build", ProjectFile, $"-t:{target}", "-nologo", "-v:n", "-nr:false", "-tl:off", $"-p:StackRegistryMirror={Repository.Mirror}" };
+        foreach (var (k, v) in properties ?? new Dictionary<string, string>()) args.Add($"-p:{k}={v}");
+        return Cli.RunAsync(Cli.Dotnet(Directory, args, env), timeout);
+    }
+
+    public void Dispose()
+    {
+        try { System.IO.Directory.Delete(Path.GetDirectoryName(Directory)!, recursive: true); }
+        catch (IOException) { }
+    }
+}

@@ -1,0 +1,64 @@
+using Docker.DotNet;
+using Docker.DotNet.Models;
+
+namespace ProxyStack.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// What the tests see of the engine: resources by label, and cleanup by label. Uses Docker.DotNet directly so that the tests
+/// observe the engine independently of the code under test.
+/// </summary>
+internal sealed class StackProbe : IDisposable
+{
+    public const string StackLabel = "proxystack.stack";
+    private readonly DockerClient _client = new DockerClientBuilder().Build();
+
+    public void Dispose() => _client.Dispose();
+
+    public DockerClient Client => _client;
+
+    private static Dictionary<string, IDictionary<string, bool>> Label(string stack) =>
+        new() { ["label"] = new Dictionary<string, bool> { [$"{StackLabel}={stack}"] = true } };
+
+    public async Task<IList<ContainerListResponse>> ContainersAsync(string stack) =>
+        await _client.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = Label(stack) });
+
+    public async Task<IList<NetworkResponse>> NetworksAsync(string stack) =>
+        await _client.Networks.ListNetworksAsync(new NetworksListParameters { Filters = Label(stack) });
+
+    public async Task<IList<ImagesListResponse>> ImagesAsync(string stack) =>
+        await _client.Images.ListImagesAsync(new ImagesListParameters { All = true, Filters = Label(stack) });
+
+    public async Task<ContainerInspectResponse> InspectAsync(string name) => await _client.Containers.InspectContainerAsync(name);
+
+    /// <summary>Every container id of the stack by name, with its start time.</summary>
+    public async Task<Dictionary<string, (string Id, DateTime Started)>> SnapshotAsync(string stack)
+    {
+        var result = new Dictionary<string, (string, DateTime)>();
+        foreach (var c in await ContainersAsync(stack))
+        {
+            var inspect = await InspectAsync(c.ID);
+            result[c.Names[0].TrimStart('/')] = (c.ID, DateTime.Parse(inspect.State.StartedAt, null, System.Globalization.DateTimeStyles.RoundtripKind));
+        }
+        return result;
+    }
+
+    /// <summary>Removes every container, network and image labelled with the stack. Used in finally blocks; never throws.</summary>
+    public async Task CleanAsync(string stack)
+    {
+        try
+        {
+            foreach (var c in await ContainersAsync(stack))
+                await _client.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true });
+            foreach (var n in await NetworksAsync(stack))
+                await _client.Networks.DeleteNetworkAsync(n.ID);
+            foreach (var i in await ImagesAsync(stack))
+                foreach (var tag in i.RepoTags?.Where(t => t != "<none>:<none>").DefaultIfEmpty(i.ID) ?? [i.ID])
+                    try { await _client.Images.DeleteImageAsync(tag, new ImageDeleteParameters { Force = true }); }
+                    catch (DockerApiException) { }
+        }
+        catch (Exception e) when (e is DockerApiException or HttpRequestException)
+        {
+            Console.Error.WriteLine($"cleanup of {stack} failed: {e.Message}");
+        }
+    }
+}
