@@ -39,6 +39,10 @@ internal static class StackRunner
         {
             await StreamLogsAsync(engine, model, log, stop.Token).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Ctrl-C before the log streams were open.
+        }
         catch (Exception e) when (e is EngineUnavailableException or EngineRequestException)
         {
             log.Error("warning: " + e.Message);

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace ProxyStack.IntegrationTests.Infrastructure;
+
+/// <summary>A long-running command (dotnet run) in its own process group, whose output can be awaited line by line.</summary>
+public sealed class RunningProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly object _gate = new();
+
+    private RunningProcess(Process process)
+    {
+        _process = process;
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+    }
+
+    public int Id => _process.Id;
+    public string Output { get { lock (_gate) return _output.ToString(); } }
+
+    /// <summary>Starts the command under setsid, so it leads a new process group as a terminal's foreground job does.</summary>
+    public static RunningProcess Start(ProcessStartInfo dotnet)
+    {
+        var psi = new ProcessStartInfo("setsid") { WorkingDirectory = dotnet.WorkingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(dotnet.FileName);
+        foreach (var a in dotnet.ArgumentList) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in dotnet.Environment) psi.Environment[k] = v;
+        var p = new RunningProcess(new Process { StartInfo = psi });
+        p._process.Start();
+        p._process.BeginOutputReadLine();
+        p._process.BeginErrorReadLine();
+        return p;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null) return;
+        lock (_gate) _output.AppendLine(line.Length > 1000 ? line[..200] + " …" : line);
+    }
+
+    /// <summary>Waits until the output contains <paramref name="text"/>; false if the process exits or time runs out first.</summary>
+    public async Task<bool> WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Output.Contains(text)) return true;
+            if (_process.HasExited) return Output.Contains(text);
+            await Task.Delay(200);
+        }
+        return false;
+    }
+
+    /// <summary>Waits for exit; kills the whole group if it does not exit in time. Returns the exit code, or null when killed.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return _process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            Kill();
+            return null;
+        }
+    }
+
+    private void Kill()
+    {
+        try
+        {
+            Cli.SignalGroup(_process.Id, 9);
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException) { }
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited) Kill();
+        _process.Dispose();
+    }
+}
