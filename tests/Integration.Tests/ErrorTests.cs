@@ -1,0 +1,139 @@
+using Docker.DotNet.Models;
+using ProxyStack.IntegrationTests.Infrastructure;
+using Xunit;
+
+namespace ProxyStack.IntegrationTests;
+
+/// <summary>Each failure a user can meet: a coded error naming what is wrong, and nothing left running.</summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class ErrorTests(SharedSample shared) : IDisposable
+{
+    private readonly StackProbe _probe = new();
+    private readonly string _stack = Ports.NewStackName();
+    private readonly int _port = Ports.Free();
+
+    public void Dispose()
+    {
+        _probe.CleanAsync(_stack).GetAwaiter().GetResult();
+        _probe.Dispose();
+    }
+
+    private Dictionary<string, string> Props(params (string Key, string Value)[] extra)
+    {
+        var p = new Dictionary<string, string> { ["StackName"] = _stack, ["StackHostPort"] = _port.ToString(), ["StackReplicas"] = "2" };
+        foreach (var (k, v) in extra) p[k] = v;
+        return p;
+    }
+
+    private async Task AssertNothingLeftAsync()
+    {
+        Assert.Empty(await _probe.ContainersAsync(_stack));
+        Assert.Empty(await _probe.NetworksAsync(_stack));
+    }
+
+    [DockerFact]
+    public async Task No_reachable_engine_fails_fast_with_STACK3001_naming_the_endpoint_and_DOCKER_HOST()
+    {
+        // Warm restore and evaluation first, so the measurement is of ProxyStack's probe, not of NuGet.
+        await shared.Sample.BuildAsync("ComputeStackModel", Props());
+        var result = await shared.Sample.BuildAsync("StackUp", Props(), new Dictionary<string, string> { ["DOCKER_HOST"] = "unix:///tmp/proxystack-nothing-here.sock" });
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error STACK3001", result.Output);
+        Assert.Contains("unix:///tmp/proxystack-nothing-here.sock", result.Output);
+        Assert.Contains("DOCKER_HOST", result.Output);
+        Assert.DoesNotContain("   at ", result.Output);
+        Assert.True(result.Elapsed < TimeSpan.FromSeconds(15), $"took {result.Elapsed}");
+
+        var tcp = await shared.Sample.BuildAsync("StackUp", Props(), new Dictionary<string, string> { ["DOCKER_HOST"] = $"tcp://127.0.0.1:{Ports.Free()}" });
+        Assert.Contains("error STACK3001", tcp.Output);
+        Assert.True(tcp.Elapsed < TimeSpan.FromSeconds(15), $"took {tcp.Elapsed}");
+    }
+
+    [DockerFact]
+    public async Task A_taken_host_port_fails_with_STACK4003_and_starts_nothing()
+    {
+        using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, _port);
+        squatter.Start();
+        var result = await shared.Sample.BuildAsync("StackUp", Props());
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error STACK4003", result.Output);
+        Assert.Contains($"StackHostPort {_port}", result.Output);
+        await AssertNothingLeftAsync();
+    }
+
+    [DockerFact]
+    public async Task Invalid_property_values_fail_with_their_codes_before_any_engine_call()
+    {
+        var cases = new (string Property, string Value, string Code)[]
+        {
+            ("StackReplicas", "0", "STACK1003"),
+            ("StackReplicas", "many", "STACK1003"),
+            ("StackHostPort", "70000", "STACK1004"),
+            ("StackName", "___", "STACK1001"),
+            ("StackHealthPath", "/x{return}", "STACK1006"),
+            ("StackHealthPath", "/x$(Foo)", "STACK1006"),
+        };
+        foreach (var (property, value, code) in cases)
+        {
+            var result = await shared.Sample.BuildAsync("StackUp", Props((property, value)),
+                new Dictionary<string, string> { ["DOCKER_HOST"] = "unix:///tmp/proxystack-never-asked.sock" });
+            Assert.NotEqual(0, result.ExitCode);
+            Assert.Contains($"error {code}", result.Output);
+            Assert.Contains(property, result.Output);
+            // The engine was never asked: no STACK3001 although DOCKER_HOST points nowhere.
+            Assert.DoesNotContain("STACK3001", result.Output);
+        }
+        await AssertNothingLeftAsync();
+    }
+
+    [DockerFact]
+    public async Task An_unavailable_base_image_fails_with_STACK2001_suggesting_StackRegistryMirror()
+    {
+        var result = await shared.Sample.BuildAsync("StackUp", Props(("StackRegistryMirror", Repository.Mirror + "/nothing-mirrored-here")));
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error STACK2001", result.Output);
+        Assert.Contains("StackRegistryMirror", result.Output);
+        await AssertNothingLeftAsync();
+    }
+
+    [DockerFact]
+    public async Task A_replica_that_never_becomes_ready_fails_with_its_logs_and_nothing_is_left_running()
+    {
+        var result = await shared.Sample.BuildAsync("StackUp", Props(("StackHealthPath", "/never-there"), ("StackReadyTimeout", "5")));
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error STACK4004", result.Output);
+        Assert.Contains("HTTP 404", result.Output);
+        // The replica's own last log lines are part of the error.
+        Assert.Contains("Response status code: 404", result.Output);
+        await AssertNothingLeftAsync();
+    }
+
+    [DockerFact]
+    public async Task A_container_with_a_stack_name_but_not_our_labels_is_refused_and_left_alone()
+    {
+        var foreign = $"{_stack}-app-2";
+        await _probe.Client.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Name = foreign,
+            Image = $"{Repository.Mirror}/library/nginx:stable",
+            Labels = new Dictionary<string, string> { ["test.owner"] = _stack },
+        });
+        try
+        {
+            var result = await shared.Sample.BuildAsync("StackUp", Props());
+            Assert.NotEqual(0, result.ExitCode);
+            Assert.Contains("error STACK4001", result.Output);
+            Assert.Contains(foreign, result.Output);
+            Assert.NotNull(await _probe.InspectAsync(foreign));
+            await AssertNothingLeftAsync();
+
+            var down = await shared.Sample.BuildAsync("StackDown", Props());
+            Assert.Equal(0, down.ExitCode);
+            Assert.NotNull(await _probe.InspectAsync(foreign));
+        }
+        finally
+        {
+            await _probe.Client.Containers.RemoveContainerAsync(foreign, new ContainerRemoveParameters { Force = true });
+        }
+    }
+}
