@@ -16,8 +16,15 @@ public partial class SdkSurfaceTests
     [GeneratedRegex(@"\$\((Stack\w+)\)")]
     private static partial Regex PropertyUse();
 
-    private static SortedSet<string> Readme() =>
-        new(ReadmeRow().Matches(File.ReadAllText(Repository.File("src", "Sdk", "README.md"))).Select(m => m.Groups[1].Value));
+    private static SortedSet<string> Readme() => Documented("src", "Sdk", "README.md");
+
+    /// <summary>The first column of the properties table (the text before any "## Items" section).</summary>
+    private static SortedSet<string> Documented(params string[] path)
+    {
+        var text = File.ReadAllText(Repository.File(path));
+        var items = text.IndexOf("\n## Items", StringComparison.Ordinal);
+        return new(ReadmeRow().Matches(items < 0 ? text : text[..items]).Select(m => m.Groups[1].Value));
+    }
 
     private static SortedSet<string> Props() =>
         new(XDocument.Load(Repository.File("src", "Sdk", "Sdk", "Sdk.props")).Descendants()
@@ -30,6 +37,9 @@ public partial class SdkSurfaceTests
 
     [Fact]
     public void Readme_and_props_list_the_same_properties() => Assert.Equal(Readme(), Props());
+
+    [Fact]
+    public void Docs_reference_lists_the_same_properties() => Assert.Equal(Readme(), Documented("docs", "reference.md"));
 
     [Fact]
     public void Targets_read_exactly_the_documented_properties() => Assert.Equal(Readme(), ReadByTargets());
