@@ -1,0 +1,136 @@
+using ProxyStack.IntegrationTests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ProxyStack.IntegrationTests;
+
+/// <summary>Reconcile, don't restart: only what changed is touched, and no request is dropped while it changes.</summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output) : IDisposable
+{
+    private const double MinimumRate = 200;
+    private readonly StackProbe _probe = new();
+    private readonly string _stack = Ports.NewStackName();
+    private readonly int _port = Ports.Free();
+    private string Url => $"http://127.0.0.1:{_port}/";
+
+    public void Dispose()
+    {
+        _probe.CleanAsync(_stack).GetAwaiter().GetResult();
+        _probe.Dispose();
+    }
+
+    private Dictionary<string, string> Props(int replicas) => new()
+    {
+        ["StackName"] = _stack, ["StackHostPort"] = _port.ToString(), ["StackReplicas"] = replicas.ToString(),
+    };
+
+    private static async Task UpAsync(SampleCopy sample, Dictionary<string, string> props)
+    {
+        var result = await sample.BuildAsync("StackUp", props);
+        Assert.True(result.ExitCode == 0, result.ToString());
+    }
+
+    [DockerFact]
+    public async Task Code_change_is_redeployed_rolling_with_zero_failed_requests_under_load()
+    {
+        using var sample = new SampleCopy();
+        await UpAsync(sample, Props(3));
+        var proxyBefore = (await _probe.SnapshotAsync(_stack))[$"{_stack}-proxy"];
+
+        await using var load = new LoadGenerator(Url);
+        var text = "hello world";
+        for (var round = 1; round <= 3; round++)
+        {
+            var next = $"hello round {round}";
+            sample.EditProgram(text, next);
+            text = next;
+            var redeploy = await sample.BuildAsync("StackUp", Props(3));
+            Assert.True(redeploy.ExitCode == 0, redeploy.ToString());
+            Assert.Contains("retire", redeploy.Output);
+            Assert.Contains("reload", redeploy.Output);
+        }
+        await Task.Delay(1000);
+        await load.StopAsync();
+        output.WriteLine(load.Report());
+
+        Assert.True(load.Errors == 0 && load.Non2xx == 0, load.Report());
+        Assert.True(load.RequestsPerSecond >= MinimumRate, load.Report());
+        for (var round = 1; round <= 3; round++) Assert.True(load.Bodies.ContainsKey($"hello round {round}"), load.Report());
+        // The proxy was reloaded, never recreated; only the new code answers now.
+        Assert.Equal(proxyBefore, (await _probe.SnapshotAsync(_stack))[$"{_stack}-proxy"]);
+        using var http = new HttpClient();
+        for (var i = 0; i < 10; i++) Assert.Equal("hello round 3\n", await http.GetStringAsync(Url));
+        Assert.Equal(4, (await _probe.ContainersAsync(_stack)).Count);
+    }
+
+    [DockerFact]
+    public async Task Scaling_3_to_1_to_3_drops_no_request_and_keeps_the_survivors()
+    {
+        await UpAsync(shared.Sample, Props(3));
+        var before = await _probe.SnapshotAsync(_stack);
+
+        await using var load = new LoadGenerator(Url);
+        await Task.Delay(500);
+        var down = await shared.Sample.BuildAsync("StackUp", Props(1));
+        Assert.True(down.ExitCode == 0, down.ToString());
+        var middle = await _probe.SnapshotAsync(_stack);
+        Assert.Equal([$"{_stack}-app-1", $"{_stack}-proxy"], middle.Keys.Order());
+        Assert.Equal(before[$"{_stack}-app-1"], middle[$"{_stack}-app-1"]);
+        Assert.Equal(before[$"{_stack}-proxy"], middle[$"{_stack}-proxy"]);
+
+        var up = await shared.Sample.BuildAsync("StackUp", Props(3));
+        Assert.True(up.ExitCode == 0, up.ToString());
+        await Task.Delay(500);
+        await load.StopAsync();
+        output.WriteLine(load.Report());
+        Assert.True(load.Errors == 0 && load.Non2xx == 0, load.Report());
+        Assert.True(load.RequestsPerSecond >= MinimumRate, load.Report());
+
+        var after = await _probe.SnapshotAsync(_stack);
+        Assert.Equal(4, after.Count);
+        Assert.Equal(before[$"{_stack}-app-1"], after[$"{_stack}-app-1"]);
+        Assert.Equal(before[$"{_stack}-proxy"], after[$"{_stack}-proxy"]);
+        using var http = new HttpClient();
+        var hosts = new HashSet<string>();
+        for (var i = 0; i < 30; i++) hosts.Add(await http.GetStringAsync(Url + "whoami"));
+        Assert.Equal(3, hosts.Count);
+    }
+
+    [DockerFact]
+    public async Task A_config_only_change_reloads_nginx_in_place()
+    {
+        await UpAsync(shared.Sample, Props(2));
+        var before = await _probe.SnapshotAsync(_stack);
+        // Simulate a config written by an older ProxyStack: the running proxy's nginx.conf differs from the generated one.
+        using (var engine = new ProxyStack.Engine.DockerEngine())
+        {
+            var (exit, text) = await engine.ExecAsync($"{_stack}-proxy",
+                ["sh", "-c", "sed -i 's/keepalive 32;/keepalive 16;/' /etc/nginx/nginx.conf && nginx -s reload"], CancellationToken.None);
+            Assert.True(exit == 0, text);
+        }
+
+        var result = await shared.Sample.BuildAsync("StackUp", Props(2));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains($"reload {_stack}-proxy: configuration changed", result.Output);
+        Assert.Equal(before, await _probe.SnapshotAsync(_stack));
+        var again = await shared.Sample.BuildAsync("StackUp", Props(2));
+        Assert.Contains($"Stack '{_stack}' is up to date.", again.Output);
+    }
+
+    [DockerFact]
+    public async Task Orphans_and_a_proxy_deleted_by_hand_are_repaired_by_the_next_StackUp()
+    {
+        await UpAsync(shared.Sample, Props(3));
+        await _probe.Client.Containers.RemoveContainerAsync($"{_stack}-proxy", new Docker.DotNet.Models.ContainerRemoveParameters { Force = true });
+        var before = await _probe.SnapshotAsync(_stack);
+
+        var result = await shared.Sample.BuildAsync("StackUp", Props(1));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var after = await _probe.SnapshotAsync(_stack);
+        Assert.Equal([$"{_stack}-app-1", $"{_stack}-proxy"], after.Keys.Order());
+        Assert.Equal(before[$"{_stack}-app-1"], after[$"{_stack}-app-1"]);
+        using var http = new HttpClient();
+        Assert.Equal("hello world\n", await http.GetStringAsync(Url));
+    }
+}
