@@ -62,6 +62,8 @@ public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output
         using var http = new HttpClient();
         for (var i = 0; i < 10; i++) Assert.Equal("hello round 3\n", await http.GetStringAsync(Url));
         Assert.Equal(4, (await _probe.ContainersAsync(_stack)).Count);
+        // Replaced app images are removed: one app image remains (app images carry the stack label but no role).
+        Assert.Single((await _probe.ImagesAsync(_stack)).Where(i => i.Labels?.ContainsKey("proxystack.role") != true));
     }
 
     [DockerFact]
@@ -132,5 +134,25 @@ public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output
         Assert.Equal(before[$"{_stack}-app-1"], after[$"{_stack}-app-1"]);
         using var http = new HttpClient();
         Assert.Equal("hello world\n", await http.GetStringAsync(Url));
+    }
+
+    [DockerFact]
+    public async Task A_stack_whose_network_was_deleted_by_hand_is_repaired()
+    {
+        await UpAsync(shared.Sample, Props(2));
+        // Docker only lets a network go once nothing runs on it: stop everything, then delete the network, as a user would.
+        foreach (var c in await _probe.ContainersAsync(_stack))
+            await _probe.Client.Containers.StopContainerAsync(c.ID, new Docker.DotNet.Models.ContainerStopParameters { WaitBeforeKillSeconds = 5 });
+        await _probe.Client.Networks.DeleteNetworkAsync($"{_stack}-net");
+
+        var result = await shared.Sample.BuildAsync("StackUp", Props(2));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("network recreated", result.Output);
+        Assert.Single(await _probe.NetworksAsync(_stack));
+        Assert.Equal(3, (await _probe.ContainersAsync(_stack)).Count);
+        using var http = new HttpClient();
+        var hosts = new HashSet<string>();
+        for (var i = 0; i < 20; i++) hosts.Add(await http.GetStringAsync(Url + "whoami"));
+        Assert.Equal(2, hosts.Count);
     }
 }

@@ -94,6 +94,7 @@ public class ReconcilerTests
             12. remove hello-app-1-retiring-aaaaaaaaaaaa: replaced (after 11)
             13. stop hello-app-2-retiring-aaaaaaaaaaaa: replaced (after 10)
             14. remove hello-app-2-retiring-aaaaaaaaaaaa: replaced (after 13)
+            15. remove image sha256:app1: no longer used by the stack (after 12,14)
             """, Plan(model, observed));
     }
 

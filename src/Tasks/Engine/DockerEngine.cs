@@ -120,7 +120,7 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
     {
         try
         {
-            await _client.Images.DeleteImageAsync(reference, new ImageDeleteParameters { Force = true }, ct).ConfigureAwait(false);
+            await _client.Images.DeleteImageAsync(reference, new ImageDeleteParameters { Force = false }, ct).ConfigureAwait(false);
             return true;
         }
         catch (DockerImageNotFoundException) { return false; }

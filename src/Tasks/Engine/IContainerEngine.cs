@@ -23,7 +23,7 @@ internal interface IContainerEngine
     /// <summary>Pulls an image; a registry that refuses or cannot be reached is an <see cref="EngineRequestException"/>.</summary>
     Task PullImageAsync(string reference, CancellationToken ct);
 
-    /// <summary>Removes an image by reference; false when it does not exist.</summary>
+    /// <summary>Removes an image by reference or id, never by force: an image in use is a conflict. False when it does not exist.</summary>
     Task<bool> RemoveImageAsync(string reference, CancellationToken ct);
 
     /// <summary>Builds an image from a tar context with the classic builder; the base image is pulled when missing.</summary>

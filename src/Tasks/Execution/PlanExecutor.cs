@@ -158,6 +158,10 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
             case StepKind.RemoveNetwork:
                 await engine.RemoveNetworkAsync(step.Resource, ct).ConfigureAwait(false);
                 break;
+            case StepKind.RemoveImage:
+                try { await engine.RemoveImageAsync(step.Resource, ct).ConfigureAwait(false); }
+                catch (EngineRequestException e) when (e.IsConflict) { log.Detail($"  kept image {step.Resource}: {e.Reason}"); }
+                break;
             default:
                 throw new UnreachableException($"Unknown step kind {step.Kind}.");
         }

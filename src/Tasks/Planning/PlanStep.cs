@@ -25,6 +25,7 @@ internal sealed record PlanStep(int Id, StepKind Kind, string Resource, string C
         StepKind.StopContainer => "stop",
         StepKind.RemoveContainer => "remove",
         StepKind.RemoveNetwork => "remove network",
+        StepKind.RemoveImage => "remove image",
         _ => Kind.ToString(),
     }} {Resource}{(Kind == StepKind.RetireContainer ? " as " + Content : "")}: {Cause}";
 

@@ -45,6 +45,7 @@ internal static class Reconciler
 
         var ready = new List<int>();
         var retiring = new List<(string Name, string Cause)>();
+        var oldImages = new SortedSet<string>(StringComparer.Ordinal);
         var replicasChanged = false;
         for (var i = 1; i <= model.Replicas; i++)
         {
@@ -58,6 +59,7 @@ internal static class Reconciler
                 cause = !netExists ? "network recreated"
                     : existing.Label(StackLabels.ImageId) != appImageId ? "image changed" : "configuration changed";
                 var temp = StackNames.Retiring(name, existing.Id);
+                if (existing.Label(StackLabels.ImageId) is { } oldImage && oldImage != appImageId) oldImages.Add(oldImage);
                 deps.Add(b.Add(StepKind.RetireContainer, name, cause, [], content: temp));
                 retiring.Add((temp, "replaced"));
             }
@@ -118,11 +120,15 @@ internal static class Reconciler
         if (leaving.Count > 0)
         {
             var drain = b.Add(StepKind.Drain, model.ProxyName, "let in-flight requests finish", commit is { } c ? [c] : ready);
+            var removed = new List<int>();
             foreach (var (name, cause) in leaving)
             {
                 var stop = b.Add(StepKind.StopContainer, name, cause, [drain]);
-                b.Add(StepKind.RemoveContainer, name, cause, [stop]);
+                removed.Add(b.Add(StepKind.RemoveContainer, name, cause, [stop]));
             }
+            // The engine refuses to remove an image another container still uses; the executor takes that refusal as done.
+            foreach (var image in oldImages)
+                b.Add(StepKind.RemoveImage, image, "no longer used by the stack", removed);
         }
         return new ReconcileResult(b.Build(), kept, diagnostics);
     }

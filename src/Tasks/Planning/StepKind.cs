@@ -15,4 +15,6 @@ internal enum StepKind
     StopContainer,
     RemoveContainer,
     RemoveNetwork,
+    /// <summary>Remove an app image that replaced replicas no longer use, so redeploys leave no dangling images.</summary>
+    RemoveImage,
 }
