@@ -58,6 +58,7 @@ internal static class Builders
         labels[StackLabels.Replica] = replica.ToString();
         labels[StackLabels.ConfigHash] = Reconciler.AppHash(model, appId);
         labels[StackLabels.ImageId] = appId;
+        labels[StackLabels.NetworkMode] = model.NetworkMode;
         return new ObservedContainer($"{replica:x2}".PadLeft(64, 'a'), model.AppName(replica), labels, running);
     }
 
@@ -65,6 +66,7 @@ internal static class Builders
     {
         var labels = Reconciler.Labels(model.Name, StackLabels.RoleProxy);
         labels[StackLabels.ConfigHash] = Reconciler.ProxyHash(model, NginxId);
+        labels[StackLabels.NetworkMode] = model.NetworkMode;
         return new ObservedContainer("p".PadLeft(64, 'b'), model.ProxyName, labels, running);
     }
 }

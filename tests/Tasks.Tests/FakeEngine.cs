@@ -17,6 +17,9 @@ internal sealed class FakeEngine : IContainerEngine
 
     public string Endpoint => "fake://engine";
 
+    public string OperatingSystem { get; set; } = "Debian GNU/Linux 12 (bookworm)";
+    public Task<string> GetOperatingSystemAsync(CancellationToken ct) => Task.FromResult(OperatingSystem);
+
     public Task PingAsync(CancellationToken ct) => PingFailure is null ? Task.CompletedTask : Task.FromException(PingFailure);
 
     public Task<(IReadOnlyList<ObservedContainer> Containers, IReadOnlyList<ObservedNetwork> Networks)> ListStackResourcesAsync(

@@ -12,7 +12,7 @@ public class ProxyConfigTests
     public void Bridge_config_matches_the_golden_file()
     {
         var model = Builders.Model(3, "hellostack");
-        Assert.Equal(Golden("nginx.bridge.conf"), NginxConfigWriter.Write(model, NginxConfigWriter.BridgeUpstreams(model)));
+        Assert.Equal(Golden("nginx.bridge.conf"), NginxConfigWriter.Write(model));
     }
 
     [Theory]
@@ -28,14 +28,14 @@ public class ProxyConfigTests
     public void Config_carries_what_the_proxy_promises(string directive)
     {
         var model = Builders.Model(3, "hellostack");
-        Assert.Contains(directive, NginxConfigWriter.Write(model, NginxConfigWriter.BridgeUpstreams(model)));
+        Assert.Contains(directive, NginxConfigWriter.Write(model));
     }
 
     [Fact]
     public void Upstream_lists_every_replica_by_name_on_the_app_port()
     {
         var model = Builders.Model(2, "shop") with { AppPort = 5000 };
-        Assert.Equal(["shop-app-1:5000", "shop-app-2:5000"], NginxConfigWriter.BridgeUpstreams(model));
+        Assert.Equal(["shop-app-1:5000", "shop-app-2:5000"], StackNetworking.Upstreams(model));
     }
 
     [Fact]

@@ -8,7 +8,7 @@ namespace ProxyStack.Tests;
 /// <summary>Desired and observed literals in, golden plan text out.</summary>
 public class ReconcilerTests
 {
-    private static string Config(StackModel model) => NginxConfigWriter.Write(model, NginxConfigWriter.BridgeUpstreams(model));
+    private static string Config(StackModel model) => NginxConfigWriter.Write(model);
 
     private static ReconcileResult Plan(StackModel model, ObservedState observed) =>
         Reconciler.Reconcile(model, observed, Builders.AppImage, Builders.ProxyImage, Config(model));

@@ -19,7 +19,7 @@ public sealed class TaskAdapterTests : IDisposable
     {
         var path = Path.Combine(_dir, "model.json");
         File.WriteAllText(path, StackModelFile.Serialize(model));
-        File.WriteAllText(Path.Combine(_dir, "nginx.conf"), NginxConfigWriter.Write(model, NginxConfigWriter.BridgeUpstreams(model)));
+        File.WriteAllText(Path.Combine(_dir, "nginx.conf"), NginxConfigWriter.Write(model));
         return path;
     }
 

@@ -16,11 +16,14 @@ internal static class DiagnosticCodes
     public const string HostAddressAllInterfaces = "STACK1011";
     public const string BooleanInvalid = "STACK1012";
     public const string EnvironmentInvalid = "STACK1013";
+    public const string LinkModeLegacy = "STACK1014";
+    public const string HostModePortRange = "STACK1015";
     public const string BaseImageUnavailable = "STACK2001";
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";
     public const string EngineUnreachable = "STACK3001";
     public const string EngineRequestFailed = "STACK3002";
+    public const string HostNetworkUnsupported = "STACK3003";
     public const string ForeignContainer = "STACK4001";
     public const string ForeignNetwork = "STACK4002";
     public const string HostPortInUse = "STACK4003";
@@ -31,5 +34,6 @@ internal static class DiagnosticCodes
     public const string ProxyReloadFailed = "STACK4008";
     public const string TeardownFailed = "STACK4009";
     public const string ProxyNotReady = "STACK4010";
+    public const string ReplicaPortInUse = "STACK4011";
     public const string ContainerSupportMissing = "STACK5001";
 }

@@ -56,6 +56,9 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
         }
     }
 
+    public async Task<string> GetOperatingSystemAsync(CancellationToken ct) =>
+        (await Call("engine info", () => _client.System.GetSystemInfoAsync(ct)).ConfigureAwait(false)).OperatingSystem ?? "";
+
     public async Task<(IReadOnlyList<ObservedContainer> Containers, IReadOnlyList<ObservedNetwork> Networks)> ListStackResourcesAsync(
         string stack, IReadOnlyCollection<string> names, CancellationToken ct)
     {
@@ -168,6 +171,7 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
         {
             NetworkMode = spec.Network,
             RestartPolicy = new RestartPolicy { Name = spec.RestartPolicy == "unless-stopped" ? RestartPolicyKind.UnlessStopped : RestartPolicyKind.No },
+            Links = spec.Links.ToList(),
         };
         var parameters = new CreateContainerParameters
         {

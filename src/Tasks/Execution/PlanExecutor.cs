@@ -138,10 +138,12 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
                 await engine.StartContainerAsync(step.Resource, ct).ConfigureAwait(false);
                 break;
             case StepKind.WaitReady:
-                await _waiter.WaitForReplicaAsync(step.Resource, model!.NetworkName, model.AppPort, model.HealthPath, timeout, ct).ConfigureAwait(false);
+                var m = model!;
+                await _waiter.WaitForReplicaAsync(step.Resource, StackNetworking.ContainerNetwork(m), m.NetworkMode == StackNetworking.Host ? "127.0.0.1" : null,
+                    StackNetworking.ReplicaPort(m, ReplicaNumber(m, step.Resource)), m.HealthPath, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.WaitProxy:
-                await _waiter.WaitForProxyAsync(step.Resource, model!.NetworkName, model.Url, model.HealthPath, timeout, ct).ConfigureAwait(false);
+                await _waiter.WaitForProxyAsync(step.Resource, StackNetworking.ContainerNetwork(model!), model!.Url, model.HealthPath, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.ReloadProxy:
                 await ReloadAsync(step.Resource, step.Content!, ct).ConfigureAwait(false);
@@ -166,6 +168,10 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
                 throw new UnreachableException($"Unknown step kind {step.Kind}.");
         }
     }
+
+    /// <summary>The replica number in a replica's name ("shop-app-3" → 3).</summary>
+    private static int ReplicaNumber(StackModel model, string name) =>
+        int.Parse(name.AsSpan(model.AppName(0).Length - 1), System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Checks the new config beside the running one, and only then swaps it in and signals nginx (graceful reload).</summary>
     private async Task ReloadAsync(string proxy, string config, CancellationToken ct)

@@ -19,9 +19,12 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
         PooledConnectionLifetime = TimeSpan.Zero,
     }) { Timeout = TimeSpan.FromSeconds(2) };
 
-    /// <summary>Waits for a replica: GET http://&lt;ip on network&gt;:&lt;port&gt;&lt;path&gt;.</summary>
-    public Task WaitForReplicaAsync(string name, string network, int port, string path, TimeSpan timeout, CancellationToken ct) =>
-        WaitAsync(name, network, ip => ip is null ? null : new Uri($"http://{(ip.Contains(':') ? $"[{ip}]" : ip)}:{port}{path}"), timeout, ct);
+    /// <summary>
+    /// Waits for a replica: GET http://&lt;address&gt;:&lt;port&gt;&lt;path&gt;, where the address is the container's on
+    /// <paramref name="network"/>, or <paramref name="fixedAddress"/> when given (host mode: 127.0.0.1).
+    /// </summary>
+    public Task WaitForReplicaAsync(string name, string network, string? fixedAddress, int port, string path, TimeSpan timeout, CancellationToken ct) =>
+        WaitAsync(name, network, ip => (fixedAddress ?? ip) is { } a ? new Uri($"http://{(a.Contains(':') ? $"[{a}]" : a)}:{port}{path}") : null, timeout, ct);
 
     /// <summary>Waits for the proxy: GET &lt;url&gt;&lt;path&gt; on the host.</summary>
     public Task WaitForProxyAsync(string name, string network, string url, string path, TimeSpan timeout, CancellationToken ct) =>

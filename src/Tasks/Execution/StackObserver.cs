@@ -25,6 +25,15 @@ internal sealed class StackObserver(IContainerEngine engine)
         if (proxy is { Running: true } && await engine.ReadFileAsync(proxy.Name, NginxConfigWriter.ConfigPath, ct).ConfigureAwait(false) is { } config)
             configHash = ConfigHash.Of(config);
 
+        // Host mode: a replica port counts as busy unless the stack's own running host-mode replica holds it.
+        var busyReplicaPorts = new HashSet<int>();
+        for (var i = 1; i <= StackNetworking.ReplicaHostPorts(model).Count; i++)
+        {
+            var own = containers.FirstOrDefault(c => c.Name == model.AppName(i) && c.BelongsTo(model.Name));
+            var heldByOwn = own is { Running: true } && own.Label(StackLabels.NetworkMode) == StackNetworking.Host;
+            if (!heldByOwn && IsPortBusy("127.0.0.1", StackNetworking.ReplicaPort(model, i))) busyReplicaPorts.Add(StackNetworking.ReplicaPort(model, i));
+        }
+
         return new ObservedState
         {
             Containers = containers,
@@ -32,6 +41,8 @@ internal sealed class StackObserver(IContainerEngine engine)
             ImageIds = ids,
             ProxyConfigHash = configHash,
             HostPortBusy = proxy is not { Running: true } && IsPortBusy(model.HostAddress, model.HostPort),
+            BusyReplicaPorts = busyReplicaPorts,
+            EngineOperatingSystem = model.NetworkMode == StackNetworking.Host ? await engine.GetOperatingSystemAsync(ct).ConfigureAwait(false) : "",
         };
     }
 

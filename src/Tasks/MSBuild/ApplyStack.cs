@@ -1,5 +1,6 @@
 using Microsoft.Build.Framework;
 using ProxyStack.Execution;
+using ProxyStack.Model;
 using ProxyStack.Planning;
 
 namespace ProxyStack.MSBuild;
@@ -49,6 +50,8 @@ public sealed class ApplyStack : StackTask
         }
         StackUrl = model.Url;
         StackLog.Milestone(string.Format(Strings.StackListening, model.Name, model.Replicas, model.Url));
+        if (model.NetworkMode == StackNetworking.Host)
+            StackLog.Milestone(string.Format(Strings.HostModeReplicas, model.Name, StackNetworking.ReplicaPort(model, 1), StackNetworking.ReplicaPort(model, model.Replicas)));
         return true;
     }
 }

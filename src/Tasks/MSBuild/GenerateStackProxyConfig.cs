@@ -19,7 +19,7 @@ public sealed class GenerateStackProxyConfig : Microsoft.Build.Utilities.Task
         var model = Model.StackModelFile.Deserialize(File.ReadAllText(ModelFile));
         var config = Path.Combine(OutputDirectory, "nginx.conf");
         var dockerfile = Path.Combine(OutputDirectory, "Dockerfile");
-        StampFile.WriteIfChanged(config, NginxConfigWriter.Write(model, NginxConfigWriter.BridgeUpstreams(model)));
+        StampFile.WriteIfChanged(config, NginxConfigWriter.Write(model));
         StampFile.WriteIfChanged(dockerfile, ProxyBuildContext.Dockerfile(model.NginxImage));
         // Incremental builds skip this task; refresh the timestamp so Outputs stays newer than the inputs.
         File.SetLastWriteTimeUtc(config, DateTime.UtcNow);

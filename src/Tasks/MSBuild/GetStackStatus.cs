@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.Build.Framework;
+using ProxyStack.Model;
 using ProxyStack.Planning;
 
 namespace ProxyStack.MSBuild;
@@ -20,10 +21,11 @@ public sealed class GetStackStatus : StackTask
         var rows = new List<string[]> { new[] { "CONTAINER", "ROLE", "STATE", "READY", "ID" } };
         foreach (var c in containers.OrderBy(c => c.Role == StackLabels.RoleProxy ? 1 : 0).ThenBy(c => c.Replica ?? 0))
         {
-            var status = await Engine.InspectContainerAsync(c.Name, model.NetworkName, ct).ConfigureAwait(false);
+            var status = await Engine.InspectContainerAsync(c.Name, StackNetworking.ContainerNetwork(model), ct).ConfigureAwait(false);
+            var address = model.NetworkMode == StackNetworking.Host ? "127.0.0.1" : status?.IpAddress;
             var target = c.Role == StackLabels.RoleProxy
                 ? model.Url + model.HealthPath
-                : status?.IpAddress is { } ip ? $"http://{ip}:{model.AppPort}{model.HealthPath}" : null;
+                : address is not null && c.Replica is { } n ? $"http://{address}:{StackNetworking.ReplicaPort(model, n)}{model.HealthPath}" : null;
             var ready = status is { Running: true } && target is not null && await AnswersAsync(target, ct).ConfigureAwait(false);
             rows.Add([c.Name, c.Role ?? "?", status?.State ?? "gone", ready ? "yes" : "no", c.ShortId]);
         }

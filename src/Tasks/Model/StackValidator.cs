@@ -12,7 +12,6 @@ namespace ProxyStack.Model;
 internal static partial class StackValidator
 {
     public const int MaxReplicas = 16;
-    public static readonly string[] NetworkModes = ["bridge"];
 
     [GeneratedRegex(@"^/[A-Za-z0-9\-._~/%?=&+]{0,255}$")]
     private static partial Regex HealthPathPattern();
@@ -42,7 +41,11 @@ internal static partial class StackValidator
         if (ImageReference.Parse(input.NginxImage) is null) d.Add(Diagnostic.Error(nameof(Strings.ImageReferenceInvalid), "StackNginxImage", input.NginxImage));
         if (input.RegistryMirror.Length > 0 && !ImageReference.IsValidMirror(input.RegistryMirror))
             d.Add(Diagnostic.Error(nameof(Strings.RegistryMirrorInvalid), input.RegistryMirror));
-        if (!NetworkModes.Contains(input.NetworkMode)) d.Add(Diagnostic.Error(nameof(Strings.NetworkModeInvalid), input.NetworkMode, string.Join(", ", NetworkModes)));
+        if (!StackNetworking.Modes.Contains(input.NetworkMode))
+            d.Add(Diagnostic.Error(nameof(Strings.NetworkModeInvalid), input.NetworkMode, string.Join(", ", StackNetworking.Modes)));
+        else if (input.NetworkMode == StackNetworking.Link) d.Add(Diagnostic.Warning(nameof(Strings.LinkModeLegacy)));
+        else if (input.NetworkMode == StackNetworking.Host && ParseInt(input.HostPort) is { } hp && ParseInt(input.Replicas) is { } n and >= 1 && hp + n > 65535)
+            d.Add(Diagnostic.Error(nameof(Strings.HostModePortRange), hp, n));
         if (ParseBool(input.KeepRunning) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackKeepRunning", input.KeepRunning));
         foreach (var (key, _) in input.Environment)
             if (!EnvNamePattern().IsMatch(key)) d.Add(Diagnostic.Error(nameof(Strings.EnvironmentInvalid), key));

@@ -12,6 +12,8 @@ internal sealed record ContainerSpec
     public PortBinding? Publish { get; init; }
     /// <summary>Restart policy name: "unless-stopped" brings a crashed replica back.</summary>
     public string RestartPolicy { get; init; } = "unless-stopped";
+    /// <summary>Legacy links ("name:alias"), link mode's proxy only.</summary>
+    public IReadOnlyList<string> Links { get; init; } = [];
 }
 
 internal sealed record PortBinding(string HostAddress, int HostPort, int ContainerPort);

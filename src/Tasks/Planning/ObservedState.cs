@@ -13,6 +13,10 @@ internal sealed record ObservedState
     public string? ProxyConfigHash { get; init; }
     /// <summary>The host address and port could not be bound: something is listening there.</summary>
     public bool HostPortBusy { get; init; }
+    /// <summary>Host-mode replica ports that something other than the stack's own replica holds.</summary>
+    public IReadOnlySet<int> BusyReplicaPorts { get; init; } = new HashSet<int>();
+    /// <summary>The engine's operating system ("Debian GNU/Linux 12", "Docker Desktop"), for mode checks.</summary>
+    public string EngineOperatingSystem { get; init; } = "";
 }
 
 internal sealed record ObservedContainer(string Id, string Name, IReadOnlyDictionary<string, string> Labels, bool Running)

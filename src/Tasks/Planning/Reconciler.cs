@@ -31,17 +31,22 @@ internal static class Reconciler
             diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignNetwork), n.Name, stack));
         if (!observed.ImageIds.TryGetValue(appImage, out var appImageId))
             diagnostics.Add(Diagnostic.Error(nameof(Strings.AppImageMissing), appImage));
+        if (model.NetworkMode == StackNetworking.Host && observed.EngineOperatingSystem.Contains("Docker Desktop", StringComparison.OrdinalIgnoreCase))
+            diagnostics.Add(Diagnostic.Error(nameof(Strings.HostNetworkUnsupported), "", observed.EngineOperatingSystem));
         if (diagnostics.Count > 0) return new ReconcileResult(Plan.Empty, [], diagnostics);
 
         var nginxBaseId = observed.ImageIds.GetValueOrDefault(model.NginxImage, model.NginxImage);
-        var appHash = AppHash(model, appImageId!);
         var proxyHash = ProxyHash(model, nginxBaseId);
+        var host = model.NetworkMode == StackNetworking.Host;
 
         var b = new PlanBuilder();
         var kept = new List<string>();
         var ours = observed.Containers.Where(c => c.BelongsTo(stack)).ToList();
-        var netExists = observed.Networks.Any(n => n.BelongsTo(stack) && n.Name == model.NetworkName);
+        var ownNetwork = observed.Networks.FirstOrDefault(n => n.BelongsTo(stack) && n.Name == model.NetworkName);
+        // Outside bridge mode there is no network of our own to need: treat it as present.
+        var netExists = !StackNetworking.OwnsNetwork(model) || ownNetwork is not null;
         int[] netDeps = netExists ? [] : [b.Add(StepKind.CreateNetwork, model.NetworkName, "missing", [])];
+        int? previousHostReplacement = null;
 
         var ready = new List<int>();
         var retiring = new List<(string Name, string Cause)>();
@@ -50,18 +55,37 @@ internal static class Reconciler
         for (var i = 1; i <= model.Replicas; i++)
         {
             var name = model.AppName(i);
+            var appHash = AppHash(model, appImageId!, i);
             var existing = ours.FirstOrDefault(c => c.Name == name);
             string? cause = null;
             var deps = netDeps.ToList();
-            if (existing is null) cause = "missing";
+            if (existing is null)
+            {
+                cause = "missing";
+                if (host && observed.BusyReplicaPorts.Contains(StackNetworking.ReplicaPort(model, i)))
+                    diagnostics.Add(Diagnostic.Error(nameof(Strings.ReplicaPortInUse), name, StackNetworking.ReplicaPort(model, i)));
+            }
             else if (!netExists || existing.Label(StackLabels.ConfigHash) != appHash)
             {
                 cause = !netExists ? "network recreated"
+                    : existing.Label(StackLabels.NetworkMode) is { } was && was != model.NetworkMode ? $"network mode {was} → {model.NetworkMode}"
                     : existing.Label(StackLabels.ImageId) != appImageId ? "image changed" : "configuration changed";
-                var temp = StackNames.Retiring(name, existing.Id);
                 if (existing.Label(StackLabels.ImageId) is { } oldImage && oldImage != appImageId) oldImages.Add(oldImage);
-                deps.Add(b.Add(StepKind.RetireContainer, name, cause, [], content: temp));
-                retiring.Add((temp, "replaced"));
+                if (host && existing.Label(StackLabels.NetworkMode) == StackNetworking.Host)
+                {
+                    // Two host-mode replicas cannot share a port: replace one at a time, old one first, while nginx
+                    // skips the missing replica (proxy_next_upstream) and the others serve.
+                    var stop = b.Add(StepKind.StopContainer, name, cause, previousHostReplacement is { } p ? [p] : []);
+                    deps.Add(b.Add(StepKind.RemoveContainer, name, cause, [stop]));
+                }
+                else
+                {
+                    var temp = StackNames.Retiring(name, existing.Id);
+                    deps.Add(b.Add(StepKind.RetireContainer, name, cause, [], content: temp));
+                    retiring.Add((temp, "replaced"));
+                }
+                if (host && observed.BusyReplicaPorts.Contains(StackNetworking.ReplicaPort(model, i)))
+                    diagnostics.Add(Diagnostic.Error(nameof(Strings.ReplicaPortInUse), name, StackNetworking.ReplicaPort(model, i)));
             }
             else if (!existing.Running)
             {
@@ -78,9 +102,12 @@ internal static class Reconciler
             var spec = AppSpec(model, name, i, appImage, appImageId!, appHash);
             var create = b.Add(StepKind.CreateContainer, name, cause, deps, spec);
             var started = b.Add(StepKind.StartContainer, name, cause, [create]);
-            ready.Add(b.Add(StepKind.WaitReady, name, cause, [started]));
+            var waited = b.Add(StepKind.WaitReady, name, cause, [started]);
+            ready.Add(waited);
+            if (host && existing is not null) previousHostReplacement = waited;
             replicasChanged = true;
         }
+        if (diagnostics.Count > 0) return new ReconcileResult(Plan.Empty, [], diagnostics);
 
         // Surplus replicas (scale-down) and leftovers of an interrupted rolling replacement, highest replica first.
         var surplus = ours
@@ -93,9 +120,11 @@ internal static class Reconciler
         int? commit = null;
         var proxy = ours.FirstOrDefault(c => c.Name == model.ProxyName);
         var configDiffers = observed.ProxyConfigHash != ConfigHash.Of(proxyConfig);
-        if (proxy is null || !netExists || !proxy.Running || proxy.Label(StackLabels.ConfigHash) != proxyHash)
+        var linksStale = model.NetworkMode == StackNetworking.Link && replicasChanged;
+        if (proxy is null || !netExists || !proxy.Running || proxy.Label(StackLabels.ConfigHash) != proxyHash || linksStale)
         {
-            var cause = proxy is null ? "missing" : !netExists ? "network recreated" : !proxy.Running ? "not running" : "definition changed";
+            var cause = proxy is null ? "missing" : !netExists ? "network recreated" : !proxy.Running ? "not running"
+                : proxy.Label(StackLabels.ConfigHash) != proxyHash ? "definition changed" : "links changed";
             if (observed.HostPortBusy && (proxy is null || !proxy.Running))
                 return new ReconcileResult(Plan.Empty, [], [Diagnostic.Error(nameof(Strings.HostPortInUse), model.HostAddress, model.HostPort)]);
             var deps = netDeps.Concat(ready).ToList();
@@ -117,6 +146,7 @@ internal static class Reconciler
         else kept.Add(model.ProxyName);
 
         var leaving = retiring.Concat(surplus).ToList();
+        var removedAll = new List<int>();
         if (leaving.Count > 0)
         {
             var drain = b.Add(StepKind.Drain, model.ProxyName, "let in-flight requests finish", commit is { } c ? [c] : ready);
@@ -126,10 +156,14 @@ internal static class Reconciler
                 var stop = b.Add(StepKind.StopContainer, name, cause, [drain]);
                 removed.Add(b.Add(StepKind.RemoveContainer, name, cause, [stop]));
             }
-            // The engine refuses to remove an image another container still uses; the executor takes that refusal as done.
-            foreach (var image in oldImages)
-                b.Add(StepKind.RemoveImage, image, "no longer used by the stack", removed);
+            removedAll.AddRange(removed);
         }
+        // The engine refuses to remove an image another container still uses; the executor takes that refusal as done.
+        foreach (var image in oldImages)
+            b.Add(StepKind.RemoveImage, image, "no longer used by the stack", removedAll.Count > 0 ? removedAll : ready);
+        // A network left from an earlier bridge-mode run: removed once nothing is attached to it any more.
+        if (!StackNetworking.OwnsNetwork(model) && ownNetwork is not null)
+            b.Add(StepKind.RemoveNetwork, ownNetwork.Name, $"not used in {model.NetworkMode} mode", removedAll.Concat(commit is { } c2 ? [c2] : ready));
         return new ReconcileResult(b.Build(), kept, diagnostics);
     }
 
@@ -150,13 +184,16 @@ internal static class Reconciler
         return b.Build();
     }
 
-    /// <summary>What defines an app replica. The replica number and count are left out: scaling never recreates a replica.</summary>
-    public static string AppHash(StackModel model, string imageId) => ConfigHash.Compute(new Dictionary<string, object?>
+    /// <summary>
+    /// What defines an app replica. The replica count is left out: scaling never recreates a replica. The replica number
+    /// matters only through its environment (its own port in host mode).
+    /// </summary>
+    public static string AppHash(StackModel model, string imageId, int replica = 1) => ConfigHash.Compute(new Dictionary<string, object?>
     {
         ["role"] = StackLabels.RoleApp,
         ["image"] = imageId,
-        ["env"] = AppEnvironment(model),
-        ["network"] = model.NetworkName,
+        ["env"] = StackNetworking.AppEnvironment(model, replica),
+        ["network"] = StackNetworking.ContainerNetwork(model),
         ["restart"] = "unless-stopped",
     });
 
@@ -165,14 +202,11 @@ internal static class Reconciler
     {
         ["role"] = StackLabels.RoleProxy,
         ["base"] = nginxBaseId,
-        ["publish"] = $"{model.HostAddress}:{model.HostPort}->80",
-        ["network"] = model.NetworkName,
+        ["publish"] = model.NetworkMode == StackNetworking.Host ? $"host {model.HostAddress}:{model.HostPort}" : $"{model.HostAddress}:{model.HostPort}->80",
+        ["network"] = StackNetworking.ContainerNetwork(model),
+        ["links"] = StackNetworking.ProxyLinks(model),
         ["restart"] = "unless-stopped",
     });
-
-    private static List<KeyValuePair<string, string>> AppEnvironment(StackModel model) =>
-        [new("ASPNETCORE_HTTP_PORTS", model.AppPort.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-         .. model.Environment.Where(e => e.Key != "ASPNETCORE_HTTP_PORTS")];
 
     public static Dictionary<string, string> Labels(string stack, string role) => new()
     {
@@ -181,24 +215,37 @@ internal static class Reconciler
         [StackLabels.Version] = StackLabels.ToolVersion,
     };
 
+    private static Dictionary<string, string> ContainerLabels(StackModel model, string role)
+    {
+        var labels = Labels(model.Name, role);
+        labels[StackLabels.NetworkMode] = model.NetworkMode;
+        return labels;
+    }
+
     private static ContainerSpec AppSpec(StackModel model, string name, int replica, string image, string imageId, string hash)
     {
-        var labels = Labels(model.Name, StackLabels.RoleApp);
+        var labels = ContainerLabels(model, StackLabels.RoleApp);
         labels[StackLabels.Replica] = replica.ToString(System.Globalization.CultureInfo.InvariantCulture);
         labels[StackLabels.ConfigHash] = hash;
         labels[StackLabels.ImageId] = imageId;
-        return new ContainerSpec { Name = name, Image = image, Network = model.NetworkName, Labels = labels, Environment = AppEnvironment(model) };
+        return new ContainerSpec
+        {
+            Name = name, Image = image, Network = StackNetworking.ContainerNetwork(model), Labels = labels,
+            Environment = StackNetworking.AppEnvironment(model, replica),
+        };
     }
 
     private static ContainerSpec ProxySpec(StackModel model, string image, string baseId, string hash)
     {
-        var labels = Labels(model.Name, StackLabels.RoleProxy);
+        var labels = ContainerLabels(model, StackLabels.RoleProxy);
         labels[StackLabels.ConfigHash] = hash;
         labels[StackLabels.ImageId] = baseId;
         return new ContainerSpec
         {
-            Name = model.ProxyName, Image = image, Network = model.NetworkName, Labels = labels,
-            Publish = new PortBinding(model.HostAddress, model.HostPort, 80),
+            Name = model.ProxyName, Image = image, Network = StackNetworking.ContainerNetwork(model), Labels = labels,
+            // In host mode nginx binds StackHostAddress:StackHostPort itself; there is nothing to publish.
+            Publish = model.NetworkMode == StackNetworking.Host ? null : new PortBinding(model.HostAddress, model.HostPort, 80),
+            Links = StackNetworking.ProxyLinks(model),
         };
     }
 

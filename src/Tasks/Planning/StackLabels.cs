@@ -9,6 +9,7 @@ internal static class StackLabels
     public const string ConfigHash = "proxystack.config-hash";
     public const string ImageId = "proxystack.image-id";
     public const string Version = "proxystack.version";
+    public const string NetworkMode = "proxystack.network-mode";
 
     public const string RoleApp = "app";
     public const string RoleProxy = "proxy";

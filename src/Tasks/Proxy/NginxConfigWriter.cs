@@ -19,7 +19,7 @@ internal static class NginxConfigWriter
     /// replicas never restart together, so the "all marked down" window of nginx's defaults (10 s of 502s) cannot occur.</summary>
     public const int FailTimeoutSeconds = 5;
 
-    public static string Write(StackModel model, IReadOnlyList<string> upstreams)
+    public static string Write(StackModel model)
     {
         var sb = new StringBuilder();
         sb.Append($$"""
@@ -50,17 +50,17 @@ internal static class NginxConfigWriter
                 }
 
                 upstream app {
-                    # Replicas by container name; names resolve through Docker's DNS when nginx (re)loads this file.
+                    # {{UpstreamComment(model)}}
 
             """);
-        foreach (var upstream in upstreams)
+        foreach (var upstream in StackNetworking.Upstreams(model))
             sb.Append($"        server {upstream} max_fails={MaxFails} fail_timeout={FailTimeoutSeconds}s;\n");
         sb.Append($$"""
                     keepalive 32;
                 }
 
                 server {
-                    listen 80;
+                    listen {{StackNetworking.ProxyListen(model)}};
 
                     location / {
                         proxy_pass http://app;
@@ -85,7 +85,10 @@ internal static class NginxConfigWriter
         return sb.ToString();
     }
 
-    /// <summary>Upstream entries for bridge mode: each replica by container name on the app port.</summary>
-    public static IReadOnlyList<string> BridgeUpstreams(StackModel model) =>
-        Enumerable.Range(1, model.Replicas).Select(i => $"{model.AppName(i)}:{model.AppPort}").ToList();
+    private static string UpstreamComment(StackModel model) => model.NetworkMode switch
+    {
+        StackNetworking.Host => "Replicas on this host's loopback, one port each (host network mode).",
+        StackNetworking.Link => "Replicas by link alias; the links write them into /etc/hosts when the proxy is created.",
+        _ => "Replicas by container name; names resolve through Docker's DNS when nginx (re)loads this file.",
+    };
 }

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Inner-loop benchmarks of ProxyStack on this machine, N runs each (default 5), printed as a Markdown table with median,
+# min and max; raw numbers go to artifacts/bench/. Provisions what it needs, works on a copy of samples/HelloStack, and
+# removes everything it started (by label) when it ends, even on failure.
+#   build/bench.sh [runs]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+runs=${1:-5}
+bash "$root/build/provision.sh" >&2
+out="$root/artifacts/bench"; mkdir -p "$out"; rm -f "$out"/*.txt
+work=$(mktemp -d /tmp/proxystack-bench-XXXX)
+stack="bench-$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+port=18480
+cleanup() {
+  for id in $(curl -sf --unix-socket /var/run/docker.sock "http://localhost/containers/json?all=1&filters=%7B%22label%22%3A%5B%22proxystack.stack%3D$stack%22%5D%7D" | grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4); do
+    curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/containers/$id?force=1" >/dev/null || true; done
+  curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/networks/$stack-net" >/dev/null || true
+  for img in "$stack:latest" "proxystack/$stack-proxy:latest"; do curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/images/$img?force=1" >/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cp -r "$root/samples/HelloStack" "$work/HelloStack"; rm -rf "$work/HelloStack/bin" "$work/HelloStack/obj"
+printf '<Project><PropertyGroup>\n  <ProxyStackSdkDir>%s/src/Sdk/Sdk/</ProxyStackSdkDir>\n  <StackTasksAssembly>%s/src/Tasks/bin/Release/net10.0/ProxyStack.Tasks.dll</StackTasksAssembly>\n</PropertyGroup></Project>\n' \
+  "$root" "$root" >"$work/Directory.Build.props"
+dotnet build "$root/src/Tasks" -c Release -nologo -v:q >&2
+cd "$work/HelloStack"
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 MSBUILDDISABLENODEREUSE=1
+props=(-nologo -v:m -tl:off -nr:false "-p:StackName=$stack" "-p:StackHostPort=$port" "-p:StackRegistryMirror=localhost:5000")
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+record() { echo "$2" >>"$out/$1.txt"; }
+stat() { sort -n "$out/$1.txt" | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f | %.2f | %.2f", m, a[1], a[NR]}'; }
+ids() { curl -sf --unix-socket /var/run/docker.sock "http://localhost/containers/json?all=1&filters=%7B%22label%22%3A%5B%22proxystack.stack%3D$stack%22%5D%7D" | grep -o '"Id":"[0-9a-f]*"' | sort | tr -d '\n'; }
+count() { curl -sf --unix-socket /var/run/docker.sock "http://localhost/$1?all=1&filters=%7B%22label%22%3A%5B%22proxystack.stack%3D$stack%22%5D%7D" | { grep -o "\"$2\"" || true; } | wc -l; }
+up() { dotnet build -t:StackUp "${props[@]}" "-p:StackReplicas=$1" >/dev/null; }
+
+echo "warming up (first build, images, stack)" >&2
+dotnet build "${props[@]}" >/dev/null
+up 3
+
+for i in $(seq "$runs"); do
+  t=$(now); dotnet build "${props[@]}" >/dev/null; record plain-build "$(since "$t")"
+  before=$(ids)
+  t=$(now); up 3; record noop-stackup "$(since "$t")"
+  [ "$before" = "$(ids)" ] || { echo "no-op StackUp changed a container" >&2; exit 1; }
+done
+
+for i in $(seq "$runs"); do
+  text="edit $i $RANDOM"
+  t=$(now)
+  sed -i "s|app.MapGet(\"/\", () => \"[^\"]*\"|app.MapGet(\"/\", () => \"$text\\\\n\"|" Program.cs
+  up 3 & pid=$!
+  served=""
+  for _ in $(seq 1200); do [ "$(curl -s "http://127.0.0.1:$port/")" = "$text" ] && { served=$(since "$t"); break; }; sleep 0.05; done
+  wait "$pid"
+  [ -n "$served" ] || { echo "new text never served" >&2; exit 1; }
+  record edit-to-served "$served"; record edit-to-stackup-returned "$(since "$t")"
+done
+
+for i in $(seq "$runs"); do
+  echo "// publish-only run $i" >>Program.cs
+  t=$(now); dotnet publish -t:PublishContainer "${props[@]}" "-p:ContainerRepository=$stack" -p:ContainerImageTag=publishonly \
+    -p:ContainerBaseImage=localhost:5000/dotnet/aspnet:10.0 "-p:ContainerLabel=" >/dev/null; record publish-container-only "$(since "$t")"
+done
+curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/images/$stack:publishonly" >/dev/null || true
+
+for n in 1 4 16; do
+  dotnet build -t:StackDown "${props[@]}" >/dev/null
+  up "$n"
+  for i in $(seq "$runs"); do
+    dotnet build -t:StackDown "${props[@]}" >/dev/null
+    t=$(now); up "$n"; record "warm-stackup-$n" "$(since "$t")"
+  done
+  t=$(now); dotnet build -t:StackDown "${props[@]}" >/dev/null; record "teardown-$n" "$(since "$t")"
+  left=$(( $(count containers/json Id) + $(count networks Id) ))
+  record "left-after-teardown-$n" "$left"
+done
+
+cat <<MD
+| Figure (seconds) | median | min | max |
+| --- | --- | --- | --- |
+| plain \`dotnet build\`, nothing changed | $(stat plain-build) |
+| no-op \`dotnet build -t:StackUp\`, 3 replicas running, nothing changed | $(stat noop-stackup) |
+| edit-to-served: edit Program.cs, \`StackUp\`, first response with the new text (3 replicas, rolling) | $(stat edit-to-served) |
+| edit to \`StackUp\` returned (old replicas drained and removed) | $(stat edit-to-stackup-returned) |
+| \`dotnet publish -t:PublishContainer\` alone after an edit (reference) | $(stat publish-container-only) |
+| warm \`StackUp\`, images built, nothing running, 1 replica | $(stat warm-stackup-1) |
+| warm \`StackUp\`, 4 replicas | $(stat warm-stackup-4) |
+| warm \`StackUp\`, 16 replicas | $(stat warm-stackup-16) |
+| \`StackDown\`, 1 / 4 / 16 replicas (one run each) | $(cat "$out/teardown-1.txt") / $(cat "$out/teardown-4.txt") / $(cat "$out/teardown-16.txt") |
+| resources left after \`StackDown\` (1 / 4 / 16) | $(cat "$out/left-after-teardown-1.txt") / $(cat "$out/left-after-teardown-4.txt") / $(cat "$out/left-after-teardown-16.txt") |
+MD

@@ -1,0 +1,68 @@
+using System.Globalization;
+
+namespace ProxyStack.Model;
+
+/// <summary>
+/// How the proxy reaches the replicas, per StackNetworkMode (pure rules; see docs/networking.md).
+/// - bridge: a user-defined bridge network per stack; the proxy names replicas through Docker's DNS; only nginx is published.
+/// - host: every container on the host's network; replica n listens on 127.0.0.1:(StackHostPort + n); nginx listens on
+///   StackHostAddress:StackHostPort itself.
+/// - link (legacy): containers on Docker's default bridge; the proxy is created with a link to each replica, which writes
+///   the replica names into its /etc/hosts. Links are fixed at creation, so any change of replicas replaces the proxy.
+/// </summary>
+internal static class StackNetworking
+{
+    public const string Bridge = "bridge";
+    public const string Host = "host";
+    public const string Link = "link";
+    public static readonly string[] Modes = [Bridge, Host, Link];
+
+    /// <summary>Whether the stack owns a network of its own (only bridge mode).</summary>
+    public static bool OwnsNetwork(StackModel m) => m.NetworkMode == Bridge;
+
+    /// <summary>The network containers join: the stack's own, the host's, or Docker's default bridge.</summary>
+    public static string ContainerNetwork(StackModel m) => m.NetworkMode switch
+    {
+        Host => "host",
+        Link => "bridge",
+        _ => m.NetworkName,
+    };
+
+    /// <summary>The port replica <paramref name="replica"/> listens on.</summary>
+    public static int ReplicaPort(StackModel m, int replica) => m.NetworkMode == Host ? m.HostPort + replica : m.AppPort;
+
+    /// <summary>Where the proxy (and the readiness probe, in host mode) reaches a replica: its name, or loopback in host mode.</summary>
+    public static string ReplicaHost(StackModel m, int replica) => m.NetworkMode == Host ? "127.0.0.1" : m.AppName(replica);
+
+    public static IReadOnlyList<string> Upstreams(StackModel m) =>
+        Enumerable.Range(1, m.Replicas).Select(i => $"{ReplicaHost(m, i)}:{ReplicaPort(m, i).ToString(CultureInfo.InvariantCulture)}").ToList();
+
+    /// <summary>nginx's listen directive: port 80 inside its own network namespace, or the host address and port in host mode.</summary>
+    public static string ProxyListen(StackModel m) => m.NetworkMode == Host
+        ? $"{(m.HostAddress.Contains(':') ? $"[{m.HostAddress}]" : m.HostAddress)}:{m.HostPort.ToString(CultureInfo.InvariantCulture)}"
+        : "80";
+
+    /// <summary>
+    /// A replica's environment. In host mode each replica binds loopback only on its own port (ASPNETCORE_URLS takes
+    /// precedence over the base image's ASPNETCORE_HTTP_PORTS), so it is not reachable from other machines.
+    /// </summary>
+    public static List<KeyValuePair<string, string>> AppEnvironment(StackModel m, int replica)
+    {
+        var port = ReplicaPort(m, replica).ToString(CultureInfo.InvariantCulture);
+        List<KeyValuePair<string, string>> env = m.NetworkMode == Host
+            ? [new("ASPNETCORE_HTTP_PORTS", ""), new("ASPNETCORE_URLS", $"http://127.0.0.1:{port}")]
+            : [new("ASPNETCORE_HTTP_PORTS", port)];
+        env.AddRange(m.Environment.Where(e => e.Key is not ("ASPNETCORE_HTTP_PORTS" or "ASPNETCORE_URLS")));
+        return env;
+    }
+
+    /// <summary>Links the proxy is created with in link mode ("name:alias"), else none.</summary>
+    public static IReadOnlyList<string> ProxyLinks(StackModel m) => m.NetworkMode == Link
+        ? Enumerable.Range(1, m.Replicas).Select(i => $"{m.AppName(i)}:{m.AppName(i)}").ToList()
+        : [];
+
+    /// <summary>Host ports a bring-up needs besides StackHostPort: the replicas' own ports in host mode.</summary>
+    public static IReadOnlyList<int> ReplicaHostPorts(StackModel m) => m.NetworkMode == Host
+        ? Enumerable.Range(1, m.Replicas).Select(i => m.HostPort + i).ToList()
+        : [];
+}

@@ -1,0 +1,168 @@
+using ProxyStack.Model;
+using ProxyStack.Planning;
+using ProxyStack.Proxy;
+using Xunit;
+
+namespace ProxyStack.Tests;
+
+public class NetworkModeTests
+{
+    private static StackModel Model(string mode, int replicas = 3) => Builders.Model(replicas, "hellostack") with { NetworkMode = mode };
+    private static string Golden(string name) => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", name)).ReplaceLineEndings("\n");
+
+    [Theory]
+    [InlineData("bridge")]
+    [InlineData("host")]
+    [InlineData("link")]
+    public void Config_per_mode_matches_its_golden_file(string mode) =>
+        Assert.Equal(Golden($"nginx.{mode}.conf"), NginxConfigWriter.Write(Model(mode)));
+
+    [Theory]
+    [InlineData("bridge")]
+    [InlineData("host")]
+    [InlineData("link")]
+    public void Docs_networking_shows_the_generated_config_of_each_mode(string mode) =>
+        Assert.Contains(NginxConfigWriter.Write(Model(mode)), File.ReadAllText(Repository.File("docs", "networking.md")).ReplaceLineEndings("\n"));
+
+    [Fact]
+    public void Host_mode_gives_each_replica_its_own_loopback_port()
+    {
+        var m = Model("host") with { HostPort = 9000 };
+        Assert.Equal(["127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:9003"], StackNetworking.Upstreams(m));
+        Assert.Equal("127.0.0.1:9000", StackNetworking.ProxyListen(m));
+        Assert.Contains(new KeyValuePair<string, string>("ASPNETCORE_URLS", "http://127.0.0.1:9002"), StackNetworking.AppEnvironment(m, 2));
+        Assert.Equal("host", StackNetworking.ContainerNetwork(m));
+    }
+
+    [Fact]
+    public void Link_mode_links_the_proxy_to_every_replica_on_the_default_bridge()
+    {
+        var m = Model("link", 2);
+        Assert.Equal(["hellostack-app-1:hellostack-app-1", "hellostack-app-2:hellostack-app-2"], StackNetworking.ProxyLinks(m));
+        Assert.Equal("bridge", StackNetworking.ContainerNetwork(m));
+        Assert.Equal(["hellostack-app-1:8080", "hellostack-app-2:8080"], StackNetworking.Upstreams(m));
+    }
+
+    [Fact]
+    public void Link_mode_warns_that_it_is_legacy()
+    {
+        var (model, diagnostics) = StackModelBuilder.Build(Builders.ValidInput() with { NetworkMode = "link" });
+        Assert.NotNull(model);
+        Assert.Equal("STACK1014", Assert.Single(diagnostics).Code);
+    }
+
+    [Fact]
+    public void Host_mode_refuses_replica_ports_above_65535()
+    {
+        var (_, diagnostics) = StackModelBuilder.Build(Builders.ValidInput() with { NetworkMode = "host", HostPort = "65534", Replicas = "2" });
+        Assert.Equal("STACK1015", Assert.Single(diagnostics).Code);
+    }
+
+    private static ReconcileResult Plan(StackModel model, ObservedState observed) =>
+        Reconciler.Reconcile(model, observed, Builders.AppImage, Builders.ProxyImage, NginxConfigWriter.Write(model));
+
+    [Fact]
+    public void Fresh_host_stack_has_no_network_and_publishes_nothing()
+    {
+        var model = Model("host", 1);
+        var result = Plan(model, new ObservedState { ImageIds = Builders.Images() });
+        Assert.Equal("""
+             1. create hellostack-app-1: missing
+             2. start hellostack-app-1: missing (after 1)
+             3. wait ready hellostack-app-1: missing (after 2)
+             4. create hellostack-proxy: missing (after 3)
+             5. start hellostack-proxy: missing (after 4)
+             6. wait proxy hellostack-proxy: missing (after 5)
+            """.ReplaceLineEndings("\n").TrimEnd(), result.Plan.ToString());
+        var proxy = result.Plan.Steps.Single(s => s.Kind == StepKind.CreateContainer && s.Resource == "hellostack-proxy").Container!;
+        Assert.Null(proxy.Publish);
+        Assert.Equal("host", proxy.Network);
+    }
+
+    [Fact]
+    public void A_busy_replica_port_in_host_mode_stops_the_bring_up_with_STACK4011()
+    {
+        var model = Model("host", 2) with { HostPort = 9000 };
+        var result = Plan(model, new ObservedState { ImageIds = Builders.Images(), BusyReplicaPorts = new HashSet<int> { 9002 } });
+        Assert.True(result.Plan.IsEmpty);
+        var d = Assert.Single(result.Diagnostics);
+        Assert.Equal("STACK4011", d.Code);
+        Assert.Contains("9002", d.Format());
+    }
+
+    [Fact]
+    public void Host_mode_on_Docker_Desktop_is_refused_with_STACK3003()
+    {
+        var result = Plan(Model("host", 1), new ObservedState { ImageIds = Builders.Images(), EngineOperatingSystem = "Docker Desktop" });
+        Assert.Equal("STACK3003", Assert.Single(result.Diagnostics).Code);
+    }
+
+    [Fact]
+    public void Host_mode_replaces_replicas_one_at_a_time_because_they_cannot_share_a_port()
+    {
+        var model = Model("host", 2);
+        var observed = Running(model) with { ImageIds = Builders.Images("sha256:app2") };
+        var plan = Plan(model, observed).Plan.ToString();
+        Assert.Equal("""
+             1. stop hellostack-app-1: image changed
+             2. remove hellostack-app-1: image changed (after 1)
+             3. create hellostack-app-1: image changed (after 2)
+             4. start hellostack-app-1: image changed (after 3)
+             5. wait ready hellostack-app-1: image changed (after 4)
+             6. stop hellostack-app-2: image changed (after 5)
+             7. remove hellostack-app-2: image changed (after 6)
+             8. create hellostack-app-2: image changed (after 7)
+             9. start hellostack-app-2: image changed (after 8)
+            10. wait ready hellostack-app-2: image changed (after 9)
+            11. reload hellostack-proxy: replicas changed (after 5,10)
+            12. remove image sha256:app1: no longer used by the stack (after 5,10)
+            """.ReplaceLineEndings("\n").TrimEnd(), plan);
+    }
+
+    [Fact]
+    public void Link_mode_replaces_the_proxy_when_replicas_change()
+    {
+        var model = Model("link", 3);
+        var observed = Running(Model("link", 2));
+        var plan = Plan(model, observed).Plan.ToString();
+        Assert.Contains("create hellostack-proxy: definition changed", plan);
+    }
+
+    [Fact]
+    public void Switching_from_bridge_to_host_replaces_everything_and_removes_the_network_last()
+    {
+        var before = Model("bridge", 1);
+        var observed = Builders.Running(before, NginxConfigWriter.Write(before));
+        var plan = Plan(Model("host", 1), observed).Plan;
+        Assert.Contains(plan.Steps, s => s.Kind == StepKind.RetireContainer && s.Cause == "network mode bridge → host");
+        var removeNetwork = Assert.Single(plan.Steps, s => s.Kind == StepKind.RemoveNetwork);
+        Assert.Equal("hellostack-net", removeNetwork.Resource);
+        Assert.Equal(plan.Steps.Count, removeNetwork.Id);
+        // Every container removal happens before the network goes (directly or through the steps it waits for).
+        var earlier = new HashSet<int>();
+        var queue = new Queue<int>(removeNetwork.DependsOn);
+        while (queue.TryDequeue(out var id))
+            if (earlier.Add(id)) foreach (var d in plan.Steps[id - 1].DependsOn) queue.Enqueue(d);
+        Assert.All(plan.Steps.Where(s => s.Kind == StepKind.RemoveContainer), s => Assert.Contains(s.Id, earlier));
+    }
+
+    /// <summary>A stack up as <paramref name="model"/> wants it, labelled with its mode.</summary>
+    private static ObservedState Running(StackModel model)
+    {
+        var containers = new List<ObservedContainer>();
+        for (var i = 1; i <= model.Replicas; i++)
+        {
+            var labels = Reconciler.Labels(model.Name, StackLabels.RoleApp);
+            labels[StackLabels.Replica] = i.ToString();
+            labels[StackLabels.ConfigHash] = Reconciler.AppHash(model, Builders.AppImageId, i);
+            labels[StackLabels.ImageId] = Builders.AppImageId;
+            labels[StackLabels.NetworkMode] = model.NetworkMode;
+            containers.Add(new ObservedContainer($"{i:x2}".PadLeft(64, 'a'), model.AppName(i), labels, true));
+        }
+        var proxyLabels = Reconciler.Labels(model.Name, StackLabels.RoleProxy);
+        proxyLabels[StackLabels.ConfigHash] = Reconciler.ProxyHash(model, Builders.NginxId);
+        proxyLabels[StackLabels.NetworkMode] = model.NetworkMode;
+        containers.Add(new ObservedContainer("p".PadLeft(64, 'b'), model.ProxyName, proxyLabels, true));
+        return new ObservedState { Containers = containers, ImageIds = Builders.Images(), ProxyConfigHash = ConfigHash.Of(NginxConfigWriter.Write(model)) };
+    }
+}
