@@ -63,7 +63,7 @@ public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output
         for (var i = 0; i < 10; i++) Assert.Equal("hello round 3\n", await http.GetStringAsync(Url));
         Assert.Equal(4, (await _probe.ContainersAsync(_stack)).Count);
         // Replaced app images are removed: one app image remains (app images carry the stack label but no role).
-        Assert.Single((await _probe.ImagesAsync(_stack)).Where(i => i.Labels?.ContainsKey("proxystack.role") != true));
+        Assert.Single(await _probe.ImagesAsync(_stack), i => i.Labels?.ContainsKey("proxystack.role") != true);
     }
 
     [DockerFact]
