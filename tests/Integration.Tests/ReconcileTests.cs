@@ -108,7 +108,7 @@ public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output
         using (var engine = new ProxyStack.Engine.DockerEngine())
         {
             var (exit, text) = await engine.ExecAsync($"{_stack}-proxy",
-                ["sh", "-c", "sed -i 's/keepalive 32;/keepalive 16;/' /etc/nginx/nginx.conf && nginx -s reload"], CancellationToken.None);
+                ["sh", "-c", "sed -i 's/keepalive 32;/keepalive 16;/' /etc/proxystack/nginx.conf && nginx -c /etc/proxystack/nginx.conf -s reload"], CancellationToken.None);
             Assert.True(exit == 0, text);
         }
 

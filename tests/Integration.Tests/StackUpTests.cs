@@ -54,7 +54,11 @@ public sealed class StackUpTests(SharedSample shared) : IDisposable
             Assert.NotEqual("root", app.Config.User is "" or "0" ? "root" : app.Config.User);
         }
         var proxy = await _probe.InspectAsync($"{_stack}-proxy");
-        var binding = Assert.Single(Assert.Single(proxy.NetworkSettings.Ports).Value);
+        Assert.Equal("65534:65534", proxy.Config.User);
+        // Only nginx's unprivileged port is published (the base image may expose 80 too, unpublished).
+        var published = Assert.Single(proxy.NetworkSettings.Ports, p => p.Value is { Count: > 0 });
+        Assert.Equal("8080/tcp", published.Key);
+        var binding = Assert.Single(published.Value);
         Assert.Equal("127.0.0.1", binding.HostIP);
         Assert.Equal(_port.ToString(), binding.HostPort);
         // nginx sends no version.

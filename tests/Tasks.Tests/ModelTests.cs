@@ -87,6 +87,17 @@ public class ModelTests
         { nameof(StackInput.NetworkMode), "overlay", "STACK1010" },
         { nameof(StackInput.NetworkMode), "", "STACK1010" },
         { nameof(StackInput.KeepRunning), "yes", "STACK1012" },
+        { nameof(StackInput.KeepRunning), "1", "STACK1012" },
+        { nameof(StackInput.HealthPath), "/" + new string('a', 300), "STACK1006" },
+        { nameof(StackInput.NginxImage), "nginx" + new string('x', 300), "STACK1008" },
+        { nameof(StackInput.HostAddress), "1.2.3.4.5", "STACK1005" },
+        { nameof(StackInput.HostAddress), "127.0.0.1;", "STACK1005" },
+        { nameof(StackInput.ReadyTimeout), "-5", "STACK1007" },
+        { nameof(StackInput.ReadyTimeout), "", "STACK1007" },
+        { nameof(StackInput.AppPort), "0", "STACK1004" },
+        { nameof(StackInput.AppPort), "", "STACK1004" },
+        { nameof(StackInput.RegistryMirror), "local host:5000", "STACK1009" },
+        { nameof(StackInput.RegistryMirror), "mirror/UPPER", "STACK1009" },
     };
 
     [Theory]

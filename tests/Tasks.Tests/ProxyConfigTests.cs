@@ -46,6 +46,11 @@ public class ProxyConfigTests
         var names = new List<string>();
         while (reader.GetNextEntry() is { } e) names.Add(e.Name);
         Assert.Equal(["Dockerfile", "nginx.conf"], names);
-        Assert.Equal("FROM localhost:5000/library/nginx:stable\nCOPY nginx.conf /etc/nginx/nginx.conf\n", ProxyBuildContext.Dockerfile("localhost:5000/library/nginx:stable"));
+        var dockerfile = ProxyBuildContext.Dockerfile("localhost:5000/library/nginx:stable");
+        Assert.StartsWith("FROM localhost:5000/library/nginx:stable\n", dockerfile);
+        Assert.Contains("COPY nginx.conf /etc/proxystack/nginx.conf\n", dockerfile);
+        // nginx runs unprivileged and reads only the generated config.
+        Assert.Contains("USER 65534:65534\n", dockerfile);
+        Assert.Contains("CMD [\"nginx\", \"-c\", \"/etc/proxystack/nginx.conf\", \"-g\", \"daemon off;\"]", dockerfile);
     }
 }

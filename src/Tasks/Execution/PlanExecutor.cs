@@ -21,7 +21,8 @@ namespace ProxyStack.Execution;
 /// </summary>
 internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
 {
-    public const int MaxParallel = 8;
+    /// <summary>Steps in flight at once. Readiness waits hold a slot while they poll, so this is well above the replica limit (16).</summary>
+    public const int MaxParallel = 64;
     /// <summary>Time for nginx's old workers to finish in-flight requests after a reload, before their upstreams stop.</summary>
     public static readonly TimeSpan DrainTime = TimeSpan.FromSeconds(2);
     /// <summary>Graceful stop: SIGTERM, then SIGKILL after this long (ASP.NET drains requests on SIGTERM).</summary>
@@ -179,7 +180,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
         var next = NginxConfigWriter.ConfigPath + ".next";
         await engine.WriteFileAsync(proxy, next, config, ct).ConfigureAwait(false);
         var (exit, output) = await engine.ExecAsync(proxy,
-            ["sh", "-c", $"nginx -t -q -c {next} && mv {next} {NginxConfigWriter.ConfigPath} && nginx -s reload"], ct).ConfigureAwait(false);
+            ["sh", "-c", $"nginx -t -q -c {next} && mv {next} {NginxConfigWriter.ConfigPath} && nginx -c {NginxConfigWriter.ConfigPath} -s reload"], ct).ConfigureAwait(false);
         if (exit != 0) throw new ProxyReloadException(proxy, output);
     }
 

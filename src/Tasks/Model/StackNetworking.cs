@@ -37,10 +37,10 @@ internal static class StackNetworking
     public static IReadOnlyList<string> Upstreams(StackModel m) =>
         Enumerable.Range(1, m.Replicas).Select(i => $"{ReplicaHost(m, i)}:{ReplicaPort(m, i).ToString(CultureInfo.InvariantCulture)}").ToList();
 
-    /// <summary>nginx's listen directive: port 80 inside its own network namespace, or the host address and port in host mode.</summary>
+    /// <summary>nginx's listen directive: an unprivileged port in its own network namespace, or the host address and port in host mode.</summary>
     public static string ProxyListen(StackModel m) => m.NetworkMode == Host
         ? $"{(m.HostAddress.Contains(':') ? $"[{m.HostAddress}]" : m.HostAddress)}:{m.HostPort.ToString(CultureInfo.InvariantCulture)}"
-        : "80";
+        : Proxy.NginxConfigWriter.ContainerPort.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
     /// A replica's environment. In host mode each replica binds loopback only on its own port (ASPNETCORE_URLS takes

@@ -1,5 +1,6 @@
 using ProxyStack.Diagnostics;
 using ProxyStack.Model;
+using ProxyStack.Proxy;
 
 namespace ProxyStack.Planning;
 
@@ -202,7 +203,7 @@ internal static class Reconciler
     {
         ["role"] = StackLabels.RoleProxy,
         ["base"] = nginxBaseId,
-        ["publish"] = model.NetworkMode == StackNetworking.Host ? $"host {model.HostAddress}:{model.HostPort}" : $"{model.HostAddress}:{model.HostPort}->80",
+        ["publish"] = model.NetworkMode == StackNetworking.Host ? $"host {model.HostAddress}:{model.HostPort}" : $"{model.HostAddress}:{model.HostPort}->{NginxConfigWriter.ContainerPort}",
         ["network"] = StackNetworking.ContainerNetwork(model),
         ["links"] = StackNetworking.ProxyLinks(model),
         ["restart"] = "unless-stopped",
@@ -244,7 +245,7 @@ internal static class Reconciler
         {
             Name = model.ProxyName, Image = image, Network = StackNetworking.ContainerNetwork(model), Labels = labels,
             // In host mode nginx binds StackHostAddress:StackHostPort itself; there is nothing to publish.
-            Publish = model.NetworkMode == StackNetworking.Host ? null : new PortBinding(model.HostAddress, model.HostPort, 80),
+            Publish = model.NetworkMode == StackNetworking.Host ? null : new PortBinding(model.HostAddress, model.HostPort, NginxConfigWriter.ContainerPort),
             Links = StackNetworking.ProxyLinks(model),
         };
     }

@@ -9,8 +9,17 @@ namespace ProxyStack.Proxy;
 /// </summary>
 internal static class NginxConfigWriter
 {
-    /// <summary>Where the config lives in the proxy container (baked into the image, replaced in place on reload).</summary>
-    public const string ConfigPath = "/etc/nginx/nginx.conf";
+    /// <summary>
+    /// Where the config lives in the proxy container: baked into the image, replaced in place on reload. A folder of its own,
+    /// owned by the unprivileged user nginx runs as, so a reload can swap the file without root.
+    /// </summary>
+    public const string ConfigPath = "/etc/proxystack/nginx.conf";
+
+    /// <summary>The user nginx runs as (nobody, present in Debian's and the public nginx images alike).</summary>
+    public const string User = "65534:65534";
+
+    /// <summary>The port nginx listens on inside its own network namespace: above 1024, so it needs no privilege.</summary>
+    public const int ContainerPort = 8080;
 
     /// <summary>Passive health: a replica is skipped after this many failed attempts …</summary>
     public const int MaxFails = 3;

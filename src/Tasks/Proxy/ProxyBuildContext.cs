@@ -6,8 +6,23 @@ namespace ProxyStack.Proxy;
 /// <summary>The proxy image's build context: a two-line Dockerfile over the nginx base and the generated nginx.conf.</summary>
 internal static class ProxyBuildContext
 {
-    public static string Dockerfile(string baseImage) =>
-        $"FROM {baseImage}\nCOPY nginx.conf {NginxConfigWriter.ConfigPath}\n";
+    /// <summary>
+    /// nginx runs as an unprivileged user: the config folder is made its own (so a reload can swap the file), and the
+    /// command names the config explicitly, so the base image's own nginx.conf plays no part.
+    /// </summary>
+    public static string Dockerfile(string baseImage)
+    {
+        var dir = Path.GetDirectoryName(NginxConfigWriter.ConfigPath)!.Replace('\\', '/');
+        return $"""
+            FROM {baseImage}
+            USER root
+            RUN mkdir -p {dir} && chown {NginxConfigWriter.User} {dir}
+            COPY nginx.conf {NginxConfigWriter.ConfigPath}
+            USER {NginxConfigWriter.User}
+            CMD ["nginx", "-c", "{NginxConfigWriter.ConfigPath}", "-g", "daemon off;"]
+
+            """;
+    }
 
     /// <summary>A tar stream holding the Dockerfile and nginx.conf, as the engine's build endpoint expects.</summary>
     public static MemoryStream CreateTar(string dockerfile, string nginxConf)

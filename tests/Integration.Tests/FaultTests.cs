@@ -1,0 +1,117 @@
+using Docker.DotNet.Models;
+using ProxyStack.IntegrationTests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ProxyStack.IntegrationTests;
+
+/// <summary>Faults while the stack comes up or runs: coded errors, bounded damage, nothing half-started left behind.</summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : IDisposable
+{
+    private readonly StackProbe _probe = new();
+    private readonly string _stack = Ports.NewStackName();
+    private readonly int _port = Ports.Free();
+    private readonly List<string> _otherStacks = [];
+
+    public void Dispose()
+    {
+        foreach (var s in _otherStacks.Append(_stack)) _probe.CleanAsync(s).GetAwaiter().GetResult();
+        _probe.Dispose();
+    }
+
+    private Dictionary<string, string> Props(int replicas = 2, string? stack = null) => new()
+    {
+        ["StackName"] = stack ?? _stack, ["StackHostPort"] = _port.ToString(), ["StackReplicas"] = replicas.ToString(),
+    };
+
+    [DockerFact]
+    public async Task An_app_that_crashes_at_start_up_fails_with_its_exit_code_and_last_log_lines_and_is_rolled_back()
+    {
+        using var sample = new SampleCopy();
+        sample.EditProgram("var app = builder.Build();", "var app = builder.Build();\nthrow new InvalidOperationException(\"connection string missing\");");
+        var result = await sample.BuildAsync("StackUp", Props());
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error STACK4005", result.Output);
+        Assert.Contains("connection string missing", result.Output);
+        Assert.Empty(await _probe.ContainersAsync(_stack));
+        Assert.Empty(await _probe.NetworksAsync(_stack));
+    }
+
+    [DockerFact]
+    public async Task A_host_port_held_by_another_stack_fails_with_STACK4003_and_leaves_the_other_stack_alone()
+    {
+        var other = Ports.NewStackName();
+        _otherStacks.Add(other);
+        var first = await shared.Sample.BuildAsync("StackUp", Props(1, other));
+        Assert.True(first.ExitCode == 0, first.ToString());
+        var before = await _probe.SnapshotAsync(other);
+
+        var second = await shared.Sample.BuildAsync("StackUp", Props(1));
+        Assert.NotEqual(0, second.ExitCode);
+        Assert.Contains("error STACK4003", second.Output);
+        Assert.Empty(await _probe.ContainersAsync(_stack));
+        Assert.Equal(before, await _probe.SnapshotAsync(other));
+    }
+
+    [DockerFact]
+    public async Task Two_bring_ups_of_one_stack_at_once_give_one_stack_without_duplicates()
+    {
+        var both = await Task.WhenAll(shared.Sample.BuildAsync("StackUp", Props(3)), shared.Sample.BuildAsync("StackUp", Props(3)));
+        Assert.All(both, r => Assert.True(r.ExitCode == 0, r.ToString()));
+        var names = (await _probe.ContainersAsync(_stack)).Select(c => c.Names[0].TrimStart('/')).Order().ToList();
+        Assert.Equal([$"{_stack}-app-1", $"{_stack}-app-2", $"{_stack}-app-3", $"{_stack}-proxy"], names);
+        Assert.Single(await _probe.NetworksAsync(_stack));
+        // One of them did the work; the other waited and then found the stack up to date.
+        Assert.Contains(both, r => r.Output.Contains($"Stack '{_stack}' is up to date."));
+    }
+
+    [DockerFact]
+    public async Task A_replica_killed_while_serving_is_skipped_by_nginx_and_comes_back()
+    {
+        var up = await shared.Sample.BuildAsync("StackUp", Props(3));
+        Assert.True(up.ExitCode == 0, up.ToString());
+        var victim = $"{_stack}-app-2";
+
+        await using var load = new LoadGenerator($"http://127.0.0.1:{_port}/");
+        await Task.Delay(1000);
+        // A crash, not a stop: SIGKILL the app's process from outside the engine (an engine kill counts as a manual stop,
+        // which restart policies respect).
+        Cli.Signal((int)(await _probe.InspectAsync(victim)).State.Pid, 9);
+        // The restart policy brings it back.
+        var back = false;
+        for (var i = 0; i < 100 && !back; i++)
+        {
+            await Task.Delay(200);
+            var state = (await _probe.InspectAsync(victim)).State;
+            back = state.Running && (await _probe.InspectAsync(victim)).RestartCount > 0;
+        }
+        await Task.Delay(3000);
+        await load.StopAsync();
+        output.WriteLine(load.Report());
+
+        Assert.True(back, "the killed replica was not restarted");
+        // nginx retries the next replica on a refused or reset connection: at most a handful of requests may fail, namely
+        // those in flight on the killed replica at the moment of the kill (8 workers).
+        Assert.True(load.Errors + load.Non2xx <= 8, load.Report());
+        Assert.True(load.Requests > 1000, load.Report());
+    }
+
+    [DockerFact]
+    public async Task Ctrl_C_during_StackUp_removes_what_the_bring_up_created()
+    {
+        using var build = RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory,
+            ["build", shared.Sample.ProjectFile, "-t:StackUp", "-nologo", "-v:n", "-tl:off", "-nr:false", $"-p:StackRegistryMirror={Repository.Mirror}",
+             $"-p:StackName={_stack}", $"-p:StackHostPort={_port}", "-p:StackReplicas=2", "-p:StackHealthPath=/never-there", "-p:StackReadyTimeout=120"]));
+        Assert.True(await build.WaitForOutputAsync($"wait ready {_stack}-app-", TimeSpan.FromMinutes(3)), build.Output);
+        await Task.Delay(1000);
+        Assert.NotEmpty(await _probe.ContainersAsync(_stack));
+
+        Cli.SignalGroup(build.Id, Cli.SIGINT);
+        var exit = await build.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.NotNull(exit);
+        Assert.Contains("STACK4006", build.Output);
+        Assert.Empty(await _probe.ContainersAsync(_stack));
+        Assert.Empty(await _probe.NetworksAsync(_stack));
+    }
+}
