@@ -7,6 +7,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-5}
 bash "$root/build/provision.sh" >&2
+# The comparison needs Debian's docker-compose and wrk.
+for pkg in docker-compose wrk; do dpkg -s "$pkg" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null; }; done
+started=$(date +%s)
 out="$root/artifacts/bench"; mkdir -p "$out"; rm -f "$out"/*.txt
 work=$(mktemp -d /tmp/proxystack-bench-XXXX)
 stack="bench-$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -16,6 +19,8 @@ cleanup() {
     curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/containers/$id?force=1" >/dev/null || true; done
   curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/networks/$stack-net" >/dev/null || true
   for img in "$stack:latest" "proxystack/$stack-proxy:latest"; do curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/images/$img?force=1" >/dev/null || true; done
+  docker rm -f $(docker ps -aq --filter name='^raw-' --filter name='^cmp-') >/dev/null 2>&1 || true
+  docker network rm raw-net benchcmp_net >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -25,7 +30,7 @@ printf '<Project><PropertyGroup>\n  <ProxyStackSdkDir>%s/src/Sdk/Sdk/</ProxyStac
   "$root" "$root" >"$work/Directory.Build.props"
 dotnet build "$root/src/Tasks" -c Release -nologo -v:q >&2
 cd "$work/HelloStack"
-export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 MSBUILDDISABLENODEREUSE=1
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 MSBUILDDISABLENODEREUSE=1 StackRegistryMirror=localhost:5000
 props=(-nologo -v:m -tl:off -nr:false "-p:StackName=$stack" "-p:StackHostPort=$port" "-p:StackRegistryMirror=localhost:5000")
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
@@ -77,6 +82,12 @@ for n in 1 4 16; do
   record "left-after-teardown-$n" "$left"
 done
 
+source "$root/build/bench-compare.sh"
+
+ratio() { awk -v a="$(stat "$1" | cut -d'|' -f1)" -v b="$(stat "$2" | cut -d'|' -f1)" 'BEGIN { printf "%.2f", a / b }'; }
+machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), .NET SDK $(dotnet --version), Docker $(docker version -f '{{.Server.Version}}' 2>/dev/null), docker-compose $(docker-compose version --short 2>/dev/null), $runs runs each, $(( ($(date +%s) - started) / 60 )) min in all"
+echo "Machine: $machine"
+echo
 cat <<MD
 | Figure (seconds) | median | min | max |
 | --- | --- | --- | --- |
@@ -90,4 +101,36 @@ cat <<MD
 | warm \`StackUp\`, 16 replicas | $(stat warm-stackup-16) |
 | \`StackDown\`, 1 / 4 / 16 replicas (one run each) | $(cat "$out/teardown-1.txt") / $(cat "$out/teardown-4.txt") / $(cat "$out/teardown-16.txt") |
 | resources left after \`StackDown\` (1 / 4 / 16) | $(cat "$out/left-after-teardown-1.txt") / $(cat "$out/left-after-teardown-4.txt") / $(cat "$out/left-after-teardown-16.txt") |
+
+Warm stack-up, first 200 through nginx (seconds, median / min / max; ratio = median ÷ raw CLI median):
+
+| N | raw CLI | docker-compose | ProxyStack \`StackUp\` | ProxyStack \`dotnet run\` |
+| --- | --- | --- | --- | --- |
+MD
+for n in 1 4 16; do
+  echo "| $n | $(stat "up-raw-$n" | tr -d ' ' | tr '|' '/') | $(stat "up-cmp-$n" | tr -d ' ' | tr '|' '/') (×$(ratio "up-cmp-$n" "up-raw-$n")) | $(stat "up-ps-$n" | tr -d ' ' | tr '|' '/') (×$(ratio "up-ps-$n" "up-raw-$n")) | $(stat "up-run-$n" | tr -d ' ' | tr '|' '/') (×$(ratio "up-run-$n" "up-raw-$n")) |"
+done
+cat <<MD
+
+Teardown (seconds, median) and resources left after it (all runs):
+
+| N | raw CLI | docker-compose | ProxyStack \`StackDown\` | ProxyStack Ctrl-C on \`dotnet run\` |
+| --- | --- | --- | --- | --- |
+MD
+for n in 1 4 16; do
+  row="| $n"; for m in raw cmp ps run; do row+=" | $(stat "down-$m-$n" | cut -d'|' -f1 | tr -d ' ') s, left $(awk "{s+=\$1} END {print s+0}" "$out/left-$m-$n.txt")"; done; echo "$row |"
+done
+cat <<MD
+
+| Proxy throughput (wrk -t2 -c32 -d10s) | requests/s median / min / max | p50 latency |
+| --- | --- | --- |
+| direct to one replica (published only for this) | $(stat rps-direct) | $(cat "$out/p50-direct.txt") |
+| through ProxyStack's nginx (1 replica) | $(stat rps-proxystack) (×$(ratio rps-proxystack rps-direct) of direct) | $(cat "$out/p50-proxystack.txt") |
+| through a naive nginx (plain proxy_pass, no upstream keepalive) | $(stat rps-naive) (×$(ratio rps-naive rps-direct) of direct) | $(cat "$out/p50-naive.txt") |
+
+| Failed requests during a redeploy under load (wrk -t2 -c16; non-2xx + socket errors) | median / min / max |
+| --- | --- |
+| ProxyStack rolling replacement (code change, \`StackUp\`, 3 replicas) | $(stat fail-proxystack) |
+| \`docker-compose up -d --force-recreate\` (4 replicas) | $(stat fail-compose) |
+| raw CLI \`docker rm -f\` + \`docker run\` per replica (4 replicas) | $(stat fail-raw) |
 MD

@@ -114,4 +114,31 @@ public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : 
         Assert.Empty(await _probe.ContainersAsync(_stack));
         Assert.Empty(await _probe.NetworksAsync(_stack));
     }
+
+    [DockerFact]
+    public async Task After_the_engine_restarts_the_next_StackUp_repairs_the_stack()
+    {
+        const string pidFile = "/var/run/docker.pid";
+        Assert.True(File.Exists(pidFile), "this test restarts the local engine that build/provision.sh started");
+        var up = await shared.Sample.BuildAsync("StackUp", Props(2));
+        Assert.True(up.ExitCode == 0, up.ToString());
+
+        // Stop the engine as a reboot or an upgrade would, then start it again through the project's own provisioning.
+        var pid = int.Parse((await File.ReadAllTextAsync(pidFile)).Trim());
+        Cli.Signal(pid, Cli.SIGTERM);
+        for (var i = 0; i < 150 && Directory.Exists($"/proc/{pid}"); i++) await Task.Delay(200);
+        Assert.False(Directory.Exists($"/proc/{pid}"), "dockerd did not stop");
+        var provision = await Cli.RunAsync(new System.Diagnostics.ProcessStartInfo("bash", [Repository.File("build", "provision.sh")])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+        }, TimeSpan.FromMinutes(3));
+        Assert.True(provision.ExitCode == 0, provision.ToString());
+
+        var repaired = await shared.Sample.BuildAsync("StackUp", Props(2));
+        Assert.True(repaired.ExitCode == 0, repaired.ToString());
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var hosts = new HashSet<string>();
+        for (var i = 0; i < 20; i++) hosts.Add(await http.GetStringAsync($"http://127.0.0.1:{_port}/whoami"));
+        Assert.Equal(2, hosts.Count);
+    }
 }

@@ -22,6 +22,9 @@ public sealed class ApplyStack : StackTask
     /// <summary>Example: obj/Debug/net10.0/stack/nginx.conf</summary>
     [Required] public string ProxyConfigFile { get; set; } = "";
 
+    /// <summary>The project's UserSecretsId, if any: its secrets become the replicas' environment. Example: 8f3c…</summary>
+    public string UserSecretsId { get; set; } = "";
+
     /// <summary>Example: http://127.0.0.1:8080</summary>
     [Output] public string StackUrl { get; set; } = "";
 
@@ -31,6 +34,12 @@ public sealed class ApplyStack : StackTask
     {
         var model = ReadModel(ModelFile);
         _stack = model.Name;
+        if (ReadUserSecrets() is { Count: > 0 } secrets)
+        {
+            // In memory only: the model file on disk never holds secret values.
+            model = model with { Environment = UserSecrets.Merge(secrets, model.Environment) };
+            StackLog.Step($"user secrets: {secrets.Count} value(s) passed to the replicas as environment");
+        }
         var config = await File.ReadAllTextAsync(ProxyConfigFile, ct).ConfigureAwait(false);
         await Engine.PingAsync(ct).ConfigureAwait(false);
         using var _ = await StackLock.AcquireAsync(model.Name, StackLog, ct).ConfigureAwait(false);
@@ -53,5 +62,16 @@ public sealed class ApplyStack : StackTask
         if (model.NetworkMode == StackNetworking.Host)
             StackLog.Milestone(string.Format(Strings.HostModeReplicas, model.Name, StackNetworking.ReplicaPort(model, 1), StackNetworking.ReplicaPort(model, model.Replicas)));
         return true;
+    }
+
+    /// <summary>The secrets.json of <see cref="UserSecretsId"/>, where `dotnet user-secrets` keeps it on this OS.</summary>
+    private IReadOnlyList<KeyValuePair<string, string>>? ReadUserSecrets()
+    {
+        if (string.IsNullOrWhiteSpace(UserSecretsId) || UserSecretsId.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0) return null;
+        var root = OperatingSystem.IsWindows()
+            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData), "Microsoft", "UserSecrets")
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".microsoft", "usersecrets");
+        var file = Path.Combine(root, UserSecretsId, "secrets.json");
+        return File.Exists(file) ? UserSecrets.ToEnvironment(File.ReadAllText(file)) : null;
     }
 }
