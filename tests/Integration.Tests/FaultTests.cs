@@ -98,7 +98,12 @@ public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : 
     }
 
     [DockerFact]
-    public async Task Ctrl_C_during_StackUp_removes_what_the_bring_up_created()
+    public Task Ctrl_C_during_StackUp_removes_what_the_bring_up_created() => InterruptStackUp(Cli.SIGINT, group: true);
+
+    [DockerFact]
+    public Task SIGTERM_during_StackUp_removes_what_the_bring_up_created() => InterruptStackUp(Cli.SIGTERM, group: false);
+
+    private async Task InterruptStackUp(int signal, bool group)
     {
         using var build = RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory,
             ["build", shared.Sample.ProjectFile, "-t:StackUp", "-nologo", "-v:n", "-tl:off", "-nr:false", $"-p:StackRegistryMirror={Repository.Mirror}",
@@ -107,12 +112,15 @@ public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : 
         await Task.Delay(1000);
         Assert.NotEmpty(await _probe.ContainersAsync(_stack));
 
-        Cli.SignalGroup(build.Id, Cli.SIGINT);
+        if (group) Cli.SignalGroup(build.Id, signal);
+        else Cli.Signal(build.Id, signal);
         var exit = await build.WaitForExitAsync(TimeSpan.FromSeconds(60));
         Assert.NotNull(exit);
-        Assert.Contains("STACK4006", build.Output);
         Assert.Empty(await _probe.ContainersAsync(_stack));
         Assert.Empty(await _probe.NetworksAsync(_stack));
+        // On Ctrl-C MSBuild is still logging when the task reports; on SIGTERM the process is already exiting and its
+        // console logger may be gone, so the warning is asserted for Ctrl-C only.
+        if (signal == Cli.SIGINT) Assert.Contains("STACK4006", build.Output);
     }
 
     [DockerFact]

@@ -15,6 +15,9 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
     private readonly CancellationTokenSource _cts = new();
     private IContainerEngine? _engine;
 
+    /// <summary>How long a process exit waits for this task to cancel and roll back.</summary>
+    private static readonly TimeSpan ExitGrace = TimeSpan.FromSeconds(60);
+
     protected StackTask() => TaskResources = Strings.ResourceManager;
 
     /// <summary>Engine endpoint; empty means DOCKER_HOST, else the default socket. Example: unix:///var/run/docker.sock</summary>
@@ -37,6 +40,15 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
 
     public sealed override bool Execute()
     {
+        // MSBuild ends its process on SIGTERM without cancelling tasks. Holding the exit until this task has cancelled and
+        // rolled back keeps a killed build from leaving a half-started stack (ProcessExit handlers run before the exit).
+        using var finished = new ManualResetEventSlim();
+        EventHandler onExit = (_, _) =>
+        {
+            Cancel();
+            finished.Wait(ExitGrace);
+        };
+        AppDomain.CurrentDomain.ProcessExit += onExit;
         try
         {
             return ExecuteAsync(_cts.Token).GetAwaiter().GetResult() && !Log.HasLoggedErrors;
@@ -60,6 +72,8 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
         finally
         {
             (_engine as IDisposable)?.Dispose();
+            finished.Set();
+            AppDomain.CurrentDomain.ProcessExit -= onExit;
             _cts.Dispose();
         }
         return false;
