@@ -5,6 +5,7 @@
 # behind nginx on a user-defined bridge network, the proxy published on loopback; ready = first 200 through nginx.
 set -euo pipefail
 
+compare_runs=${BENCH_COMPARE_RUNS:-$runs}
 appimg="$stack:latest"
 nginx_img="localhost:5000/library/nginx:stable"
 raw_port=18490; cmp_port=18491; direct_port=18492; naive_port=18493
@@ -44,7 +45,13 @@ run_up() { # n: dotnet run until the first 200, then Ctrl-C (which removes the s
   setsid dotnet run --no-launch-profile "-p:StackName=$stack" "-p:StackHostPort=$port" "-p:StackReplicas=$1" >"$work/run.log" 2>&1 & local pid=$!
   first_200 "$port"; echo "$pid" >"$work/run.pid"
 }
-run_down() { local pid; pid=$(cat "$work/run.pid"); kill -INT -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+# SIGTERM, as a service manager or an IDE stops a run (a script's background jobs ignore SIGINT).
+# Stopped once its foreground process runs (a stop between the bring-up and that moment leaves the stack to the next run).
+run_down() {
+  local pid; pid=$(cat "$work/run.pid")
+  for _ in $(seq 600); do grep -q "press Ctrl-C" "$work/run.log" && break; sleep 0.05; done
+  kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+}
 
 leftovers() { # name-prefix
   echo $(( $(docker ps -aq --filter "name=^$1" | wc -l) + $(docker network ls -q --filter "name=^$1" | wc -l) ))
@@ -54,7 +61,7 @@ echo "comparison: preparing configs and compose files" >&2
 for n in 1 4 16; do config_for raw "$n"; config_for cmp "$n"; compose_file "$n"; done
 ps_down
 
-for run in $(seq "$runs"); do
+for run in $(seq "$compare_runs"); do
   for n in 1 4 16; do
     for m in raw cmp ps run; do
       t=$(now); "${m}_up" "$n"; record "up-$m-$n" "$(since "$t")"
@@ -70,11 +77,21 @@ wrk_rps() { wrk -t2 -c32 -d10s "http://127.0.0.1:$1/" | awk '/Requests\/sec/ {pr
 wrk_lat() { wrk -t2 -c32 -d10s --latency "http://127.0.0.1:$1/" | awk '/ 50%/ {print $2}'; }
 docker network create raw-net >/dev/null
 docker run -d --name raw-app-1 --network raw-net -p "127.0.0.1:$direct_port:8080" "$appimg" >/dev/null
-printf 'events {}\nhttp { server { listen 8080; location / { proxy_pass http://raw-app-1:8080; } } }\n' >"$work/naive.conf"
+# The naive recipe: plain proxy_pass, no upstream block, no keepalive (paths as ProxyStack's, so it runs unprivileged too).
+cat >"$work/naive.conf" <<'NGINX'
+pid /tmp/nginx.pid;
+error_log stderr warn;
+events {}
+http {
+    access_log /dev/stdout;
+    client_body_temp_path /tmp/cb; proxy_temp_path /tmp/pt; fastcgi_temp_path /tmp/ft; uwsgi_temp_path /tmp/ut; scgi_temp_path /tmp/st;
+    server { listen 8080; location / { proxy_pass http://raw-app-1:8080; } }
+}
+NGINX
 proxy_run raw-naive raw-net "$naive_port" "$work/naive.conf"
 ps_up 1
 first_200 "$direct_port"; first_200 "$naive_port"
-for run in $(seq "$runs"); do
+for run in $(seq "$compare_runs"); do
   for target in direct:$direct_port proxystack:$port naive:$naive_port; do
     record "rps-${target%%:*}" "$(wrk_rps "${target##*:}")"
   done
@@ -86,7 +103,7 @@ echo "comparison: failed requests during a redeploy under load" >&2
 wrk_failures() { # port seconds -> non-2xx + socket errors
   wrk -t2 -c16 -d"$2s" "http://127.0.0.1:$1/" | awk '/Non-2xx/ {n+=$5} /Socket errors/ {gsub(",","");n+=$4+$6+$8+$10} END {print n+0}'
 }
-for run in $(seq "$runs"); do
+for run in $(seq "$compare_runs"); do
   ps_up 3
   wrk_failures "$port" 30 >"$work/wrk.out" & w=$!
   sleep 2; sed -i "s|app.MapGet(\"/\", () => \"[^\"]*\"|app.MapGet(\"/\", () => \"redeploy $run $RANDOM\\\\n\"|" "$work/HelloStack/Program.cs"; up 3

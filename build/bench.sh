@@ -2,7 +2,7 @@
 # Inner-loop benchmarks of ProxyStack on this machine, N runs each (default 5), printed as a Markdown table with median,
 # min and max; raw numbers go to artifacts/bench/. Provisions what it needs, works on a copy of samples/HelloStack, and
 # removes everything it started (by label) when it ends, even on failure.
-#   build/bench.sh [runs]
+#   build/bench.sh [runs]          (BENCH_COMPARE_RUNS=n sets the runs of the comparison with compose and the raw CLI)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-5}
@@ -44,6 +44,8 @@ echo "warming up (first build, images, stack)" >&2
 dotnet build "${props[@]}" >/dev/null
 up 3
 
+# BENCH_ONLY=compare skips the inner-loop figures (to debug the comparison quickly).
+[ "${BENCH_ONLY:-}" = compare ] || {
 for i in $(seq "$runs"); do
   t=$(now); dotnet build "${props[@]}" >/dev/null; record plain-build "$(since "$t")"
   before=$(ids)
@@ -82,10 +84,11 @@ for n in 1 4 16; do
   record "left-after-teardown-$n" "$left"
 done
 
+}
 source "$root/build/bench-compare.sh"
 
 ratio() { awk -v a="$(stat "$1" | cut -d'|' -f1)" -v b="$(stat "$2" | cut -d'|' -f1)" 'BEGIN { printf "%.2f", a / b }'; }
-machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), .NET SDK $(dotnet --version), Docker $(docker version -f '{{.Server.Version}}' 2>/dev/null), docker-compose $(docker-compose version --short 2>/dev/null), $runs runs each, $(( ($(date +%s) - started) / 60 )) min in all"
+machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), .NET SDK $(dotnet --version), Docker $(docker version -f '{{.Server.Version}}' 2>/dev/null), docker-compose $(docker-compose version --short 2>/dev/null), $runs runs each (comparison: ${compare_runs:-$runs}), $(( ($(date +%s) - started) / 60 )) min in all"
 echo "Machine: $machine"
 echo
 cat <<MD

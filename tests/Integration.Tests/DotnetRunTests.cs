@@ -5,27 +5,19 @@ namespace ProxyStack.IntegrationTests;
 
 /// <summary>`dotnet run` as a developer uses it: the stack comes up, serves, and Ctrl-C or SIGTERM leaves nothing behind.</summary>
 [Collection(IntegrationCollection.Name)]
-public sealed class DotnetRunTests(SharedSample shared) : IDisposable
+public sealed class DotnetRunTests(SharedSample shared) : StackTest
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
-    private readonly StackProbe _probe = new();
-    private readonly string _stack = Ports.NewStackName();
-    private readonly int _port = Ports.Free();
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
-    public void Dispose()
-    {
-        _probe.CleanAsync(_stack).GetAwaiter().GetResult();
-        _probe.Dispose();
-    }
 
     private RunningProcess Run(bool keepRunning = false) => RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory,
-        ["run", "--project", shared.Sample.ProjectFile, $"-p:StackName={_stack}", $"-p:StackHostPort={_port}", "-p:StackReplicas=2",
+        ["run", "--project", shared.Sample.ProjectFile, $"-p:StackName={Stack}", $"-p:StackHostPort={Port}", "-p:StackReplicas=2",
          $"-p:StackKeepRunning={keepRunning.ToString().ToLowerInvariant()}"],
         new Dictionary<string, string> { ["StackRegistryMirror"] = Repository.Mirror }));
 
     [DockerFact]
-    public Task Dotnet_run_serves_the_stack_and_ctrl_c_leaves_no_container_and_no_network() =>
+    public Task Dotnet_run_serves_theStack_and_ctrl_c_leaves_no_container_and_no_network() =>
         RunThenStopWith(Cli.SIGINT, group: true);
 
     [DockerFact]
@@ -35,22 +27,22 @@ public sealed class DotnetRunTests(SharedSample shared) : IDisposable
     {
         using var run = Run();
         Assert.True(await run.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), run.Output);
-        Assert.Contains($"Stack '{_stack}': 2 replica(s) behind nginx at http://127.0.0.1:{_port}", run.Output);
-        Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{_port}/"));
+        Assert.Contains($"Stack '{Stack}': 2 replica(s) behind nginx at http://127.0.0.1:{Port}", run.Output);
+        Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
         // Container output streams with a per-container prefix.
-        Assert.True(await run.WaitForOutputAsync($"{_stack}-app-1 | ", TimeSpan.FromSeconds(20)), run.Output);
+        Assert.True(await run.WaitForOutputAsync($"{Stack}-app-1 | ", TimeSpan.FromSeconds(20)), run.Output);
 
         if (group) Cli.SignalGroup(run.Id, signal);
         else Cli.Signal(run.Id, signal);
         var exit = await run.WaitForExitAsync(TimeSpan.FromSeconds(90));
         Assert.True(exit == 0, $"exit {exit}\n{run.Output}");
-        Assert.Contains($"Stack '{_stack}': removed", run.Output);
-        Assert.Empty(await _probe.ContainersAsync(_stack));
-        Assert.Empty(await _probe.NetworksAsync(_stack));
+        Assert.Contains($"Stack '{Stack}': removed", run.Output);
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
     }
 
     [DockerFact]
-    public async Task A_second_dotnet_run_reuses_the_stack_a_first_one_kept_running()
+    public async Task A_second_dotnet_run_reuses_theStack_a_first_one_kept_running()
     {
         using (var first = Run(keepRunning: true))
         {
@@ -59,14 +51,14 @@ public sealed class DotnetRunTests(SharedSample shared) : IDisposable
             Assert.Equal(0, await first.WaitForExitAsync(TimeSpan.FromSeconds(60)));
             Assert.Contains("keeps running", first.Output);
         }
-        var before = await _probe.SnapshotAsync(_stack);
+        var before = await Probe.SnapshotAsync(Stack);
         Assert.Equal(3, before.Count);
 
         using var second = Run(keepRunning: false);
         Assert.True(await second.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), second.Output);
-        Assert.Equal(before, await _probe.SnapshotAsync(_stack));
+        Assert.Equal(before, await Probe.SnapshotAsync(Stack));
         Cli.SignalGroup(second.Id, Cli.SIGINT);
         Assert.Equal(0, await second.WaitForExitAsync(TimeSpan.FromSeconds(90)));
-        Assert.Empty(await _probe.ContainersAsync(_stack));
+        Assert.Empty(await Probe.ContainersAsync(Stack));
     }
 }

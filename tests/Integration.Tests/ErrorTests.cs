@@ -6,29 +6,21 @@ namespace ProxyStack.IntegrationTests;
 
 /// <summary>Each failure a user can meet: a coded error naming what is wrong, and nothing left running.</summary>
 [Collection(IntegrationCollection.Name)]
-public sealed class ErrorTests(SharedSample shared) : IDisposable
+public sealed class ErrorTests(SharedSample shared) : StackTest
 {
-    private readonly StackProbe _probe = new();
-    private readonly string _stack = Ports.NewStackName();
-    private readonly int _port = Ports.Free();
 
-    public void Dispose()
-    {
-        _probe.CleanAsync(_stack).GetAwaiter().GetResult();
-        _probe.Dispose();
-    }
 
     private Dictionary<string, string> Props(params (string Key, string Value)[] extra)
     {
-        var p = new Dictionary<string, string> { ["StackName"] = _stack, ["StackHostPort"] = _port.ToString(), ["StackReplicas"] = "2" };
+        var p = new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "2" };
         foreach (var (k, v) in extra) p[k] = v;
         return p;
     }
 
     private async Task AssertNothingLeftAsync()
     {
-        Assert.Empty(await _probe.ContainersAsync(_stack));
-        Assert.Empty(await _probe.NetworksAsync(_stack));
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
     }
 
     [DockerFact]
@@ -50,14 +42,14 @@ public sealed class ErrorTests(SharedSample shared) : IDisposable
     }
 
     [DockerFact]
-    public async Task A_taken_host_port_fails_with_STACK4003_and_starts_nothing()
+    public async Task A_taken_hostPort_fails_with_STACK4003_and_starts_nothing()
     {
-        using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, _port);
+        using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, Port);
         squatter.Start();
         var result = await shared.Sample.BuildAsync("StackUp", Props());
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("error STACK4003", result.Output);
-        Assert.Contains($"StackHostPort {_port}", result.Output);
+        Assert.Contains($"StackHostPort {Port}", result.Output);
         await AssertNothingLeftAsync();
     }
 
@@ -109,14 +101,14 @@ public sealed class ErrorTests(SharedSample shared) : IDisposable
     }
 
     [DockerFact]
-    public async Task A_container_with_a_stack_name_but_not_our_labels_is_refused_and_left_alone()
+    public async Task A_container_with_aStack_name_but_not_our_labels_is_refused_and_left_alone()
     {
-        var foreign = $"{_stack}-app-2";
-        await _probe.Client.Containers.CreateContainerAsync(new CreateContainerParameters
+        var foreign = $"{Stack}-app-2";
+        await Probe.Client.Containers.CreateContainerAsync(new CreateContainerParameters
         {
             Name = foreign,
             Image = $"{Repository.Mirror}/library/nginx:stable",
-            Labels = new Dictionary<string, string> { ["test.owner"] = _stack },
+            Labels = new Dictionary<string, string> { ["test.owner"] = Stack },
         });
         try
         {
@@ -124,16 +116,16 @@ public sealed class ErrorTests(SharedSample shared) : IDisposable
             Assert.NotEqual(0, result.ExitCode);
             Assert.Contains("error STACK4001", result.Output);
             Assert.Contains(foreign, result.Output);
-            Assert.NotNull(await _probe.InspectAsync(foreign));
+            Assert.NotNull(await Probe.InspectAsync(foreign));
             await AssertNothingLeftAsync();
 
             var down = await shared.Sample.BuildAsync("StackDown", Props());
             Assert.Equal(0, down.ExitCode);
-            Assert.NotNull(await _probe.InspectAsync(foreign));
+            Assert.NotNull(await Probe.InspectAsync(foreign));
         }
         finally
         {
-            await _probe.Client.Containers.RemoveContainerAsync(foreign, new ContainerRemoveParameters { Force = true });
+            await Probe.Client.Containers.RemoveContainerAsync(foreign, new ContainerRemoveParameters { Force = true });
         }
     }
 }

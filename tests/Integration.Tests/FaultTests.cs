@@ -7,22 +7,13 @@ namespace ProxyStack.IntegrationTests;
 
 /// <summary>Faults while the stack comes up or runs: coded errors, bounded damage, nothing half-started left behind.</summary>
 [Collection(IntegrationCollection.Name)]
-public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : IDisposable
+public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : StackTest
 {
-    private readonly StackProbe _probe = new();
-    private readonly string _stack = Ports.NewStackName();
-    private readonly int _port = Ports.Free();
-    private readonly List<string> _otherStacks = [];
 
-    public void Dispose()
-    {
-        foreach (var s in _otherStacks.Append(_stack)) _probe.CleanAsync(s).GetAwaiter().GetResult();
-        _probe.Dispose();
-    }
 
     private Dictionary<string, string> Props(int replicas = 2, string? stack = null) => new()
     {
-        ["StackName"] = stack ?? _stack, ["StackHostPort"] = _port.ToString(), ["StackReplicas"] = replicas.ToString(),
+        ["StackName"] = stack ?? Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = replicas.ToString(),
     };
 
     [DockerFact]
@@ -34,36 +25,36 @@ public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("error STACK4005", result.Output);
         Assert.Contains("connection string missing", result.Output);
-        Assert.Empty(await _probe.ContainersAsync(_stack));
-        Assert.Empty(await _probe.NetworksAsync(_stack));
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
     }
 
     [DockerFact]
-    public async Task A_host_port_held_by_another_stack_fails_with_STACK4003_and_leaves_the_other_stack_alone()
+    public async Task A_hostPort_held_by_anotherStack_fails_with_STACK4003_and_leaves_the_otherStack_alone()
     {
         var other = Ports.NewStackName();
-        _otherStacks.Add(other);
+        OtherStacks.Add(other);
         var first = await shared.Sample.BuildAsync("StackUp", Props(1, other));
         Assert.True(first.ExitCode == 0, first.ToString());
-        var before = await _probe.SnapshotAsync(other);
+        var before = await Probe.SnapshotAsync(other);
 
         var second = await shared.Sample.BuildAsync("StackUp", Props(1));
         Assert.NotEqual(0, second.ExitCode);
         Assert.Contains("error STACK4003", second.Output);
-        Assert.Empty(await _probe.ContainersAsync(_stack));
-        Assert.Equal(before, await _probe.SnapshotAsync(other));
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Equal(before, await Probe.SnapshotAsync(other));
     }
 
     [DockerFact]
-    public async Task Two_bring_ups_of_one_stack_at_once_give_one_stack_without_duplicates()
+    public async Task Two_bring_ups_of_oneStack_at_once_give_oneStack_without_duplicates()
     {
         var both = await Task.WhenAll(shared.Sample.BuildAsync("StackUp", Props(3)), shared.Sample.BuildAsync("StackUp", Props(3)));
         Assert.All(both, r => Assert.True(r.ExitCode == 0, r.ToString()));
-        var names = (await _probe.ContainersAsync(_stack)).Select(c => c.Names[0].TrimStart('/')).Order().ToList();
-        Assert.Equal([$"{_stack}-app-1", $"{_stack}-app-2", $"{_stack}-app-3", $"{_stack}-proxy"], names);
-        Assert.Single(await _probe.NetworksAsync(_stack));
+        var names = (await Probe.ContainersAsync(Stack)).Select(c => c.Names[0].TrimStart('/')).Order().ToList();
+        Assert.Equal([$"{Stack}-app-1", $"{Stack}-app-2", $"{Stack}-app-3", $"{Stack}-proxy"], names);
+        Assert.Single(await Probe.NetworksAsync(Stack));
         // One of them did the work; the other waited and then found the stack up to date.
-        Assert.Contains(both, r => r.Output.Contains($"Stack '{_stack}' is up to date."));
+        Assert.Contains(both, r => r.Output.Contains($"Stack '{Stack}' is up to date."));
     }
 
     [DockerFact]
@@ -71,20 +62,20 @@ public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : 
     {
         var up = await shared.Sample.BuildAsync("StackUp", Props(3));
         Assert.True(up.ExitCode == 0, up.ToString());
-        var victim = $"{_stack}-app-2";
+        var victim = $"{Stack}-app-2";
 
-        await using var load = new LoadGenerator($"http://127.0.0.1:{_port}/");
+        await using var load = new LoadGenerator($"http://127.0.0.1:{Port}/");
         await Task.Delay(1000);
         // A crash, not a stop: SIGKILL the app's process from outside the engine (an engine kill counts as a manual stop,
         // which restart policies respect).
-        Cli.Signal((int)(await _probe.InspectAsync(victim)).State.Pid, 9);
+        Cli.Signal((int)(await Probe.InspectAsync(victim)).State.Pid, 9);
         // The restart policy brings it back.
         var back = false;
         for (var i = 0; i < 100 && !back; i++)
         {
             await Task.Delay(200);
-            var state = (await _probe.InspectAsync(victim)).State;
-            back = state.Running && (await _probe.InspectAsync(victim)).RestartCount > 0;
+            var state = (await Probe.InspectAsync(victim)).State;
+            back = state.Running && (await Probe.InspectAsync(victim)).RestartCount > 0;
         }
         await Task.Delay(3000);
         await load.StopAsync();
@@ -107,24 +98,24 @@ public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : 
     {
         using var build = RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory,
             ["build", shared.Sample.ProjectFile, "-t:StackUp", "-nologo", "-v:n", "-tl:off", "-nr:false", $"-p:StackRegistryMirror={Repository.Mirror}",
-             $"-p:StackName={_stack}", $"-p:StackHostPort={_port}", "-p:StackReplicas=2", "-p:StackHealthPath=/never-there", "-p:StackReadyTimeout=120"]));
-        Assert.True(await build.WaitForOutputAsync($"wait ready {_stack}-app-", TimeSpan.FromMinutes(3)), build.Output);
+             $"-p:StackName={Stack}", $"-p:StackHostPort={Port}", "-p:StackReplicas=2", "-p:StackHealthPath=/never-there", "-p:StackReadyTimeout=120"]));
+        Assert.True(await build.WaitForOutputAsync($"wait ready {Stack}-app-", TimeSpan.FromMinutes(3)), build.Output);
         await Task.Delay(1000);
-        Assert.NotEmpty(await _probe.ContainersAsync(_stack));
+        Assert.NotEmpty(await Probe.ContainersAsync(Stack));
 
         if (group) Cli.SignalGroup(build.Id, signal);
         else Cli.Signal(build.Id, signal);
         var exit = await build.WaitForExitAsync(TimeSpan.FromSeconds(60));
         Assert.NotNull(exit);
-        Assert.Empty(await _probe.ContainersAsync(_stack));
-        Assert.Empty(await _probe.NetworksAsync(_stack));
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
         // On Ctrl-C MSBuild is still logging when the task reports; on SIGTERM the process is already exiting and its
         // console logger may be gone, so the warning is asserted for Ctrl-C only.
         if (signal == Cli.SIGINT) Assert.Contains("STACK4006", build.Output);
     }
 
     [DockerFact]
-    public async Task After_the_engine_restarts_the_next_StackUp_repairs_the_stack()
+    public async Task After_the_engine_restarts_the_next_StackUp_repairs_theStack()
     {
         const string pidFile = "/var/run/docker.pid";
         Assert.True(File.Exists(pidFile), "this test restarts the local engine that build/provision.sh started");
@@ -146,7 +137,7 @@ public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : 
         Assert.True(repaired.ExitCode == 0, repaired.ToString());
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var hosts = new HashSet<string>();
-        for (var i = 0; i < 20; i++) hosts.Add(await http.GetStringAsync($"http://127.0.0.1:{_port}/whoami"));
+        for (var i = 0; i < 20; i++) hosts.Add(await http.GetStringAsync($"http://127.0.0.1:{Port}/whoami"));
         Assert.Equal(2, hosts.Count);
     }
 }

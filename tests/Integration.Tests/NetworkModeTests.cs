@@ -7,22 +7,14 @@ namespace ProxyStack.IntegrationTests;
 
 /// <summary>The three networking modes end to end: every replica serves through nginx, and only what should be reachable is.</summary>
 [Collection(IntegrationCollection.Name)]
-public sealed partial class NetworkModeTests(SharedSample shared) : IDisposable
+public sealed partial class NetworkModeTests(SharedSample shared) : StackTest
 {
-    private readonly StackProbe _probe = new();
-    private readonly string _stack = Ports.NewStackName();
-    private readonly int _port = Ports.Free();
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
-    public void Dispose()
-    {
-        _probe.CleanAsync(_stack).GetAwaiter().GetResult();
-        _probe.Dispose();
-    }
 
     private Task<ProcessResult> UpAsync(string mode) => shared.Sample.BuildAsync("StackUp", new Dictionary<string, string>
     {
-        ["StackName"] = _stack, ["StackHostPort"] = _port.ToString(), ["StackReplicas"] = "3", ["StackNetworkMode"] = mode,
+        ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "3", ["StackNetworkMode"] = mode,
     });
 
     [GeneratedRegex(@"upstream=(\S+)")]
@@ -32,9 +24,9 @@ public sealed partial class NetworkModeTests(SharedSample shared) : IDisposable
     private async Task<HashSet<string>> UpstreamsServingAsync()
     {
         var since = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 1;
-        for (var i = 0; i < 30; i++) Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{_port}/"));
+        for (var i = 0; i < 30; i++) Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
         using var engine = new ProxyStack.Engine.DockerEngine();
-        var logs = await engine.GetLogsAsync($"{_stack}-proxy", 200, CancellationToken.None);
+        var logs = await engine.GetLogsAsync($"{Stack}-proxy", 200, CancellationToken.None);
         return UpstreamInLog().Matches(logs).Select(m => m.Groups[1].Value).ToHashSet();
     }
 
@@ -49,9 +41,9 @@ public sealed partial class NetworkModeTests(SharedSample shared) : IDisposable
 
     private async Task AssertReplicasPublishNothingAsync()
     {
-        foreach (var c in (await _probe.ContainersAsync(_stack)).Where(c => c.Labels["proxystack.role"] == "app"))
+        foreach (var c in (await Probe.ContainersAsync(Stack)).Where(c => c.Labels["proxystack.role"] == "app"))
         {
-            var app = await _probe.InspectAsync(c.ID);
+            var app = await Probe.InspectAsync(c.ID);
             Assert.True(app.HostConfig.PortBindings is null || app.HostConfig.PortBindings.Count == 0, c.Names[0]);
             Assert.True(app.NetworkSettings.Ports is null || app.NetworkSettings.Ports.All(p => p.Value is null || p.Value.Count == 0), c.Names[0]);
         }
@@ -59,10 +51,10 @@ public sealed partial class NetworkModeTests(SharedSample shared) : IDisposable
 
     private async Task AssertNothingLeftAfterDownAsync()
     {
-        var down = await shared.Sample.BuildAsync("StackDown", new Dictionary<string, string> { ["StackName"] = _stack });
+        var down = await shared.Sample.BuildAsync("StackDown", new Dictionary<string, string> { ["StackName"] = Stack });
         Assert.True(down.ExitCode == 0, down.ToString());
-        Assert.Empty(await _probe.ContainersAsync(_stack));
-        Assert.Empty(await _probe.NetworksAsync(_stack));
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
     }
 
     [DockerFact]
@@ -72,27 +64,27 @@ public sealed partial class NetworkModeTests(SharedSample shared) : IDisposable
         Assert.True(up.ExitCode == 0, up.ToString());
         Assert.Equal(3, (await UpstreamsServingAsync()).Count);
         await AssertReplicasPublishNothingAsync();
-        Assert.Single(await _probe.NetworksAsync(_stack));
+        Assert.Single(await Probe.NetworksAsync(Stack));
         // On the host only nginx listens for the stack: its port, on loopback.
-        Assert.Equal([$"0100007F:{_port:X4}"], ListenersOn(_port));
+        Assert.Equal([$"0100007F:{Port:X4}"], ListenersOn(Port));
         await AssertNothingLeftAfterDownAsync();
     }
 
     [DockerFact]
-    public async Task Host_mode_serves_every_replica_from_loopback_ports_only()
+    public async Task Host_mode_serves_every_replica_from_loopbackPorts_only()
     {
         var up = await UpAsync("host");
         Assert.True(up.ExitCode == 0, up.ToString());
-        Assert.Contains($"replicas listen on 127.0.0.1:{_port + 1} to 127.0.0.1:{_port + 3}, reachable from this host only", up.Output);
-        Assert.Equal(Enumerable.Range(1, 3).Select(n => $"127.0.0.1:{_port + n}").ToHashSet(), await UpstreamsServingAsync());
+        Assert.Contains($"replicas listen on 127.0.0.1:{Port + 1} to 127.0.0.1:{Port + 3}, reachable from this host only", up.Output);
+        Assert.Equal(Enumerable.Range(1, 3).Select(n => $"127.0.0.1:{Port + n}").ToHashSet(), await UpstreamsServingAsync());
         for (var n = 1; n <= 3; n++)
         {
             // Each replica answers on its own port, and listens on loopback (0100007F) only, never on all interfaces.
-            Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{_port + n}/"));
-            Assert.Equal([$"0100007F:{_port + n:X4}"], ListenersOn(_port + n));
+            Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port + n}/"));
+            Assert.Equal([$"0100007F:{Port + n:X4}"], ListenersOn(Port + n));
         }
-        Assert.Equal([$"0100007F:{_port:X4}"], ListenersOn(_port));
-        Assert.Empty(await _probe.NetworksAsync(_stack));
+        Assert.Equal([$"0100007F:{Port:X4}"], ListenersOn(Port));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
         await AssertNothingLeftAfterDownAsync();
     }
 
@@ -104,23 +96,23 @@ public sealed partial class NetworkModeTests(SharedSample shared) : IDisposable
         Assert.Contains("warning STACK1014", up.Output);
         Assert.Equal(3, (await UpstreamsServingAsync()).Count);
         await AssertReplicasPublishNothingAsync();
-        var proxy = await _probe.InspectAsync($"{_stack}-proxy");
+        var proxy = await Probe.InspectAsync($"{Stack}-proxy");
         Assert.Equal(3, proxy.HostConfig.Links.Count);
-        Assert.Empty(await _probe.NetworksAsync(_stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
         await AssertNothingLeftAfterDownAsync();
     }
 
     [DockerFact]
-    public async Task Switching_modes_on_a_running_stack_leaves_no_stray_network_or_container()
+    public async Task Switching_modes_on_a_runningStack_leaves_no_stray_network_or_container()
     {
         foreach (var mode in new[] { "bridge", "host", "link", "bridge" })
         {
             var up = await UpAsync(mode);
             Assert.True(up.ExitCode == 0, $"{mode}: {up}");
-            var containers = await _probe.ContainersAsync(_stack);
+            var containers = await Probe.ContainersAsync(Stack);
             Assert.Equal(4, containers.Count);
             Assert.All(containers, c => Assert.Equal(mode, c.Labels["proxystack.network-mode"]));
-            Assert.Equal(mode == "bridge" ? 1 : 0, (await _probe.NetworksAsync(_stack)).Count);
+            Assert.Equal(mode == "bridge" ? 1 : 0, (await Probe.NetworksAsync(Stack)).Count);
             Assert.Equal(3, (await UpstreamsServingAsync()).Count);
         }
         await AssertNothingLeftAfterDownAsync();

@@ -8,21 +8,17 @@ namespace ProxyStack.IntegrationTests;
 /// Each run packs a fresh version into its own NuGet cache, so NuGet can never serve bits from an earlier run.
 /// </summary>
 [Collection(IntegrationCollection.Name)]
-public sealed class PackageConsumerTests : IDisposable
+public sealed class PackageConsumerTests : StackTest
 {
     private readonly string _root = Directory.CreateTempSubdirectory("proxystack-consumer-").FullName;
-    private readonly StackProbe _probe = new();
-    private readonly string _stack = Ports.NewStackName();
 
-    public void Dispose()
+    protected override void DisposeMore()
     {
-        _probe.CleanAsync(_stack).GetAwaiter().GetResult();
-        _probe.Dispose();
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
     }
 
     [DockerFact]
-    public async Task A_new_web_project_consuming_the_packed_package_brings_its_stack_up()
+    public async Task A_new_web_project_consuming_the_packed_package_brings_itsStack_up()
     {
         var version = $"0.1.0-test.{Guid.NewGuid():N}"[..24];
         var feed = Path.Combine(_root, "feed");
@@ -50,7 +46,7 @@ public sealed class PackageConsumerTests : IDisposable
 
         var port = Ports.Free();
         var up = await Cli.RunAsync(Cli.Dotnet(app,
-            ["build", "-t:StackUp", "-nologo", "-nr:false", "-tl:off", "-v:n", $"-p:StackName={_stack}", $"-p:StackHostPort={port}", "-p:StackReplicas=2",
+            ["build", "-t:StackUp", "-nologo", "-nr:false", "-tl:off", "-v:n", $"-p:StackName={Stack}", $"-p:StackHostPort={port}", "-p:StackReplicas=2",
              $"-p:StackRegistryMirror={Repository.Mirror}"], env));
         Assert.True(up.ExitCode == 0, up.ToString());
         Assert.Contains(Path.Combine(_root, "packages", "proxystack.sdk", version), up.Output);
@@ -58,9 +54,9 @@ public sealed class PackageConsumerTests : IDisposable
         using var http = new HttpClient();
         Assert.Equal("Hello World!", await http.GetStringAsync($"http://127.0.0.1:{port}/"));
 
-        var down = await Cli.RunAsync(Cli.Dotnet(app, ["build", "-t:StackDown", "-nologo", "-nr:false", "-tl:off", $"-p:StackName={_stack}"], env));
+        var down = await Cli.RunAsync(Cli.Dotnet(app, ["build", "-t:StackDown", "-nologo", "-nr:false", "-tl:off", $"-p:StackName={Stack}"], env));
         Assert.True(down.ExitCode == 0, down.ToString());
-        Assert.Empty(await _probe.ContainersAsync(_stack));
-        Assert.Empty(await _probe.NetworksAsync(_stack));
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
     }
 }

@@ -6,23 +6,15 @@ namespace ProxyStack.IntegrationTests;
 
 /// <summary>Reconcile, don't restart: only what changed is touched, and no request is dropped while it changes.</summary>
 [Collection(IntegrationCollection.Name)]
-public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output) : IDisposable
+public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output) : StackTest
 {
     private const double MinimumRate = 200;
-    private readonly StackProbe _probe = new();
-    private readonly string _stack = Ports.NewStackName();
-    private readonly int _port = Ports.Free();
-    private string Url => $"http://127.0.0.1:{_port}/";
+    private string Url => $"http://127.0.0.1:{Port}/";
 
-    public void Dispose()
-    {
-        _probe.CleanAsync(_stack).GetAwaiter().GetResult();
-        _probe.Dispose();
-    }
 
     private Dictionary<string, string> Props(int replicas) => new()
     {
-        ["StackName"] = _stack, ["StackHostPort"] = _port.ToString(), ["StackReplicas"] = replicas.ToString(),
+        ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = replicas.ToString(),
     };
 
     private static async Task UpAsync(SampleCopy sample, Dictionary<string, string> props)
@@ -36,7 +28,7 @@ public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output
     {
         using var sample = new SampleCopy();
         await UpAsync(sample, Props(3));
-        var proxyBefore = (await _probe.SnapshotAsync(_stack))[$"{_stack}-proxy"];
+        var proxyBefore = (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"];
 
         await using var load = new LoadGenerator(Url);
         var text = "hello world";
@@ -58,28 +50,28 @@ public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output
         Assert.True(load.RequestsPerSecond >= MinimumRate, load.Report());
         for (var round = 1; round <= 3; round++) Assert.True(load.Bodies.ContainsKey($"hello round {round}"), load.Report());
         // The proxy was reloaded, never recreated; only the new code answers now.
-        Assert.Equal(proxyBefore, (await _probe.SnapshotAsync(_stack))[$"{_stack}-proxy"]);
+        Assert.Equal(proxyBefore, (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"]);
         using var http = new HttpClient();
         for (var i = 0; i < 10; i++) Assert.Equal("hello round 3\n", await http.GetStringAsync(Url));
-        Assert.Equal(4, (await _probe.ContainersAsync(_stack)).Count);
+        Assert.Equal(4, (await Probe.ContainersAsync(Stack)).Count);
         // Replaced app images are removed: one app image remains (app images carry the stack label but no role).
-        Assert.Single(await _probe.ImagesAsync(_stack), i => i.Labels?.ContainsKey("proxystack.role") != true);
+        Assert.Single(await Probe.ImagesAsync(Stack), i => i.Labels?.ContainsKey("proxystack.role") != true);
     }
 
     [DockerFact]
     public async Task Scaling_3_to_1_to_3_drops_no_request_and_keeps_the_survivors()
     {
         await UpAsync(shared.Sample, Props(3));
-        var before = await _probe.SnapshotAsync(_stack);
+        var before = await Probe.SnapshotAsync(Stack);
 
         await using var load = new LoadGenerator(Url);
         await Task.Delay(500);
         var down = await shared.Sample.BuildAsync("StackUp", Props(1));
         Assert.True(down.ExitCode == 0, down.ToString());
-        var middle = await _probe.SnapshotAsync(_stack);
-        Assert.Equal([$"{_stack}-app-1", $"{_stack}-proxy"], middle.Keys.Order());
-        Assert.Equal(before[$"{_stack}-app-1"], middle[$"{_stack}-app-1"]);
-        Assert.Equal(before[$"{_stack}-proxy"], middle[$"{_stack}-proxy"]);
+        var middle = await Probe.SnapshotAsync(Stack);
+        Assert.Equal([$"{Stack}-app-1", $"{Stack}-proxy"], middle.Keys.Order());
+        Assert.Equal(before[$"{Stack}-app-1"], middle[$"{Stack}-app-1"]);
+        Assert.Equal(before[$"{Stack}-proxy"], middle[$"{Stack}-proxy"]);
 
         var up = await shared.Sample.BuildAsync("StackUp", Props(3));
         Assert.True(up.ExitCode == 0, up.ToString());
@@ -89,10 +81,10 @@ public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output
         Assert.True(load.Errors == 0 && load.Non2xx == 0, load.Report());
         Assert.True(load.RequestsPerSecond >= MinimumRate, load.Report());
 
-        var after = await _probe.SnapshotAsync(_stack);
+        var after = await Probe.SnapshotAsync(Stack);
         Assert.Equal(4, after.Count);
-        Assert.Equal(before[$"{_stack}-app-1"], after[$"{_stack}-app-1"]);
-        Assert.Equal(before[$"{_stack}-proxy"], after[$"{_stack}-proxy"]);
+        Assert.Equal(before[$"{Stack}-app-1"], after[$"{Stack}-app-1"]);
+        Assert.Equal(before[$"{Stack}-proxy"], after[$"{Stack}-proxy"]);
         using var http = new HttpClient();
         var hosts = new HashSet<string>();
         for (var i = 0; i < 30; i++) hosts.Add(await http.GetStringAsync(Url + "whoami"));
@@ -103,53 +95,53 @@ public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output
     public async Task A_config_only_change_reloads_nginx_in_place()
     {
         await UpAsync(shared.Sample, Props(2));
-        var before = await _probe.SnapshotAsync(_stack);
+        var before = await Probe.SnapshotAsync(Stack);
         // Simulate a config written by an older ProxyStack: the running proxy's nginx.conf differs from the generated one.
         using (var engine = new ProxyStack.Engine.DockerEngine())
         {
-            var (exit, text) = await engine.ExecAsync($"{_stack}-proxy",
+            var (exit, text) = await engine.ExecAsync($"{Stack}-proxy",
                 ["sh", "-c", "sed -i 's/keepalive 32;/keepalive 16;/' /etc/proxystack/nginx.conf && nginx -c /etc/proxystack/nginx.conf -s reload"], CancellationToken.None);
             Assert.True(exit == 0, text);
         }
 
         var result = await shared.Sample.BuildAsync("StackUp", Props(2));
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains($"reload {_stack}-proxy: configuration changed", result.Output);
-        Assert.Equal(before, await _probe.SnapshotAsync(_stack));
+        Assert.Contains($"reload {Stack}-proxy: configuration changed", result.Output);
+        Assert.Equal(before, await Probe.SnapshotAsync(Stack));
         var again = await shared.Sample.BuildAsync("StackUp", Props(2));
-        Assert.Contains($"Stack '{_stack}' is up to date.", again.Output);
+        Assert.Contains($"Stack '{Stack}' is up to date.", again.Output);
     }
 
     [DockerFact]
     public async Task Orphans_and_a_proxy_deleted_by_hand_are_repaired_by_the_next_StackUp()
     {
         await UpAsync(shared.Sample, Props(3));
-        await _probe.Client.Containers.RemoveContainerAsync($"{_stack}-proxy", new Docker.DotNet.Models.ContainerRemoveParameters { Force = true });
-        var before = await _probe.SnapshotAsync(_stack);
+        await Probe.Client.Containers.RemoveContainerAsync($"{Stack}-proxy", new Docker.DotNet.Models.ContainerRemoveParameters { Force = true });
+        var before = await Probe.SnapshotAsync(Stack);
 
         var result = await shared.Sample.BuildAsync("StackUp", Props(1));
         Assert.True(result.ExitCode == 0, result.ToString());
-        var after = await _probe.SnapshotAsync(_stack);
-        Assert.Equal([$"{_stack}-app-1", $"{_stack}-proxy"], after.Keys.Order());
-        Assert.Equal(before[$"{_stack}-app-1"], after[$"{_stack}-app-1"]);
+        var after = await Probe.SnapshotAsync(Stack);
+        Assert.Equal([$"{Stack}-app-1", $"{Stack}-proxy"], after.Keys.Order());
+        Assert.Equal(before[$"{Stack}-app-1"], after[$"{Stack}-app-1"]);
         using var http = new HttpClient();
         Assert.Equal("hello world\n", await http.GetStringAsync(Url));
     }
 
     [DockerFact]
-    public async Task A_stack_whose_network_was_deleted_by_hand_is_repaired()
+    public async Task AStack_whose_network_was_deleted_by_hand_is_repaired()
     {
         await UpAsync(shared.Sample, Props(2));
         // Docker only lets a network go once nothing runs on it: stop everything, then delete the network, as a user would.
-        foreach (var c in await _probe.ContainersAsync(_stack))
-            await _probe.Client.Containers.StopContainerAsync(c.ID, new Docker.DotNet.Models.ContainerStopParameters { WaitBeforeKillSeconds = 5 });
-        await _probe.Client.Networks.DeleteNetworkAsync($"{_stack}-net");
+        foreach (var c in await Probe.ContainersAsync(Stack))
+            await Probe.Client.Containers.StopContainerAsync(c.ID, new Docker.DotNet.Models.ContainerStopParameters { WaitBeforeKillSeconds = 5 });
+        await Probe.Client.Networks.DeleteNetworkAsync($"{Stack}-net");
 
         var result = await shared.Sample.BuildAsync("StackUp", Props(2));
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("network recreated", result.Output);
-        Assert.Single(await _probe.NetworksAsync(_stack));
-        Assert.Equal(3, (await _probe.ContainersAsync(_stack)).Count);
+        Assert.Single(await Probe.NetworksAsync(Stack));
+        Assert.Equal(3, (await Probe.ContainersAsync(Stack)).Count);
         using var http = new HttpClient();
         var hosts = new HashSet<string>();
         for (var i = 0; i < 20; i++) hosts.Add(await http.GetStringAsync(Url + "whoami"));

@@ -5,20 +5,16 @@ namespace ProxyStack.IntegrationTests;
 
 /// <summary>User secrets reach the replicas as environment at run time, and nowhere else: not an image, not the build log.</summary>
 [Collection(IntegrationCollection.Name)]
-public sealed class SecretsTests : IDisposable
+public sealed class SecretsTests : StackTest
 {
-    private readonly StackProbe _probe = new();
-    private readonly string _stack = Ports.NewStackName();
     private readonly string _secretsId = "proxystack-test-" + Guid.NewGuid().ToString("N");
     private readonly string _secretsDir;
 
     public SecretsTests() =>
         _secretsDir = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".microsoft", "usersecrets", _secretsId);
 
-    public void Dispose()
+    protected override void DisposeMore()
     {
-        _probe.CleanAsync(_stack).GetAwaiter().GetResult();
-        _probe.Dispose();
         if (Directory.Exists(_secretsDir)) Directory.Delete(_secretsDir, recursive: true);
     }
 
@@ -32,19 +28,19 @@ public sealed class SecretsTests : IDisposable
         var csproj = await File.ReadAllTextAsync(sample.ProjectFile);
         await File.WriteAllTextAsync(sample.ProjectFile, csproj.Replace("<StackReplicas>3</StackReplicas>", $"<StackReplicas>1</StackReplicas>\n    <UserSecretsId>{_secretsId}</UserSecretsId>"));
 
-        var up = await sample.BuildAsync("StackUp", new Dictionary<string, string> { ["StackName"] = _stack, ["StackHostPort"] = Ports.Free().ToString() }, timeout: null);
+        var up = await sample.BuildAsync("StackUp", new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Ports.Free().ToString() }, timeout: null);
         Assert.True(up.ExitCode == 0, up.ToString());
         var diag = await Cli.RunAsync(Cli.Dotnet(sample.Directory, ["build", sample.ProjectFile, "-t:StackUp", "-nologo", "-v:diag", "-tl:off", "-nr:false",
-            $"-p:StackRegistryMirror={Repository.Mirror}", $"-p:StackName={_stack}", $"-p:StackHostPort={Ports.Free()}"]));
+            $"-p:StackRegistryMirror={Repository.Mirror}", $"-p:StackName={Stack}", $"-p:StackHostPort={Ports.Free()}"]));
         Assert.True(diag.ExitCode == 0, diag.ToString()[..Math.Min(4000, diag.Output.Length)]);
         Assert.DoesNotContain(secret, up.Output);
         Assert.DoesNotContain(secret, diag.Output);
 
-        var app = await _probe.InspectAsync($"{_stack}-app-1");
+        var app = await Probe.InspectAsync($"{Stack}-app-1");
         Assert.Contains($"Demo__Password={secret}", app.Config.Env);
-        var image = await _probe.Client.Images.InspectImageAsync(app.Image);
+        var image = await Probe.Client.Images.InspectImageAsync(app.Image);
         Assert.DoesNotContain(image.Config.Env ?? [], e => e.Contains(secret));
-        var history = await _probe.Client.Images.GetImageHistoryAsync(app.Image);
+        var history = await Probe.Client.Images.GetImageHistoryAsync(app.Image);
         Assert.DoesNotContain(history, h => (h.CreatedBy ?? "").Contains(secret));
         Assert.DoesNotContain(secret, await File.ReadAllTextAsync(Path.Combine(sample.Directory, "obj", "Debug", "net10.0", "stack", "model.json")));
     }

@@ -4,65 +4,57 @@ using Xunit;
 namespace ProxyStack.IntegrationTests;
 
 [Collection(IntegrationCollection.Name)]
-public sealed class StackUpTests(SharedSample shared) : IDisposable
+public sealed class StackUpTests(SharedSample shared) : StackTest
 {
-    private readonly StackProbe _probe = new();
-    private readonly string _stack = Ports.NewStackName();
-    private readonly int _port = Ports.Free();
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     private Dictionary<string, string> Props(int replicas = 3) => new()
     {
-        ["StackName"] = _stack,
-        ["StackHostPort"] = _port.ToString(),
+        ["StackName"] = Stack,
+        ["StackHostPort"] = Port.ToString(),
         ["StackReplicas"] = replicas.ToString(),
     };
 
-    public void Dispose()
-    {
-        _probe.CleanAsync(_stack).GetAwaiter().GetResult();
-        _probe.Dispose();
-    }
 
     [DockerFact]
     public async Task StackUp_serves_hello_world_through_nginx_and_every_replica_answers()
     {
         var up = await shared.Sample.BuildAsync("StackUp", Props());
         Assert.True(up.ExitCode == 0, up.ToString());
-        Assert.Contains($"Stack '{_stack}': 3 replica(s) behind nginx at http://127.0.0.1:{_port}", up.Output);
+        Assert.Contains($"Stack '{Stack}': 3 replica(s) behind nginx at http://127.0.0.1:{Port}", up.Output);
 
-        Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{_port}/"));
+        Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
         var hosts = new HashSet<string>();
-        for (var i = 0; i < 30; i++) hosts.Add((await Http.GetStringAsync($"http://127.0.0.1:{_port}/whoami")).Trim());
+        for (var i = 0; i < 30; i++) hosts.Add((await Http.GetStringAsync($"http://127.0.0.1:{Port}/whoami")).Trim());
         Assert.Equal(3, hosts.Count);
-        var containers = await _probe.ContainersAsync(_stack);
+        var containers = await Probe.ContainersAsync(Stack);
         Assert.Equal(hosts.Order(), containers.Where(c => c.Labels["proxystack.role"] == "app").Select(c => c.ID[..12]).Order());
     }
 
     [DockerFact]
-    public async Task Replicas_publish_no_port_and_the_proxy_listens_on_loopback_only()
+    public async Task Replicas_publish_noPort_and_the_proxy_listens_on_loopback_only()
     {
         var up = await shared.Sample.BuildAsync("StackUp", Props(2));
         Assert.True(up.ExitCode == 0, up.ToString());
 
-        foreach (var name in new[] { $"{_stack}-app-1", $"{_stack}-app-2" })
+        foreach (var name in new[] { $"{Stack}-app-1", $"{Stack}-app-2" })
         {
-            var app = await _probe.InspectAsync(name);
+            var app = await Probe.InspectAsync(name);
             Assert.True(app.HostConfig.PortBindings is null || app.HostConfig.PortBindings.Count == 0, name);
             Assert.True(app.NetworkSettings.Ports is null || app.NetworkSettings.Ports.All(p => p.Value is null || p.Value.Count == 0), name);
-            Assert.Equal([$"{_stack}-net"], app.NetworkSettings.Networks.Keys);
+            Assert.Equal([$"{Stack}-net"], app.NetworkSettings.Networks.Keys);
             Assert.NotEqual("root", app.Config.User is "" or "0" ? "root" : app.Config.User);
         }
-        var proxy = await _probe.InspectAsync($"{_stack}-proxy");
+        var proxy = await Probe.InspectAsync($"{Stack}-proxy");
         Assert.Equal("65534:65534", proxy.Config.User);
         // Only nginx's unprivileged port is published (the base image may expose 80 too, unpublished).
         var published = Assert.Single(proxy.NetworkSettings.Ports, p => p.Value is { Count: > 0 });
         Assert.Equal("8080/tcp", published.Key);
         var binding = Assert.Single(published.Value);
         Assert.Equal("127.0.0.1", binding.HostIP);
-        Assert.Equal(_port.ToString(), binding.HostPort);
+        Assert.Equal(Port.ToString(), binding.HostPort);
         // nginx sends no version.
-        using var response = await Http.GetAsync($"http://127.0.0.1:{_port}/");
+        using var response = await Http.GetAsync($"http://127.0.0.1:{Port}/");
         Assert.Equal("nginx", response.Headers.Server.ToString());
     }
 
@@ -71,13 +63,13 @@ public sealed class StackUpTests(SharedSample shared) : IDisposable
     {
         var first = await shared.Sample.BuildAsync("StackUp", Props(2));
         Assert.True(first.ExitCode == 0, first.ToString());
-        var before = await _probe.SnapshotAsync(_stack);
+        var before = await Probe.SnapshotAsync(Stack);
 
         var second = await shared.Sample.BuildAsync("StackUp", Props(2));
         Assert.True(second.ExitCode == 0, second.ToString());
-        Assert.Contains($"Stack '{_stack}' is up to date.", second.Output);
+        Assert.Contains($"Stack '{Stack}' is up to date.", second.Output);
         Assert.DoesNotContain("Building image", second.Output);
-        Assert.Equal(before, await _probe.SnapshotAsync(_stack));
+        Assert.Equal(before, await Probe.SnapshotAsync(Stack));
     }
 
     [DockerFact]
@@ -87,10 +79,10 @@ public sealed class StackUpTests(SharedSample shared) : IDisposable
         Assert.True(up.ExitCode == 0, up.ToString());
         var status = await shared.Sample.BuildAsync("StackStatus", Props(2));
         Assert.True(status.ExitCode == 0, status.ToString());
-        Assert.Matches($@"{_stack}-app-1\s+app\s+running\s+yes", status.Output);
-        Assert.Matches($@"{_stack}-app-2\s+app\s+running\s+yes", status.Output);
-        Assert.Matches($@"{_stack}-proxy\s+proxy\s+running\s+yes", status.Output);
-        Assert.Contains($"URL: http://127.0.0.1:{_port}", status.Output);
+        Assert.Matches($@"{Stack}-app-1\s+app\s+running\s+yes", status.Output);
+        Assert.Matches($@"{Stack}-app-2\s+app\s+running\s+yes", status.Output);
+        Assert.Matches($@"{Stack}-proxy\s+proxy\s+running\s+yes", status.Output);
+        Assert.Contains($"URL: http://127.0.0.1:{Port}", status.Output);
     }
 
     [DockerFact]
@@ -100,12 +92,12 @@ public sealed class StackUpTests(SharedSample shared) : IDisposable
         Assert.True(up.ExitCode == 0, up.ToString());
         var down = await shared.Sample.BuildAsync("StackDown", Props(2));
         Assert.True(down.ExitCode == 0, down.ToString());
-        Assert.Empty(await _probe.ContainersAsync(_stack));
-        Assert.Empty(await _probe.NetworksAsync(_stack));
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
 
         var again = await shared.Sample.BuildAsync("StackDown", Props(2));
         Assert.True(again.ExitCode == 0, again.ToString());
-        Assert.Contains($"Stack '{_stack}': nothing to remove.", again.Output);
+        Assert.Contains($"Stack '{Stack}': nothing to remove.", again.Output);
     }
 
     [DockerFact]
@@ -113,6 +105,6 @@ public sealed class StackUpTests(SharedSample shared) : IDisposable
     {
         var build = await shared.Sample.BuildAsync("Build", Props(1));
         Assert.True(build.ExitCode == 0, build.ToString());
-        Assert.Empty(await _probe.ContainersAsync(_stack));
+        Assert.Empty(await Probe.ContainersAsync(Stack));
     }
 }

@@ -7,7 +7,7 @@ namespace ProxyStack.IntegrationTests.Infrastructure;
 /// What the tests see of the engine: resources by label, and cleanup by label. Uses Docker.DotNet directly so that the tests
 /// observe the engine independently of the code under test.
 /// </summary>
-internal sealed class StackProbe : IDisposable
+public sealed class StackProbe : IDisposable
 {
     public const string StackLabel = "proxystack.stack";
     private readonly DockerClient _client = new DockerClientBuilder().Build();
