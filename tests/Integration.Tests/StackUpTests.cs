@@ -101,6 +101,18 @@ public sealed class StackUpTests(SharedSample shared) : StackTest
     }
 
     [DockerFact]
+    public async Task Build_with_StackUpOnBuild_brings_the_stack_up()
+    {
+        var props = Props(1);
+        props["StackUpOnBuild"] = "true";
+        var build = await shared.Sample.BuildAsync("Build", props);
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Equal(2, (await Probe.ContainersAsync(Stack)).Count);
+        using var http = new HttpClient();
+        Assert.Equal("hello world\n", await http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+    }
+
+    [DockerFact]
     public async Task Plain_build_starts_no_container()
     {
         var build = await shared.Sample.BuildAsync("Build", Props(1));
