@@ -127,13 +127,13 @@ cat <<MD
 
 | Proxy throughput (wrk -t2 -c32 -d10s) | requests/s median / min / max | p50 latency |
 | --- | --- | --- |
-| direct to one replica (published only for this) | $(stat rps-direct) | $(cat "$out/p50-direct.txt") |
-| through ProxyStack's nginx (1 replica) | $(stat rps-proxystack) (×$(ratio rps-proxystack rps-direct) of direct) | $(cat "$out/p50-proxystack.txt") |
-| through a naive nginx (plain proxy_pass, no upstream keepalive) | $(stat rps-naive) (×$(ratio rps-naive rps-direct) of direct) | $(cat "$out/p50-naive.txt") |
+| direct to one replica (published only for this) | $(stat rps-direct | tr -d " " | tr "|" "/") | $(cat "$out/p50-direct.txt") |
+| through ProxyStack's nginx (1 replica) | $(stat rps-proxystack | tr -d " " | tr "|" "/") (×$(ratio rps-proxystack rps-direct) of direct) | $(cat "$out/p50-proxystack.txt") |
+| through a naive nginx (plain proxy_pass, no upstream keepalive) | $(stat rps-naive | tr -d " " | tr "|" "/") (×$(ratio rps-naive rps-direct) of direct) | $(cat "$out/p50-naive.txt") |
 
 | Failed requests during a redeploy under load (wrk -t2 -c16; non-2xx + socket errors) | median / min / max |
 | --- | --- |
-| ProxyStack rolling replacement (code change, \`StackUp\`, 3 replicas) | $(stat fail-proxystack) |
-| \`docker-compose up -d --force-recreate\` (4 replicas) | $(stat fail-compose) |
-| raw CLI \`docker rm -f\` + \`docker run\` per replica (4 replicas) | $(stat fail-raw) |
+| ProxyStack rolling replacement (code change, \`StackUp\`, 3 replicas) | $(stat fail-proxystack | tr -d " " | tr "|" "/") |
+| \`docker-compose up -d --force-recreate\` (4 replicas) | $(stat fail-compose | tr -d " " | tr "|" "/") |
+| raw CLI \`docker rm -f\` + \`docker run\` per replica (4 replicas) | $(stat fail-raw | tr -d " " | tr "|" "/") |
 MD
