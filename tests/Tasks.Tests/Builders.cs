@@ -30,6 +30,10 @@ internal static class Builders
     public const string ProxyImage = "proxystack/hello-proxy:latest";
     public const string NginxId = "sha256:nginx1";
 
+    /// <summary>Plans <paramref name="model"/> against <paramref name="observed"/> with the literal images above.</summary>
+    public static ReconcileResult Reconcile(StackModel model, ObservedState observed) =>
+        Reconciler.Reconcile(model, observed, AppImage, ProxyImage, ProxyStack.Proxy.NginxConfigWriter.Write(model));
+
     public static Dictionary<string, string> Images(string appId = AppImageId) => new()
     {
         [AppImage] = appId,
@@ -46,7 +50,7 @@ internal static class Builders
         return new ObservedState
         {
             Containers = containers,
-            Networks = [new ObservedNetwork("n1", model.NetworkName, Reconciler.Labels(model.Name, StackLabels.RoleNetwork))],
+            Networks = StackNetworking.OwnsNetwork(model) ? [new ObservedNetwork("n1", model.NetworkName, Reconciler.Labels(model.Name, StackLabels.RoleNetwork))] : [],
             ImageIds = Images(),
             ProxyConfigHash = ConfigHash.Of(config),
         };
@@ -56,7 +60,7 @@ internal static class Builders
     {
         var labels = Reconciler.Labels(model.Name, StackLabels.RoleApp);
         labels[StackLabels.Replica] = replica.ToString();
-        labels[StackLabels.ConfigHash] = Reconciler.AppHash(model, appId);
+        labels[StackLabels.ConfigHash] = Reconciler.AppHash(model, appId, replica);
         labels[StackLabels.ImageId] = appId;
         labels[StackLabels.NetworkMode] = model.NetworkMode;
         return new ObservedContainer($"{replica:x2}".PadLeft(64, 'a'), model.AppName(replica), labels, running);

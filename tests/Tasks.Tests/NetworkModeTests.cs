@@ -58,8 +58,7 @@ public class NetworkModeTests
         Assert.Equal("STACK1015", Assert.Single(diagnostics).Code);
     }
 
-    private static ReconcileResult Plan(StackModel model, ObservedState observed) =>
-        Reconciler.Reconcile(model, observed, Builders.AppImage, Builders.ProxyImage, NginxConfigWriter.Write(model));
+    private static ReconcileResult Plan(StackModel model, ObservedState observed) => Builders.Reconcile(model, observed);
 
     [Fact]
     public void Fresh_host_stack_has_no_network_and_publishes_nothing()
@@ -101,7 +100,7 @@ public class NetworkModeTests
     public void Host_mode_replaces_replicas_one_at_a_time_because_they_cannot_share_a_port()
     {
         var model = Model("host", 2);
-        var observed = Running(model) with { ImageIds = Builders.Images("sha256:app2") };
+        var observed = Builders.Running(model, NginxConfigWriter.Write(model)) with { ImageIds = Builders.Images("sha256:app2") };
         var plan = Plan(model, observed).Plan.ToString();
         Assert.Equal("""
              1. stop hellostack-app-1: image changed
@@ -123,7 +122,7 @@ public class NetworkModeTests
     public void Link_mode_replaces_the_proxy_when_replicas_change()
     {
         var model = Model("link", 3);
-        var observed = Running(Model("link", 2));
+        var observed = Builders.Running(Model("link", 2), NginxConfigWriter.Write(Model("link", 2)));
         var plan = Plan(model, observed).Plan.ToString();
         Assert.Contains("create hellostack-proxy: definition changed", plan);
     }
@@ -146,23 +145,4 @@ public class NetworkModeTests
         Assert.All(plan.Steps.Where(s => s.Kind == StepKind.RemoveContainer), s => Assert.Contains(s.Id, earlier));
     }
 
-    /// <summary>A stack up as <paramref name="model"/> wants it, labelled with its mode.</summary>
-    private static ObservedState Running(StackModel model)
-    {
-        var containers = new List<ObservedContainer>();
-        for (var i = 1; i <= model.Replicas; i++)
-        {
-            var labels = Reconciler.Labels(model.Name, StackLabels.RoleApp);
-            labels[StackLabels.Replica] = i.ToString();
-            labels[StackLabels.ConfigHash] = Reconciler.AppHash(model, Builders.AppImageId, i);
-            labels[StackLabels.ImageId] = Builders.AppImageId;
-            labels[StackLabels.NetworkMode] = model.NetworkMode;
-            containers.Add(new ObservedContainer($"{i:x2}".PadLeft(64, 'a'), model.AppName(i), labels, true));
-        }
-        var proxyLabels = Reconciler.Labels(model.Name, StackLabels.RoleProxy);
-        proxyLabels[StackLabels.ConfigHash] = Reconciler.ProxyHash(model, Builders.NginxId);
-        proxyLabels[StackLabels.NetworkMode] = model.NetworkMode;
-        containers.Add(new ObservedContainer("p".PadLeft(64, 'b'), model.ProxyName, proxyLabels, true));
-        return new ObservedState { Containers = containers, ImageIds = Builders.Images(), ProxyConfigHash = ConfigHash.Of(NginxConfigWriter.Write(model)) };
-    }
 }

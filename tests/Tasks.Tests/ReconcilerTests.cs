@@ -10,8 +10,7 @@ public class ReconcilerTests
 {
     private static string Config(StackModel model) => NginxConfigWriter.Write(model);
 
-    private static ReconcileResult Plan(StackModel model, ObservedState observed) =>
-        Reconciler.Reconcile(model, observed, Builders.AppImage, Builders.ProxyImage, Config(model));
+    private static ReconcileResult Plan(StackModel model, ObservedState observed) => Builders.Reconcile(model, observed);
 
     private static void AssertPlan(string expected, ReconcileResult result)
     {
