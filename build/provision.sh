@@ -31,6 +31,9 @@ ensure_engine() {
   command -v dockerd >/dev/null 2>&1 || apt_install docker.io
   log "starting dockerd"
   mkdir -p /var/log
+  # A dockerd that was killed (the end of a session, a reboot) leaves its pid file behind, and dockerd refuses to start
+  # while the pid in it belongs to a live process.
+  pgrep -x dockerd >/dev/null 2>&1 || rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
   nohup dockerd >/var/log/proxystack-dockerd.log 2>&1 &
   for _ in $(seq 1 120); do engine_up && { log "engine is up"; return 0; }; sleep 0.5; done
   log "dockerd did not come up; see /var/log/proxystack-dockerd.log"; tail -n 30 /var/log/proxystack-dockerd.log >&2; exit 1
