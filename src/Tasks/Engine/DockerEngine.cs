@@ -93,18 +93,12 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
         return (containers.Values.OrderBy(c => c.Name, StringComparer.Ordinal).ToList(), networks.Values.OrderBy(n => n.Name, StringComparer.Ordinal).ToList());
     }
 
-    public async Task<(string Id, IReadOnlyDictionary<string, string> Labels)?> InspectImageAsync(string reference, CancellationToken ct)
-    {
-        try
+    public Task<(string Id, IReadOnlyDictionary<string, string> Labels)?> InspectImageAsync(string reference, CancellationToken ct) =>
+        CallOrMissing<(string, IReadOnlyDictionary<string, string>)?>("inspect image " + reference, async () =>
         {
             var image = await _client.Images.InspectImageAsync(reference, ct).ConfigureAwait(false);
             return (image.ID, (IReadOnlyDictionary<string, string>?)image.Config?.Labels ?? new Dictionary<string, string>());
-        }
-        catch (DockerImageNotFoundException) { return null; }
-        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound) { return null; }
-        catch (Exception e) when (e is not OperationCanceledException and not DockerApiException) { throw Unavailable(e); }
-        catch (DockerApiException e) { throw Refused("inspect image " + reference, e); }
-    }
+        }, null);
 
     public async Task PullImageAsync(string reference, CancellationToken ct)
     {
@@ -119,18 +113,12 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
         if (progress.Errors is { } errors) throw new EngineRequestException("pull " + reference, errors, conflict: false);
     }
 
-    public async Task<bool> RemoveImageAsync(string reference, CancellationToken ct)
-    {
-        try
+    public Task<bool> RemoveImageAsync(string reference, CancellationToken ct) =>
+        CallOrMissing("remove image " + reference, async () =>
         {
             await _client.Images.DeleteImageAsync(reference, new ImageDeleteParameters { Force = false }, ct).ConfigureAwait(false);
             return true;
-        }
-        catch (DockerImageNotFoundException) { return false; }
-        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound) { return false; }
-        catch (DockerApiException e) { throw Refused("remove image " + reference, e); }
-        catch (Exception e) when (e is not OperationCanceledException) { throw Unavailable(e); }
-    }
+        }, false);
 
     public async Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {
@@ -153,17 +141,12 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
             Labels = labels.ToDictionary(),
         }, ct));
 
-    public async Task<bool> RemoveNetworkAsync(string name, CancellationToken ct)
-    {
-        try
+    public Task<bool> RemoveNetworkAsync(string name, CancellationToken ct) =>
+        CallOrMissing("remove network " + name, async () =>
         {
             await _client.Networks.DeleteNetworkAsync(name, ct).ConfigureAwait(false);
             return true;
-        }
-        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound) { return false; }
-        catch (DockerApiException e) { throw Refused("remove network " + name, e); }
-        catch (Exception e) when (e is not OperationCanceledException) { throw Unavailable(e); }
-    }
+        }, false);
 
     public async Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct)
     {
@@ -200,46 +183,29 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
     public Task RenameContainerAsync(string name, string newName, CancellationToken ct) =>
         Call($"rename container {name} to {newName}", () => _client.Containers.RenameContainerAsync(name, new ContainerRenameParameters { NewName = newName }, ct));
 
-    public async Task StopContainerAsync(string name, TimeSpan timeout, CancellationToken ct)
-    {
-        try
+    public Task StopContainerAsync(string name, TimeSpan timeout, CancellationToken ct) =>
+        CallOrMissing("stop container " + name, async () =>
         {
             await _client.Containers.StopContainerAsync(name, new ContainerStopParameters { WaitBeforeKillSeconds = (uint)timeout.TotalSeconds }, ct).ConfigureAwait(false);
-        }
-        catch (DockerContainerNotFoundException) { }
-        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound) { }
-        catch (DockerApiException e) { throw Refused("stop container " + name, e); }
-        catch (Exception e) when (e is not OperationCanceledException) { throw Unavailable(e); }
-    }
+            return true;
+        }, false);
 
-    public async Task<bool> RemoveContainerAsync(string name, CancellationToken ct)
-    {
-        try
+    public Task<bool> RemoveContainerAsync(string name, CancellationToken ct) =>
+        CallOrMissing("remove container " + name, async () =>
         {
             await _client.Containers.RemoveContainerAsync(name, new ContainerRemoveParameters { Force = true }, ct).ConfigureAwait(false);
             return true;
-        }
-        catch (DockerContainerNotFoundException) { return false; }
-        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound) { return false; }
-        catch (DockerApiException e) { throw Refused("remove container " + name, e); }
-        catch (Exception e) when (e is not OperationCanceledException) { throw Unavailable(e); }
-    }
+        }, false);
 
-    public async Task<ContainerStatus?> InspectContainerAsync(string name, string network, CancellationToken ct)
-    {
-        try
+    public Task<ContainerStatus?> InspectContainerAsync(string name, string network, CancellationToken ct) =>
+        CallOrMissing<ContainerStatus?>("inspect container " + name, async () =>
         {
             var c = await _client.Containers.InspectContainerAsync(name, ct).ConfigureAwait(false);
             string? ip = null;
             if (c.NetworkSettings?.Networks is { } nets && nets.TryGetValue(network, out var endpoint) && !string.IsNullOrEmpty(endpoint.IPAddress))
                 ip = endpoint.IPAddress;
             return new ContainerStatus(c.ID, c.State?.Running ?? false, c.State?.Status ?? "unknown", c.State?.ExitCode ?? 0, ip, (int)c.RestartCount);
-        }
-        catch (DockerContainerNotFoundException) { return null; }
-        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound) { return null; }
-        catch (DockerApiException e) { throw Refused("inspect container " + name, e); }
-        catch (Exception e) when (e is not OperationCanceledException) { throw Unavailable(e); }
-    }
+        }, null);
 
     public async Task<string> GetLogsAsync(string name, int tail, CancellationToken ct)
     {
@@ -303,9 +269,8 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
         await Call("copy to " + name, () => _client.Containers.ExtractArchiveToContainerAsync(name, new CopyToContainerParameters { Path = dir }, tar, ct)).ConfigureAwait(false);
     }
 
-    public async Task<string?> ReadFileAsync(string name, string path, CancellationToken ct)
-    {
-        try
+    public Task<string?> ReadFileAsync(string name, string path, CancellationToken ct) =>
+        CallOrMissing("read file from " + name, async () =>
         {
             var response = await _client.Containers.GetArchiveFromContainerAsync(name, new ContainerPathStatParameters { Path = path }, false, ct).ConfigureAwait(false);
             if (response.Stream is null) return null;
@@ -314,12 +279,17 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
             var entry = await reader.GetNextEntryAsync(copyData: true, ct).ConfigureAwait(false);
             if (entry?.DataStream is null) return null;
             using var text = new StreamReader(entry.DataStream, Encoding.UTF8);
-            return await text.ReadToEndAsync(ct).ConfigureAwait(false);
-        }
-        catch (DockerContainerNotFoundException) { return null; }
-        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound) { return null; }
-        catch (DockerApiException e) { throw Refused("read file from " + name, e); }
-        catch (Exception e) when (e is not OperationCanceledException) { throw Unavailable(e); }
+            return (string?)await text.ReadToEndAsync(ct).ConfigureAwait(false);
+        }, null);
+
+    /// <summary>Like <see cref="Call{T}"/>, but "not found" (no such container, image, network or file) is an answer, not an error.</summary>
+    private async Task<T> CallOrMissing<T>(string operation, Func<Task<T>> call, T whenMissing)
+    {
+        try { return await call().ConfigureAwait(false); }
+        catch (Exception e) when (e is DockerContainerNotFoundException or DockerImageNotFoundException
+                                  || e is DockerApiException { StatusCode: HttpStatusCode.NotFound }) { return whenMissing; }
+        catch (DockerApiException e) { throw Refused(operation, e); }
+        catch (Exception e) when (e is not OperationCanceledException and not EngineRequestException) { throw Unavailable(e); }
     }
 
     private async Task Call(string operation, Func<Task> call)

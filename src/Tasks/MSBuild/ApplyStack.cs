@@ -41,7 +41,6 @@ public sealed class ApplyStack : StackTask
             StackLog.Step($"user secrets: {secrets.Count} value(s) passed to the replicas as environment");
         }
         var config = await File.ReadAllTextAsync(ProxyConfigFile, ct).ConfigureAwait(false);
-        await Engine.PingAsync(ct).ConfigureAwait(false);
         using var _ = await StackLock.AcquireAsync(model.Name, StackLog, ct).ConfigureAwait(false);
 
         var observed = await new StackObserver(Engine).ObserveAsync(model, [AppImage, model.NginxImage], ct).ConfigureAwait(false);

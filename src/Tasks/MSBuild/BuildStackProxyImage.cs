@@ -24,7 +24,6 @@ public sealed class BuildStackProxyImage : StackTask
         var model = ReadModel(ModelFile);
         var config = await File.ReadAllTextAsync(ConfigFile, ct).ConfigureAwait(false);
         var dockerfile = ProxyBuildContext.Dockerfile(model.NginxImage);
-        await Engine.PingAsync(ct).ConfigureAwait(false);
         var baseImage = await Engine.InspectImageAsync(model.NginxImage, ct).ConfigureAwait(false);
         if (baseImage is null)
         {
