@@ -1,9 +1,14 @@
+using System.IO.Compression;
+using System.Text;
 using ProxyStack.IntegrationTests.Infrastructure;
 using Xunit;
 
 namespace ProxyStack.IntegrationTests;
 
-/// <summary>User secrets reach the replicas as environment at run time, and nowhere else: not an image, not the build log.</summary>
+/// <summary>
+/// Secrets — user-secrets, and StackEnvironment items with FromEnvironment or FromFile — reach the replicas as environment
+/// at run time, and nowhere else: not an image, not the model file, not the build log, not a binlog, even at -v:diag.
+/// </summary>
 [Collection(IntegrationCollection.Name)]
 public sealed class SecretsTests : StackTest
 {
@@ -19,29 +24,86 @@ public sealed class SecretsTests : StackTest
     }
 
     [DockerFact]
-    public async Task User_secrets_reach_the_replicas_but_no_image_and_no_build_log()
+    public async Task Secrets_reach_the_replicas_but_no_image_no_model_no_build_log_and_no_binlog()
     {
-        const string secret = "s3cr3t-value-never-logged";
+        const string userSecret = "s3cr3t-user-secret-never-logged";
+        const string envSecret = "s3cr3t-from-environment-never-logged";
+        const string fileSecret = "s3cr3t-from-file-never-logged";
+        string[] secrets = [userSecret, envSecret, fileSecret];
         Directory.CreateDirectory(_secretsDir);
-        await File.WriteAllTextAsync(Path.Combine(_secretsDir, "secrets.json"), $$"""{ "Demo": { "Password": "{{secret}}" } }""");
+        await File.WriteAllTextAsync(Path.Combine(_secretsDir, "secrets.json"), $$"""{ "Demo": { "Password": "{{userSecret}}" } }""");
         using var sample = new SampleCopy();
+        await File.WriteAllTextAsync(Path.Combine(sample.Directory, "api-key.txt"), fileSecret + "\n");
         var csproj = await File.ReadAllTextAsync(sample.ProjectFile);
-        await File.WriteAllTextAsync(sample.ProjectFile, csproj.Replace("<StackReplicas>3</StackReplicas>", $"<StackReplicas>1</StackReplicas>\n    <UserSecretsId>{_secretsId}</UserSecretsId>"));
+        await File.WriteAllTextAsync(sample.ProjectFile, csproj
+            .Replace("<StackReplicas>3</StackReplicas>", $"<StackReplicas>1</StackReplicas>\n    <UserSecretsId>{_secretsId}</UserSecretsId>")
+            .Replace("</Project>", """
+              <ItemGroup>
+                <StackEnvironment Include="ConnectionStrings__Db" FromEnvironment="PROXYSTACK_TEST_DB" />
+                <StackEnvironment Include="Api__Key" FromFile="api-key.txt" />
+              </ItemGroup>
+            </Project>
+            """));
+        var env = new Dictionary<string, string> { ["PROXYSTACK_TEST_DB"] = envSecret };
 
-        var up = await sample.BuildAsync("StackUp", new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Ports.Free().ToString() }, timeout: null);
+        var up = await sample.BuildAsync("StackUp", new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Ports.Free().ToString() }, env, timeout: null);
         Assert.True(up.ExitCode == 0, up.ToString());
+        var binlog = Path.Combine(sample.Directory, "diag.binlog");
         var diag = await Cli.RunAsync(Cli.Dotnet(sample.Directory, ["build", sample.ProjectFile, "-t:StackUp", "-nologo", "-v:diag", "-tl:off", "-nr:false",
-            $"-p:StackRegistryMirror={Repository.Mirror}", $"-p:StackName={Stack}", $"-p:StackHostPort={Ports.Free()}"]));
+            $"-bl:{binlog}", $"-p:StackRegistryMirror={Repository.Mirror}", $"-p:StackName={Stack}", $"-p:StackHostPort={Ports.Free()}"], env));
         Assert.True(diag.ExitCode == 0, diag.ToString()[..Math.Min(4000, diag.Output.Length)]);
-        Assert.DoesNotContain(secret, up.Output);
-        Assert.DoesNotContain(secret, diag.Output);
+        // The checks below can fail: the diag log does show the sources, and the replicas do get the values.
+        Assert.Contains("PROXYSTACK_TEST_DB", diag.Output);
+        Assert.Contains("api-key.txt", diag.Output);
+        var replay = await Cli.RunAsync(Cli.Dotnet(sample.Directory, ["msbuild", binlog, "-nologo", "-noconlog", "-flp:v=diag;logfile=replay.log"]));
+        Assert.True(replay.ExitCode == 0, replay.ToString());
+        var replayed = await File.ReadAllTextAsync(Path.Combine(sample.Directory, "replay.log"));
+        Assert.Contains("PROXYSTACK_TEST_DB", replayed);
+        var binlogBytes = Decompress(await File.ReadAllBytesAsync(binlog));
+        var model = await File.ReadAllTextAsync(Path.Combine(sample.Directory, "obj", "Debug", "net10.0", "stack", "model.json"));
+        Assert.Contains("PROXYSTACK_TEST_DB", model);
 
         var app = await Probe.InspectAsync($"{Stack}-app-1");
-        Assert.Contains($"Demo__Password={secret}", app.Config.Env);
+        Assert.Contains($"Demo__Password={userSecret}", app.Config.Env);
+        Assert.Contains($"ConnectionStrings__Db={envSecret}", app.Config.Env);
+        Assert.Contains($"Api__Key={fileSecret}", app.Config.Env);
         var image = await Probe.Client.Images.InspectImageAsync(app.Image);
-        Assert.DoesNotContain(image.Config.Env ?? [], e => e.Contains(secret));
         var history = await Probe.Client.Images.GetImageHistoryAsync(app.Image);
-        Assert.DoesNotContain(history, h => (h.CreatedBy ?? "").Contains(secret));
-        Assert.DoesNotContain(secret, await File.ReadAllTextAsync(Path.Combine(sample.Directory, "obj", "Debug", "net10.0", "stack", "model.json")));
+        foreach (var secret in secrets)
+        {
+            Assert.DoesNotContain(secret, up.Output);
+            Assert.DoesNotContain(secret, diag.Output);
+            Assert.DoesNotContain(secret, replayed);
+            Assert.Equal(-1, binlogBytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)));
+            Assert.DoesNotContain(secret, model);
+            Assert.DoesNotContain(image.Config.Env ?? [], e => e.Contains(secret));
+            Assert.DoesNotContain(history, h => (h.CreatedBy ?? "").Contains(secret));
+        }
+    }
+
+    [DockerFact]
+    public async Task A_secret_whose_variable_is_unset_fails_with_STACK1018_and_starts_nothing()
+    {
+        using var sample = new SampleCopy();
+        var csproj = await File.ReadAllTextAsync(sample.ProjectFile);
+        await File.WriteAllTextAsync(sample.ProjectFile, csproj.Replace("</Project>", """
+              <ItemGroup><StackEnvironment Include="ConnectionStrings__Db" FromEnvironment="PROXYSTACK_TEST_UNSET_VARIABLE" /></ItemGroup>
+            </Project>
+            """));
+        var up = await sample.BuildAsync("StackUp", new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Ports.Free().ToString() }, timeout: null);
+        Assert.NotEqual(0, up.ExitCode);
+        Assert.Contains("error STACK1018: StackEnvironment item 'ConnectionStrings__Db' takes its value from environment variable 'PROXYSTACK_TEST_UNSET_VARIABLE'", up.Output);
+        Assert.DoesNotContain("   at ", up.Output);
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
+    }
+
+    /// <summary>A binlog is a gzip stream of records; strings in it are plain UTF-8.</summary>
+    private static byte[] Decompress(byte[] binlog)
+    {
+        using var gz = new GZipStream(new MemoryStream(binlog), CompressionMode.Decompress);
+        using var all = new MemoryStream();
+        gz.CopyTo(all);
+        return all.ToArray();
     }
 }

@@ -18,6 +18,9 @@ internal static class DiagnosticCodes
     public const string EnvironmentInvalid = "STACK1013";
     public const string LinkModeLegacy = "STACK1014";
     public const string HostModePortRange = "STACK1015";
+    public const string SecretSourceConflict = "STACK1016";
+    public const string SecretSourceInvalid = "STACK1017";
+    public const string SecretUnavailable = "STACK1018";
     public const string BaseImageUnavailable = "STACK2001";
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";

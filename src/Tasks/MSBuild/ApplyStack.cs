@@ -34,6 +34,15 @@ public sealed class ApplyStack : StackTask
     {
         var model = ReadModel(ModelFile);
         _stack = model.Name;
+        if (model.Secrets.Count > 0)
+        {
+            // Before any engine call: an unavailable secret leaves everything as it was.
+            var (values, problems) = SecretEnvironment.Resolve(model.Secrets, Environment.GetEnvironmentVariable, File.ReadAllText);
+            MSBuildDiagnosticSink.Log(Log, problems);
+            if (problems.Count > 0) return false;
+            model = model with { Environment = model.Environment.Concat(values).OrderBy(e => e.Key, StringComparer.Ordinal).ToList() };
+            StackLog.Step($"secret environment: {values.Count} value(s) read from their sources, passed to the replicas only");
+        }
         if (ReadUserSecrets() is { Count: > 0 } secrets)
         {
             // In memory only: the model file on disk never holds secret values.

@@ -36,7 +36,11 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     public string StackNetworkMode { get; set; } = "";
     /// <summary>Example: false</summary>
     public string StackKeepRunning { get; set; } = "";
-    /// <summary>Environment for the replicas: Include is the name, metadata Value the value. Example: Greeting=hello</summary>
+    /// <summary>
+    /// Environment for the replicas: Include is the name; metadata Value is the value, or FromEnvironment names a variable
+    /// of the build's environment, or FromFile a file (relative to the project), read only when containers are created.
+    /// Example: Greeting=hello
+    /// </summary>
     public ITaskItem[] StackEnvironment { get; set; } = [];
     /// <summary>$(EnableSdkContainerSupport) and $(IsPublishable) both true. Example: true</summary>
     public bool ContainerSupport { get; set; } = true;
@@ -69,7 +73,11 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             NetworkMode = StackNetworkMode,
             KeepRunning = StackKeepRunning,
             ContainerSupport = ContainerSupport,
-            Environment = StackEnvironment.Select(i => new KeyValuePair<string, string>(i.ItemSpec, i.GetMetadata("Value"))).ToList(),
+            // An item with a secret source and a Value lands in both lists, which the validator reports as a conflict.
+            Environment = StackEnvironment.Where(i => !IsSecret(i) || i.GetMetadata("Value").Length > 0)
+                .Select(i => new KeyValuePair<string, string>(i.ItemSpec, i.GetMetadata("Value"))).ToList(),
+            Secrets = StackEnvironment.Where(IsSecret).Select(i => new SecretSource(i.ItemSpec, i.GetMetadata("FromEnvironment").Trim(),
+                i.GetMetadata("FromFile") is { Length: > 0 } f ? Path.GetFullPath(f, DefiningDirectory(i)) : "")).ToList(),
         };
         var (model, diagnostics) = StackModelBuilder.Build(input);
         MSBuildDiagnosticSink.Log(Log, diagnostics);
@@ -82,4 +90,10 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
         ProxyImage = StackNames.ProxyImage(model.Name) + ":latest";
         return true;
     }
+
+    private static bool IsSecret(ITaskItem i) => i.GetMetadata("FromEnvironment").Length > 0 || i.GetMetadata("FromFile").Length > 0;
+
+    /// <summary>A relative FromFile is relative to the project file that declares the item, as MSBuild paths are.</summary>
+    private static string DefiningDirectory(ITaskItem i) =>
+        i.GetMetadata("DefiningProjectDirectory") is { Length: > 0 } d ? d : Directory.GetCurrentDirectory();
 }

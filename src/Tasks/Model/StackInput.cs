@@ -19,4 +19,6 @@ internal sealed record StackInput
     public bool ContainerSupport { get; init; } = true;
     /// <summary>Environment for app replicas: name → value, from StackEnvironment items.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
+    /// <summary>StackEnvironment items whose value is read at apply time (FromEnvironment or FromFile metadata).</summary>
+    public IReadOnlyList<SecretSource> Secrets { get; init; } = [];
 }

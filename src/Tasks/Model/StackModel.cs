@@ -18,6 +18,8 @@ internal sealed record StackModel
     public required bool KeepRunning { get; init; }
     /// <summary>Sorted by name, so hashing and container specs are deterministic.</summary>
     public required IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; }
+    /// <summary>Secret environment: sources only; ApplyStack reads the values (see <see cref="SecretEnvironment"/>).</summary>
+    public IReadOnlyList<SecretSource> Secrets { get; init; } = [];
 
     [JsonIgnore] public string NetworkName => StackNames.Network(Name);
     [JsonIgnore] public string ProxyName => StackNames.Proxy(Name);

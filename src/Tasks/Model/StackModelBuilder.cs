@@ -27,6 +27,7 @@ internal static class StackModelBuilder
             Environment = input.Environment
                 .GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last())
                 .OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
+            Secrets = input.Secrets.OrderBy(s => s.Name, StringComparer.Ordinal).ToList(),
         };
         return (model, diagnostics);
     }

@@ -47,8 +47,15 @@ internal static partial class StackValidator
         else if (input.NetworkMode == StackNetworking.Host && ParseInt(input.HostPort) is { } hp && ParseInt(input.Replicas) is { } n and >= 1 && hp + n > 65535)
             d.Add(Diagnostic.Error(nameof(Strings.HostModePortRange), hp, n));
         if (ParseBool(input.KeepRunning) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackKeepRunning", input.KeepRunning));
-        foreach (var (key, _) in input.Environment)
+        foreach (var key in input.Environment.Select(e => e.Key).Concat(input.Secrets.Select(s => s.Name)).Distinct(StringComparer.Ordinal))
             if (!EnvNamePattern().IsMatch(key)) d.Add(Diagnostic.Error(nameof(Strings.EnvironmentInvalid), key));
+        foreach (var secret in input.Secrets.GroupBy(s => s.Name, StringComparer.Ordinal))
+        {
+            if (secret.Count() > 1 || secret.Any(s => (s.FromEnvironment.Length > 0) == (s.FromFile.Length > 0)) || input.Environment.Any(e => e.Key == secret.Key))
+                d.Add(Diagnostic.Error(nameof(Strings.SecretSourceConflict), secret.Key));
+            else if (secret.Single().FromEnvironment is { Length: > 0 } variable && !EnvNamePattern().IsMatch(variable))
+                d.Add(Diagnostic.Error(nameof(Strings.SecretSourceInvalid), secret.Key, variable));
+        }
         if (!input.ContainerSupport) d.Add(Diagnostic.Error(nameof(Strings.ContainerSupportMissing), input.ProjectName));
         return d;
     }
