@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # ProxyStack against the alternatives, on this machine, in one run: the recipe by hand (raw docker CLI), docker-compose, and
-# ProxyStack (StackUp and dotnet run). Called by build/bench.sh after the inner-loop figures; expects $work/HelloStack,
-# $stack, $out and the helpers defined there. Every method brings up the same stack: N replicas of the HelloStack app image
-# behind nginx on a user-defined bridge network, the proxy published on loopback; ready = first 200 through nginx.
+# ProxyStack (StackUp and dotnet run). Sourced by build/bench.sh after the inner-loop figures; expects $work/HelloStack,
+# $stack, $out, $runs and the helpers defined there. Every method brings up the same stack: N replicas of the HelloStack app
+# image behind nginx on a user-defined bridge network, the proxy published on loopback; ready = first 200 through nginx.
+# Each run goes through N = 1, 4, 16 and, for each N, through every method in an order rotated run by run. At N = 4 the
+# raw CLI, compose and StackUp stacks also get their redeploy under load before they are torn down.
 set -euo pipefail
 
-compare_runs=${BENCH_COMPARE_RUNS:-$runs}
 appimg="$stack:latest"
 nginx_img="localhost:5000/library/nginx:stable"
 raw_port=18490; cmp_port=18491; direct_port=18492; naive_port=18493
-dk() { docker "$@" >/dev/null 2>&1 || true; }
+sock() { curl -sf --unix-socket /var/run/docker.sock "$@"; }
 first_200() { for _ in $(seq 2400); do [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/")" = 200 ] && return 0; sleep 0.05; done; echo "no 200 on $1" >&2; return 1; }
-config_for() { # prefix n -> a config equivalent to ProxyStack's, for containers <prefix>-app-<i>
-  up "$2" && sed -e "s/$stack-app-/$1-app-/g" -e 's/max_fails=3/max_fails=0/' "$work/HelloStack/obj/Debug/net10.0/stack/nginx.conf" >"$work/$1-$2.conf"
+config_for() { # prefix n -> a config equivalent to ProxyStack's, for containers <prefix>-app-<i> (generated, no container started)
+  dotnet build -t:GenerateStackProxyConfig "${props[@]}" "-p:StackReplicas=$2" >/dev/null
+  sed -e "s/$stack-app-/$1-app-/g" -e 's/max_fails=3/max_fails=0/' "$work/HelloStack/obj/Debug/net10.0/stack/nginx.conf" >"$work/$1-$2.conf"
 }
-proxy_run() { # name network port config [extra args]
+proxy_run() { # name network port config
   docker run -d --name "$1" --network "$2" -p "127.0.0.1:$3:8080" -u 65534:65534 -v "$4:/etc/proxystack/nginx.conf:ro" \
     "$nginx_img" nginx -c /etc/proxystack/nginx.conf -g 'daemon off;' >/dev/null
 }
@@ -25,7 +27,8 @@ raw_up() { # n
   proxy_run raw-proxy raw-net "$raw_port" "$work/raw-$1.conf"
   first_200 "$raw_port"
 }
-raw_down() { for c in $(docker ps -aq --filter name='^raw-'); do docker rm -f "$c" >/dev/null; done; dk network rm raw-net; }
+raw_down() { for c in $(docker ps -aq --filter name='^raw-'); do docker rm -f "$c" >/dev/null; done; docker network rm raw-net >/dev/null 2>&1 || true; }
+raw_redeploy() { for i in 1 2 3 4; do docker rm -f "raw-app-$i" >/dev/null; docker run -d --name "raw-app-$i" --network raw-net --restart unless-stopped "$appimg" >/dev/null; done; }
 
 compose_file() { # n
   { echo "version: '3.8'"; echo "services:"
@@ -38,43 +41,68 @@ compose_file() { # n
 }
 cmp_up() { docker-compose -p benchcmp -f "$work/compose-$1.yml" up -d >/dev/null 2>&1; first_200 "$cmp_port"; }
 cmp_down() { docker-compose -p benchcmp -f "$work/compose-$1.yml" down >/dev/null 2>&1; }
+cmp_redeploy() { docker-compose -p benchcmp -f "$work/compose-4.yml" up -d --force-recreate app-1 app-2 app-3 app-4 >/dev/null 2>&1; }
 
 ps_up() { up "$1"; first_200 "$port"; }
 ps_down() { dotnet build -t:StackDown "${props[@]}" >/dev/null; }
-run_up() { # n: dotnet run until the first 200, then Ctrl-C (which removes the stack)
+ps_redeploy() { dotnet build -t:StackUp "${props[@]}" -p:StackReplicas=4 "-p:BenchGeneration=$1" >/dev/null; }
+run_up() { # n: dotnet run until the first 200
   setsid dotnet run --no-launch-profile "-p:StackName=$stack" "-p:StackHostPort=$port" "-p:StackReplicas=$1" >"$work/run.log" 2>&1 & local pid=$!
   first_200 "$port"; echo "$pid" >"$work/run.pid"
 }
-# SIGTERM, as a service manager or an IDE stops a run (a script's background jobs ignore SIGINT).
-# Stopped once its foreground process runs (a stop between the bring-up and that moment leaves the stack to the next run).
+# SIGTERM, as a service manager or an IDE stops a run (a script's background jobs ignore SIGINT), once the foreground
+# process runs (a stop between the bring-up and that moment leaves the stack to the next run).
 run_down() {
   local pid; pid=$(cat "$work/run.pid")
   for _ in $(seq 600); do grep -q "press Ctrl-C" "$work/run.log" && break; sleep 0.05; done
   kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
 }
 
-leftovers() { # name-prefix
-  echo $(( $(docker ps -aq --filter "name=^$1" | wc -l) + $(docker network ls -q --filter "name=^$1" | wc -l) ))
+leftovers() { # name prefix -> containers + networks whose name starts with it
+  local f="%7B%22name%22%3A%5B%22%5E$1%22%5D%7D"
+  echo $(( $(sock "http://localhost/containers/json?all=1&filters=$f" | { grep -o '"Id"' || true; } | wc -l) \
+         + $(sock "http://localhost/networks?filters=$f" | { grep -o '"Id"' || true; } | wc -l) ))
 }
 
-echo "comparison: preparing configs and compose files" >&2
+# Redeploy under load: wrk from 1 s before the redeploy until 1 s after it; every non-2xx answer and every socket error
+# (connect, read, write, timeout) counts as a failed request. wrk, unlike browsers and HttpClient, never retries.
+under_load() { # method port run
+  wrk -t2 -c16 -d600s "http://127.0.0.1:$2/" >"$work/wrk.out" 2>&1 & local w=$!
+  sleep 1
+  local t; t=$(now); "${1}_redeploy" "$3"; record "redeploy-$1" "$(since "$t")"
+  sleep 1; kill -INT "$w"; wait "$w" || true
+  local non2xx errors
+  non2xx=$(awk '/Non-2xx/ {print $5}' "$work/wrk.out"); non2xx=${non2xx:-0}
+  errors=$(awk '/Socket errors/ {gsub(",",""); print $4, $6, $8, $10}' "$work/wrk.out"); errors=${errors:-0 0 0 0}
+  read -r connect readerr write timeout <<<"$errors"
+  record "non2xx-$1" "$non2xx"; record "connect-$1" "$connect"; record "read-$1" "$readerr"; record "write-$1" "$write"; record "timeout-$1" "$timeout"
+  record "fail-$1" $(( non2xx + connect + readerr + write + timeout ))
+  grep -q "requests in" "$work/wrk.out" || { echo "wrk printed no result" >&2; cat "$work/wrk.out" >&2; return 1; }
+}
+
+echo "comparison: configs and compose files" >&2
 for n in 1 4 16; do config_for raw "$n"; config_for cmp "$n"; compose_file "$n"; done
 ps_down
 
-for run in $(seq "$compare_runs"); do
+methods=(raw cmp ps run)
+for run in $(seq "$runs"); do
+  echo "comparison: run $run of $runs" >&2
+  order=("${methods[@]:$(( (run - 1) % 4 ))}" "${methods[@]:0:$(( (run - 1) % 4 ))}")
   for n in 1 4 16; do
-    for m in raw cmp ps run; do
+    for m in "${order[@]}"; do
       t=$(now); "${m}_up" "$n"; record "up-$m-$n" "$(since "$t")"
+      if [ "$n" = 4 ] && [ "$m" != run ]; then
+        case $m in raw) p=$raw_port ;; cmp) p=$cmp_port ;; *) p=$port ;; esac
+        under_load "$m" "$p" "$run"
+      fi
       t=$(now); "${m}_down" "$n"; record "down-$m-$n" "$(since "$t")"
-      case $m in raw) p=raw- ;; cmp) p=cmp- ;; *) p="$stack-" ;; esac
-      record "left-$m-$n" "$(leftovers "$p")"
+      case $m in raw) p=raw- ;; cmp) p=benchcmp ;; *) p="$stack-" ;; esac
+      [ "$m" = cmp ] && record "left-$m-$n" $(( $(leftovers cmp-) + $(leftovers benchcmp) )) || record "left-$m-$n" "$(leftovers "$p")"
     done
   done
 done
 
 echo "comparison: proxy throughput" >&2
-wrk_rps() { wrk -t2 -c32 -d10s "http://127.0.0.1:$1/" | awk '/Requests\/sec/ {print $2}'; }
-wrk_lat() { wrk -t2 -c32 -d10s --latency "http://127.0.0.1:$1/" | awk '/ 50%/ {print $2}'; }
 docker network create raw-net >/dev/null
 docker run -d --name raw-app-1 --network raw-net -p "127.0.0.1:$direct_port:8080" "$appimg" >/dev/null
 # The naive recipe: plain proxy_pass, no upstream block, no keepalive (paths as ProxyStack's, so it runs unprivileged too).
@@ -91,30 +119,12 @@ NGINX
 proxy_run raw-naive raw-net "$naive_port" "$work/naive.conf"
 ps_up 1
 first_200 "$direct_port"; first_200 "$naive_port"
-for run in $(seq "$compare_runs"); do
+ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f", v}'; }
+for run in $(seq "$runs"); do
   for target in direct:$direct_port proxystack:$port naive:$naive_port; do
-    record "rps-${target%%:*}" "$(wrk_rps "${target##*:}")"
+    wrk -t2 -c32 -d4s --latency "http://127.0.0.1:${target##*:}/" >"$work/wrk.out"
+    record "rps-${target%%:*}" "$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out")"
+    record "p50-${target%%:*}" "$(awk '/ 50%/ {print $2}' "$work/wrk.out" | ms)"
   done
 done
-for target in direct:$direct_port proxystack:$port naive:$naive_port; do record "p50-${target%%:*}" "$(wrk_lat "${target##*:}")"; done
 raw_down; ps_down
-
-echo "comparison: failed requests during a redeploy under load" >&2
-wrk_failures() { # port seconds -> non-2xx + socket errors
-  wrk -t2 -c16 -d"$2s" "http://127.0.0.1:$1/" | awk '/Non-2xx/ {n+=$5} /Socket errors/ {gsub(",","");n+=$4+$6+$8+$10} END {print n+0}'
-}
-for run in $(seq "$compare_runs"); do
-  ps_up 3
-  wrk_failures "$port" 30 >"$work/wrk.out" & w=$!
-  sleep 2; sed -i "s|app.MapGet(\"/\", () => \"[^\"]*\"|app.MapGet(\"/\", () => \"redeploy $run $RANDOM\\\\n\"|" "$work/HelloStack/Program.cs"; up 3
-  wait "$w"; record fail-proxystack "$(cat "$work/wrk.out")"
-  cmp_up 4
-  wrk_failures "$cmp_port" 20 >"$work/wrk.out" & w=$!
-  sleep 2; docker-compose -p benchcmp -f "$work/compose-4.yml" up -d --force-recreate app-1 app-2 app-3 app-4 >/dev/null 2>&1
-  wait "$w"; record fail-compose "$(cat "$work/wrk.out")"; cmp_down 4
-  raw_up 4
-  wrk_failures "$raw_port" 20 >"$work/wrk.out" & w=$!
-  sleep 2; for i in 1 2 3 4; do docker rm -f "raw-app-$i" >/dev/null; docker run -d --name "raw-app-$i" --network raw-net "$appimg" >/dev/null; done
-  wait "$w"; record fail-raw "$(cat "$work/wrk.out")"; raw_down
-done
-ps_down

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Inner-loop benchmarks of ProxyStack on this machine, N runs each (default 5), printed as a Markdown table with median,
-# min and max; raw numbers go to artifacts/bench/. Provisions what it needs, works on a copy of samples/HelloStack, and
-# removes everything it started (by label) when it ends, even on failure.
-#   build/bench.sh [runs]          (BENCH_COMPARE_RUNS=n sets the runs of the comparison with compose and the raw CLI)
+# ProxyStack's benchmarks on this machine, in one run: the inner loop (no-op StackUp, edit-to-served), then the comparison
+# with docker-compose and the raw docker CLI (build/bench-compare.sh: warm stack-up and teardown at N = 1, 4, 16, redeploy
+# under load, proxy throughput). Every figure is measured [runs] times (default 5) and printed as Markdown with median, min
+# and max; raw numbers go to artifacts/bench/. Provisions what it needs, works on a copy of samples/HelloStack, and removes
+# everything it started (by label and by name) when it ends, even on failure.
+#   build/bench.sh [runs]          BENCH_ONLY=compare skips the inner loop (to debug the comparison quickly)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-5}
@@ -26,8 +28,17 @@ cleanup() {
 trap cleanup EXIT
 
 cp -r "$root/samples/HelloStack" "$work/HelloStack"; rm -rf "$work/HelloStack/bin" "$work/HelloStack/obj"
-printf '<Project><PropertyGroup>\n  <ProxyStackSdkDir>%s/src/Sdk/Sdk/</ProxyStackSdkDir>\n  <StackTasksAssembly>%s/src/Tasks/bin/Release/net10.0/ProxyStack.Tasks.dll</StackTasksAssembly>\n</PropertyGroup></Project>\n' \
-  "$root" "$root" >"$work/Directory.Build.props"
+# BenchGeneration: a replica setting the redeploy comparison changes, so ProxyStack replaces every replica with the same
+# image, as `docker-compose up --force-recreate` and the raw CLI's rm + run do.
+cat >"$work/Directory.Build.props" <<PROPS
+<Project>
+  <PropertyGroup>
+    <ProxyStackSdkDir>$root/src/Sdk/Sdk/</ProxyStackSdkDir>
+    <StackTasksAssembly>$root/src/Tasks/bin/Release/net10.0/ProxyStack.Tasks.dll</StackTasksAssembly>
+  </PropertyGroup>
+  <ItemGroup><StackEnvironment Include="BENCH_GENERATION" Value="\$(BenchGeneration)" /></ItemGroup>
+</Project>
+PROPS
 dotnet build "$root/src/Tasks" -c Release -nologo -v:q >&2
 cd "$work/HelloStack"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 MSBUILDDISABLENODEREUSE=1 StackRegistryMirror=localhost:5000
@@ -71,69 +82,56 @@ for i in $(seq "$runs"); do
     -p:ContainerBaseImage=localhost:5000/dotnet/aspnet:10.0 "-p:ContainerLabel=" >/dev/null; record publish-container-only "$(since "$t")"
 done
 curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/images/$stack:publishonly" >/dev/null || true
-
-for n in 1 4 16; do
-  dotnet build -t:StackDown "${props[@]}" >/dev/null
-  up "$n"
-  for i in $(seq "$runs"); do
-    dotnet build -t:StackDown "${props[@]}" >/dev/null
-    t=$(now); up "$n"; record "warm-stackup-$n" "$(since "$t")"
-  done
-  t=$(now); dotnet build -t:StackDown "${props[@]}" >/dev/null; record "teardown-$n" "$(since "$t")"
-  left=$(( $(count containers/json Id) + $(count networks Id) ))
-  record "left-after-teardown-$n" "$left"
-done
-
+# Bring the app image back in step with Program.cs, so the comparison starts from an up-to-date stack.
+up 3
 }
 source "$root/build/bench-compare.sh"
 
 ratio() { awk -v a="$(stat "$1" | cut -d'|' -f1)" -v b="$(stat "$2" | cut -d'|' -f1)" 'BEGIN { printf "%.2f", a / b }'; }
-machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), .NET SDK $(dotnet --version), Docker $(docker version -f '{{.Server.Version}}' 2>/dev/null), docker-compose $(docker-compose version --short 2>/dev/null), $runs runs each (comparison: ${compare_runs:-$runs}), $(( ($(date +%s) - started) / 60 )) min in all"
+slash() { stat "$1" | tr -d ' ' | tr '|' '/'; }
+total() { awk '{s+=$1} END {print s+0}' "$out/$1.txt"; }
+machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), .NET SDK $(dotnet --version), Docker $(docker version -f '{{.Server.Version}}' 2>/dev/null), docker-compose $(docker-compose version --short 2>/dev/null), nginx $(docker run --rm localhost:5000/library/nginx:stable nginx -v 2>&1 | sed 's|.*/||'), $runs runs of every figure, $(( ($(date +%s) - started) / 60 )) min in all"
 echo "Machine: $machine"
 echo
 cat <<MD
-| Figure (seconds) | median | min | max |
+| Inner loop (seconds) | median | min | max |
 | --- | --- | --- | --- |
 | plain \`dotnet build\`, nothing changed | $(stat plain-build) |
 | no-op \`dotnet build -t:StackUp\`, 3 replicas running, nothing changed | $(stat noop-stackup) |
 | edit-to-served: edit Program.cs, \`StackUp\`, first response with the new text (3 replicas, rolling) | $(stat edit-to-served) |
 | edit to \`StackUp\` returned (old replicas drained and removed) | $(stat edit-to-stackup-returned) |
 | \`dotnet publish -t:PublishContainer\` alone after an edit (reference) | $(stat publish-container-only) |
-| warm \`StackUp\`, images built, nothing running, 1 replica | $(stat warm-stackup-1) |
-| warm \`StackUp\`, 4 replicas | $(stat warm-stackup-4) |
-| warm \`StackUp\`, 16 replicas | $(stat warm-stackup-16) |
-| \`StackDown\`, 1 / 4 / 16 replicas (one run each) | $(cat "$out/teardown-1.txt") / $(cat "$out/teardown-4.txt") / $(cat "$out/teardown-16.txt") |
-| resources left after \`StackDown\` (1 / 4 / 16) | $(cat "$out/left-after-teardown-1.txt") / $(cat "$out/left-after-teardown-4.txt") / $(cat "$out/left-after-teardown-16.txt") |
 
-Warm stack-up, first 200 through nginx (seconds, median / min / max; ratio = median ÷ raw CLI median):
+Warm stack-up, images built, nothing running; ready = first 200 through nginx (seconds, median/min/max; ratio = median ÷ raw CLI median):
 
 | N | raw CLI | docker-compose | ProxyStack \`StackUp\` | ProxyStack \`dotnet run\` |
 | --- | --- | --- | --- | --- |
 MD
 for n in 1 4 16; do
-  echo "| $n | $(stat "up-raw-$n" | tr -d ' ' | tr '|' '/') | $(stat "up-cmp-$n" | tr -d ' ' | tr '|' '/') (×$(ratio "up-cmp-$n" "up-raw-$n")) | $(stat "up-ps-$n" | tr -d ' ' | tr '|' '/') (×$(ratio "up-ps-$n" "up-raw-$n")) | $(stat "up-run-$n" | tr -d ' ' | tr '|' '/') (×$(ratio "up-run-$n" "up-raw-$n")) |"
+  echo "| $n | $(slash "up-raw-$n") | $(slash "up-cmp-$n") (×$(ratio "up-cmp-$n" "up-raw-$n")) | $(slash "up-ps-$n") (×$(ratio "up-ps-$n" "up-raw-$n")) | $(slash "up-run-$n") (×$(ratio "up-run-$n" "up-raw-$n")) |"
 done
 cat <<MD
 
-Teardown (seconds, median) and resources left after it (all runs):
+Teardown (seconds, median/min/max) and resources left after it (containers + networks, summed over all runs):
 
-| N | raw CLI | docker-compose | ProxyStack \`StackDown\` | ProxyStack Ctrl-C on \`dotnet run\` |
+| N | raw CLI | docker-compose | ProxyStack \`StackDown\` | ProxyStack SIGTERM to \`dotnet run\` |
 | --- | --- | --- | --- | --- |
 MD
 for n in 1 4 16; do
-  row="| $n"; for m in raw cmp ps run; do row+=" | $(stat "down-$m-$n" | cut -d'|' -f1 | tr -d ' ') s, left $(awk "{s+=\$1} END {print s+0}" "$out/left-$m-$n.txt")"; done; echo "$row |"
+  row="| $n"; for m in raw cmp ps run; do row+=" | $(slash "down-$m-$n"), left $(total "left-$m-$n")"; done; echo "$row |"
 done
 cat <<MD
 
-| Proxy throughput (wrk -t2 -c32 -d10s) | requests/s median / min / max | p50 latency |
+| Proxy throughput (wrk -t2 -c32 -d4s, 1 replica) | requests/s median/min/max | p50 latency median/min/max (ms) |
 | --- | --- | --- |
-| direct to one replica (published only for this) | $(stat rps-direct | tr -d " " | tr "|" "/") | $(cat "$out/p50-direct.txt") |
-| through ProxyStack's nginx (1 replica) | $(stat rps-proxystack | tr -d " " | tr "|" "/") (×$(ratio rps-proxystack rps-direct) of direct) | $(cat "$out/p50-proxystack.txt") |
-| through a naive nginx (plain proxy_pass, no upstream keepalive) | $(stat rps-naive | tr -d " " | tr "|" "/") (×$(ratio rps-naive rps-direct) of direct) | $(cat "$out/p50-naive.txt") |
+| direct to the replica (published only for this) | $(slash rps-direct) | $(slash p50-direct) |
+| through ProxyStack's nginx | $(slash rps-proxystack) (×$(ratio rps-proxystack rps-direct) of direct) | $(slash p50-proxystack) |
+| through a naive nginx (plain proxy_pass, no upstream keepalive) | $(slash rps-naive) (×$(ratio rps-naive rps-direct) of direct) | $(slash p50-naive) |
 
-| Failed requests during a redeploy under load (wrk -t2 -c16; non-2xx + socket errors) | median / min / max |
-| --- | --- |
-| ProxyStack rolling replacement (code change, \`StackUp\`, 3 replicas) | $(stat fail-proxystack | tr -d " " | tr "|" "/") |
-| \`docker-compose up -d --force-recreate\` (4 replicas) | $(stat fail-compose | tr -d " " | tr "|" "/") |
-| raw CLI \`docker rm -f\` + \`docker run\` per replica (4 replicas) | $(stat fail-raw | tr -d " " | tr "|" "/") |
+| Redeploy of 4 replicas under load (wrk -t2 -c16, from 1 s before until 1 s after) | failed requests median/min/max | non-2xx, all runs | socket errors, all runs (connect/read/write/timeout) | redeploy seconds median |
+| --- | --- | --- | --- | --- |
 MD
+for m in ps:"ProxyStack rolling replacement (a replica setting changed, \`StackUp\`)" cmp:"\`docker-compose up -d --force-recreate\`" raw:"raw CLI \`docker rm -f\` + \`docker run\`, one replica after another"; do
+  k=${m%%:*}
+  echo "| ${m#*:} | $(slash "fail-$k") | $(total "non2xx-$k") | $(total "connect-$k")/$(total "read-$k")/$(total "write-$k")/$(total "timeout-$k") | $(stat "redeploy-$k" | cut -d'|' -f1 | tr -d ' ') |"
+done
