@@ -59,6 +59,19 @@ public sealed class StackUpTests(SharedSample shared) : StackTest
     }
 
     [DockerFact]
+    public async Task StackUp_at_detailed_verbosity_logs_where_the_time_went()
+    {
+        var up = await shared.Sample.BuildAsync("StackUp", Props(2), verbosity: "d");
+        Assert.True(up.ExitCode == 0, up.ToString()[..Math.Min(4000, up.Output.Length)]);
+        foreach (var line in new[] { "profile: engine ping took ", "profile: app image check took ", "profile: proxy image check or build took ",
+                     "profile: observe (listing, image ids, proxy config, ports) took ", "profile: apply took " })
+            Assert.Contains(line, up.Output);
+        var phases = up.Output.Split('\n').Single(l => l.Contains("profile: network "));
+        foreach (var phase in new[] { "network ", "create ", "start ", "readiness ", "proxy ", "total " }) Assert.Contains(phase, phases);
+        Assert.Contains("(2 steps)", phases);
+    }
+
+    [DockerFact]
     public async Task Second_StackUp_touches_no_container()
     {
         var first = await shared.Sample.BuildAsync("StackUp", Props(2));

@@ -31,6 +31,9 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
 
     private readonly ReadinessWaiter _waiter = new(engine, log);
 
+    /// <summary>Per-phase timings of the last <see cref="ExecuteAsync"/>, logged as its last detail line.</summary>
+    public StepProfile Profile { get; } = new();
+
     /// <summary>Runs <paramref name="plan"/>; on failure undoes what it did and throws <see cref="StackException"/>.</summary>
     public async Task ExecuteAsync(Plan plan, StackModel model, CancellationToken ct)
     {
@@ -68,7 +71,11 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
             }
         }
 
-        if (failure is null && done.Count == plan.Steps.Count) return;
+        if (failure is null && done.Count == plan.Steps.Count)
+        {
+            log.Detail("profile: " + Profile.Summarize(Profile.Now));
+            return;
+        }
         await RollbackAsync(undo).ConfigureAwait(false);
         if (ct.IsCancellationRequested) throw new StackException(Diagnostic.Warning(nameof(Strings.ApplyCancelled), model.Name));
         throw new StackException(ToDiagnostic(model, failedStep!, failure!), failure);
@@ -97,9 +104,11 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
     {
         await Task.Yield();
         log.Step(step.Describe());
-        var clock = Stopwatch.StartNew();
+        var start = Profile.Now;
         await RunStepCoreAsync(step, model, ct).ConfigureAwait(false);
-        log.Detail($"  {step.Describe()} took {clock.ElapsedMilliseconds} ms");
+        var end = Profile.Now;
+        Profile.Record(step, model.ProxyName, start, end);
+        log.Detail($"  {step.Describe()} took {(long)(end - start).TotalMilliseconds} ms");
         lock (gate)
         {
             switch (step.Kind)

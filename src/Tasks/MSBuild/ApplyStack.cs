@@ -30,6 +30,8 @@ public sealed class ApplyStack : StackTask
 
     private protected override string CancelledStackName => _stack;
 
+    private protected override string ProfileLabel => "apply";
+
     private protected override async Task<bool> ExecuteAsync(CancellationToken ct)
     {
         var model = ReadModel(ModelFile);
@@ -52,7 +54,9 @@ public sealed class ApplyStack : StackTask
         var config = await File.ReadAllTextAsync(ProxyConfigFile, ct).ConfigureAwait(false);
         using var _ = await StackLock.AcquireAsync(model.Name, StackLog, ct).ConfigureAwait(false);
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var observed = await new StackObserver(Engine).ObserveAsync(model, [AppImage, model.NginxImage], ct).ConfigureAwait(false);
+        StackLog.Detail($"profile: observe (listing, image ids, proxy config, ports) took {clock.ElapsedMilliseconds} ms");
         var result = Reconciler.Reconcile(model, observed, AppImage, ProxyImage, config);
         MSBuildDiagnosticSink.Log(Log, result.Diagnostics);
         if (result.HasErrors) return false;

@@ -19,6 +19,8 @@ public sealed class BuildStackProxyImage : StackTask
     /// <summary>Example: proxystack/hellostack-proxy:latest</summary>
     [Required] public string ProxyImage { get; set; } = "";
 
+    private protected override string ProfileLabel => "proxy image check or build";
+
     private protected override async Task<bool> ExecuteAsync(CancellationToken ct)
     {
         var model = ReadModel(ModelFile);

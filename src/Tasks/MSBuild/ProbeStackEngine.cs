@@ -3,6 +3,8 @@ namespace ProxyStack.MSBuild;
 /// <summary>Pings the engine before any build work, so "no engine" fails in seconds with STACK3001 naming the endpoint.</summary>
 public sealed class ProbeStackEngine : StackTask
 {
+    private protected override string ProfileLabel => "engine ping";
+
     private protected override async Task<bool> ExecuteAsync(CancellationToken ct)
     {
         await Engine.PingAsync(ct).ConfigureAwait(false);

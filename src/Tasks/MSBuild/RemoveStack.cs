@@ -14,6 +14,8 @@ public sealed class RemoveStack : StackTask
 
     private protected override string CancelledStackName => StackName;
 
+    private protected override string ProfileLabel => "teardown";
+
     private protected override async Task<bool> ExecuteAsync(CancellationToken ct)
     {
         await Engine.PingAsync(ct).ConfigureAwait(false);

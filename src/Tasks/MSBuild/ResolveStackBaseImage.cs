@@ -20,6 +20,8 @@ public sealed class ResolveStackBaseImage : StackTask
     /// <summary>Example: localhost:5000/dotnet/aspnet:10.0</summary>
     [Output] public string ResolvedImage { get; set; } = "";
 
+    private protected override string ProfileLabel => "base image check";
+
     private protected override async Task<bool> ExecuteAsync(CancellationToken ct)
     {
         var image = ImageReference.Parse(Image);

@@ -32,6 +32,9 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
 
     internal IStackLog StackLog => new MSBuildStackLog(Log);
 
+    /// <summary>What this task's time is called in the stack-up profile (detailed verbosity); null: not profiled.</summary>
+    private protected virtual string? ProfileLabel => null;
+
     public void Cancel()
     {
         try { _cts.Cancel(); }
@@ -51,7 +54,10 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
         AppDomain.CurrentDomain.ProcessExit += onExit;
         try
         {
-            return ExecuteAsync(_cts.Token).GetAwaiter().GetResult() && !Log.HasLoggedErrors;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var ok = ExecuteAsync(_cts.Token).GetAwaiter().GetResult() && !Log.HasLoggedErrors;
+            if (ok && ProfileLabel is { } label) StackLog.Detail($"profile: {label} took {clock.ElapsedMilliseconds} ms");
+            return ok;
         }
         catch (StackException e)
         {

@@ -11,6 +11,8 @@ public sealed class ValidateStackImageStamp : StackTask
     /// <summary>A file whose first line is an image reference. Example: obj/Debug/net10.0/stack/app-image.stamp</summary>
     [Required] public string StampFile { get; set; } = "";
 
+    private protected override string ProfileLabel => "app image check";
+
     private protected override async Task<bool> ExecuteAsync(CancellationToken ct)
     {
         if (!File.Exists(StampFile)) return true;

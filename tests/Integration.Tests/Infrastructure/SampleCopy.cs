@@ -42,9 +42,9 @@ public sealed class SampleCopy : IDisposable
     }
 
     /// <summary>`dotnet build -t:&lt;target&gt;` with the given properties, the mirror always set.</summary>
-    public Task<ProcessResult> BuildAsync(string target, IDictionary<string, string>? properties = null, IDictionary<string, string>? env = null, TimeSpan? timeout = null)
+    public Task<ProcessResult> BuildAsync(string target, IDictionary<string, string>? properties = null, IDictionary<string, string>? env = null, TimeSpan? timeout = null, string verbosity = "n")
     {
-        var args = new List<string> { "build", ProjectFile, $"-t:{target}", "-nologo", "-v:n", "-nr:false", "-tl:off", $"-p:StackRegistryMirror={Repository.Mirror}" };
+        var args = new List<string> { "build", ProjectFile, $"-t:{target}", "-nologo", $"-v:{verbosity}", "-nr:false", "-tl:off", $"-p:StackRegistryMirror={Repository.Mirror}" };
         foreach (var (k, v) in properties ?? new Dictionary<string, string>()) args.Add($"-p:{k}={v}");
         return Cli.RunAsync(Cli.Dotnet(Directory, args, env), timeout);
     }
