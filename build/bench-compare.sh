@@ -12,9 +12,11 @@ nginx_img="localhost:5000/library/nginx:stable"
 raw_port=18490; cmp_port=18491; direct_port=18492; naive_port=18493
 sock() { curl -sf --unix-socket /var/run/docker.sock "$@"; }
 first_200() { for _ in $(seq 2400); do [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/")" = 200 ] && return 0; sleep 0.05; done; echo "no 200 on $1" >&2; return 1; }
-config_for() { # prefix n -> a config equivalent to ProxyStack's, for containers <prefix>-app-<i> (generated, no container started)
-  dotnet build -t:GenerateStackProxyConfig "${props[@]}" "-p:StackReplicas=$2" >/dev/null
-  sed -e "s/$stack-app-/$1-app-/g" -e 's/max_fails=3/max_fails=0/' "$work/HelloStack/obj/Debug/net10.0/stack/nginx.conf" >"$work/$1-$2.conf"
+config_for() { # n -> configs equivalent to ProxyStack's for containers raw-app-<i> and cmp-app-<i> (generated, nothing started)
+  dotnet build -t:GenerateStackProxyConfig "${props[@]}" "-p:StackReplicas=$1" >/dev/null
+  for prefix in raw cmp; do
+    sed -e "s/$stack-app-/$prefix-app-/g" -e 's/max_fails=3/max_fails=0/' "$work/HelloStack/obj/Debug/net10.0/stack/nginx.conf" >"$work/$prefix-$1.conf"
+  done
 }
 proxy_run() { # name network port config
   docker run -d --name "$1" --network "$2" -p "127.0.0.1:$3:8080" -u 65534:65534 -v "$4:/etc/proxystack/nginx.conf:ro" \
@@ -64,13 +66,13 @@ leftovers() { # name prefix -> containers + networks whose name starts with it
          + $(sock "http://localhost/networks?filters=$f" | { grep -o '"Id"' || true; } | wc -l) ))
 }
 
-# Redeploy under load: wrk from 1 s before the redeploy until 1 s after it; every non-2xx answer and every socket error
+# Redeploy under load: wrk from 0.5 s before the redeploy until 0.5 s after it; every non-2xx answer and every socket error
 # (connect, read, write, timeout) counts as a failed request. wrk, unlike browsers and HttpClient, never retries.
 under_load() { # method port run
   wrk -t2 -c16 -d600s "http://127.0.0.1:$2/" >"$work/wrk.out" 2>&1 & local w=$!
-  sleep 1
+  sleep 0.5
   local t; t=$(now); "${1}_redeploy" "$3"; record "redeploy-$1" "$(since "$t")"
-  sleep 1; kill -INT "$w"; wait "$w" || true
+  sleep 0.5; kill -INT "$w"; wait "$w" || true
   local non2xx errors
   non2xx=$(awk '/Non-2xx/ {print $5}' "$work/wrk.out"); non2xx=${non2xx:-0}
   errors=$(awk '/Socket errors/ {gsub(",",""); print $4, $6, $8, $10}' "$work/wrk.out"); errors=${errors:-0 0 0 0}
@@ -81,7 +83,7 @@ under_load() { # method port run
 }
 
 echo "comparison: configs and compose files" >&2
-for n in 1 4 16; do config_for raw "$n"; config_for cmp "$n"; compose_file "$n"; done
+for n in 1 4 16; do config_for "$n"; compose_file "$n"; done
 ps_down
 
 methods=(raw cmp ps run)
@@ -122,7 +124,7 @@ first_200 "$direct_port"; first_200 "$naive_port"
 ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f", v}'; }
 for run in $(seq "$runs"); do
   for target in direct:$direct_port proxystack:$port naive:$naive_port; do
-    wrk -t2 -c32 -d4s --latency "http://127.0.0.1:${target##*:}/" >"$work/wrk.out"
+    wrk -t2 -c32 -d3s --latency "http://127.0.0.1:${target##*:}/" >"$work/wrk.out"
     record "rps-${target%%:*}" "$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out")"
     record "p50-${target%%:*}" "$(awk '/ 50%/ {print $2}' "$work/wrk.out" | ms)"
   done

@@ -8,6 +8,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-5}
+begun=$(date +%s)
 bash "$root/build/provision.sh" >&2
 # The comparison needs Debian's docker-compose and wrk.
 for pkg in docker-compose wrk; do dpkg -s "$pkg" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null; }; done
@@ -52,7 +53,6 @@ count() { curl -sf --unix-socket /var/run/docker.sock "http://localhost/$1?all=1
 up() { dotnet build -t:StackUp "${props[@]}" "-p:StackReplicas=$1" >/dev/null; }
 
 echo "warming up (first build, images, stack)" >&2
-dotnet build "${props[@]}" >/dev/null
 up 3
 
 # BENCH_ONLY=compare skips the inner-loop figures (to debug the comparison quickly).
@@ -63,6 +63,14 @@ for i in $(seq "$runs"); do
   t=$(now); up 3; record noop-stackup "$(since "$t")"
   [ "$before" = "$(ids)" ] || { echo "no-op StackUp changed a container" >&2; exit 1; }
 done
+
+for i in $(seq "$runs"); do
+  echo "// publish-only run $i" >>Program.cs
+  t=$(now); dotnet publish -t:PublishContainer "${props[@]}" "-p:ContainerRepository=$stack" -p:ContainerImageTag=publishonly \
+    -p:ContainerBaseImage=localhost:5000/dotnet/aspnet:10.0 "-p:ContainerLabel=" >/dev/null; record publish-container-only "$(since "$t")"
+done
+# The edits of the publish-only runs reach the stack with the first edit-to-served run below.
+curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/images/$stack:publishonly" >/dev/null || true
 
 for i in $(seq "$runs"); do
   text="edit $i $RANDOM"
@@ -76,21 +84,13 @@ for i in $(seq "$runs"); do
   record edit-to-served "$served"; record edit-to-stackup-returned "$(since "$t")"
 done
 
-for i in $(seq "$runs"); do
-  echo "// publish-only run $i" >>Program.cs
-  t=$(now); dotnet publish -t:PublishContainer "${props[@]}" "-p:ContainerRepository=$stack" -p:ContainerImageTag=publishonly \
-    -p:ContainerBaseImage=localhost:5000/dotnet/aspnet:10.0 "-p:ContainerLabel=" >/dev/null; record publish-container-only "$(since "$t")"
-done
-curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/images/$stack:publishonly" >/dev/null || true
-# Bring the app image back in step with Program.cs, so the comparison starts from an up-to-date stack.
-up 3
 }
 source "$root/build/bench-compare.sh"
 
 ratio() { awk -v a="$(stat "$1" | cut -d'|' -f1)" -v b="$(stat "$2" | cut -d'|' -f1)" 'BEGIN { printf "%.2f", a / b }'; }
 slash() { stat "$1" | tr -d ' ' | tr '|' '/'; }
 total() { awk '{s+=$1} END {print s+0}' "$out/$1.txt"; }
-machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), .NET SDK $(dotnet --version), Docker $(docker version -f '{{.Server.Version}}' 2>/dev/null), docker-compose $(docker-compose version --short 2>/dev/null), nginx $(docker run --rm localhost:5000/library/nginx:stable nginx -v 2>&1 | sed 's|.*/||'), $runs runs of every figure, $(( ($(date +%s) - started) / 60 )) min in all"
+machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), .NET SDK $(dotnet --version), Docker $(docker version -f '{{.Server.Version}}' 2>/dev/null), docker-compose $(docker-compose version --short 2>/dev/null), nginx $(docker run --rm localhost:5000/library/nginx:stable nginx -v 2>&1 | sed 's|.*/||'), $runs runs of every figure, $(awk -v b="$begun" -v s="$started" -v e="$(date +%s)" 'BEGIN { printf "%.1f min in all, %.1f of them after provisioning", (e - b) / 60, (e - s) / 60 }')"
 echo "Machine: $machine"
 echo
 cat <<MD
@@ -122,13 +122,13 @@ for n in 1 4 16; do
 done
 cat <<MD
 
-| Proxy throughput (wrk -t2 -c32 -d4s, 1 replica) | requests/s median/min/max | p50 latency median/min/max (ms) |
+| Proxy throughput (wrk -t2 -c32 -d3s, 1 replica) | requests/s median/min/max | p50 latency median/min/max (ms) |
 | --- | --- | --- |
 | direct to the replica (published only for this) | $(slash rps-direct) | $(slash p50-direct) |
 | through ProxyStack's nginx | $(slash rps-proxystack) (×$(ratio rps-proxystack rps-direct) of direct) | $(slash p50-proxystack) |
 | through a naive nginx (plain proxy_pass, no upstream keepalive) | $(slash rps-naive) (×$(ratio rps-naive rps-direct) of direct) | $(slash p50-naive) |
 
-| Redeploy of 4 replicas under load (wrk -t2 -c16, from 1 s before until 1 s after) | failed requests median/min/max | non-2xx, all runs | socket errors, all runs (connect/read/write/timeout) | redeploy seconds median |
+| Redeploy of 4 replicas under load (wrk -t2 -c16, from 0.5 s before until 0.5 s after) | failed requests median/min/max | non-2xx, all runs | socket errors, all runs (connect/read/write/timeout) | redeploy seconds median |
 | --- | --- | --- | --- | --- |
 MD
 for m in ps:"ProxyStack rolling replacement (a replica setting changed, \`StackUp\`)" cmp:"\`docker-compose up -d --force-recreate\`" raw:"raw CLI \`docker rm -f\` + \`docker run\`, one replica after another"; do

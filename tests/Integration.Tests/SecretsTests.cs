@@ -41,6 +41,7 @@ public sealed class SecretsTests : StackTest
               <ItemGroup>
                 <StackEnvironment Include="ConnectionStrings__Db" FromEnvironment="PROXYSTACK_TEST_DB" />
                 <StackEnvironment Include="Api__Key" FromFile="api-key.txt" />
+                <StackEnvironment Include="Plain__Setting" Value="plain-value-only-at-detailed-verbosity" />
               </ItemGroup>
             </Project>
             """));
@@ -52,6 +53,9 @@ public sealed class SecretsTests : StackTest
         var diag = await Cli.RunAsync(Cli.Dotnet(sample.Directory, ["build", sample.ProjectFile, "-t:StackUp", "-nologo", "-v:diag", "-tl:off", "-nr:false",
             $"-bl:{binlog}", $"-p:StackRegistryMirror={Repository.Mirror}", $"-p:StackName={Stack}", $"-p:StackHostPort={Ports.Free()}"], env));
         Assert.True(diag.ExitCode == 0, diag.ToString()[..Math.Min(4000, diag.Output.Length)]);
+        // A plain Value is configuration: absent from the normal log, shown (like every MSBuild item) at -v:diag.
+        Assert.DoesNotContain("plain-value-only-at-detailed-verbosity", up.Output);
+        Assert.Contains("plain-value-only-at-detailed-verbosity", diag.Output);
         // The checks below can fail: the diag log does show the sources, and the replicas do get the values.
         Assert.Contains("PROXYSTACK_TEST_DB", diag.Output);
         Assert.Contains("api-key.txt", diag.Output);
