@@ -17,7 +17,7 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         new Dictionary<string, string> { ["StackRegistryMirror"] = Repository.Mirror }));
 
     [DockerFact]
-    public Task Dotnet_run_serves_theStack_and_ctrl_c_leaves_no_container_and_no_network() =>
+    public Task Dotnet_run_serves_the_stack_and_ctrl_c_leaves_no_container_and_no_network() =>
         RunThenStopWith(Cli.SIGINT, group: true);
 
     [DockerFact]
@@ -42,7 +42,7 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
     }
 
     [DockerFact]
-    public async Task A_second_dotnet_run_reuses_theStack_a_first_one_kept_running()
+    public async Task A_second_dotnet_run_reuses_the_stack_a_first_one_kept_running()
     {
         using (var first = Run(keepRunning: true))
         {

@@ -42,7 +42,7 @@ public sealed class ErrorTests(SharedSample shared) : StackTest
     }
 
     [DockerFact]
-    public async Task A_taken_hostPort_fails_with_STACK4003_and_starts_nothing()
+    public async Task A_taken_host_port_fails_with_STACK4003_and_starts_nothing()
     {
         using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, Port);
         squatter.Start();
@@ -101,7 +101,7 @@ public sealed class ErrorTests(SharedSample shared) : StackTest
     }
 
     [DockerFact]
-    public async Task A_container_with_aStack_name_but_not_our_labels_is_refused_and_left_alone()
+    public async Task A_container_with_a_stack_name_but_not_our_labels_is_refused_and_left_alone()
     {
         var foreign = $"{Stack}-app-2";
         await Probe.Client.Containers.CreateContainerAsync(new CreateContainerParameters

@@ -30,7 +30,7 @@ public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : 
     }
 
     [DockerFact]
-    public async Task A_hostPort_held_by_anotherStack_fails_with_STACK4003_and_leaves_the_otherStack_alone()
+    public async Task A_host_port_held_by_another_stack_fails_with_STACK4003_and_leaves_the_other_stack_alone()
     {
         var other = Ports.NewStackName();
         OtherStacks.Add(other);
@@ -46,7 +46,7 @@ public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : 
     }
 
     [DockerFact]
-    public async Task Two_bring_ups_of_oneStack_at_once_give_oneStack_without_duplicates()
+    public async Task Two_bring_ups_of_one_stack_at_once_give_one_stack_without_duplicates()
     {
         var both = await Task.WhenAll(shared.Sample.BuildAsync("StackUp", Props(3)), shared.Sample.BuildAsync("StackUp", Props(3)));
         Assert.All(both, r => Assert.True(r.ExitCode == 0, r.ToString()));
@@ -115,7 +115,7 @@ public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : 
     }
 
     [DockerFact]
-    public async Task After_the_engine_restarts_the_next_StackUp_repairs_theStack()
+    public async Task After_the_engine_restarts_the_next_StackUp_repairs_the_stack()
     {
         const string pidFile = "/var/run/docker.pid";
         Assert.True(File.Exists(pidFile), "this test restarts the local engine that build/provision.sh started");

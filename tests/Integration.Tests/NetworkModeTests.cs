@@ -71,7 +71,7 @@ public sealed partial class NetworkModeTests(SharedSample shared) : StackTest
     }
 
     [DockerFact]
-    public async Task Host_mode_serves_every_replica_from_loopbackPorts_only()
+    public async Task Host_mode_serves_every_replica_from_loopback_ports_only()
     {
         var up = await UpAsync("host");
         Assert.True(up.ExitCode == 0, up.ToString());
@@ -103,7 +103,7 @@ public sealed partial class NetworkModeTests(SharedSample shared) : StackTest
     }
 
     [DockerFact]
-    public async Task Switching_modes_on_a_runningStack_leaves_no_stray_network_or_container()
+    public async Task Switching_modes_on_a_running_stack_leaves_no_stray_network_or_container()
     {
         foreach (var mode in new[] { "bridge", "host", "link", "bridge" })
         {

@@ -18,7 +18,7 @@ public sealed class PackageConsumerTests : StackTest
     }
 
     [DockerFact]
-    public async Task A_new_web_project_consuming_the_packed_package_brings_itsStack_up()
+    public async Task A_new_web_project_consuming_the_packed_package_brings_its_stack_up()
     {
         var version = $"0.1.0-test.{Guid.NewGuid():N}"[..24];
         var feed = Path.Combine(_root, "feed");

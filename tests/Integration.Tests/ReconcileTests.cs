@@ -129,7 +129,7 @@ public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output
     }
 
     [DockerFact]
-    public async Task AStack_whose_network_was_deleted_by_hand_is_repaired()
+    public async Task A_stack_whose_network_was_deleted_by_hand_is_repaired()
     {
         await UpAsync(shared.Sample, Props(2));
         // Docker only lets a network go once nothing runs on it: stop everything, then delete the network, as a user would.

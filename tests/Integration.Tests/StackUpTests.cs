@@ -32,7 +32,7 @@ public sealed class StackUpTests(SharedSample shared) : StackTest
     }
 
     [DockerFact]
-    public async Task Replicas_publish_noPort_and_the_proxy_listens_on_loopback_only()
+    public async Task Replicas_publish_no_port_and_the_proxy_listens_on_loopback_only()
     {
         var up = await shared.Sample.BuildAsync("StackUp", Props(2));
         Assert.True(up.ExitCode == 0, up.ToString());

@@ -36,6 +36,32 @@ public class FailureModesCatalogueTests
         foreach (var code in Codes.Keys) Assert.Contains(code, doc);
     }
 
+    /// <summary>Every row names at least one test, and every test it names exists (`Class.Method`, `…` a name prefix, `Class.*`).</summary>
+    [Fact]
+    public void Every_row_of_the_catalogue_names_tests_that_exist()
+    {
+        var tests = Directory.EnumerateFiles(Repository.File("tests"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"))
+            .GroupBy(Path.GetFileNameWithoutExtension)
+            .ToDictionary(g => g.Key!, g => string.Join("\n", g.Select(File.ReadAllText))); // NetworkModeTests.cs exists as unit and integration test
+        var rows = File.ReadAllLines(Repository.File("docs", "failure-modes.md"))
+            .Where(l => l.StartsWith("| ") && !l.StartsWith("| Case") && !l.StartsWith("| Promise") && !l.StartsWith("| ---")).ToList();
+        Assert.True(rows.Count > 40, $"only {rows.Count} rows found");
+        foreach (var row in rows)
+        {
+            var refs = System.Text.RegularExpressions.Regex.Matches(row, @"`([A-Z][A-Za-z]*Tests)\.([A-Za-z0-9_]+|\*)(…)?`");
+            Assert.True(refs.Count > 0 || row.Contains("`build/test.sh`"), $"no test named in: {row}");
+            foreach (System.Text.RegularExpressions.Match r in refs)
+            {
+                var (cls, method, prefix) = (r.Groups[1].Value, r.Groups[2].Value, r.Groups[3].Success || r.Groups[2].Value == "*");
+                Assert.True(tests.TryGetValue(cls, out var source), $"no tests/**/{cls}.cs for {r.Value}");
+                if (method == "*") continue;
+                Assert.True(prefix ? source!.Contains($" {method}") : System.Text.RegularExpressions.Regex.IsMatch(source!, $@" {method}\("),
+                    $"{r.Value} names no test in {cls}.cs");
+            }
+        }
+    }
+
     [Fact]
     public void Every_code_in_the_catalogue_is_emitted_somewhere()
     {

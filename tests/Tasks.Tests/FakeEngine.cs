@@ -13,6 +13,16 @@ internal sealed class FakeEngine : IContainerEngine
     public Exception? PingFailure { get; set; }
     /// <summary>Containers that "exit" as soon as they are started, with this exit code.</summary>
     public Dictionary<string, long> CrashOnStart { get; } = [];
+    /// <summary>Thrown by the label-filtered listing, as an engine that refuses a request would.</summary>
+    public Exception? ListFailure { get; set; }
+    /// <summary>Thrown by an image build, as the engine's builder does when a step fails.</summary>
+    public Exception? BuildFailure { get; set; }
+    /// <summary>What every exec returns (nginx -t and reload in the proxy).</summary>
+    public (long ExitCode, string Output) ExecResult { get; set; } = (0, "");
+    /// <summary>Every exec'd command line, in order.</summary>
+    public List<string> Execs { get; } = [];
+    /// <summary>The address containers report on the stack network (null: none yet).</summary>
+    public string? Address { get; set; }
     private int _ids;
 
     public string Endpoint => "fake://engine";
@@ -25,6 +35,7 @@ internal sealed class FakeEngine : IContainerEngine
     public Task<(IReadOnlyList<ObservedContainer> Containers, IReadOnlyList<ObservedNetwork> Networks)> ListStackResourcesAsync(
         string stack, IReadOnlyCollection<string> names, CancellationToken ct)
     {
+        if (ListFailure is not null) return Task.FromException<(IReadOnlyList<ObservedContainer>, IReadOnlyList<ObservedNetwork>)>(ListFailure);
         IReadOnlyList<ObservedContainer> c = Containers
             .Where(kv => kv.Value.Labels.GetValueOrDefault(StackLabels.Stack) == stack || names.Contains(kv.Key))
             .Select(kv => new ObservedContainer(kv.Value.Id, kv.Key, kv.Value.Labels, kv.Value.Running)).ToList();
@@ -40,7 +51,8 @@ internal sealed class FakeEngine : IContainerEngine
 
     public Task PullImageAsync(string reference, CancellationToken ct) => Record($"pull {reference}");
     public Task<bool> RemoveImageAsync(string reference, CancellationToken ct) { Calls.Add($"rmi {reference}"); return Task.FromResult(Images.Remove(reference)); }
-    public Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Record($"build {tag}");
+    public Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct) =>
+        BuildFailure is null ? Record($"build {tag}") : Task.FromException(BuildFailure);
 
     public Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {
@@ -90,13 +102,16 @@ internal sealed class FakeEngine : IContainerEngine
 
     public Task<ContainerStatus?> InspectContainerAsync(string name, string network, CancellationToken ct) =>
         Task.FromResult(Containers.TryGetValue(name, out var c)
-            ? new ContainerStatus(c.Id, c.Running, c.Running ? "running" : "exited", CrashOnStart.GetValueOrDefault(name), null, 0)
+            ? new ContainerStatus(c.Id, c.Running, c.Running ? "running" : "exited", CrashOnStart.GetValueOrDefault(name), Address, 0)
             : null);
 
     public Task<string> GetLogsAsync(string name, int tail, CancellationToken ct) => Task.FromResult($"log of {name}\nUnhandled exception: boom");
     public Task FollowLogsAsync(string name, Action<string> onLine, CancellationToken ct) => Task.CompletedTask;
-    public Task<(long ExitCode, string Output)> ExecAsync(string name, IReadOnlyList<string> command, CancellationToken ct) =>
-        Task.FromResult((0L, ""));
+    public Task<(long ExitCode, string Output)> ExecAsync(string name, IReadOnlyList<string> command, CancellationToken ct)
+    {
+        Execs.Add($"{name}: {string.Join(' ', command)}");
+        return Task.FromResult(ExecResult);
+    }
     public Task WriteFileAsync(string name, string path, string content, CancellationToken ct) => Record($"write {name}:{path}");
     public Task<string?> ReadFileAsync(string name, string path, CancellationToken ct) => Task.FromResult<string?>(null);
 

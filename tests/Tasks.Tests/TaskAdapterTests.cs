@@ -119,7 +119,7 @@ public sealed class TaskAdapterTests : IDisposable
     [Fact]
     public void ApplyStack_rolls_back_everything_it_created_when_a_replica_crashes()
     {
-        var model = Builders.Model(2) with { HostPort = FreePort() };
+        var model = Builders.Model(2) with { HostPort = Builders.FreePort() };
         var engine = new FakeEngine();
         engine.Images[Builders.AppImage] = Builders.AppImageId;
         engine.CrashOnStart["hello-app-2"] = 139;
@@ -148,14 +148,5 @@ public sealed class TaskAdapterTests : IDisposable
         Assert.Equal(["hello-proxy"], engine.Containers.Keys);
         Assert.Empty(engine.Networks);
         Assert.True(new RemoveStack { BuildEngine = new CapturingBuildEngine(), StackName = "hello", Engine = engine }.Execute());
-    }
-
-    private static int FreePort()
-    {
-        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
     }
 }

@@ -1,0 +1,128 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using ProxyStack.Engine;
+using ProxyStack.Model;
+using ProxyStack.MSBuild;
+using ProxyStack.Planning;
+using ProxyStack.Proxy;
+using Xunit;
+
+namespace ProxyStack.Tests;
+
+/// <summary>
+/// The faults of the catalogue that a real engine will not produce on demand — a refused request, a failing image build,
+/// a proxy that never answers, a configuration nginx rejects — played by the fake engine through the real tasks.
+/// </summary>
+public sealed class EngineFaultTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("proxystack-faults-").FullName;
+    private readonly CapturingBuildEngine _build = new();
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private (string Model, string Config) Write(StackModel model)
+    {
+        var path = Path.Combine(_dir, "model.json");
+        File.WriteAllText(path, StackModelFile.Serialize(model));
+        var config = Path.Combine(_dir, "nginx.conf");
+        File.WriteAllText(config, NginxConfigWriter.Write(model));
+        return (path, config);
+    }
+
+    private ApplyStack Apply(StackModel model, FakeEngine engine)
+    {
+        var (m, c) = Write(model);
+        return new ApplyStack { BuildEngine = _build, ModelFile = m, AppImage = Builders.AppImage, ProxyImage = Builders.ProxyImage, ProxyConfigFile = c, Engine = engine };
+    }
+
+    [Fact]
+    public void A_request_the_engine_refuses_is_STACK3002_naming_the_operation_and_the_reason()
+    {
+        var engine = new FakeEngine { ListFailure = new EngineRequestException("list containers", "permission denied", conflict: false) };
+        engine.Images[Builders.AppImage] = Builders.AppImageId;
+        Assert.False(Apply(Builders.Model(1), engine).Execute());
+        var error = Assert.Single(_build.Errors);
+        Assert.Equal("STACK3002", error.Code);
+        Assert.Contains("list containers", error.Message);
+        Assert.Contains("permission denied", error.Message);
+        Assert.Empty(engine.Calls);
+    }
+
+    [Fact]
+    public void A_failing_proxy_image_build_is_STACK2002_with_the_builder_output_and_starts_nothing()
+    {
+        var model = Builders.Model(1);
+        var (m, c) = Write(model);
+        var engine = new FakeEngine { BuildFailure = new EngineRequestException("build proxystack/hello-proxy:latest", "nginx: [emerg] unknown directive \"x\"", conflict: false) };
+        engine.Images[model.NginxImage] = Builders.NginxId;
+        var task = new BuildStackProxyImage { BuildEngine = _build, ModelFile = m, ConfigFile = c, ProxyImage = Builders.ProxyImage, Engine = engine };
+        Assert.False(task.Execute());
+        var error = Assert.Single(_build.Errors);
+        Assert.Equal("STACK2002", error.Code);
+        Assert.Contains("unknown directive", error.Message);
+        Assert.Empty(engine.Containers);
+    }
+
+    [Fact]
+    public async Task A_proxy_that_never_answers_is_STACK4010_and_the_bring_up_is_rolled_back()
+    {
+        // Replicas answer (a tiny HTTP server stands in for them); nothing listens on the proxy's host port.
+        using var replica = new TcpListener(IPAddress.Loopback, 0);
+        replica.Start();
+        using var stop = new CancellationTokenSource();
+        var serving = ServeOkAsync(replica, stop.Token);
+        var model = Builders.Model(2) with { AppPort = ((IPEndPoint)replica.LocalEndpoint).Port, HostPort = Builders.FreePort(), ReadyTimeoutSeconds = 1 };
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        engine.Images[Builders.AppImage] = Builders.AppImageId;
+        engine.Images[model.NginxImage] = Builders.NginxId;
+
+        Assert.False(Apply(model, engine).Execute());
+        stop.Cancel();
+        replica.Stop();
+        await serving;
+        var error = Assert.Single(_build.Errors);
+        Assert.Equal("STACK4010", error.Code);
+        Assert.Contains("hello-proxy", error.Message);
+        Assert.Empty(engine.Containers);
+        Assert.Empty(engine.Networks);
+    }
+
+    [Fact]
+    public void A_configuration_nginx_rejects_is_STACK4008_checked_beside_the_running_one_and_nothing_else_changes()
+    {
+        var model = Builders.Model(2);
+        var engine = new FakeEngine { ExecResult = (1, "nginx: [emerg] invalid number of arguments in \"proxy_pass\"") };
+        foreach (var (k, v) in Builders.Images()) engine.Images[k] = v;
+        foreach (var c in Builders.Running(model, "the config nginx runs now").Containers)
+            engine.Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
+        engine.Networks[model.NetworkName] = Reconciler.Labels(model.Name, StackLabels.RoleNetwork);
+
+        Assert.False(Apply(model, engine).Execute());
+        var error = Assert.Single(_build.Errors);
+        Assert.Equal("STACK4008", error.Code);
+        Assert.Contains("invalid number of arguments", error.Message);
+        var exec = Assert.Single(engine.Execs);
+        // The new file is tested with nginx -t before it replaces the running one.
+        Assert.True(exec.IndexOf("nginx -t", StringComparison.Ordinal) < exec.IndexOf(" mv ", StringComparison.Ordinal), exec);
+        Assert.DoesNotContain(engine.Calls, c => c.StartsWith("rm ") || c.StartsWith("stop ") || c.StartsWith("create "));
+        Assert.Equal(3, engine.Containers.Count);
+    }
+
+    private static async Task ServeOkAsync(TcpListener listener, CancellationToken ct)
+    {
+        var ok = Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                using var client = await listener.AcceptTcpClientAsync(ct);
+                var stream = client.GetStream();
+                var buffer = new byte[4096];
+                _ = await stream.ReadAsync(buffer, ct);
+                await stream.WriteAsync(ok, ct);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException) { }
+    }
+}
