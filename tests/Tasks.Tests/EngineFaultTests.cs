@@ -16,25 +16,11 @@ namespace ProxyStack.Tests;
 /// </summary>
 public sealed class EngineFaultTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("proxystack-faults-").FullName;
-    private readonly CapturingBuildEngine _build = new();
+    private readonly TaskScratch _scratch = new();
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _scratch.Dispose();
 
-    private (string Model, string Config) Write(StackModel model)
-    {
-        var path = Path.Combine(_dir, "model.json");
-        File.WriteAllText(path, StackModelFile.Serialize(model));
-        var config = Path.Combine(_dir, "nginx.conf");
-        File.WriteAllText(config, NginxConfigWriter.Write(model));
-        return (path, config);
-    }
-
-    private ApplyStack Apply(StackModel model, FakeEngine engine)
-    {
-        var (m, c) = Write(model);
-        return new ApplyStack { BuildEngine = _build, ModelFile = m, AppImage = Builders.AppImage, ProxyImage = Builders.ProxyImage, ProxyConfigFile = c, Engine = engine };
-    }
+    private ApplyStack Apply(StackModel model, FakeEngine engine) => _scratch.Apply(model, engine);
 
     [Fact]
     public void A_request_the_engine_refuses_is_STACK3002_naming_the_operation_and_the_reason()
@@ -42,7 +28,7 @@ public sealed class EngineFaultTests : IDisposable
         var engine = new FakeEngine { ListFailure = new EngineRequestException("list containers", "permission denied", conflict: false) };
         engine.Images[Builders.AppImage] = Builders.AppImageId;
         Assert.False(Apply(Builders.Model(1), engine).Execute());
-        var error = Assert.Single(_build.Errors);
+        var error = Assert.Single(_scratch.Build.Errors);
         Assert.Equal("STACK3002", error.Code);
         Assert.Contains("list containers", error.Message);
         Assert.Contains("permission denied", error.Message);
@@ -53,12 +39,11 @@ public sealed class EngineFaultTests : IDisposable
     public void A_failing_proxy_image_build_is_STACK2002_with_the_builder_output_and_starts_nothing()
     {
         var model = Builders.Model(1);
-        var (m, c) = Write(model);
         var engine = new FakeEngine { BuildFailure = new EngineRequestException("build proxystack/hello-proxy:latest", "nginx: [emerg] unknown directive \"x\"", conflict: false) };
         engine.Images[model.NginxImage] = Builders.NginxId;
-        var task = new BuildStackProxyImage { BuildEngine = _build, ModelFile = m, ConfigFile = c, ProxyImage = Builders.ProxyImage, Engine = engine };
+        var task = new BuildStackProxyImage { BuildEngine = _scratch.Build, ModelFile = _scratch.WriteModel(model), ConfigFile = _scratch.ConfigFile, ProxyImage = Builders.ProxyImage, Engine = engine };
         Assert.False(task.Execute());
-        var error = Assert.Single(_build.Errors);
+        var error = Assert.Single(_scratch.Build.Errors);
         Assert.Equal("STACK2002", error.Code);
         Assert.Contains("unknown directive", error.Message);
         Assert.Empty(engine.Containers);
@@ -81,7 +66,7 @@ public sealed class EngineFaultTests : IDisposable
         stop.Cancel();
         replica.Stop();
         await serving;
-        var error = Assert.Single(_build.Errors);
+        var error = Assert.Single(_scratch.Build.Errors);
         Assert.Equal("STACK4010", error.Code);
         Assert.Contains("hello-proxy", error.Message);
         Assert.Empty(engine.Containers);
@@ -99,7 +84,7 @@ public sealed class EngineFaultTests : IDisposable
         engine.Networks[model.NetworkName] = Reconciler.Labels(model.Name, StackLabels.RoleNetwork);
 
         Assert.False(Apply(model, engine).Execute());
-        var error = Assert.Single(_build.Errors);
+        var error = Assert.Single(_scratch.Build.Errors);
         Assert.Equal("STACK4008", error.Code);
         Assert.Contains("invalid number of arguments", error.Message);
         var exec = Assert.Single(engine.Execs);

@@ -94,18 +94,10 @@ public sealed class SecretEnvironmentTests : IDisposable
     public void ApplyStack_with_an_unavailable_secret_fails_before_touching_the_engine()
     {
         var model = Builders.Model(1) with { Secrets = [new("DB_PASSWORD", "PROXYSTACK_TEST_UNSET_" + Guid.NewGuid().ToString("N"), "")] };
-        var path = Path.Combine(_dir, "model.json");
-        File.WriteAllText(path, StackModelFile.Serialize(model));
-        File.WriteAllText(Path.Combine(_dir, "nginx.conf"), "");
         var engine = new FakeEngine();
-        var build = new CapturingBuildEngine();
-        var task = new ApplyStack
-        {
-            BuildEngine = build, ModelFile = path, AppImage = Builders.AppImage, ProxyImage = Builders.ProxyImage,
-            ProxyConfigFile = Path.Combine(_dir, "nginx.conf"), Engine = engine,
-        };
-        Assert.False(task.Execute());
-        Assert.Equal("STACK1018", Assert.Single(build.Errors).Code);
+        using var scratch = new TaskScratch();
+        Assert.False(scratch.Apply(model, engine).Execute());
+        Assert.Equal("STACK1018", Assert.Single(scratch.Build.Errors).Code);
         Assert.Empty(engine.Calls);
         Assert.Empty(engine.Containers);
     }

@@ -10,30 +10,21 @@ namespace ProxyStack.Tests;
 
 public sealed class TaskAdapterTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("proxystack-tasks-").FullName;
-    private readonly CapturingBuildEngine _build = new();
+    private readonly TaskScratch _scratch = new();
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private string WriteModel(StackModel model)
-    {
-        var path = Path.Combine(_dir, "model.json");
-        File.WriteAllText(path, StackModelFile.Serialize(model));
-        File.WriteAllText(Path.Combine(_dir, "nginx.conf"), NginxConfigWriter.Write(model));
-        return path;
-    }
+    public void Dispose() => _scratch.Dispose();
 
     [Fact]
     public void ComputeStackModel_logs_coded_errors_and_writes_no_model_for_bad_input()
     {
         var task = new ComputeStackModel
         {
-            BuildEngine = _build, ProjectName = "HelloStack", StackReplicas = "0", StackHostPort = "8080", StackHostAddress = "127.0.0.1",
+            BuildEngine = _scratch.Build, ProjectName = "HelloStack", StackReplicas = "0", StackHostPort = "8080", StackHostAddress = "127.0.0.1",
             StackAppPort = "8080", StackHealthPath = "/", StackReadyTimeout = "60", StackNginxImage = "nginx:stable",
-            StackNetworkMode = "bridge", StackKeepRunning = "false", ModelFile = Path.Combine(_dir, "m.json"),
+            StackNetworkMode = "bridge", StackKeepRunning = "false", ModelFile = Path.Combine(_scratch.Dir, "m.json"),
         };
         Assert.False(task.Execute());
-        var error = Assert.Single(_build.Errors);
+        var error = Assert.Single(_scratch.Build.Errors);
         Assert.Equal("STACK1003", error.Code);
         Assert.Contains("StackReplicas is '0'", error.Message);
         Assert.False(File.Exists(task.ModelFile));
@@ -46,10 +37,10 @@ public sealed class TaskAdapterTests : IDisposable
         item.SetMetadata("Value", "hi");
         var task = new ComputeStackModel
         {
-            BuildEngine = _build, ProjectName = "Contoso.Orders_API", StackReplicas = "2", StackHostPort = "9000", StackHostAddress = "127.0.0.1",
+            BuildEngine = _scratch.Build, ProjectName = "Contoso.Orders_API", StackReplicas = "2", StackHostPort = "9000", StackHostAddress = "127.0.0.1",
             StackAppPort = "8080", StackHealthPath = "/", StackReadyTimeout = "60", StackNginxImage = "nginx:stable",
             StackRegistryMirror = "localhost:5000", StackNetworkMode = "bridge", StackKeepRunning = "false",
-            StackEnvironment = [item], ModelFile = Path.Combine(_dir, "m.json"),
+            StackEnvironment = [item], ModelFile = Path.Combine(_scratch.Dir, "m.json"),
         };
         Assert.True(task.Execute());
         Assert.Equal("contoso.orders_api", task.NormalizedStackName);
@@ -62,10 +53,10 @@ public sealed class TaskAdapterTests : IDisposable
     [Fact]
     public void ComputeStackModel_rewrites_the_model_only_when_it_changes()
     {
-        var path = Path.Combine(_dir, "m.json");
+        var path = Path.Combine(_scratch.Dir, "m.json");
         ComputeStackModel Task() => new()
         {
-            BuildEngine = _build, ProjectName = "a", StackReplicas = "1", StackHostPort = "8080", StackHostAddress = "127.0.0.1",
+            BuildEngine = _scratch.Build, ProjectName = "a", StackReplicas = "1", StackHostPort = "8080", StackHostAddress = "127.0.0.1",
             StackAppPort = "8080", StackHealthPath = "/", StackReadyTimeout = "60", StackNginxImage = "nginx:stable",
             StackNetworkMode = "bridge", StackKeepRunning = "false", ModelFile = path,
         };
@@ -79,10 +70,10 @@ public sealed class TaskAdapterTests : IDisposable
     [Fact]
     public void ProbeStackEngine_fails_with_STACK3001_naming_the_endpoint()
     {
-        var task = new ProbeStackEngine { BuildEngine = _build };
+        var task = new ProbeStackEngine { BuildEngine = _scratch.Build };
         task.Engine = new FakeEngine { PingFailure = new EngineUnavailableException("unix:///nowhere.sock", "the socket does not exist") };
         Assert.False(task.Execute());
-        var error = Assert.Single(_build.Errors);
+        var error = Assert.Single(_scratch.Build.Errors);
         Assert.Equal("STACK3001", error.Code);
         Assert.Contains("unix:///nowhere.sock", error.Message);
         Assert.Contains("DOCKER_HOST", error.Message);
@@ -105,13 +96,9 @@ public sealed class TaskAdapterTests : IDisposable
         var engine = new FakeEngine();
         engine.Images[Builders.AppImage] = Builders.AppImageId;
         engine.Containers["hello-app-1"] = ("f".PadLeft(64, 'f'), new Dictionary<string, string>(), true);
-        var task = new ApplyStack
-        {
-            BuildEngine = _build, ModelFile = WriteModel(model), AppImage = Builders.AppImage, ProxyImage = Builders.ProxyImage,
-            ProxyConfigFile = Path.Combine(_dir, "nginx.conf"), Engine = engine,
-        };
+        var task = _scratch.Apply(model, engine);
         Assert.False(task.Execute());
-        Assert.Equal("STACK4001", Assert.Single(_build.Errors).Code);
+        Assert.Equal("STACK4001", Assert.Single(_scratch.Build.Errors).Code);
         Assert.DoesNotContain(engine.Calls, c => c.Contains("hello-app-1"));
         Assert.True(engine.Containers.ContainsKey("hello-app-1"));
     }
@@ -123,13 +110,9 @@ public sealed class TaskAdapterTests : IDisposable
         var engine = new FakeEngine();
         engine.Images[Builders.AppImage] = Builders.AppImageId;
         engine.CrashOnStart["hello-app-2"] = 139;
-        var task = new ApplyStack
-        {
-            BuildEngine = _build, ModelFile = WriteModel(model), AppImage = Builders.AppImage, ProxyImage = Builders.ProxyImage,
-            ProxyConfigFile = Path.Combine(_dir, "nginx.conf"), Engine = engine,
-        };
+        var task = _scratch.Apply(model, engine);
         Assert.False(task.Execute());
-        var error = Assert.Single(_build.Errors);
+        var error = Assert.Single(_scratch.Build.Errors);
         Assert.Equal("STACK4005", error.Code);
         Assert.Contains("exited with code 139", error.Message);
         Assert.Contains("Unhandled exception: boom", error.Message);
@@ -144,7 +127,7 @@ public sealed class TaskAdapterTests : IDisposable
         engine.Containers["hello-app-1"] = ("1".PadLeft(64, '1'), Reconciler.Labels("hello", StackLabels.RoleApp), true);
         engine.Containers["hello-proxy"] = ("2".PadLeft(64, '2'), new Dictionary<string, string>(), true);
         engine.Networks["hello-net"] = Reconciler.Labels("hello", StackLabels.RoleNetwork);
-        Assert.True(new RemoveStack { BuildEngine = _build, StackName = "hello", Engine = engine }.Execute());
+        Assert.True(new RemoveStack { BuildEngine = _scratch.Build, StackName = "hello", Engine = engine }.Execute());
         Assert.Equal(["hello-proxy"], engine.Containers.Keys);
         Assert.Empty(engine.Networks);
         Assert.True(new RemoveStack { BuildEngine = new CapturingBuildEngine(), StackName = "hello", Engine = engine }.Execute());
