@@ -34,16 +34,6 @@ internal static class Builders
     public static ReconcileResult Reconcile(StackModel model, ObservedState observed) =>
         Reconciler.Reconcile(model, observed, AppImage, ProxyImage, ProxyStack.Proxy.NginxConfigWriter.Write(model));
 
-    /// <summary>A loopback port nothing listens on right now.</summary>
-    public static int FreePort()
-    {
-        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
-
     public static Dictionary<string, string> Images(string appId = AppImageId) => new()
     {
         [AppImage] = appId,

@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Text.RegularExpressions;
 using ProxyStack.Diagnostics;
 using Xunit;
 
@@ -19,7 +20,7 @@ public class DocsTests
     {
         var codes = typeof(DiagnosticCodes).GetFields(BindingFlags.Public | BindingFlags.Static).Select(f => (string)f.GetValue(null)!).ToHashSet();
         var doc = File.ReadAllText(Repository.File("docs", "errors.md"));
-        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(doc, @"STACK\d{4}"))
+        foreach (Match m in Regex.Matches(doc, @"STACK\d{4}"))
             Assert.Contains(m.Value, codes);
     }
 }
@@ -40,8 +41,7 @@ public class FailureModesCatalogueTests
     [Fact]
     public void Every_row_of_the_catalogue_names_tests_that_exist()
     {
-        var tests = Directory.EnumerateFiles(Repository.File("tests"), "*.cs", SearchOption.AllDirectories)
-            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"))
+        var tests = Repository.SourceFiles("tests")
             .GroupBy(Path.GetFileNameWithoutExtension)
             .ToDictionary(g => g.Key!, g => string.Join("\n", g.Select(File.ReadAllText))); // NetworkModeTests.cs exists as unit and integration test
         var rows = File.ReadAllLines(Repository.File("docs", "failure-modes.md"))
@@ -49,14 +49,14 @@ public class FailureModesCatalogueTests
         Assert.True(rows.Count > 40, $"only {rows.Count} rows found");
         foreach (var row in rows)
         {
-            var refs = System.Text.RegularExpressions.Regex.Matches(row, @"`([A-Z][A-Za-z]*Tests)\.([A-Za-z0-9_]+|\*)(…)?`");
+            var refs = Regex.Matches(row, @"`([A-Z][A-Za-z]*Tests)\.([A-Za-z0-9_]+|\*)(…)?`");
             Assert.True(refs.Count > 0 || row.Contains("`build/test.sh`"), $"no test named in: {row}");
-            foreach (System.Text.RegularExpressions.Match r in refs)
+            foreach (Match r in refs)
             {
                 var (cls, method, prefix) = (r.Groups[1].Value, r.Groups[2].Value, r.Groups[3].Success || r.Groups[2].Value == "*");
                 Assert.True(tests.TryGetValue(cls, out var source), $"no tests/**/{cls}.cs for {r.Value}");
                 if (method == "*") continue;
-                Assert.True(prefix ? source!.Contains($" {method}") : System.Text.RegularExpressions.Regex.IsMatch(source!, $@" {method}\("),
+                Assert.True(prefix ? source!.Contains($" {method}") : Regex.IsMatch(source!, $@" {method}\("),
                     $"{r.Value} names no test in {cls}.cs");
             }
         }
@@ -65,11 +65,11 @@ public class FailureModesCatalogueTests
     [Fact]
     public void Every_code_in_the_catalogue_is_emitted_somewhere()
     {
-        var sources = string.Join("\n", Directory.EnumerateFiles(Repository.File("src", "Tasks"), "*.cs", SearchOption.AllDirectories)
-            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.EndsWith("DiagnosticCodes.cs"))
+        var sources = string.Join("\n", Repository.SourceFiles("src", "Tasks")
+            .Where(f => !f.EndsWith("DiagnosticCodes.cs"))
             .Select(File.ReadAllText));
         var doc = File.ReadAllText(Repository.File("docs", "failure-modes.md"));
-        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(doc, @"STACK\d{4}"))
+        foreach (Match m in Regex.Matches(doc, @"STACK\d{4}"))
         {
             Assert.True(Codes.TryGetValue(m.Value, out var name), $"{m.Value} is not a code");
             Assert.Contains($"nameof(Strings.{name})", sources);

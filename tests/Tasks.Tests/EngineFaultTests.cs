@@ -8,6 +8,8 @@ using ProxyStack.Planning;
 using ProxyStack.Proxy;
 using Xunit;
 
+using ProxyStack.IntegrationTests.Infrastructure;
+
 namespace ProxyStack.Tests;
 
 /// <summary>
@@ -20,14 +22,12 @@ public sealed class EngineFaultTests : IDisposable
 
     public void Dispose() => _scratch.Dispose();
 
-    private ApplyStack Apply(StackModel model, FakeEngine engine) => _scratch.Apply(model, engine);
-
     [Fact]
     public void A_request_the_engine_refuses_is_STACK3002_naming_the_operation_and_the_reason()
     {
         var engine = new FakeEngine { ListFailure = new EngineRequestException("list containers", "permission denied", conflict: false) };
         engine.Images[Builders.AppImage] = Builders.AppImageId;
-        Assert.False(Apply(Builders.Model(1), engine).Execute());
+        Assert.False(_scratch.Apply(Builders.Model(1), engine).Execute());
         var error = Assert.Single(_scratch.Build.Errors);
         Assert.Equal("STACK3002", error.Code);
         Assert.Contains("list containers", error.Message);
@@ -57,12 +57,12 @@ public sealed class EngineFaultTests : IDisposable
         replica.Start();
         using var stop = new CancellationTokenSource();
         var serving = ServeOkAsync(replica, stop.Token);
-        var model = Builders.Model(2) with { AppPort = ((IPEndPoint)replica.LocalEndpoint).Port, HostPort = Builders.FreePort(), ReadyTimeoutSeconds = 1 };
+        var model = Builders.Model(2) with { AppPort = ((IPEndPoint)replica.LocalEndpoint).Port, HostPort = Ports.Free(), ReadyTimeoutSeconds = 1 };
         var engine = new FakeEngine { Address = "127.0.0.1" };
         engine.Images[Builders.AppImage] = Builders.AppImageId;
         engine.Images[model.NginxImage] = Builders.NginxId;
 
-        Assert.False(Apply(model, engine).Execute());
+        Assert.False(_scratch.Apply(model, engine).Execute());
         stop.Cancel();
         replica.Stop();
         await serving;
@@ -83,7 +83,7 @@ public sealed class EngineFaultTests : IDisposable
             engine.Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
         engine.Networks[model.NetworkName] = Reconciler.Labels(model.Name, StackLabels.RoleNetwork);
 
-        Assert.False(Apply(model, engine).Execute());
+        Assert.False(_scratch.Apply(model, engine).Execute());
         var error = Assert.Single(_scratch.Build.Errors);
         Assert.Equal("STACK4008", error.Code);
         Assert.Contains("invalid number of arguments", error.Message);

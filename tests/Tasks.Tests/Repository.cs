@@ -9,4 +9,9 @@ internal static class Repository
         .Single(a => a.Key == "RepositoryRoot").Value!;
 
     public static string File(params string[] parts) => Path.Combine([Root, .. parts]);
+
+    /// <summary>The C# files under a folder of the repository, build output (bin/, obj/) left out.</summary>
+    public static IEnumerable<string> SourceFiles(params string[] folder) =>
+        Directory.EnumerateFiles(File(folder), "*.cs", SearchOption.AllDirectories)
+            .Where(f => Path.GetRelativePath(File(folder), f).Split(Path.DirectorySeparatorChar) is var parts && !parts.Contains("bin") && !parts.Contains("obj"));
 }

@@ -6,6 +6,8 @@ using ProxyStack.Planning;
 using ProxyStack.Proxy;
 using Xunit;
 
+using ProxyStack.IntegrationTests.Infrastructure;
+
 namespace ProxyStack.Tests;
 
 public sealed class TaskAdapterTests : IDisposable
@@ -106,7 +108,7 @@ public sealed class TaskAdapterTests : IDisposable
     [Fact]
     public void ApplyStack_rolls_back_everything_it_created_when_a_replica_crashes()
     {
-        var model = Builders.Model(2) with { HostPort = Builders.FreePort() };
+        var model = Builders.Model(2) with { HostPort = Ports.Free() };
         var engine = new FakeEngine();
         engine.Images[Builders.AppImage] = Builders.AppImageId;
         engine.CrashOnStart["hello-app-2"] = 139;
