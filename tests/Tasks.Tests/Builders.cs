@@ -20,7 +20,13 @@ internal static class Builders
         RegistryMirror = "",
         NetworkMode = "bridge",
         KeepRunning = "false",
+        LockTimeout = "300",
+        Adopt = "false",
+        Owner = Owner,
     };
+
+    /// <summary>The checkout that owns the test stacks.</summary>
+    public const string Owner = "devbox:/src/hello";
 
     public static StackModel Model(int replicas = 3, string name = "hello") =>
         StackModelBuilder.Build(ValidInput() with { StackName = name, Replicas = replicas.ToString() }).Model!;
@@ -50,7 +56,7 @@ internal static class Builders
         return new ObservedState
         {
             Containers = containers,
-            Networks = StackNetworking.OwnsNetwork(model) ? [new ObservedNetwork("n1", model.NetworkName, Reconciler.Labels(model.Name, StackLabels.RoleNetwork))] : [],
+            Networks = StackNetworking.OwnsNetwork(model) ? [new ObservedNetwork("n1", model.NetworkName, Reconciler.Labels(model, StackLabels.RoleNetwork))] : [],
             ImageIds = Images(),
             ProxyConfigHash = ConfigHash.Of(config),
         };
@@ -58,7 +64,7 @@ internal static class Builders
 
     public static ObservedContainer App(StackModel model, int replica, string appId = AppImageId, bool running = true)
     {
-        var labels = Reconciler.Labels(model.Name, StackLabels.RoleApp);
+        var labels = Reconciler.Labels(model, StackLabels.RoleApp);
         labels[StackLabels.Replica] = replica.ToString();
         labels[StackLabels.ConfigHash] = Reconciler.AppHash(model, appId, replica);
         labels[StackLabels.ImageId] = appId;
@@ -68,8 +74,9 @@ internal static class Builders
 
     public static ObservedContainer Proxy(StackModel model, bool running = true)
     {
-        var labels = Reconciler.Labels(model.Name, StackLabels.RoleProxy);
+        var labels = Reconciler.Labels(model, StackLabels.RoleProxy);
         labels[StackLabels.ConfigHash] = Reconciler.ProxyHash(model, NginxId);
+        labels[StackLabels.Publish] = ContainerSpecs.PublishLabel(model);
         labels[StackLabels.NetworkMode] = model.NetworkMode;
         return new ObservedContainer("p".PadLeft(64, 'b'), model.ProxyName, labels, running);
     }

@@ -50,22 +50,16 @@ public sealed class EngineFaultTests : IDisposable
     }
 
     [Fact]
-    public async Task A_proxy_that_never_answers_is_STACK4010_and_the_bring_up_is_rolled_back()
+    public void A_proxy_that_never_answers_is_STACK4010_and_the_bring_up_is_rolled_back()
     {
         // Replicas answer (a tiny HTTP server stands in for them); nothing listens on the proxy's host port.
-        using var replica = new TcpListener(IPAddress.Loopback, 0);
-        replica.Start();
-        using var stop = new CancellationTokenSource();
-        var serving = ServeOkAsync(replica, stop.Token);
-        var model = Builders.Model(2) with { AppPort = ((IPEndPoint)replica.LocalEndpoint).Port, HostPort = Ports.Free(), ReadyTimeoutSeconds = 1 };
+        using var replicas = new OkServer();
+        var model = Builders.Model(2) with { AppPort = replicas.Port, HostPort = Ports.Free(), ReadyTimeoutSeconds = 1 };
         var engine = new FakeEngine { Address = "127.0.0.1" };
         engine.Images[Builders.AppImage] = Builders.AppImageId;
         engine.Images[model.NginxImage] = Builders.NginxId;
 
         Assert.False(_scratch.Apply(model, engine).Execute());
-        stop.Cancel();
-        replica.Stop();
-        await serving;
         var error = Assert.Single(_scratch.Build.Errors);
         Assert.Equal("STACK4010", error.Code);
         Assert.Contains("hello-proxy", error.Message);
@@ -76,12 +70,13 @@ public sealed class EngineFaultTests : IDisposable
     [Fact]
     public void A_configuration_nginx_rejects_is_STACK4008_checked_beside_the_running_one_and_nothing_else_changes()
     {
-        var model = Builders.Model(2);
-        var engine = new FakeEngine { ExecResult = (1, "nginx: [emerg] invalid number of arguments in \"proxy_pass\"") };
+        using var replicas = new OkServer();
+        var model = Builders.Model(2) with { AppPort = replicas.Port };
+        var engine = new FakeEngine { ExecResult = (1, "nginx: [emerg] invalid number of arguments in \"proxy_pass\""), Address = "127.0.0.1" };
         foreach (var (k, v) in Builders.Images()) engine.Images[k] = v;
         foreach (var c in Builders.Running(model, "the config nginx runs now").Containers)
             engine.Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
-        engine.Networks[model.NetworkName] = Reconciler.Labels(model.Name, StackLabels.RoleNetwork);
+        engine.Networks[model.NetworkName] = Reconciler.Labels(model, StackLabels.RoleNetwork);
 
         Assert.False(_scratch.Apply(model, engine).Execute());
         var error = Assert.Single(_scratch.Build.Errors);
@@ -92,22 +87,5 @@ public sealed class EngineFaultTests : IDisposable
         Assert.True(exec.IndexOf("nginx -t", StringComparison.Ordinal) < exec.IndexOf(" mv ", StringComparison.Ordinal), exec);
         Assert.DoesNotContain(engine.Calls, c => c.StartsWith("rm ") || c.StartsWith("stop ") || c.StartsWith("create "));
         Assert.Equal(3, engine.Containers.Count);
-    }
-
-    private static async Task ServeOkAsync(TcpListener listener, CancellationToken ct)
-    {
-        var ok = Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        try
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                using var client = await listener.AcceptTcpClientAsync(ct);
-                var stream = client.GetStream();
-                var buffer = new byte[4096];
-                _ = await stream.ReadAsync(buffer, ct);
-                await stream.WriteAsync(ok, ct);
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException) { }
     }
 }

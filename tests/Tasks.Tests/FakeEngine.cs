@@ -76,16 +76,20 @@ internal sealed class FakeEngine : IContainerEngine
 
     public Task StartContainerAsync(string name, CancellationToken ct)
     {
+        var recorded = Record($"start {name}");
+        if (recorded.IsFaulted) return recorded;
         var c = Containers[name];
         Containers[name] = c with { Running = !CrashOnStart.ContainsKey(name) };
-        return Record($"start {name}");
+        return recorded;
     }
 
     public Task RenameContainerAsync(string name, string newName, CancellationToken ct)
     {
+        var recorded = Record($"rename {name} {newName}");
+        if (recorded.IsFaulted) return recorded;
         Containers[newName] = Containers[name];
         Containers.Remove(name);
-        return Record($"rename {name} {newName}");
+        return recorded;
     }
 
     public Task StopContainerAsync(string name, TimeSpan timeout, CancellationToken ct)
@@ -96,8 +100,8 @@ internal sealed class FakeEngine : IContainerEngine
 
     public Task<bool> RemoveContainerAsync(string name, CancellationToken ct)
     {
-        Calls.Add($"rm {name}");
-        return Task.FromResult(Containers.Remove(name));
+        var recorded = Record($"rm {name}");
+        return recorded.IsFaulted ? Task.FromException<bool>(recorded.Exception!.InnerException!) : Task.FromResult(Containers.Remove(name));
     }
 
     public Task<ContainerStatus?> InspectContainerAsync(string name, string network, CancellationToken ct) =>
@@ -115,9 +119,14 @@ internal sealed class FakeEngine : IContainerEngine
     public Task WriteFileAsync(string name, string path, string content, CancellationToken ct) => Record($"write {name}:{path}");
     public Task<string?> ReadFileAsync(string name, string path, CancellationToken ct) => Task.FromResult<string?>(null);
 
+    /// <summary>Calls (by the start of their recorded text, e.g. "rename hello-proxy-retiring") that the engine refuses.</summary>
+    public List<string> FailingCalls { get; } = [];
+
     private Task Record(string call)
     {
         Calls.Add(call);
-        return Task.CompletedTask;
+        return FailingCalls.Any(call.StartsWith)
+            ? Task.FromException(new EngineRequestException(call, "refused by the test", conflict: false))
+            : Task.CompletedTask;
     }
 }

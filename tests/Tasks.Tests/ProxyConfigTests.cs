@@ -51,6 +51,7 @@ public class ProxyConfigTests
         Assert.Contains("COPY nginx.conf /etc/proxystack/nginx.conf\n", dockerfile);
         // nginx runs unprivileged and reads only the generated config.
         Assert.Contains("USER 65534:65534\n", dockerfile);
-        Assert.Contains("CMD [\"nginx\", \"-c\", \"/etc/proxystack/nginx.conf\", \"-g\", \"daemon off;\"]", dockerfile);
+        // The root filesystem is read-only: the config is copied to the tmpfs where a reload can replace it.
+        Assert.Contains("CMD [\"sh\", \"-c\", \"cp /etc/proxystack/nginx.conf /run/proxystack/nginx.conf && exec nginx -c /run/proxystack/nginx.conf -g 'daemon off;'\"]", dockerfile);
     }
 }

@@ -120,22 +120,49 @@ public class ReconcilerTests
     {
         var model = Builders.Model(1);
         var observed = Builders.Running(model, Config(model)) with { ImageIds = new Dictionary<string, string> { [Builders.AppImage] = Builders.AppImageId, ["nginx:stable"] = "sha256:nginx2" } };
+        // Same address and port: the old proxy must stop before the new one binds, so the new config is checked with nginx -t
+        // first, and the old one is only renamed and stopped (started again if the new one fails), removed after the switch.
         AssertPlan("""
-             1. stop hello-proxy: definition changed
-             2. remove hello-proxy: definition changed (after 1)
-             3. create hello-proxy: definition changed (after 2)
-             4. start hello-proxy: definition changed (after 3)
-             5. wait proxy hello-proxy: definition changed (after 4)
+             1. check config hello-proxy: definition changed
+             2. retire hello-proxy as hello-proxy-retiring-bbbbbbbbbbbb: definition changed (after 1)
+             3. stop hello-proxy-retiring-bbbbbbbbbbbb: definition changed (after 2)
+             4. create hello-proxy: definition changed (after 3)
+             5. start hello-proxy: definition changed (after 4)
+             6. wait proxy hello-proxy: definition changed (after 5)
+             7. drain hello-proxy: let in-flight requests finish (after 6)
+             8. stop hello-proxy-retiring-bbbbbbbbbbbb: replaced (after 7)
+             9. remove hello-proxy-retiring-bbbbbbbbbbbb: replaced (after 8)
             """, Plan(model, observed));
+        var result = Plan(model, observed);
+        Assert.True(result.Plan.Steps[2].UndoByStarting);
+        Assert.True(result.Plan.Steps[5].IsCommit);
     }
 
     [Fact]
-    public void Host_port_change_replaces_only_the_proxy()
+    public void Host_port_change_starts_the_new_proxy_beside_the_old_one_and_touches_no_replica()
     {
         var before = Builders.Model(2);
         var model = before with { HostPort = 9090 };
-        var plan = Plan(model, Builders.Running(before, Config(before))).Plan;
-        Assert.All(plan.Steps, s => Assert.Equal("hello-proxy", s.Resource));
+        AssertPlan("""
+             1. retire hello-proxy as hello-proxy-retiring-bbbbbbbbbbbb: definition changed
+             2. create hello-proxy: definition changed (after 1)
+             3. start hello-proxy: definition changed (after 2)
+             4. wait proxy hello-proxy: definition changed (after 3)
+             5. drain hello-proxy: let in-flight requests finish (after 4)
+             6. stop hello-proxy-retiring-bbbbbbbbbbbb: replaced (after 5)
+             7. remove hello-proxy-retiring-bbbbbbbbbbbb: replaced (after 6)
+            """, Plan(model, Builders.Running(before, Config(before))));
+    }
+
+    [Fact]
+    public void A_taken_new_host_port_is_refused_while_the_old_proxy_keeps_serving()
+    {
+        var before = Builders.Model(2);
+        var model = before with { HostPort = 9090 };
+        var result = Plan(model, Builders.Running(before, Config(before)) with { HostPortBusy = true });
+        Assert.True(result.Plan.IsEmpty);
+        Assert.Equal("STACK4003: StackHostPort 9090 on 127.0.0.1 is already in use by another process or stack. Stop it, or set StackHostPort to a free port.",
+            Assert.Single(result.Diagnostics).Format());
     }
 
     [Fact]
@@ -249,7 +276,7 @@ public class ReconcilerTests
     {
         // Pinned: a change here recreates every user's replicas on upgrade. Change it only on purpose.
         var hash = Reconciler.AppHash(Builders.Model(), Builders.AppImageId);
-        Assert.Equal("1fb0a2dacc7d7e3d0e24486156203666c41857a5ffc85e69d55eee104df66d1d", hash);
+        Assert.Equal("2e74a6e044fc2fca1b305f3ca2ef42ecb5866185af8ddc4e5e17418d5d3102a1", hash);
     }
 
     [Fact]

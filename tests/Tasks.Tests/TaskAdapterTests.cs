@@ -125,13 +125,15 @@ public sealed class TaskAdapterTests : IDisposable
     [Fact]
     public void RemoveStack_removes_only_labelled_resources_and_succeeds_on_an_empty_stack()
     {
+        var model = Builders.Model(1);
         var engine = new FakeEngine();
-        engine.Containers["hello-app-1"] = ("1".PadLeft(64, '1'), Reconciler.Labels("hello", StackLabels.RoleApp), true);
+        engine.Containers["hello-app-1"] = Builders.App(model, 1) is var app ? (app.Id, app.Labels.ToDictionary(), true) : default;
         engine.Containers["hello-proxy"] = ("2".PadLeft(64, '2'), new Dictionary<string, string>(), true);
-        engine.Networks["hello-net"] = Reconciler.Labels("hello", StackLabels.RoleNetwork);
-        Assert.True(new RemoveStack { BuildEngine = _scratch.Build, StackName = "hello", Engine = engine }.Execute());
+        engine.Networks["hello-net"] = Reconciler.Labels(model, StackLabels.RoleNetwork);
+        var modelFile = _scratch.WriteModel(model);
+        Assert.True(new RemoveStack { BuildEngine = _scratch.Build, ModelFile = modelFile, Engine = engine }.Execute());
         Assert.Equal(["hello-proxy"], engine.Containers.Keys);
         Assert.Empty(engine.Networks);
-        Assert.True(new RemoveStack { BuildEngine = new CapturingBuildEngine(), StackName = "hello", Engine = engine }.Execute());
+        Assert.True(new RemoveStack { BuildEngine = new CapturingBuildEngine(), ModelFile = modelFile, Engine = engine }.Execute());
     }
 }

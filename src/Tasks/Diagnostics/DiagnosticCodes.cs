@@ -21,12 +21,20 @@ internal static class DiagnosticCodes
     public const string SecretSourceConflict = "STACK1016";
     public const string SecretSourceInvalid = "STACK1017";
     public const string SecretUnavailable = "STACK1018";
+    public const string HostAddressNotCanonical = "STACK1019";
+    public const string HostModePrivilegedPort = "STACK1020";
+    public const string ContainerUserRoot = "STACK1021";
+    public const string EnvironmentOwned = "STACK1022";
+    public const string UserSecretsInvalid = "STACK1023";
+    public const string SecondsInvalid = "STACK1024";
     public const string BaseImageUnavailable = "STACK2001";
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";
     public const string EngineUnreachable = "STACK3001";
     public const string EngineRequestFailed = "STACK3002";
     public const string HostNetworkUnsupported = "STACK3003";
+    public const string EngineEndpointInvalid = "STACK3004";
+    public const string UnexpectedFailure = "STACK3005";
     public const string ForeignContainer = "STACK4001";
     public const string ForeignNetwork = "STACK4002";
     public const string HostPortInUse = "STACK4003";
@@ -38,5 +46,9 @@ internal static class DiagnosticCodes
     public const string TeardownFailed = "STACK4009";
     public const string ProxyNotReady = "STACK4010";
     public const string ReplicaPortInUse = "STACK4011";
+    public const string StackOwnedElsewhere = "STACK4012";
+    public const string UndoFailed = "STACK4013";
+    public const string LockTimeout = "STACK4014";
+    public const string LockUnavailable = "STACK4015";
     public const string ContainerSupportMissing = "STACK5001";
 }

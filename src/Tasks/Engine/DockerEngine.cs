@@ -17,22 +17,25 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(3);
     private readonly DockerClient _client;
 
+    private static readonly TimeSpan PullTimeout = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(10);
+
+    /// <summary>Throws <see cref="EngineEndpointException"/> for an endpoint that cannot be used (see <see cref="EngineEndpoint"/>).</summary>
     public DockerEngine(string? endpoint = null)
     {
-        Endpoint = ResolveEndpoint(endpoint);
-        _client = new DockerClientBuilder().WithEndpoint(new Uri(Endpoint)).Build();
+        var uri = EngineEndpoint.Resolve(endpoint, Environment.GetEnvironmentVariable("DOCKER_HOST"), OperatingSystem.IsWindows());
+        Endpoint = uri.ToString();
+        try
+        {
+            _client = new DockerClientBuilder().WithEndpoint(uri).Build();
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidOperationException or UriFormatException)
+        {
+            throw new EngineEndpointException(Endpoint, e.Message);
+        }
     }
 
     public string Endpoint { get; }
-
-    /// <summary>DOCKER_HOST when set, else the platform's default socket.</summary>
-    public static string ResolveEndpoint(string? explicitEndpoint)
-    {
-        if (!string.IsNullOrWhiteSpace(explicitEndpoint)) return explicitEndpoint.Trim();
-        var env = Environment.GetEnvironmentVariable("DOCKER_HOST");
-        if (!string.IsNullOrWhiteSpace(env)) return env.Trim();
-        return OperatingSystem.IsWindows() ? "npipe://./pipe/docker_engine" : "unix:///var/run/docker.sock";
-    }
 
     public void Dispose() => _client.Dispose();
 
@@ -105,11 +108,11 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
         var image = Model.ImageReference.Parse(reference) ?? throw new EngineRequestException("pull " + reference, "invalid reference", conflict: false);
         var progress = new ErrorCollector();
         var name = (image.Registry is null ? "" : image.Registry + "/") + image.Repository;
-        await Call("pull " + reference, () => _client.Images.CreateImageAsync(new ImagesCreateParameters
+        await Bounded("pull " + reference, PullTimeout, t => _client.Images.CreateImageAsync(new ImagesCreateParameters
         {
             FromImage = name,
             Tag = image.Digest ?? image.Tag ?? "latest",
-        }, null, progress, ct)).ConfigureAwait(false);
+        }, null, progress, t), ct).ConfigureAwait(false);
         if (progress.Errors is { } errors) throw new EngineRequestException("pull " + reference, errors, conflict: false);
     }
 
@@ -123,23 +126,40 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
     public async Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {
         var progress = new ErrorCollector();
-        await Call("build image " + tag, () => _client.Images.BuildImageFromDockerfileAsync(new ImageBuildParameters
+        await Bounded("build image " + tag, BuildTimeout, t => _client.Images.BuildImageFromDockerfileAsync(new ImageBuildParameters
         {
             Tags = [tag],
             Labels = labels.ToDictionary(),
             Remove = true,
             ForceRemove = true,
-        }, context, null, null, progress, ct)).ConfigureAwait(false);
+        }, context, null, null, progress, t), ct).ConfigureAwait(false);
         if (progress.Errors is { } errors) throw new EngineRequestException("build image " + tag, errors, conflict: false);
     }
 
-    public Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct) =>
-        Call("create network " + name, () => _client.Networks.CreateNetworkAsync(new NetworksCreateParameters
+    /// <summary>
+    /// Engines before API 1.44 allow two networks of one name, and the driver no longer sends CheckDuplicate. Two concurrent
+    /// bring-ups on one engine (the per-machine lock cannot see another machine) could each create "&lt;stack&gt;-net", after
+    /// which every use of the name is ambiguous. So after creating, look: when another network of the name exists, the older
+    /// one wins, ours is removed again and the step fails as a conflict.
+    /// </summary>
+    public async Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
+    {
+        var created = await Call("create network " + name, () => _client.Networks.CreateNetworkAsync(new NetworksCreateParameters
         {
             Name = name,
             Driver = "bridge",
             Labels = labels.ToDictionary(),
-        }, ct));
+        }, ct)).ConfigureAwait(false);
+        var same = (await Call("list networks", () => _client.Networks.ListNetworksAsync(new NetworksListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["name"] = new Dictionary<string, bool> { [name] = true } },
+        }, ct)).ConfigureAwait(false)).Where(n => n.Name == name).ToList();
+        if (same.Count < 2) return;
+        var winner = same.OrderBy(n => n.Created).ThenBy(n => n.ID, StringComparer.Ordinal).First();
+        if (winner.ID == created.ID) return;
+        await CallOrMissing("remove network " + name, async () => { await _client.Networks.DeleteNetworkAsync(created.ID, ct).ConfigureAwait(false); return true; }, false).ConfigureAwait(false);
+        throw new EngineRequestException("create network " + name, "another bring-up created a network of this name at the same moment; run StackUp again", conflict: true);
+    }
 
     public Task<bool> RemoveNetworkAsync(string name, CancellationToken ct) =>
         CallOrMissing("remove network " + name, async () =>
@@ -153,8 +173,24 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
         var host = new HostConfig
         {
             NetworkMode = spec.Network,
-            RestartPolicy = new RestartPolicy { Name = spec.RestartPolicy == "unless-stopped" ? RestartPolicyKind.UnlessStopped : RestartPolicyKind.No },
+            RestartPolicy = new RestartPolicy
+            {
+                Name = spec.RestartPolicy switch
+                {
+                    "unless-stopped" => RestartPolicyKind.UnlessStopped,
+                    "on-failure" => RestartPolicyKind.OnFailure,
+                    _ => RestartPolicyKind.No,
+                },
+            },
             Links = spec.Links.ToList(),
+            // Hardening (see ContainerSpecs): no privilege gain through setuid binaries, no capabilities, bounded processes
+            // and logs. Ports below 1024 need no capability in a container (the engine sets ip_unprivileged_port_start=0).
+            SecurityOpt = ["no-new-privileges:true"],
+            CapDrop = spec.DropAllCapabilities ? ["ALL"] : [],
+            PidsLimit = spec.PidsLimit > 0 ? spec.PidsLimit : null,
+            LogConfig = new LogConfig { Type = "json-file", Config = new Dictionary<string, string> { ["max-size"] = "10m", ["max-file"] = "3" } },
+            ReadonlyRootfs = spec.ReadOnlyRootWithTmpfs.Count > 0,
+            Tmpfs = spec.ReadOnlyRootWithTmpfs.ToDictionary(p => p, _ => "rw,nosuid,nodev,mode=1777,size=64m"),
         };
         var parameters = new CreateContainerParameters
         {
@@ -162,6 +198,7 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
             Image = spec.Image,
             Labels = spec.Labels.ToDictionary(),
             Env = spec.Environment.Select(e => $"{e.Key}={e.Value}").ToList(),
+            Cmd = spec.Command?.ToList()!,
             HostConfig = host,
         };
         if (spec.Publish is { } p)
@@ -250,6 +287,31 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
 
     public async Task<(long ExitCode, string Output)> ExecAsync(string name, IReadOnlyList<string> command, CancellationToken ct)
     {
+        var (exit, stdout, stderr) = await ExecRawAsync(name, command, ct).ConfigureAwait(false);
+        return (exit, (stdout + stderr).Trim());
+    }
+
+    /// <summary>
+    /// Written through exec, not the archive endpoint: the proxy's config lives on a tmpfs (its root is read-only), and the
+    /// archive endpoint writes beneath tmpfs mounts. The content is an argument of printf, never parsed by the shell.
+    /// </summary>
+    public async Task WriteFileAsync(string name, string path, string content, CancellationToken ct)
+    {
+        var (exit, _, stderr) = await ExecRawAsync(name, ["sh", "-c", "printf '%s' \"$1\" > \"$0\"", path, content], ct).ConfigureAwait(false);
+        if (exit != 0) throw new EngineRequestException($"write {path} in {name}", stderr.Trim(), conflict: false);
+    }
+
+    /// <summary>Read through exec for the same reason as <see cref="WriteFileAsync"/>; null when the container or file is missing.</summary>
+    public async Task<string?> ReadFileAsync(string name, string path, CancellationToken ct)
+    {
+        var status = await InspectContainerAsync(name, "", ct).ConfigureAwait(false);
+        if (status is not { Running: true }) return null;
+        var (exit, stdout, _) = await ExecRawAsync(name, ["cat", path], ct).ConfigureAwait(false);
+        return exit == 0 ? stdout : null;
+    }
+
+    private async Task<(long ExitCode, string Stdout, string Stderr)> ExecRawAsync(string name, IReadOnlyList<string> command, CancellationToken ct)
+    {
         var exec = await Call("exec in " + name, () => _client.Exec.CreateContainerExecAsync(name, new ContainerExecCreateParameters
         {
             Cmd = command.ToList(),
@@ -259,28 +321,8 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
         using var stream = await Call("exec in " + name, () => _client.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), ct)).ConfigureAwait(false);
         var (stdout, stderr) = await stream.ReadOutputToEndAsync(ct).ConfigureAwait(false);
         var inspect = await Call("exec in " + name, () => _client.Exec.InspectContainerExecAsync(exec.ID, ct)).ConfigureAwait(false);
-        return (inspect.ExitCode ?? -1, (stdout + stderr).Trim());
+        return (inspect.ExitCode ?? -1, stdout, stderr);
     }
-
-    public async Task WriteFileAsync(string name, string path, string content, CancellationToken ct)
-    {
-        var dir = Path.GetDirectoryName(path)!.Replace('\\', '/');
-        using var tar = Proxy.ProxyBuildContext.CreateSingleFileTar(Path.GetFileName(path), content);
-        await Call("copy to " + name, () => _client.Containers.ExtractArchiveToContainerAsync(name, new CopyToContainerParameters { Path = dir }, tar, ct)).ConfigureAwait(false);
-    }
-
-    public Task<string?> ReadFileAsync(string name, string path, CancellationToken ct) =>
-        CallOrMissing("read file from " + name, async () =>
-        {
-            var response = await _client.Containers.GetArchiveFromContainerAsync(name, new ContainerPathStatParameters { Path = path }, false, ct).ConfigureAwait(false);
-            if (response.Stream is null) return null;
-            await using var stream = response.Stream;
-            using var reader = new System.Formats.Tar.TarReader(stream);
-            var entry = await reader.GetNextEntryAsync(copyData: true, ct).ConfigureAwait(false);
-            if (entry?.DataStream is null) return null;
-            using var text = new StreamReader(entry.DataStream, Encoding.UTF8);
-            return (string?)await text.ReadToEndAsync(ct).ConfigureAwait(false);
-        }, null);
 
     /// <summary>Like <see cref="Call{T}"/>, but "not found" (no such container, image, network or file) is an answer, not an error.</summary>
     private async Task<T> CallOrMissing<T>(string operation, Func<Task<T>> call, T whenMissing)
@@ -304,6 +346,21 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
         try { return await call().ConfigureAwait(false); }
         catch (DockerApiException e) { throw Refused(operation, e); }
         catch (Exception e) when (e is not OperationCanceledException and not EngineRequestException) { throw Unavailable(e); }
+    }
+
+    /// <summary>A long engine operation (pull, build) with a time limit of its own: past it, a refusal that says so.</summary>
+    private async Task Bounded(string operation, TimeSpan limit, Func<CancellationToken, Task> call, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(limit);
+        try
+        {
+            await Call(operation, () => call(timeout.Token)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new EngineRequestException(operation, $"did not finish within {limit.TotalMinutes:0} minutes", conflict: false);
+        }
     }
 
     private static EngineRequestException Refused(string operation, DockerApiException e) =>

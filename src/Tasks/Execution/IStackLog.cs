@@ -11,4 +11,7 @@ internal interface IStackLog
 
     /// <summary>Low importance: engine requests, timings.</summary>
     void Detail(string message);
+
+    /// <summary>A coded warning (MSBuild warning with its code; on the console, "warning STACKnnnn: …").</summary>
+    void Warn(Diagnostics.Diagnostic warning);
 }

@@ -15,8 +15,9 @@ namespace ProxyStack.Execution;
 /// - On the first failure or on cancellation no further step starts; running ones finish, then everything this run created
 ///   is undone in reverse (new containers and networks removed, retired replicas renamed back), so a failed bring-up leaves
 ///   the stack as it found it.
-/// - Once the proxy has been switched (WaitProxy or ReloadProxy succeeded), earlier steps are no longer undone: nginx may
-///   already route to what they created.
+/// - Once the commit step (PlanStep.IsCommit: WaitProxy or ReloadProxy) succeeded, earlier steps are no longer undone: nginx
+///   may already route to what they created. Before it, an old proxy that was stopped for its successor is started again.
+/// - The error says what is left: rolled back, partly rolled back (each failed undo a STACK4013 warning), or committed.
 /// - Teardown never stops at the first error: it runs every step and returns all failures.
 /// </summary>
 internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
@@ -76,9 +77,14 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
             log.Detail("profile: " + Profile.Summarize(Profile.Now));
             return;
         }
-        await RollbackAsync(undo).ConfigureAwait(false);
-        if (ct.IsCancellationRequested) throw new StackException(Diagnostic.Warning(nameof(Strings.ApplyCancelled), model.Name));
-        throw new StackException(ToDiagnostic(model, failedStep!, failure!), failure);
+        var committed = plan.Steps.Any(s => s.IsCommit && done.Contains(s.Id));
+        var undoFailures = await RollbackAsync(undo, model.Name).ConfigureAwait(false);
+        // Say exactly what is left: rolled back, partly rolled back, or past the commit point (nothing undone).
+        var outcome = committed ? Strings.OutcomeCommitted
+            : undoFailures > 0 ? string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.OutcomeUndoIncomplete, undoFailures)
+            : Strings.OutcomeRolledBack;
+        if (ct.IsCancellationRequested) throw new StackException(Diagnostic.Warning(nameof(Strings.ApplyCancelled), model.Name, outcome));
+        throw new StackException(ToDiagnostic(model, failedStep!, failure!, outcome), failure);
     }
 
     /// <summary>Runs every step of a teardown plan in order and returns the failures.</summary>
@@ -122,10 +128,11 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
                 case StepKind.RetireContainer:
                     undo.Add((step, t => engine.RenameContainerAsync(step.Content!, step.Resource, t)));
                     break;
-                case StepKind.WaitProxy or StepKind.ReloadProxy:
-                    undo.Clear();
+                case StepKind.StopContainer when step.UndoByStarting:
+                    undo.Add((step, t => engine.StartContainerAsync(step.Resource, t)));
                     break;
             }
+            if (step.IsCommit) undo.Clear();
         }
     }
 
@@ -136,7 +143,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
         switch (step.Kind)
         {
             case StepKind.CreateNetwork:
-                await engine.CreateNetworkAsync(step.Resource, Reconciler.Labels(model!.Name, StackLabels.RoleNetwork), ct).ConfigureAwait(false);
+                await engine.CreateNetworkAsync(step.Resource, Reconciler.Labels(model!, StackLabels.RoleNetwork), ct).ConfigureAwait(false);
                 break;
             case StepKind.RetireContainer:
                 await engine.RenameContainerAsync(step.Resource, step.Content!, ct).ConfigureAwait(false);
@@ -150,7 +157,10 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
             case StepKind.WaitReady:
                 var m = model!;
                 await _waiter.WaitForReplicaAsync(step.Resource, StackNetworking.ContainerNetwork(m), m.NetworkMode == StackNetworking.Host ? "127.0.0.1" : null,
-                    StackNetworking.ReplicaPort(m, ReplicaNumber(m, step.Resource)), m.HealthPath, timeout, ct).ConfigureAwait(false);
+                    step.ProbePort, m.HealthPath, timeout, ct).ConfigureAwait(false);
+                break;
+            case StepKind.CheckProxyConfig:
+                await CheckConfigAsync(step.Container!, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.WaitProxy:
                 await _waiter.WaitForProxyAsync(step.Resource, StackNetworking.ContainerNetwork(model!), model!.Url, model.HealthPath, timeout, ct).ConfigureAwait(false);
@@ -179,9 +189,33 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
         }
     }
 
-    /// <summary>The replica number in a replica's name ("shop-app-3" → 3).</summary>
-    private static int ReplicaNumber(StackModel model, string name) =>
-        int.Parse(name.AsSpan(model.AppName(0).Length - 1), System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>
+    /// Runs nginx -t in a throwaway container of the new proxy image (same network and links, nothing published) and removes
+    /// it; a config nginx rejects fails the step with nginx's own words before the running proxy is touched.
+    /// </summary>
+    private async Task CheckConfigAsync(ContainerSpec check, TimeSpan timeout, CancellationToken ct)
+    {
+        await engine.RemoveContainerAsync(check.Name, ct).ConfigureAwait(false);
+        await engine.CreateContainerAsync(check, ct).ConfigureAwait(false);
+        try
+        {
+            await engine.StartContainerAsync(check.Name, ct).ConfigureAwait(false);
+            var deadline = DateTime.UtcNow + timeout;
+            ContainerStatus? status;
+            while ((status = await engine.InspectContainerAsync(check.Name, check.Network, ct).ConfigureAwait(false)) is { Running: true })
+            {
+                if (DateTime.UtcNow > deadline) throw new ProxyReloadException(check.Name, $"nginx -t did not finish within {timeout.TotalSeconds:0} s");
+                await Task.Delay(100, ct).ConfigureAwait(false);
+            }
+            if (status is null || status.ExitCode != 0)
+                throw new ProxyReloadException(check.Name, await engine.GetLogsAsync(check.Name, ReadinessWaiter.LogTail, ct).ConfigureAwait(false));
+        }
+        finally
+        {
+            using var cleanup = new CancellationTokenSource(RollbackTimeout);
+            await engine.RemoveContainerAsync(check.Name, cleanup.Token).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Checks the new config beside the running one, and only then swaps it in and signals nginx (graceful reload).</summary>
     private async Task ReloadAsync(string proxy, string config, CancellationToken ct)
@@ -193,9 +227,11 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
         if (exit != 0) throw new ProxyReloadException(proxy, output);
     }
 
-    private async Task RollbackAsync(List<(PlanStep Step, Func<CancellationToken, Task> Action)> undo)
+    /// <summary>Undoes in reverse; every undo step that fails is a STACK4013 warning naming it. Returns how many failed.</summary>
+    private async Task<int> RollbackAsync(List<(PlanStep Step, Func<CancellationToken, Task> Action)> undo, string stack)
     {
-        if (undo.Count == 0) return;
+        if (undo.Count == 0) return 0;
+        var failed = 0;
         using var timeout = new CancellationTokenSource(RollbackTimeout);
         for (var i = undo.Count - 1; i >= 0; i--)
         {
@@ -207,26 +243,31 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
             }
             catch (Exception e) when (e is EngineRequestException or EngineUnavailableException or OperationCanceledException)
             {
-                log.Detail($"  undo failed: {e.Message}");
+                failed++;
+                log.Warn(Diagnostic.Warning(nameof(Strings.UndoFailed), step.Describe(), e.Message, stack));
             }
         }
+        return failed;
     }
 
-    private static Diagnostic ToDiagnostic(StackModel model, PlanStep step, Exception e)
+    private static Diagnostic ToDiagnostic(StackModel model, PlanStep step, Exception e, string outcome)
     {
         var isProxy = step.Resource == model.ProxyName;
+        // Log tails are copied into the build log: secret values the app printed are masked there.
+        var secrets = model.Environment.Where(v => model.SecretNames.Contains(v.Key)).Select(v => v.Value).ToList();
+        string Tail(string logs) => Indent(SecretDigests.Redact(logs, secrets));
         return e switch
         {
             StackException s => s.Diagnostic,
             ContainerExitedException x when isProxy => Diagnostic.Error(nameof(Strings.ProxyNotReady), x.Name, model.Url, model.ReadyTimeoutSeconds,
-                $"exited with code {x.ExitCode}", Indent(x.Logs)),
-            ContainerExitedException x => Diagnostic.Error(nameof(Strings.ReplicaExited), x.Name, x.ExitCode, Indent(x.Logs)),
-            ReadinessTimeoutException t when isProxy => Diagnostic.Error(nameof(Strings.ProxyNotReady), t.Name, t.Target, t.Seconds, t.LastResult, Indent(t.Logs)),
-            ReadinessTimeoutException t => Diagnostic.Error(nameof(Strings.ReplicaNotReady), t.Name, model.HealthPath, t.Seconds, t.LastResult, Indent(t.Logs)),
+                $"exited with code {x.ExitCode}", Tail(x.Logs), outcome),
+            ContainerExitedException x => Diagnostic.Error(nameof(Strings.ReplicaExited), x.Name, x.ExitCode, Tail(x.Logs), outcome),
+            ReadinessTimeoutException t when isProxy => Diagnostic.Error(nameof(Strings.ProxyNotReady), t.Name, t.Target, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
+            ReadinessTimeoutException t => Diagnostic.Error(nameof(Strings.ReplicaNotReady), t.Name, model.HealthPath, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
             ProxyReloadException r => Diagnostic.Error(nameof(Strings.ProxyReloadFailed), r.Name, r.Output),
             EngineUnavailableException u => Diagnostic.Error(nameof(Strings.EngineUnreachable), u.Endpoint, u.Reason),
-            EngineRequestException r => Diagnostic.Error(nameof(Strings.ApplyStepFailed), step.Describe(), r.Reason),
-            _ => Diagnostic.Error(nameof(Strings.ApplyStepFailed), step.Describe(), e.Message),
+            EngineRequestException r => Diagnostic.Error(nameof(Strings.ApplyStepFailed), step.Describe(), r.Reason, outcome),
+            _ => Diagnostic.Error(nameof(Strings.ApplyStepFailed), step.Describe(), e.Message, outcome),
         };
     }
 

@@ -26,6 +26,29 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
     public Task WaitForReplicaAsync(string name, string network, string? fixedAddress, int port, string path, TimeSpan timeout, CancellationToken ct) =>
         WaitAsync(name, network, ip => (fixedAddress ?? ip) is { } a ? new Uri($"http://{(a.Contains(':') ? $"[{a}]" : a)}:{port}{path}") : null, timeout, ct);
 
+    /// <summary>One probe of a replica, no waiting: null when it answered with a success status, else what happened.</summary>
+    public async Task<string?> ProbeReplicaOnceAsync(string name, string network, string? fixedAddress, int port, string path, CancellationToken ct)
+    {
+        var status = await engine.InspectContainerAsync(name, network, ct).ConfigureAwait(false);
+        if (status is not { Running: true }) return "not running";
+        if ((fixedAddress ?? status.IpAddress) is not { } address) return "no address on " + network;
+        var uri = new Uri($"http://{(address.Contains(':') ? $"[{address}]" : address)}:{port}{path}");
+        var (ok, result) = await ProbeAsync(uri, ct).ConfigureAwait(false);
+        return ok ? null : $"GET {path} → {result}";
+    }
+
+    private static async Task<(bool Ok, string Result)> ProbeAsync(Uri uri, CancellationToken ct)
+    {
+        try
+        {
+            using var response = await Http.GetAsync(uri, ct).ConfigureAwait(false);
+            var code = (int)response.StatusCode;
+            return (code < 400, $"HTTP {code} {response.StatusCode}");
+        }
+        catch (HttpRequestException e) { return (false, e.HttpRequestError == HttpRequestError.Unknown ? e.Message : e.HttpRequestError.ToString()); }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested) { return (false, "no answer within 2 s"); }
+    }
+
     /// <summary>Waits for the proxy: GET &lt;url&gt;&lt;path&gt; on the host.</summary>
     public Task WaitForProxyAsync(string name, string network, string url, string path, TimeSpan timeout, CancellationToken ct) =>
         WaitAsync(name, network, _ => new Uri(url + path), timeout, ct);
@@ -45,18 +68,13 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
             uri = target(status.IpAddress);
             if (uri is not null)
             {
-                try
+                var (ok, result) = await ProbeAsync(uri, ct).ConfigureAwait(false);
+                if (ok)
                 {
-                    using var response = await Http.GetAsync(uri, ct).ConfigureAwait(false);
-                    if ((int)response.StatusCode < 400)
-                    {
-                        log.Detail($"{name} ready: GET {uri} -> {(int)response.StatusCode}");
-                        return;
-                    }
-                    last = $"HTTP {(int)response.StatusCode} {response.StatusCode}";
+                    log.Detail($"{name} ready: GET {uri} -> {result}");
+                    return;
                 }
-                catch (HttpRequestException e) { last = e.HttpRequestError == HttpRequestError.Unknown ? e.Message : e.HttpRequestError.ToString(); }
-                catch (TaskCanceledException) when (!ct.IsCancellationRequested) { last = "no answer within 2 s"; }
+                last = result;
             }
             else last = "no address on " + network;
             if (DateTime.UtcNow >= deadline)

@@ -8,8 +8,10 @@ using ProxyStack.Proxy;
 namespace ProxyStack.Execution;
 
 /// <summary>Takes the one snapshot the reconciler plans from: a label-filtered listing, image ids, the proxy's config, the host port.</summary>
-internal sealed class StackObserver(IContainerEngine engine)
+internal sealed class StackObserver(IContainerEngine engine, IStackLog log)
 {
+    private readonly ReadinessWaiter _waiter = new(engine, log);
+
     public async Task<ObservedState> ObserveAsync(StackModel model, IReadOnlyList<string> images, CancellationToken ct)
     {
         var names = new List<string> { model.NetworkName, model.ProxyName };
@@ -21,6 +23,10 @@ internal sealed class StackObserver(IContainerEngine engine)
             if (await engine.InspectImageAsync(image, ct).ConfigureAwait(false) is { } found) ids[image] = found.Id;
 
         var proxy = containers.FirstOrDefault(c => c.Name == model.ProxyName && c.BelongsTo(model.Name));
+        // The host port needs checking unless our running proxy already holds exactly that binding: a replacement that moves
+        // to a taken port must be refused while the old proxy still serves.
+        var holdsBinding = proxy is { Running: true } && proxy.Label(StackLabels.Publish) == ContainerSpecs.PublishLabel(model);
+        var unready = await ProbeReplicasAsync(model, containers, ct).ConfigureAwait(false);
         string? configHash = null;
         if (proxy is { Running: true } && await engine.ReadFileAsync(proxy.Name, NginxConfigWriter.ConfigPath, ct).ConfigureAwait(false) is { } config)
             configHash = ConfigHash.Of(config);
@@ -40,10 +46,29 @@ internal sealed class StackObserver(IContainerEngine engine)
             Networks = networks,
             ImageIds = ids,
             ProxyConfigHash = configHash,
-            HostPortBusy = proxy is not { Running: true } && IsPortBusy(model.HostAddress, model.HostPort),
+            HostPortBusy = !holdsBinding && IsPortBusy(model.HostAddress, model.HostPort),
+            UnreadyReplicas = unready,
             BusyReplicaPorts = busyReplicaPorts,
             EngineOperatingSystem = model.NetworkMode == StackNetworking.Host ? await engine.GetOperatingSystemAsync(ct).ConfigureAwait(false) : "",
         };
+    }
+
+    /// <summary>
+    /// Probes every running replica that would otherwise be kept, once and in parallel, with the current health settings:
+    /// a replica is kept only when it is ready now (a changed StackHealthPath, or a replica left unready by an interrupted
+    /// run, shows here and makes the reconciler replace it).
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, string>> ProbeReplicasAsync(StackModel model, IReadOnlyList<ObservedContainer> containers, CancellationToken ct)
+    {
+        var candidates = containers.Where(c => c.BelongsTo(model.Name) && c.Running && c.Role == StackLabels.RoleApp
+            && c.Replica is { } n && n <= model.Replicas && c.Name == model.AppName(n)).ToList();
+        var results = await Task.WhenAll(candidates.Select(async c =>
+        {
+            var failure = await _waiter.ProbeReplicaOnceAsync(c.Name, StackNetworking.ContainerNetwork(model),
+                model.NetworkMode == StackNetworking.Host ? "127.0.0.1" : null, StackNetworking.ReplicaPort(model, c.Replica!.Value), model.HealthPath, ct).ConfigureAwait(false);
+            return (c.Name, failure);
+        })).ConfigureAwait(false);
+        return results.Where(r => r.failure is not null).ToDictionary(r => r.Name, r => r.failure!);
     }
 
     /// <summary>Whether something already listens on address:port (another process, or another stack's proxy).</summary>

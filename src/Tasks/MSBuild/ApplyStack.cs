@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Microsoft.Build.Framework;
+using ProxyStack.Diagnostics;
 using ProxyStack.Execution;
 using ProxyStack.Model;
 using ProxyStack.Planning;
@@ -15,9 +17,12 @@ public sealed class ApplyStack : StackTask
 
     /// <summary>Example: obj/Debug/net10.0/stack/model.json</summary>
     [Required] public string ModelFile { get; set; } = "";
-    /// <summary>The app image PublishContainer produced. Example: hellostack:latest</summary>
+    /// <summary>
+    /// The app image this build produced, by id, so a tag moved by a concurrent build is never deployed.
+    /// Example: sha256:3f1c… (a reference such as hellostack:latest is accepted too)
+    /// </summary>
     [Required] public string AppImage { get; set; } = "";
-    /// <summary>Example: proxystack/hellostack-proxy:latest</summary>
+    /// <summary>The proxy image this build produced, by id. Example: sha256:9ab2…</summary>
     [Required] public string ProxyImage { get; set; } = "";
     /// <summary>Example: obj/Debug/net10.0/stack/nginx.conf</summary>
     [Required] public string ProxyConfigFile { get; set; } = "";
@@ -36,32 +41,55 @@ public sealed class ApplyStack : StackTask
     {
         var model = ReadModel(ModelFile);
         _stack = model.Name;
+        var secrets = new List<KeyValuePair<string, string>>();
         if (model.Secrets.Count > 0)
         {
             // Before any engine call: an unavailable secret leaves everything as it was.
             var (values, problems) = SecretEnvironment.Resolve(model.Secrets, Environment.GetEnvironmentVariable, File.ReadAllText);
             MSBuildDiagnosticSink.Log(Log, problems);
             if (problems.Count > 0) return false;
-            model = model with { Environment = model.Environment.Concat(values).OrderBy(e => e.Key, StringComparer.Ordinal).ToList() };
+            secrets.AddRange(values);
             StackLog.Step($"secret environment: {values.Count} value(s) read from their sources, passed to the replicas only");
         }
-        if (ReadUserSecrets() is { Count: > 0 } secrets)
+        if (!TryReadUserSecrets(out var userSecrets)) return false;
+        if (userSecrets.Count > 0)
         {
-            // In memory only: the model file on disk never holds secret values.
-            model = model with { Environment = UserSecrets.Merge(secrets, model.Environment) };
-            StackLog.Step($"user secrets: {secrets.Count} value(s) passed to the replicas as environment");
+            secrets.AddRange(userSecrets.Where(u => model.Environment.All(e => e.Key != u.Key) && secrets.All(s => s.Key != u.Key)));
+            StackLog.Step($"user secrets: {userSecrets.Count} value(s) passed to the replicas as environment");
+        }
+        if (secrets.Count > 0)
+        {
+            // In memory only: the model file on disk never holds secret values, and the config-hash label holds them only
+            // keyed with a salt that stays in the project's intermediate folder.
+            var salt = SecretDigests.LoadOrCreateSalt(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(ModelFile))!, "secret.salt"));
+            model = model with
+            {
+                Environment = model.Environment.Concat(secrets).OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
+                SecretNames = secrets.Select(s => s.Key).ToHashSet(StringComparer.Ordinal),
+                SecretDigest = SecretDigests.Compute(salt, secrets),
+            };
         }
         var config = await File.ReadAllTextAsync(ProxyConfigFile, ct).ConfigureAwait(false);
-        using var _ = await StackLock.AcquireAsync(model.Name, StackLog, ct).ConfigureAwait(false);
+        using var _ = await StackLock.AcquireAsync(model.Name, StackLog, TimeSpan.FromSeconds(model.LockTimeoutSeconds), ct).ConfigureAwait(false);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var observed = await new StackObserver(Engine).ObserveAsync(model, [AppImage, model.NginxImage], ct).ConfigureAwait(false);
-        StackLog.Detail($"profile: observe (listing, image ids, proxy config, ports) took {clock.ElapsedMilliseconds} ms");
+        var observer = new StackObserver(Engine, StackLog);
+        var observed = await observer.ObserveAsync(model, [AppImage, model.NginxImage], ct).ConfigureAwait(false);
+        StackLog.Detail($"profile: observe (listing, image ids, proxy config, ports, readiness) took {clock.ElapsedMilliseconds} ms");
+        if (model.Adopt && Reconciler.OtherOwner(model, observed) is { } owner)
+        {
+            // StackAdopt: the other checkout's stack goes first (its containers cannot be kept: they carry its owner).
+            StackLog.Milestone($"Stack '{model.Name}': removing the stack of '{owner}' (StackAdopt is true).");
+            var (_, failures) = await StackTeardown.RunAsync(Engine, StackLog, model.Name, owner: null, ct).ConfigureAwait(false);
+            MSBuildDiagnosticSink.Log(Log, failures);
+            if (failures.Count > 0) return false;
+            observed = await observer.ObserveAsync(model, [AppImage, model.NginxImage], ct).ConfigureAwait(false);
+        }
         var result = Reconciler.Reconcile(model, observed, AppImage, ProxyImage, config);
         MSBuildDiagnosticSink.Log(Log, result.Diagnostics);
         if (result.HasErrors) return false;
 
-        foreach (var name in result.Kept) StackLog.Step($"keep {name}: unchanged");
+        foreach (var name in result.Kept) StackLog.Step($"keep {name}: unchanged{(name == model.ProxyName ? "" : ", ready")}");
         if (result.Plan.IsEmpty) StackLog.Milestone(string.Format(Strings.StackUpToDate, model.Name));
         else
         {
@@ -76,14 +104,28 @@ public sealed class ApplyStack : StackTask
         return true;
     }
 
-    /// <summary>The secrets.json of <see cref="UserSecretsId"/>, where `dotnet user-secrets` keeps it on this OS.</summary>
-    private IReadOnlyList<KeyValuePair<string, string>>? ReadUserSecrets()
+    /// <summary>
+    /// The secrets.json of <see cref="UserSecretsId"/>, where `dotnet user-secrets` keeps it on this OS. A file that is not
+    /// JSON is STACK1023 naming it (never a parser stack trace); false then.
+    /// </summary>
+    private bool TryReadUserSecrets(out IReadOnlyList<KeyValuePair<string, string>> secrets)
     {
-        if (string.IsNullOrWhiteSpace(UserSecretsId) || UserSecretsId.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0) return null;
+        secrets = [];
+        if (string.IsNullOrWhiteSpace(UserSecretsId) || UserSecretsId.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0) return true;
         var root = OperatingSystem.IsWindows()
             ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData), "Microsoft", "UserSecrets")
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".microsoft", "usersecrets");
         var file = Path.Combine(root, UserSecretsId, "secrets.json");
-        return File.Exists(file) ? UserSecrets.ToEnvironment(File.ReadAllText(file)) : null;
+        if (!File.Exists(file)) return true;
+        try
+        {
+            secrets = UserSecrets.ToEnvironment(File.ReadAllText(file));
+            return true;
+        }
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+        {
+            MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.UserSecretsInvalid), file, e.Message));
+            return false;
+        }
     }
 }

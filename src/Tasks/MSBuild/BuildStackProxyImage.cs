@@ -18,6 +18,8 @@ public sealed class BuildStackProxyImage : StackTask
     [Required] public string ConfigFile { get; set; } = "";
     /// <summary>Example: proxystack/hellostack-proxy:latest</summary>
     [Required] public string ProxyImage { get; set; } = "";
+    /// <summary>The id of the image built (or found up to date): what ApplyStack deploys. Example: sha256:9ab2…</summary>
+    [Output] public string ProxyImageId { get; set; } = "";
 
     private protected override string ProfileLabel => "proxy image check or build";
 
@@ -53,18 +55,21 @@ public sealed class BuildStackProxyImage : StackTask
             ["base"] = baseImage.Value.Id,
         });
         var existing = await Engine.InspectImageAsync(ProxyImage, ct).ConfigureAwait(false);
-        if (existing?.Labels.GetValueOrDefault(StackLabels.ConfigHash) == hash)
+        if (existing?.Labels.GetValueOrDefault(StackLabels.ImageHash) == hash)
         {
             Log.LogMessage(MessageImportance.Normal, $"Proxy image {ProxyImage} is up to date.");
+            ProxyImageId = existing.Value.Id;
             return true;
         }
         Log.LogMessage(MessageImportance.Normal, $"Building proxy image {ProxyImage} from {model.NginxImage}.");
-        var labels = Reconciler.Labels(model.Name, StackLabels.RoleProxy);
-        labels[StackLabels.ConfigHash] = hash;
+        // Never the ownership labels: Docker copies image labels onto containers made from the image (see StackLabels.ImageOf).
+        var labels = new Dictionary<string, string> { [StackLabels.ImageOf] = model.Name, [StackLabels.ImageHash] = hash };
         using var context = ProxyBuildContext.CreateTar(dockerfile, config);
         try
         {
             await Engine.BuildImageAsync(ProxyImage, context, labels, ct).ConfigureAwait(false);
+            ProxyImageId = (await Engine.InspectImageAsync(ProxyImage, ct).ConfigureAwait(false))?.Id
+                ?? throw new EngineRequestException("build image " + ProxyImage, "the engine reported no image after the build", conflict: false);
         }
         catch (EngineRequestException e)
         {

@@ -36,6 +36,14 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     public string StackNetworkMode { get; set; } = "";
     /// <summary>Example: false</summary>
     public string StackKeepRunning { get; set; } = "";
+    /// <summary>Seconds to wait for another bring-up or teardown of the stack. Example: 300</summary>
+    public string StackLockTimeout { get; set; } = "300";
+    /// <summary>Take over a stack of this name that another checkout owns (true|false). Example: false</summary>
+    public string StackAdopt { get; set; } = "";
+    /// <summary>The SDK's ContainerUser, checked for root. Example: app</summary>
+    public string ContainerUser { get; set; } = "";
+    /// <summary>The project's directory: with the machine name, the owner recorded on the stack. Example: /src/shop/Web</summary>
+    public string ProjectDirectory { get; set; } = "";
     /// <summary>
     /// Environment for the replicas: Include is the name; metadata Value is the value, or FromEnvironment names a variable
     /// of the build's environment, or FromFile a file (relative to the project), read only when containers are created.
@@ -72,6 +80,10 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             RegistryMirror = StackRegistryMirror,
             NetworkMode = StackNetworkMode,
             KeepRunning = StackKeepRunning,
+            LockTimeout = StackLockTimeout,
+            Adopt = StackAdopt,
+            ContainerUser = ContainerUser,
+            Owner = $"{Environment.MachineName}:{(ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory()).TrimEnd('/', '\\')}",
             ContainerSupport = ContainerSupport,
             // An item with a secret source and a Value lands in both lists, which the validator reports as a conflict.
             Environment = StackEnvironment.Where(i => !IsSecret(i) || i.GetMetadata("Value").Length > 0)

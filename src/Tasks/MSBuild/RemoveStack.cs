@@ -1,26 +1,42 @@
 using Microsoft.Build.Framework;
+using ProxyStack.Diagnostics;
 using ProxyStack.Execution;
+using ProxyStack.Planning;
 
 namespace ProxyStack.MSBuild;
 
 /// <summary>
-/// Removes every container and network labelled with the stack, proxy first. Images stay, so the next bring-up is fast.
-/// Finds resources by label only, so it can never remove anything it did not create. Succeeds when there is nothing to remove.
+/// Removes every container and network that ProxyStack created for the stack, proxy first. Images stay, so the next bring-up is
+/// fast. Finds resources by the labels set at creation only, so it can never remove anything it did not create, and refuses
+/// (STACK4012) a stack that another checkout owns unless StackAdopt is true. Succeeds when there is nothing to remove.
 /// </summary>
 public sealed class RemoveStack : StackTask
 {
-    /// <summary>The normalized stack name. Example: hellostack</summary>
-    [Required] public string StackName { get; set; } = "";
+    /// <summary>Example: obj/Debug/net10.0/stack/model.json</summary>
+    [Required] public string ModelFile { get; set; } = "";
 
-    private protected override string CancelledStackName => StackName;
+    private string _stack = "";
+
+    private protected override string CancelledStackName => _stack;
 
     private protected override string ProfileLabel => "teardown";
 
     private protected override async Task<bool> ExecuteAsync(CancellationToken ct)
     {
+        var model = ReadModel(ModelFile);
+        _stack = model.Name;
         await Engine.PingAsync(ct).ConfigureAwait(false);
-        using var _ = await StackLock.AcquireAsync(StackName, StackLog, ct).ConfigureAwait(false);
-        var (_, failures) = await StackTeardown.RunAsync(Engine, StackLog, StackName, ct).ConfigureAwait(false);
+        using var _ = await StackLock.AcquireAsync(model.Name, StackLog, TimeSpan.FromSeconds(model.LockTimeoutSeconds), ct).ConfigureAwait(false);
+        if (!model.Adopt)
+        {
+            var (containers, networks) = await Engine.ListStackResourcesAsync(model.Name, [], ct).ConfigureAwait(false);
+            if (Reconciler.OtherOwner(model, new ObservedState { Containers = containers, Networks = networks }) is { } owner)
+            {
+                MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.StackOwnedElsewhere), model.Name, owner, model.Owner));
+                return false;
+            }
+        }
+        var (_, failures) = await StackTeardown.RunAsync(Engine, StackLog, model.Name, owner: null, ct).ConfigureAwait(false);
         MSBuildDiagnosticSink.Log(Log, failures);
         return failures.Count == 0;
     }

@@ -71,9 +71,20 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
         {
             MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.EngineRequestFailed), Engine.Endpoint, e.Operation, e.Reason));
         }
+        catch (EngineEndpointException e)
+        {
+            MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.EngineEndpointInvalid), e.Endpoint, e.Reason));
+        }
         catch (OperationCanceledException)
         {
-            MSBuildDiagnosticSink.Log(Log, Diagnostic.Warning(nameof(Strings.ApplyCancelled), CancelledStackName));
+            MSBuildDiagnosticSink.Log(Log, Diagnostic.Warning(nameof(Strings.ApplyCancelled), CancelledStackName, Strings.OutcomeNothingChanged));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The last line of defence: whatever else escapes (an I/O error, a driver surprise) is a coded error with the
+            // exception's own message, never MSB4018 and a stack trace. The trace is kept at low importance for bug reports.
+            MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.UnexpectedFailure), GetType().Name, e.GetType().Name, e.Message));
+            Log.LogMessage(MessageImportance.Low, e.ToString());
         }
         finally
         {

@@ -16,7 +16,9 @@ public sealed class ValidateStackImageStamp : StackTask
     private protected override async Task<bool> ExecuteAsync(CancellationToken ct)
     {
         if (!File.Exists(StampFile)) return true;
-        var image = (await File.ReadAllLinesAsync(StampFile, ct).ConfigureAwait(false)).FirstOrDefault()?.Trim();
+        // "reference\nid": the id is what is deployed, so it is the one that must still exist.
+        var lines = await File.ReadAllLinesAsync(StampFile, ct).ConfigureAwait(false);
+        var image = lines.ElementAtOrDefault(1)?.Trim() is { Length: > 0 } id ? id : lines.FirstOrDefault()?.Trim();
         if (string.IsNullOrEmpty(image) || await Engine.InspectImageAsync(image, ct).ConfigureAwait(false) is null)
         {
             Log.LogMessage(MessageImportance.Normal, $"Image '{image}' recorded in {StampFile} is gone from the engine; it will be rebuilt.");

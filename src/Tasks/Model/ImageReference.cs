@@ -5,16 +5,16 @@ namespace ProxyStack.Model;
 /// <summary>A parsed image reference: [registry/]repository[:tag][@digest], following the distribution reference grammar.</summary>
 internal sealed partial record ImageReference(string? Registry, string Repository, string? Tag, string? Digest)
 {
-    [GeneratedRegex(@"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")]
+    [GeneratedRegex(@"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\z")]
     private static partial Regex PathComponent();
 
-    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\z")]
     private static partial Regex TagPattern();
 
-    [GeneratedRegex(@"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$")]
+    [GeneratedRegex(@"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?\z")]
     private static partial Regex RegistryPattern();
 
-    [GeneratedRegex(@"^sha256:[a-f0-9]{64}$")]
+    [GeneratedRegex(@"^sha256:[a-f0-9]{64}\z")]
     private static partial Regex DigestPattern();
 
     public static ImageReference? Parse(string raw)
@@ -70,13 +70,25 @@ internal sealed partial record ImageReference(string? Registry, string Repositor
     public override string ToString() =>
         (Registry is null ? "" : Registry + "/") + Repository + (Tag is null ? "" : ":" + Tag) + (Digest is null ? "" : "@" + Digest);
 
+    /// <summary>
+    /// Whether Docker reads <paramref name="host"/> as a registry: it must have a dot or a port, or be "localhost" — anything else
+    /// ("mirror/…") is a Docker Hub namespace. A port must be 1–65535.
+    /// </summary>
+    private static bool IsRegistryHost(string host)
+    {
+        var colon = host.IndexOf(':');
+        if (colon >= 0 && (!int.TryParse(host[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535))
+            return false;
+        return colon >= 0 || host.Contains('.') || host == "localhost";
+    }
+
     /// <summary>Whether a string is a valid mirror: a registry host (optional port) with an optional path.</summary>
     public static bool IsValidMirror(string mirror)
     {
         var m = mirror.TrimEnd('/');
         var slash = m.IndexOf('/');
         var host = slash < 0 ? m : m[..slash];
-        if (!RegistryPattern().IsMatch(host)) return false;
+        if (!RegistryPattern().IsMatch(host) || !IsRegistryHost(host)) return false;
         return slash < 0 || m[(slash + 1)..].Split('/').All(c => PathComponent().IsMatch(c));
     }
 }

@@ -15,6 +15,13 @@ internal sealed record StackInput
     public string RegistryMirror { get; init; } = "";
     public string NetworkMode { get; init; } = "";
     public string KeepRunning { get; init; } = "";
+    public string LockTimeout { get; init; } = "";
+    /// <summary>The SDK's ContainerUser (empty: the base image's user). Example: app</summary>
+    public string ContainerUser { get; init; } = "";
+    /// <summary>StackAdopt: take over a stack that another project directory brought up (true|false).</summary>
+    public string Adopt { get; init; } = "";
+    /// <summary>Identity of the checkout that owns the stack: machine name and project directory.</summary>
+    public string Owner { get; init; } = "";
     /// <summary>Whether the project can publish a container (EnableSdkContainerSupport and IsPublishable).</summary>
     public bool ContainerSupport { get; init; } = true;
     /// <summary>Environment for app replicas: name → value, from StackEnvironment items.</summary>

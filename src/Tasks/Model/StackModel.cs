@@ -16,10 +16,20 @@ internal sealed record StackModel
     public required string NginxImage { get; init; }
     public required string NetworkMode { get; init; }
     public required bool KeepRunning { get; init; }
+    /// <summary>Seconds a bring-up or teardown waits for another one of the same stack before STACK4014.</summary>
+    public int LockTimeoutSeconds { get; init; } = 300;
     /// <summary>Sorted by name, so hashing and container specs are deterministic.</summary>
     public required IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; }
     /// <summary>Secret environment: sources only; ApplyStack reads the values (see <see cref="SecretEnvironment"/>).</summary>
     public IReadOnlyList<SecretSource> Secrets { get; init; } = [];
+    /// <summary>The checkout that owns the stack ("machine:project directory"), recorded on every container and network.</summary>
+    public string Owner { get; init; } = "";
+    /// <summary>StackAdopt: remove a stack of the same name owned by another checkout, then bring this one up.</summary>
+    public bool Adopt { get; init; }
+    /// <summary>In memory only (ApplyStack): names of the environment variables whose values are secrets.</summary>
+    [JsonIgnore] public IReadOnlySet<string> SecretNames { get; init; } = new HashSet<string>();
+    /// <summary>In memory only: a keyed digest of the secret values (see <see cref="SecretDigests"/>); null without secrets.</summary>
+    [JsonIgnore] public string? SecretDigest { get; init; }
 
     [JsonIgnore] public string NetworkName => StackNames.Network(Name);
     [JsonIgnore] public string ProxyName => StackNames.Proxy(Name);

@@ -28,6 +28,9 @@ internal static class StackModelBuilder
                 .GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last())
                 .OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
             Secrets = input.Secrets.OrderBy(s => s.Name, StringComparer.Ordinal).ToList(),
+            Owner = input.Owner,
+            LockTimeoutSeconds = StackValidator.ParseInt(input.LockTimeout)!.Value,
+            Adopt = StackValidator.ParseBool(input.Adopt)!.Value,
         };
         return (model, diagnostics);
     }

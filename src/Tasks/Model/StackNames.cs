@@ -18,7 +18,7 @@ internal static partial class StackNames
     public static string Retiring(string name, string containerId) => $"{name}-retiring-{containerId[..Math.Min(12, containerId.Length)]}";
 
     // One separator between alphanumeric runs: valid as a container, network and image repository name alike.
-    [GeneratedRegex("^[a-z0-9]+([._-][a-z0-9]+)*$")]
+    [GeneratedRegex(@"^[a-z0-9]+([._-][a-z0-9]+)*\z")]
     private static partial Regex ValidName();
 
     public static bool IsValid(string name) => name.Length is > 0 and <= MaxLength && ValidName().IsMatch(name);

@@ -13,10 +13,10 @@ internal static partial class StackValidator
 {
     public const int MaxReplicas = 16;
 
-    [GeneratedRegex(@"^/[A-Za-z0-9\-._~/%?=&+]{0,255}$")]
+    [GeneratedRegex(@"^/[A-Za-z0-9\-._~/%?=&+]{0,255}\z")]
     private static partial Regex HealthPathPattern();
 
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*$")]
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*\z")]
     private static partial Regex EnvNamePattern();
 
     public static IReadOnlyList<Diagnostic> Validate(StackInput input)
@@ -31,11 +31,26 @@ internal static partial class StackValidator
         if (ParseInt(input.HostPort) is not (>= 1 and <= 65535)) d.Add(Diagnostic.Error(nameof(Strings.PortInvalid), "StackHostPort", input.HostPort));
         if (ParseInt(input.AppPort) is not (>= 1 and <= 65535)) d.Add(Diagnostic.Error(nameof(Strings.PortInvalid), "StackAppPort", input.AppPort));
         if (ParseInt(input.ReadyTimeout) is not (>= 1 and <= 3600)) d.Add(Diagnostic.Error(nameof(Strings.ReadyTimeoutInvalid), input.ReadyTimeout));
+        if (ParseInt(input.LockTimeout) is not (>= 1 and <= 3600)) d.Add(Diagnostic.Error(nameof(Strings.SecondsInvalid), "StackLockTimeout", input.LockTimeout));
 
-        if (!IPAddress.TryParse(input.HostAddress, out var address) || input.HostAddress.Contains('%'))
-            d.Add(Diagnostic.Error(nameof(Strings.HostAddressInvalid), input.HostAddress));
-        else if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
-            d.Add(Diagnostic.Warning(nameof(Strings.HostAddressAllInterfaces), input.HostAddress));
+        switch (ParseHostAddress(input.HostAddress))
+        {
+            case (null, _):
+                d.Add(Diagnostic.Error(nameof(Strings.HostAddressInvalid), input.HostAddress));
+                break;
+            case ({ } canonical, _) when canonical != input.HostAddress:
+                // Docker reads addresses with Go's strict parser: "127.1" or "0177.0.0.1" is not an address to it, and an
+                // address it cannot read publishes on every interface. Only the canonical text means the same to both.
+                d.Add(Diagnostic.Error(nameof(Strings.HostAddressNotCanonical), input.HostAddress, canonical));
+                break;
+            case (_, { } parsed) when !IPAddress.IsLoopback(parsed):
+                d.Add(Diagnostic.Warning(nameof(Strings.HostAddressAllInterfaces), input.HostAddress));
+                break;
+        }
+        if (input.NetworkMode == StackNetworking.Host && ParseInt(input.HostPort) is { } privileged and >= 1 and < 1024)
+            d.Add(Diagnostic.Error(nameof(Strings.HostModePrivilegedPort), privileged));
+        if (IsRootUser(input.ContainerUser)) d.Add(Diagnostic.Warning(nameof(Strings.ContainerUserRoot), input.ContainerUser));
+        if (ParseBool(input.Adopt) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackAdopt", input.Adopt));
 
         if (!HealthPathPattern().IsMatch(input.HealthPath)) d.Add(Diagnostic.Error(nameof(Strings.HealthPathInvalid), input.HealthPath));
         if (ImageReference.Parse(input.NginxImage) is null) d.Add(Diagnostic.Error(nameof(Strings.ImageReferenceInvalid), "StackNginxImage", input.NginxImage));
@@ -48,7 +63,10 @@ internal static partial class StackValidator
             d.Add(Diagnostic.Error(nameof(Strings.HostModePortRange), hp, n));
         if (ParseBool(input.KeepRunning) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackKeepRunning", input.KeepRunning));
         foreach (var key in input.Environment.Select(e => e.Key).Concat(input.Secrets.Select(s => s.Name)).Distinct(StringComparer.Ordinal))
+        {
             if (!EnvNamePattern().IsMatch(key)) d.Add(Diagnostic.Error(nameof(Strings.EnvironmentInvalid), key));
+            else if (OwnedVariables.Contains(key)) d.Add(Diagnostic.Error(nameof(Strings.EnvironmentOwned), key));
+        }
         foreach (var secret in input.Secrets.GroupBy(s => s.Name, StringComparer.Ordinal))
         {
             if (secret.Count() > 1 || secret.Any(s => (s.FromEnvironment.Length > 0) == (s.FromFile.Length > 0)) || input.Environment.Any(e => e.Key == secret.Key))
@@ -58,6 +76,30 @@ internal static partial class StackValidator
         }
         if (!input.ContainerSupport) d.Add(Diagnostic.Error(nameof(Strings.ContainerSupportMissing), input.ProjectName));
         return d;
+    }
+
+    /// <summary>Variables ProxyStack sets on every replica itself: a StackEnvironment item of the same name would be overridden.</summary>
+    public static readonly IReadOnlySet<string> OwnedVariables = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_URLS",
+    };
+
+    /// <summary>
+    /// The canonical text of an IP address (what both .NET and Docker's Go parser read the same way) and the parsed address,
+    /// or (null, null) when the text is no address at all. An IPv4-mapped IPv6 address canonicalizes to its IPv4 form.
+    /// </summary>
+    public static (string? Canonical, IPAddress? Parsed) ParseHostAddress(string raw)
+    {
+        if (raw.Contains('%') || !IPAddress.TryParse(raw, out var address)) return (null, null);
+        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
+        return (address.ToString(), address);
+    }
+
+    /// <summary>ContainerUser values that run the app as root: "root", "0", with or without a group.</summary>
+    public static bool IsRootUser(string user)
+    {
+        var name = user.Trim().Split(':')[0];
+        return name is "root" or "0";
     }
 
     public static int? ParseInt(string raw) =>

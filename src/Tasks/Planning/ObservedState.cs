@@ -15,6 +15,11 @@ internal sealed record ObservedState
     public bool HostPortBusy { get; init; }
     /// <summary>Host-mode replica ports that something other than the stack's own replica holds.</summary>
     public IReadOnlySet<int> BusyReplicaPorts { get; init; } = new HashSet<int>();
+    /// <summary>
+    /// Running app replicas of the stack that did not answer a readiness probe with the current health settings, with what
+    /// they answered. A replica is only kept when it is proven ready now, not because it once was.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> UnreadyReplicas { get; init; } = new Dictionary<string, string>();
     /// <summary>The engine's operating system ("Debian GNU/Linux 12", "Docker Desktop"), for mode checks.</summary>
     public string EngineOperatingSystem { get; init; } = "";
 }
@@ -22,7 +27,14 @@ internal sealed record ObservedState
 internal sealed record ObservedContainer(string Id, string Name, IReadOnlyDictionary<string, string> Labels, bool Running)
 {
     public string? Label(string key) => Labels.TryGetValue(key, out var v) ? v : null;
-    public bool BelongsTo(string stack) => Label(StackLabels.Stack) == stack;
+    /// <summary>
+    /// Whether ProxyStack created this container for <paramref name="stack"/>: the stack label, a known role, the owner label and,
+    /// for replicas, a replica number — all set at creation. A container that merely inherited a stack label from an image
+    /// lacks the owner and is not ours.
+    /// </summary>
+    public bool BelongsTo(string stack) => Label(StackLabels.Stack) == stack && Label(StackLabels.Owner) is { Length: > 0 }
+        && (Role == StackLabels.RoleProxy || (Role == StackLabels.RoleApp && Replica is > 0));
+    public string? Owner => Label(StackLabels.Owner);
     public string? Role => Label(StackLabels.Role);
     public int? Replica => int.TryParse(Label(StackLabels.Replica), out var r) ? r : null;
     public string ShortId => Id[..Math.Min(12, Id.Length)];
@@ -30,5 +42,7 @@ internal sealed record ObservedContainer(string Id, string Name, IReadOnlyDictio
 
 internal sealed record ObservedNetwork(string Id, string Name, IReadOnlyDictionary<string, string> Labels)
 {
-    public bool BelongsTo(string stack) => Labels.TryGetValue(StackLabels.Stack, out var v) && v == stack;
+    public bool BelongsTo(string stack) => Labels.GetValueOrDefault(StackLabels.Stack) == stack
+        && Labels.GetValueOrDefault(StackLabels.Role) == StackLabels.RoleNetwork && Labels.GetValueOrDefault(StackLabels.Owner) is { Length: > 0 };
+    public string? Owner => Labels.GetValueOrDefault(StackLabels.Owner);
 }

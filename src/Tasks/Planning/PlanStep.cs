@@ -12,6 +12,12 @@ internal sealed record PlanStep(int Id, StepKind Kind, string Resource, string C
     public ContainerSpec? Container { get; init; }
     /// <summary>For ReloadProxy: the new nginx.conf. For RetireContainer: the temporary name.</summary>
     public string? Content { get; init; }
+    /// <summary>The commit point: once it succeeded nginx may route to what this run created, so nothing before it is undone.</summary>
+    public bool IsCommit { get; init; }
+    /// <summary>For StopContainer before the commit point: undone by starting the container again (the old proxy).</summary>
+    public bool UndoByStarting { get; init; }
+    /// <summary>For WaitReady: the port the replica listens on (its own in host mode).</summary>
+    public int ProbePort { get; init; }
     public string Describe() => $"{Kind switch
     {
         StepKind.CreateNetwork => "create network",
@@ -26,6 +32,7 @@ internal sealed record PlanStep(int Id, StepKind Kind, string Resource, string C
         StepKind.RemoveContainer => "remove",
         StepKind.RemoveNetwork => "remove network",
         StepKind.RemoveImage => "remove image",
+        StepKind.CheckProxyConfig => "check config",
         _ => Kind.ToString(),
     }} {Resource}{(Kind == StepKind.RetireContainer ? " as " + Content : "")}: {Cause}";
 

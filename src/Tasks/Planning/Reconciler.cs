@@ -6,167 +6,67 @@ namespace ProxyStack.Planning;
 
 /// <summary>
 /// Compares the desired stack with an observed snapshot and plans the difference. Pure: no engine calls, no clock.
+/// Planning runs in phases, each a method with the reason it exists (docker/compose reconcile.go does the same):
+/// ownership checks → network → replicas → proxy → retirement and cleanup.
 ///
 /// Invariants (kept true by every plan this returns):
-/// - Nothing is touched when any desired name is held by a resource without our labels (STACK4001/4002).
+/// - Nothing is touched when any desired name is held by a resource that ProxyStack did not create for this stack
+///   (STACK4001/4002), or when the stack belongs to another checkout (STACK4012).
 /// - The network exists before any container is created on it.
 /// - nginx never routes to a replica that is not ready: the proxy is created, or reloaded with the new upstream set, only after
-///   every new replica's WaitReady step.
-/// - nothing is stopped while nginx may still route to it: retired and surplus replicas are stopped only after the proxy step
+///   every new replica's WaitReady step. A replica is kept only when it answered the current health probe (observed).
+/// - Nothing is stopped while nginx may still route to it: retired and surplus replicas are stopped only after the proxy step
 ///   and a drain.
 /// - A replica being replaced keeps serving under a temporary name until its successor is ready (rolling replacement).
-/// - An unchanged, running resource gets no step: applying twice gives an empty plan the second time.
+/// - The proxy being replaced keeps serving until its successor is proven: beside it when the new one binds another address
+///   or port; otherwise the new config is checked with nginx -t first, and a failed successor brings the old one back.
+/// - An unchanged, running, ready resource gets no step: applying twice gives an empty plan the second time.
 /// </summary>
 internal static class Reconciler
 {
     public static ReconcileResult Reconcile(StackModel model, ObservedState observed, string appImage, string proxyImage, string proxyConfig)
     {
+        var diagnostics = CheckOwnership(model, observed, appImage);
+        if (diagnostics.Count > 0) return new ReconcileResult(Plan.Empty, [], diagnostics);
+
+        var planner = new Planner(model, observed, observed.ImageIds[appImage], proxyImage, proxyConfig);
+        planner.PlanNetwork();
+        planner.PlanReplicas();
+        if (planner.Diagnostics.Count > 0) return new ReconcileResult(Plan.Empty, [], planner.Diagnostics);
+        planner.PlanProxy();
+        if (planner.Diagnostics.Count > 0) return new ReconcileResult(Plan.Empty, [], planner.Diagnostics);
+        planner.PlanRetirement();
+        return new ReconcileResult(planner.Build(), planner.Kept, []);
+    }
+
+    /// <summary>
+    /// Phase 1, before anything is planned: a name we need that is held by something we did not create, a stack owned by another
+    /// checkout, or an image or mode the engine cannot serve stops the whole plan, so nothing is half-changed.
+    /// </summary>
+    private static List<Diagnostic> CheckOwnership(StackModel model, ObservedState observed, string appImage)
+    {
         var diagnostics = new List<Diagnostic>();
         var stack = model.Name;
-        var appNames = Enumerable.Range(1, model.Replicas).Select(model.AppName).ToList();
-
+        var appNames = Enumerable.Range(1, model.Replicas).Select(model.AppName).ToHashSet();
         foreach (var c in observed.Containers.Where(c => !c.BelongsTo(stack)))
             if (c.Name == model.ProxyName || appNames.Contains(c.Name))
                 diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignContainer), c.Name, stack));
         foreach (var n in observed.Networks.Where(n => n.Name == model.NetworkName && !n.BelongsTo(stack)))
             diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignNetwork), n.Name, stack));
-        if (!observed.ImageIds.TryGetValue(appImage, out var appImageId))
+        if (OtherOwner(model, observed) is { } owner)
+            diagnostics.Add(Diagnostic.Error(nameof(Strings.StackOwnedElsewhere), stack, owner, model.Owner));
+        if (!observed.ImageIds.ContainsKey(appImage))
             diagnostics.Add(Diagnostic.Error(nameof(Strings.AppImageMissing), appImage));
         if (model.NetworkMode == StackNetworking.Host && observed.EngineOperatingSystem.Contains("Docker Desktop", StringComparison.OrdinalIgnoreCase))
             diagnostics.Add(Diagnostic.Error(nameof(Strings.HostNetworkUnsupported), "", observed.EngineOperatingSystem));
-        if (diagnostics.Count > 0) return new ReconcileResult(Plan.Empty, [], diagnostics);
-
-        var nginxBaseId = observed.ImageIds.GetValueOrDefault(model.NginxImage, model.NginxImage);
-        var proxyHash = ProxyHash(model, nginxBaseId);
-        var host = model.NetworkMode == StackNetworking.Host;
-
-        var b = new PlanBuilder();
-        var kept = new List<string>();
-        var ours = observed.Containers.Where(c => c.BelongsTo(stack)).ToList();
-        var ownNetwork = observed.Networks.FirstOrDefault(n => n.BelongsTo(stack) && n.Name == model.NetworkName);
-        // Outside bridge mode there is no network of our own to need: treat it as present.
-        var netExists = !StackNetworking.OwnsNetwork(model) || ownNetwork is not null;
-        int[] netDeps = netExists ? [] : [b.Add(StepKind.CreateNetwork, model.NetworkName, "missing", [])];
-        int? previousHostReplacement = null;
-
-        var ready = new List<int>();
-        var retiring = new List<(string Name, string Cause)>();
-        var oldImages = new SortedSet<string>(StringComparer.Ordinal);
-        var replicasChanged = false;
-        for (var i = 1; i <= model.Replicas; i++)
-        {
-            var name = model.AppName(i);
-            var appHash = AppHash(model, appImageId!, i);
-            var existing = ours.FirstOrDefault(c => c.Name == name);
-            string? cause = null;
-            var deps = netDeps.ToList();
-            if (existing is null)
-            {
-                cause = "missing";
-                if (host && observed.BusyReplicaPorts.Contains(StackNetworking.ReplicaPort(model, i)))
-                    diagnostics.Add(Diagnostic.Error(nameof(Strings.ReplicaPortInUse), name, StackNetworking.ReplicaPort(model, i)));
-            }
-            else if (!netExists || existing.Label(StackLabels.ConfigHash) != appHash)
-            {
-                cause = !netExists ? "network recreated"
-                    : existing.Label(StackLabels.NetworkMode) is { } was && was != model.NetworkMode ? $"network mode {was} → {model.NetworkMode}"
-                    : existing.Label(StackLabels.ImageId) != appImageId ? "image changed" : "configuration changed";
-                if (existing.Label(StackLabels.ImageId) is { } oldImage && oldImage != appImageId) oldImages.Add(oldImage);
-                if (host && existing.Label(StackLabels.NetworkMode) == StackNetworking.Host)
-                {
-                    // Two host-mode replicas cannot share a port: replace one at a time, old one first, while nginx
-                    // skips the missing replica (proxy_next_upstream) and the others serve.
-                    var stop = b.Add(StepKind.StopContainer, name, cause, previousHostReplacement is { } p ? [p] : []);
-                    deps.Add(b.Add(StepKind.RemoveContainer, name, cause, [stop]));
-                }
-                else
-                {
-                    var temp = StackNames.Retiring(name, existing.Id);
-                    deps.Add(b.Add(StepKind.RetireContainer, name, cause, [], content: temp));
-                    retiring.Add((temp, "replaced"));
-                }
-                if (host && observed.BusyReplicaPorts.Contains(StackNetworking.ReplicaPort(model, i)))
-                    diagnostics.Add(Diagnostic.Error(nameof(Strings.ReplicaPortInUse), name, StackNetworking.ReplicaPort(model, i)));
-            }
-            else if (!existing.Running)
-            {
-                var start = b.Add(StepKind.StartContainer, name, "not running", deps);
-                ready.Add(b.Add(StepKind.WaitReady, name, "not running", [start]));
-                replicasChanged = true;
-                continue;
-            }
-            else
-            {
-                kept.Add(name);
-                continue;
-            }
-            var spec = AppSpec(model, name, i, appImage, appImageId!, appHash);
-            var create = b.Add(StepKind.CreateContainer, name, cause, deps, spec);
-            var started = b.Add(StepKind.StartContainer, name, cause, [create]);
-            var waited = b.Add(StepKind.WaitReady, name, cause, [started]);
-            ready.Add(waited);
-            if (host && existing is not null) previousHostReplacement = waited;
-            replicasChanged = true;
-        }
-        if (diagnostics.Count > 0) return new ReconcileResult(Plan.Empty, [], diagnostics);
-
-        // Surplus replicas (scale-down) and leftovers of an interrupted rolling replacement, highest replica first.
-        var surplus = ours
-            .Where(c => c.Role == StackLabels.RoleApp && !appNames.Contains(c.Name))
-            .OrderByDescending(c => c.Replica ?? int.MaxValue).ThenBy(c => c.Name, StringComparer.Ordinal)
-            .Select(c => (c.Name, Cause: c.Name.Contains("-retiring-") ? "left over from an interrupted replacement" : $"replica {c.Replica} > StackReplicas {model.Replicas}"))
-            .ToList();
-        replicasChanged |= surplus.Count > 0;
-
-        int? commit = null;
-        var proxy = ours.FirstOrDefault(c => c.Name == model.ProxyName);
-        var configDiffers = observed.ProxyConfigHash != ConfigHash.Of(proxyConfig);
-        var linksStale = model.NetworkMode == StackNetworking.Link && replicasChanged;
-        if (proxy is null || !netExists || !proxy.Running || proxy.Label(StackLabels.ConfigHash) != proxyHash || linksStale)
-        {
-            var cause = proxy is null ? "missing" : !netExists ? "network recreated" : !proxy.Running ? "not running"
-                : proxy.Label(StackLabels.ConfigHash) != proxyHash ? "definition changed" : "links changed";
-            if (observed.HostPortBusy && (proxy is null || !proxy.Running))
-                return new ReconcileResult(Plan.Empty, [], [Diagnostic.Error(nameof(Strings.HostPortInUse), model.HostAddress, model.HostPort)]);
-            var deps = netDeps.Concat(ready).ToList();
-            if (proxy is not null)
-            {
-                // The proxy holds no state: replace it rather than restart it, so it never starts with a stale upstream set.
-                var stop = b.Add(StepKind.StopContainer, model.ProxyName, cause, ready);
-                deps.Add(b.Add(StepKind.RemoveContainer, model.ProxyName, cause, [stop]));
-            }
-            var create = b.Add(StepKind.CreateContainer, model.ProxyName, cause, deps, ProxySpec(model, proxyImage, nginxBaseId, proxyHash));
-            var start = b.Add(StepKind.StartContainer, model.ProxyName, cause, [create]);
-            commit = b.Add(StepKind.WaitProxy, model.ProxyName, cause, [start]);
-        }
-        else if (replicasChanged || configDiffers)
-        {
-            var cause = replicasChanged ? "replicas changed" : "configuration changed";
-            commit = b.Add(StepKind.ReloadProxy, model.ProxyName, cause, ready, content: proxyConfig);
-        }
-        else kept.Add(model.ProxyName);
-
-        var leaving = retiring.Concat(surplus).ToList();
-        var removedAll = new List<int>();
-        if (leaving.Count > 0)
-        {
-            var drain = b.Add(StepKind.Drain, model.ProxyName, "let in-flight requests finish", commit is { } c ? [c] : ready);
-            var removed = new List<int>();
-            foreach (var (name, cause) in leaving)
-            {
-                var stop = b.Add(StepKind.StopContainer, name, cause, [drain]);
-                removed.Add(b.Add(StepKind.RemoveContainer, name, cause, [stop]));
-            }
-            removedAll.AddRange(removed);
-        }
-        // The engine refuses to remove an image another container still uses; the executor takes that refusal as done.
-        foreach (var image in oldImages)
-            b.Add(StepKind.RemoveImage, image, "no longer used by the stack", removedAll.Count > 0 ? removedAll : ready);
-        // A network left from an earlier bridge-mode run: removed once nothing is attached to it any more.
-        if (!StackNetworking.OwnsNetwork(model) && ownNetwork is not null)
-            b.Add(StepKind.RemoveNetwork, ownNetwork.Name, $"not used in {model.NetworkMode} mode", removedAll.Concat(commit is { } c2 ? [c2] : ready));
-        return new ReconcileResult(b.Build(), kept, diagnostics);
+        return diagnostics;
     }
+
+    /// <summary>The owner recorded on any of the stack's resources that is not this checkout, or null.</summary>
+    public static string? OtherOwner(StackModel model, ObservedState observed) =>
+        observed.Containers.Where(c => c.BelongsTo(model.Name)).Select(c => c.Owner)
+            .Concat(observed.Networks.Where(n => n.BelongsTo(model.Name)).Select(n => n.Owner))
+            .FirstOrDefault(o => o != model.Owner);
 
     /// <summary>Removes every resource labelled with the stack: proxy first, then replicas from the highest, then networks.</summary>
     public static Plan PlanTeardown(string stack, ObservedState observed)
@@ -187,15 +87,17 @@ internal static class Reconciler
 
     /// <summary>
     /// What defines an app replica. The replica count is left out: scaling never recreates a replica. The replica number
-    /// matters only through its environment (its own port in host mode).
+    /// matters only through its environment (its own port in host mode). Secret values are never hashed here in the clear:
+    /// the caller passes them already keyed (see <see cref="SecretDigests"/>), so the label cannot confirm a guessed secret.
     /// </summary>
     public static string AppHash(StackModel model, string imageId, int replica = 1) => ConfigHash.Compute(new Dictionary<string, object?>
     {
         ["role"] = StackLabels.RoleApp,
         ["image"] = imageId,
-        ["env"] = StackNetworking.AppEnvironment(model, replica),
+        ["env"] = StackNetworking.AppEnvironment(model, replica).Where(e => !model.SecretNames.Contains(e.Key)).ToList(),
+        ["secrets"] = model.SecretDigest,
         ["network"] = StackNetworking.ContainerNetwork(model),
-        ["restart"] = "unless-stopped",
+        ["restart"] = ContainerSpecs.AppRestartPolicy,
     });
 
     /// <summary>What defines the proxy. nginx.conf is left out: a config change is a reload, never a recreate.</summary>
@@ -206,58 +108,225 @@ internal static class Reconciler
         ["publish"] = model.NetworkMode == StackNetworking.Host ? $"host {model.HostAddress}:{model.HostPort}" : $"{model.HostAddress}:{model.HostPort}->{NginxConfigWriter.ContainerPort}",
         ["network"] = StackNetworking.ContainerNetwork(model),
         ["links"] = StackNetworking.ProxyLinks(model),
-        ["restart"] = "unless-stopped",
+        ["restart"] = ContainerSpecs.ProxyRestartPolicy,
+        ["hardening"] = ContainerSpecs.HardeningVersion,
     });
 
-    public static Dictionary<string, string> Labels(string stack, string role) => new()
+    public static Dictionary<string, string> Labels(StackModel model, string role) => new()
     {
-        [StackLabels.Stack] = stack,
+        [StackLabels.Stack] = model.Name,
         [StackLabels.Role] = role,
+        [StackLabels.Owner] = model.Owner,
         [StackLabels.Version] = StackLabels.ToolVersion,
     };
 
-    private static Dictionary<string, string> ContainerLabels(StackModel model, string role)
+    /// <summary>The mutable state of one planning run, shared by the phases.</summary>
+    private sealed class Planner(StackModel model, ObservedState observed, string appImageId, string proxyImage, string proxyConfig)
     {
-        var labels = Labels(model.Name, role);
-        labels[StackLabels.NetworkMode] = model.NetworkMode;
-        return labels;
-    }
+        private readonly PlanBuilder _b = new();
+        private readonly List<ObservedContainer> _ours = observed.Containers.Where(c => c.BelongsTo(model.Name)).ToList();
+        private readonly List<int> _ready = [];
+        private readonly List<(string Name, string Cause)> _retiring = [];
+        private readonly SortedSet<string> _oldImages = new(StringComparer.Ordinal);
+        private readonly bool _host = model.NetworkMode == StackNetworking.Host;
+        private int[] _netDeps = [];
+        private bool _netExists;
+        private bool _replicasChanged;
+        private int? _commit;
+        private string? _retiredProxy;
 
-    private static ContainerSpec AppSpec(StackModel model, string name, int replica, string image, string imageId, string hash)
-    {
-        var labels = ContainerLabels(model, StackLabels.RoleApp);
-        labels[StackLabels.Replica] = replica.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        labels[StackLabels.ConfigHash] = hash;
-        labels[StackLabels.ImageId] = imageId;
-        return new ContainerSpec
-        {
-            Name = name, Image = image, Network = StackNetworking.ContainerNetwork(model), Labels = labels,
-            Environment = StackNetworking.AppEnvironment(model, replica),
-        };
-    }
+        public List<Diagnostic> Diagnostics { get; } = [];
+        public List<string> Kept { get; } = [];
 
-    private static ContainerSpec ProxySpec(StackModel model, string image, string baseId, string hash)
-    {
-        var labels = ContainerLabels(model, StackLabels.RoleProxy);
-        labels[StackLabels.ConfigHash] = hash;
-        labels[StackLabels.ImageId] = baseId;
-        return new ContainerSpec
+        public Plan Build() => _b.Build();
+
+        /// <summary>
+        /// Phase 2: the stack's own network. Outside bridge mode there is none to need, so it counts as present; a missing one
+        /// means every container must be recreated on the new network.
+        /// </summary>
+        public void PlanNetwork()
         {
-            Name = model.ProxyName, Image = image, Network = StackNetworking.ContainerNetwork(model), Labels = labels,
-            // In host mode nginx binds StackHostAddress:StackHostPort itself; there is nothing to publish.
-            Publish = model.NetworkMode == StackNetworking.Host ? null : new PortBinding(model.HostAddress, model.HostPort, NginxConfigWriter.ContainerPort),
-            Links = StackNetworking.ProxyLinks(model),
-        };
+            _netExists = !StackNetworking.OwnsNetwork(model) || observed.Networks.Any(n => n.BelongsTo(model.Name) && n.Name == model.NetworkName);
+            if (!_netExists) _netDeps = [_b.Add(StepKind.CreateNetwork, model.NetworkName, "missing", [])];
+        }
+
+        /// <summary>
+        /// Phase 3: each desired replica is kept (same hash, running, ready), started, or replaced. Replacement is rolling: the old
+        /// replica keeps its traffic under a temporary name until the new one is ready, except in host mode, where two
+        /// replicas cannot share a port and are replaced one at a time while nginx skips the missing one.
+        /// </summary>
+        public void PlanReplicas()
+        {
+            int? previousHostReplacement = null;
+            for (var i = 1; i <= model.Replicas; i++)
+            {
+                var name = model.AppName(i);
+                var appHash = AppHash(model, appImageId, i);
+                var existing = _ours.FirstOrDefault(c => c.Name == name);
+                var deps = _netDeps.ToList();
+                string cause;
+                if (existing is null)
+                {
+                    cause = "missing";
+                    CheckReplicaPort(name, i);
+                }
+                else if (_netExists && existing.Label(StackLabels.ConfigHash) == appHash && !existing.Running)
+                {
+                    var start = _b.Add(StepKind.StartContainer, name, "not running", deps);
+                    _ready.Add(_b.Add(StepKind.WaitReady, name, "not running", [start], probePort: StackNetworking.ReplicaPort(model, i)));
+                    _replicasChanged = true;
+                    continue;
+                }
+                else if (_netExists && existing.Label(StackLabels.ConfigHash) == appHash && !observed.UnreadyReplicas.ContainsKey(name))
+                {
+                    Kept.Add(name);
+                    continue;
+                }
+                else
+                {
+                    cause = ReplaceCause(existing, appHash);
+                    if (existing.Label(StackLabels.ImageId) is { } oldImage && oldImage != appImageId) _oldImages.Add(oldImage);
+                    if (_host && existing.Label(StackLabels.NetworkMode) == StackNetworking.Host)
+                    {
+                        var stop = _b.Add(StepKind.StopContainer, name, cause, previousHostReplacement is { } p ? [p] : []);
+                        deps.Add(_b.Add(StepKind.RemoveContainer, name, cause, [stop]));
+                    }
+                    else
+                    {
+                        var temp = StackNames.Retiring(name, existing.Id);
+                        deps.Add(_b.Add(StepKind.RetireContainer, name, cause, [], content: temp));
+                        _retiring.Add((temp, "replaced"));
+                    }
+                    CheckReplicaPort(name, i);
+                }
+                var spec = ContainerSpecs.App(model, name, i, appImageId, appHash);
+                var create = _b.Add(StepKind.CreateContainer, name, cause, deps, spec);
+                var started = _b.Add(StepKind.StartContainer, name, cause, [create]);
+                var waited = _b.Add(StepKind.WaitReady, name, cause, [started], probePort: StackNetworking.ReplicaPort(model, i));
+                _ready.Add(waited);
+                if (_host && existing is not null) previousHostReplacement = waited;
+                _replicasChanged = true;
+            }
+        }
+
+        /// <summary>A replica that is not one of the desired names: above the replica count, or left from an interrupted replacement.</summary>
+        private bool IsSurplus(ObservedContainer c) =>
+            c.Role == StackLabels.RoleApp && !(c.Replica <= model.Replicas && c.Name == model.AppName(c.Replica!.Value));
+
+        private string ReplaceCause(ObservedContainer existing, string appHash) =>
+            !_netExists ? "network recreated"
+            : existing.Label(StackLabels.ConfigHash) == appHash ? $"not ready ({observed.UnreadyReplicas[existing.Name]})"
+            : existing.Label(StackLabels.NetworkMode) is { } was && was != model.NetworkMode ? $"network mode {was} → {model.NetworkMode}"
+            : existing.Label(StackLabels.ImageId) != appImageId ? "image changed" : "configuration changed";
+
+        private void CheckReplicaPort(string name, int replica)
+        {
+            if (_host && observed.BusyReplicaPorts.Contains(StackNetworking.ReplicaPort(model, replica)))
+                Diagnostics.Add(Diagnostic.Error(nameof(Strings.ReplicaPortInUse), name, StackNetworking.ReplicaPort(model, replica)));
+        }
+
+        /// <summary>
+        /// Phase 4: the proxy goes last, because nginx routes to the upstream set it is given. It is kept and reloaded in place when
+        /// only the config or the replicas changed (open connections survive a reload), created when missing, and replaced —
+        /// never removed before its successor serves — when its definition changed.
+        /// </summary>
+        public void PlanProxy()
+        {
+            var nginxBaseId = observed.ImageIds.GetValueOrDefault(model.NginxImage, model.NginxImage);
+            var proxyHash = ProxyHash(model, nginxBaseId);
+            _replicasChanged |= _ours.Any(IsSurplus);
+            var proxy = _ours.FirstOrDefault(c => c.Name == model.ProxyName);
+            var linksStale = model.NetworkMode == StackNetworking.Link && _replicasChanged;
+            var spec = ContainerSpecs.Proxy(model, proxyImage, nginxBaseId, proxyHash);
+            if (proxy is not null && _netExists && proxy.Running && proxy.Label(StackLabels.ConfigHash) == proxyHash && !linksStale)
+            {
+                var configDiffers = observed.ProxyConfigHash != ConfigHash.Of(proxyConfig);
+                if (_replicasChanged || configDiffers)
+                    _commit = _b.Add(StepKind.ReloadProxy, model.ProxyName, _replicasChanged ? "replicas changed" : "configuration changed", _ready,
+                        content: proxyConfig, commit: true);
+                else Kept.Add(model.ProxyName);
+                return;
+            }
+
+            var cause = proxy is null ? "missing" : !_netExists ? "network recreated" : !proxy.Running ? "not running"
+                : proxy.Label(StackLabels.ConfigHash) != proxyHash ? "definition changed" : "links changed";
+            if (observed.HostPortBusy)
+            {
+                // Checked before anything changes: a taken port leaves the running proxy serving.
+                Diagnostics.Add(Diagnostic.Error(nameof(Strings.HostPortInUse), model.HostAddress, model.HostPort));
+                return;
+            }
+            var deps = _netDeps.Concat(_ready).ToList();
+            if (proxy is null) { }
+            else if (!proxy.Running || !_netExists)
+            {
+                // Not serving (or on a network that is gone): nothing to keep alive, remove it first.
+                var stop = _b.Add(StepKind.StopContainer, model.ProxyName, cause, _ready);
+                deps.Add(_b.Add(StepKind.RemoveContainer, model.ProxyName, cause, [stop]));
+            }
+            else
+            {
+                // Serving: it steps aside under a temporary name. When the successor binds the same address and port, the old
+                // one must stop first, so the new config is checked with nginx -t before that, and a failed successor starts
+                // the old one again (the executor's undo). Otherwise both run side by side until the new one answers.
+                _retiredProxy = StackNames.Retiring(model.ProxyName, proxy.Id);
+                var sameBinding = proxy.Label(StackLabels.Publish) == ContainerSpecs.PublishLabel(model);
+                var before = _ready.ToList();
+                if (sameBinding) before = [_b.Add(StepKind.CheckProxyConfig, model.ProxyName, cause, _ready, ContainerSpecs.ConfigCheck(spec))];
+                var retire = _b.Add(StepKind.RetireContainer, model.ProxyName, cause, before, content: _retiredProxy);
+                deps.Add(sameBinding ? _b.Add(StepKind.StopContainer, _retiredProxy, cause, [retire], undoByStarting: true) : retire);
+            }
+            var create = _b.Add(StepKind.CreateContainer, model.ProxyName, cause, deps, spec);
+            var start = _b.Add(StepKind.StartContainer, model.ProxyName, cause, [create]);
+            _commit = _b.Add(StepKind.WaitProxy, model.ProxyName, cause, [start], commit: true);
+        }
+
+        /// <summary>
+        /// Phase 5, after the commit point: what nginx no longer routes to leaves — retired and surplus replicas and a retired
+        /// proxy after a drain, highest replica first — then app images no replica uses and a network the mode no longer needs.
+        /// </summary>
+        public void PlanRetirement()
+        {
+            var surplus = _ours
+                .Where(IsSurplus)
+                .OrderByDescending(c => c.Replica ?? int.MaxValue).ThenBy(c => c.Name, StringComparer.Ordinal)
+                .Select(c => (c.Name, Cause: c.Name.Contains("-retiring-", StringComparison.Ordinal) ? "left over from an interrupted replacement" : $"replica {c.Replica} > StackReplicas {model.Replicas}"));
+            var leftoverProxies = _ours.Where(c => c.Role == StackLabels.RoleProxy && c.Name != model.ProxyName)
+                .Select(c => (c.Name, Cause: "left over from an interrupted replacement"));
+            var leaving = _retiring.Concat(surplus).ToList();
+            if (_retiredProxy is not null) leaving.Insert(0, (_retiredProxy, "replaced"));
+            leaving.AddRange(leftoverProxies);
+            var removed = new List<int>();
+            if (leaving.Count > 0)
+            {
+                var drain = _b.Add(StepKind.Drain, model.ProxyName, "let in-flight requests finish", _commit is { } c ? [c] : _ready);
+                foreach (var (name, cause) in leaving)
+                {
+                    var stop = _b.Add(StepKind.StopContainer, name, cause, [drain]);
+                    removed.Add(_b.Add(StepKind.RemoveContainer, name, cause, [stop]));
+                }
+            }
+            // The engine refuses to remove an image another container still uses; the executor takes that refusal as done.
+            foreach (var image in _oldImages)
+                _b.Add(StepKind.RemoveImage, image, "no longer used by the stack", removed.Count > 0 ? removed : _ready);
+            // A network left from an earlier bridge-mode run: removed once nothing is attached to it any more.
+            if (!StackNetworking.OwnsNetwork(model) && observed.Networks.FirstOrDefault(n => n.BelongsTo(model.Name)) is { } leftover)
+                _b.Add(StepKind.RemoveNetwork, leftover.Name, $"not used in {model.NetworkMode} mode", removed.Concat(_commit is { } c2 ? [c2] : _ready));
+        }
     }
 
     private sealed class PlanBuilder
     {
         private readonly List<PlanStep> _steps = [];
 
-        public int Add(StepKind kind, string resource, string cause, IEnumerable<int> dependsOn, ContainerSpec? spec = null, string? content = null)
+        public int Add(StepKind kind, string resource, string cause, IEnumerable<int> dependsOn, ContainerSpec? spec = null, string? content = null,
+            bool commit = false, bool undoByStarting = false, int probePort = 0)
         {
             var id = _steps.Count + 1;
-            _steps.Add(new PlanStep(id, kind, resource, cause, dependsOn.Distinct().Order().ToList()) { Container = spec, Content = content });
+            _steps.Add(new PlanStep(id, kind, resource, cause, dependsOn.Distinct().Order().ToList())
+            {
+                Container = spec, Content = content, IsCommit = commit, UndoByStarting = undoByStarting, ProbePort = probePort,
+            });
             return id;
         }
 

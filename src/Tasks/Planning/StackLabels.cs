@@ -10,6 +10,20 @@ internal static class StackLabels
     public const string ImageId = "proxystack.image-id";
     public const string Version = "proxystack.version";
     public const string NetworkMode = "proxystack.network-mode";
+    /// <summary>
+    /// Which checkout owns the stack ("machine:project directory"). Put on containers and networks when they are created, never
+    /// on images, so a container someone starts from our image by hand never carries it.
+    /// </summary>
+    public const string Owner = "proxystack.owner";
+    /// <summary>On the proxy: the host address and port it holds ("127.0.0.1:8080"), to know whether a new one can start beside it.</summary>
+    public const string Publish = "proxystack.publish";
+    /// <summary>
+    /// On images only: the stack an image was built for. Deliberately not <see cref="Stack"/>: Docker copies image labels onto
+    /// every container made from the image, so an ownership label on an image would make a bystander container look like ours.
+    /// </summary>
+    public const string ImageOf = "proxystack.image-of";
+    /// <summary>On the proxy image: hash of its build inputs, so an unchanged proxy image is not rebuilt.</summary>
+    public const string ImageHash = "proxystack.image-hash";
 
     public const string RoleApp = "app";
     public const string RoleProxy = "proxy";

@@ -17,4 +17,6 @@ internal enum StepKind
     RemoveNetwork,
     /// <summary>Remove an app image that replaced replicas no longer use, so redeploys leave no dangling images.</summary>
     RemoveImage,
+    /// <summary>Run nginx -t in a throwaway container of the new proxy image, before the old proxy has to stop for it.</summary>
+    CheckProxyConfig,
 }

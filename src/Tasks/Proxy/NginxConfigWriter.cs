@@ -10,10 +10,16 @@ namespace ProxyStack.Proxy;
 internal static class NginxConfigWriter
 {
     /// <summary>
-    /// Where the config lives in the proxy container: baked into the image, replaced in place on reload. A folder of its own,
-    /// owned by the unprivileged user nginx runs as, so a reload can swap the file without root.
+    /// Where the live config is in the proxy container: a tmpfs (the root filesystem is read-only), writable by the
+    /// unprivileged user nginx runs as, so a reload can swap the file without root.
     /// </summary>
-    public const string ConfigPath = "/etc/proxystack/nginx.conf";
+    public const string ConfigPath = "/run/proxystack/nginx.conf";
+
+    /// <summary>
+    /// The config as built into the proxy image. The container's root filesystem is read-only, so at start it is copied to
+    /// <see cref="ConfigPath"/> on a tmpfs, where a reload can replace it.
+    /// </summary>
+    public const string BakedConfigPath = "/etc/proxystack/nginx.conf";
 
     /// <summary>The user nginx runs as (nobody, present in Debian's and the public nginx images alike).</summary>
     public const string User = "65534:65534";
@@ -43,7 +49,8 @@ internal static class NginxConfigWriter
 
             http {
                 server_tokens off;
-                log_format proxystack '$remote_addr "$request" $status $body_bytes_sent upstream=$upstream_addr rt=$request_time';
+                # The path without its query string: query strings carry tokens (SignalR's access_token) that must not be logged.
+                log_format proxystack '$remote_addr "$request_method $uri $server_protocol" $status $body_bytes_sent upstream=$upstream_addr rt=$request_time';
                 access_log /dev/stdout proxystack;
                 # Temp files under /tmp, so the config works with the public image and Debian's package alike.
                 client_body_temp_path /tmp/nginx-client-body;

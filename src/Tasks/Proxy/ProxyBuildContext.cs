@@ -7,19 +7,18 @@ namespace ProxyStack.Proxy;
 internal static class ProxyBuildContext
 {
     /// <summary>
-    /// nginx runs as an unprivileged user: the config folder is made its own (so a reload can swap the file), and the
-    /// command names the config explicitly, so the base image's own nginx.conf plays no part.
+    /// nginx runs as an unprivileged user on a read-only root: the command copies the baked config to the tmpfs where a reload
+    /// can replace it, and names it explicitly, so the base image's own nginx.conf plays no part.
     /// </summary>
     public static string Dockerfile(string baseImage)
     {
-        var dir = Path.GetDirectoryName(NginxConfigWriter.ConfigPath)!.Replace('\\', '/');
+        var live = NginxConfigWriter.ConfigPath;
+        var baked = NginxConfigWriter.BakedConfigPath;
         return $"""
             FROM {baseImage}
-            USER root
-            RUN mkdir -p {dir} && chown {NginxConfigWriter.User} {dir}
-            COPY nginx.conf {NginxConfigWriter.ConfigPath}
+            COPY nginx.conf {baked}
             USER {NginxConfigWriter.User}
-            CMD ["nginx", "-c", "{NginxConfigWriter.ConfigPath}", "-g", "daemon off;"]
+            CMD ["sh", "-c", "cp {baked} {live} && exec nginx -c {live} -g 'daemon off;'"]
 
             """;
     }

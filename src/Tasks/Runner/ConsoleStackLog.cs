@@ -10,6 +10,7 @@ internal sealed class ConsoleStackLog(bool verbose) : IStackLog
     public void Step(string message) => Write(Console.Out, message);
     public void Detail(string message) { if (verbose) Write(Console.Out, message); }
     public void Error(string message) => Write(Console.Error, message);
+    public void Warn(Diagnostics.Diagnostic warning) => Write(Console.Error, "warning " + warning.Format());
 
     public void Write(TextWriter writer, string message)
     {

@@ -58,10 +58,15 @@ internal static class StackRunner
         using var timeout = new CancellationTokenSource(TeardownTimeout);
         try
         {
-            using var _ = await StackLock.AcquireAsync(model.Name, log, timeout.Token).ConfigureAwait(false);
-            var (_, failures) = await StackTeardown.RunAsync(engine, log, model.Name, timeout.Token).ConfigureAwait(false);
+            using var _ = await StackLock.AcquireAsync(model.Name, log, TimeSpan.FromSeconds(model.LockTimeoutSeconds), timeout.Token).ConfigureAwait(false);
+            var (_, failures) = await StackTeardown.RunAsync(engine, log, model.Name, model.Owner, timeout.Token).ConfigureAwait(false);
             foreach (var f in failures) log.Error("error " + f.Format());
             return failures.Count == 0 ? 0 : 1;
+        }
+        catch (StackException e)
+        {
+            log.Error("error " + e.Diagnostic.Format());
+            return 1;
         }
         catch (Exception e) when (e is EngineUnavailableException or EngineRequestException or OperationCanceledException)
         {

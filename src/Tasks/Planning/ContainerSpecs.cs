@@ -1,0 +1,76 @@
+using System.Globalization;
+using ProxyStack.Model;
+using ProxyStack.Proxy;
+
+namespace ProxyStack.Planning;
+
+/// <summary>
+/// The containers ProxyStack creates, as specs: labels set at creation (ownership is never inherited from an image), the image
+/// by id (never a tag a concurrent build could move), and the hardening every container gets.
+/// </summary>
+internal static class ContainerSpecs
+{
+    /// <summary>A crashed replica comes back by itself; nginx skips it meanwhile (max_fails/fail_timeout).</summary>
+    public const string AppRestartPolicy = "unless-stopped";
+    public const string ProxyRestartPolicy = "unless-stopped";
+    /// <summary>Bumped when the hardening of containers changes, so existing proxies are replaced to get it.</summary>
+    public const int HardeningVersion = 1;
+    /// <summary>Processes and threads one replica may have: far above what Kestrel uses, low enough to stop a fork bomb.</summary>
+    public const int AppPidsLimit = 2048;
+    public const int ProxyPidsLimit = 256;
+    /// <summary>Where nginx may write on its otherwise read-only root: temp files and the pid, and the live config.</summary>
+    public static readonly IReadOnlyList<string> ProxyTmpfs = ["/tmp", Path.GetDirectoryName(NginxConfigWriter.ConfigPath)!.Replace('\\', '/')];
+
+    public static ContainerSpec App(StackModel model, string name, int replica, string imageId, string hash)
+    {
+        var labels = Labels(model, StackLabels.RoleApp);
+        labels[StackLabels.Replica] = replica.ToString(CultureInfo.InvariantCulture);
+        labels[StackLabels.ConfigHash] = hash;
+        labels[StackLabels.ImageId] = imageId;
+        return new ContainerSpec
+        {
+            Name = name, Image = imageId, Network = StackNetworking.ContainerNetwork(model), Labels = labels,
+            Environment = StackNetworking.AppEnvironment(model, replica), RestartPolicy = AppRestartPolicy, PidsLimit = AppPidsLimit,
+        };
+    }
+
+    public static ContainerSpec Proxy(StackModel model, string image, string baseId, string hash)
+    {
+        var labels = Labels(model, StackLabels.RoleProxy);
+        labels[StackLabels.ConfigHash] = hash;
+        labels[StackLabels.ImageId] = baseId;
+        labels[StackLabels.Publish] = PublishLabel(model);
+        return new ContainerSpec
+        {
+            Name = model.ProxyName, Image = image, Network = StackNetworking.ContainerNetwork(model), Labels = labels,
+            // In host mode nginx binds StackHostAddress:StackHostPort itself; there is nothing to publish.
+            Publish = model.NetworkMode == StackNetworking.Host ? null : new PortBinding(model.HostAddress, model.HostPort, NginxConfigWriter.ContainerPort),
+            Links = StackNetworking.ProxyLinks(model),
+            RestartPolicy = ProxyRestartPolicy,
+            ReadOnlyRootWithTmpfs = ProxyTmpfs,
+            PidsLimit = ProxyPidsLimit,
+        };
+    }
+
+    /// <summary>
+    /// A throwaway copy of the proxy that only runs nginx -t on the config baked into the new image: same image, network and
+    /// links (so upstream names resolve as they will), nothing published, never restarted.
+    /// </summary>
+    public static ContainerSpec ConfigCheck(ContainerSpec proxy) => proxy with
+    {
+        Name = proxy.Name + "-check",
+        Publish = null,
+        RestartPolicy = "no",
+        Command = ["nginx", "-t", "-q", "-c", NginxConfigWriter.BakedConfigPath],
+    };
+
+    /// <summary>What the proxy holds on the host: "127.0.0.1:8080" (published, or bound by nginx itself in host mode).</summary>
+    public static string PublishLabel(StackModel model) => $"{model.HostAddress}:{model.HostPort.ToString(CultureInfo.InvariantCulture)}";
+
+    private static Dictionary<string, string> Labels(StackModel model, string role)
+    {
+        var labels = Reconciler.Labels(model, role);
+        labels[StackLabels.NetworkMode] = model.NetworkMode;
+        return labels;
+    }
+}

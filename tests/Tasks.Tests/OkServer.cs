@@ -1,0 +1,46 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace ProxyStack.Tests;
+
+/// <summary>A tiny HTTP server on loopback answering 200 to everything: stands in for replicas that are ready.</summary>
+internal sealed class OkServer : IDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _serving;
+
+    public OkServer()
+    {
+        _listener.Start();
+        _serving = ServeAsync(_stop.Token);
+    }
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    private async Task ServeAsync(CancellationToken ct)
+    {
+        var ok = Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                using var client = await _listener.AcceptTcpClientAsync(ct);
+                var stream = client.GetStream();
+                var buffer = new byte[4096];
+                _ = await stream.ReadAsync(buffer, ct);
+                await stream.WriteAsync(ok, ct);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or IOException) { }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _listener.Stop();
+        _serving.GetAwaiter().GetResult();
+        _stop.Dispose();
+    }
+}

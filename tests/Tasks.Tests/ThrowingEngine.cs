@@ -1,0 +1,33 @@
+using ProxyStack.Engine;
+using ProxyStack.Planning;
+
+namespace ProxyStack.Tests;
+
+/// <summary>An engine every call of which throws the given exception: proves that no exception type escapes a task uncoded.</summary>
+internal sealed class ThrowingEngine(Exception fault) : IContainerEngine
+{
+    public string Endpoint => "fake://engine";
+    private Task Fail() => Task.FromException(fault);
+    private Task<T> Fail<T>() => Task.FromException<T>(fault);
+    public Task PingAsync(CancellationToken ct) => Fail();
+    public Task<string> GetOperatingSystemAsync(CancellationToken ct) => Fail<string>();
+    public Task<(IReadOnlyList<ObservedContainer> Containers, IReadOnlyList<ObservedNetwork> Networks)> ListStackResourcesAsync(string stack, IReadOnlyCollection<string> names, CancellationToken ct) =>
+        Fail<(IReadOnlyList<ObservedContainer>, IReadOnlyList<ObservedNetwork>)>();
+    public Task<(string Id, IReadOnlyDictionary<string, string> Labels)?> InspectImageAsync(string reference, CancellationToken ct) => Fail<(string, IReadOnlyDictionary<string, string>)?>();
+    public Task PullImageAsync(string reference, CancellationToken ct) => Fail();
+    public Task<bool> RemoveImageAsync(string reference, CancellationToken ct) => Fail<bool>();
+    public Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Fail();
+    public Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Fail();
+    public Task<bool> RemoveNetworkAsync(string name, CancellationToken ct) => Fail<bool>();
+    public Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct) => Fail<string>();
+    public Task StartContainerAsync(string name, CancellationToken ct) => Fail();
+    public Task RenameContainerAsync(string name, string newName, CancellationToken ct) => Fail();
+    public Task StopContainerAsync(string name, TimeSpan timeout, CancellationToken ct) => Fail();
+    public Task<bool> RemoveContainerAsync(string name, CancellationToken ct) => Fail<bool>();
+    public Task<ContainerStatus?> InspectContainerAsync(string name, string network, CancellationToken ct) => Fail<ContainerStatus?>();
+    public Task<string> GetLogsAsync(string name, int tail, CancellationToken ct) => Fail<string>();
+    public Task FollowLogsAsync(string name, Action<string> onLine, CancellationToken ct) => Fail();
+    public Task<(long ExitCode, string Output)> ExecAsync(string name, IReadOnlyList<string> command, CancellationToken ct) => Fail<(long, string)>();
+    public Task WriteFileAsync(string name, string path, string content, CancellationToken ct) => Fail();
+    public Task<string?> ReadFileAsync(string name, string path, CancellationToken ct) => Fail<string?>();
+}
