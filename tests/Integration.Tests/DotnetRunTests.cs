@@ -41,6 +41,63 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         Assert.Empty(await Probe.NetworksAsync(Stack));
     }
 
+    /// <summary>
+    /// `dotnet run` killed or terminated at many points of its life — while containers are being created, while replicas are
+    /// being waited on, in the window between the bring-up and the foreground program, and once serving — leaves nothing of
+    /// its (non-kept) stack running: the reaper removes it, and no log runner lives on as an orphan.
+    /// </summary>
+    [DockerFact]
+    public async Task A_dotnet_run_stack_never_outlives_its_dotnet_run_however_it_ends()
+    {
+        var points = new (string After, int DelayMs, int Signal)[]
+        {
+            ("change(s).", 0, 9), ("change(s).", 2500, 9), ("behind nginx at", 0, Cli.SIGTERM), ("behind nginx at", 0, 9), ("press Ctrl-C to stop", 0, 9),
+        };
+        foreach (var (after, delay, signal) in points)
+        {
+            using (var run = Run())
+            {
+                Assert.True(await run.WaitForOutputAsync(after, StartTimeout), run.Output);
+                await Task.Delay(delay);
+                Cli.Signal(run.Id, signal);
+                await run.WaitForExitAsync(TimeSpan.FromSeconds(60));
+            }
+            var gone = false;
+            for (var i = 0; i < 120 && !gone; i++)
+            {
+                gone = (await Probe.ContainersAsync(Stack)).Count == 0 && (await Probe.NetworksAsync(Stack)).Count == 0;
+                if (!gone) await Task.Delay(250);
+            }
+            Assert.True(gone, $"signal {signal} after '{after}' + {delay} ms left: {string.Join(", ", (await Probe.ContainersAsync(Stack)).Select(c => c.Names[0]))}");
+            await Task.Delay(1500);
+            Assert.Empty(ProxyStackProcesses(" run "));
+        }
+        Assert.Empty(ProxyStackProcesses(" reap "));
+
+        // The machine's worst case: the reaper dies with `dotnet run` (a power cut, kill -9 of everything). What is left is
+        // found and removed by the next StackDown.
+        using (var run = Run())
+        {
+            Assert.True(await run.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), run.Output);
+            foreach (var reaper in ProxyStackProcessIds(" reap ")) Cli.Signal(reaper, 9);
+            Cli.Signal(run.Id, 9);
+            await run.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        }
+        Assert.Equal(3, (await Probe.ContainersAsync(Stack)).Count);
+        var down = await shared.Sample.BuildAsync("StackDown", new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString() });
+        Assert.True(down.ExitCode == 0, down.ToString());
+        Assert.Contains($"Stack '{Stack}': removed 4 resource(s).", down.Output);
+    }
+
+    private List<int> ProxyStackProcessIds(string verb) => Directory.EnumerateDirectories("/proc")
+        .Where(d => int.TryParse(Path.GetFileName(d), out _))
+        .Where(d => { try { var c = File.ReadAllText(Path.Combine(d, "cmdline")).Replace('\0', ' '); return c.Contains("ProxyStack.Tasks.dll") && c.Contains(verb) && c.Contains(shared.Sample.Directory); } catch (IOException) { return false; } catch (UnauthorizedAccessException) { return false; } })
+        .Select(d => int.Parse(Path.GetFileName(d)))
+        .ToList();
+
+    /// <summary>ProxyStack.Tasks.dll programs started for this test's sample copy that are still alive.</summary>
+    private List<int> ProxyStackProcesses(string verb) => ProxyStackProcessIds(verb);
+
     [DockerFact]
     public async Task A_second_dotnet_run_reuses_the_stack_a_first_one_kept_running()
     {

@@ -53,8 +53,12 @@ public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : 
         var names = (await Probe.ContainersAsync(Stack)).Select(c => c.Names[0].TrimStart('/')).Order().ToList();
         Assert.Equal([$"{Stack}-app-1", $"{Stack}-app-2", $"{Stack}-app-3", $"{Stack}-proxy"], names);
         Assert.Single(await Probe.NetworksAsync(Stack));
-        // One of them did the work; the other waited and then found the stack up to date.
-        Assert.Contains(both, r => r.Output.Contains($"Stack '{Stack}' is up to date."));
+        // They ran one after the other: one waited for the other's lock. Each deploys the image id its own build produced, so
+        // all replicas run one image — the last one applied.
+        Assert.Contains(both, r => r.Output.Contains($"Stack '{Stack}': waiting for another bring-up or teardown of this stack to finish (pid "));
+        var images = new HashSet<string>();
+        foreach (var c in (await Probe.ContainersAsync(Stack)).Where(c => c.Labels["proxystack.role"] == "app")) images.Add((await Probe.InspectAsync(c.ID)).Image);
+        Assert.Single(images);
     }
 
     [DockerFact]

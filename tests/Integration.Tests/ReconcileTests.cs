@@ -54,8 +54,8 @@ public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output
         using var http = new HttpClient();
         for (var i = 0; i < 10; i++) Assert.Equal("hello round 3\n", await http.GetStringAsync(Url));
         Assert.Equal(4, (await Probe.ContainersAsync(Stack)).Count);
-        // Replaced app images are removed: one app image remains (app images carry the stack label but no role).
-        Assert.Single(await Probe.ImagesAsync(Stack), i => i.Labels?.ContainsKey("proxystack.role") != true);
+        // Replaced app images are removed: one app image remains (the proxy image is the one with an image hash).
+        Assert.Single(await Probe.ImagesAsync(Stack), i => i.Labels?.ContainsKey("proxystack.image-hash") != true);
     }
 
     [DockerFact]
@@ -100,7 +100,7 @@ public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output
         using (var engine = new ProxyStack.Engine.DockerEngine())
         {
             var (exit, text) = await engine.ExecAsync($"{Stack}-proxy",
-                ["sh", "-c", "sed -i 's/keepalive 32;/keepalive 16;/' /etc/proxystack/nginx.conf && nginx -c /etc/proxystack/nginx.conf -s reload"], CancellationToken.None);
+                ["sh", "-c", "sed -i 's/keepalive 32;/keepalive 16;/' /run/proxystack/nginx.conf && nginx -c /run/proxystack/nginx.conf -s reload"], CancellationToken.None);
             Assert.True(exit == 0, text);
         }
 

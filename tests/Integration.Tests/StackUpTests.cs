@@ -64,7 +64,7 @@ public sealed class StackUpTests(SharedSample shared) : StackTest
         var up = await shared.Sample.BuildAsync("StackUp", Props(2), verbosity: "d");
         Assert.True(up.ExitCode == 0, up.ToString()[..Math.Min(4000, up.Output.Length)]);
         foreach (var line in new[] { "profile: engine ping took ", "profile: app image check took ", "profile: proxy image check or build took ",
-                     "profile: observe (listing, image ids, proxy config, ports) took ", "profile: apply took " })
+                     "profile: observe (listing, image ids, proxy config, ports, readiness) took ", "profile: apply took " })
             Assert.Contains(line, up.Output);
         var phases = up.Output.Split('\n').Single(l => l.Contains("profile: network "));
         foreach (var phase in new[] { "network ", "create ", "start ", "readiness ", "proxy ", "total " }) Assert.Contains(phase, phases);

@@ -276,7 +276,7 @@ public class ReconcilerTests
     {
         // Pinned: a change here recreates every user's replicas on upgrade. Change it only on purpose.
         var hash = Reconciler.AppHash(Builders.Model(), Builders.AppImageId);
-        Assert.Equal("2e74a6e044fc2fca1b305f3ca2ef42ecb5866185af8ddc4e5e17418d5d3102a1", hash);
+        Assert.Equal("0d49aa21798fde7cf90fe007ae0ae10e7392886bf40255d059075edd08efb6a2", hash);
     }
 
     [Fact]

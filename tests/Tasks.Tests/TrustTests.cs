@@ -393,6 +393,41 @@ public sealed class TrustTests : IDisposable
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    // ---- A dotnet run stack never outlives its dotnet run ----
+
+    [Theory]
+    [InlineData(true, "false", "on-failure")]
+    [InlineData(true, "true", "unless-stopped")]
+    [InlineData(false, "false", "unless-stopped")]
+    public void A_dotnet_run_stack_that_is_not_kept_restarts_after_a_crash_but_not_after_an_engine_restart(bool underRun, string keep, string policy)
+    {
+        var model = StackModelBuilder.Build(Builders.ValidInput() with { UnderRun = underRun, KeepRunning = keep }).Model!;
+        Assert.Equal(underRun && keep == "false", model.Ephemeral);
+        Assert.Equal(policy, ContainerSpecs.App(model, "hello-app-1", 1, Builders.AppImageId, "h").RestartPolicy);
+        Assert.Equal(policy, ContainerSpecs.Proxy(model, "sha256:p", Builders.NginxId, "h").RestartPolicy);
+        // Not part of the hash: a dotnet run reusing a kept stack keeps its containers.
+        Assert.Equal(Reconciler.AppHash(model with { Ephemeral = false }, "sha256:x"), Reconciler.AppHash(model with { Ephemeral = true }, "sha256:x"));
+    }
+
+    [Fact]
+    public void The_run_registry_leaves_the_stack_to_a_run_that_is_still_alive()
+    {
+        var stack = "pst-runs-" + Guid.NewGuid().ToString("N")[..8];
+        try
+        {
+            Assert.True(RunRegistry.Register(stack, Environment.ProcessId));
+            Assert.False(RunRegistry.Register(stack, Environment.ProcessId)); // its reaper is already running
+            // Seen from another run that ended: this live process still uses the stack.
+            Assert.Equal([Environment.ProcessId], RunRegistry.OthersAlive(stack, 1));
+            // A registration whose process is gone (or whose pid was reused) does not count, and is cleaned up.
+            File.WriteAllText(Path.Combine(RunRegistry.FolderFor(stack), "999999"), "12345");
+            RunRegistry.Unregister(stack, Environment.ProcessId);
+            Assert.Empty(RunRegistry.OthersAlive(stack, 1));
+            Assert.Empty(Directory.EnumerateFiles(RunRegistry.FolderFor(stack)));
+        }
+        finally { Directory.Delete(RunRegistry.FolderFor(stack), recursive: true); }
+    }
+
     // ---- Bounded waits ----
 
     [Fact]
@@ -439,6 +474,19 @@ public sealed class TrustTests : IDisposable
         // … but without the salt nobody can recompute it: the plain value is not an input, and another salt gives another hash.
         Assert.NotEqual(Hash(salt, "hunter2"), Hash(otherSalt, "hunter2"));
         Assert.NotEqual(Hash(salt, "hunter2"), Reconciler.AppHash(model with { Environment = [secret] }, Builders.AppImageId));
+    }
+
+    [Fact]
+    public void The_access_log_records_paths_without_query_strings()
+    {
+        var config = NginxConfig(Builders.Model(1));
+        var format = config.Split('\n').Single(l => l.Contains("log_format"));
+        Assert.Contains("$uri", format);
+        Assert.DoesNotContain("$request ", format);
+        Assert.DoesNotContain("$request\"", format);
+        Assert.DoesNotContain("$request_uri", format);
+        Assert.DoesNotContain("$args", format);
+        Assert.DoesNotContain("$query_string", format);
     }
 
     [Fact]

@@ -304,10 +304,18 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
     /// <summary>Read through exec for the same reason as <see cref="WriteFileAsync"/>; null when the container or file is missing.</summary>
     public async Task<string?> ReadFileAsync(string name, string path, CancellationToken ct)
     {
+        // A restarting container reports Running but refuses exec: its config is unknown, which plans a reload or replacement.
         var status = await InspectContainerAsync(name, "", ct).ConfigureAwait(false);
-        if (status is not { Running: true }) return null;
-        var (exit, stdout, _) = await ExecRawAsync(name, ["cat", path], ct).ConfigureAwait(false);
-        return exit == 0 ? stdout : null;
+        if (status is not { Running: true, State: "running" }) return null;
+        try
+        {
+            var (exit, stdout, _) = await ExecRawAsync(name, ["cat", path], ct).ConfigureAwait(false);
+            return exit == 0 ? stdout : null;
+        }
+        catch (EngineRequestException)
+        {
+            return null;
+        }
     }
 
     private async Task<(long ExitCode, string Stdout, string Stderr)> ExecRawAsync(string name, IReadOnlyList<string> command, CancellationToken ct)

@@ -72,6 +72,8 @@ public sealed class ApplyStack : StackTask
         var config = await File.ReadAllTextAsync(ProxyConfigFile, ct).ConfigureAwait(false);
         using var _ = await StackLock.AcquireAsync(model.Name, StackLog, TimeSpan.FromSeconds(model.LockTimeoutSeconds), ct).ConfigureAwait(false);
 
+        if (model.Ephemeral) StartReaper(model);
+
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var observer = new StackObserver(Engine, StackLog);
         var observed = await observer.ObserveAsync(model, [AppImage, model.NginxImage], ct).ConfigureAwait(false);
@@ -102,6 +104,32 @@ public sealed class ApplyStack : StackTask
         if (model.NetworkMode == StackNetworking.Host)
             StackLog.Milestone(string.Format(Strings.HostModeReplicas, model.Name, StackNetworking.ReplicaPort(model, 1), StackNetworking.ReplicaPort(model, model.Replicas)));
         return true;
+    }
+
+    /// <summary>
+    /// Under `dotnet run` (which runs this task in its own process): registers this run with the stack and starts the reaper
+    /// that removes the stack once this process is gone, however it ends — before any container exists, so no moment of the
+    /// bring-up is left uncovered. Once per process: a second bring-up in the same run reuses the reaper.
+    /// </summary>
+    /// <summary>sh -c script that execs the reaper with its standard streams on /dev/null and the log file.</summary>
+    private const string ReaperShell = "exec \"$0\" \"$@\" </dev/null >>\"$PROXYSTACK_REAPER_LOG\" 2>&1";
+
+    private void StartReaper(StackModel model)
+    {
+        var pid = Environment.ProcessId;
+        if (!RunRegistry.Register(model.Name, pid)) return;
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : Environment.ProcessPath ?? "dotnet";
+        var log = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(ModelFile))!, "reaper.log");
+        string[] args = ["exec", typeof(ApplyStack).Assembly.Location, "reap", Path.GetFullPath(ModelFile), pid.ToString(System.Globalization.CultureInfo.InvariantCulture), RunRegistry.StartMarker(pid)];
+        var psi = OperatingSystem.IsWindows()
+            ? new System.Diagnostics.ProcessStartInfo(dotnet) { CreateNoWindow = true }
+            // Its own standard streams: it must not hold the terminal's or a caller's pipes open after `dotnet run` ends.
+            : new System.Diagnostics.ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", ReaperShell, dotnet } };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.UseShellExecute = false;
+        psi.Environment["PROXYSTACK_REAPER_LOG"] = log;
+        using var reaper = System.Diagnostics.Process.Start(psi);
+        StackLog.Detail($"reaper started (pid {reaper?.Id}) for dotnet run pid {pid}; log: {log}");
     }
 
     /// <summary>

@@ -44,6 +44,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     public string ContainerUser { get; set; } = "";
     /// <summary>The project's directory: with the machine name, the owner recorded on the stack. Example: /src/shop/Web</summary>
     public string ProjectDirectory { get; set; } = "";
+    /// <summary>Set by the `dotnet run` hook: the stack is brought up for this run only (unless StackKeepRunning). Example: true</summary>
+    public bool UnderRun { get; set; }
     /// <summary>
     /// Environment for the replicas: Include is the name; metadata Value is the value, or FromEnvironment names a variable
     /// of the build's environment, or FromFile a file (relative to the project), read only when containers are created.
@@ -83,6 +85,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             LockTimeout = StackLockTimeout,
             Adopt = StackAdopt,
             ContainerUser = ContainerUser,
+            UnderRun = UnderRun,
             Owner = $"{Environment.MachineName}:{(ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory()).TrimEnd('/', '\\')}",
             ContainerSupport = ContainerSupport,
             // An item with a secret source and a Value lands in both lists, which the validator reports as a conflict.

@@ -22,6 +22,8 @@ internal sealed record StackInput
     public string Adopt { get; init; } = "";
     /// <summary>Identity of the checkout that owns the stack: machine name and project directory.</summary>
     public string Owner { get; init; } = "";
+    /// <summary>Whether the bring-up is part of `dotnet run` (set by the run hook, not by users).</summary>
+    public bool UnderRun { get; init; }
     /// <summary>Whether the project can publish a container (EnableSdkContainerSupport and IsPublishable).</summary>
     public bool ContainerSupport { get; init; } = true;
     /// <summary>Environment for app replicas: name → value, from StackEnvironment items.</summary>

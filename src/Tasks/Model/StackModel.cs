@@ -26,6 +26,11 @@ internal sealed record StackModel
     public string Owner { get; init; } = "";
     /// <summary>StackAdopt: remove a stack of the same name owned by another checkout, then bring this one up.</summary>
     public bool Adopt { get; init; }
+    /// <summary>
+    /// Brought up by `dotnet run` and not kept (StackKeepRunning false): its containers restart after a crash but not after an
+    /// engine restart (on-failure), and a reaper removes the stack when the `dotnet run` process is gone.
+    /// </summary>
+    public bool Ephemeral { get; init; }
     /// <summary>In memory only (ApplyStack): names of the environment variables whose values are secrets.</summary>
     [JsonIgnore] public IReadOnlySet<string> SecretNames { get; init; } = new HashSet<string>();
     /// <summary>In memory only: a keyed digest of the secret values (see <see cref="SecretDigests"/>); null without secrets.</summary>

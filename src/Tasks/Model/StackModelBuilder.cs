@@ -31,6 +31,7 @@ internal static class StackModelBuilder
             Owner = input.Owner,
             LockTimeoutSeconds = StackValidator.ParseInt(input.LockTimeout)!.Value,
             Adopt = StackValidator.ParseBool(input.Adopt)!.Value,
+            Ephemeral = input.UnderRun && !StackValidator.ParseBool(input.KeepRunning)!.Value,
         };
         return (model, diagnostics);
     }

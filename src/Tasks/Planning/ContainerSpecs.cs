@@ -10,9 +10,11 @@ namespace ProxyStack.Planning;
 /// </summary>
 internal static class ContainerSpecs
 {
-    /// <summary>A crashed replica comes back by itself; nginx skips it meanwhile (max_fails/fail_timeout).</summary>
-    public const string AppRestartPolicy = "unless-stopped";
-    public const string ProxyRestartPolicy = "unless-stopped";
+    /// <summary>
+    /// A crashed container comes back by itself (nginx skips a replica meanwhile). A kept stack also comes back after an engine
+    /// restart (unless-stopped); a `dotnet run` stack does not (on-failure: the engine restarts it after a crash only).
+    /// </summary>
+    public static string RestartPolicy(StackModel model) => model.Ephemeral ? "on-failure" : "unless-stopped";
     /// <summary>Bumped when the hardening of containers changes, so existing proxies are replaced to get it.</summary>
     public const int HardeningVersion = 1;
     /// <summary>Processes and threads one replica may have: far above what Kestrel uses, low enough to stop a fork bomb.</summary>
@@ -30,7 +32,7 @@ internal static class ContainerSpecs
         return new ContainerSpec
         {
             Name = name, Image = imageId, Network = StackNetworking.ContainerNetwork(model), Labels = labels,
-            Environment = StackNetworking.AppEnvironment(model, replica), RestartPolicy = AppRestartPolicy, PidsLimit = AppPidsLimit,
+            Environment = StackNetworking.AppEnvironment(model, replica), RestartPolicy = RestartPolicy(model), PidsLimit = AppPidsLimit,
         };
     }
 
@@ -46,7 +48,7 @@ internal static class ContainerSpecs
             // In host mode nginx binds StackHostAddress:StackHostPort itself; there is nothing to publish.
             Publish = model.NetworkMode == StackNetworking.Host ? null : new PortBinding(model.HostAddress, model.HostPort, NginxConfigWriter.ContainerPort),
             Links = StackNetworking.ProxyLinks(model),
-            RestartPolicy = ProxyRestartPolicy,
+            RestartPolicy = RestartPolicy(model),
             ReadOnlyRootWithTmpfs = ProxyTmpfs,
             PidsLimit = ProxyPidsLimit,
         };

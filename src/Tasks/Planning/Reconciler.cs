@@ -87,7 +87,8 @@ internal static class Reconciler
 
     /// <summary>
     /// What defines an app replica. The replica count is left out: scaling never recreates a replica. The replica number
-    /// matters only through its environment (its own port in host mode). Secret values are never hashed here in the clear:
+    /// matters only through its environment (its own port in host mode). The restart policy is left out: a `dotnet run` reusing
+    /// a kept stack keeps its containers (and their policy) instead of replacing them all. Secret values are never hashed here in the clear:
     /// the caller passes them already keyed (see <see cref="SecretDigests"/>), so the label cannot confirm a guessed secret.
     /// </summary>
     public static string AppHash(StackModel model, string imageId, int replica = 1) => ConfigHash.Compute(new Dictionary<string, object?>
@@ -97,7 +98,6 @@ internal static class Reconciler
         ["env"] = StackNetworking.AppEnvironment(model, replica).Where(e => !model.SecretNames.Contains(e.Key)).ToList(),
         ["secrets"] = model.SecretDigest,
         ["network"] = StackNetworking.ContainerNetwork(model),
-        ["restart"] = ContainerSpecs.AppRestartPolicy,
     });
 
     /// <summary>What defines the proxy. nginx.conf is left out: a config change is a reload, never a recreate.</summary>
@@ -108,7 +108,6 @@ internal static class Reconciler
         ["publish"] = model.NetworkMode == StackNetworking.Host ? $"host {model.HostAddress}:{model.HostPort}" : $"{model.HostAddress}:{model.HostPort}->{NginxConfigWriter.ContainerPort}",
         ["network"] = StackNetworking.ContainerNetwork(model),
         ["links"] = StackNetworking.ProxyLinks(model),
-        ["restart"] = ContainerSpecs.ProxyRestartPolicy,
         ["hardening"] = ContainerSpecs.HardeningVersion,
     });
 

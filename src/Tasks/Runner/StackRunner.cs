@@ -13,7 +13,7 @@ namespace ProxyStack.Runner;
 /// included, unless StackKeepRunning is true. A plain program rather than an MSBuild task, so that it alone decides what a
 /// signal does: MSBuild ends its process on SIGTERM without waiting for a task's cleanup.
 /// </summary>
-internal static class StackRunner
+internal static partial class StackRunner
 {
     private static readonly string[] Colors = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"];
     private static readonly TimeSpan TeardownTimeout = TimeSpan.FromSeconds(60);
@@ -35,6 +35,14 @@ internal static class StackRunner
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
 
         log.Milestone(string.Format(Strings.StackListening, model.Name, model.Replicas, model.Url) + " — press Ctrl-C to stop.");
+        // `dotnet run` killed outright (SIGKILL, a crashed IDE) would leave this process an orphan forever: when the parent
+        // changes, stop as on Ctrl-C. (The reaper removes the stack in that case too.)
+        var parent = OperatingSystem.IsWindows() ? 0 : GetParentPid();
+        if (parent > 1) _ = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested && GetParentPid() == parent) await Task.Delay(500).ConfigureAwait(false);
+            stop.Cancel();
+        });
         try
         {
             await StreamLogsAsync(engine, model, log, stop.Token).ConfigureAwait(false);
@@ -54,11 +62,21 @@ internal static class StackRunner
             log.Milestone(string.Format(Strings.StackKeptRunning, model.Name));
             return 0;
         }
-        log.Milestone(string.Format(Strings.StackStopping, model.Name));
         using var timeout = new CancellationTokenSource(TeardownTimeout);
         try
         {
             using var _ = await StackLock.AcquireAsync(model.Name, log, TimeSpan.FromSeconds(model.LockTimeoutSeconds), timeout.Token).ConfigureAwait(false);
+            // The stack belongs to every `dotnet run` of it that is alive: the last one removes it.
+            if (parent > 1)
+            {
+                RunRegistry.Unregister(model.Name, parent);
+                if (RunRegistry.OthersAlive(model.Name, parent) is { Count: > 0 } others)
+                {
+                    log.Milestone($"Stack '{model.Name}' is still used by another dotnet run (pid {string.Join(", ", others)}); it stays up.");
+                    return 0;
+                }
+            }
+            log.Milestone(string.Format(Strings.StackStopping, model.Name));
             var (_, failures) = await StackTeardown.RunAsync(engine, log, model.Name, model.Owner, timeout.Token).ConfigureAwait(false);
             foreach (var f in failures) log.Error("error " + f.Format());
             return failures.Count == 0 ? 0 : 1;
@@ -74,6 +92,9 @@ internal static class StackRunner
             return 1;
         }
     }
+
+    [LibraryImport("libc", EntryPoint = "getppid")]
+    private static partial int GetParentPid();
 
     /// <summary>Follows every container of the stack until <paramref name="ct"/> is cancelled; prefixes each line with its container.</summary>
     private static async Task StreamLogsAsync(IContainerEngine engine, StackModel model, ConsoleStackLog log, CancellationToken ct)

@@ -25,8 +25,13 @@ public sealed class StackProbe : IDisposable
     public async Task<IList<NetworkResponse>> NetworksAsync(string stack) =>
         await _client.Networks.ListNetworksAsync(new NetworksListParameters { Filters = Label(stack) });
 
+    /// <summary>Images built for the stack: they carry proxystack.image-of (never the ownership label, see StackLabels).</summary>
     public async Task<IList<ImagesListResponse>> ImagesAsync(string stack) =>
-        await _client.Images.ListImagesAsync(new ImagesListParameters { All = true, Filters = Label(stack) });
+        await _client.Images.ListImagesAsync(new ImagesListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"proxystack.image-of={stack}"] = true } },
+        });
 
     public async Task<ContainerInspectResponse> InspectAsync(string name) => await _client.Containers.InspectContainerAsync(name);
 

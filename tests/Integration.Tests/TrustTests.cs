@@ -1,0 +1,235 @@
+using Docker.DotNet.Models;
+using ProxyStack.IntegrationTests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ProxyStack.IntegrationTests;
+
+/// <summary>
+/// Against the real engine: ProxyStack never touches a container it did not create, never lets one checkout replace another's
+/// stack, never takes down the proxy that serves for a change that fails, and keeps only replicas proven ready now.
+/// </summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : StackTest
+{
+    private string Url => $"http://127.0.0.1:{Port}/";
+
+    private Dictionary<string, string> Props(int replicas, params (string Key, string Value)[] extra)
+    {
+        var p = new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = replicas.ToString() };
+        foreach (var (k, v) in extra) p[k] = v;
+        return p;
+    }
+
+    private async Task<ProcessResult> UpAsync(SampleCopy sample, Dictionary<string, string> props)
+    {
+        var result = await sample.BuildAsync("StackUp", props);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return result;
+    }
+
+    /// <summary>Starts a container from the stack's app image by hand, as a user would with docker run.</summary>
+    private async Task<string> RunByHandAsync(string name)
+    {
+        var created = await Probe.Client.Containers.CreateContainerAsync(new CreateContainerParameters { Name = name, Image = $"{Stack}:latest" });
+        await Probe.Client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters());
+        return created.ID;
+    }
+
+    private async Task RemoveByHandAsync(string id)
+    {
+        try { await Probe.Client.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true }); }
+        catch (Docker.DotNet.DockerContainerNotFoundException) { }
+    }
+
+    [DockerFact]
+    public async Task A_container_run_by_hand_from_the_app_image_survives_StackUp_scaling_and_StackDown()
+    {
+        await UpAsync(shared.Sample, Props(1));
+        var bystander = await RunByHandAsync($"{Stack}-bystander");
+        var lookalike = "";
+        try
+        {
+            // Ownership never comes from the image: the bystander carries the image's labels only.
+            var labels = (await Probe.InspectAsync(bystander)).Config.Labels;
+            Assert.Equal(Stack, labels["proxystack.image-of"]);
+            Assert.False(labels.ContainsKey("proxystack.stack"));
+
+            await UpAsync(shared.Sample, Props(2));
+            // A hand-made container holding the next replica's name stops the scale-up, and is left exactly as it was.
+            lookalike = await RunByHandAsync($"{Stack}-app-3");
+            var refused = await shared.Sample.BuildAsync("StackUp", Props(3));
+            Assert.NotEqual(0, refused.ExitCode);
+            Assert.Contains($"error STACK4001: A container named '{Stack}-app-3' exists but does not belong to stack '{Stack}'", refused.Output);
+            Assert.True((await Probe.InspectAsync(lookalike)).State.Running);
+
+            var down = await shared.Sample.BuildAsync("StackDown", Props(2));
+            Assert.True(down.ExitCode == 0, down.ToString());
+            Assert.Contains($"Stack '{Stack}': removed 4 resource(s).", down.Output);
+            Assert.True((await Probe.InspectAsync(bystander)).State.Running);
+            Assert.True((await Probe.InspectAsync(lookalike)).State.Running);
+        }
+        finally
+        {
+            await RemoveByHandAsync(bystander);
+            if (lookalike.Length > 0) await RemoveByHandAsync(lookalike);
+        }
+    }
+
+    [DockerFact]
+    public async Task A_second_checkout_of_the_same_stack_is_refused_until_it_adopts_it()
+    {
+        using var other = new SampleCopy();
+        await UpAsync(shared.Sample, Props(1));
+        var before = await Probe.SnapshotAsync(Stack);
+
+        var up = await other.BuildAsync("StackUp", Props(1));
+        Assert.NotEqual(0, up.ExitCode);
+        Assert.Contains($"error STACK4012: Stack '{Stack}' belongs to another checkout", up.Output);
+        Assert.Contains(shared.Sample.Directory, up.Output);
+        var down = await other.BuildAsync("StackDown", Props(1));
+        Assert.NotEqual(0, down.ExitCode);
+        Assert.Contains("error STACK4012", down.Output);
+        Assert.Equal(before, await Probe.SnapshotAsync(Stack));
+
+        await UpAsync(other, Props(1, ("StackAdopt", "true")));
+        var owners = (await Probe.ContainersAsync(Stack)).Select(c => c.Labels["proxystack.owner"]).Distinct();
+        Assert.Equal([$"{Environment.MachineName}:{other.Directory}"], owners);
+        using var http = new HttpClient();
+        Assert.Equal("hello world\n", await http.GetStringAsync(Url));
+    }
+
+    [DockerFact]
+    public async Task A_new_host_port_that_is_taken_leaves_the_old_proxy_serving_and_a_free_one_moves_it_without_a_gap()
+    {
+        await UpAsync(shared.Sample, Props(2));
+        using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        squatter.Start();
+        var taken = ((System.Net.IPEndPoint)squatter.LocalEndpoint).Port;
+        var before = await Probe.SnapshotAsync(Stack);
+
+        var refused = await shared.Sample.BuildAsync("StackUp", Props(2, ("StackHostPort", taken.ToString())));
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains($"error STACK4003: StackHostPort {taken} on 127.0.0.1 is already in use", refused.Output);
+        Assert.Equal(before, await Probe.SnapshotAsync(Stack));
+        using var http = new HttpClient();
+        Assert.Equal("hello world\n", await http.GetStringAsync(Url));
+
+        // A free port: the new proxy starts beside the old one, which keeps serving until the new one answers.
+        var free = Ports.Free();
+        await using (var load = new LoadGenerator(Url))
+        {
+            await UpAsync(shared.Sample, Props(2, ("StackHostPort", free.ToString())));
+            await load.StopAsync();
+            output.WriteLine(load.Report());
+            // Requests to the old port were all answered while it was there (they end when it is removed, after the drain).
+            Assert.True(load.Non2xx == 0, load.Report());
+        }
+        Assert.Equal("hello world\n", await http.GetStringAsync($"http://127.0.0.1:{free}/"));
+        var after = await Probe.SnapshotAsync(Stack);
+        Assert.Equal(before[$"{Stack}-app-1"], after[$"{Stack}-app-1"]);
+        Assert.Equal(3, after.Count);
+    }
+
+    [DockerFact]
+    public async Task A_new_health_path_reprobes_every_replica_and_a_failing_one_leaves_the_stack_as_it_was()
+    {
+        await UpAsync(shared.Sample, Props(2));
+        var before = await Probe.SnapshotAsync(Stack);
+
+        var nope = await shared.Sample.BuildAsync("StackUp", Props(2, ("StackHealthPath", "/nope"), ("StackReadyTimeout", "5")));
+        Assert.NotEqual(0, nope.ExitCode);
+        Assert.Contains("error STACK4004", nope.Output);
+        Assert.Contains("not ready (GET /nope → HTTP 404 NotFound)", nope.Output);
+        Assert.Contains("Everything this bring-up created was removed and the stack is as it was.", nope.Output);
+        Assert.Equal(before.ToDictionary(kv => kv.Key, kv => kv.Value.Id), (await Probe.SnapshotAsync(Stack)).ToDictionary(kv => kv.Key, kv => kv.Value.Id));
+        using var http = new HttpClient();
+        Assert.Equal("hello world\n", await http.GetStringAsync(Url));
+
+        // A path every replica passes: re-probed, kept, nothing replaced.
+        var whoami = await UpAsync(shared.Sample, Props(2, ("StackHealthPath", "/whoami")));
+        Assert.Contains($"Stack '{Stack}' is up to date.", whoami.Output);
+        Assert.Contains($"keep {Stack}-app-1: unchanged, ready", whoami.Output);
+        Assert.Equal(before, await Probe.SnapshotAsync(Stack));
+    }
+
+    [DockerFact]
+    public async Task A_replica_whose_app_crashed_serves_again_within_10_seconds()
+    {
+        await UpAsync(shared.Sample, Props(3));
+        var victim = $"{Stack}-app-2";
+        Cli.Signal((int)(await Probe.InspectAsync(victim)).State.Pid, 9);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var http = new HttpClient();
+        var seen = new HashSet<string>();
+        while (clock.Elapsed < TimeSpan.FromSeconds(10) && seen.Count < 3)
+        {
+            await Task.Delay(500);
+            seen.Clear();
+            for (var i = 0; i < 50; i++)
+                try { seen.Add(await http.GetStringAsync(Url + "whoami")); }
+                catch (HttpRequestException) { }
+        }
+        Assert.True((await Probe.InspectAsync(victim)).RestartCount > 0, "the killed replica was not restarted");
+        Assert.True(seen.Count == 3, $"after {clock.Elapsed.TotalSeconds:0.0} s 50 requests reached {string.Join(", ", seen)}");
+    }
+
+    [DockerFact]
+    public async Task Every_container_is_hardened()
+    {
+        await UpAsync(shared.Sample, Props(1));
+        foreach (var c in await Probe.ContainersAsync(Stack))
+        {
+            var host = (await Probe.InspectAsync(c.ID)).HostConfig;
+            Assert.Equal(["ALL"], host.CapDrop);
+            Assert.Contains("no-new-privileges:true", host.SecurityOpt);
+            Assert.True(host.PidsLimit > 0);
+            Assert.Equal("json-file", host.LogConfig.Type);
+            Assert.Equal("10m", host.LogConfig.Config["max-size"]);
+            // Deployed by id: a tag moved by a concurrent build cannot change what runs.
+            Assert.StartsWith("sha256:", (await Probe.InspectAsync(c.ID)).Config.Image);
+            if (c.Labels["proxystack.role"] == "proxy")
+            {
+                Assert.True(host.ReadonlyRootfs);
+                Assert.Equal(["/run/proxystack", "/tmp"], host.Tmpfs.Keys.Order());
+            }
+        }
+        // A reload still works on the read-only root: a scale-up rewrites the config through the tmpfs.
+        var scaled = await UpAsync(shared.Sample, Props(2));
+        Assert.Contains($"reload {Stack}-proxy", scaled.Output);
+        using var http = new HttpClient();
+        var seen = new HashSet<string>();
+        for (var i = 0; i < 20; i++) seen.Add(await http.GetStringAsync(Url + "whoami"));
+        Assert.Equal(2, seen.Count);
+    }
+
+    [DockerFact]
+    public async Task Two_concurrent_creations_of_one_network_leave_exactly_one()
+    {
+        var name = $"{Stack}-net";
+        var labels = new Dictionary<string, string> { ["proxystack.stack"] = Stack, ["proxystack.role"] = "network", ["proxystack.owner"] = "test" };
+        using var a = new ProxyStack.Engine.DockerEngine();
+        using var b = new ProxyStack.Engine.DockerEngine();
+        var results = await Task.WhenAll(new[] { a, b }.Select(async e =>
+        {
+            try { await e.CreateNetworkAsync(name, labels, CancellationToken.None); return "created"; }
+            catch (ProxyStack.Engine.EngineRequestException x) when (x.IsConflict) { return "conflict"; }
+        }));
+        Assert.Contains("created", results);
+        Assert.Single(await Probe.NetworksAsync(Stack));
+    }
+
+    [DockerFact]
+    public async Task Unusable_DOCKER_HOST_values_are_STACK3004_never_a_stack_trace()
+    {
+        foreach (var (endpoint, says) in new[] { ("ssh://u@h", "ssh:// endpoints are not supported"), ("localhost:2375", "Write it as tcp://localhost:2375"), ("%%%", "it has no scheme") })
+        {
+            var result = await shared.Sample.BuildAsync("StackStatus", Props(1), new Dictionary<string, string> { ["DOCKER_HOST"] = endpoint });
+            Assert.NotEqual(0, result.ExitCode);
+            Assert.Contains("error STACK3004", result.Output);
+            Assert.Contains(says, result.Output);
+            Assert.DoesNotContain("MSB4018", result.Output);
+            Assert.DoesNotContain("   at ", result.Output);
+        }
+    }
+}
