@@ -46,13 +46,29 @@ internal static class RunRegistry
         return alive;
     }
 
-    /// <summary>The process's start time as text, or "" when it does not exist: alive and the same process iff equal.</summary>
+    /// <summary>
+    /// The process's start time as text, or "" when it does not exist: alive and the same process iff equal. On Linux the raw
+    /// start time in clock ticks from /proc (Process.StartTime is derived from the boot time, which two processes can compute
+    /// a few ticks apart); elsewhere the start time to the second.
+    /// </summary>
     public static string StartMarker(int pid)
     {
+        var stat = $"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat";
+        if (OperatingSystem.IsLinux())
+        {
+            try
+            {
+                // Fields after the command (which may hold spaces) start after the last ')': state is field 3, starttime 22.
+                var text = File.ReadAllText(stat);
+                var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+                return fields[0] is "Z" or "X" ? "" : fields[19];
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException) { return ""; }
+        }
         try
         {
             using var p = Process.GetProcessById(pid);
-            return p.HasExited ? "" : p.StartTime.ToUniversalTime().Ticks.ToString(CultureInfo.InvariantCulture);
+            return p.HasExited ? "" : (p.StartTime.ToUniversalTime().Ticks / TimeSpan.TicksPerSecond).ToString(CultureInfo.InvariantCulture);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception) { return ""; }
     }
