@@ -49,16 +49,28 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
     [DockerFact]
     public async Task A_dotnet_run_stack_never_outlives_its_dotnet_run_however_it_ends()
     {
-        var points = new (string After, int DelayMs, int Signal)[]
+        // Moments of the bring-up, seen from outside as a user or an IDE would: the first container exists; the proxy exists;
+        // the first request through nginx succeeds (before the log runner has started: the window of the original report);
+        // the runner is streaming logs.
+        var points = new (string Moment, Func<RunningProcess, Task<bool>> Reached, int Signal)[]
         {
-            ("change(s).", 0, 9), ("change(s).", 2500, 9), ("behind nginx at", 0, Cli.SIGTERM), ("behind nginx at", 0, 9), ("press Ctrl-C to stop", 0, 9),
+            ("first container created", async _ => (await Probe.ContainersAsync(Stack)).Count > 0, 9),
+            ("proxy created", async _ => (await Probe.ContainersAsync(Stack)).Any(c => c.Labels["proxystack.role"] == "proxy"), Cli.SIGTERM),
+            ("first request served", _ => AnswersAsync(), Cli.SIGTERM),
+            ("first request served", _ => AnswersAsync(), 9),
+            ("runner streaming", r => Task.FromResult(r.Output.Contains("press Ctrl-C to stop")), 9),
         };
-        foreach (var (after, delay, signal) in points)
+        foreach (var (moment, reached, signal) in points)
         {
             using (var run = Run())
             {
-                Assert.True(await run.WaitForOutputAsync(after, StartTimeout), run.Output);
-                await Task.Delay(delay);
+                var hit = false;
+                for (var i = 0; i < 1800 && !hit; i++)
+                {
+                    hit = await reached(run);
+                    if (!hit) await Task.Delay(100);
+                }
+                Assert.True(hit, $"never reached '{moment}': {run.Output}");
                 Cli.Signal(run.Id, signal);
                 await run.WaitForExitAsync(TimeSpan.FromSeconds(60));
             }
@@ -68,7 +80,7 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
                 gone = (await Probe.ContainersAsync(Stack)).Count == 0 && (await Probe.NetworksAsync(Stack)).Count == 0;
                 if (!gone) await Task.Delay(250);
             }
-            Assert.True(gone, $"signal {signal} after '{after}' + {delay} ms left: {string.Join(", ", (await Probe.ContainersAsync(Stack)).Select(c => c.Names[0]))}");
+            Assert.True(gone, $"signal {signal} at '{moment}' left: {string.Join(", ", (await Probe.ContainersAsync(Stack)).Select(c => c.Names[0]))}");
             await Task.Delay(1500);
             Assert.Empty(ProxyStackProcesses(" run "));
         }
@@ -97,6 +109,13 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
 
     /// <summary>ProxyStack.Tasks.dll programs started for this test's sample copy that are still alive.</summary>
     private List<int> ProxyStackProcesses(string verb) => ProxyStackProcessIds(verb);
+
+    private async Task<bool> AnswersAsync()
+    {
+        try { return (await Http.GetAsync($"http://127.0.0.1:{Port}/")).IsSuccessStatusCode; }
+        catch (HttpRequestException) { return false; }
+        catch (TaskCanceledException) { return false; }
+    }
 
     [DockerFact]
     public async Task A_second_dotnet_run_reuses_the_stack_a_first_one_kept_running()

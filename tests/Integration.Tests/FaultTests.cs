@@ -21,10 +21,14 @@ public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : 
     {
         using var sample = new SampleCopy();
         sample.EditProgram("var app = builder.Build();", "var app = builder.Build();\nthrow new InvalidOperationException(\"connection string missing\");");
-        var result = await sample.BuildAsync("StackUp", Props());
+        var props = Props();
+        props["StackReadyTimeout"] = "300";
+        var result = await sample.BuildAsync("StackUp", props);
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("error STACK4005", result.Output);
         Assert.Contains("connection string missing", result.Output);
+        // At once, not at the timeout: the whole build (publish included) took under a third of StackReadyTimeout.
+        Assert.True(result.Elapsed < TimeSpan.FromSeconds(100), $"took {result.Elapsed}");
         Assert.Empty(await Probe.ContainersAsync(Stack));
         Assert.Empty(await Probe.NetworksAsync(Stack));
     }

@@ -8,7 +8,8 @@ namespace ProxyStack.IntegrationTests;
 [Collection(IntegrationCollection.Name)]
 public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output) : StackTest
 {
-    private const double MinimumRate = 200;
+    /// <summary>Requests a load run must have made for its zero-failure count to mean anything (a count, not a rate: rates are bench.sh's).</summary>
+    private const int MinimumRequests = 500;
     private string Url => $"http://127.0.0.1:{Port}/";
 
 
@@ -47,7 +48,7 @@ public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output
         output.WriteLine(load.Report());
 
         Assert.True(load.Errors == 0 && load.Non2xx == 0, load.Report());
-        Assert.True(load.RequestsPerSecond >= MinimumRate, load.Report());
+        Assert.True(load.Requests >= MinimumRequests, load.Report());
         for (var round = 1; round <= 3; round++) Assert.True(load.Bodies.ContainsKey($"hello round {round}"), load.Report());
         // The proxy was reloaded, never recreated; only the new code answers now.
         Assert.Equal(proxyBefore, (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"]);
@@ -79,7 +80,7 @@ public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output
         await load.StopAsync();
         output.WriteLine(load.Report());
         Assert.True(load.Errors == 0 && load.Non2xx == 0, load.Report());
-        Assert.True(load.RequestsPerSecond >= MinimumRate, load.Report());
+        Assert.True(load.Requests >= MinimumRequests, load.Report());
 
         var after = await Probe.SnapshotAsync(Stack);
         Assert.Equal(4, after.Count);

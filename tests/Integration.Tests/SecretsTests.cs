@@ -73,6 +73,15 @@ public sealed class SecretsTests : StackTest
         Assert.Contains($"Api__Key={fileSecret}", app.Config.Env);
         var image = await Probe.Client.Images.InspectImageAsync(app.Image);
         var history = await Probe.Client.Images.GetImageHistoryAsync(app.Image);
+        // The image's files too: the whole saved image (every layer's tar) as bytes.
+        byte[] saved;
+        await using (var export = await Probe.Client.Images.SaveImageAsync(app.Image, CancellationToken.None))
+        using (var buffer = new MemoryStream())
+        {
+            await export.CopyToAsync(buffer);
+            saved = buffer.ToArray();
+        }
+        Assert.True(saved.Length > 1_000_000, $"the saved image has only {saved.Length} bytes");
         foreach (var secret in secrets)
         {
             Assert.DoesNotContain(secret, up.Output);
@@ -82,6 +91,7 @@ public sealed class SecretsTests : StackTest
             Assert.DoesNotContain(secret, model);
             Assert.DoesNotContain(image.Config.Env ?? [], e => e.Contains(secret));
             Assert.DoesNotContain(history, h => (h.CreatedBy ?? "").Contains(secret));
+            Assert.Equal(-1, saved.AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)));
         }
     }
 

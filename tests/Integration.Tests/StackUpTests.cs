@@ -43,7 +43,9 @@ public sealed class StackUpTests(SharedSample shared) : StackTest
             Assert.True(app.HostConfig.PortBindings is null || app.HostConfig.PortBindings.Count == 0, name);
             Assert.True(app.NetworkSettings.Ports is null || app.NetworkSettings.Ports.All(p => p.Value is null || p.Value.Count == 0), name);
             Assert.Equal([$"{Stack}-net"], app.NetworkSettings.Networks.Keys);
-            Assert.NotEqual("root", app.Config.User is "" or "0" ? "root" : app.Config.User);
+            // The user name or uid before any ':' group: root is "", "0" or "root" — with or without a group ("0:0").
+            var user = app.Config.User.Split(':')[0];
+            Assert.False(user is "" or "0" or "root", $"{name} runs as '{app.Config.User}'");
         }
         var proxy = await Probe.InspectAsync($"{Stack}-proxy");
         Assert.Equal("65534:65534", proxy.Config.User);

@@ -204,6 +204,44 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
     }
 
     [DockerFact]
+    public async Task A_config_real_nginx_rejects_is_STACK4008_and_the_running_config_keeps_serving()
+    {
+        await UpAsync(shared.Sample, Props(2));
+        var before = await Probe.SnapshotAsync(Stack);
+        using var engine = new ProxyStack.Engine.DockerEngine();
+        var running = await engine.ReadFileAsync($"{Stack}-proxy", "/run/proxystack/nginx.conf", CancellationToken.None);
+        Assert.NotNull(running);
+        // An extension that writes a config nginx cannot load (GenerateStackProxyConfig itself never does).
+        var breaker = Path.Combine(Path.GetDirectoryName(shared.Sample.Directory)!, $"{Stack}-breaker.targets");
+        await File.WriteAllTextAsync(breaker, """
+            <Project>
+              <Target Name="BreakStackProxyConfig" AfterTargets="GenerateStackProxyConfig">
+                <WriteLinesToFile File="$(IntermediateOutputPath)stack/nginx.conf" Lines="not_a_directive on%3B;events { }" Overwrite="true" />
+              </Target>
+            </Project>
+            """);
+        try
+        {
+            var broken = await shared.Sample.BuildAsync("StackUp", Props(2, ("CustomAfterStackProps", breaker)));
+            Assert.NotEqual(0, broken.ExitCode);
+            Assert.Contains("error STACK4008", broken.Output);
+            Assert.Contains("unknown directive \"not_a_directive\"", broken.Output);
+        }
+        finally
+        {
+            File.Delete(breaker);
+            // The breaker's file is newer than the generator's inputs: remove it so the next build generates the config again.
+            File.Delete(Path.Combine(shared.Sample.Directory, "obj", "Debug", "net10.0", "stack", "nginx.conf"));
+        }
+        Assert.Equal(running, await engine.ReadFileAsync($"{Stack}-proxy", "/run/proxystack/nginx.conf", CancellationToken.None));
+        Assert.Equal(before, await Probe.SnapshotAsync(Stack));
+        using var http = new HttpClient();
+        Assert.Equal("hello world\n", await http.GetStringAsync(Url));
+        var again = await UpAsync(shared.Sample, Props(2));
+        Assert.Contains($"Stack '{Stack}' is up to date.", again.Output);
+    }
+
+    [DockerFact]
     public async Task Two_concurrent_creations_of_one_network_leave_exactly_one()
     {
         var name = $"{Stack}-net";

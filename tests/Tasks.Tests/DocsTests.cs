@@ -62,6 +62,59 @@ public class FailureModesCatalogueTests
         }
     }
 
+    /// <summary>
+    /// A row's code must be asserted by a test it names, not only claimed: for every code in the row's Code column, at least one
+    /// named test mentions it — in its own body or in the data table right above it (a theory's rows).
+    /// </summary>
+    [Fact]
+    public void Every_code_of_a_row_is_mentioned_by_a_test_the_row_names()
+    {
+        var tests = Repository.SourceFiles("tests")
+            .GroupBy(Path.GetFileNameWithoutExtension)
+            .ToDictionary(g => g.Key!, g => g.Select(File.ReadAllText).ToList());
+        var missing = new List<string>();
+        foreach (var (code, refs, row) in CatalogueRows())
+        {
+            var mentioned = refs.Any(r => TestTexts(tests, r).Any(t => t.Contains(code, StringComparison.Ordinal)));
+            if (!mentioned) missing.Add($"{code} in: {row[..Math.Min(100, row.Length)]}");
+        }
+        Assert.True(missing.Count == 0, string.Join("\n", missing));
+    }
+
+    /// <summary>(code, named tests, row) for every code in the Code column of the catalogue's tables.</summary>
+    private static IEnumerable<(string Code, List<string> Refs, string Row)> CatalogueRows()
+    {
+        var codeColumn = -1;
+        foreach (var line in File.ReadAllLines(Repository.File("docs", "failure-modes.md")))
+        {
+            if (!line.StartsWith("| ")) { codeColumn = -1; continue; }
+            var cells = line.Trim('|').Split(" | ").Select(c => c.Trim()).ToList();
+            if (line.StartsWith("| Case") || line.StartsWith("| Promise")) { codeColumn = cells.IndexOf("Code"); continue; }
+            if (codeColumn < 0 || line.StartsWith("| ---")) continue;
+            var refs = Regex.Matches(cells[^1], @"`([A-Z][A-Za-z]*Tests\.[A-Za-z0-9_*]+)(…)?`").Select(m => m.Groups[1].Value).ToList();
+            foreach (Match code in Regex.Matches(cells[codeColumn], @"STACK\d{4}")) yield return (code.Value, refs, line);
+        }
+    }
+
+    /// <summary>The text of a named test: from the end of the test before it (so its data table counts) to the next test.</summary>
+    private static IEnumerable<string> TestTexts(Dictionary<string, List<string>> tests, string reference)
+    {
+        var (cls, method) = (reference[..reference.IndexOf('.')], reference[(reference.IndexOf('.') + 1)..]);
+        if (!tests.TryGetValue(cls, out var files)) yield break;
+        foreach (var source in files)
+        {
+            if (method == "*") { yield return source; continue; }
+            var declarations = Regex.Matches(source, @"public (?:async )?(?:void|Task) ([A-Za-z0-9_]+)\(").ToList();
+            for (var i = 0; i < declarations.Count; i++)
+            {
+                if (!declarations[i].Groups[1].Value.StartsWith(method, StringComparison.Ordinal)) continue;
+                var start = i == 0 ? 0 : declarations[i - 1].Index + declarations[i - 1].Length;
+                var end = i + 1 < declarations.Count ? declarations[i + 1].Index : source.Length;
+                yield return source[start..end];
+            }
+        }
+    }
+
     [Fact]
     public void Every_code_in_the_catalogue_is_emitted_somewhere()
     {

@@ -32,7 +32,31 @@ public sealed class EngineFaultTests : IDisposable
         Assert.Equal("STACK3002", error.Code);
         Assert.Contains("list containers", error.Message);
         Assert.Contains("permission denied", error.Message);
-        Assert.Empty(engine.Calls);
+        // Refused at the first request of the bring-up (the listing), before any plan: nothing else was asked of the engine.
+        Assert.Equal(["list hello"], engine.Calls);
+    }
+
+    [Fact]
+    public void A_step_the_engine_refuses_mid_bring_up_is_STACK4007_and_what_it_created_is_removed_in_reverse()
+    {
+        using var replicas = new OkServer();
+        var model = Builders.Model(2) with { AppPort = replicas.Port, HostPort = Ports.Free() };
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        engine.Images[Builders.AppImage] = Builders.AppImageId;
+        engine.FailingCalls.Add("start hello-app-2");
+
+        Assert.False(_scratch.Apply(model, engine).Execute());
+        var error = Assert.Single(_scratch.Build.Errors);
+        Assert.Equal("STACK4007", error.Code);
+        Assert.Equal("Step 'start hello-app-2: missing' failed: refused by the test. Everything this bring-up created was removed and the stack is as it was.",
+            error.Message.Replace("STACK4007: ", ""));
+        Assert.Empty(engine.Containers);
+        Assert.Empty(engine.Networks);
+        // In reverse: the containers this run created, then the network it created first.
+        var undo = engine.Calls.SkipWhile(c => c != "start hello-app-2").Skip(1).ToList();
+        Assert.Contains("rm hello-app-2", undo);
+        Assert.Contains("rm hello-app-1", undo);
+        Assert.Equal("network rm hello-net", undo[^1]);
     }
 
     [Fact]

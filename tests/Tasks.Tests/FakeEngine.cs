@@ -3,7 +3,7 @@ using ProxyStack.Planning;
 
 namespace ProxyStack.Tests;
 
-/// <summary>An in-memory engine for planning and adapter tests. Records every call; can be told to fail.</summary>
+/// <summary>An in-memory engine for planning and adapter tests. Records every call but container inspection (polled); can be told to fail.</summary>
 internal sealed class FakeEngine : IContainerEngine
 {
     public List<string> Calls { get; } = [];
@@ -30,11 +30,16 @@ internal sealed class FakeEngine : IContainerEngine
     public string OperatingSystem { get; set; } = "Debian GNU/Linux 12 (bookworm)";
     public Task<string> GetOperatingSystemAsync(CancellationToken ct) => Task.FromResult(OperatingSystem);
 
-    public Task PingAsync(CancellationToken ct) => PingFailure is null ? Task.CompletedTask : Task.FromException(PingFailure);
+    public Task PingAsync(CancellationToken ct)
+    {
+        Calls.Add("ping");
+        return PingFailure is null ? Task.CompletedTask : Task.FromException(PingFailure);
+    }
 
     public Task<(IReadOnlyList<ObservedContainer> Containers, IReadOnlyList<ObservedNetwork> Networks)> ListStackResourcesAsync(
         string stack, IReadOnlyCollection<string> names, CancellationToken ct)
     {
+        Calls.Add($"list {stack}");
         if (ListFailure is not null) return Task.FromException<(IReadOnlyList<ObservedContainer>, IReadOnlyList<ObservedNetwork>)>(ListFailure);
         IReadOnlyList<ObservedContainer> c = Containers
             .Where(kv => kv.Value.Labels.GetValueOrDefault(StackLabels.Stack) == stack || names.Contains(kv.Key))
@@ -45,9 +50,12 @@ internal sealed class FakeEngine : IContainerEngine
         return Task.FromResult((c, n));
     }
 
-    public Task<(string Id, IReadOnlyDictionary<string, string> Labels)?> InspectImageAsync(string reference, CancellationToken ct) =>
-        Task.FromResult<(string, IReadOnlyDictionary<string, string>)?>(
+    public Task<(string Id, IReadOnlyDictionary<string, string> Labels)?> InspectImageAsync(string reference, CancellationToken ct)
+    {
+        Calls.Add($"inspect image {reference}");
+        return Task.FromResult<(string, IReadOnlyDictionary<string, string>)?>(
             Images.TryGetValue(reference, out var id) ? (id, new Dictionary<string, string>()) : null);
+    }
 
     public Task PullImageAsync(string reference, CancellationToken ct) => Record($"pull {reference}");
     public Task<bool> RemoveImageAsync(string reference, CancellationToken ct) { Calls.Add($"rmi {reference}"); return Task.FromResult(Images.Remove(reference)); }

@@ -98,6 +98,16 @@ public class ModelTests
         { nameof(StackInput.AppPort), "", "STACK1004" },
         { nameof(StackInput.RegistryMirror), "local host:5000", "STACK1009" },
         { nameof(StackInput.RegistryMirror), "mirror/UPPER", "STACK1009" },
+        // Patterns anchor at the true end of input; a mirror must be what Docker reads as a registry.
+        { nameof(StackInput.HealthPath), "/health\n", "STACK1006" },
+        { nameof(StackInput.RegistryMirror), "localhost:5000\n", "STACK1009" },
+        { nameof(StackInput.RegistryMirror), "localhost:70000", "STACK1009" },
+        { nameof(StackInput.RegistryMirror), "localhost:0", "STACK1009" },
+        { nameof(StackInput.RegistryMirror), "mirror", "STACK1009" },
+        { nameof(StackInput.RegistryMirror), "mirror/hub", "STACK1009" },
+        { nameof(StackInput.NginxImage), "nginx:stable\n", "STACK1008" },
+        { nameof(StackInput.LockTimeout), "0", "STACK1024" },
+        { nameof(StackInput.Adopt), "maybe", "STACK1012" },
     };
 
     [Theory]

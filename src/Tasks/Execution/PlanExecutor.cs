@@ -225,7 +225,14 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
         var (exit, output) = await engine.ExecAsync(proxy,
             ["sh", "-c", $"nginx -t -q -c {next} && mv {next} {NginxConfigWriter.ConfigPath} && nginx -c {NginxConfigWriter.ConfigPath} -s reload"], ct).ConfigureAwait(false);
         if (exit != 0) throw new ProxyReloadException(proxy, output);
+        // `nginx -s reload` only signals the master, which then starts new workers and retires the old ones; until it has, new
+        // connections may still meet an old worker with the old upstream set. Give it that moment, so that when StackUp
+        // returns the new configuration is what serves.
+        await Task.Delay(ReloadSettleTime, ct).ConfigureAwait(false);
     }
+
+    /// <summary>How long nginx's master takes to switch workers after a reload signal (measured: well under 100 ms here).</summary>
+    private static readonly TimeSpan ReloadSettleTime = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Undoes in reverse; every undo step that fails is a STACK4013 warning naming it. Returns how many failed.</summary>
     private async Task<int> RollbackAsync(List<(PlanStep Step, Func<CancellationToken, Task> Action)> undo, string stack)

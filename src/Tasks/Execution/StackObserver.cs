@@ -23,9 +23,10 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log)
             if (await engine.InspectImageAsync(image, ct).ConfigureAwait(false) is { } found) ids[image] = found.Id;
 
         var proxy = containers.FirstOrDefault(c => c.Name == model.ProxyName && c.BelongsTo(model.Name));
-        // The host port needs checking unless our running proxy already holds exactly that binding: a replacement that moves
-        // to a taken port must be refused while the old proxy still serves.
-        var holdsBinding = proxy is { Running: true } && proxy.Label(StackLabels.Publish) == ContainerSpecs.PublishLabel(model);
+        // The host port needs checking unless our proxy already has exactly that binding (running, or restarting after an
+        // engine restart, when it may hold the port for a moment): a replacement that moves to a taken port must be refused
+        // while the old proxy still serves.
+        var holdsBinding = proxy is not null && proxy.Label(StackLabels.Publish) == ContainerSpecs.PublishLabel(model);
         var unready = await ProbeReplicasAsync(model, containers, ct).ConfigureAwait(false);
         string? configHash = null;
         if (proxy is { Running: true } && await engine.ReadFileAsync(proxy.Name, NginxConfigWriter.ConfigPath, ct).ConfigureAwait(false) is { } config)

@@ -47,15 +47,25 @@ public sealed class StackProbe : IDisposable
         return result;
     }
 
-    /// <summary>Removes every container, network and image labelled with the stack. Used in finally blocks; never throws.</summary>
-    public async Task CleanAsync(string stack)
+    /// <summary>
+    /// Removes every container, network and image labelled with the stack. Used in finally blocks; never throws. Returns the
+    /// containers and networks it had to remove (images are not counted: StackDown keeps them on purpose).
+    /// </summary>
+    public async Task<List<string>> CleanAsync(string stack)
     {
+        var removed = new List<string>();
         try
         {
             foreach (var c in await ContainersAsync(stack))
+            {
                 await _client.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true });
+                removed.Add("container " + c.Names.FirstOrDefault()?.TrimStart('/'));
+            }
             foreach (var n in await NetworksAsync(stack))
+            {
                 await _client.Networks.DeleteNetworkAsync(n.ID);
+                removed.Add("network " + n.Name);
+            }
             foreach (var i in await ImagesAsync(stack))
                 foreach (var tag in i.RepoTags?.Where(t => t != "<none>:<none>").DefaultIfEmpty(i.ID) ?? [i.ID])
                     try { await _client.Images.DeleteImageAsync(tag, new ImageDeleteParameters { Force = true }); }
@@ -63,7 +73,8 @@ public sealed class StackProbe : IDisposable
         }
         catch (Exception e) when (e is DockerApiException or HttpRequestException)
         {
-            Console.Error.WriteLine($"cleanup of {stack} failed: {e.Message}");
+            removed.Add($"cleanup of {stack} failed: {e.Message}");
         }
+        return removed;
     }
 }

@@ -12,12 +12,40 @@ public abstract class StackTest : IDisposable
     /// <summary>Other stacks the test brought up; cleaned up too.</summary>
     protected List<string> OtherStacks { get; } = [];
 
+    /// <summary>
+    /// Ends every test with ProxyStack's own teardown (what StackDown and the end of `dotnet run` run), then the safety net.
+    /// The safety net removing a container or network means ProxyStack's teardown missed it: the test fails, naming it.
+    /// (Images are left by StackDown on purpose, so the net removes them silently.)
+    /// </summary>
     public void Dispose()
     {
-        foreach (var stack in OtherStacks.Append(Stack)) Probe.CleanAsync(stack).GetAwaiter().GetResult();
+        var missed = new List<string>();
+        foreach (var stack in OtherStacks.Append(Stack))
+        {
+            try
+            {
+                using var engine = new ProxyStack.Engine.DockerEngine();
+                var (_, failures) = ProxyStack.Execution.StackTeardown.RunAsync(engine, new SilentLog(), stack, owner: null, CancellationToken.None).GetAwaiter().GetResult();
+                missed.AddRange(failures.Select(f => f.Format()));
+            }
+            catch (Exception e) when (e is ProxyStack.Engine.EngineUnavailableException or ProxyStack.Engine.EngineRequestException)
+            {
+                missed.Add($"teardown of {stack} failed: {e.Message}");
+            }
+            missed.AddRange(Probe.CleanAsync(stack).GetAwaiter().GetResult());
+        }
         Probe.Dispose();
         DisposeMore();
         GC.SuppressFinalize(this);
+        if (missed.Count > 0) throw new Xunit.Sdk.XunitException("ProxyStack's teardown left behind: " + string.Join("; ", missed));
+    }
+
+    private sealed class SilentLog : ProxyStack.Execution.IStackLog
+    {
+        public void Milestone(string message) { }
+        public void Step(string message) { }
+        public void Detail(string message) { }
+        public void Warn(ProxyStack.Diagnostics.Diagnostic warning) { }
     }
 
     /// <summary>Cleanup beyond the engine (files, folders).</summary>
