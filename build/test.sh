@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: provisions what is missing (engine, local registry, offline base images), builds, runs the unit and
-# integration tests, checks that no test left a container, network or image behind, and prints
-# "N passed, N failed, N skipped" last. The engine is provisioned here, so a skipped engine test is a failure, and so is an
-# integration project that produced no results or a leak check that could not ask the engine.
+# integration tests, then build/test-summary.sh counts the results (a skipped engine test is a failure here) and checks that
+# no test left a container, network or image behind. The last line is "N passed, N failed, N skipped".
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -15,42 +14,4 @@ export PROXYSTACK_TEST_MIRROR=${PROXYSTACK_TEST_MIRROR:-localhost:5000}
 dotnet test Tasks.sln -nologo --results-directory "$results" --logger "trx" --logger "console;verbosity=normal" 2>&1 \
   | grep -vE '/reference:|^\s*$'
 test_rc=${PIPESTATUS[0]}
-
-passed=0; failed=0; skipped=0; integration_results=0
-for trx in "$results"/*.trx; do
-  [ -f "$trx" ] || continue
-  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
-  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters"); f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
-  e=$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$counters"); s=$(sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p' <<<"$counters")
-  s=${s:-0}
-  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + s))
-  if grep -q 'ProxyStack.Integration.Tests' "$trx"; then
-    integration_results=$((integration_results + ${e:-0}))
-    if [ "$s" -gt 0 ]; then
-      echo "integration tests skipped: $s (this script provisions an engine, so a skip is a failure):"
-      grep -o '<UnitTestResult [^>]*outcome="NotExecuted"[^>]*>' "$trx" | sed -n 's/.*testName="\([^"]*\)".*/  \1/p'
-      failed=$((failed + s))
-    fi
-  fi
-done
-[ "$passed" -gt 0 ] || { echo "no test results found"; failed=$((failed + 1)); }
-[ "$integration_results" -gt 0 ] || { echo "the integration tests produced no results"; failed=$((failed + 1)); }
-if [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then echo "dotnet test failed before running tests (exit $test_rc)"; failed=$((failed + 1)); fi
-
-# Leak check: every resource a test creates carries proxystack.stack=pst-… (images: proxystack.image-of=pst-…); none may
-# survive the run. An engine that does not answer fails the check: an empty answer proves nothing.
-engine_get() { curl -sf --max-time 10 --unix-socket /var/run/docker.sock "http://localhost$1"; }
-if containers=$(engine_get '/containers/json?all=1') && networks=$(engine_get '/networks') && images=$(engine_get '/images/json?all=1'); then
-  leaks=$(grep -o '"proxystack.stack":"pst-[^"]*"' <<<"$containers$networks" | sort -u)
-  leaks+=$(grep -o '"proxystack.image-of":"pst-[^"]*"' <<<"$images" | sort -u)
-  if [ -n "$leaks" ]; then
-    echo "leak check: resources left behind by tests:"; echo "$leaks"; failed=$((failed + 1))
-  else
-    echo "leak check: no container, network or image left behind"; passed=$((passed + 1))
-  fi
-else
-  echo "leak check: the engine did not answer, so nothing was checked"; failed=$((failed + 1))
-fi
-
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+exec bash build/test-summary.sh "$results" "$test_rc"

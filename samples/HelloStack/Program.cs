@@ -1,8 +1,57 @@
+using System.Net.WebSockets;
+using Microsoft.AspNetCore.HttpOverrides;
+
 var builder = WebApplication.CreateBuilder(args);
+// Behind ProxyStack's nginx: trust its X-Forwarded-For/-Proto/-Host, so the app sees the client's address, scheme and host.
+// nginx is the only way in (replicas publish no port), so every proxy on the stack's private network is trusted.
+builder.Services.Configure<ForwardedHeadersOptions>(options =>
+{
+    options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
+    options.KnownIPNetworks.Clear();
+    options.KnownProxies.Clear();
+});
 var app = builder.Build();
+app.UseForwardedHeaders();
+app.UseWebSockets();
 
 app.MapGet("/", () => "hello world\n");
 // The replica's host name (its container id), so load balancing across replicas can be seen.
 app.MapGet("/whoami", () => Environment.MachineName + "\n");
+// What the app sees of the client once the forwarded headers are applied.
+app.MapGet("/client", (HttpContext c) => $"{c.Request.Scheme} {c.Request.Host} {c.Connection.RemoteIpAddress}\n");
+// Server-Sent Events: five events 300 ms apart, each carrying the time it was written (Unix ms).
+app.MapGet("/sse", async (HttpContext c, CancellationToken ct) =>
+{
+    c.Response.ContentType = "text/event-stream";
+    for (var i = 0; i < 5; i++)
+    {
+        await c.Response.WriteAsync($"data: {DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}\n\n", ct);
+        await c.Response.Body.FlushAsync(ct);
+        await Task.Delay(300, ct);
+    }
+});
+// Uploads: how many bytes arrived.
+app.MapPost("/upload", async (HttpRequest request) =>
+{
+    var buffer = new byte[81920];
+    long total = 0;
+    int read;
+    while ((read = await request.Body.ReadAsync(buffer)) > 0) total += read;
+    return $"{total}\n";
+});
+// WebSocket echo.
+app.Map("/ws", async (HttpContext c) =>
+{
+    if (!c.WebSockets.IsWebSocketRequest) { c.Response.StatusCode = 400; return; }
+    using var socket = await c.WebSockets.AcceptWebSocketAsync();
+    var buffer = new byte[4096];
+    while (true)
+    {
+        var received = await socket.ReceiveAsync(buffer, c.RequestAborted);
+        if (received.MessageType == WebSocketMessageType.Close) break;
+        await socket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, c.RequestAborted);
+    }
+    await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+});
 
 app.Run();

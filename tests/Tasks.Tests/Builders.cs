@@ -21,6 +21,8 @@ internal static class Builders
         NetworkMode = "bridge",
         KeepRunning = "false",
         LockTimeout = "300",
+        MaxRequestBodySize = "30000000",
+        ProxyReadTimeout = "3600",
         Adopt = "false",
         Owner = Owner,
     };

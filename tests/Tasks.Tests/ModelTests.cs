@@ -108,6 +108,11 @@ public class ModelTests
         { nameof(StackInput.NginxImage), "nginx:stable\n", "STACK1008" },
         { nameof(StackInput.LockTimeout), "0", "STACK1024" },
         { nameof(StackInput.Adopt), "maybe", "STACK1012" },
+        { nameof(StackInput.MaxRequestBodySize), "-1", "STACK1025" },
+        { nameof(StackInput.MaxRequestBodySize), "1MB", "STACK1025" },
+        { nameof(StackInput.MaxRequestBodySize), "99999999999999", "STACK1025" },
+        { nameof(StackInput.ProxyReadTimeout), "0", "STACK1026" },
+        { nameof(StackInput.ProxyReadTimeout), "86401", "STACK1026" },
     };
 
     [Theory]

@@ -27,6 +27,8 @@ internal static class DiagnosticCodes
     public const string EnvironmentOwned = "STACK1022";
     public const string UserSecretsInvalid = "STACK1023";
     public const string SecondsInvalid = "STACK1024";
+    public const string MaxRequestBodySizeInvalid = "STACK1025";
+    public const string ProxyReadTimeoutInvalid = "STACK1026";
     public const string BaseImageUnavailable = "STACK2001";
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";

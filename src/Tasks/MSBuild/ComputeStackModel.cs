@@ -38,6 +38,10 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     public string StackKeepRunning { get; set; } = "";
     /// <summary>Seconds to wait for another bring-up or teardown of the stack. Example: 300</summary>
     public string StackLockTimeout { get; set; } = "300";
+    /// <summary>Bytes; 0: no limit. Example: 30000000</summary>
+    public string StackMaxRequestBodySize { get; set; } = "30000000";
+    /// <summary>Seconds. Example: 3600</summary>
+    public string StackProxyReadTimeout { get; set; } = "3600";
     /// <summary>Take over a stack of this name that another checkout owns (true|false). Example: false</summary>
     public string StackAdopt { get; set; } = "";
     /// <summary>The SDK's ContainerUser, checked for root. Example: app</summary>
@@ -83,6 +87,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             NetworkMode = StackNetworkMode,
             KeepRunning = StackKeepRunning,
             LockTimeout = StackLockTimeout,
+            MaxRequestBodySize = StackMaxRequestBodySize,
+            ProxyReadTimeout = StackProxyReadTimeout,
             Adopt = StackAdopt,
             ContainerUser = ContainerUser,
             UnderRun = UnderRun,

@@ -16,6 +16,8 @@ internal sealed record StackInput
     public string NetworkMode { get; init; } = "";
     public string KeepRunning { get; init; } = "";
     public string LockTimeout { get; init; } = "";
+    public string MaxRequestBodySize { get; init; } = "";
+    public string ProxyReadTimeout { get; init; } = "";
     /// <summary>The SDK's ContainerUser (empty: the base image's user). Example: app</summary>
     public string ContainerUser { get; init; } = "";
     /// <summary>StackAdopt: take over a stack that another project directory brought up (true|false).</summary>

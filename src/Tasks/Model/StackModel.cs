@@ -18,6 +18,10 @@ internal sealed record StackModel
     public required bool KeepRunning { get; init; }
     /// <summary>Seconds a bring-up or teardown waits for another one of the same stack before STACK4014.</summary>
     public int LockTimeoutSeconds { get; init; } = 300;
+    /// <summary>Largest request body nginx passes on, in bytes (0: no limit). Kestrel's default, 30,000,000.</summary>
+    public long MaxRequestBodySize { get; init; } = 30_000_000;
+    /// <summary>Seconds nginx waits between two reads from a replica before it gives up on the response.</summary>
+    public int ProxyReadTimeoutSeconds { get; init; } = 3600;
     /// <summary>Sorted by name, so hashing and container specs are deterministic.</summary>
     public required IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; }
     /// <summary>Secret environment: sources only; ApplyStack reads the values (see <see cref="SecretEnvironment"/>).</summary>

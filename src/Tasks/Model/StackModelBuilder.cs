@@ -30,6 +30,8 @@ internal static class StackModelBuilder
             Secrets = input.Secrets.OrderBy(s => s.Name, StringComparer.Ordinal).ToList(),
             Owner = input.Owner,
             LockTimeoutSeconds = StackValidator.ParseInt(input.LockTimeout)!.Value,
+            MaxRequestBodySize = StackValidator.ParseLong(input.MaxRequestBodySize)!.Value,
+            ProxyReadTimeoutSeconds = StackValidator.ParseInt(input.ProxyReadTimeout)!.Value,
             Adopt = StackValidator.ParseBool(input.Adopt)!.Value,
             Ephemeral = input.UnderRun && !StackValidator.ParseBool(input.KeepRunning)!.Value,
         };

@@ -32,6 +32,8 @@ internal static partial class StackValidator
         if (ParseInt(input.AppPort) is not (>= 1 and <= 65535)) d.Add(Diagnostic.Error(nameof(Strings.PortInvalid), "StackAppPort", input.AppPort));
         if (ParseInt(input.ReadyTimeout) is not (>= 1 and <= 3600)) d.Add(Diagnostic.Error(nameof(Strings.ReadyTimeoutInvalid), input.ReadyTimeout));
         if (ParseInt(input.LockTimeout) is not (>= 1 and <= 3600)) d.Add(Diagnostic.Error(nameof(Strings.SecondsInvalid), "StackLockTimeout", input.LockTimeout));
+        if (ParseInt(input.ProxyReadTimeout) is not (>= 1 and <= 86400)) d.Add(Diagnostic.Error(nameof(Strings.ProxyReadTimeoutInvalid), input.ProxyReadTimeout));
+        if (ParseLong(input.MaxRequestBodySize) is not (>= 0 and <= MaxBodySize)) d.Add(Diagnostic.Error(nameof(Strings.MaxRequestBodySizeInvalid), input.MaxRequestBodySize, MaxBodySize));
 
         switch (ParseHostAddress(input.HostAddress))
         {
@@ -101,6 +103,12 @@ internal static partial class StackValidator
         var name = user.Trim().Split(':')[0];
         return name is "root" or "0";
     }
+
+    /// <summary>Largest StackMaxRequestBodySize: 64 GiB, far beyond any upload a development stack sees.</summary>
+    public const long MaxBodySize = 64L * 1024 * 1024 * 1024;
+
+    public static long? ParseLong(string raw) =>
+        long.TryParse(raw.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : null;
 
     public static int? ParseInt(string raw) =>
         int.TryParse(raw.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : null;

@@ -59,6 +59,15 @@ internal static class NginxConfigWriter
                 uwsgi_temp_path /tmp/nginx-uwsgi;
                 scgi_temp_path /tmp/nginx-scgi;
 
+                # Kestrel's limits, not nginx's: request bodies up to StackMaxRequestBodySize (nginx's default is 1 MB), streamed
+                # to the app as they arrive; responses streamed to the client as the app writes them (Server-Sent Events, large
+                # downloads), with no idle limit shorter than StackProxyReadTimeout between two writes.
+                client_max_body_size {{model.MaxRequestBodySize.ToString(System.Globalization.CultureInfo.InvariantCulture)}};
+                proxy_request_buffering off;
+                proxy_buffering off;
+                proxy_read_timeout {{model.ProxyReadTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}}s;
+                proxy_send_timeout {{model.ProxyReadTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}}s;
+
                 # WebSocket: pass Upgrade through; otherwise send an empty Connection header so upstream keepalive works.
                 map $http_upgrade $connection_upgrade {
                     default upgrade;

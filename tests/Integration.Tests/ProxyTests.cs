@@ -1,0 +1,73 @@
+using System.Net.WebSockets;
+using System.Text;
+using ProxyStack.IntegrationTests.Infrastructure;
+using Xunit;
+
+namespace ProxyStack.IntegrationTests;
+
+/// <summary>nginx in front of a real ASP.NET app behaves like Kestrel would on its own: uploads, streaming, WebSockets, client info.</summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class ProxyTests(SharedSample shared) : StackTest
+{
+    private string Url => $"http://127.0.0.1:{Port}";
+
+    private async Task UpAsync(params (string Key, string Value)[] extra)
+    {
+        var props = new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "2" };
+        foreach (var (k, v) in extra) props[k] = v;
+        var up = await shared.Sample.BuildAsync("StackUp", props);
+        Assert.True(up.ExitCode == 0, up.ToString());
+    }
+
+    [DockerFact]
+    public async Task Nginx_passes_what_Kestrel_accepts_streams_events_as_written_and_echoes_websockets()
+    {
+        await UpAsync();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+
+        // A 20 MB upload: above nginx's 1 MB default, below Kestrel's ~28.6 MB.
+        var body = new byte[20_000_000];
+        var upload = await http.PostAsync($"{Url}/upload", new ByteArrayContent(body));
+        Assert.Equal(System.Net.HttpStatusCode.OK, upload.StatusCode);
+        Assert.Equal("20000000\n", await upload.Content.ReadAsStringAsync());
+
+        // Server-Sent Events: every event reaches the client within 100 ms of being written (same clock: this machine).
+        using (var response = await http.GetAsync($"{Url}/sse", HttpCompletionOption.ResponseHeadersRead))
+        await using (var stream = await response.Content.ReadAsStreamAsync())
+        using (var reader = new StreamReader(stream))
+        {
+            var delays = new List<long>();
+            while (await reader.ReadLineAsync() is { } line)
+                if (line.StartsWith("data: ", StringComparison.Ordinal))
+                    delays.Add(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - long.Parse(line["data: ".Length..]));
+            Assert.Equal(5, delays.Count);
+            Assert.True(delays.All(d => d < 100), "delays (ms): " + string.Join(", ", delays));
+        }
+
+        // A WebSocket echo through nginx.
+        using (var ws = new ClientWebSocket())
+        {
+            await ws.ConnectAsync(new Uri($"ws://127.0.0.1:{Port}/ws"), CancellationToken.None);
+            await ws.SendAsync(Encoding.UTF8.GetBytes("ping through nginx"), WebSocketMessageType.Text, true, CancellationToken.None);
+            var buffer = new byte[1024];
+            var received = await ws.ReceiveAsync(buffer, CancellationToken.None);
+            Assert.Equal("ping through nginx", Encoding.UTF8.GetString(buffer, 0, received.Count));
+            await ws.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+        }
+
+        // The app sees the client's scheme, host and address, not nginx's (UseForwardedHeaders in the sample).
+        Assert.Equal($"http 127.0.0.1:{Port} ", (await http.GetStringAsync($"{Url}/client"))[..$"http 127.0.0.1:{Port} ".Length]);
+        Assert.DoesNotContain("172.", await http.GetStringAsync($"{Url}/client"));
+    }
+
+    [DockerFact]
+    public async Task A_body_above_StackMaxRequestBodySize_is_refused_by_nginx_with_413()
+    {
+        await UpAsync(("StackMaxRequestBodySize", "1000"));
+        using var http = new HttpClient();
+        var small = await http.PostAsync($"{Url}/upload", new ByteArrayContent(new byte[1000]));
+        Assert.Equal("1000\n", await small.Content.ReadAsStringAsync());
+        var large = await http.PostAsync($"{Url}/upload", new ByteArrayContent(new byte[1001]));
+        Assert.Equal(System.Net.HttpStatusCode.RequestEntityTooLarge, large.StatusCode);
+    }
+}
