@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using Microsoft.AspNetCore.SignalR.Client;
 using System.Text;
 using ProxyStack.IntegrationTests.Infrastructure;
 using Xunit;
@@ -69,5 +70,46 @@ public sealed class ProxyTests(SharedSample shared) : StackTest
         Assert.Equal("1000\n", await small.Content.ReadAsStringAsync());
         var large = await http.PostAsync($"{Url}/upload", new ByteArrayContent(new byte[1001]));
         Assert.Equal(System.Net.HttpStatusCode.RequestEntityTooLarge, large.StatusCode);
+    }
+
+    /// <summary>SignalR's negotiate and its connection (a WebSocket, or a stream of long polls) must reach one replica.</summary>
+    [DockerFact]
+    public async Task SignalR_works_at_3_replicas_with_cookie_affinity_and_is_warned_about_without_it()
+    {
+        using var sample = new SampleCopy();
+        sample.EditProgram("var app = builder.Build();", "builder.Services.AddSignalR();\nvar app = builder.Build();\napp.MapHub<WhoHub>(\"/hub\");");
+        File.AppendAllText(Path.Combine(sample.Directory, "Program.cs"),
+            "\nclass WhoHub : Microsoft.AspNetCore.SignalR.Hub { public string WhoAmI() => Environment.MachineName; }\n");
+        var props = new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "3" };
+
+        var warned = await sample.BuildAsync("StackUp", props);
+        Assert.True(warned.ExitCode == 0, warned.ToString());
+        Assert.Contains("warning STACK1027", warned.Output);
+        // Round robin sends the long polls to other replicas than the negotiate: the connection cannot be used.
+        await Assert.ThrowsAnyAsync<Exception>(() => ConnectAndAskAsync(Microsoft.AspNetCore.Http.Connections.HttpTransportType.LongPolling));
+
+        props["StackSessionAffinity"] = "cookie";
+        var up = await sample.BuildAsync("StackUp", props);
+        Assert.True(up.ExitCode == 0, up.ToString());
+        Assert.DoesNotContain("STACK1027", up.Output);
+        foreach (var transport in new[] { Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets, Microsoft.AspNetCore.Http.Connections.HttpTransportType.LongPolling })
+        {
+            var replicas = await ConnectAndAskAsync(transport);
+            Assert.Single(replicas);
+        }
+    }
+
+    /// <summary>Connects with one transport, asks the hub which replica it runs on ten times; returns the distinct answers.</summary>
+    private async Task<HashSet<string>> ConnectAndAskAsync(Microsoft.AspNetCore.Http.Connections.HttpTransportType transport)
+    {
+        await using var connection = new HubConnectionBuilder()
+            .WithUrl($"{Url}/hub", o => o.Transports = transport)
+            .Build();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await connection.StartAsync(timeout.Token);
+        var answers = new HashSet<string>();
+        for (var i = 0; i < 10; i++)
+            answers.Add(await connection.InvokeAsync<string>("WhoAmI", timeout.Token));
+        return answers;
     }
 }

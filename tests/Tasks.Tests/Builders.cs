@@ -23,6 +23,7 @@ internal static class Builders
         LockTimeout = "300",
         MaxRequestBodySize = "30000000",
         ProxyReadTimeout = "3600",
+        SessionAffinity = "none",
         Adopt = "false",
         Owner = Owner,
     };

@@ -112,6 +112,7 @@ public class ModelTests
         { nameof(StackInput.MaxRequestBodySize), "1MB", "STACK1025" },
         { nameof(StackInput.MaxRequestBodySize), "99999999999999", "STACK1025" },
         { nameof(StackInput.ProxyReadTimeout), "0", "STACK1026" },
+        { nameof(StackInput.SessionAffinity), "sticky", "STACK1028" },
         { nameof(StackInput.ProxyReadTimeout), "86401", "STACK1026" },
     };
 

@@ -54,4 +54,29 @@ public class ProxyConfigTests
         // The root filesystem is read-only: the config is copied to the tmpfs where a reload can replace it.
         Assert.Contains("CMD [\"sh\", \"-c\", \"cp /etc/proxystack/nginx.conf /run/proxystack/nginx.conf && exec nginx -c /run/proxystack/nginx.conf -g 'daemon off;'\"]", dockerfile);
     }
+
+    [Theory]
+    [InlineData("cookie", "bridge")]
+    [InlineData("ip", "host")]
+    public void Affinity_configs_match_their_golden_files(string affinity, string mode)
+    {
+        var model = StackModelBuilder.Build(Builders.ValidInput() with { StackName = "hello", SessionAffinity = affinity, NetworkMode = mode, HostPort = "18080" }).Model!;
+        var actual = NginxConfigWriter.Write(model);
+        if (Environment.GetEnvironmentVariable("PROXYSTACK_WRITE_GOLDEN") is { } dir) File.WriteAllText(Path.Combine(dir, $"nginx.{mode}.{affinity}.conf"), actual);
+        Assert.Equal(Golden($"nginx.{mode}.{affinity}.conf"), actual);
+    }
+
+    [Fact]
+    public void SignalR_without_affinity_warns_with_STACK1027_and_cookie_or_one_replica_does_not()
+    {
+        Assert.True(Affinity.UsesSignalR(["builder.Services.AddSignalR();"]));
+        Assert.True(Affinity.UsesSignalR(["builder.Services.AddRazorComponents().AddInteractiveServerComponents();"]));
+        Assert.False(Affinity.UsesSignalR(["app.MapGet(\"/\", () => \"hello\");"]));
+        var signalR = Builders.ValidInput() with { UsesSignalR = true, Replicas = "3" };
+        var warning = Assert.Single(StackModelBuilder.Build(signalR).Diagnostics);
+        Assert.Equal("STACK1027: Project 'HelloStack' uses SignalR or interactive server rendering, and StackReplicas is 3 with no session affinity: a client's negotiate and connect requests (or a Blazor circuit) would land on different replicas. Set StackSessionAffinity to cookie.", warning.Format());
+        Assert.False(warning.IsError);
+        Assert.Empty(StackModelBuilder.Build(signalR with { SessionAffinity = "cookie" }).Diagnostics);
+        Assert.Empty(StackModelBuilder.Build(signalR with { Replicas = "1" }).Diagnostics);
+    }
 }

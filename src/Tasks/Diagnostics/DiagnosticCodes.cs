@@ -29,6 +29,8 @@ internal static class DiagnosticCodes
     public const string SecondsInvalid = "STACK1024";
     public const string MaxRequestBodySizeInvalid = "STACK1025";
     public const string ProxyReadTimeoutInvalid = "STACK1026";
+    public const string SignalRWithoutAffinity = "STACK1027";
+    public const string SessionAffinityInvalid = "STACK1028";
     public const string BaseImageUnavailable = "STACK2001";
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";

@@ -42,6 +42,10 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     public string StackMaxRequestBodySize { get; set; } = "30000000";
     /// <summary>Seconds. Example: 3600</summary>
     public string StackProxyReadTimeout { get; set; } = "3600";
+    /// <summary>none | cookie | ip. Example: cookie</summary>
+    public string StackSessionAffinity { get; set; } = "none";
+    /// <summary>The project's compiled files (@(Compile)), searched for SignalR and interactive server rendering. Example: Program.cs</summary>
+    public ITaskItem[] SourceFiles { get; set; } = [];
     /// <summary>Take over a stack of this name that another checkout owns (true|false). Example: false</summary>
     public string StackAdopt { get; set; } = "";
     /// <summary>The SDK's ContainerUser, checked for root. Example: app</summary>
@@ -89,6 +93,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             LockTimeout = StackLockTimeout,
             MaxRequestBodySize = StackMaxRequestBodySize,
             ProxyReadTimeout = StackProxyReadTimeout,
+            SessionAffinity = StackSessionAffinity,
+            UsesSignalR = Affinity.UsesSignalR(SourceFiles.Select(f => f.GetMetadata("FullPath")).Where(File.Exists).Select(File.ReadAllText)),
             Adopt = StackAdopt,
             ContainerUser = ContainerUser,
             UnderRun = UnderRun,

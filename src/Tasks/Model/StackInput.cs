@@ -18,6 +18,9 @@ internal sealed record StackInput
     public string LockTimeout { get; init; } = "";
     public string MaxRequestBodySize { get; init; } = "";
     public string ProxyReadTimeout { get; init; } = "";
+    public string SessionAffinity { get; init; } = "none";
+    /// <summary>The project's code uses SignalR or interactive server rendering (their connections must stay on one replica).</summary>
+    public bool UsesSignalR { get; init; }
     /// <summary>The SDK's ContainerUser (empty: the base image's user). Example: app</summary>
     public string ContainerUser { get; init; } = "";
     /// <summary>StackAdopt: take over a stack that another project directory brought up (true|false).</summary>

@@ -22,6 +22,8 @@ internal sealed record StackModel
     public long MaxRequestBodySize { get; init; } = 30_000_000;
     /// <summary>Seconds nginx waits between two reads from a replica before it gives up on the response.</summary>
     public int ProxyReadTimeoutSeconds { get; init; } = 3600;
+    /// <summary>none | cookie | ip: how nginx keeps one client on one replica (see <see cref="Affinity"/>).</summary>
+    public string SessionAffinity { get; init; } = Affinity.None;
     /// <summary>Sorted by name, so hashing and container specs are deterministic.</summary>
     public required IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; }
     /// <summary>Secret environment: sources only; ApplyStack reads the values (see <see cref="SecretEnvironment"/>).</summary>

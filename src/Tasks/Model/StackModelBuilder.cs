@@ -32,6 +32,7 @@ internal static class StackModelBuilder
             LockTimeoutSeconds = StackValidator.ParseInt(input.LockTimeout)!.Value,
             MaxRequestBodySize = StackValidator.ParseLong(input.MaxRequestBodySize)!.Value,
             ProxyReadTimeoutSeconds = StackValidator.ParseInt(input.ProxyReadTimeout)!.Value,
+            SessionAffinity = input.SessionAffinity.Trim().ToLowerInvariant(),
             Adopt = StackValidator.ParseBool(input.Adopt)!.Value,
             Ephemeral = input.UnderRun && !StackValidator.ParseBool(input.KeepRunning)!.Value,
         };

@@ -32,6 +32,10 @@ internal static partial class StackValidator
         if (ParseInt(input.AppPort) is not (>= 1 and <= 65535)) d.Add(Diagnostic.Error(nameof(Strings.PortInvalid), "StackAppPort", input.AppPort));
         if (ParseInt(input.ReadyTimeout) is not (>= 1 and <= 3600)) d.Add(Diagnostic.Error(nameof(Strings.ReadyTimeoutInvalid), input.ReadyTimeout));
         if (ParseInt(input.LockTimeout) is not (>= 1 and <= 3600)) d.Add(Diagnostic.Error(nameof(Strings.SecondsInvalid), "StackLockTimeout", input.LockTimeout));
+        if (!Affinity.Modes.Contains(input.SessionAffinity.Trim().ToLowerInvariant()))
+            d.Add(Diagnostic.Error(nameof(Strings.SessionAffinityInvalid), input.SessionAffinity, string.Join(", ", Affinity.Modes)));
+        else if (input.UsesSignalR && input.SessionAffinity.Trim().ToLowerInvariant() == Affinity.None && ParseInt(input.Replicas) is > 1)
+            d.Add(Diagnostic.Warning(nameof(Strings.SignalRWithoutAffinity), input.ProjectName, input.Replicas));
         if (ParseInt(input.ProxyReadTimeout) is not (>= 1 and <= 86400)) d.Add(Diagnostic.Error(nameof(Strings.ProxyReadTimeoutInvalid), input.ProxyReadTimeout));
         if (ParseLong(input.MaxRequestBodySize) is not (>= 0 and <= MaxBodySize)) d.Add(Diagnostic.Error(nameof(Strings.MaxRequestBodySizeInvalid), input.MaxRequestBodySize, MaxBodySize));
 

@@ -74,9 +74,9 @@ internal static class NginxConfigWriter
                     ''      '';
                 }
 
-                upstream app {
+            {{AffinityMaps(model)}}    upstream app {
                     # {{UpstreamComment(model)}}
-
+            {{AffinityMethod(model)}}
             """);
         foreach (var upstream in StackNetworking.Upstreams(model))
             sb.Append($"        server {upstream} max_fails={MaxFails} fail_timeout={FailTimeoutSeconds}s;\n");
@@ -102,13 +102,42 @@ internal static class NginxConfigWriter
                         proxy_next_upstream error timeout http_502 http_503 http_504;
                         proxy_next_upstream_tries 0;
                         proxy_next_upstream_timeout 10s;
-                    }
+            {{AffinityCookie(model)}}        }
                 }
             }
 
             """);
         return sb.ToString();
     }
+
+    /// <summary>
+    /// Cookie affinity: the client's cookie, or for a client without one a fresh random key ($request_id) that its response
+    /// then sets as the cookie — so the first request already lands where all later ones will.
+    /// </summary>
+    private static string AffinityMaps(StackModel model) => model.SessionAffinity != Affinity.Cookie ? "" : $$"""
+                # Session affinity (StackSessionAffinity=cookie): one key per client, kept in a cookie nginx sets.
+                map $cookie_{{Affinity.CookieName}} $proxystack_affinity {
+                    ""      $request_id;
+                    default $cookie_{{Affinity.CookieName}};
+                }
+                map $cookie_{{Affinity.CookieName}} $proxystack_affinity_cookie {
+                    ""      "{{Affinity.CookieName}}=$request_id; Path=/; HttpOnly; SameSite=Lax";
+                    default "";
+                }
+
+
+            """;
+
+    /// <summary>The balancing method (it must come before keepalive); round robin for none.</summary>
+    private static string AffinityMethod(StackModel model) => model.SessionAffinity switch
+    {
+        Affinity.Cookie => "        # A consistent hash: a replica change moves only the clients of the replicas that changed.\n        hash $proxystack_affinity consistent;\n",
+        Affinity.Ip => "        # Session affinity by client address (StackSessionAffinity=ip).\n        ip_hash;\n",
+        _ => "",
+    };
+
+    private static string AffinityCookie(StackModel model) => model.SessionAffinity != Affinity.Cookie ? "" :
+        "            # Set only for a client that has no affinity cookie yet (an empty value sends no header).\n            add_header Set-Cookie $proxystack_affinity_cookie;\n";
 
     private static string UpstreamComment(StackModel model) => model.NetworkMode switch
     {
