@@ -72,6 +72,41 @@ public sealed class ProxyTests(SharedSample shared) : StackTest
         Assert.Equal(System.Net.HttpStatusCode.RequestEntityTooLarge, large.StatusCode);
     }
 
+    [DockerFact]
+    public async Task StackProxyConfig_adds_directives_reloads_in_place_and_a_broken_one_is_STACK4008_naming_its_line()
+    {
+        using var sample = new SampleCopy();
+        var snippet = Path.Combine(sample.Directory, "nginx-extra.conf");
+        await File.WriteAllTextAsync(snippet, "add_header X-Snippet one;\n");
+        var csproj = await File.ReadAllTextAsync(sample.ProjectFile);
+        await File.WriteAllTextAsync(sample.ProjectFile, csproj.Replace("</Project>", "  <ItemGroup><StackProxyConfig Include=\"nginx-extra.conf\" /></ItemGroup>\n</Project>"));
+        var props = new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "1" };
+        using var http = new HttpClient();
+
+        var up = await sample.BuildAsync("StackUp", props);
+        Assert.True(up.ExitCode == 0, up.ToString());
+        Assert.Contains($"check config {Stack}-proxy: missing", up.Output);
+        Assert.Equal("one", (await http.GetAsync($"{Url}/")).Headers.GetValues("X-Snippet").Single());
+        var before = await Probe.SnapshotAsync(Stack);
+
+        // A change reloads nginx in place: no container changes.
+        await File.WriteAllTextAsync(snippet, "add_header X-Snippet two;\n");
+        var changed = await sample.BuildAsync("StackUp", props);
+        Assert.True(changed.ExitCode == 0, changed.ToString());
+        Assert.Contains($"reload {Stack}-proxy: configuration changed", changed.Output);
+        Assert.Equal("two", (await http.GetAsync($"{Url}/")).Headers.GetValues("X-Snippet").Single());
+        Assert.Equal(before, await Probe.SnapshotAsync(Stack));
+
+        // A directive nginx rejects: STACK4008 naming the file and line, and the running config keeps serving.
+        await File.WriteAllTextAsync(snippet, "add_header X-Snippet three;\nnot_a_directive on;\n");
+        var broken = await sample.BuildAsync("StackUp", props);
+        Assert.NotEqual(0, broken.ExitCode);
+        Assert.Contains("error STACK4008", broken.Output);
+        Assert.Contains("(StackProxyConfig 'nginx-extra.conf', line 2)", broken.Output);
+        Assert.Equal("two", (await http.GetAsync($"{Url}/")).Headers.GetValues("X-Snippet").Single());
+        Assert.Equal(before, await Probe.SnapshotAsync(Stack));
+    }
+
     /// <summary>SignalR's negotiate and its connection (a WebSocket, or a stream of long polls) must reach one replica.</summary>
     [DockerFact]
     public async Task SignalR_works_at_3_replicas_with_cookie_affinity_and_is_warned_about_without_it()

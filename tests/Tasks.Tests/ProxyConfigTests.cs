@@ -79,4 +79,41 @@ public class ProxyConfigTests
         Assert.Empty(StackModelBuilder.Build(signalR with { SessionAffinity = "cookie" }).Diagnostics);
         Assert.Empty(StackModelBuilder.Build(signalR with { Replicas = "1" }).Diagnostics);
     }
+
+    [Fact]
+    public void StackProxyConfig_items_are_checked_and_placed_in_their_block()
+    {
+        var input = Builders.ValidInput() with
+        {
+            ProxyConfigs = [("nginx/headers.conf", "", "add_header X-Demo on;\n"), ("nginx/maps.conf", "http", "map $host $demo { default 1; }\n")],
+        };
+        var model = StackModelBuilder.Build(input).Model!;
+        var config = NginxConfigWriter.Write(model);
+        var http = config.IndexOf("map $host $demo", StringComparison.Ordinal);
+        var upstream = config.IndexOf("upstream app {", StringComparison.Ordinal);
+        var listen = config.IndexOf("listen 8080;", StringComparison.Ordinal);
+        var header = config.IndexOf("add_header X-Demo on;", StringComparison.Ordinal);
+        var location = config.IndexOf("location / {", StringComparison.Ordinal);
+        Assert.True(http > 0 && http < upstream, config);
+        Assert.True(listen < header && header < location, config);
+        Assert.Contains("        # StackProxyConfig begin: nginx/headers.conf\n        add_header X-Demo on;\n        # StackProxyConfig end\n", config);
+
+        Assert.Equal("STACK1029", Assert.Single(StackModelBuilder.Build(Builders.ValidInput() with { ProxyConfigs = [("gone.conf", "", null)] }).Diagnostics).Code);
+        var badBlock = Assert.Single(StackModelBuilder.Build(Builders.ValidInput() with { ProxyConfigs = [("x.conf", "location", "")] }).Diagnostics);
+        Assert.Equal("STACK1030: StackProxyConfig item 'x.conf' has Block 'location'. Set Block to one of: server, http (server is the default).", badBlock.Format());
+    }
+
+    [Fact]
+    public void An_nginx_error_in_a_snippet_is_traced_to_its_file_and_line()
+    {
+        var model = StackModelBuilder.Build(Builders.ValidInput() with { ProxyConfigs = [("nginx/headers.conf", "server", "add_header X-One 1;\nnot_a_directive on;\n")] }).Model!;
+        var lines = NginxConfigWriter.Write(model).Split('\n');
+        var broken = Array.FindIndex(lines, l => l.Contains("not_a_directive", StringComparison.Ordinal)) + 1;
+        Assert.Equal(("nginx/headers.conf", 2), NginxConfigWriter.Locate(model, broken));
+        Assert.Null(NginxConfigWriter.Locate(model, broken + 1)); // the end marker is ProxyStack's
+        Assert.Null(NginxConfigWriter.Locate(model, 1));
+        // As the STACK4008 message shows it, from nginx's own words:
+        var d = ProxyStack.Diagnostics.Diagnostic.Error("ProxyReloadFailed", "hello-proxy", $"nginx: [emerg] unknown directive \"not_a_directive\" in /run/proxystack/nginx.conf.next:{broken}", " (StackProxyConfig 'nginx/headers.conf', line 2)");
+        Assert.StartsWith("STACK4008: nginx in 'hello-proxy' rejected the new configuration (StackProxyConfig 'nginx/headers.conf', line 2): nginx: [emerg]", d.Format());
+    }
 }

@@ -31,6 +31,8 @@ internal static class DiagnosticCodes
     public const string ProxyReadTimeoutInvalid = "STACK1026";
     public const string SignalRWithoutAffinity = "STACK1027";
     public const string SessionAffinityInvalid = "STACK1028";
+    public const string ProxyConfigUnreadable = "STACK1029";
+    public const string ProxyConfigBlockInvalid = "STACK1030";
     public const string BaseImageUnavailable = "STACK2001";
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";

@@ -271,11 +271,19 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
             ContainerExitedException x => Diagnostic.Error(nameof(Strings.ReplicaExited), x.Name, x.ExitCode, Tail(x.Logs), outcome),
             ReadinessTimeoutException t when isProxy => Diagnostic.Error(nameof(Strings.ProxyNotReady), t.Name, t.Target, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
             ReadinessTimeoutException t => Diagnostic.Error(nameof(Strings.ReplicaNotReady), t.Name, model.HealthPath, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
-            ProxyReloadException r => Diagnostic.Error(nameof(Strings.ProxyReloadFailed), r.Name, r.Output),
+            ProxyReloadException r => Diagnostic.Error(nameof(Strings.ProxyReloadFailed), r.Name, r.Output, SnippetLocation(model, r.Output)),
             EngineUnavailableException u => Diagnostic.Error(nameof(Strings.EngineUnreachable), u.Endpoint, u.Reason),
             EngineRequestException r => Diagnostic.Error(nameof(Strings.ApplyStepFailed), step.Describe(), r.Reason, outcome),
             _ => Diagnostic.Error(nameof(Strings.ApplyStepFailed), step.Describe(), e.Message, outcome),
         };
+    }
+
+    /// <summary>" (StackProxyConfig 'file', line n)" when nginx's error points into a user's snippet, else "".</summary>
+    private static string SnippetLocation(StackModel model, string nginxOutput)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(nginxOutput, @"nginx\.conf(?:\.next)?:(\d+)");
+        return match.Success && NginxConfigWriter.Locate(model, int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)) is { } at
+            ? $" (StackProxyConfig '{at.Path}', line {at.Line})" : "";
     }
 
     /// <summary>Log lines as a block under the message: each on its own line, indented, so MSBuild shows them readably.</summary>

@@ -46,6 +46,11 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     public string StackSessionAffinity { get; set; } = "none";
     /// <summary>The project's compiled files (@(Compile)), searched for SignalR and interactive server rendering. Example: Program.cs</summary>
     public ITaskItem[] SourceFiles { get; set; } = [];
+    /// <summary>
+    /// nginx directives to include: Include is a file (relative to the project); metadata Block is server (default) or http.
+    /// Example: nginx/headers.conf
+    /// </summary>
+    public ITaskItem[] StackProxyConfig { get; set; } = [];
     /// <summary>Take over a stack of this name that another checkout owns (true|false). Example: false</summary>
     public string StackAdopt { get; set; } = "";
     /// <summary>The SDK's ContainerUser, checked for root. Example: app</summary>
@@ -94,6 +99,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             MaxRequestBodySize = StackMaxRequestBodySize,
             ProxyReadTimeout = StackProxyReadTimeout,
             SessionAffinity = StackSessionAffinity,
+            ProxyConfigs = StackProxyConfig.Select(i => (i.ItemSpec, i.GetMetadata("Block"), ReadOrNull(Path.GetFullPath(i.ItemSpec, DefiningDirectory(i))))).ToList(),
             UsesSignalR = Affinity.UsesSignalR(SourceFiles.Select(f => f.GetMetadata("FullPath")).Where(File.Exists).Select(File.ReadAllText)),
             Adopt = StackAdopt,
             ContainerUser = ContainerUser,
@@ -116,6 +122,12 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
         ResolvedNginxImage = model.NginxImage;
         ProxyImage = StackNames.ProxyImage(model.Name) + ":latest";
         return true;
+    }
+
+    private static string? ReadOrNull(string path)
+    {
+        try { return File.ReadAllText(path).ReplaceLineEndings("\n"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
     private static bool IsSecret(ITaskItem i) => i.GetMetadata("FromEnvironment").Length > 0 || i.GetMetadata("FromFile").Length > 0;

@@ -21,6 +21,8 @@ internal sealed record StackInput
     public string SessionAffinity { get; init; } = "none";
     /// <summary>The project's code uses SignalR or interactive server rendering (their connections must stay on one replica).</summary>
     public bool UsesSignalR { get; init; }
+    /// <summary>StackProxyConfig items: path as written, Block metadata, and the content (null: the file could not be read).</summary>
+    public IReadOnlyList<(string Path, string Block, string? Content)> ProxyConfigs { get; init; } = [];
     /// <summary>The SDK's ContainerUser (empty: the base image's user). Example: app</summary>
     public string ContainerUser { get; init; } = "";
     /// <summary>StackAdopt: take over a stack that another project directory brought up (true|false).</summary>

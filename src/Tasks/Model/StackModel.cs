@@ -24,6 +24,8 @@ internal sealed record StackModel
     public int ProxyReadTimeoutSeconds { get; init; } = 3600;
     /// <summary>none | cookie | ip: how nginx keeps one client on one replica (see <see cref="Affinity"/>).</summary>
     public string SessionAffinity { get; init; } = Affinity.None;
+    /// <summary>StackProxyConfig snippets, in item order.</summary>
+    public IReadOnlyList<ProxyConfigSnippet> ProxyConfigs { get; init; } = [];
     /// <summary>Sorted by name, so hashing and container specs are deterministic.</summary>
     public required IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; }
     /// <summary>Secret environment: sources only; ApplyStack reads the values (see <see cref="SecretEnvironment"/>).</summary>

@@ -33,6 +33,7 @@ internal static class StackModelBuilder
             MaxRequestBodySize = StackValidator.ParseLong(input.MaxRequestBodySize)!.Value,
             ProxyReadTimeoutSeconds = StackValidator.ParseInt(input.ProxyReadTimeout)!.Value,
             SessionAffinity = input.SessionAffinity.Trim().ToLowerInvariant(),
+            ProxyConfigs = input.ProxyConfigs.Select(c => new ProxyConfigSnippet(c.Path, c.Block.Length == 0 ? ProxyConfigSnippet.Server : c.Block.Trim().ToLowerInvariant(), c.Content!)).ToList(),
             Adopt = StackValidator.ParseBool(input.Adopt)!.Value,
             Ephemeral = input.UnderRun && !StackValidator.ParseBool(input.KeepRunning)!.Value,
         };

@@ -36,6 +36,12 @@ internal static partial class StackValidator
             d.Add(Diagnostic.Error(nameof(Strings.SessionAffinityInvalid), input.SessionAffinity, string.Join(", ", Affinity.Modes)));
         else if (input.UsesSignalR && input.SessionAffinity.Trim().ToLowerInvariant() == Affinity.None && ParseInt(input.Replicas) is > 1)
             d.Add(Diagnostic.Warning(nameof(Strings.SignalRWithoutAffinity), input.ProjectName, input.Replicas));
+        foreach (var (path, block, content) in input.ProxyConfigs)
+        {
+            if (content is null) d.Add(Diagnostic.Error(nameof(Strings.ProxyConfigUnreadable), path));
+            else if (block.Length > 0 && !ProxyConfigSnippet.Blocks.Contains(block.Trim().ToLowerInvariant()))
+                d.Add(Diagnostic.Error(nameof(Strings.ProxyConfigBlockInvalid), path, block, string.Join(", ", ProxyConfigSnippet.Blocks)));
+        }
         if (ParseInt(input.ProxyReadTimeout) is not (>= 1 and <= 86400)) d.Add(Diagnostic.Error(nameof(Strings.ProxyReadTimeoutInvalid), input.ProxyReadTimeout));
         if (ParseLong(input.MaxRequestBodySize) is not (>= 0 and <= MaxBodySize)) d.Add(Diagnostic.Error(nameof(Strings.MaxRequestBodySizeInvalid), input.MaxRequestBodySize, MaxBodySize));
 

@@ -256,7 +256,12 @@ internal static class Reconciler
                 return;
             }
             var deps = _netDeps.Concat(_ready).ToList();
-            if (proxy is null) { }
+            if (proxy is null)
+            {
+                // A user's StackProxyConfig directives are checked with nginx -t before the proxy is created, so a mistake
+                // in them is STACK4008 naming the file and line, not a proxy that exits.
+                if (model.ProxyConfigs.Count > 0) deps.Add(_b.Add(StepKind.CheckProxyConfig, model.ProxyName, cause, _ready, ContainerSpecs.ConfigCheck(spec)));
+            }
             else if (!proxy.Running || !_netExists)
             {
                 // Not serving (or on a network that is gone): nothing to keep alive, remove it first.

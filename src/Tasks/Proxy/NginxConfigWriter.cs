@@ -74,7 +74,7 @@ internal static class NginxConfigWriter
                     ''      '';
                 }
 
-            {{AffinityMaps(model)}}    upstream app {
+            {{Snippets(model, ProxyConfigSnippet.Http, "    ")}}{{AffinityMaps(model)}}    upstream app {
                     # {{UpstreamComment(model)}}
             {{AffinityMethod(model)}}
             """);
@@ -86,7 +86,7 @@ internal static class NginxConfigWriter
 
                 server {
                     listen {{StackNetworking.ProxyListen(model)}};
-
+            {{Snippets(model, ProxyConfigSnippet.Server, "        ")}}
                     location / {
                         proxy_pass http://app;
                         proxy_http_version 1.1;
@@ -108,6 +108,45 @@ internal static class NginxConfigWriter
 
             """);
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// The StackProxyConfig snippets of one block, each between marker comments that <see cref="Locate"/> reads back, so an
+    /// error nginx reports at a line of the generated file can be traced to the user's file and line.
+    /// </summary>
+    private static string Snippets(StackModel model, string block, string indent)
+    {
+        var sb = new StringBuilder();
+        foreach (var snippet in model.ProxyConfigs.Where(c => c.Block == block))
+        {
+            sb.Append(indent).Append(BeginMarker).Append(snippet.Path).Append('\n');
+            foreach (var line in snippet.Content.TrimEnd('\n').Split('\n')) sb.Append(indent).Append(line).Append('\n');
+            sb.Append(indent).Append(EndMarker).Append('\n');
+            if (block == ProxyConfigSnippet.Http) sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    private const string BeginMarker = "# StackProxyConfig begin: ";
+    private const string EndMarker = "# StackProxyConfig end";
+
+    /// <summary>
+    /// Where line <paramref name="line"/> (1-based) of the generated config comes from: a StackProxyConfig file and its line,
+    /// or null for ProxyStack's own lines.
+    /// </summary>
+    public static (string Path, int Line)? Locate(StackModel model, int line)
+    {
+        var lines = Write(model).Split('\n');
+        if (line < 1 || line > lines.Length || IsMarker(lines[line - 1])) return null;
+        for (var i = line - 2; i >= 0; i--)
+        {
+            var text = lines[i].Trim();
+            if (text == EndMarker) return null;
+            if (text.StartsWith(BeginMarker, StringComparison.Ordinal)) return (text[BeginMarker.Length..], line - 1 - i);
+        }
+        return null;
+
+        static bool IsMarker(string l) => l.Trim() == EndMarker || l.Trim().StartsWith(BeginMarker, StringComparison.Ordinal);
     }
 
     /// <summary>
