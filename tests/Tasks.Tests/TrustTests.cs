@@ -194,11 +194,11 @@ public sealed class TrustTests : IDisposable
         var model = Builders.Model(1) with { AppPort = replicas.Port };
         var engine = EngineWith(Builders.Running(model, NginxConfig(model)), model);
         engine.Address = "127.0.0.1";
-        var observed = await new StackObserver(engine, new NullLog()).ObserveAsync(model, [Builders.AppImage], CancellationToken.None);
+        var observed = await new StackObserver(engine, new NullStackLog()).ObserveAsync(model, [Builders.AppImage], CancellationToken.None);
         Assert.Empty(observed.UnreadyReplicas);
 
         engine.Address = null;
-        observed = await new StackObserver(engine, new NullLog()).ObserveAsync(model, [Builders.AppImage], CancellationToken.None);
+        observed = await new StackObserver(engine, new NullStackLog()).ObserveAsync(model, [Builders.AppImage], CancellationToken.None);
         Assert.Equal("no address on hello-net", observed.UnreadyReplicas["hello-app-1"]);
     }
 
@@ -419,8 +419,8 @@ public sealed class TrustTests : IDisposable
     public async Task A_lock_held_too_long_is_STACK4014_naming_the_holder()
     {
         var stack = "pst-lock-" + Guid.NewGuid().ToString("N")[..8];
-        using var held = await StackLock.AcquireAsync(stack, new NullLog(), TimeSpan.FromSeconds(1), CancellationToken.None);
-        var e = await Assert.ThrowsAsync<StackException>(() => StackLock.AcquireAsync(stack, new NullLog(), TimeSpan.FromSeconds(1), CancellationToken.None));
+        using var held = await StackLock.AcquireAsync(stack, new NullStackLog(), TimeSpan.FromSeconds(1), CancellationToken.None);
+        var e = await Assert.ThrowsAsync<StackException>(() => StackLock.AcquireAsync(stack, new NullStackLog(), TimeSpan.FromSeconds(1), CancellationToken.None));
         Assert.Equal("STACK4014", e.Diagnostic.Code);
         Assert.Contains($"pid {Environment.ProcessId}: ", e.Diagnostic.Format());
     }
@@ -433,7 +433,7 @@ public sealed class TrustTests : IDisposable
         Directory.CreateDirectory(path); // something that is not a file the build may open
         try
         {
-            var e = await Assert.ThrowsAsync<StackException>(() => StackLock.AcquireAsync(stack, new NullLog(), TimeSpan.FromSeconds(1), CancellationToken.None));
+            var e = await Assert.ThrowsAsync<StackException>(() => StackLock.AcquireAsync(stack, new NullStackLog(), TimeSpan.FromSeconds(1), CancellationToken.None));
             Assert.Equal("STACK4015", e.Diagnostic.Code);
             Assert.Contains(path, e.Diagnostic.Format());
         }
@@ -498,13 +498,5 @@ public sealed class TrustTests : IDisposable
         foreach (var c in observed.Containers) engine.Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
         foreach (var n in observed.Networks) engine.Networks[n.Name] = n.Labels.ToDictionary();
         return engine;
-    }
-
-    private sealed class NullLog : IStackLog
-    {
-        public void Milestone(string message) { }
-        public void Step(string message) { }
-        public void Detail(string message) { }
-        public void Warn(Diagnostic warning) { }
     }
 }

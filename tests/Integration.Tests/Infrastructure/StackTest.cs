@@ -25,7 +25,7 @@ public abstract class StackTest : IDisposable
             try
             {
                 using var engine = new ProxyStack.Engine.DockerEngine();
-                var (_, failures) = ProxyStack.Execution.StackTeardown.RunAsync(engine, new SilentLog(), stack, owner: null, CancellationToken.None).GetAwaiter().GetResult();
+                var (_, failures) = ProxyStack.Execution.StackTeardown.RunAsync(engine, new NullStackLog(), stack, owner: null, CancellationToken.None).GetAwaiter().GetResult();
                 missed.AddRange(failures.Select(f => f.Format()));
             }
             catch (Exception e) when (e is ProxyStack.Engine.EngineUnavailableException or ProxyStack.Engine.EngineRequestException)
@@ -38,14 +38,6 @@ public abstract class StackTest : IDisposable
         DisposeMore();
         GC.SuppressFinalize(this);
         if (missed.Count > 0) throw new Xunit.Sdk.XunitException("ProxyStack's teardown left behind: " + string.Join("; ", missed));
-    }
-
-    private sealed class SilentLog : ProxyStack.Execution.IStackLog
-    {
-        public void Milestone(string message) { }
-        public void Step(string message) { }
-        public void Detail(string message) { }
-        public void Warn(ProxyStack.Diagnostics.Diagnostic warning) { }
     }
 
     /// <summary>Cleanup beyond the engine (files, folders).</summary>
