@@ -32,13 +32,25 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         // Container output streams with a per-container prefix.
         Assert.True(await run.WaitForOutputAsync($"{Stack}-app-1 | ", TimeSpan.FromSeconds(20)), run.Output);
 
-        if (group) Cli.SignalGroup(run.Id, signal);
-        else Cli.Signal(run.Id, signal);
-        var exit = await run.WaitForExitAsync(TimeSpan.FromSeconds(90));
-        Assert.True(exit == 0, $"exit {exit}\n{run.Output}");
-        Assert.Contains($"Stack '{Stack}': removed", run.Output);
-        Assert.Empty(await Probe.ContainersAsync(Stack));
-        Assert.Empty(await Probe.NetworksAsync(Stack));
+        // A container someone runs by hand from the app image meanwhile: the end of `dotnet run` must leave it alone.
+        var bystander = await Probe.Client.Containers.CreateContainerAsync(new Docker.DotNet.Models.CreateContainerParameters { Name = $"{Stack}-bystander", Image = $"{Stack}:latest" });
+        try
+        {
+            await Probe.Client.Containers.StartContainerAsync(bystander.ID, new Docker.DotNet.Models.ContainerStartParameters());
+            if (group) Cli.SignalGroup(run.Id, signal);
+            else Cli.Signal(run.Id, signal);
+            var exit = await run.WaitForExitAsync(TimeSpan.FromSeconds(90));
+            Assert.True(exit == 0, $"exit {exit}\n{run.Output}");
+            Assert.Contains($"Stack '{Stack}': removed", run.Output);
+            Assert.Empty(await Probe.ContainersAsync(Stack));
+            Assert.Empty(await Probe.NetworksAsync(Stack));
+            await Task.Delay(1000); // the reaper's pass, after `dotnet run` has gone
+            Assert.True((await Probe.InspectAsync(bystander.ID)).State.Running);
+        }
+        finally
+        {
+            await Probe.Client.Containers.RemoveContainerAsync(bystander.ID, new Docker.DotNet.Models.ContainerRemoveParameters { Force = true });
+        }
     }
 
     /// <summary>
