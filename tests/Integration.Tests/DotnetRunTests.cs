@@ -103,7 +103,8 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         using (var run = Run())
         {
             Assert.True(await run.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), run.Output);
-            foreach (var reaper in ProxyStackProcessIds(" reap ")) Cli.Signal(reaper, 9);
+            // Everything at once: the reaper, the log runner (which would tear down once orphaned) and `dotnet run`.
+            foreach (var pid in ProxyStackProcessIds(" reap ").Concat(ProxyStackProcessIds(" run "))) Cli.Signal(pid, 9);
             Cli.Signal(run.Id, 9);
             await run.WaitForExitAsync(TimeSpan.FromSeconds(30));
         }

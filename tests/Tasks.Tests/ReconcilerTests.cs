@@ -262,12 +262,12 @@ public class ReconcilerTests
         observed = observed with { Containers = [foreign, .. observed.Containers] };
         Assert.Equal("""
              1. stop hello-proxy: stack down
-             2. remove hello-proxy: stack down
-             3. stop hello-app-2: stack down
-             4. remove hello-app-2: stack down
-             5. stop hello-app-1: stack down
-             6. remove hello-app-1: stack down
-             7. remove network hello-net: stack down
+             2. remove hello-proxy: stack down (after 1)
+             3. stop hello-app-2: stack down (after 2)
+             4. remove hello-app-2: stack down (after 3)
+             5. stop hello-app-1: stack down (after 2)
+             6. remove hello-app-1: stack down (after 5)
+             7. remove network hello-net: stack down (after 2,4,6)
             """.ReplaceLineEndings("\n").TrimEnd(), Reconciler.PlanTeardown("hello", observed).ToString());
     }
 

@@ -87,23 +87,42 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
         throw new StackException(ToDiagnostic(model, failedStep!, failure!, outcome), failure);
     }
 
-    /// <summary>Runs every step of a teardown plan in order and returns the failures.</summary>
+    /// <summary>
+    /// Runs every step of a teardown plan, each once the steps it depends on have finished — succeeded or not: a resource that
+    /// cannot be removed never keeps the others — and returns the failures (independent steps run side by side).
+    /// </summary>
     public async Task<IReadOnlyList<Diagnostic>> TeardownAsync(Plan plan, string stack, CancellationToken ct)
     {
         var failures = new List<Diagnostic>();
-        foreach (var step in plan.Steps)
+        var finished = new HashSet<int>();
+        var running = new Dictionary<Task, PlanStep>();
+        var started = new HashSet<int>();
+        while (true)
         {
-            try
+            foreach (var step in plan.Steps.Where(s => !started.Contains(s.Id) && s.DependsOn.All(finished.Contains)))
             {
+                started.Add(step.Id);
                 log.Step(step.Describe());
-                await RunStepCoreAsync(step, null, ct).ConfigureAwait(false);
+                running[TeardownStepAsync(step, ct)] = step;
             }
-            catch (Exception e) when (e is EngineRequestException or EngineUnavailableException)
-            {
-                failures.Add(Diagnostic.Error(nameof(Strings.TeardownFailed), step.Resource, stack, e.Message));
-            }
+            if (running.Count == 0) break;
+            var done = await Task.WhenAny(running.Keys).ConfigureAwait(false);
+            var doneStep = running[done];
+            running.Remove(done);
+            finished.Add(doneStep.Id);
+            if (done.Exception?.InnerException is EngineRequestException or EngineUnavailableException)
+                failures.Add(Diagnostic.Error(nameof(Strings.TeardownFailed), doneStep.Resource, stack, done.Exception.InnerException.Message));
+            else if (done.IsFaulted) failures.Add(Diagnostic.Error(nameof(Strings.TeardownFailed), doneStep.Resource, stack, done.Exception!.InnerException!.Message));
+            else if (done.IsCanceled) throw new OperationCanceledException(ct);
         }
-        return failures;
+        return failures.OrderBy(f => f.Args[0].ToString(), StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>One teardown step as a task of its own (never the cached completed task, which would collide as a key).</summary>
+    private async Task TeardownStepAsync(PlanStep step, CancellationToken ct)
+    {
+        await Task.Yield();
+        await RunStepCoreAsync(step, null, ct).ConfigureAwait(false);
     }
 
     private async Task RunStepAsync(PlanStep step, StackModel model, List<(PlanStep, Func<CancellationToken, Task>)> undo, object gate, CancellationToken ct)

@@ -50,6 +50,9 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
         {
             Cancel();
             finished.Wait(ExitGrace);
+            // .NET ends a SIGTERMed process with Environment.ExitCode, 0 by default: a build stopped in the middle of this
+            // task would report success to the build server. 143 is the shell's code for "terminated by SIGTERM".
+            Environment.ExitCode = 143;
         };
         AppDomain.CurrentDomain.ProcessExit += onExit;
         try

@@ -68,20 +68,29 @@ internal static class Reconciler
             .Concat(observed.Networks.Where(n => n.BelongsTo(model.Name)).Select(n => n.Owner))
             .FirstOrDefault(o => o != model.Owner);
 
-    /// <summary>Removes every resource labelled with the stack: proxy first, then replicas from the highest, then networks.</summary>
+    /// <summary>
+    /// Removes every resource labelled with the stack: the proxy first (nothing is routed to a replica being stopped), then the
+    /// replicas side by side (each stop waits for its app's graceful shutdown, so doing them one by one only adds those
+    /// waits up), then the networks once nothing is attached.
+    /// </summary>
     public static Plan PlanTeardown(string stack, ObservedState observed)
     {
         var b = new PlanBuilder();
         var ours = observed.Containers.Where(c => c.BelongsTo(stack))
             .OrderBy(c => c.Role == StackLabels.RoleProxy ? 0 : 1)
-            .ThenByDescending(c => c.Replica ?? 0).ThenBy(c => c.Name, StringComparer.Ordinal);
+            .ThenByDescending(c => c.Replica ?? 0).ThenBy(c => c.Name, StringComparer.Ordinal).ToList();
+        var proxiesGone = new List<int>();
+        var allGone = new List<int>();
         foreach (var c in ours)
         {
-            if (c.Running) b.Add(StepKind.StopContainer, c.Name, "stack down", []);
-            b.Add(StepKind.RemoveContainer, c.Name, "stack down", []);
+            var after = c.Role == StackLabels.RoleProxy ? [] : proxiesGone.ToList();
+            if (c.Running) after = [b.Add(StepKind.StopContainer, c.Name, "stack down", after)];
+            var removed = b.Add(StepKind.RemoveContainer, c.Name, "stack down", after);
+            if (c.Role == StackLabels.RoleProxy) proxiesGone.Add(removed);
+            allGone.Add(removed);
         }
         foreach (var n in observed.Networks.Where(n => n.BelongsTo(stack)).OrderBy(n => n.Name, StringComparer.Ordinal))
-            b.Add(StepKind.RemoveNetwork, n.Name, "stack down", []);
+            b.Add(StepKind.RemoveNetwork, n.Name, "stack down", allGone);
         return b.Build();
     }
 
