@@ -139,8 +139,9 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
     /// <summary>
     /// Engines before API 1.44 allow two networks of one name, and the driver no longer sends CheckDuplicate. Two concurrent
     /// bring-ups on one engine (the per-machine lock cannot see another machine) could each create "&lt;stack&gt;-net", after
-    /// which every use of the name is ambiguous. So after creating, look: when another network of the name exists, the older
-    /// one wins, ours is removed again and the step fails as a conflict.
+    /// which every use of the name is ambiguous. So after creating, look: whoever sees more than one removes all but the
+    /// winner (the oldest, then the lowest id), and fails as a conflict when its own was not the winner. The engine may commit
+    /// the two creations in either order, so only the one that sees both decides; it is enough that one does.
     /// </summary>
     public async Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {
@@ -156,9 +157,16 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
         }, ct)).ConfigureAwait(false)).Where(n => n.Name == name).ToList();
         if (same.Count < 2) return;
         var winner = same.OrderBy(n => n.Created).ThenBy(n => n.ID, StringComparer.Ordinal).First();
-        if (winner.ID == created.ID) return;
-        await CallOrMissing("remove network " + name, async () => { await _client.Networks.DeleteNetworkAsync(created.ID, ct).ConfigureAwait(false); return true; }, false).ConfigureAwait(false);
-        throw new EngineRequestException("create network " + name, "another bring-up created a network of this name at the same moment; run StackUp again", conflict: true);
+        foreach (var loser in same.Where(n => n.ID != winner.ID))
+        {
+            try
+            {
+                await CallOrMissing("remove network " + name, async () => { await _client.Networks.DeleteNetworkAsync(loser.ID, ct).ConfigureAwait(false); return true; }, false).ConfigureAwait(false);
+            }
+            catch (EngineRequestException) { } // in use already: its bring-up will meet the conflict itself
+        }
+        if (winner.ID != created.ID)
+            throw new EngineRequestException("create network " + name, "another bring-up created a network of this name at the same moment; run StackUp again", conflict: true);
     }
 
     public Task<bool> RemoveNetworkAsync(string name, CancellationToken ct) =>
