@@ -312,9 +312,8 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
     /// <summary>Read through exec for the same reason as <see cref="WriteFileAsync"/>; null when the container or file is missing.</summary>
     public async Task<string?> ReadFileAsync(string name, string path, CancellationToken ct)
     {
-        // A restarting container reports Running but refuses exec: its config is unknown, which plans a reload or replacement.
-        var status = await InspectContainerAsync(name, "", ct).ConfigureAwait(false);
-        if (status is not { Running: true, State: "running" }) return null;
+        // A container that is missing, stopped or restarting refuses exec: its config is unknown, which plans a reload or a
+        // replacement.
         try
         {
             var (exit, stdout, _) = await ExecRawAsync(name, ["cat", path], ct).ConfigureAwait(false);

@@ -110,9 +110,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
             var doneStep = running[done];
             running.Remove(done);
             finished.Add(doneStep.Id);
-            if (done.Exception?.InnerException is EngineRequestException or EngineUnavailableException)
-                failures.Add(Diagnostic.Error(nameof(Strings.TeardownFailed), doneStep.Resource, stack, done.Exception.InnerException.Message));
-            else if (done.IsFaulted) failures.Add(Diagnostic.Error(nameof(Strings.TeardownFailed), doneStep.Resource, stack, done.Exception!.InnerException!.Message));
+            if (done.IsFaulted) failures.Add(Diagnostic.Error(nameof(Strings.TeardownFailed), doneStep.Resource, stack, done.Exception!.InnerException!.Message));
             else if (done.IsCanceled) throw new OperationCanceledException(ct);
         }
         return failures.OrderBy(f => f.Args[0].ToString(), StringComparer.Ordinal).ToList();
@@ -175,7 +173,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
                 break;
             case StepKind.WaitReady:
                 var m = model!;
-                await _waiter.WaitForReplicaAsync(step.Resource, StackNetworking.ContainerNetwork(m), m.NetworkMode == StackNetworking.Host ? "127.0.0.1" : null,
+                await _waiter.WaitForReplicaAsync(step.Resource, StackNetworking.ContainerNetwork(m), StackNetworking.ProbeAddress(m),
                     step.ProbePort, m.HealthPath, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.CheckProxyConfig:
@@ -250,7 +248,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
         await Task.Delay(ReloadSettleTime, ct).ConfigureAwait(false);
     }
 
-    /// <summary>How long nginx's master takes to switch workers after a reload signal (measured: well under 100 ms here).</summary>
+    /// <summary>A margin for nginx's master to switch workers after a reload signal (not measured; the switch itself is quick).</summary>
     private static readonly TimeSpan ReloadSettleTime = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Undoes in reverse; every undo step that fails is a STACK4013 warning naming it. Returns how many failed.</summary>

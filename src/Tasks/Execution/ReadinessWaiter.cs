@@ -37,7 +37,8 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
         return ok ? null : $"GET {path} → {result}";
     }
 
-    private static async Task<(bool Ok, string Result)> ProbeAsync(Uri uri, CancellationToken ct)
+    /// <summary>One GET of <paramref name="uri"/>: whether it answered below 400, and what it answered.</summary>
+    public static async Task<(bool Ok, string Result)> ProbeAsync(Uri uri, CancellationToken ct)
     {
         try
         {

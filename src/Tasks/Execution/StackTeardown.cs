@@ -8,6 +8,25 @@ namespace ProxyStack.Execution;
 internal static class StackTeardown
 {
     /// <summary>
+    /// The end of one `dotnet run` (its runner on Ctrl-C, or its reaper once the process is gone): under the stack lock, the run
+    /// leaves the registry, and the stack is removed only when no other `dotnet run` of it is still alive. Returns null when
+    /// the stack was left to another run, else the teardown's failures.
+    /// </summary>
+    public static async Task<IReadOnlyList<Diagnostic>?> EndRunAsync(IContainerEngine engine, IStackLog log, Model.StackModel model, int? runPid, CancellationToken ct)
+    {
+        using var _ = await StackLock.AcquireAsync(model.Name, log, TimeSpan.FromSeconds(model.LockTimeoutSeconds), ct).ConfigureAwait(false);
+        // Without the run's pid (a runner that cannot see its parent) there is nothing to leave the stack to: remove it.
+        if (runPid is { } pid) RunRegistry.Unregister(model.Name, pid);
+        if (runPid is { } self && RunRegistry.OthersAlive(model.Name, self) is { Count: > 0 } others)
+        {
+            log.Milestone($"Stack '{model.Name}' is still used by another dotnet run (pid {string.Join(", ", others)}); it stays up.");
+            return null;
+        }
+        log.Milestone(string.Format(Strings.StackStopping, model.Name));
+        return (await RunAsync(engine, log, model.Name, model.Owner, ct).ConfigureAwait(false)).Failures;
+    }
+
+    /// <summary>
     /// Returns how many resources were removed and every failure. With <paramref name="owner"/>, only resources of that
     /// checkout are removed (a stack another checkout adopted meanwhile is left alone); null removes every owner's.
     /// </summary>

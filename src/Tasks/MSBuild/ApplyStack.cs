@@ -54,7 +54,7 @@ public sealed class ApplyStack : StackTask
         if (!TryReadUserSecrets(out var userSecrets)) return false;
         if (userSecrets.Count > 0)
         {
-            secrets.AddRange(userSecrets.Where(u => model.Environment.All(e => e.Key != u.Key) && secrets.All(s => s.Key != u.Key)));
+            secrets.AddRange(UserSecrets.Unshadowed(userSecrets, model.Environment.Concat(secrets).Select(e => e.Key)));
             StackLog.Step($"user secrets: {userSecrets.Count} value(s) passed to the replicas as environment");
         }
         if (secrets.Count > 0)

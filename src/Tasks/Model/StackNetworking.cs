@@ -34,6 +34,12 @@ internal static class StackNetworking
     /// <summary>Where the proxy (and the readiness probe, in host mode) reaches a replica: its name, or loopback in host mode.</summary>
     public static string ReplicaHost(StackModel m, int replica) => m.NetworkMode == Host ? "127.0.0.1" : m.AppName(replica);
 
+    /// <summary>
+    /// The address a readiness probe reaches a replica on: loopback in host mode, else null for the container's own address on
+    /// the stack network (the readiness wait, the observer's check and StackStatus all probe this way).
+    /// </summary>
+    public static string? ProbeAddress(StackModel m) => m.NetworkMode == Host ? "127.0.0.1" : null;
+
     public static IReadOnlyList<string> Upstreams(StackModel m) =>
         Enumerable.Range(1, m.Replicas).Select(i => $"{ReplicaHost(m, i)}:{ReplicaPort(m, i).ToString(CultureInfo.InvariantCulture)}").ToList();
 

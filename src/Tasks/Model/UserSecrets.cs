@@ -38,8 +38,13 @@ internal static class UserSecrets
         }
     }
 
-    /// <summary>Explicit StackEnvironment items win over user secrets of the same name.</summary>
-    public static IReadOnlyList<KeyValuePair<string, string>> Merge(IReadOnlyList<KeyValuePair<string, string>> secrets, IReadOnlyList<KeyValuePair<string, string>> explicitEnvironment) =>
-        secrets.Where(s => explicitEnvironment.All(e => e.Key != s.Key)).Concat(explicitEnvironment)
-            .OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
+    /// <summary>
+    /// The user secrets that reach the replicas: StackEnvironment items (plain or secret-sourced) win over a user secret of
+    /// the same name, so those are left out.
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> Unshadowed(IReadOnlyList<KeyValuePair<string, string>> secrets, IEnumerable<string> environmentNames)
+    {
+        var taken = environmentNames.ToHashSet(StringComparer.Ordinal);
+        return secrets.Where(s => !taken.Contains(s.Key)).OrderBy(s => s.Key, StringComparer.Ordinal).ToList();
+    }
 }

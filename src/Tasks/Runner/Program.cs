@@ -13,6 +13,6 @@ try
 catch (Exception e) when (e is not OutOfMemoryException)
 {
     // Never a stack trace: the coded form every other failure has.
-    Console.Error.WriteLine($"error STACK3005: ProxyStack failed unexpectedly ({e.GetType().Name}: {e.Message}).");
+    Console.Error.WriteLine("error " + ProxyStack.Diagnostics.Diagnostic.Error(nameof(ProxyStack.Resources.Strings.UnexpectedFailure), "ProxyStack.Tasks", e.GetType().Name, e.Message).Format());
     return 1;
 }

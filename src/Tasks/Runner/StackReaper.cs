@@ -44,14 +44,7 @@ internal static partial class StackReaper
         try
         {
             using var engine = new DockerEngine();
-            using var _ = await StackLock.AcquireAsync(model.Name, log, TimeSpan.FromSeconds(model.LockTimeoutSeconds), timeout.Token).ConfigureAwait(false);
-            RunRegistry.Unregister(model.Name, pid);
-            if (RunRegistry.OthersAlive(model.Name, pid) is { Count: > 0 } others)
-            {
-                log.Milestone($"stack '{model.Name}' is still used by dotnet run (pid {string.Join(", ", others)}); left to it");
-                return 0;
-            }
-            var (_, failures) = await StackTeardown.RunAsync(engine, log, model.Name, model.Owner, timeout.Token).ConfigureAwait(false);
+            var failures = await StackTeardown.EndRunAsync(engine, log, model, pid, timeout.Token).ConfigureAwait(false) ?? [];
             foreach (var f in failures) log.Error("error " + f.Format());
             return failures.Count == 0 ? 0 : 1;
         }

@@ -65,19 +65,8 @@ internal static partial class StackRunner
         using var timeout = new CancellationTokenSource(TeardownTimeout);
         try
         {
-            using var _ = await StackLock.AcquireAsync(model.Name, log, TimeSpan.FromSeconds(model.LockTimeoutSeconds), timeout.Token).ConfigureAwait(false);
             // The stack belongs to every `dotnet run` of it that is alive: the last one removes it.
-            if (parent > 1)
-            {
-                RunRegistry.Unregister(model.Name, parent);
-                if (RunRegistry.OthersAlive(model.Name, parent) is { Count: > 0 } others)
-                {
-                    log.Milestone($"Stack '{model.Name}' is still used by another dotnet run (pid {string.Join(", ", others)}); it stays up.");
-                    return 0;
-                }
-            }
-            log.Milestone(string.Format(Strings.StackStopping, model.Name));
-            var (_, failures) = await StackTeardown.RunAsync(engine, log, model.Name, model.Owner, timeout.Token).ConfigureAwait(false);
+            var failures = await StackTeardown.EndRunAsync(engine, log, model, parent > 1 ? parent : null, timeout.Token).ConfigureAwait(false) ?? [];
             foreach (var f in failures) log.Error("error " + f.Format());
             return failures.Count == 0 ? 0 : 1;
         }
