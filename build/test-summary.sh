@@ -46,5 +46,18 @@ else
   echo "leak check: the engine at $socket did not answer, so nothing was checked"; failed=$((failed + 1))
 fi
 
+# Failed tests again, just above the last line, so a log that keeps only its tail still names them and why.
+if [ "$failed" -gt 0 ]; then
+  for trx in "$results"/*.trx; do
+    [ -f "$trx" ] || continue
+    # A TRX result is <UnitTestResult testName=… outcome="Failed"> … <Message>first lines</Message>; awk keeps the
+    # name and the message's first 12 lines (XML entities for < > & " left as they are: this is a pointer, not a report).
+    awk '
+      /<UnitTestResult / { failed = ($0 ~ /outcome="Failed"/); if (failed) { n = $0; sub(/.*testName="/, "", n); sub(/".*/, "", n); print "FAILED " n } }
+      failed && /<Message>/ { inmsg = 1; lines = 0; sub(/.*<Message>/, "") }
+      inmsg { done = sub(/<\/Message>.*/, ""); if (lines++ < 12) print "    " substr($0, 1, 300); if (done) { inmsg = 0; failed = 0 } }
+    ' "$trx"
+  done
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
