@@ -79,6 +79,7 @@ under_load() { # method port run
   read -r connect readerr write timeout <<<"$errors"
   record "non2xx-$1" "$non2xx"; record "connect-$1" "$connect"; record "read-$1" "$readerr"; record "write-$1" "$write"; record "timeout-$1" "$timeout"
   record "fail-$1" $(( non2xx + connect + readerr + write + timeout ))
+  record "rps-redeploy-$1" "$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out")"
   grep -q "requests in" "$work/wrk.out" || { echo "wrk printed no result" >&2; cat "$work/wrk.out" >&2; return 1; }
 }
 

@@ -128,10 +128,10 @@ cat <<MD
 | through ProxyStack's nginx | $(slash rps-proxystack) (×$(ratio rps-proxystack rps-direct) of direct) | $(slash p50-proxystack) |
 | through a naive nginx (plain proxy_pass, no upstream keepalive) | $(slash rps-naive) (×$(ratio rps-naive rps-direct) of direct) | $(slash p50-naive) |
 
-| Redeploy of 4 replicas under load (wrk -t2 -c16, from 0.5 s before until 0.5 s after) | failed requests median/min/max | non-2xx, all runs | socket errors, all runs (connect/read/write/timeout) | redeploy seconds median |
-| --- | --- | --- | --- | --- |
+| Redeploy of 4 replicas under load (wrk -t2 -c16, from 0.5 s before until 0.5 s after) | failed requests median/min/max | non-2xx, all runs | socket errors, all runs (connect/read/write/timeout) | redeploy seconds median | requests/s during it, median |
+| --- | --- | --- | --- | --- | --- |
 MD
 for m in ps:"ProxyStack rolling replacement (a replica setting changed, \`StackUp\`)" cmp:"\`docker-compose up -d --force-recreate\`" raw:"raw CLI \`docker rm -f\` + \`docker run\`, one replica after another"; do
   k=${m%%:*}
-  echo "| ${m#*:} | $(slash "fail-$k") | $(total "non2xx-$k") | $(total "connect-$k")/$(total "read-$k")/$(total "write-$k")/$(total "timeout-$k") | $(stat "redeploy-$k" | cut -d'|' -f1 | tr -d ' ') |"
+  echo "| ${m#*:} | $(slash "fail-$k") | $(total "non2xx-$k") | $(total "connect-$k")/$(total "read-$k")/$(total "write-$k")/$(total "timeout-$k") | $(stat "redeploy-$k" | cut -d'|' -f1 | tr -d ' ') | $(stat "rps-redeploy-$k" | cut -d'|' -f1 | tr -d ' ') |"
 done

@@ -4,13 +4,16 @@
 #   2. a local registry on 127.0.0.1:5000 (Debian's docker-registry);
 #   3. offline base images pushed to it, named as StackRegistryMirror expects:
 #        localhost:5000/dotnet/aspnet:10.0   (mirror of mcr.microsoft.com/dotnet/aspnet:10.0)
-#        localhost:5000/library/nginx:stable (mirror of nginx:stable, i.e. docker.io/library/nginx:stable)
+#        localhost:5000/library/nginx:stable (mirror of nginx:stable: nginx 1.30 from Debian's unstable suite, the line the
+#                                             public nginx:stable image carries, with `resolve` in upstream)
+#        localhost:5000/library/nginx:1.22   (an older nginx from Debian 12, without `resolve`: the tests' StackNginxImage for
+#                                             the reload path that older nginx images get)
+#   4. wrk, the strict load generator the zero-error tests use (it never retries a request).
 # Idempotent: every step checks first, so a provisioned machine returns in seconds.
 set -euo pipefail
 
 REGISTRY=127.0.0.1:5000
 CACHE=${PROXYSTACK_CACHE:-/var/cache/proxystack}
-SUITE=bookworm
 MIRROR_URL=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 log() { printf '[provision] %s\n' "$*" >&2; }
 
@@ -65,15 +68,15 @@ in_registry() { # repo tag
   curl -sf -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "http://$REGISTRY/v2/$1/manifests/$2"
 }
 
-rootfs() { # name extra-packages...
-  local name=$1; shift
+rootfs() { # name suite extra-packages...
+  local name=$1 suite=$2; shift 2
   local dir="$CACHE/rootfs-$name"
   if [ ! -f "$dir/.done" ]; then
     apt_install debootstrap
     rm -rf "$dir"
     local inc; inc=$(IFS=,; echo "$*")
     log "debootstrap $name (${inc:-minbase only})"
-    debootstrap --variant=minbase ${inc:+--include=$inc} "$SUITE" "$dir" "$MIRROR_URL" >/dev/null
+    debootstrap --variant=minbase ${inc:+--include=$inc} "$suite" "$dir" "$MIRROR_URL" >/dev/null
     rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
     touch "$dir/.done"
   fi
@@ -91,7 +94,7 @@ push_image() { # rootfs-dir image-ref change...
 
 ensure_aspnet() {
   in_registry dotnet/aspnet 10.0 && return 0
-  local dir; dir=$(rootfs aspnet ca-certificates libicu72)
+  local dir; dir=$(rootfs aspnet bookworm ca-certificates libicu72)
   if [ ! -x "$dir/usr/share/dotnet/dotnet" ]; then
     mkdir -p "$dir/usr/share/dotnet"
     cp -a /usr/share/dotnet/dotnet /usr/share/dotnet/host /usr/share/dotnet/shared "$dir/usr/share/dotnet/"
@@ -107,18 +110,29 @@ ensure_aspnet() {
     'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'USER 1654' 'WORKDIR /app'
 }
 
-ensure_nginx() {
-  in_registry library/nginx stable && return 0
-  local dir; dir=$(rootfs nginx nginx-light)
+nginx_image() { # rootfs-name suite package tag
+  local dir; dir=$(rootfs "$1" "$2" "$3")
   # Like the public image: logs go to the container's stdout/stderr.
   ln -sf /dev/stdout "$dir/var/log/nginx/access.log"; ln -sf /dev/stderr "$dir/var/log/nginx/error.log"
-  push_image "$dir" "$REGISTRY/library/nginx:stable" \
+  push_image "$dir" "$REGISTRY/library/nginx:$4" \
     'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'EXPOSE 80' \
     'CMD ["nginx","-g","daemon off;"]'
+  echo "$2" >"$CACHE/nginx-$4.suite"
+  # The engine keeps an image it pulled before under the name the tests use: refresh it, or it would keep the old nginx.
+  if docker image inspect "localhost:5000/library/nginx:$4" >/dev/null 2>&1; then docker pull -q "localhost:5000/library/nginx:$4" >/dev/null; fi
+}
+
+# nginx:stable comes from Debian's unstable suite (nginx 1.30, as the public image); a registry provisioned before that
+# (Debian 12's nginx 1.22 under the same tag) is replaced.
+ensure_nginx() {
+  in_registry library/nginx stable && [ "$(cat "$CACHE/nginx-stable.suite" 2>/dev/null)" = sid ] \
+    || nginx_image nginx-sid sid nginx stable
+  in_registry library/nginx 1.22 && [ "$(cat "$CACHE/nginx-1.22.suite" 2>/dev/null)" = bookworm ] \
+    || nginx_image nginx-bookworm bookworm nginx-light 1.22
 }
 
 start=$(date +%s)
-apt_install curl ca-certificates
+apt_install curl ca-certificates wrk
 ensure_engine
 ensure_registry
 ensure_aspnet

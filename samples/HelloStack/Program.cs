@@ -39,6 +39,14 @@ app.MapPost("/upload", async (HttpRequest request) =>
     while ((read = await request.Body.ReadAsync(buffer)) > 0) total += read;
     return $"{total}\n";
 });
+// A slow write: reads the body, takes a second, answers how many bytes arrived (a redeploy must let such requests finish).
+app.MapPost("/slow", async (HttpRequest request) =>
+{
+    using var reader = new StreamReader(request.Body);
+    var body = await reader.ReadToEndAsync();
+    await Task.Delay(1000);
+    return $"{body.Length}\n";
+});
 // WebSocket echo.
 app.Map("/ws", async (HttpContext c) =>
 {

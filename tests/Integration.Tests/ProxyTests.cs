@@ -20,6 +20,74 @@ public sealed class ProxyTests(SharedSample shared) : StackTest
         Assert.True(up.ExitCode == 0, up.ToString());
     }
 
+    /// <summary>curl (the client the issue names) against loopback only; returns exit code and output.</summary>
+    private static async Task<ProcessResult> CurlAsync(params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("curl") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return await Cli.RunAsync(psi, TimeSpan.FromSeconds(30));
+    }
+
+    [DockerFact]
+    public async Task HTTPS_serves_HTTP2_with_the_development_certificate_redirects_when_asked_and_refuses_a_mismatched_key_with_STACK1033()
+    {
+        var https = Ports.Free();
+        await UpAsync(("StackHttpsPort", https.ToString()));
+        var devCert = Path.Combine(shared.Sample.Directory, "obj", "Debug", "net10.0", "stack", "tls", "devcert.pem");
+        Assert.True(File.Exists(devCert), "the development certificate was not exported to " + devCert);
+        if (!OperatingSystem.IsWindows())
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.ChangeExtension(devCert, ".key")));
+
+        // curl trusts only that certificate, speaks HTTP/2 over TLS, and gets the app; plain HTTP still serves.
+        var h2 = await CurlAsync("-sS", "--http2", "--cacert", devCert, "-w", "%{http_version}", $"https://127.0.0.1:{https}/");
+        Assert.True(h2.ExitCode == 0, h2.ToString());
+        Assert.Equal("hello world\n2", h2.Output.Trim());
+        var scheme = await CurlAsync("-sS", "--cacert", devCert, $"https://127.0.0.1:{https}/client");
+        Assert.StartsWith("https ", scheme.Output);
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        Assert.Equal("hello world\n", await http.GetStringAsync($"{Url}/"));
+
+        // In the proxy container the key is nginx's user's alone (0600 in the container's own volume).
+        using (var engine = new ProxyStack.Engine.DockerEngine())
+        {
+            var (exit, stat) = await engine.ExecAsync($"{Stack}-proxy", ["stat", "-c", "%a %u", "/etc/proxystack/tls/key.pem"], CancellationToken.None);
+            Assert.True(exit == 0, stat);
+            Assert.Equal("600 65534", stat.Trim());
+        }
+
+        // StackHttpsRedirect: plain HTTP answers 308 to the same path on HTTPS.
+        await UpAsync(("StackHttpsPort", https.ToString()), ("StackHttpsRedirect", "true"));
+        using (var redirect = await http.GetAsync($"{Url}/whoami?x=1"))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.PermanentRedirect, redirect.StatusCode);
+            Assert.Equal($"https://127.0.0.1:{https}/whoami?x=1", redirect.Headers.Location?.ToString());
+        }
+        var proxyBefore = (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"];
+        var volume = (await Probe.InspectAsync(proxyBefore.Id)).Mounts.Single(m => m.Destination == "/etc/proxystack/tls").Name;
+
+        // A key that is not the certificate's: STACK1033 before anything changes; HTTPS keeps serving.
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var otherKey = Path.Combine(shared.Sample.Directory, "other.key");
+        File.WriteAllText(otherKey, rsa.ExportPkcs8PrivateKeyPem());
+        var refused = await shared.Sample.BuildAsync("StackUp", new Dictionary<string, string>
+        {
+            ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "2", ["StackHttpsPort"] = https.ToString(),
+            ["StackCertificateFile"] = devCert, ["StackCertificateKeyFile"] = "other.key",
+        });
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("STACK1033", refused.Output);
+        Assert.Contains("other.key", refused.Output);
+        Assert.DoesNotContain("PRIVATE KEY", refused.Output);
+        Assert.Equal(proxyBefore, (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"]);
+        Assert.Equal("hello world\n2", (await CurlAsync("-sS", "--http2", "--cacert", devCert, "-w", "%{http_version}", $"https://127.0.0.1:{https}/")).Output.Trim());
+
+        // StackDown removes the proxy's volume with it: no copy of the key is left on the engine's disk.
+        var down = await shared.Sample.BuildAsync("StackDown", new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString() });
+        Assert.True(down.ExitCode == 0, down.ToString());
+        var gone = await Assert.ThrowsAnyAsync<Docker.DotNet.DockerApiException>(() => Probe.Client.Volumes.InspectAsync(volume));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, gone.StatusCode);
+    }
+
     [DockerFact]
     public async Task Nginx_passes_what_Kestrel_accepts_streams_events_as_written_and_echoes_websockets()
     {

@@ -40,6 +40,13 @@ internal static class Builders
     public const string NginxId = "sha256:nginx1";
 
     /// <summary>Plans <paramref name="model"/> against <paramref name="observed"/> with the literal images above.</summary>
+    /// <summary>The plan has no errors and reads exactly as <paramref name="expected"/> (one line per step).</summary>
+    public static void AssertPlan(string expected, ReconcileResult result)
+    {
+        Xunit.Assert.False(result.HasErrors, string.Join("\n", result.Diagnostics));
+        Xunit.Assert.Equal(expected.ReplaceLineEndings("\n").TrimEnd(), result.Plan.ToString());
+    }
+
     public static ReconcileResult Reconcile(StackModel model, ObservedState observed) =>
         Reconciler.Reconcile(model, observed, AppImage, ProxyImage, ProxyStack.Proxy.NginxConfigWriter.Write(model));
 

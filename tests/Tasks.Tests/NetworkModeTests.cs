@@ -7,17 +7,26 @@ namespace ProxyStack.Tests;
 
 public class NetworkModeTests
 {
-    private static StackModel Model(string mode, int replicas = 3) => Builders.Model(replicas, "hellostack") with { NetworkMode = mode };
+    /// <summary>"bridge.resolve": bridge mode with an nginx that re-resolves upstream names (DNS membership, the default image's).</summary>
+    private static StackModel Model(string mode, int replicas = 3) => mode == "bridge.resolve"
+        ? Builders.Model(replicas, "hellostack") with { NetworkMode = StackNetworking.Bridge, NginxVersion = "1.30.6" }
+        : Builders.Model(replicas, "hellostack") with { NetworkMode = mode };
     private static string Golden(string name) => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", name)).ReplaceLineEndings("\n");
 
     [Theory]
+    [InlineData("bridge.resolve")]
     [InlineData("bridge")]
     [InlineData("host")]
     [InlineData("link")]
-    public void Config_per_mode_matches_its_golden_file(string mode) =>
-        Assert.Equal(Golden($"nginx.{mode}.conf"), NginxConfigWriter.Write(Model(mode)));
+    public void Config_per_mode_matches_its_golden_file(string mode)
+    {
+        var actual = NginxConfigWriter.Write(Model(mode));
+        if (Environment.GetEnvironmentVariable("PROXYSTACK_WRITE_GOLDEN") is { } dir) File.WriteAllText(Path.Combine(dir, $"nginx.{mode}.conf"), actual);
+        Assert.Equal(Golden($"nginx.{mode}.conf"), actual);
+    }
 
     [Theory]
+    [InlineData("bridge.resolve")]
     [InlineData("bridge")]
     [InlineData("host")]
     [InlineData("link")]
@@ -74,7 +83,7 @@ public class NetworkModeTests
              6. wait proxy hellostack-proxy: missing (after 5)
             """.ReplaceLineEndings("\n").TrimEnd(), result.Plan.ToString());
         var proxy = result.Plan.Steps.Single(s => s.Kind == StepKind.CreateContainer && s.Resource == "hellostack-proxy").Container!;
-        Assert.Null(proxy.Publish);
+        Assert.Empty(proxy.Publish);
         Assert.Equal("host", proxy.Network);
     }
 

@@ -12,11 +12,7 @@ public class ReconcilerTests
 
     private static ReconcileResult Plan(StackModel model, ObservedState observed) => Builders.Reconcile(model, observed);
 
-    private static void AssertPlan(string expected, ReconcileResult result)
-    {
-        Assert.False(result.HasErrors, string.Join("\n", result.Diagnostics));
-        Assert.Equal(expected.ReplaceLineEndings("\n").TrimEnd(), result.Plan.ToString());
-    }
+    private static void AssertPlan(string expected, ReconcileResult result) => Builders.AssertPlan(expected, result);
 
     [Fact]
     public void Fresh_stack_creates_network_then_replicas_then_proxy()
@@ -159,7 +155,7 @@ public class ReconcilerTests
     {
         var before = Builders.Model(2);
         var model = before with { HostPort = 9090 };
-        var result = Plan(model, Builders.Running(before, Config(before)) with { HostPortBusy = true });
+        var result = Plan(model, Builders.Running(before, Config(before)) with { BusyHostPort = 9090 });
         Assert.True(result.Plan.IsEmpty);
         Assert.Equal("STACK4003: StackHostPort 9090 on 127.0.0.1 is already in use by another process or stack. Stop it, or set StackHostPort to a free port.",
             Assert.Single(result.Diagnostics).Format());
@@ -241,7 +237,7 @@ public class ReconcilerTests
     [Fact]
     public void A_busy_host_port_stops_a_fresh_bring_up_before_any_step()
     {
-        var result = Plan(Builders.Model(1), new ObservedState { ImageIds = Builders.Images(), HostPortBusy = true });
+        var result = Plan(Builders.Model(1), new ObservedState { ImageIds = Builders.Images(), BusyHostPort = 8080 });
         Assert.True(result.Plan.IsEmpty);
         Assert.Equal("STACK4003", Assert.Single(result.Diagnostics).Code);
     }

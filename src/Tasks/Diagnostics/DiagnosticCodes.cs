@@ -33,6 +33,10 @@ internal static class DiagnosticCodes
     public const string SessionAffinityInvalid = "STACK1028";
     public const string ProxyConfigUnreadable = "STACK1029";
     public const string ProxyConfigBlockInvalid = "STACK1030";
+    public const string HttpsPortConflict = "STACK1031";
+    public const string CertificatePairIncomplete = "STACK1032";
+    public const string CertificateUnusable = "STACK1033";
+    public const string DevCertificateUnavailable = "STACK1034";
     public const string BaseImageUnavailable = "STACK2001";
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";

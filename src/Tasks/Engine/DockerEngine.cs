@@ -209,16 +209,23 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
             Cmd = spec.Command?.ToList()!,
             HostConfig = host,
         };
-        if (spec.Publish is { } p)
+        if (spec.Publish.Count > 0)
         {
-            var port = $"{p.ContainerPort}/tcp";
-            parameters.ExposedPorts = new Dictionary<string, EmptyStruct> { [port] = default };
-            host.PortBindings = new Dictionary<string, IList<Docker.DotNet.Models.PortBinding>>
-            {
-                [port] = [new Docker.DotNet.Models.PortBinding { HostIP = p.HostAddress, HostPort = p.HostPort.ToString(System.Globalization.CultureInfo.InvariantCulture) }],
-            };
+            parameters.ExposedPorts = spec.Publish.ToDictionary(p => $"{p.ContainerPort}/tcp", _ => default(EmptyStruct));
+            host.PortBindings = spec.Publish.ToDictionary(p => $"{p.ContainerPort}/tcp", p => (IList<Docker.DotNet.Models.PortBinding>)
+                [new Docker.DotNet.Models.PortBinding { HostIP = p.HostAddress, HostPort = p.HostPort.ToString(System.Globalization.CultureInfo.InvariantCulture) }]);
         }
+        if (spec.Volumes.Count > 0) parameters.Volumes = spec.Volumes.ToDictionary(v => v, _ => default(EmptyStruct));
         var response = await Call("create container " + spec.Name, () => _client.Containers.CreateContainerAsync(parameters, ct)).ConfigureAwait(false);
+        // Into the container's anonymous volume (the engine refuses a read-only root; the target folder must be the volume
+        // itself). The engine keeps the tar's numeric ownership; its copyUIDGID option is avoided, since engine 20.10 looks a
+        // "uid:gid" user up by name and fails.
+        foreach (var folder in spec.Files.GroupBy(f => f.Path[..f.Path.LastIndexOf('/')]))
+        {
+            using var tar = Proxy.ProxyBuildContext.CreateFilesTar(folder);
+            await Call("copy files into " + spec.Name, () => _client.Containers.ExtractArchiveToContainerAsync(response.ID,
+                new CopyToContainerParameters { Path = folder.Key }, tar, ct)).ConfigureAwait(false);
+        }
         return response.ID;
     }
 
@@ -238,7 +245,8 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
     public Task<bool> RemoveContainerAsync(string name, CancellationToken ct) =>
         CallOrMissing("remove container " + name, async () =>
         {
-            await _client.Containers.RemoveContainerAsync(name, new ContainerRemoveParameters { Force = true }, ct).ConfigureAwait(false);
+            // With its anonymous volumes (the proxy's TLS files): nothing of a removed container stays on the engine's disk.
+            await _client.Containers.RemoveContainerAsync(name, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, ct).ConfigureAwait(false);
             return true;
         }, false);
 

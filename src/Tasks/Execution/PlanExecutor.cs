@@ -29,6 +29,11 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
     /// <summary>Graceful stop: SIGTERM, then SIGKILL after this long (ASP.NET drains requests on SIGTERM).</summary>
     public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan RollbackTimeout = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// How long nginx can take to see a replica that joined: its resolver keeps an answer <see cref="StackNetworking.ResolveValidSeconds"/>
+    /// and then asks again; a second on top covers the question and the workers picking up the new set.
+    /// </summary>
+    public static readonly TimeSpan ResolverTime = TimeSpan.FromSeconds(StackNetworking.ResolveValidSeconds + 1);
 
     private readonly ReadinessWaiter _waiter = new(engine, log);
 
@@ -142,6 +147,15 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
                 case StepKind.CreateContainer:
                     undo.Add((step, t => engine.RemoveContainerAsync(step.Resource, t)));
                     break;
+                case StepKind.JoinUpstream:
+                    // It holds the slot name now and nginx may be sending it requests: it leaves gracefully (Kestrel finishes
+                    // them) and is removed, so that the undo of the retirement can give the slot back to the old replica.
+                    undo.Add((step, async t =>
+                    {
+                        await engine.StopContainerAsync(step.Resource, StopTimeout, t).ConfigureAwait(false);
+                        await engine.RemoveContainerAsync(step.Resource, t).ConfigureAwait(false);
+                    }));
+                    break;
                 case StepKind.RetireContainer:
                     undo.Add((step, t => engine.RenameContainerAsync(step.Content!, step.Resource, t)));
                     break;
@@ -180,13 +194,19 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
                 await CheckConfigAsync(step.Container!, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.WaitProxy:
-                await _waiter.WaitForProxyAsync(step.Resource, StackNetworking.ContainerNetwork(model!), model!.Url, model.HealthPath, timeout, ct).ConfigureAwait(false);
+                await _waiter.WaitForProxyAsync(step.Resource, StackNetworking.ContainerNetwork(model!), model!.ServedUrl, model.HealthPath, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.ReloadProxy:
                 await ReloadAsync(step.Resource, step.Content!, ct).ConfigureAwait(false);
                 break;
             case StepKind.Drain:
                 await Task.Delay(DrainTime, ct).ConfigureAwait(false);
+                break;
+            case StepKind.JoinUpstream:
+                await engine.RenameContainerAsync(step.Content!, step.Resource, ct).ConfigureAwait(false);
+                break;
+            case StepKind.AwaitResolver:
+                await Task.Delay(ResolverTime, ct).ConfigureAwait(false);
                 break;
             case StepKind.StopContainer:
                 await engine.StopContainerAsync(step.Resource, StopTimeout, ct).ConfigureAwait(false);
@@ -283,7 +303,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
         return e switch
         {
             StackException s => s.Diagnostic,
-            ContainerExitedException x when isProxy => Diagnostic.Error(nameof(Strings.ProxyNotReady), x.Name, model.Url, model.ReadyTimeoutSeconds,
+            ContainerExitedException x when isProxy => Diagnostic.Error(nameof(Strings.ProxyNotReady), x.Name, model.ServedUrl, model.ReadyTimeoutSeconds,
                 $"exited with code {x.ExitCode}", Tail(x.Logs), outcome),
             ContainerExitedException x => Diagnostic.Error(nameof(Strings.ReplicaExited), x.Name, x.ExitCode, Tail(x.Logs), outcome),
             ReadinessTimeoutException t when isProxy => Diagnostic.Error(nameof(Strings.ProxyNotReady), t.Name, t.Target, t.Seconds, t.LastResult, Tail(t.Logs), outcome),

@@ -18,6 +18,17 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
         UseProxy = false,
         PooledConnectionLifetime = TimeSpan.Zero,
     }) { Timeout = TimeSpan.FromSeconds(2) };
+    /// <summary>
+    /// For the proxy's own HTTPS address only: the probe asks whether nginx answers through the stack, not whether this
+    /// machine trusts the certificate (the development certificate often is not trusted on Linux).
+    /// </summary>
+    private static readonly HttpClient HttpsProbe = new(new SocketsHttpHandler
+    {
+        AllowAutoRedirect = false,
+        UseProxy = false,
+        PooledConnectionLifetime = TimeSpan.Zero,
+        SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
+    }) { Timeout = TimeSpan.FromSeconds(2) };
 
     /// <summary>
     /// Waits for a replica: GET http://&lt;address&gt;:&lt;port&gt;&lt;path&gt;, where the address is the container's on
@@ -42,7 +53,7 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
     {
         try
         {
-            using var response = await Http.GetAsync(uri, ct).ConfigureAwait(false);
+            using var response = await (uri.Scheme == Uri.UriSchemeHttps ? HttpsProbe : Http).GetAsync(uri, ct).ConfigureAwait(false);
             var code = (int)response.StatusCode;
             return (code < 400, $"HTTP {code} {response.StatusCode}");
         }

@@ -16,6 +16,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log)
     {
         var names = new List<string> { model.NetworkName, model.ProxyName };
         names.AddRange(Enumerable.Range(1, model.Replicas).Select(model.AppName));
+        if (StackNetworking.ReplicasByDns(model)) names.AddRange(Enumerable.Range(1, model.Replicas).Select(i => StackNames.Joining(model.AppName(i))));
         var (containers, networks) = await engine.ListStackResourcesAsync(model.Name, names, ct).ConfigureAwait(false);
 
         var ids = new Dictionary<string, string>();
@@ -47,7 +48,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log)
             Networks = networks,
             ImageIds = ids,
             ProxyConfigHash = configHash,
-            HostPortBusy = !holdsBinding && IsPortBusy(model.HostAddress, model.HostPort),
+            BusyHostPort = holdsBinding ? 0 : new[] { model.HostPort, model.HttpsPort }.FirstOrDefault(p => p != 0 && IsPortBusy(model.HostAddress, p)),
             UnreadyReplicas = unready,
             BusyReplicaPorts = busyReplicaPorts,
             EngineOperatingSystem = model.NetworkMode == StackNetworking.Host ? await engine.GetOperatingSystemAsync(ct).ConfigureAwait(false) : "",
@@ -61,11 +62,12 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log)
     /// </summary>
     private async Task<IReadOnlyDictionary<string, string>> ProbeReplicasAsync(StackModel model, IReadOnlyList<ObservedContainer> containers, CancellationToken ct)
     {
+        var network = StackNetworking.ContainerNetwork(model);
         var candidates = containers.Where(c => c.BelongsTo(model.Name) && c.Running && c.Role == StackLabels.RoleApp
             && c.Replica is { } n && n <= model.Replicas && c.Name == model.AppName(n)).ToList();
         var results = await Task.WhenAll(candidates.Select(async c =>
         {
-            var failure = await _waiter.ProbeReplicaOnceAsync(c.Name, StackNetworking.ContainerNetwork(model),
+            var failure = await _waiter.ProbeReplicaOnceAsync(c.Name, network,
                 StackNetworking.ProbeAddress(model), StackNetworking.ReplicaPort(model, c.Replica!.Value), model.HealthPath, ct).ConfigureAwait(false);
             return (c.Name, failure);
         })).ConfigureAwait(false);

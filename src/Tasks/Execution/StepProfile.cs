@@ -27,7 +27,8 @@ internal sealed class StepProfile
     {
         StepKind.CreateNetwork or StepKind.RemoveNetwork => "network",
         StepKind.RetireContainer => "retire",
-        StepKind.ReloadProxy or StepKind.WaitProxy => "proxy",
+        StepKind.ReloadProxy or StepKind.WaitProxy or StepKind.AwaitResolver => "proxy",
+        StepKind.JoinUpstream => "readiness",
         StepKind.CreateContainer or StepKind.StartContainer when step.Resource == proxyName => "proxy",
         StepKind.CreateContainer => "create",
         StepKind.StartContainer => "start",

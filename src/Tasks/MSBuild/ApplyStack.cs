@@ -27,6 +27,9 @@ public sealed class ApplyStack : StackTask
     /// <summary>Example: obj/Debug/net10.0/stack/nginx.conf</summary>
     [Required] public string ProxyConfigFile { get; set; } = "";
 
+    /// <summary>The nginx version of the proxy's base image (from InspectStackProxyBase; empty: unknown). Example: 1.30.6</summary>
+    public string NginxVersion { get; set; } = "";
+
     /// <summary>The project's UserSecretsId, if any: its secrets become the replicas' environment. Example: 8f3c…</summary>
     public string UserSecretsId { get; set; } = "";
 
@@ -39,7 +42,7 @@ public sealed class ApplyStack : StackTask
 
     private protected override async Task<bool> ExecuteAsync(CancellationToken ct)
     {
-        var model = ReadModel(ModelFile);
+        var model = ReadModel(ModelFile) with { NginxVersion = NginxVersion };
         _stack = model.Name;
         var secrets = new List<KeyValuePair<string, string>>();
         if (model.Secrets.Count > 0)
@@ -52,6 +55,18 @@ public sealed class ApplyStack : StackTask
             StackLog.Step($"secret environment: {values.Count} value(s) read from their sources, passed to the replicas only");
         }
         if (!TryReadUserSecrets(out var userSecrets)) return false;
+        if (model.HttpsPort > 0)
+        {
+            // Before any engine call too: a missing or mismatched certificate leaves everything as it was.
+            var (tls, problem) = TlsFiles.Load(model, Path.GetDirectoryName(Path.GetFullPath(ModelFile))!);
+            if (problem is not null)
+            {
+                MSBuildDiagnosticSink.Log(Log, [problem]);
+                return false;
+            }
+            model = model with { Tls = tls };
+            StackLog.Step($"HTTPS on {model.HttpsUrl} with {tls}");
+        }
         if (userSecrets.Count > 0)
         {
             secrets.AddRange(UserSecrets.Unshadowed(userSecrets, model.Environment.Concat(secrets).Select(e => e.Key)));
@@ -99,8 +114,9 @@ public sealed class ApplyStack : StackTask
             StackLog.Detail("Plan:\n" + result.Plan);
             await new PlanExecutor(Engine, StackLog).ExecuteAsync(result.Plan, model, ct).ConfigureAwait(false);
         }
-        StackUrl = model.Url;
-        StackLog.Milestone(string.Format(Strings.StackListening, model.Name, model.Replicas, model.Url));
+        StackUrl = model.ServedUrl;
+        StackLog.Milestone(string.Format(Strings.StackListening, model.Name, model.Replicas, model.ServedUrl));
+        if (model.HttpsUrl is { } https && !model.HttpsRedirect) StackLog.Milestone($"Stack '{model.Name}': also at {https}");
         if (model.NetworkMode == StackNetworking.Host)
             StackLog.Milestone(string.Format(Strings.HostModeReplicas, model.Name, StackNetworking.ReplicaPort(model, 1), StackNetworking.ReplicaPort(model, model.Replicas)));
         return true;

@@ -28,25 +28,12 @@ public sealed class BuildStackProxyImage : StackTask
         var model = ReadModel(ModelFile);
         var config = await File.ReadAllTextAsync(ConfigFile, ct).ConfigureAwait(false);
         var dockerfile = ProxyBuildContext.Dockerfile(model.NginxImage);
+        // InspectStackProxyBase ran first and pulled it when missing.
         var baseImage = await Engine.InspectImageAsync(model.NginxImage, ct).ConfigureAwait(false);
         if (baseImage is null)
         {
-            try
-            {
-                Log.LogMessage(MessageImportance.Normal, $"Pulling {model.NginxImage}.");
-                await Engine.PullImageAsync(model.NginxImage, ct).ConfigureAwait(false);
-                baseImage = await Engine.InspectImageAsync(model.NginxImage, ct).ConfigureAwait(false);
-            }
-            catch (EngineRequestException e)
-            {
-                MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.BaseImageUnavailable), model.NginxImage, e.Reason));
-                return false;
-            }
-            if (baseImage is null)
-            {
-                MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.BaseImageUnavailable), model.NginxImage, "the pull reported no image"));
-                return false;
-            }
+            MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.BaseImageUnavailable), model.NginxImage, "the engine no longer has it"));
+            return false;
         }
         var hash = ConfigHash.Compute(new Dictionary<string, object?>
         {

@@ -44,6 +44,14 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     public string StackProxyReadTimeout { get; set; } = "3600";
     /// <summary>none | cookie | ip. Example: cookie</summary>
     public string StackSessionAffinity { get; set; } = "none";
+    /// <summary>Example: 8443 (empty: no HTTPS)</summary>
+    public string StackHttpsPort { get; set; } = "";
+    /// <summary>Example: false</summary>
+    public string StackHttpsRedirect { get; set; } = "";
+    /// <summary>PEM certificate, relative to the project. Example: certs/dev.pem (empty: the ASP.NET Core development certificate)</summary>
+    public string StackCertificateFile { get; set; } = "";
+    /// <summary>PEM private key of StackCertificateFile, relative to the project. Example: certs/dev.key</summary>
+    public string StackCertificateKeyFile { get; set; } = "";
     /// <summary>The project's compiled files (@(Compile)), searched for SignalR and interactive server rendering. Example: Program.cs</summary>
     public ITaskItem[] SourceFiles { get; set; } = [];
     /// <summary>
@@ -99,6 +107,10 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             MaxRequestBodySize = StackMaxRequestBodySize,
             ProxyReadTimeout = StackProxyReadTimeout,
             SessionAffinity = StackSessionAffinity,
+            HttpsPort = StackHttpsPort,
+            HttpsRedirect = StackHttpsRedirect,
+            CertificateFile = FullPathOrEmpty(StackCertificateFile),
+            CertificateKeyFile = FullPathOrEmpty(StackCertificateKeyFile),
             ProxyConfigs = StackProxyConfig.Select(i => (i.ItemSpec, i.GetMetadata("Block"), ReadOrNull(Path.GetFullPath(i.ItemSpec, DefiningDirectory(i))))).ToList(),
             UsesSignalR = Affinity.UsesSignalR(SourceFiles.Select(f => f.GetMetadata("FullPath")).Where(File.Exists).Select(File.ReadAllText)),
             Adopt = StackAdopt,
@@ -118,7 +130,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
 
         StampFile.WriteIfChanged(ModelFile, StackModelFile.Serialize(model));
         NormalizedStackName = model.Name;
-        StackUrl = model.Url;
+        StackUrl = model.ServedUrl;
         ResolvedNginxImage = model.NginxImage;
         ProxyImage = StackNames.ProxyImage(model.Name) + ":latest";
         return true;
@@ -135,4 +147,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     /// <summary>A relative FromFile is relative to the project file that declares the item, as MSBuild paths are.</summary>
     private static string DefiningDirectory(ITaskItem i) =>
         i.GetMetadata("DefiningProjectDirectory") is { Length: > 0 } d ? d : Directory.GetCurrentDirectory();
+
+    /// <summary>A path property relative to the project directory, made absolute; empty stays empty.</summary>
+    private string FullPathOrEmpty(string path) => path.Trim().Length == 0 ? ""
+        : Path.GetFullPath(path.Trim(), ProjectDirectory.Length > 0 ? ProjectDirectory : Directory.GetCurrentDirectory());
 }

@@ -10,13 +10,15 @@ public sealed class GenerateStackProxyConfig : Microsoft.Build.Utilities.Task
     [Required] public string ModelFile { get; set; } = "";
     /// <summary>Example: obj/Debug/net10.0/stack/</summary>
     [Required] public string OutputDirectory { get; set; } = "";
+    /// <summary>The nginx version of the proxy's base image (from InspectStackProxyBase; empty: unknown). Example: 1.30.6</summary>
+    public string NginxVersion { get; set; } = "";
 
     /// <summary>The files written (or kept): nginx.conf and Dockerfile.</summary>
     [Output] public ITaskItem[] GeneratedFiles { get; set; } = [];
 
     public override bool Execute()
     {
-        var model = Model.StackModelFile.Deserialize(File.ReadAllText(ModelFile));
+        var model = Model.StackModelFile.Deserialize(File.ReadAllText(ModelFile)) with { NginxVersion = NginxVersion };
         var config = Path.Combine(OutputDirectory, "nginx.conf");
         var dockerfile = Path.Combine(OutputDirectory, "Dockerfile");
         StampFile.WriteIfChanged(config, NginxConfigWriter.Write(model));

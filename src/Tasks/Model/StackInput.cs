@@ -19,6 +19,13 @@ internal sealed record StackInput
     public string MaxRequestBodySize { get; init; } = "";
     public string ProxyReadTimeout { get; init; } = "";
     public string SessionAffinity { get; init; } = "none";
+    /// <summary>StackHttpsPort: empty for no HTTPS. Example: 8443</summary>
+    public string HttpsPort { get; init; } = "";
+    /// <summary>StackHttpsRedirect (true|false): plain HTTP answers with a redirect to HTTPS instead of serving.</summary>
+    public string HttpsRedirect { get; init; } = "";
+    /// <summary>StackCertificateFile and StackCertificateKeyFile, full paths (empty: the ASP.NET Core development certificate).</summary>
+    public string CertificateFile { get; init; } = "";
+    public string CertificateKeyFile { get; init; } = "";
     /// <summary>The project's code uses SignalR or interactive server rendering (their connections must stay on one replica).</summary>
     public bool UsesSignalR { get; init; }
     /// <summary>StackProxyConfig items: path as written, Block metadata, and the content (null: the file could not be read).</summary>

@@ -24,6 +24,15 @@ internal sealed record StackModel
     public int ProxyReadTimeoutSeconds { get; init; } = 3600;
     /// <summary>none | cookie | ip: how nginx keeps one client on one replica (see <see cref="Affinity"/>).</summary>
     public string SessionAffinity { get; init; } = Affinity.None;
+    /// <summary>Host port nginx serves HTTPS (TLS with HTTP/2) on, on HostAddress; 0: no HTTPS.</summary>
+    public int HttpsPort { get; init; }
+    /// <summary>Plain HTTP answers 308 to the HTTPS address instead of serving (HttpsPort set).</summary>
+    public bool HttpsRedirect { get; init; }
+    /// <summary>PEM certificate and key (full paths); both empty: the ASP.NET Core development certificate, exported for the stack.</summary>
+    public string CertificateFile { get; init; } = "";
+    public string CertificateKeyFile { get; init; } = "";
+    /// <summary>In memory only (ApplyStack): the certificate and key the proxy serves HTTPS with; never written to disk by the model.</summary>
+    [JsonIgnore] public TlsMaterial? Tls { get; init; }
     /// <summary>StackProxyConfig snippets, in item order.</summary>
     public IReadOnlyList<ProxyConfigSnippet> ProxyConfigs { get; init; } = [];
     /// <summary>Sorted by name, so hashing and container specs are deterministic.</summary>
@@ -39,6 +48,13 @@ internal sealed record StackModel
     /// engine restart (on-failure), and a reaper removes the stack when the `dotnet run` process is gone.
     /// </summary>
     public bool Ephemeral { get; init; }
+    /// <summary>
+    /// In memory only: the nginx version of the base image ("1.30.6"; empty: unknown), read from the image by
+    /// InspectStackProxyBase. It decides what the config may use (see <see cref="Proxy.NginxVersions"/>).
+    /// </summary>
+    [JsonIgnore] public string NginxVersion { get; init; } = "";
+    /// <summary>The nginx re-resolves upstream names (1.27.3 or later): in bridge mode replicas join and leave without a reload.</summary>
+    [JsonIgnore] public bool NginxResolves => Proxy.NginxVersions.Resolves(NginxVersion);
     /// <summary>In memory only (ApplyStack): names of the environment variables whose values are secrets.</summary>
     [JsonIgnore] public IReadOnlySet<string> SecretNames { get; init; } = new HashSet<string>();
     /// <summary>In memory only: a keyed digest of the secret values (see <see cref="SecretDigests"/>); null without secrets.</summary>
@@ -47,5 +63,10 @@ internal sealed record StackModel
     [JsonIgnore] public string NetworkName => StackNames.Network(Name);
     [JsonIgnore] public string ProxyName => StackNames.Proxy(Name);
     public string AppName(int replica) => StackNames.App(Name, replica);
-    [JsonIgnore] public string Url => $"http://{(HostAddress.Contains(':') ? $"[{HostAddress}]" : HostAddress == "0.0.0.0" ? "localhost" : HostAddress)}:{HostPort}";
+    [JsonIgnore] public string Url => $"http://{UrlHost}:{HostPort}";
+    /// <summary>https://…:HttpsPort, or null without HTTPS.</summary>
+    [JsonIgnore] public string? HttpsUrl => HttpsPort > 0 ? $"https://{UrlHost}:{HttpsPort}" : null;
+    /// <summary>Where the app is served: the HTTPS address when plain HTTP only redirects to it.</summary>
+    [JsonIgnore] public string ServedUrl => HttpsRedirect && HttpsUrl is { } https ? https : Url;
+    private string UrlHost => HostAddress.Contains(':') ? $"[{HostAddress}]" : HostAddress == "0.0.0.0" ? "localhost" : HostAddress;
 }

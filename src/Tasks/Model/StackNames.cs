@@ -12,6 +12,11 @@ internal static partial class StackNames
     public static string Network(string stack) => $"{stack}-net";
     public static string Proxy(string stack) => $"{stack}-proxy";
     public static string App(string stack, int replica) => $"{stack}-app-{replica}";
+    /// <summary>
+    /// DNS membership: the name a new replica starts and is probed under, outside nginx's upstream; it is renamed to its slot
+    /// name (<see cref="App"/>) once every new replica is ready.
+    /// </summary>
+    public static string Joining(string name) => $"{name}-joining";
     public static string ProxyImage(string stack) => $"proxystack/{stack}-proxy";
 
     /// <summary>The name a replica gets while a new one takes its place (rolling replacement); unique per container.</summary>

@@ -40,13 +40,36 @@ internal static class StackNetworking
     /// </summary>
     public static string? ProbeAddress(StackModel m) => m.NetworkMode == Host ? "127.0.0.1" : null;
 
-    public static IReadOnlyList<string> Upstreams(StackModel m) =>
-        Enumerable.Range(1, m.Replicas).Select(i => $"{ReplicaHost(m, i)}:{ReplicaPort(m, i).ToString(CultureInfo.InvariantCulture)}").ToList();
+    /// <summary>
+    /// Whether replicas join and leave nginx's upstream through DNS: bridge mode with an nginx that re-resolves upstream names
+    /// (1.27.3 or later). nginx then resolves one alias that only ready replicas carry, so scaling and rolling replacement
+    /// need no reload; otherwise every replica is listed by name and a change of replicas reloads nginx.
+    /// </summary>
+    public static bool ReplicasByDns(StackModel m) => m.NetworkMode == Bridge && m.NginxResolves;
+
+    /// <summary>Docker's DNS server inside every container on a user-defined network.</summary>
+    public const string EngineDns = "127.0.0.11";
+
+    /// <summary>Seconds nginx keeps a DNS answer: how long a joined or departed replica can take to be seen.</summary>
+    public const int ResolveValidSeconds = 1;
+
+    /// <summary>
+    /// nginx's upstream servers: with DNS membership every slot name a replica can hold (1 to the most replicas a stack may
+    /// have), re-resolved, so the config never depends on StackReplicas; otherwise each replica by name or loopback port.
+    /// </summary>
+    public static IReadOnlyList<string> Upstreams(StackModel m) => ReplicasByDns(m)
+        ? Enumerable.Range(1, StackValidator.MaxReplicas).Select(i => $"{m.AppName(i)}:{m.AppPort.ToString(CultureInfo.InvariantCulture)} resolve").ToList()
+        : Enumerable.Range(1, m.Replicas).Select(i => $"{ReplicaHost(m, i)}:{ReplicaPort(m, i).ToString(CultureInfo.InvariantCulture)}").ToList();
 
     /// <summary>nginx's listen directive: an unprivileged port in its own network namespace, or the host address and port in host mode.</summary>
     public static string ProxyListen(StackModel m) => m.NetworkMode == Host
         ? $"{(m.HostAddress.Contains(':') ? $"[{m.HostAddress}]" : m.HostAddress)}:{m.HostPort.ToString(CultureInfo.InvariantCulture)}"
         : Proxy.NginxConfigWriter.ContainerPort.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>nginx's HTTPS listen address: its own unprivileged port, or the host address and StackHttpsPort in host mode.</summary>
+    public static string ProxyListenHttps(StackModel m) => m.NetworkMode == Host
+        ? $"{(m.HostAddress.Contains(':') ? $"[{m.HostAddress}]" : m.HostAddress)}:{m.HttpsPort.ToString(CultureInfo.InvariantCulture)}"
+        : Proxy.NginxConfigWriter.ContainerHttpsPort.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
     /// A replica's environment. In host mode each replica binds loopback only on its own port (ASPNETCORE_URLS takes

@@ -30,6 +30,7 @@ internal static partial class StackValidator
         if (ParseInt(input.Replicas) is not (>= 1 and <= MaxReplicas)) d.Add(Diagnostic.Error(nameof(Strings.ReplicasOutOfRange), input.Replicas, MaxReplicas));
         if (ParseInt(input.HostPort) is not (>= 1 and <= 65535)) d.Add(Diagnostic.Error(nameof(Strings.PortInvalid), "StackHostPort", input.HostPort));
         if (ParseInt(input.AppPort) is not (>= 1 and <= 65535)) d.Add(Diagnostic.Error(nameof(Strings.PortInvalid), "StackAppPort", input.AppPort));
+        ValidateHttps(input, d);
         if (ParseInt(input.ReadyTimeout) is not (>= 1 and <= 3600)) d.Add(Diagnostic.Error(nameof(Strings.ReadyTimeoutInvalid), input.ReadyTimeout));
         if (ParseInt(input.LockTimeout) is not (>= 1 and <= 3600)) d.Add(Diagnostic.Error(nameof(Strings.SecondsInvalid), "StackLockTimeout", input.LockTimeout));
         if (!Affinity.Modes.Contains(input.SessionAffinity.Trim().ToLowerInvariant()))
@@ -88,6 +89,25 @@ internal static partial class StackValidator
         }
         if (!input.ContainerSupport) d.Add(Diagnostic.Error(nameof(Strings.ContainerSupportMissing), input.ProjectName));
         return d;
+    }
+
+    /// <summary>StackHttpsPort, StackHttpsRedirect and the certificate pair (the files themselves are read by ApplyStack).</summary>
+    private static void ValidateHttps(StackInput input, List<Diagnostic> d)
+    {
+        if (ParseBool(input.HttpsRedirect) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackHttpsRedirect", input.HttpsRedirect));
+        if ((input.CertificateFile.Length > 0) != (input.CertificateKeyFile.Length > 0))
+            d.Add(Diagnostic.Error(nameof(Strings.CertificatePairIncomplete), input.CertificateFile.Length > 0 ? "StackCertificateKeyFile" : "StackCertificateFile"));
+        if (input.HttpsPort.Trim().Length == 0) return;
+        var port = ParseInt(input.HttpsPort);
+        if (port is not (>= 1 and <= 65535))
+        {
+            d.Add(Diagnostic.Error(nameof(Strings.PortInvalid), "StackHttpsPort", input.HttpsPort));
+            return;
+        }
+        if (port == ParseInt(input.HostPort)) d.Add(Diagnostic.Error(nameof(Strings.HttpsPortConflict), port));
+        if (input.NetworkMode == StackNetworking.Host && port < 1024) d.Add(Diagnostic.Error(nameof(Strings.HostModePrivilegedPort), port));
+        if (input.NetworkMode == StackNetworking.Host && ParseInt(input.HostPort) is { } hp && ParseInt(input.Replicas) is { } n && port > hp && port <= hp + n)
+            d.Add(Diagnostic.Error(nameof(Strings.HttpsPortConflict), port));
     }
 
     /// <summary>Variables ProxyStack sets on every replica itself: a StackEnvironment item of the same name would be overridden.</summary>

@@ -8,8 +8,12 @@ internal sealed record ContainerSpec
     public required string Network { get; init; }
     public required IReadOnlyDictionary<string, string> Labels { get; init; }
     public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
-    /// <summary>Host publishing, e.g. 127.0.0.1:8080 → 80/tcp. Null: nothing published (app replicas).</summary>
-    public PortBinding? Publish { get; init; }
+    /// <summary>Host publishing, e.g. 127.0.0.1:8080 → 8080/tcp. Empty: nothing published (app replicas).</summary>
+    public IReadOnlyList<PortBinding> Publish { get; init; } = [];
+    /// <summary>Anonymous volumes (removed with the container): where <see cref="Files"/> go on a read-only root.</summary>
+    public IReadOnlyList<string> Volumes { get; init; } = [];
+    /// <summary>Files copied in after creation and before start (the proxy's TLS files).</summary>
+    public IReadOnlyList<ContainerFile> Files { get; init; } = [];
     /// <summary>Restart policy name: "unless-stopped" brings a crashed replica back.</summary>
     public string RestartPolicy { get; init; } = "unless-stopped";
     /// <summary>Command replacing the image's (null: the image's own). Used for the throwaway nginx -t check container.</summary>
@@ -25,3 +29,12 @@ internal sealed record ContainerSpec
 }
 
 internal sealed record PortBinding(string HostAddress, int HostPort, int ContainerPort);
+
+/// <summary>
+/// A file for <see cref="ContainerSpec.Files"/>, owned by user and group <paramref name="Owner"/> (numeric, as the engine keeps
+/// the tar's ownership). <see cref="ToString"/> never shows the content (it may be a private key).
+/// </summary>
+internal sealed record ContainerFile(string Path, string Content, UnixFileMode Mode, int Owner)
+{
+    public override string ToString() => $"{Path} ({Content.Length} characters)";
+}

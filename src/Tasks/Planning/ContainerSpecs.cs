@@ -45,8 +45,18 @@ internal static class ContainerSpecs
         return new ContainerSpec
         {
             Name = model.ProxyName, Image = image, Network = StackNetworking.ContainerNetwork(model), Labels = labels,
-            // In host mode nginx binds StackHostAddress:StackHostPort itself; there is nothing to publish.
-            Publish = model.NetworkMode == StackNetworking.Host ? null : new PortBinding(model.HostAddress, model.HostPort, NginxConfigWriter.ContainerPort),
+            // In host mode nginx binds StackHostAddress:StackHostPort (and StackHttpsPort) itself; there is nothing to publish.
+            Publish = model.NetworkMode == StackNetworking.Host ? [] : model.HttpsPort == 0
+                ? [new PortBinding(model.HostAddress, model.HostPort, NginxConfigWriter.ContainerPort)]
+                : [new PortBinding(model.HostAddress, model.HostPort, NginxConfigWriter.ContainerPort), new PortBinding(model.HostAddress, model.HttpsPort, NginxConfigWriter.ContainerHttpsPort)],
+            // The certificate and key never enter an image: they are copied into an anonymous volume of this container only
+            // (owned by nginx's user, 0600) and removed with it.
+            Volumes = model.Tls is null ? [] : [NginxConfigWriter.TlsDirectory],
+            Files = model.Tls is not { } tls ? [] :
+            [
+                new ContainerFile(NginxConfigWriter.TlsDirectory + "/cert.pem", tls.CertificatePem, UnixFileMode.UserRead | UnixFileMode.UserWrite, NginxConfigWriter.UserId),
+                new ContainerFile(NginxConfigWriter.TlsDirectory + "/key.pem", tls.KeyPem, UnixFileMode.UserRead | UnixFileMode.UserWrite, NginxConfigWriter.UserId),
+            ],
             Links = StackNetworking.ProxyLinks(model),
             RestartPolicy = RestartPolicy(model),
             ReadOnlyRootWithTmpfs = ProxyTmpfs,
@@ -61,13 +71,30 @@ internal static class ContainerSpecs
     public static ContainerSpec ConfigCheck(ContainerSpec proxy) => proxy with
     {
         Name = proxy.Name + "-check",
-        Publish = null,
+        Publish = [],
         RestartPolicy = "no",
         Command = ["nginx", "-t", "-q", "-c", NginxConfigWriter.BakedConfigPath],
     };
 
+    /// <summary>
+    /// A throwaway container of the nginx base image that only prints its version: no network, never restarted, a unique
+    /// name (it runs outside the stack lock). It carries the proxy's labels, so one left by an interrupted build is removed with
+    /// the stack.
+    /// </summary>
+    public static ContainerSpec NginxVersionProbe(StackModel model, string baseImage) => new()
+    {
+        Name = $"{model.ProxyName}-version-{Guid.NewGuid().ToString("N")[..8]}",
+        Image = baseImage,
+        Network = "none",
+        Labels = Labels(model, StackLabels.RoleProxy),
+        RestartPolicy = "no",
+        Command = ["nginx", "-v"],
+        PidsLimit = ProxyPidsLimit,
+    };
+
     /// <summary>What the proxy holds on the host: "127.0.0.1:8080" (published, or bound by nginx itself in host mode).</summary>
-    public static string PublishLabel(StackModel model) => $"{model.HostAddress}:{model.HostPort.ToString(CultureInfo.InvariantCulture)}";
+    public static string PublishLabel(StackModel model) => $"{model.HostAddress}:{model.HostPort.ToString(CultureInfo.InvariantCulture)}"
+        + (model.HttpsPort > 0 ? $",{model.HostAddress}:{model.HttpsPort.ToString(CultureInfo.InvariantCulture)}" : "");
 
     private static Dictionary<string, string> Labels(StackModel model, string role)
     {

@@ -11,8 +11,8 @@ internal sealed record ObservedState
     public IReadOnlyDictionary<string, string> ImageIds { get; init; } = new Dictionary<string, string>();
     /// <summary>Hash of the nginx.conf inside the running proxy, or null when there is none.</summary>
     public string? ProxyConfigHash { get; init; }
-    /// <summary>The host address and port could not be bound: something is listening there.</summary>
-    public bool HostPortBusy { get; init; }
+    /// <summary>A host port the proxy needs (StackHostPort, StackHttpsPort) on the host address that something else listens on; 0: none.</summary>
+    public int BusyHostPort { get; init; }
     /// <summary>Host-mode replica ports that something other than the stack's own replica holds.</summary>
     public IReadOnlySet<int> BusyReplicaPorts { get; init; } = new HashSet<int>();
     /// <summary>

@@ -33,6 +33,8 @@ internal sealed record PlanStep(int Id, StepKind Kind, string Resource, string C
         StepKind.RemoveNetwork => "remove network",
         StepKind.RemoveImage => "remove image",
         StepKind.CheckProxyConfig => "check config",
+        StepKind.JoinUpstream => "join upstream",
+        StepKind.AwaitResolver => "await resolver",
         _ => Kind.ToString(),
     }} {Resource}{(Kind == StepKind.RetireContainer ? " as " + Content : "")}: {Cause}";
 

@@ -48,6 +48,7 @@ internal static class Reconciler
         var diagnostics = new List<Diagnostic>();
         var stack = model.Name;
         var appNames = Enumerable.Range(1, model.Replicas).Select(model.AppName).ToHashSet();
+        if (StackNetworking.ReplicasByDns(model)) appNames.UnionWith(appNames.Select(StackNames.Joining).ToList());
         foreach (var c in observed.Containers.Where(c => !c.BelongsTo(stack)))
             if (c.Name == model.ProxyName || appNames.Contains(c.Name))
                 diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignContainer), c.Name, stack));
@@ -110,7 +111,9 @@ internal static class Reconciler
     });
 
     /// <summary>What defines the proxy. nginx.conf is left out: a config change is a reload, never a recreate.</summary>
-    public static string ProxyHash(StackModel model, string nginxBaseId) => ConfigHash.Compute(new Dictionary<string, object?>
+    public static string ProxyHash(StackModel model, string nginxBaseId)
+    {
+        var inputs = new Dictionary<string, object?>
     {
         ["role"] = StackLabels.RoleProxy,
         ["base"] = nginxBaseId,
@@ -118,7 +121,12 @@ internal static class Reconciler
         ["network"] = StackNetworking.ContainerNetwork(model),
         ["links"] = StackNetworking.ProxyLinks(model),
         ["hardening"] = ContainerSpecs.HardeningVersion,
-    });
+    };
+        // HTTPS: the port and the certificate (its digest; the key never leaves memory). Left out without HTTPS, so the hash
+        // of every existing proxy stays what it was.
+        if (model.HttpsPort != 0) inputs["https"] = $"{model.HostAddress}:{model.HttpsPort} {model.Tls?.CertificateDigest}";
+        return ConfigHash.Compute(inputs);
+    }
 
     public static Dictionary<string, string> Labels(StackModel model, string role) => new()
     {
@@ -137,6 +145,13 @@ internal static class Reconciler
         private readonly List<(string Name, string Cause)> _retiring = [];
         private readonly SortedSet<string> _oldImages = new(StringComparer.Ordinal);
         private readonly bool _host = model.NetworkMode == StackNetworking.Host;
+        /// <summary>DNS membership (see <see cref="StackNetworking.ReplicasByDns"/>): replicas join nginx's upstream through an alias.</summary>
+        private readonly bool _dns = StackNetworking.ReplicasByDns(model);
+        /// <summary>DNS membership: slot names that change hands in this plan (joins and renames away).</summary>
+        private int _membershipChanges;
+        /// <summary>Surplus or stale containers already planned for (renamed away or removed) by the replica phase.</summary>
+        private readonly HashSet<string> _handled = new(StringComparer.Ordinal);
+        private bool _resolverAwaited;
         private int[] _netDeps = [];
         private bool _netExists;
         private bool _replicasChanged;
@@ -162,10 +177,15 @@ internal static class Reconciler
         /// Phase 3: each desired replica is kept (same hash, running, ready), started, or replaced. Replacement is rolling: the old
         /// replica keeps its traffic under a temporary name until the new one is ready, except in host mode, where two
         /// replicas cannot share a port and are replaced one at a time while nginx skips the missing one.
+        /// With DNS membership nginx resolves the slot names (&lt;stack&gt;-app-N), so a name is the membership: a new replica
+        /// starts as &lt;slot&gt;-joining, outside the upstream; once every new replica is ready, each old one is renamed away
+        /// (nginx stops choosing it while its connections stay intact) and the new one takes the slot name. A stopped replica
+        /// is replaced rather than started: under its slot name it would be resolvable before it is ready.
         /// </summary>
         public void PlanReplicas()
         {
             int? previousHostReplacement = null;
+            var joining = new List<(string Name, string Cause, ObservedContainer? Old, int Ready)>();
             for (var i = 1; i <= model.Replicas; i++)
             {
                 var name = model.AppName(i);
@@ -178,14 +198,14 @@ internal static class Reconciler
                     cause = "missing";
                     CheckReplicaPort(name, i);
                 }
-                else if (_netExists && existing.Label(StackLabels.ConfigHash) == appHash && !existing.Running)
+                else if (_netExists && existing.Label(StackLabels.ConfigHash) == appHash && !existing.Running && !_dns)
                 {
                     var start = _b.Add(StepKind.StartContainer, name, "not running", deps);
                     _ready.Add(_b.Add(StepKind.WaitReady, name, "not running", [start], probePort: StackNetworking.ReplicaPort(model, i)));
                     _replicasChanged = true;
                     continue;
                 }
-                else if (_netExists && existing.Label(StackLabels.ConfigHash) == appHash && !observed.UnreadyReplicas.ContainsKey(name))
+                else if (_netExists && existing.Label(StackLabels.ConfigHash) == appHash && existing.Running && !observed.UnreadyReplicas.ContainsKey(name))
                 {
                     Kept.Add(name);
                     continue;
@@ -199,7 +219,7 @@ internal static class Reconciler
                         var stop = _b.Add(StepKind.StopContainer, name, cause, previousHostReplacement is { } p ? [p] : []);
                         deps.Add(_b.Add(StepKind.RemoveContainer, name, cause, [stop]));
                     }
-                    else
+                    else if (!_dns)
                     {
                         var temp = StackNames.Retiring(name, existing.Id);
                         deps.Add(_b.Add(StepKind.RetireContainer, name, cause, [], content: temp));
@@ -207,13 +227,54 @@ internal static class Reconciler
                     }
                     CheckReplicaPort(name, i);
                 }
-                var spec = ContainerSpecs.App(model, name, i, appImageId, appHash);
-                var create = _b.Add(StepKind.CreateContainer, name, cause, deps, spec);
-                var started = _b.Add(StepKind.StartContainer, name, cause, [create]);
-                var waited = _b.Add(StepKind.WaitReady, name, cause, [started], probePort: StackNetworking.ReplicaPort(model, i));
+                var created = _dns ? StackNames.Joining(name) : name;
+                if (_dns && _ours.FirstOrDefault(c => c.Name == created) is { } stale)
+                {
+                    // Left by an interrupted run: it goes before its name is used again.
+                    var stopStale = _b.Add(StepKind.StopContainer, created, "left over from an interrupted replacement", []);
+                    deps.Add(_b.Add(StepKind.RemoveContainer, stale.Name, "left over from an interrupted replacement", [stopStale]));
+                    _handled.Add(stale.Name);
+                }
+                var spec = ContainerSpecs.App(model, created, i, appImageId, appHash);
+                var create = _b.Add(StepKind.CreateContainer, created, cause, deps, spec);
+                var started = _b.Add(StepKind.StartContainer, created, cause, [create]);
+                var waited = _b.Add(StepKind.WaitReady, created, cause, [started], probePort: StackNetworking.ReplicaPort(model, i));
                 _ready.Add(waited);
                 if (_host && existing is not null) previousHostReplacement = waited;
+                if (_dns) joining.Add((name, cause, existing, waited));
                 _replicasChanged = true;
+            }
+            if (_dns) PlanMembership(joining);
+        }
+
+        /// <summary>
+        /// DNS membership, once every new replica is ready: each old replica is renamed away from its slot and its successor
+        /// takes the slot name; a surplus replica (above StackReplicas) is renamed away too. nginx's resolver sees the change
+        /// within a second (the AwaitResolver commit step, planned with the proxy), and only then does anything stop.
+        /// </summary>
+        private void PlanMembership(List<(string Name, string Cause, ObservedContainer? Old, int Ready)> joining)
+        {
+            var allReady = _ready.ToList();
+            _ready.Clear();
+            foreach (var (name, cause, old, _) in joining)
+            {
+                List<int> after = [.. allReady, .. _netDeps];
+                if (old is not null)
+                {
+                    var temp = StackNames.Retiring(name, old.Id);
+                    after.Add(_b.Add(StepKind.RetireContainer, name, cause, allReady, content: temp));
+                    _retiring.Add((temp, "replaced"));
+                }
+                _ready.Add(_b.Add(StepKind.JoinUpstream, name, cause, after, content: StackNames.Joining(name)));
+                _membershipChanges++;
+            }
+            foreach (var surplus in _ours.Where(c => IsSurplus(c) && c.Replica is { } r && c.Name == model.AppName(r)).OrderByDescending(c => c.Replica))
+            {
+                var temp = StackNames.Retiring(surplus.Name, surplus.Id);
+                _ready.Add(_b.Add(StepKind.RetireContainer, surplus.Name, $"replica {surplus.Replica} > StackReplicas {model.Replicas}", allReady, content: temp));
+                _retiring.Add((temp, $"replica {surplus.Replica} > StackReplicas {model.Replicas}"));
+                _handled.Add(surplus.Name);
+                _membershipChanges++;
             }
         }
 
@@ -223,6 +284,7 @@ internal static class Reconciler
 
         private string ReplaceCause(ObservedContainer existing, string appHash) =>
             !_netExists ? "network recreated"
+            : existing.Label(StackLabels.ConfigHash) == appHash && !existing.Running ? "not running"
             : existing.Label(StackLabels.ConfigHash) == appHash ? $"not ready ({observed.UnreadyReplicas[existing.Name]})"
             : existing.Label(StackLabels.NetworkMode) is { } was && was != model.NetworkMode ? $"network mode {was} → {model.NetworkMode}"
             : existing.Label(StackLabels.ImageId) != appImageId ? "image changed" : "configuration changed";
@@ -249,7 +311,18 @@ internal static class Reconciler
             if (proxy is not null && _netExists && proxy.Running && proxy.Label(StackLabels.ConfigHash) == proxyHash && !linksStale)
             {
                 var configDiffers = observed.ProxyConfigHash != ConfigHash.Of(proxyConfig);
-                if (_replicasChanged || configDiffers)
+                if (_dns && !configDiffers)
+                {
+                    // DNS membership: nginx sees slot names change hands once its resolver asks again; nothing reloads.
+                    if (_membershipChanges > 0)
+                    {
+                        _commit = _b.Add(StepKind.AwaitResolver, model.ProxyName, "let nginx resolve the changed replicas", _ready, commit: true);
+                        _resolverAwaited = true;
+                    }
+                    else Kept.Add(model.ProxyName);
+                    return;
+                }
+                if ((_replicasChanged && !_dns) || configDiffers)
                     _commit = _b.Add(StepKind.ReloadProxy, model.ProxyName, _replicasChanged ? "replicas changed" : "configuration changed", _ready,
                         content: proxyConfig, commit: true);
                 else Kept.Add(model.ProxyName);
@@ -258,10 +331,11 @@ internal static class Reconciler
 
             var cause = proxy is null ? "missing" : !_netExists ? "network recreated" : !proxy.Running ? "not running"
                 : proxy.Label(StackLabels.ConfigHash) != proxyHash ? "definition changed" : "links changed";
-            if (observed.HostPortBusy)
+            if (observed.BusyHostPort != 0)
             {
                 // Checked before anything changes: a taken port leaves the running proxy serving.
-                Diagnostics.Add(Diagnostic.Error(nameof(Strings.HostPortInUse), model.HostAddress, model.HostPort));
+                Diagnostics.Add(Diagnostic.Error(nameof(Strings.HostPortInUse), model.HostAddress, observed.BusyHostPort,
+                    observed.BusyHostPort == model.HostPort ? "StackHostPort" : "StackHttpsPort"));
                 return;
             }
             var deps = _netDeps.Concat(_ready).ToList();
@@ -301,7 +375,7 @@ internal static class Reconciler
         public void PlanRetirement()
         {
             var surplus = _ours
-                .Where(IsSurplus)
+                .Where(c => IsSurplus(c) && !_handled.Contains(c.Name))
                 .OrderByDescending(c => c.Replica ?? int.MaxValue).ThenBy(c => c.Name, StringComparer.Ordinal)
                 .Select(c => (c.Name, Cause: c.Name.Contains("-retiring-", StringComparison.Ordinal) ? "left over from an interrupted replacement" : $"replica {c.Replica} > StackReplicas {model.Replicas}"));
             var leftoverProxies = _ours.Where(c => c.Role == StackLabels.RoleProxy && c.Name != model.ProxyName)
@@ -310,14 +384,21 @@ internal static class Reconciler
             if (_retiredProxy is not null) leaving.Insert(0, (_retiredProxy, "replaced"));
             leaving.AddRange(leftoverProxies);
             var removed = new List<int>();
-            if (leaving.Count > 0)
+            var proxies = leftoverProxies.Select(p => p.Name).Concat(_retiredProxy is null ? [] : [_retiredProxy]).ToHashSet();
+            List<int> committed = _commit is { } c ? [c] : _ready;
+            int? drain = null, resolved = null;
+            foreach (var (name, cause) in leaving)
             {
-                var drain = _b.Add(StepKind.Drain, model.ProxyName, "let in-flight requests finish", _commit is { } c ? [c] : _ready);
-                foreach (var (name, cause) in leaving)
-                {
-                    var stop = _b.Add(StepKind.StopContainer, name, cause, [drain]);
-                    removed.Add(_b.Add(StepKind.RemoveContainer, name, cause, [stop]));
-                }
+                // With DNS membership a replica leaves nginx's upstream by its rename (nginx stops choosing it once its resolver
+                // has seen that, the commit step), so its graceful stop only lets Kestrel finish what it already has. Everything
+                // else waits until nginx has had time to finish in-flight requests after a reload.
+                // When a new or replaced proxy was the commit point, renamed replicas still wait until resolvers (an old proxy's
+                // too) have seen the rename.
+                List<int> after = !_dns || proxies.Contains(name) ? [drain ??= _b.Add(StepKind.Drain, model.ProxyName, "let in-flight requests finish", committed)]
+                    : _resolverAwaited || _membershipChanges == 0 ? committed
+                    : [resolved ??= _b.Add(StepKind.AwaitResolver, model.ProxyName, "let nginx resolve the changed replicas", committed)];
+                var stop = _b.Add(StepKind.StopContainer, name, cause, after);
+                removed.Add(_b.Add(StepKind.RemoveContainer, name, cause, [stop]));
             }
             // The engine refuses to remove an image another container still uses; the executor takes that refusal as done.
             foreach (var image in _oldImages)

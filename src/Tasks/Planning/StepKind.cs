@@ -19,4 +19,11 @@ internal enum StepKind
     RemoveImage,
     /// <summary>Run nginx -t in a throwaway container of the new proxy image, before the old proxy has to stop for it.</summary>
     CheckProxyConfig,
+    /// <summary>
+    /// DNS membership: a ready replica is renamed from &lt;slot&gt;-joining to its slot name, which nginx resolves (Content: the
+    /// joining name).
+    /// </summary>
+    JoinUpstream,
+    /// <summary>DNS membership: wait until nginx's resolver has seen the slot names change hands (its answers are kept 1 s).</summary>
+    AwaitResolver,
 }

@@ -45,12 +45,25 @@ internal static class ProxyBuildContext
         return ms;
     }
 
-    private static void Add(TarWriter tar, string name, string content)
+    /// <summary>A tar stream of files of one folder by name, each with its mode, for extraction into that folder.</summary>
+    public static MemoryStream CreateFilesTar(IEnumerable<Planning.ContainerFile> files)
+    {
+        var ms = new MemoryStream();
+        using (var tar = new TarWriter(ms, TarEntryFormat.Pax, leaveOpen: true))
+            foreach (var file in files) Add(tar, file.Path[(file.Path.LastIndexOf('/') + 1)..], file.Content, file.Mode, file.Owner);
+        ms.Position = 0;
+        return ms;
+    }
+
+    private static void Add(TarWriter tar, string name, string content,
+        UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, int owner = 0)
     {
         var entry = new PaxTarEntry(TarEntryType.RegularFile, name)
         {
             DataStream = new MemoryStream(Encoding.UTF8.GetBytes(content)),
-            Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
+            Mode = mode,
+            Uid = owner,
+            Gid = owner,
             ModificationTime = DateTimeOffset.UnixEpoch,
         };
         tar.WriteEntry(entry);

@@ -34,7 +34,7 @@ internal static partial class StackRunner
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
 
-        log.Milestone(string.Format(Strings.StackListening, model.Name, model.Replicas, model.Url) + " — press Ctrl-C to stop.");
+        log.Milestone(string.Format(Strings.StackListening, model.Name, model.Replicas, model.ServedUrl) + " — press Ctrl-C to stop.");
         // `dotnet run` killed outright (SIGKILL, a crashed IDE) would leave this process an orphan forever: when the parent
         // changes, stop as on Ctrl-C. (The reaper removes the stack in that case too.)
         var parent = OperatingSystem.IsWindows() ? 0 : GetParentPid();

@@ -9,6 +9,25 @@ namespace ProxyStack.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class DockerFactAttribute : FactAttribute
 {
+    public DockerFactAttribute()
+    {
+        Skip = DockerEngineCheck.SkipReason();
+        Timeout = 0;
+    }
+}
+
+/// <summary>A theory that needs a real engine, skipped or failed like <see cref="DockerFactAttribute"/>.</summary>
+public sealed class DockerTheoryAttribute : TheoryAttribute
+{
+    public DockerTheoryAttribute()
+    {
+        Skip = DockerEngineCheck.SkipReason();
+        Timeout = 0;
+    }
+}
+
+internal static class DockerEngineCheck
+{
     private static readonly Lazy<string?> Unavailable = new(() =>
     {
         using var engine = new DockerEngine();
@@ -23,10 +42,7 @@ public sealed class DockerFactAttribute : FactAttribute
         }
     });
 
-    public DockerFactAttribute()
-    {
-        if (Unavailable.Value is { } reason && !string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-            Skip = reason;
-        Timeout = 0;
-    }
+    /// <summary>Why the test is skipped, or null: never under CI=true, where the test then fails on the missing engine.</summary>
+    public static string? SkipReason() =>
+        Unavailable.Value is { } reason && !string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase) ? reason : null;
 }

@@ -41,6 +41,15 @@ public sealed class SampleCopy : IDisposable
         File.WriteAllText(path, text.Replace(from, to));
     }
 
+    /// <summary>Adds MSBuild XML (an ItemGroup, a PropertyGroup) to the copy's project file, before its last import.</summary>
+    public void AddToProject(string xml)
+    {
+        var path = Path.Combine(Directory, "HelloStack.csproj");
+        var text = File.ReadAllText(path);
+        var at = text.LastIndexOf("  <Import ", StringComparison.Ordinal);
+        File.WriteAllText(path, text[..at] + xml + "\n\n" + text[at..]);
+    }
+
     /// <summary>`dotnet build -t:&lt;target&gt;` with the given properties, the mirror always set.</summary>
     public Task<ProcessResult> BuildAsync(string target, IDictionary<string, string>? properties = null, IDictionary<string, string>? env = null, TimeSpan? timeout = null, string verbosity = "n")
     {

@@ -1,0 +1,186 @@
+using ProxyStack.Execution;
+using ProxyStack.IntegrationTests.Infrastructure;
+using ProxyStack.Model;
+using ProxyStack.Planning;
+using ProxyStack.Proxy;
+using Xunit;
+
+namespace ProxyStack.Tests;
+
+/// <summary>
+/// DNS membership (bridge mode, nginx 1.27.3 or later): replicas join nginx's upstream by taking the member alias once every new
+/// replica is ready, and leave by a graceful stop; the proxy reloads only when its config changes.
+/// </summary>
+public class DnsMembershipTests
+{
+    private static StackModel Model(int replicas = 3) => Builders.Model(replicas) with { NginxVersion = "1.30.6" };
+
+    private static ObservedState Running(StackModel model) => Builders.Running(model, NginxConfigWriter.Write(model));
+
+    private static void AssertPlan(string expected, ReconcileResult result) => Builders.AssertPlan(expected, result);
+
+    [Fact]
+    public void The_config_resolves_every_slot_name_and_does_not_depend_on_the_replica_count()
+    {
+        var config = NginxConfigWriter.Write(Model(3));
+        Assert.Contains("resolver 127.0.0.11 valid=1s ipv6=off;", config);
+        Assert.Contains("zone app 64k;", config);
+        Assert.Contains("server hello-app-1:8080 resolve max_fails=3 fail_timeout=5s;", config);
+        Assert.Contains("server hello-app-16:8080 resolve max_fails=3 fail_timeout=5s;", config);
+        // Free slots fail to resolve every second: the main log keeps only critical messages, requests log through http's.
+        Assert.Contains("\nerror_log stderr crit;", config);
+        Assert.Contains("    error_log stderr warn;", config);
+        Assert.Equal(config, NginxConfigWriter.Write(Model(1)));
+        // Without DNS membership (an older nginx, host or link mode) replicas are listed and the config reloads on changes.
+        Assert.Contains("server hello-app-1:8080 max_fails", NginxConfigWriter.Write(Builders.Model(3)));
+        Assert.DoesNotContain("hello-app-4", NginxConfigWriter.Write(Builders.Model(3)));
+        Assert.DoesNotContain("resolve", NginxConfigWriter.Write(Model(3) with { NetworkMode = StackNetworking.Host }));
+    }
+
+    [Fact]
+    public void A_fresh_stack_starts_replicas_outside_the_upstream_and_names_them_into_it_once_all_are_ready()
+    {
+        AssertPlan("""
+             1. create network hello-net: missing
+             2. create hello-app-1-joining: missing (after 1)
+             3. start hello-app-1-joining: missing (after 2)
+             4. wait ready hello-app-1-joining: missing (after 3)
+             5. create hello-app-2-joining: missing (after 1)
+             6. start hello-app-2-joining: missing (after 5)
+             7. wait ready hello-app-2-joining: missing (after 6)
+             8. join upstream hello-app-1: missing (after 1,4,7)
+             9. join upstream hello-app-2: missing (after 1,4,7)
+            10. create hello-proxy: missing (after 1,8,9)
+            11. start hello-proxy: missing (after 10)
+            12. wait proxy hello-proxy: missing (after 11)
+            """, Builders.Reconcile(Model(2), new ObservedState { ImageIds = Builders.Images() }));
+    }
+
+    [Fact]
+    public void Scaling_up_names_the_new_replica_into_its_slot_and_waits_for_the_resolver_without_a_reload()
+    {
+        AssertPlan("""
+             1. create hello-app-3-joining: missing
+             2. start hello-app-3-joining: missing (after 1)
+             3. wait ready hello-app-3-joining: missing (after 2)
+             4. join upstream hello-app-3: missing (after 3)
+             5. await resolver hello-proxy: let nginx resolve the changed replicas (after 4)
+            """, Builders.Reconcile(Model(3), Running(Model(2))));
+    }
+
+    [Fact]
+    public void Scaling_down_renames_the_surplus_out_of_the_upstream_and_stops_it_only_after_the_resolver_saw_it()
+    {
+        var result = Builders.Reconcile(Model(1), Running(Model(3)));
+        var text = result.Plan.ToString();
+        Assert.DoesNotContain("reload", text);
+        Assert.DoesNotContain("drain", text);
+        var steps = result.Plan.Steps;
+        var resolver = Assert.Single(steps, s => s.Kind == StepKind.AwaitResolver);
+        Assert.Equal(["hello-app-3", "hello-app-2"], steps.Where(s => s.Kind == StepKind.RetireContainer).Select(s => s.Resource));
+        Assert.All(steps.Where(s => s.Kind == StepKind.StopContainer), s =>
+        {
+            Assert.Equal([resolver.Id], s.DependsOn);
+            Assert.Contains("-retiring-", s.Resource);
+        });
+    }
+
+    [Fact]
+    public void A_rolling_replacement_hands_each_slot_over_after_all_are_ready_and_stops_the_old_after_the_resolver()
+    {
+        var observed = Running(Model(2)) with { ImageIds = Builders.Images("sha256:app2") };
+        var result = Builders.Reconcile(Model(2), observed);
+        var text = result.Plan.ToString();
+        Assert.DoesNotContain("reload", text);
+        Assert.DoesNotContain("drain", text);
+        var steps = result.Plan.Steps;
+        var resolver = Assert.Single(steps, s => s.Kind == StepKind.AwaitResolver);
+        Assert.True(resolver.IsCommit);
+        var waits = steps.Where(s => s.Kind == StepKind.WaitReady).Select(s => s.Id).ToHashSet();
+        // Nothing leaves a slot before every new replica is ready; a slot's new holder takes the name after the old one left it.
+        Assert.All(steps.Where(s => s.Kind == StepKind.RetireContainer), r => Assert.Superset(waits, r.DependsOn.ToHashSet()));
+        foreach (var join in steps.Where(s => s.Kind == StepKind.JoinUpstream))
+        {
+            Assert.Equal(join.Resource + "-joining", join.Content);
+            Assert.Contains(steps.Single(s => s.Kind == StepKind.RetireContainer && s.Resource == join.Resource).Id, join.DependsOn);
+        }
+        Assert.All(steps.Where(s => s.Kind == StepKind.StopContainer), s => Assert.Equal([resolver.Id], s.DependsOn));
+    }
+
+    [Fact]
+    public void A_stopped_replica_is_replaced_not_started_and_a_stale_joining_container_goes_first()
+    {
+        var model = Model(2);
+        var observed = Running(model);
+        var stale = Builders.App(model, 1) with { Name = "hello-app-1-joining", Id = "stale1234567890" };
+        observed = observed with
+        {
+            Containers = observed.Containers.Select(c => c.Name == "hello-app-2" ? c with { Running = false } : c).Append(stale).ToList(),
+        };
+        var result = Builders.Reconcile(model, observed with { ImageIds = Builders.Images("sha256:app2") });
+        var steps = result.Plan.Steps;
+        Assert.DoesNotContain(steps, s => s.Kind == StepKind.StartContainer && s.Resource == "hello-app-2");
+        var removeStale = Assert.Single(steps, s => s.Kind == StepKind.RemoveContainer && s.Resource == "hello-app-1-joining");
+        var create = Assert.Single(steps, s => s.Kind == StepKind.CreateContainer && s.Resource == "hello-app-1-joining");
+        Assert.Contains(removeStale.Id, create.DependsOn);
+        Assert.Single(steps, s => s.Kind == StepKind.RemoveContainer && s.Resource == "hello-app-1-joining");
+    }
+
+    [Fact]
+    public void A_foreign_container_holding_a_joining_name_stops_the_plan()
+    {
+        var model = Model(2);
+        var observed = new ObservedState
+        {
+            ImageIds = Builders.Images(),
+            Containers = [new ObservedContainer("f00", "hello-app-2-joining", new Dictionary<string, string>(), true)],
+        };
+        Assert.Equal("STACK4001", Assert.Single(Builders.Reconcile(model, observed).Diagnostics).Code);
+    }
+
+    [Fact]
+    public void A_config_change_still_reloads_in_place()
+    {
+        var model = Model(2);
+        var observed = Running(model) with { ProxyConfigHash = "sha256:older" };
+        AssertPlan("""
+             1. reload hello-proxy: configuration changed
+            """, Builders.Reconcile(model, observed));
+    }
+
+    [Fact]
+    public async Task A_failure_after_a_slot_changed_hands_stops_the_newcomer_gracefully_and_gives_the_slot_back()
+    {
+        var model = Model(2);
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        engine.Containers["hello-app-2"] = ("old2", new Dictionary<string, string>(), true);
+        var plan = new Plan([
+            new PlanStep(1, StepKind.CreateContainer, "hello-app-2-joining", "image changed", []) { Container = ContainerSpecs.App(model, "hello-app-2-joining", 2, Builders.AppImageId, "h") },
+            new PlanStep(2, StepKind.RetireContainer, "hello-app-2", "image changed", [1]) { Content = "hello-app-2-retiring-old2" },
+            new PlanStep(3, StepKind.JoinUpstream, "hello-app-2", "image changed", [2]) { Content = "hello-app-2-joining" },
+            new PlanStep(4, StepKind.ReloadProxy, "hello-proxy", "configuration changed", [3]) { Content = "x", IsCommit = true },
+        ]);
+        engine.ExecResult = (1, "nginx: [emerg] refused by the test");
+        var e = await Assert.ThrowsAsync<ProxyStack.Diagnostics.StackException>(() => new PlanExecutor(engine, new NullStackLog()).ExecuteAsync(plan, model, CancellationToken.None));
+        Assert.Equal("STACK4008", e.Diagnostic.Code);
+        var calls = string.Join("\n", engine.Calls);
+        Assert.Contains("rename hello-app-2-joining hello-app-2", engine.Calls);
+        var stop = engine.Calls.IndexOf("stop hello-app-2");
+        Assert.True(stop >= 0 && stop < engine.Calls.IndexOf("rm hello-app-2"), calls);
+        Assert.True(engine.Calls.IndexOf("rm hello-app-2") < engine.Calls.IndexOf("rename hello-app-2-retiring-old2 hello-app-2"), calls);
+        Assert.Equal("old2", engine.Containers["hello-app-2"].Id);
+    }
+
+    [Theory]
+    [InlineData("nginx version: nginx/1.30.6\n", "1.30.6", true)]
+    [InlineData("nginx version: nginx/1.27.3", "1.27.3", true)]
+    [InlineData("nginx version: nginx/1.27.2", "1.27.2", false)]
+    [InlineData("/docker-entrypoint.sh: Configuration complete\nnginx version: nginx/1.22.1\n", "1.22.1", false)]
+    [InlineData("nginx version: openresty/1.21.4.1", null, false)]
+    public void The_version_nginx_prints_decides_whether_it_resolves(string output, string? version, bool resolves)
+    {
+        var parsed = NginxVersions.Parse(output);
+        Assert.Equal(version, parsed?.ToString());
+        Assert.Equal(resolves, NginxVersions.Resolves(parsed?.ToString() ?? ""));
+    }
+}
