@@ -194,8 +194,8 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
                 Assert.Equal(["/run/proxystack", "/tmp"], host.Tmpfs.Keys.Order());
             }
         }
-        // A reload still works on the read-only root: a scale-up rewrites the config through the tmpfs.
-        var scaled = await UpAsync(shared.Sample, Props(2));
+        // A reload still works on the read-only root: a config change (with a scale-up) rewrites the config through the tmpfs.
+        var scaled = await UpAsync(shared.Sample, Props(2, ("StackMaxRequestBodySize", "20000000")));
         Assert.Contains($"reload {Stack}-proxy", scaled.Output);
         using var http = new HttpClient();
         var seen = new HashSet<string>();
