@@ -121,13 +121,35 @@ http {
 NGINX
 proxy_run raw-naive raw-net "$naive_port" "$work/naive.conf"
 ps_up 1
+# Variants of ProxyStack's own config, one change each, beside it on the stack's network (they resolve the same replica):
+# what each tuning knob is worth here. Removed before the stack goes down, which needs its network free.
+docker exec "$stack-proxy" cat /run/proxystack/nginx.conf >"$work/ps.conf"
+# "copy" changes nothing: the baseline for the others (same way of running as theirs, unlike the stack's own proxy).
+variants=(
+  "copy:s|^||"
+  "logbuf:s|access_log /dev/stdout proxystack;|access_log /dev/stdout proxystack buffer=64k flush=1s;|"
+  "nolog:s|access_log /dev/stdout proxystack;|access_log off;|"
+  "buffering:s|proxy_buffering off;|proxy_buffering on;|"
+  "workers1:s|worker_processes auto;|worker_processes 1;|"
+  "nokeepalive:s|keepalive 32;||"
+)
+variant_port=18500
+for v in "${variants[@]}"; do
+  name=${v%%:*}; sed "${v#*:}" "$work/ps.conf" >"$work/var-$name.conf"
+  [ "$name" = copy ] || ! cmp -s "$work/ps.conf" "$work/var-$name.conf" || { echo "variant $name changed nothing" >&2; exit 1; }
+  proxy_run "raw-var-$name" "$stack-net" "$variant_port" "$work/var-$name.conf"; first_200 "$variant_port"
+  variant_port=$((variant_port + 1))
+done
 first_200 "$direct_port"; first_200 "$naive_port"
 ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f", v}'; }
 for run in $(seq "$runs"); do
-  for target in direct:$direct_port proxystack:$port naive:$naive_port; do
+  targets=(direct:$direct_port proxystack:$port naive:$naive_port); p=18500
+  for v in "${variants[@]}"; do targets+=("var-${v%%:*}:$p"); p=$((p + 1)); done
+  for target in "${targets[@]}"; do
     wrk -t2 -c32 -d3s --latency "http://127.0.0.1:${target##*:}/" >"$work/wrk.out"
     record "rps-${target%%:*}" "$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out")"
     record "p50-${target%%:*}" "$(awk '/ 50%/ {print $2}' "$work/wrk.out" | ms)"
   done
 done
+for v in "${variants[@]}"; do docker rm -f "raw-var-${v%%:*}" >/dev/null; done
 raw_down; ps_down

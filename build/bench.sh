@@ -127,6 +127,12 @@ cat <<MD
 | direct to the replica (published only for this) | $(slash rps-direct) | $(slash p50-direct) |
 | through ProxyStack's nginx | $(slash rps-proxystack) (×$(ratio rps-proxystack rps-direct) of direct) | $(slash p50-proxystack) |
 | through a naive nginx (plain proxy_pass, no upstream keepalive) | $(slash rps-naive) (×$(ratio rps-naive rps-direct) of direct) | $(slash p50-naive) |
+| ProxyStack's config unchanged, run like the variants below (their baseline) | $(slash rps-var-copy) (×$(ratio rps-var-copy rps-direct) of direct) | $(slash p50-var-copy) |
+| ProxyStack's config, access log buffered (64k, flushed each second) | $(slash rps-var-logbuf) (×$(ratio rps-var-logbuf rps-direct) of direct) | $(slash p50-var-logbuf) |
+| ProxyStack's config, no access log | $(slash rps-var-nolog) (×$(ratio rps-var-nolog rps-direct) of direct) | $(slash p50-var-nolog) |
+| ProxyStack's config, proxy_buffering on | $(slash rps-var-buffering) (×$(ratio rps-var-buffering rps-direct) of direct) | $(slash p50-var-buffering) |
+| ProxyStack's config, worker_processes 1 | $(slash rps-var-workers1) (×$(ratio rps-var-workers1 rps-direct) of direct) | $(slash p50-var-workers1) |
+| ProxyStack's config, no upstream keepalive | $(slash rps-var-nokeepalive) (×$(ratio rps-var-nokeepalive rps-direct) of direct) | $(slash p50-var-nokeepalive) |
 
 | Redeploy of 4 replicas under load (wrk -t2 -c16, from 0.5 s before until 0.5 s after) | failed requests median/min/max | non-2xx, all runs | socket errors, all runs (connect/read/write/timeout) | redeploy seconds median | requests/s during it, median |
 | --- | --- | --- | --- | --- | --- |
