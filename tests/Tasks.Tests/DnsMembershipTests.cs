@@ -139,6 +139,21 @@ public class DnsMembershipTests
     }
 
     [Fact]
+    public void With_a_config_change_the_reload_comes_before_any_slot_changes_hands()
+    {
+        var observed = Running(Model(2)) with { ImageIds = Builders.Images("sha256:app2"), ProxyConfigHash = "sha256:older" };
+        var steps = Builders.Reconcile(Model(2), observed).Plan.Steps;
+        var reload = Assert.Single(steps, s => s.Kind == StepKind.ReloadProxy);
+        Assert.True(reload.IsCommit);
+        Assert.Equal(steps.Where(s => s.Kind == StepKind.WaitReady).Select(s => s.Id).Order(), reload.DependsOn.Order());
+        // A config nginx refuses stops the run here: no old replica was renamed, no newcomer took a slot.
+        Assert.All(steps.Where(s => s.Kind is StepKind.RetireContainer or StepKind.JoinUpstream), s => Assert.Contains(reload.Id, s.DependsOn));
+        var resolver = Assert.Single(steps, s => s.Kind == StepKind.AwaitResolver);
+        Assert.False(resolver.IsCommit);
+        Assert.All(steps.Where(s => s.Kind == StepKind.StopContainer), s => Assert.Equal([resolver.Id], s.DependsOn));
+    }
+
+    [Fact]
     public void A_config_change_still_reloads_in_place()
     {
         var model = Model(2);

@@ -151,7 +151,10 @@ internal static class Reconciler
         private int _membershipChanges;
         /// <summary>Surplus or stale containers already planned for (renamed away or removed) by the replica phase.</summary>
         private readonly HashSet<string> _handled = new(StringComparer.Ordinal);
-        private bool _resolverAwaited;
+        /// <summary>DNS membership: the AwaitResolver step that replicas renamed out of their slots stop after, once planned.</summary>
+        private int? _resolved;
+        private bool _membershipPlanned;
+        private readonly List<(string Name, string Cause, ObservedContainer? Old, int Ready)> _joining = [];
         private int[] _netDeps = [];
         private bool _netExists;
         private bool _replicasChanged;
@@ -185,7 +188,7 @@ internal static class Reconciler
         public void PlanReplicas()
         {
             int? previousHostReplacement = null;
-            var joining = new List<(string Name, string Cause, ObservedContainer? Old, int Ready)>();
+            var joining = _joining;
             for (var i = 1; i <= model.Replicas; i++)
             {
                 var name = model.AppName(i);
@@ -244,7 +247,6 @@ internal static class Reconciler
                 if (_dns) joining.Add((name, cause, existing, waited));
                 _replicasChanged = true;
             }
-            if (_dns) PlanMembership(joining);
         }
 
         /// <summary>
@@ -252,11 +254,15 @@ internal static class Reconciler
         /// takes the slot name; a surplus replica (above StackReplicas) is renamed away too. nginx's resolver sees the change
         /// within a second (the AwaitResolver commit step, planned with the proxy), and only then does anything stop.
         /// </summary>
-        private void PlanMembership(List<(string Name, string Cause, ObservedContainer? Old, int Ready)> joining)
+        /// <param name="first">Steps the hand-over waits for besides readiness: a config reload, so that a config nginx refuses
+        /// stops the run before any slot changed hands.</param>
+        private void PlanMembership(IReadOnlyList<int> first)
         {
-            var allReady = _ready.ToList();
+            if (!_dns || _membershipPlanned) return;
+            _membershipPlanned = true;
+            var allReady = _ready.Concat(first).ToList();
             _ready.Clear();
-            foreach (var (name, cause, old, _) in joining)
+            foreach (var (name, cause, old, _) in _joining)
             {
                 List<int> after = [.. allReady, .. _netDeps];
                 if (old is not null)
@@ -311,15 +317,17 @@ internal static class Reconciler
             if (proxy is not null && _netExists && proxy.Running && proxy.Label(StackLabels.ConfigHash) == proxyHash && !linksStale)
             {
                 var configDiffers = observed.ProxyConfigHash != ConfigHash.Of(proxyConfig);
-                if (_dns && !configDiffers)
+                if (_dns)
                 {
-                    // DNS membership: nginx sees slot names change hands once its resolver asks again; nothing reloads.
+                    // DNS membership: nginx sees slot names change hands once its resolver asks again; it reloads only for a
+                    // changed config, and before any slot changes hands (a config it refuses then leaves every slot as it was).
+                    if (configDiffers)
+                        _commit = _b.Add(StepKind.ReloadProxy, model.ProxyName, "configuration changed", _ready, content: proxyConfig, commit: true);
+                    PlanMembership(_commit is { } reload ? [reload] : []);
                     if (_membershipChanges > 0)
-                    {
-                        _commit = _b.Add(StepKind.AwaitResolver, model.ProxyName, "let nginx resolve the changed replicas", _ready, commit: true);
-                        _resolverAwaited = true;
-                    }
-                    else Kept.Add(model.ProxyName);
+                        _resolved = _b.Add(StepKind.AwaitResolver, model.ProxyName, "let nginx resolve the changed replicas", _ready, commit: _commit is null);
+                    _commit ??= _resolved;
+                    if (_commit is null) Kept.Add(model.ProxyName);
                     return;
                 }
                 if ((_replicasChanged && !_dns) || configDiffers)
@@ -329,6 +337,7 @@ internal static class Reconciler
                 return;
             }
 
+            PlanMembership([]);
             var cause = proxy is null ? "missing" : !_netExists ? "network recreated" : !proxy.Running ? "not running"
                 : proxy.Label(StackLabels.ConfigHash) != proxyHash ? "definition changed" : "links changed";
             if (observed.BusyHostPort != 0)
@@ -386,7 +395,7 @@ internal static class Reconciler
             var removed = new List<int>();
             var proxies = leftoverProxies.Select(p => p.Name).Concat(_retiredProxy is null ? [] : [_retiredProxy]).ToHashSet();
             List<int> committed = _commit is { } c ? [c] : _ready;
-            int? drain = null, resolved = null;
+            int? drain = null;
             foreach (var (name, cause) in leaving)
             {
                 // With DNS membership a replica leaves nginx's upstream by its rename (nginx stops choosing it once its resolver
@@ -395,8 +404,8 @@ internal static class Reconciler
                 // When a new or replaced proxy was the commit point, renamed replicas still wait until resolvers (an old proxy's
                 // too) have seen the rename.
                 List<int> after = !_dns || proxies.Contains(name) ? [drain ??= _b.Add(StepKind.Drain, model.ProxyName, "let in-flight requests finish", committed)]
-                    : _resolverAwaited || _membershipChanges == 0 ? committed
-                    : [resolved ??= _b.Add(StepKind.AwaitResolver, model.ProxyName, "let nginx resolve the changed replicas", committed)];
+                    : _membershipChanges == 0 ? committed
+                    : [_resolved ??= _b.Add(StepKind.AwaitResolver, model.ProxyName, "let nginx resolve the changed replicas", committed)];
                 var stop = _b.Add(StepKind.StopContainer, name, cause, after);
                 removed.Add(_b.Add(StepKind.RemoveContainer, name, cause, [stop]));
             }
