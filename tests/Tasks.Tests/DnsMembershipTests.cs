@@ -180,9 +180,11 @@ public class DnsMembershipTests
         Assert.Equal("STACK4008", e.Diagnostic.Code);
         var calls = string.Join("\n", engine.Calls);
         Assert.Contains("rename hello-app-2-joining hello-app-2", engine.Calls);
-        var stop = engine.Calls.IndexOf("stop hello-app-2");
-        Assert.True(stop >= 0 && stop < engine.Calls.IndexOf("rm hello-app-2"), calls);
-        Assert.True(engine.Calls.IndexOf("rm hello-app-2") < engine.Calls.IndexOf("rename hello-app-2-retiring-old2 hello-app-2"), calls);
+        // Undone in this order: the newcomer gives the name up, stops gracefully and goes; then the old replica gets it back.
+        var giveUp = engine.Calls.IndexOf("rename hello-app-2 hello-app-2-joining");
+        var stop = engine.Calls.IndexOf("stop hello-app-2-joining");
+        Assert.True(giveUp >= 0 && giveUp < stop && stop < engine.Calls.IndexOf("rm hello-app-2-joining"), calls);
+        Assert.True(engine.Calls.IndexOf("rm hello-app-2-joining") < engine.Calls.IndexOf("rename hello-app-2-retiring-old2 hello-app-2"), calls);
         Assert.Equal("old2", engine.Containers["hello-app-2"].Id);
     }
 

@@ -148,12 +148,14 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
                     undo.Add((step, t => engine.RemoveContainerAsync(step.Resource, t)));
                     break;
                 case StepKind.JoinUpstream:
-                    // It holds the slot name now and nginx may be sending it requests: it leaves gracefully (Kestrel finishes
-                    // them) and is removed, so that the undo of the retirement can give the slot back to the old replica.
+                    // It holds the slot name now and nginx may be sending it requests: it gives the name up first (nginx stops
+                    // resolving it), then leaves gracefully (Kestrel finishes what it has) and is removed; the undo of the
+                    // retirement then gives the slot back to the old replica.
                     undo.Add((step, async t =>
                     {
-                        await engine.StopContainerAsync(step.Resource, StopTimeout, t).ConfigureAwait(false);
-                        await engine.RemoveContainerAsync(step.Resource, t).ConfigureAwait(false);
+                        await engine.RenameContainerAsync(step.Resource, step.Content!, t).ConfigureAwait(false);
+                        await engine.StopContainerAsync(step.Content!, StopTimeout, t).ConfigureAwait(false);
+                        await engine.RemoveContainerAsync(step.Content!, t).ConfigureAwait(false);
                     }));
                     break;
                 case StepKind.RetireContainer:
