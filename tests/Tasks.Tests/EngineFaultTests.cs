@@ -65,7 +65,7 @@ public sealed class EngineFaultTests : IDisposable
         var model = Builders.Model(1);
         var engine = new FakeEngine { BuildFailure = new EngineRequestException("build proxystack/hello-proxy:latest", "nginx: [emerg] unknown directive \"x\"", conflict: false) };
         engine.Images[model.NginxImage] = Builders.NginxId;
-        var task = new BuildStackProxyImage { BuildEngine = _scratch.Build, ModelFile = _scratch.WriteModel(model), ConfigFile = _scratch.ConfigFile, ProxyImage = Builders.ProxyImage, Engine = engine };
+        var task = new BuildStackProxyImage { BuildEngine = _scratch.Build, ModelFile = _scratch.WriteModel(model), ConfigFile = _scratch.ConfigFile, ProxyImage = Builders.ProxyImage, BaseImageId = Builders.NginxId, Engine = engine };
         Assert.False(task.Execute());
         var error = Assert.Single(_scratch.Build.Errors);
         Assert.Equal("STACK2002", error.Code);

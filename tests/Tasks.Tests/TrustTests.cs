@@ -315,7 +315,8 @@ public sealed class TrustTests : IDisposable
             new ApplyStack { ModelFile = modelFile, AppImage = Builders.AppImage, ProxyImage = Builders.ProxyImage, ProxyConfigFile = _scratch.ConfigFile },
             new RemoveStack { ModelFile = modelFile },
             new GetStackStatus { ModelFile = modelFile },
-            new BuildStackProxyImage { ModelFile = modelFile, ConfigFile = _scratch.ConfigFile, ProxyImage = Builders.ProxyImage },
+            new BuildStackProxyImage { ModelFile = modelFile, ConfigFile = _scratch.ConfigFile, ProxyImage = Builders.ProxyImage, BaseImageId = Builders.NginxId },
+            new InspectStackProxyBase { ModelFile = modelFile, StampFile = Path.Combine(_scratch.Dir, "nginx-base.stamp") },
             new ValidateStackImageStamp { StampFile = stamp },
             new RecordStackAppImage { Image = "hello:latest", StampFile = stamp },
         ];

@@ -235,25 +235,9 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
     private async Task CheckConfigAsync(ContainerSpec check, TimeSpan timeout, CancellationToken ct)
     {
         await engine.RemoveContainerAsync(check.Name, ct).ConfigureAwait(false);
-        await engine.CreateContainerAsync(check, ct).ConfigureAwait(false);
-        try
-        {
-            await engine.StartContainerAsync(check.Name, ct).ConfigureAwait(false);
-            var deadline = DateTime.UtcNow + timeout;
-            ContainerStatus? status;
-            while ((status = await engine.InspectContainerAsync(check.Name, check.Network, ct).ConfigureAwait(false)) is { Running: true })
-            {
-                if (DateTime.UtcNow > deadline) throw new ProxyReloadException(check.Name, $"nginx -t did not finish within {timeout.TotalSeconds:0} s");
-                await Task.Delay(100, ct).ConfigureAwait(false);
-            }
-            if (status is null || status.ExitCode != 0)
-                throw new ProxyReloadException(check.Name, await engine.GetLogsAsync(check.Name, ReadinessWaiter.LogTail, ct).ConfigureAwait(false));
-        }
-        finally
-        {
-            using var cleanup = new CancellationTokenSource(RollbackTimeout);
-            await engine.RemoveContainerAsync(check.Name, cleanup.Token).ConfigureAwait(false);
-        }
+        var (exit, logs) = await ThrowawayContainer.RunAsync(engine, check, timeout, ct).ConfigureAwait(false);
+        if (exit is null) throw new ProxyReloadException(check.Name, $"nginx -t did not finish within {timeout.TotalSeconds:0} s");
+        if (exit != 0) throw new ProxyReloadException(check.Name, logs);
     }
 
     /// <summary>Checks the new config beside the running one, and only then swaps it in and signals nginx (graceful reload).</summary>

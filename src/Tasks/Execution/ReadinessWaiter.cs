@@ -12,23 +12,19 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
 {
     public const int LogTail = 30;
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
-    private static readonly HttpClient Http = new(new SocketsHttpHandler
-    {
-        AllowAutoRedirect = false,
-        UseProxy = false,
-        PooledConnectionLifetime = TimeSpan.Zero,
-    }) { Timeout = TimeSpan.FromSeconds(2) };
+    private static readonly HttpClient Http = ProbeClient(acceptAnyCertificate: false);
     /// <summary>
     /// For the proxy's own HTTPS address only: the probe asks whether nginx answers through the stack, not whether this
     /// machine trusts the certificate (the development certificate often is not trusted on Linux).
     /// </summary>
-    private static readonly HttpClient HttpsProbe = new(new SocketsHttpHandler
+    private static readonly HttpClient HttpsProbe = ProbeClient(acceptAnyCertificate: true);
+
+    private static HttpClient ProbeClient(bool acceptAnyCertificate)
     {
-        AllowAutoRedirect = false,
-        UseProxy = false,
-        PooledConnectionLifetime = TimeSpan.Zero,
-        SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
-    }) { Timeout = TimeSpan.FromSeconds(2) };
+        var handler = new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false, PooledConnectionLifetime = TimeSpan.Zero };
+        if (acceptAnyCertificate) handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+        return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(2) };
+    }
 
     /// <summary>
     /// Waits for a replica: GET http://&lt;address&gt;:&lt;port&gt;&lt;path&gt;, where the address is the container's on

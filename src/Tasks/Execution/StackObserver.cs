@@ -14,10 +14,8 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log)
 
     public async Task<ObservedState> ObserveAsync(StackModel model, IReadOnlyList<string> images, CancellationToken ct)
     {
-        var names = new List<string> { model.NetworkName, model.ProxyName };
-        names.AddRange(Enumerable.Range(1, model.Replicas).Select(model.AppName));
-        if (StackNetworking.ReplicasByDns(model)) names.AddRange(Enumerable.Range(1, model.Replicas).Select(i => StackNames.Joining(model.AppName(i))));
-        var (containers, networks) = await engine.ListStackResourcesAsync(model.Name, names, ct).ConfigureAwait(false);
+        var (containers, networks) = await engine.ListStackResourcesAsync(model.Name,
+            [model.NetworkName, .. StackNetworking.ContainerNames(model)], ct).ConfigureAwait(false);
 
         var ids = new Dictionary<string, string>();
         foreach (var image in images.Distinct())

@@ -18,6 +18,8 @@ public sealed class BuildStackProxyImage : StackTask
     [Required] public string ConfigFile { get; set; } = "";
     /// <summary>Example: proxystack/hellostack-proxy:latest</summary>
     [Required] public string ProxyImage { get; set; } = "";
+    /// <summary>The nginx base image's id, from InspectStackProxyBase (which pulled it when missing). Example: sha256:1c0b…</summary>
+    [Required] public string BaseImageId { get; set; } = "";
     /// <summary>The id of the image built (or found up to date): what ApplyStack deploys. Example: sha256:9ab2…</summary>
     [Output] public string ProxyImageId { get; set; } = "";
 
@@ -28,18 +30,11 @@ public sealed class BuildStackProxyImage : StackTask
         var model = ReadModel(ModelFile);
         var config = await File.ReadAllTextAsync(ConfigFile, ct).ConfigureAwait(false);
         var dockerfile = ProxyBuildContext.Dockerfile(model.NginxImage);
-        // InspectStackProxyBase ran first and pulled it when missing.
-        var baseImage = await Engine.InspectImageAsync(model.NginxImage, ct).ConfigureAwait(false);
-        if (baseImage is null)
-        {
-            MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.BaseImageUnavailable), model.NginxImage, "the engine no longer has it"));
-            return false;
-        }
         var hash = ConfigHash.Compute(new Dictionary<string, object?>
         {
             ["dockerfile"] = dockerfile,
             ["config"] = config,
-            ["base"] = baseImage.Value.Id,
+            ["base"] = BaseImageId,
         });
         var existing = await Engine.InspectImageAsync(ProxyImage, ct).ConfigureAwait(false);
         if (existing?.Labels.GetValueOrDefault(StackLabels.ImageHash) == hash)

@@ -22,6 +22,8 @@ public sealed class InspectStackProxyBase : StackTask
     [Required] public string StampFile { get; set; } = "";
     /// <summary>Example: 1.30.6 (empty when the image's nginx did not say)</summary>
     [Output] public string NginxVersion { get; set; } = "";
+    /// <summary>The base image's id, for the proxy image's build. Example: sha256:1c0b…</summary>
+    [Output] public string NginxImageId { get; set; } = "";
 
     private protected override string ProfileLabel => "nginx base image check";
 
@@ -30,6 +32,7 @@ public sealed class InspectStackProxyBase : StackTask
         var model = ReadModel(ModelFile);
         var baseId = await EnsureImageAsync(model.NginxImage, ct).ConfigureAwait(false);
         if (baseId is null) return false;
+        NginxImageId = baseId;
         var stamp = File.Exists(StampFile) ? File.ReadAllText(StampFile).Split(' ', 2, StringSplitOptions.TrimEntries) : [];
         if (stamp.Length == 2 && stamp[0] == baseId) NginxVersion = stamp[1];
         else
@@ -70,23 +73,8 @@ public sealed class InspectStackProxyBase : StackTask
     /// <summary>Runs nginx -v in a throwaway container of the image (no network) and parses what it prints.</summary>
     private async Task<Version?> ReadVersionAsync(StackModel model, string baseId, CancellationToken ct)
     {
-        var spec = ContainerSpecs.NginxVersionProbe(model, baseId);
-        await Engine.CreateContainerAsync(spec, ct).ConfigureAwait(false);
-        try
-        {
-            await Engine.StartContainerAsync(spec.Name, ct).ConfigureAwait(false);
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(model.ReadyTimeoutSeconds);
-            while (await Engine.InspectContainerAsync(spec.Name, spec.Network, ct).ConfigureAwait(false) is { Running: true })
-            {
-                if (DateTime.UtcNow > deadline) return null;
-                await Task.Delay(50, ct).ConfigureAwait(false);
-            }
-            return NginxVersions.Parse(await Engine.GetLogsAsync(spec.Name, ReadinessWaiter.LogTail, ct).ConfigureAwait(false));
-        }
-        finally
-        {
-            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await Engine.RemoveContainerAsync(spec.Name, cleanup.Token).ConfigureAwait(false);
-        }
+        var (_, output) = await ThrowawayContainer.RunAsync(Engine, ContainerSpecs.NginxVersionProbe(model, baseId),
+            TimeSpan.FromSeconds(model.ReadyTimeoutSeconds), ct).ConfigureAwait(false);
+        return NginxVersions.Parse(output);
     }
 }

@@ -47,6 +47,16 @@ internal static class StackNetworking
     /// </summary>
     public static bool ReplicasByDns(StackModel m) => m.NetworkMode == Bridge && m.NginxResolves;
 
+    /// <summary>
+    /// The container names a bring-up may create: the proxy, every replica slot and, with DNS membership, each slot's joining
+    /// name. The observer looks them up; one held by a container that is not the stack's stops the plan (STACK4001).
+    /// </summary>
+    public static IReadOnlyList<string> ContainerNames(StackModel m)
+    {
+        var slots = Enumerable.Range(1, m.Replicas).Select(m.AppName).ToList();
+        return [m.ProxyName, .. slots, .. ReplicasByDns(m) ? slots.Select(StackNames.Joining) : []];
+    }
+
     /// <summary>Docker's DNS server inside every container on a user-defined network.</summary>
     public const string EngineDns = "127.0.0.11";
 
@@ -62,14 +72,14 @@ internal static class StackNetworking
         : Enumerable.Range(1, m.Replicas).Select(i => $"{ReplicaHost(m, i)}:{ReplicaPort(m, i).ToString(CultureInfo.InvariantCulture)}").ToList();
 
     /// <summary>nginx's listen directive: an unprivileged port in its own network namespace, or the host address and port in host mode.</summary>
-    public static string ProxyListen(StackModel m) => m.NetworkMode == Host
-        ? $"{(m.HostAddress.Contains(':') ? $"[{m.HostAddress}]" : m.HostAddress)}:{m.HostPort.ToString(CultureInfo.InvariantCulture)}"
-        : Proxy.NginxConfigWriter.ContainerPort.ToString(CultureInfo.InvariantCulture);
+    public static string ProxyListen(StackModel m) => Listen(m, m.HostPort, Proxy.NginxConfigWriter.ContainerPort);
 
     /// <summary>nginx's HTTPS listen address: its own unprivileged port, or the host address and StackHttpsPort in host mode.</summary>
-    public static string ProxyListenHttps(StackModel m) => m.NetworkMode == Host
-        ? $"{(m.HostAddress.Contains(':') ? $"[{m.HostAddress}]" : m.HostAddress)}:{m.HttpsPort.ToString(CultureInfo.InvariantCulture)}"
-        : Proxy.NginxConfigWriter.ContainerHttpsPort.ToString(CultureInfo.InvariantCulture);
+    public static string ProxyListenHttps(StackModel m) => Listen(m, m.HttpsPort, Proxy.NginxConfigWriter.ContainerHttpsPort);
+
+    private static string Listen(StackModel m, int hostPort, int containerPort) => m.NetworkMode == Host
+        ? $"{(m.HostAddress.Contains(':') ? $"[{m.HostAddress}]" : m.HostAddress)}:{hostPort.ToString(CultureInfo.InvariantCulture)}"
+        : containerPort.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
     /// A replica's environment. In host mode each replica binds loopback only on its own port (ASPNETCORE_URLS takes

@@ -21,18 +21,20 @@ internal static class TlsFiles
     public static (TlsMaterial? Tls, Diagnostic? Problem) Load(StackModel model, string stackDirectory, string? dotnet = null)
     {
         if (model.HttpsPort == 0) return (null, null);
-        string certificate = model.CertificateFile, key = model.CertificateKeyFile, source;
-        if (certificate.Length == 0)
-        {
-            var folder = Path.Combine(stackDirectory, "tls");
-            certificate = Path.Combine(folder, "devcert.pem");
-            key = Path.Combine(folder, "devcert.key");
-            source = DevCertificate;
-            if (!Usable(certificate, key) && Export(folder, certificate, dotnet) is { } why)
-                return (null, Diagnostic.Error(nameof(Strings.DevCertificateUnavailable), why));
-        }
-        else source = certificate;
+        if (model.CertificateFile.Length > 0) return Read(model.CertificateFile, model.CertificateKeyFile, model.CertificateFile);
+        // The development certificate: the exported copy while it is usable, else exported (again) and then read.
+        var folder = Path.Combine(stackDirectory, "tls");
+        string certificate = Path.Combine(folder, "devcert.pem"), key = Path.Combine(folder, "devcert.key");
+        var exported = Read(certificate, key, DevCertificate);
+        if (exported.Tls is not null) return exported;
+        return Export(folder, certificate, dotnet) is { } why
+            ? (null, Diagnostic.Error(nameof(Strings.DevCertificateUnavailable), why))
+            : Read(certificate, key, DevCertificate);
+    }
 
+    /// <summary>Reads and checks a PEM pair: both files readable, the key the certificate's, the certificate not expired.</summary>
+    private static (TlsMaterial? Tls, Diagnostic? Problem) Read(string certificate, string key, string source)
+    {
         var pem = new List<string>();
         foreach (var (file, property) in new[] { (certificate, "StackCertificateFile"), (key, "StackCertificateKeyFile") })
         {
@@ -61,17 +63,6 @@ internal static class TlsFiles
     }
 
     private static Diagnostic Unusable(string what, string todo) => Diagnostic.Error(nameof(Strings.CertificateUnusable), what, todo);
-
-    /// <summary>Both files exist and the certificate has not expired.</summary>
-    private static bool Usable(string certificate, string key)
-    {
-        try
-        {
-            using var pair = X509Certificate2.CreateFromPemFile(certificate, key);
-            return pair.NotAfter > DateTime.Now;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException) { return false; }
-    }
 
     /// <summary>Exports the development certificate (creating it when the user has none yet); null, or what went wrong.</summary>
     private static string? Export(string folder, string certificate, string? dotnet)

@@ -47,10 +47,9 @@ internal static class Reconciler
     {
         var diagnostics = new List<Diagnostic>();
         var stack = model.Name;
-        var appNames = Enumerable.Range(1, model.Replicas).Select(model.AppName).ToHashSet();
-        if (StackNetworking.ReplicasByDns(model)) appNames.UnionWith(appNames.Select(StackNames.Joining).ToList());
+        var names = StackNetworking.ContainerNames(model).ToHashSet(StringComparer.Ordinal);
         foreach (var c in observed.Containers.Where(c => !c.BelongsTo(stack)))
-            if (c.Name == model.ProxyName || appNames.Contains(c.Name))
+            if (names.Contains(c.Name))
                 diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignContainer), c.Name, stack));
         foreach (var n in observed.Networks.Where(n => n.Name == model.NetworkName && !n.BelongsTo(stack)))
             diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignNetwork), n.Name, stack));
@@ -154,7 +153,8 @@ internal static class Reconciler
         /// <summary>DNS membership: the AwaitResolver step that replicas renamed out of their slots stop after, once planned.</summary>
         private int? _resolved;
         private bool _membershipPlanned;
-        private readonly List<(string Name, string Cause, ObservedContainer? Old, int Ready)> _joining = [];
+        /// <summary>DNS membership: the slots whose new replica takes the name once all are ready, and the old holder if any.</summary>
+        private readonly List<(string Name, string Cause, ObservedContainer? Old)> _joining = [];
         private int[] _netDeps = [];
         private bool _netExists;
         private bool _replicasChanged;
@@ -188,7 +188,6 @@ internal static class Reconciler
         public void PlanReplicas()
         {
             int? previousHostReplacement = null;
-            var joining = _joining;
             for (var i = 1; i <= model.Replicas; i++)
             {
                 var name = model.AppName(i);
@@ -244,7 +243,7 @@ internal static class Reconciler
                 var waited = _b.Add(StepKind.WaitReady, created, cause, [started], probePort: StackNetworking.ReplicaPort(model, i));
                 _ready.Add(waited);
                 if (_host && existing is not null) previousHostReplacement = waited;
-                if (_dns) joining.Add((name, cause, existing, waited));
+                if (_dns) _joining.Add((name, cause, existing));
                 _replicasChanged = true;
             }
         }
@@ -262,7 +261,7 @@ internal static class Reconciler
             _membershipPlanned = true;
             var allReady = _ready.Concat(first).ToList();
             _ready.Clear();
-            foreach (var (name, cause, old, _) in _joining)
+            foreach (var (name, cause, old) in _joining)
             {
                 List<int> after = [.. allReady, .. _netDeps];
                 if (old is not null)
