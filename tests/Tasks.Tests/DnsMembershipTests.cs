@@ -94,9 +94,13 @@ public class DnsMembershipTests
         Assert.DoesNotContain("reload", text);
         Assert.DoesNotContain("drain", text);
         var steps = result.Plan.Steps;
-        var resolver = Assert.Single(steps, s => s.Kind == StepKind.AwaitResolver);
-        Assert.True(resolver.IsCommit);
+        var resolver = Assert.Single(steps, s => s.Kind == StepKind.AwaitResolver && s.IsCommit);
         var waits = steps.Where(s => s.Kind == StepKind.WaitReady).Select(s => s.Id).ToHashSet();
+        // One slot at a time: the second hand-over starts only after nginx's resolver has seen the first.
+        var retires = steps.Where(s => s.Kind == StepKind.RetireContainer).ToList();
+        var between = Assert.Single(steps, s => s.Kind == StepKind.AwaitResolver && !s.IsCommit);
+        Assert.Equal([steps.Single(s => s.Kind == StepKind.JoinUpstream && s.Resource == retires[0].Resource).Id], between.DependsOn);
+        Assert.Contains(between.Id, retires[1].DependsOn);
         // Nothing leaves a slot before every new replica is ready; a slot's new holder takes the name after the old one left it.
         Assert.All(steps.Where(s => s.Kind == StepKind.RetireContainer), r => Assert.Superset(waits, r.DependsOn.ToHashSet()));
         foreach (var join in steps.Where(s => s.Kind == StepKind.JoinUpstream))
@@ -148,8 +152,8 @@ public class DnsMembershipTests
         Assert.Equal(steps.Where(s => s.Kind == StepKind.WaitReady).Select(s => s.Id).Order(), reload.DependsOn.Order());
         // A config nginx refuses stops the run here: no old replica was renamed, no newcomer took a slot.
         Assert.All(steps.Where(s => s.Kind is StepKind.RetireContainer or StepKind.JoinUpstream), s => Assert.Contains(reload.Id, s.DependsOn));
-        var resolver = Assert.Single(steps, s => s.Kind == StepKind.AwaitResolver);
-        Assert.False(resolver.IsCommit);
+        Assert.DoesNotContain(steps, s => s.Kind == StepKind.AwaitResolver && s.IsCommit);
+        var resolver = steps.Last(s => s.Kind == StepKind.AwaitResolver);
         Assert.All(steps.Where(s => s.Kind == StepKind.StopContainer), s => Assert.Equal([resolver.Id], s.DependsOn));
     }
 
