@@ -11,6 +11,9 @@ bash build/provision.sh || { echo "provisioning failed"; echo "0 passed, 1 faile
 results="$root/artifacts/test-results"
 rm -rf "$results"
 export PROXYSTACK_TEST_MIRROR=${PROXYSTACK_TEST_MIRROR:-localhost:5000}
+# This run's tag goes into every integration test's stack name (pst-<tag>-…), so the leak check counts what this run left
+# and not what an earlier, killed run (or one running beside it on the same engine) did.
+export PROXYSTACK_TEST_RUN=${PROXYSTACK_TEST_RUN:-r$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')}
 dotnet test Tasks.sln -nologo --results-directory "$results" --logger "trx" --logger "console;verbosity=normal" 2>&1 \
   | grep -vE '/reference:|^\s*$'
 test_rc=${PIPESTATUS[0]}

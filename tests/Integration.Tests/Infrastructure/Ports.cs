@@ -15,5 +15,11 @@ internal static class Ports
         return port;
     }
 
-    public static string NewStackName() => "pst-" + Guid.NewGuid().ToString("N")[..8];
+    /// <summary>
+    /// A stack name no other test uses: pst-, the run's tag when build/test.sh set one (PROXYSTACK_TEST_RUN), then 8 hex
+    /// digits. The tag lets the leak check count only what this run left, not what a killed or concurrent run on the same
+    /// engine did.
+    /// </summary>
+    public static string NewStackName() =>
+        "pst-" + (Environment.GetEnvironmentVariable("PROXYSTACK_TEST_RUN") is { Length: > 0 } run ? run + "-" : "") + Guid.NewGuid().ToString("N")[..8];
 }
