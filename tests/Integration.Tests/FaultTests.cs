@@ -118,6 +118,8 @@ public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : 
         Assert.True(exit is not null and not 0, $"exit {exit}\n{build.Output}");
         Assert.Empty(await Probe.ContainersAsync(Stack));
         Assert.Empty(await Probe.NetworksAsync(Stack));
+        // The key ring's volume was created by this bring-up, so it is undone with the rest.
+        Assert.Empty(await Probe.VolumesAsync(Stack));
         // On Ctrl-C MSBuild is still logging when the task reports; on SIGTERM the process is already exiting and its
         // console logger may be gone, so the warning is asserted for Ctrl-C only.
         if (signal == Cli.SIGINT) Assert.Contains("STACK4006", build.Output);

@@ -9,6 +9,9 @@ internal sealed class FakeEngine : IContainerEngine
     public List<string> Calls { get; } = [];
     public Dictionary<string, (string Id, Dictionary<string, string> Labels, bool Running)> Containers { get; } = [];
     public Dictionary<string, Dictionary<string, string>> Networks { get; } = [];
+    public Dictionary<string, Dictionary<string, string>> Volumes { get; } = [];
+    /// <summary>Every container spec created, by name (the last one of a name).</summary>
+    public Dictionary<string, ContainerSpec> Specs { get; } = [];
     public Dictionary<string, string> Images { get; } = [];
     public Exception? PingFailure { get; set; }
     /// <summary>Containers that "exit" as soon as they are started, with this exit code.</summary>
@@ -74,12 +77,38 @@ internal sealed class FakeEngine : IContainerEngine
         return Task.FromResult(Networks.Remove(name));
     }
 
+    public Task<IReadOnlyList<ObservedVolume>> ListStackVolumesAsync(string stack, IReadOnlyCollection<string> names, CancellationToken ct)
+    {
+        if (ListFailure is not null) return Task.FromException<IReadOnlyList<ObservedVolume>>(ListFailure);
+        IReadOnlyList<ObservedVolume> v = Volumes
+            .Where(kv => kv.Value.GetValueOrDefault(StackLabels.Stack) == stack || names.Contains(kv.Key))
+            .Select(kv => new ObservedVolume(kv.Key, kv.Value)).ToList();
+        return Task.FromResult(v);
+    }
+
+    public Task CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
+    {
+        var recorded = Record($"volume create {name}");
+        if (!recorded.IsFaulted) Volumes[name] = labels.ToDictionary();
+        return recorded;
+    }
+
+    public Task<bool> RemoveVolumeAsync(string name, CancellationToken ct)
+    {
+        var recorded = Record($"volume rm {name}");
+        return recorded.IsFaulted ? Task.FromException<bool>(recorded.Exception!.InnerException!) : Task.FromResult(Volumes.Remove(name));
+    }
+
+    /// <summary>A container the engine creates while the client sees the request cancelled (Ctrl-C with the request in flight).</summary>
+    public string? CancelAfterCreating { get; set; }
+
     public Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct)
     {
+        Specs[spec.Name] = spec;
         var id = $"{++_ids:x4}".PadLeft(64, '0');
         Containers[spec.Name] = (id, spec.Labels.ToDictionary(), false);
         Calls.Add($"create {spec.Name}");
-        return Task.FromResult(id);
+        return spec.Name == CancelAfterCreating ? Task.FromException<string>(new OperationCanceledException()) : Task.FromResult(id);
     }
 
     public Task StartContainerAsync(string name, CancellationToken ct)

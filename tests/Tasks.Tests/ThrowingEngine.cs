@@ -19,6 +19,9 @@ internal sealed class ThrowingEngine(Exception fault) : IContainerEngine
     public Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Fail();
     public Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Fail();
     public Task<bool> RemoveNetworkAsync(string name, CancellationToken ct) => Fail<bool>();
+    public Task<IReadOnlyList<ObservedVolume>> ListStackVolumesAsync(string stack, IReadOnlyCollection<string> names, CancellationToken ct) => Fail<IReadOnlyList<ObservedVolume>>();
+    public Task CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Fail();
+    public Task<bool> RemoveVolumeAsync(string name, CancellationToken ct) => Fail<bool>();
     public Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct) => Fail<string>();
     public Task StartContainerAsync(string name, CancellationToken ct) => Fail();
     public Task RenameContainerAsync(string name, string newName, CancellationToken ct) => Fail();

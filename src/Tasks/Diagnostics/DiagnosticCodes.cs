@@ -60,5 +60,6 @@ internal static class DiagnosticCodes
     public const string UndoFailed = "STACK4013";
     public const string LockTimeout = "STACK4014";
     public const string LockUnavailable = "STACK4015";
+    public const string ForeignVolume = "STACK4016";
     public const string ContainerSupportMissing = "STACK5001";
 }

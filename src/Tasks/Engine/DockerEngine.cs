@@ -176,6 +176,44 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
             return true;
         }, false);
 
+    public async Task<IReadOnlyList<ObservedVolume>> ListStackVolumesAsync(string stack, IReadOnlyCollection<string> names, CancellationToken ct)
+    {
+        var byLabel = await Call("list volumes", () => _client.Volumes.ListAsync(new VolumesListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{StackLabels.Stack}={stack}"] = true } },
+        }, ct)).ConfigureAwait(false);
+        var byName = names.Count == 0 ? null : await Call("list volumes", () => _client.Volumes.ListAsync(new VolumesListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["name"] = names.ToDictionary(n => n, _ => true) },
+        }, ct)).ConfigureAwait(false);
+        // The name filter matches substrings; keep exact names only.
+        return (byLabel.Volumes ?? []).Concat((byName?.Volumes ?? []).Where(v => names.Contains(v.Name)))
+            .GroupBy(v => v.Name, StringComparer.Ordinal).Select(g => g.First())
+            .Select(v => new ObservedVolume(v.Name, (IReadOnlyDictionary<string, string>?)v.Labels ?? new Dictionary<string, string>()))
+            .OrderBy(v => v.Name, StringComparer.Ordinal).ToList();
+    }
+
+    public async Task CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
+    {
+        // The engine answers a create of an existing name with that volume, labels and all: one made meanwhile by someone
+        // else shows as a volume without ours, and is never taken.
+        var volume = await Call("create volume " + name, () => _client.Volumes.CreateAsync(new VolumesCreateParameters
+        {
+            Name = name,
+            Driver = "local",
+            Labels = labels.ToDictionary(),
+        }, ct)).ConfigureAwait(false);
+        if (volume.Labels is null || labels.Any(l => !volume.Labels.TryGetValue(l.Key, out var v) || v != l.Value))
+            throw new EngineRequestException("create volume " + name, "a volume of this name was created meanwhile by someone else; ProxyStack leaves it alone", conflict: true);
+    }
+
+    public Task<bool> RemoveVolumeAsync(string name, CancellationToken ct) =>
+        CallOrMissing("remove volume " + name, async () =>
+        {
+            await _client.Volumes.RemoveAsync(name, force: false, ct).ConfigureAwait(false);
+            return true;
+        }, false);
+
     public async Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct)
     {
         var host = new HostConfig
@@ -197,6 +235,7 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
             CapDrop = spec.DropAllCapabilities ? ["ALL"] : [],
             PidsLimit = spec.PidsLimit > 0 ? spec.PidsLimit : null,
             LogConfig = new LogConfig { Type = "json-file", Config = new Dictionary<string, string> { ["max-size"] = "10m", ["max-file"] = "3" } },
+            Mounts = spec.Mounts.Select(m => new Mount { Type = "volume", Source = m.Source, Target = m.Target }).ToList(),
             ReadonlyRootfs = spec.ReadOnlyRootWithTmpfs.Count > 0,
             Tmpfs = spec.ReadOnlyRootWithTmpfs.ToDictionary(p => p, _ => "rw,nosuid,nodev,mode=1777,size=64m"),
         };
@@ -226,7 +265,42 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
             await Call("copy files into " + spec.Name, () => _client.Containers.ExtractArchiveToContainerAsync(response.ID,
                 new CopyToContainerParameters { Path = folder.Key }, tar, ct)).ConfigureAwait(false);
         }
+        foreach (var mount in spec.Mounts.Where(m => m.OwnedByContainerUser)) await GiveToContainerUserAsync(response.ID, spec.Name, mount.Target, ct).ConfigureAwait(false);
         return response.ID;
+    }
+
+    /// <summary>
+    /// Gives a mounted volume's root to the user the container runs as, mode 0700, before the container starts: a directory
+    /// entry with that owner and mode, extracted over the mount point, sets them on the volume itself. The user is resolved
+    /// from the container's own passwd and group files when it is a name (see <see cref="ContainerUser"/>).
+    /// </summary>
+    private async Task GiveToContainerUserAsync(string id, string name, string target, CancellationToken ct)
+    {
+        var inspect = await Call("inspect container " + name, () => _client.Containers.InspectContainerAsync(id, ct)).ConfigureAwait(false);
+        var files = new Dictionary<string, string?>();
+        foreach (var path in new[] { "/etc/passwd", "/etc/group" })
+            files[path] = await ReadContainerFileAsync(id, path, ct).ConfigureAwait(false);
+        var user = inspect.Config?.User ?? "";
+        var (uid, gid) = ContainerUser.Resolve(user, p => files.GetValueOrDefault(p))
+            ?? throw new EngineRequestException($"prepare {target} in {name}", $"the container's user '{user}' is not in its /etc/passwd", conflict: false);
+        var parent = target[..target.LastIndexOf('/')];
+        using var tar = Proxy.ProxyBuildContext.CreateDirectoryTar(target[(target.LastIndexOf('/') + 1)..], uid, gid, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        await Call($"prepare {target} in {name}", () => _client.Containers.ExtractArchiveToContainerAsync(id,
+            new CopyToContainerParameters { Path = parent.Length == 0 ? "/" : parent }, tar, ct)).ConfigureAwait(false);
+    }
+
+    /// <summary>A small text file of a created (not necessarily started) container, through the archive endpoint; null when missing.</summary>
+    private async Task<string?> ReadContainerFileAsync(string id, string path, CancellationToken ct)
+    {
+        var archive = await CallOrMissing<ContainerArchiveResponse?>("read " + path, () =>
+            _client.Containers.GetArchiveFromContainerAsync(id, new ContainerPathStatParameters { Path = path }, false, ct)!, null).ConfigureAwait(false);
+        if (archive?.Stream is not { } stream) return null;
+        using var _ = stream;
+        using var reader = new System.Formats.Tar.TarReader(stream);
+        var entry = await reader.GetNextEntryAsync(copyData: true, ct).ConfigureAwait(false);
+        if (entry?.DataStream is null) return null;
+        using var text = new StreamReader(entry.DataStream);
+        return await text.ReadToEndAsync(ct).ConfigureAwait(false);
     }
 
     public Task StartContainerAsync(string name, CancellationToken ct) =>

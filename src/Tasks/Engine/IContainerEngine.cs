@@ -35,6 +35,14 @@ internal interface IContainerEngine
     Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct);
     Task<bool> RemoveNetworkAsync(string name, CancellationToken ct);
 
+    /// <summary>Volumes labelled with the stack, plus any volume named one of <paramref name="names"/>.</summary>
+    Task<IReadOnlyList<ObservedVolume>> ListStackVolumesAsync(string stack, IReadOnlyCollection<string> names, CancellationToken ct);
+    /// <summary>Creates a named volume; one of that name without these labels (made meanwhile by someone else) is a conflict.</summary>
+    Task CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct);
+    /// <summary>False when it does not exist; a volume in use is a conflict.</summary>
+    Task<bool> RemoveVolumeAsync(string name, CancellationToken ct);
+
+    /// <summary>Creates the container, then copies <see cref="ContainerSpec.Files"/> in and gives owned mounts to its user.</summary>
     Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct);
     Task StartContainerAsync(string name, CancellationToken ct);
     Task RenameContainerAsync(string name, string newName, CancellationToken ct);

@@ -133,7 +133,17 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
         await Task.Yield();
         log.Step(step.Describe());
         var start = Profile.Now;
-        await RunStepCoreAsync(step, model, ct).ConfigureAwait(false);
+        try
+        {
+            await RunStepCoreAsync(step, model, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (step.Kind is StepKind.CreateContainer or StepKind.CreateNetwork or StepKind.CreateVolume)
+        {
+            // Cancelled (Ctrl-C) while the request was in flight: the engine may have created it all the same. Undone like a
+            // creation that completed, but only if what holds the name carries this run's labels.
+            lock (gate) undo.Add((step, t => RemoveIfCreatedAsync(step, model, t)));
+            throw;
+        }
         var end = Profile.Now;
         Profile.Record(step, model.ProxyName, start, end);
         log.Detail($"  {step.Describe()} took {(long)(end - start).TotalMilliseconds} ms");
@@ -143,6 +153,9 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
             {
                 case StepKind.CreateNetwork:
                     undo.Add((step, t => engine.RemoveNetworkAsync(step.Resource, t)));
+                    break;
+                case StepKind.CreateVolume:
+                    undo.Add((step, t => engine.RemoveVolumeAsync(step.Resource, t)));
                     break;
                 case StepKind.CreateContainer:
                     undo.Add((step, t => engine.RemoveContainerAsync(step.Resource, t)));
@@ -169,6 +182,30 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
         }
     }
 
+    /// <summary>The undo of a creation that was cancelled in flight: removes the resource only when it is the one this step made.</summary>
+    private async Task RemoveIfCreatedAsync(PlanStep step, StackModel model, CancellationToken ct)
+    {
+        switch (step.Kind)
+        {
+            case StepKind.CreateContainer:
+                var (containers, _) = await engine.ListStackResourcesAsync(model.Name, [step.Resource], ct).ConfigureAwait(false);
+                if (containers.FirstOrDefault(c => c.Name == step.Resource) is { } c && c.BelongsTo(model.Name)
+                    && c.Label(StackLabels.ConfigHash) == step.Container!.Labels.GetValueOrDefault(StackLabels.ConfigHash))
+                    await engine.RemoveContainerAsync(step.Resource, ct).ConfigureAwait(false);
+                break;
+            case StepKind.CreateNetwork:
+                var (_, networks) = await engine.ListStackResourcesAsync(model.Name, [step.Resource], ct).ConfigureAwait(false);
+                if (networks.FirstOrDefault(n => n.Name == step.Resource) is { } n && n.BelongsTo(model.Name) && n.Owner == model.Owner)
+                    await engine.RemoveNetworkAsync(step.Resource, ct).ConfigureAwait(false);
+                break;
+            case StepKind.CreateVolume:
+                var volumes = await engine.ListStackVolumesAsync(model.Name, [step.Resource], ct).ConfigureAwait(false);
+                if (volumes.FirstOrDefault(v => v.Name == step.Resource) is { } v && v.BelongsTo(model.Name) && v.Owner == model.Owner)
+                    await engine.RemoveVolumeAsync(step.Resource, ct).ConfigureAwait(false);
+                break;
+        }
+    }
+
     /// <summary>One step. <paramref name="model"/> is needed by the steps that probe or label (not by teardown's).</summary>
     private async Task RunStepCoreAsync(PlanStep step, StackModel? model, CancellationToken ct)
     {
@@ -177,6 +214,12 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
         {
             case StepKind.CreateNetwork:
                 await engine.CreateNetworkAsync(step.Resource, Reconciler.Labels(model!, StackLabels.RoleNetwork), ct).ConfigureAwait(false);
+                break;
+            case StepKind.CreateVolume:
+                await engine.CreateVolumeAsync(step.Resource, Reconciler.Labels(model!, StackLabels.RoleKeys), ct).ConfigureAwait(false);
+                break;
+            case StepKind.RemoveVolume:
+                await engine.RemoveVolumeAsync(step.Resource, ct).ConfigureAwait(false);
                 break;
             case StepKind.RetireContainer:
                 await engine.RenameContainerAsync(step.Resource, step.Content!, ct).ConfigureAwait(false);

@@ -17,6 +17,9 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log)
         var (containers, networks) = await engine.ListStackResourcesAsync(model.Name,
             [model.NetworkName, .. StackNetworking.ContainerNames(model)], ct).ConfigureAwait(false);
 
+        // The stack's volumes (its owner counts, whether or not this bring-up mounts them), and one that merely holds the key
+        // ring's name.
+        var volumes = await engine.ListStackVolumesAsync(model.Name, model.SharedKeys ? [model.KeysVolumeName] : [], ct).ConfigureAwait(false);
         var ids = new Dictionary<string, string>();
         foreach (var image in images.Distinct())
             if (await engine.InspectImageAsync(image, ct).ConfigureAwait(false) is { } found) ids[image] = found.Id;
@@ -44,6 +47,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log)
         {
             Containers = containers,
             Networks = networks,
+            Volumes = volumes,
             ImageIds = ids,
             ProxyConfigHash = configHash,
             BusyHostPort = holdsBinding ? 0 : new[] { model.HostPort, model.HttpsPort }.FirstOrDefault(p => p != 0 && IsPortBusy(model.HostAddress, p)),

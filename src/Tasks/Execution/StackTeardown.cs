@@ -28,21 +28,28 @@ internal static class StackTeardown
 
     /// <summary>
     /// Returns how many resources were removed and every failure. With <paramref name="owner"/>, only resources of that
-    /// checkout are removed (a stack another checkout adopted meanwhile is left alone); null removes every owner's.
+    /// checkout are removed (a stack another checkout adopted meanwhile is left alone); null removes every owner's. The
+    /// stack's volumes (its key ring) are removed only with <paramref name="removeVolumes"/>; kept ones are named.
     /// </summary>
-    public static async Task<(int Removed, IReadOnlyList<Diagnostic> Failures)> RunAsync(IContainerEngine engine, IStackLog log, string stack, string? owner, CancellationToken ct)
+    public static async Task<(int Removed, IReadOnlyList<Diagnostic> Failures)> RunAsync(IContainerEngine engine, IStackLog log, string stack, string? owner,
+        CancellationToken ct, bool removeVolumes = false)
     {
         var (containers, networks) = await engine.ListStackResourcesAsync(stack, [], ct).ConfigureAwait(false);
+        var volumes = (await engine.ListStackVolumesAsync(stack, [], ct).ConfigureAwait(false))
+            .Where(v => v.BelongsTo(stack) && (owner is null || v.Owner == owner)).ToList();
         var plan = Reconciler.PlanTeardown(stack, new ObservedState
         {
             Containers = containers.Where(c => owner is null || c.Owner == owner).ToList(),
             Networks = networks.Where(n => owner is null || n.Owner == owner).ToList(),
-        });
+            Volumes = volumes,
+        }, removeVolumes);
         var failures = plan.IsEmpty ? [] : await new PlanExecutor(engine, log).TeardownAsync(plan, stack, ct).ConfigureAwait(false);
-        var removed = plan.Steps.Count(s => s.Kind is StepKind.RemoveContainer or StepKind.RemoveNetwork) - failures.Count;
+        var removed = plan.Steps.Count(s => s.Kind is StepKind.RemoveContainer or StepKind.RemoveNetwork or StepKind.RemoveVolume) - failures.Count;
         log.Milestone(removed == 0 && failures.Count == 0
             ? string.Format(Strings.StackNothingToRemove, stack)
             : string.Format(Strings.StackRemoved, stack, removed));
+        if (!removeVolumes && volumes.Count > 0)
+            log.Milestone(string.Format(Strings.StackVolumesKept, stack, string.Join(", ", volumes.Select(v => v.Name))));
         return (removed, failures);
     }
 }

@@ -97,7 +97,8 @@ public sealed class ApplyStack : StackTask
         {
             // StackAdopt: the other checkout's stack goes first (its containers cannot be kept: they carry its owner).
             StackLog.Milestone($"Stack '{model.Name}': removing the stack of '{owner}' (StackAdopt is true).");
-            var (_, failures) = await StackTeardown.RunAsync(Engine, StackLog, model.Name, owner: null, ct).ConfigureAwait(false);
+            // Its key ring too: it holds the other checkout's keys and carries its owner.
+            var (_, failures) = await StackTeardown.RunAsync(Engine, StackLog, model.Name, owner: null, ct, removeVolumes: true).ConfigureAwait(false);
             MSBuildDiagnosticSink.Log(Log, failures);
             if (failures.Count > 0) return false;
             observed = await observer.ObserveAsync(model, [AppImage, model.NginxImage], ct).ConfigureAwait(false);

@@ -52,13 +52,18 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     public string StackCertificateFile { get; set; } = "";
     /// <summary>PEM private key of StackCertificateFile, relative to the project. Example: certs/dev.key</summary>
     public string StackCertificateKeyFile { get; set; } = "";
-    /// <summary>The project's compiled files (@(Compile)), searched for SignalR and interactive server rendering. Example: Program.cs</summary>
+    /// <summary>
+    /// The project's compiled files (@(Compile)), searched for SignalR and interactive server rendering, and for Data
+    /// Protection key storage the app configures itself. Example: Program.cs
+    /// </summary>
     public ITaskItem[] SourceFiles { get; set; } = [];
     /// <summary>
     /// nginx directives to include: Include is a file (relative to the project); metadata Block is server (default) or http.
     /// Example: nginx/headers.conf
     /// </summary>
     public ITaskItem[] StackProxyConfig { get; set; } = [];
+    /// <summary>One Data Protection key ring for all replicas, kept across redeploys (true|false; empty: true unless the app stores its keys itself). Example: true</summary>
+    public string StackSharedKeys { get; set; } = "";
     /// <summary>Take over a stack of this name that another checkout owns (true|false). Example: false</summary>
     public string StackAdopt { get; set; } = "";
     /// <summary>The SDK's ContainerUser, checked for root. Example: app</summary>
@@ -89,6 +94,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
 
     public override bool Execute()
     {
+        var sources = SourceFiles.Select(f => f.GetMetadata("FullPath")).Where(File.Exists).Select(File.ReadAllText).ToList();
         var input = new StackInput
         {
             ProjectName = ProjectName,
@@ -112,7 +118,9 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             CertificateFile = FullPathOrEmpty(StackCertificateFile),
             CertificateKeyFile = FullPathOrEmpty(StackCertificateKeyFile),
             ProxyConfigs = StackProxyConfig.Select(i => (i.ItemSpec, i.GetMetadata("Block"), ReadOrNull(Path.GetFullPath(i.ItemSpec, DefiningDirectory(i))))).ToList(),
-            UsesSignalR = Affinity.UsesSignalR(SourceFiles.Select(f => f.GetMetadata("FullPath")).Where(File.Exists).Select(File.ReadAllText)),
+            UsesSignalR = Affinity.UsesSignalR(sources),
+            SharedKeys = StackSharedKeys,
+            StoresOwnKeys = KeyRing.ConfiguresOwnStorage(sources),
             Adopt = StackAdopt,
             ContainerUser = ContainerUser,
             UnderRun = UnderRun,
@@ -128,6 +136,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
         MSBuildDiagnosticSink.Log(Log, diagnostics);
         if (model is null || Log.HasLoggedErrors) return false;
 
+        if (!model.SharedKeys && input.SharedKeys.Trim().Length == 0)
+            Log.LogMessageFromResources(MessageImportance.High, nameof(Strings.KeyRingLeftToApp), model.Name, KeyRing.OwnStorageMarker);
         StampFile.WriteIfChanged(ModelFile, StackModelFile.Serialize(model));
         NormalizedStackName = model.Name;
         StackUrl = model.ServedUrl;

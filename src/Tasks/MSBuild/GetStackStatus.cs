@@ -17,6 +17,7 @@ public sealed class GetStackStatus : StackTask
         var model = ReadModel(ModelFile);
         await Engine.PingAsync(ct).ConfigureAwait(false);
         var (containers, networks) = await Engine.ListStackResourcesAsync(model.Name, [], ct).ConfigureAwait(false);
+        var volumes = (await Engine.ListStackVolumesAsync(model.Name, [], ct).ConfigureAwait(false)).Where(v => v.BelongsTo(model.Name)).ToList();
         var rows = new List<string[]> { new[] { "CONTAINER", "ROLE", "STATE", "READY", "ID" } };
         var waiter = new ReadinessWaiter(Engine, StackLog);
         foreach (var c in containers.OrderBy(c => c.Role == StackLabels.RoleProxy ? 1 : 0).ThenBy(c => c.Replica ?? 0))
@@ -32,7 +33,8 @@ public sealed class GetStackStatus : StackTask
         var widths = Enumerable.Range(0, 5).Select(i => rows.Max(r => r[i].Length)).ToArray();
         var table = new StringBuilder();
         foreach (var row in rows) table.AppendLine(string.Join("  ", row.Select((cell, i) => cell.PadRight(widths[i]))).TrimEnd());
-        Log.LogMessage(MessageImportance.High, $"Stack '{model.Name}' ({networks.Count} network, {containers.Count} container(s)):\n{table}URL: {model.ServedUrl}");
+        var keys = volumes.Count == 0 ? "" : $"Key ring: volume {string.Join(", ", volumes.Select(v => v.Name))}\n";
+        Log.LogMessage(MessageImportance.High, $"Stack '{model.Name}' ({networks.Count} network, {containers.Count} container(s)):\n{table}{keys}URL: {model.ServedUrl}");
         return true;
     }
 }

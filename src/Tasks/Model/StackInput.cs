@@ -28,6 +28,10 @@ internal sealed record StackInput
     public string CertificateKeyFile { get; init; } = "";
     /// <summary>The project's code uses SignalR or interactive server rendering (their connections must stay on one replica).</summary>
     public bool UsesSignalR { get; init; }
+    /// <summary>StackSharedKeys (true|false; empty: true unless the app stores its keys itself).</summary>
+    public string SharedKeys { get; init; } = "";
+    /// <summary>The project's code configures where Data Protection keeps its keys (see <see cref="KeyRing.ConfiguresOwnStorage"/>).</summary>
+    public bool StoresOwnKeys { get; init; }
     /// <summary>StackProxyConfig items: path as written, Block metadata, and the content (null: the file could not be read).</summary>
     public IReadOnlyList<(string Path, string Block, string? Content)> ProxyConfigs { get; init; } = [];
     /// <summary>The SDK's ContainerUser (empty: the base image's user). Example: app</summary>

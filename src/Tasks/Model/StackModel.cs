@@ -33,6 +33,13 @@ internal sealed record StackModel
     public string CertificateKeyFile { get; init; } = "";
     /// <summary>In memory only (ApplyStack): the certificate and key the proxy serves HTTPS with; never written to disk by the model.</summary>
     [JsonIgnore] public TlsMaterial? Tls { get; init; }
+    /// <summary>
+    /// Where the replicas' shared Data Protection key ring is mounted (see <see cref="Model.KeyRing"/>); empty: no shared ring
+    /// (StackSharedKeys false, or the app stores its keys itself).
+    /// </summary>
+    public string KeyRingDirectory { get; init; } = "";
+    [JsonIgnore] public bool SharedKeys => KeyRingDirectory.Length > 0;
+    [JsonIgnore] public string KeysVolumeName => StackNames.KeysVolume(Name);
     /// <summary>StackProxyConfig snippets, in item order.</summary>
     public IReadOnlyList<ProxyConfigSnippet> ProxyConfigs { get; init; } = [];
     /// <summary>Sorted by name, so hashing and container specs are deterministic.</summary>

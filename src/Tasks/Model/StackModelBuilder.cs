@@ -12,6 +12,13 @@ internal static class StackModelBuilder
 
         var nginx = ImageReference.Parse(input.NginxImage)!;
         if (input.RegistryMirror.Length > 0) nginx = nginx.WithMirror(input.RegistryMirror);
+        var environment = input.Environment
+            .GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last())
+            .OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
+        // StackSharedKeys: explicit, else on unless the app keeps its keys itself. The ring goes where ASP.NET Core looks:
+        // under the project's own LOCALAPPDATA when StackEnvironment sets one, else under the one ProxyStack sets.
+        var sharedKeys = input.SharedKeys.Trim().Length > 0 ? StackValidator.ParseBool(input.SharedKeys)!.Value : !input.StoresOwnKeys;
+        var localAppData = environment.FirstOrDefault(e => e.Key == KeyRing.LocalAppDataVariable).Value is { Length: > 0 } own ? own : KeyRing.DefaultLocalAppData;
         var model = new StackModel
         {
             Name = StackNames.Normalize(input.StackName.Length > 0 ? input.StackName : input.ProjectName)!,
@@ -24,9 +31,8 @@ internal static class StackModelBuilder
             NginxImage = nginx.ToString(),
             NetworkMode = input.NetworkMode,
             KeepRunning = StackValidator.ParseBool(input.KeepRunning)!.Value,
-            Environment = input.Environment
-                .GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last())
-                .OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
+            Environment = environment,
+            KeyRingDirectory = sharedKeys ? KeyRing.Directory(localAppData) : "",
             Secrets = input.Secrets.OrderBy(s => s.Name, StringComparer.Ordinal).ToList(),
             Owner = input.Owner,
             LockTimeoutSeconds = StackValidator.ParseInt(input.LockTimeout)!.Value,

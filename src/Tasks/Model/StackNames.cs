@@ -18,6 +18,8 @@ internal static partial class StackNames
     /// </summary>
     public static string Joining(string name) => $"{name}-joining";
     public static string ProxyImage(string stack) => $"proxystack/{stack}-proxy";
+    /// <summary>The named volume holding the stack's Data Protection key ring (see <see cref="KeyRing"/>).</summary>
+    public static string KeysVolume(string stack) => $"{stack}-keys";
 
     /// <summary>The name a replica gets while a new one takes its place (rolling replacement); unique per container.</summary>
     public static string Retiring(string name, string containerId) => $"{name}-retiring-{containerId[..Math.Min(12, containerId.Length)]}";

@@ -92,6 +92,9 @@ internal static class StackNetworking
             ? [new("ASPNETCORE_HTTP_PORTS", ""), new("ASPNETCORE_URLS", $"http://127.0.0.1:{port}")]
             : [new("ASPNETCORE_HTTP_PORTS", port)];
         env.AddRange(m.Environment.Where(e => e.Key is not ("ASPNETCORE_HTTP_PORTS" or "ASPNETCORE_URLS")));
+        // The shared key ring is found where ASP.NET Core looks by default: under LOCALAPPDATA (see KeyRing).
+        if (m.SharedKeys && !m.Environment.Any(e => e.Key == KeyRing.LocalAppDataVariable))
+            env.Add(new(KeyRing.LocalAppDataVariable, KeyRing.DefaultLocalAppData));
         return env;
     }
 

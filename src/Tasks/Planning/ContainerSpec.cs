@@ -12,6 +12,8 @@ internal sealed record ContainerSpec
     public IReadOnlyList<PortBinding> Publish { get; init; } = [];
     /// <summary>Anonymous volumes (removed with the container): where <see cref="Files"/> go on a read-only root.</summary>
     public IReadOnlyList<string> Volumes { get; init; } = [];
+    /// <summary>Named volumes mounted into the container (the app's shared key ring).</summary>
+    public IReadOnlyList<VolumeMount> Mounts { get; init; } = [];
     /// <summary>Files copied in after creation and before start (the proxy's TLS files).</summary>
     public IReadOnlyList<ContainerFile> Files { get; init; } = [];
     /// <summary>Restart policy name: "unless-stopped" brings a crashed replica back.</summary>
@@ -29,6 +31,13 @@ internal sealed record ContainerSpec
 }
 
 internal sealed record PortBinding(string HostAddress, int HostPort, int ContainerPort);
+
+/// <summary>
+/// A named volume at <paramref name="Target"/>. With <paramref name="OwnedByContainerUser"/>, the volume's root is given to
+/// the user the container runs as (mode 0700) after creation and before start: a new volume's root belongs to root, and an
+/// app running as its own user (the .NET images' app, 1654) could not write there.
+/// </summary>
+internal sealed record VolumeMount(string Source, string Target, bool OwnedByContainerUser);
 
 /// <summary>
 /// A file for <see cref="ContainerSpec.Files"/>, owned by user and group <paramref name="Owner"/> (numeric, as the engine keeps

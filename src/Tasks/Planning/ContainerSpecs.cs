@@ -33,6 +33,7 @@ internal static class ContainerSpecs
         {
             Name = name, Image = imageId, Network = StackNetworking.ContainerNetwork(model), Labels = labels,
             Environment = StackNetworking.AppEnvironment(model, replica), RestartPolicy = RestartPolicy(model), PidsLimit = AppPidsLimit,
+            Mounts = model.SharedKeys ? [new VolumeMount(model.KeysVolumeName, model.KeyRingDirectory, OwnedByContainerUser: true)] : [],
         };
     }
 

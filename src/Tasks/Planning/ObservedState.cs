@@ -7,6 +7,8 @@ internal sealed record ObservedState
     public IReadOnlyList<ObservedContainer> Containers { get; init; } = [];
     /// <summary>Networks labelled with the stack, plus a network that merely carries its name.</summary>
     public IReadOnlyList<ObservedNetwork> Networks { get; init; } = [];
+    /// <summary>Volumes labelled with the stack, plus a volume that merely carries one of its names.</summary>
+    public IReadOnlyList<ObservedVolume> Volumes { get; init; } = [];
     /// <summary>Image reference → image id, for the images the desired state names. Missing: not in the engine.</summary>
     public IReadOnlyDictionary<string, string> ImageIds { get; init; } = new Dictionary<string, string>();
     /// <summary>Hash of the nginx.conf inside the running proxy, or null when there is none.</summary>
@@ -44,5 +46,13 @@ internal sealed record ObservedNetwork(string Id, string Name, IReadOnlyDictiona
 {
     public bool BelongsTo(string stack) => Labels.GetValueOrDefault(StackLabels.Stack) == stack
         && Labels.GetValueOrDefault(StackLabels.Role) == StackLabels.RoleNetwork && Labels.GetValueOrDefault(StackLabels.Owner) is { Length: > 0 };
+    public string? Owner => Labels.GetValueOrDefault(StackLabels.Owner);
+}
+
+internal sealed record ObservedVolume(string Name, IReadOnlyDictionary<string, string> Labels)
+{
+    /// <summary>Created by ProxyStack for <paramref name="stack"/>: stack, role and owner labels, all set at creation.</summary>
+    public bool BelongsTo(string stack) => Labels.GetValueOrDefault(StackLabels.Stack) == stack
+        && Labels.GetValueOrDefault(StackLabels.Role) == StackLabels.RoleKeys && Labels.GetValueOrDefault(StackLabels.Owner) is { Length: > 0 };
     public string? Owner => Labels.GetValueOrDefault(StackLabels.Owner);
 }

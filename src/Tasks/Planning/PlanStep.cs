@@ -3,7 +3,7 @@ namespace ProxyStack.Planning;
 /// <summary>One step of a plan.</summary>
 /// <param name="Id">Position in the plan; <see cref="DependsOn"/> refers to these.</param>
 /// <param name="Kind">What to do.</param>
-/// <param name="Resource">The container or network name it acts on.</param>
+/// <param name="Resource">The container, network or volume name it acts on.</param>
 /// <param name="Cause">Why, in a few words ("missing", "image changed").</param>
 /// <param name="DependsOn">Steps that must have succeeded first.</param>
 internal sealed record PlanStep(int Id, StepKind Kind, string Resource, string Cause, IReadOnlyList<int> DependsOn)
@@ -35,6 +35,8 @@ internal sealed record PlanStep(int Id, StepKind Kind, string Resource, string C
         StepKind.CheckProxyConfig => "check config",
         StepKind.JoinUpstream => "join upstream",
         StepKind.AwaitResolver => "await resolver",
+        StepKind.CreateVolume => "create volume",
+        StepKind.RemoveVolume => "remove volume",
         _ => Kind.ToString(),
     }} {Resource}{(Kind == StepKind.RetireContainer ? " as " + Content : "")}: {Cause}";
 

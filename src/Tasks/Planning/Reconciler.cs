@@ -31,6 +31,7 @@ internal static class Reconciler
 
         var planner = new Planner(model, observed, observed.ImageIds[appImage], proxyImage, proxyConfig);
         planner.PlanNetwork();
+        planner.PlanVolumes();
         planner.PlanReplicas();
         if (planner.Diagnostics.Count > 0) return new ReconcileResult(Plan.Empty, [], planner.Diagnostics);
         planner.PlanProxy();
@@ -53,6 +54,8 @@ internal static class Reconciler
                 diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignContainer), c.Name, stack));
         foreach (var n in observed.Networks.Where(n => n.Name == model.NetworkName && !n.BelongsTo(stack)))
             diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignNetwork), n.Name, stack));
+        foreach (var v in observed.Volumes.Where(v => model.SharedKeys && v.Name == model.KeysVolumeName && !v.BelongsTo(stack)))
+            diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignVolume), v.Name, stack));
         if (OtherOwner(model, observed) is { } owner)
             diagnostics.Add(Diagnostic.Error(nameof(Strings.StackOwnedElsewhere), stack, owner, model.Owner));
         if (!observed.ImageIds.ContainsKey(appImage))
@@ -66,14 +69,16 @@ internal static class Reconciler
     public static string? OtherOwner(StackModel model, ObservedState observed) =>
         observed.Containers.Where(c => c.BelongsTo(model.Name)).Select(c => c.Owner)
             .Concat(observed.Networks.Where(n => n.BelongsTo(model.Name)).Select(n => n.Owner))
+            .Concat(observed.Volumes.Where(v => v.BelongsTo(model.Name)).Select(v => v.Owner))
             .FirstOrDefault(o => o != model.Owner);
 
     /// <summary>
     /// Removes every resource labelled with the stack: the proxy first (nothing is routed to a replica being stopped), then the
     /// replicas side by side (each stop waits for its app's graceful shutdown, so doing them one by one only adds those
-    /// waits up), then the networks once nothing is attached.
+    /// waits up), then the networks once nothing is attached. Volumes (the key ring) only with <paramref name="removeVolumes"/>,
+    /// once no container mounts them: by default they outlive the stack, as the sign-ins they keep valid do.
     /// </summary>
-    public static Plan PlanTeardown(string stack, ObservedState observed)
+    public static Plan PlanTeardown(string stack, ObservedState observed, bool removeVolumes = false)
     {
         var b = new PlanBuilder();
         var ours = observed.Containers.Where(c => c.BelongsTo(stack))
@@ -91,6 +96,9 @@ internal static class Reconciler
         }
         foreach (var n in observed.Networks.Where(n => n.BelongsTo(stack)).OrderBy(n => n.Name, StringComparer.Ordinal))
             b.Add(StepKind.RemoveNetwork, n.Name, "stack down", allGone);
+        if (removeVolumes)
+            foreach (var v in observed.Volumes.Where(v => v.BelongsTo(stack)).OrderBy(v => v.Name, StringComparer.Ordinal))
+                b.Add(StepKind.RemoveVolume, v.Name, "stack down, StackRemoveVolumes", allGone);
         return b.Build();
     }
 
@@ -100,14 +108,20 @@ internal static class Reconciler
     /// a kept stack keeps its containers (and their policy) instead of replacing them all. Secret values are never hashed here in the clear:
     /// the caller passes them already keyed (see <see cref="SecretDigests"/>), so the label cannot confirm a guessed secret.
     /// </summary>
-    public static string AppHash(StackModel model, string imageId, int replica = 1) => ConfigHash.Compute(new Dictionary<string, object?>
+    public static string AppHash(StackModel model, string imageId, int replica = 1)
     {
-        ["role"] = StackLabels.RoleApp,
-        ["image"] = imageId,
-        ["env"] = StackNetworking.AppEnvironment(model, replica).Where(e => !model.SecretNames.Contains(e.Key)).ToList(),
-        ["secrets"] = model.SecretDigest,
-        ["network"] = StackNetworking.ContainerNetwork(model),
-    });
+        var inputs = new Dictionary<string, object?>
+        {
+            ["role"] = StackLabels.RoleApp,
+            ["image"] = imageId,
+            ["env"] = StackNetworking.AppEnvironment(model, replica).Where(e => !model.SecretNames.Contains(e.Key)).ToList(),
+            ["secrets"] = model.SecretDigest,
+            ["network"] = StackNetworking.ContainerNetwork(model),
+        };
+        // The key ring's volume and where it is mounted; left out without one, so the hash of a stack without it is unchanged.
+        if (model.SharedKeys) inputs["keys"] = $"{model.KeysVolumeName}:{model.KeyRingDirectory}";
+        return ConfigHash.Compute(inputs);
+    }
 
     /// <summary>What defines the proxy. nginx.conf is left out: a config change is a reload, never a recreate.</summary>
     public static string ProxyHash(StackModel model, string nginxBaseId)
@@ -157,6 +171,12 @@ internal static class Reconciler
         private readonly List<(string Name, string Cause, ObservedContainer? Old)> _joining = [];
         private int[] _netDeps = [];
         private bool _netExists;
+        /// <summary>The key ring's volume is created by this plan: it is empty, and the first new replica writes the ring alone.</summary>
+        private bool _keysNew;
+        /// <summary>The key ring volume's creation, which replicas are created after.</summary>
+        private int[] _keyDeps = [];
+        /// <summary>Key ring: the first new replica's readiness, which the other new replicas start after.</summary>
+        private int? _firstKeyWriter;
         private bool _replicasChanged;
         private int? _commit;
         private string? _retiredProxy;
@@ -177,6 +197,18 @@ internal static class Reconciler
         }
 
         /// <summary>
+        /// Phase 2b: the key ring's volume (StackSharedKeys). It is created before any replica that mounts it, with the stack's
+        /// labels (an engine would create a missing one unlabelled on first mount), and never recreated: it outlives the
+        /// replicas, which is its point.
+        /// </summary>
+        public void PlanVolumes()
+        {
+            if (!model.SharedKeys || observed.Volumes.Any(v => v.BelongsTo(model.Name) && v.Name == model.KeysVolumeName)) return;
+            _keysNew = true;
+            _keyDeps = [_b.Add(StepKind.CreateVolume, model.KeysVolumeName, "missing", [])];
+        }
+
+        /// <summary>
         /// Phase 3: each desired replica is kept (same hash, running, ready), started, or replaced. Replacement is rolling: the old
         /// replica keeps its traffic under a temporary name until the new one is ready, except in host mode, where two
         /// replicas cannot share a port and are replaced one at a time while nginx skips the missing one.
@@ -193,7 +225,7 @@ internal static class Reconciler
                 var name = model.AppName(i);
                 var appHash = AppHash(model, appImageId, i);
                 var existing = _ours.FirstOrDefault(c => c.Name == name);
-                var deps = _netDeps.ToList();
+                var deps = _netDeps.Concat(_keyDeps).ToList();
                 string cause;
                 if (existing is null)
                 {
@@ -239,8 +271,12 @@ internal static class Reconciler
                 }
                 var spec = ContainerSpecs.App(model, created, i, appImageId, appHash);
                 var create = _b.Add(StepKind.CreateContainer, created, cause, deps, spec);
-                var started = _b.Add(StepKind.StartContainer, created, cause, [create]);
+                // An empty key ring: ASP.NET Core creates a key at startup when it finds none, so replicas starting together
+                // would each create their own and refuse each other's payloads. The first writes the ring; the others start
+                // once it is ready, and load that ring.
+                var started = _b.Add(StepKind.StartContainer, created, cause, _firstKeyWriter is { } writer ? [create, writer] : [create]);
                 var waited = _b.Add(StepKind.WaitReady, created, cause, [started], probePort: StackNetworking.ReplicaPort(model, i));
+                if (_keysNew) _firstKeyWriter ??= waited;
                 _ready.Add(waited);
                 if (_host && existing is not null) previousHostReplacement = waited;
                 if (_dns) _joining.Add((name, cause, existing));

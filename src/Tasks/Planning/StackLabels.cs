@@ -28,6 +28,8 @@ internal static class StackLabels
     public const string RoleApp = "app";
     public const string RoleProxy = "proxy";
     public const string RoleNetwork = "network";
+    /// <summary>The named volume of the stack's Data Protection key ring.</summary>
+    public const string RoleKeys = "keys";
 
     public static string ToolVersion =>
         typeof(StackLabels).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";

@@ -26,4 +26,8 @@ internal enum StepKind
     JoinUpstream,
     /// <summary>DNS membership: wait until nginx's resolver has seen the slot names change hands (its answers are kept 1 s).</summary>
     AwaitResolver,
+    /// <summary>Create a named volume with the stack's labels (the Data Protection key ring); undone by removing it.</summary>
+    CreateVolume,
+    /// <summary>Remove a named volume (StackDown with StackRemoveVolumes, or adoption).</summary>
+    RemoveVolume,
 }

@@ -55,6 +55,16 @@ internal static class ProxyBuildContext
         return ms;
     }
 
+    /// <summary>A tar of one directory entry: extracted over a mount point, it sets the mounted volume's owner and mode.</summary>
+    public static MemoryStream CreateDirectoryTar(string name, int uid, int gid, UnixFileMode mode)
+    {
+        var ms = new MemoryStream();
+        using (var tar = new TarWriter(ms, TarEntryFormat.Pax, leaveOpen: true))
+            tar.WriteEntry(new PaxTarEntry(TarEntryType.Directory, name) { Mode = mode, Uid = uid, Gid = gid, ModificationTime = DateTimeOffset.UtcNow });
+        ms.Position = 0;
+        return ms;
+    }
+
     private static void Add(TarWriter tar, string name, string content,
         UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, int owner = 0)
     {

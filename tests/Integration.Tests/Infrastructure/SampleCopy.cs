@@ -1,22 +1,27 @@
 namespace ProxyStack.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// A copy of samples/HelloStack in a temp folder (the sample itself is never edited), wired to the SDK and the tasks built
-/// from this repository, as the repository's own Directory.Build.props wires the original.
+/// A copy of samples/HelloStack (or another app, such as tests/Apps/FormsApp) in a temp folder (the original is never
+/// edited), wired to the SDK and the tasks built from this repository, as the repository's own Directory.Build.props wires
+/// the sample.
 /// </summary>
 public sealed class SampleCopy : IDisposable
 {
+    private readonly string _name;
     public string Directory { get; }
-    public string ProjectFile => Path.Combine(Directory, "HelloStack.csproj");
+    public string ProjectFile => Path.Combine(Directory, _name + ".csproj");
 
-    public SampleCopy()
+    /// <param name="source">The app's folder, relative to the repository; its name is the project's.</param>
+    public SampleCopy(params string[] source)
     {
+        if (source.Length == 0) source = ["samples", "HelloStack"];
+        _name = source[^1];
         var root = System.IO.Directory.CreateTempSubdirectory("proxystack-it-").FullName;
-        Directory = Path.Combine(root, "HelloStack");
-        var source = Repository.File("samples", "HelloStack");
-        foreach (var file in System.IO.Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        Directory = Path.Combine(root, _name);
+        var from = Repository.File(source);
+        foreach (var file in System.IO.Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
         {
-            var relative = Path.GetRelativePath(source, file);
+            var relative = Path.GetRelativePath(from, file);
             if (relative.StartsWith("bin", StringComparison.Ordinal) || relative.StartsWith("obj", StringComparison.Ordinal)) continue;
             var target = Path.Combine(Directory, relative);
             System.IO.Directory.CreateDirectory(Path.GetDirectoryName(target)!);
@@ -44,7 +49,7 @@ public sealed class SampleCopy : IDisposable
     /// <summary>Adds MSBuild XML (an ItemGroup, a PropertyGroup) to the copy's project file, before its last import.</summary>
     public void AddToProject(string xml)
     {
-        var path = Path.Combine(Directory, "HelloStack.csproj");
+        var path = ProjectFile;
         var text = File.ReadAllText(path);
         var at = text.LastIndexOf("  <Import ", StringComparison.Ordinal);
         File.WriteAllText(path, text[..at] + xml + "\n\n" + text[at..]);

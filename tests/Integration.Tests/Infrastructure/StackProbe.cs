@@ -47,9 +47,25 @@ public sealed class StackProbe : IDisposable
         return result;
     }
 
+    /// <summary>A container's output so far (stdout and stderr).</summary>
+    public async Task<string> LogsAsync(string name)
+    {
+        using var stream = await _client.Containers.GetContainerLogsAsync(name, new ContainerLogsParameters { ShowStdout = true, ShowStderr = true });
+        var (stdout, stderr) = await stream.ReadOutputToEndAsync(CancellationToken.None);
+        return stdout + stderr;
+    }
+
+    /// <summary>Volumes labelled with the stack (its key ring).</summary>
+    public async Task<IList<VolumeResponse>> VolumesAsync(string stack) =>
+        (await _client.Volumes.ListAsync(new VolumesListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"proxystack.stack={stack}"] = true } },
+        })).Volumes ?? [];
+
     /// <summary>
-    /// Removes every container, network and image labelled with the stack. Used in finally blocks; never throws. Returns the
-    /// containers and networks it had to remove (images are not counted: StackDown keeps them on purpose).
+    /// Removes every container, network, volume and image labelled with the stack. Used in finally blocks; never throws.
+    /// Returns the containers, networks and volumes it had to remove (images are not counted: StackDown keeps them on purpose;
+    /// the tests' own teardown removes volumes, so one left here was missed).
     /// </summary>
     public async Task<List<string>> CleanAsync(string stack)
     {
@@ -65,6 +81,11 @@ public sealed class StackProbe : IDisposable
             {
                 await _client.Networks.DeleteNetworkAsync(n.ID);
                 removed.Add("network " + n.Name);
+            }
+            foreach (var v in await VolumesAsync(stack))
+            {
+                await _client.Volumes.RemoveAsync(v.Name, force: true);
+                removed.Add("volume " + v.Name);
             }
             foreach (var i in await ImagesAsync(stack))
                 foreach (var tag in i.RepoTags?.Where(t => t != "<none>:<none>").DefaultIfEmpty(i.ID) ?? [i.ID])

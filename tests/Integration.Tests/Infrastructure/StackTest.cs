@@ -14,7 +14,7 @@ public abstract class StackTest : IDisposable
 
     /// <summary>
     /// Ends every test with ProxyStack's own teardown (what StackDown and the end of `dotnet run` run), then the safety net.
-    /// The safety net removing a container or network means ProxyStack's teardown missed it: the test fails, naming it.
+    /// The safety net removing a container, network or volume means ProxyStack's teardown missed it: the test fails, naming it.
     /// (Images are left by StackDown on purpose, so the net removes them silently.)
     /// </summary>
     public void Dispose()
@@ -25,7 +25,8 @@ public abstract class StackTest : IDisposable
             try
             {
                 using var engine = new ProxyStack.Engine.DockerEngine();
-                var (_, failures) = ProxyStack.Execution.StackTeardown.RunAsync(engine, new NullStackLog(), stack, owner: null, CancellationToken.None).GetAwaiter().GetResult();
+                // With the stack's volumes: a test leaves nothing, and its key ring goes with it.
+                var (_, failures) = ProxyStack.Execution.StackTeardown.RunAsync(engine, new NullStackLog(), stack, owner: null, CancellationToken.None, removeVolumes: true).GetAwaiter().GetResult();
                 missed.AddRange(failures.Select(f => f.Format()));
             }
             catch (Exception e) when (e is ProxyStack.Engine.EngineUnavailableException or ProxyStack.Engine.EngineRequestException)

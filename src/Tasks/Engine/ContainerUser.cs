@@ -1,0 +1,37 @@
+using System.Globalization;
+
+namespace ProxyStack.Engine;
+
+/// <summary>
+/// The numeric user and group a container runs as, from its configured user ("", "1654", "1654:1654", "app", "app:app") and
+/// the container's own /etc/passwd and /etc/group, resolved as the engine resolves them when it starts the process: a name
+/// is looked up, a number is taken as it is, and the group is the user's primary group (0 without a passwd entry).
+/// </summary>
+internal static class ContainerUser
+{
+    /// <summary>Null when a name is in neither file (the engine would refuse to start such a container anyway).</summary>
+    public static (int Uid, int Gid)? Resolve(string user, Func<string, string?> readFile)
+    {
+        var parts = user.Trim().Split(':', 2);
+        if (parts[0].Length == 0) return (0, 0);
+        string? passwd = null;
+        string[]? Passwd(Func<string[], bool> match) => Line(passwd ??= readFile("/etc/passwd"), 4, match);
+
+        int uid, primaryGid;
+        if (Number(parts[0]) is { } numeric)
+            (uid, primaryGid) = (numeric, Passwd(f => f[2] == parts[0]) is { } byId && Number(byId[3]) is { } g ? g : 0);
+        else if (Passwd(f => f[0] == parts[0]) is { } entry && Number(entry[2]) is { } u && Number(entry[3]) is { } g2)
+            (uid, primaryGid) = (u, g2);
+        else return null;
+
+        if (parts.Length == 1 || parts[1].Length == 0) return (uid, primaryGid);
+        if (Number(parts[1]) is { } gid) return (uid, gid);
+        return Line(readFile("/etc/group"), 3, f => f[0] == parts[1]) is { } group && Number(group[2]) is { } named ? (uid, named) : null;
+    }
+
+    /// <summary>The colon-separated fields of the first line with at least <paramref name="fields"/> fields that matches.</summary>
+    private static string[]? Line(string? file, int fields, Func<string[], bool> match) =>
+        file?.Split('\n').Select(l => l.Trim().Split(':')).FirstOrDefault(f => f.Length >= fields && match(f));
+
+    private static int? Number(string s) => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
+}

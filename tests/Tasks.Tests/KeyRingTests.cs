@@ -1,0 +1,197 @@
+using ProxyStack.Engine;
+using ProxyStack.Execution;
+using ProxyStack.Model;
+using ProxyStack.Planning;
+using Xunit;
+
+using ProxyStack.IntegrationTests.Infrastructure;
+
+namespace ProxyStack.Tests;
+
+/// <summary>The shared Data Protection key ring (StackSharedKeys): where it is mounted, when its volume is made and removed.</summary>
+public sealed class KeyRingTests : IDisposable
+{
+    private readonly TaskScratch _scratch = new();
+
+    public void Dispose() => _scratch.Dispose();
+
+    private static StackModel Model(int replicas = 3, string sharedKeys = "", bool storesOwnKeys = false, params KeyValuePair<string, string>[] env) =>
+        StackModelBuilder.Build(Builders.ValidInput() with
+        {
+            StackName = "hello", Replicas = replicas.ToString(), SharedKeys = sharedKeys, StoresOwnKeys = storesOwnKeys, Environment = env,
+        }).Model!;
+
+    private static ObservedVolume OurVolume(StackModel model) => new(model.KeysVolumeName, Reconciler.Labels(model, StackLabels.RoleKeys));
+
+    [Fact]
+    public void A_fresh_stack_creates_the_key_ring_volume_first_and_starts_one_replica_before_the_others()
+    {
+        // ASP.NET Core creates a key at startup when the ring is empty: replicas starting together would each make their own.
+        var model = Model();
+        Builders.AssertPlan("""
+             1. create network hello-net: missing
+             2. create volume hello-keys: missing
+             3. create hello-app-1: missing (after 1,2)
+             4. start hello-app-1: missing (after 3)
+             5. wait ready hello-app-1: missing (after 4)
+             6. create hello-app-2: missing (after 1,2)
+             7. start hello-app-2: missing (after 5,6)
+             8. wait ready hello-app-2: missing (after 7)
+             9. create hello-app-3: missing (after 1,2)
+            10. start hello-app-3: missing (after 5,9)
+            11. wait ready hello-app-3: missing (after 10)
+            12. create hello-proxy: missing (after 1,5,8,11)
+            13. start hello-proxy: missing (after 12)
+            14. wait proxy hello-proxy: missing (after 13)
+            """, Builders.Reconcile(model, new ObservedState { ImageIds = Builders.Images() }));
+    }
+
+    [Fact]
+    public void A_kept_key_ring_is_reused_and_new_replicas_start_together()
+    {
+        var model = Model();
+        var observed = new ObservedState
+        {
+            ImageIds = Builders.Images(),
+            Networks = [new ObservedNetwork("n1", model.NetworkName, Reconciler.Labels(model, StackLabels.RoleNetwork))],
+            Volumes = [OurVolume(model)],
+        };
+        var plan = Builders.Reconcile(model, observed).Plan;
+        Assert.DoesNotContain(plan.Steps, s => s.Kind == StepKind.CreateVolume);
+        Assert.All(plan.Steps.Where(s => s.Kind == StepKind.StartContainer && s.Resource.Contains("-app-")), s => Assert.Single(s.DependsOn));
+    }
+
+    [Fact]
+    public void Replicas_mount_the_ring_where_ASP_NET_Core_looks_by_default_owned_by_their_user()
+    {
+        var model = Model();
+        var spec = ContainerSpecs.App(model, model.AppName(1), 1, Builders.AppImageId, "h");
+        Assert.Equal([new VolumeMount("hello-keys", "/proxystack/ASP.NET/DataProtection-Keys", OwnedByContainerUser: true)], spec.Mounts);
+        Assert.Contains(new KeyValuePair<string, string>("LOCALAPPDATA", "/proxystack"), spec.Environment);
+
+        // The project's own LOCALAPPDATA is kept, and the ring goes under it.
+        var own = Model(env: new KeyValuePair<string, string>("LOCALAPPDATA", "/data"));
+        var ownSpec = ContainerSpecs.App(own, own.AppName(1), 1, Builders.AppImageId, "h");
+        Assert.Equal("/data/ASP.NET/DataProtection-Keys", Assert.Single(ownSpec.Mounts).Target);
+        Assert.Equal(["/data"], ownSpec.Environment.Where(e => e.Key == "LOCALAPPDATA").Select(e => e.Value));
+
+        // Mounting the ring recreates replicas that had none; a stack without it keeps its hash.
+        Assert.NotEqual(Reconciler.AppHash(model, "sha256:x"), Reconciler.AppHash(Model(sharedKeys: "false"), "sha256:x"));
+    }
+
+    [Fact]
+    public void An_app_that_configures_its_own_key_storage_gets_no_ring_unless_StackSharedKeys_is_true()
+    {
+        Assert.True(KeyRing.ConfiguresOwnStorage(["builder.Services.AddDataProtection().PersistKeysToStackExchangeRedis(redis);"]));
+        Assert.False(KeyRing.ConfiguresOwnStorage(["builder.Services.AddDataProtection();"]));
+        var own = Model(storesOwnKeys: true);
+        Assert.False(own.SharedKeys);
+        Assert.Empty(ContainerSpecs.App(own, own.AppName(1), 1, Builders.AppImageId, "h").Mounts);
+        Assert.DoesNotContain(StackNetworking.AppEnvironment(own, 1), e => e.Key == "LOCALAPPDATA");
+        Assert.True(Model(sharedKeys: "true", storesOwnKeys: true).SharedKeys);
+        Assert.False(Model(sharedKeys: "false").SharedKeys);
+        Assert.Contains(StackModelBuilder.Build(Builders.ValidInput() with { SharedKeys = "yes" }).Diagnostics,
+            d => d.Format() == "STACK1012: StackSharedKeys is 'yes'. Set StackSharedKeys to true or false.");
+    }
+
+    [Fact]
+    public void A_volume_with_the_key_rings_name_that_ProxyStack_did_not_create_is_STACK4016_and_nothing_is_planned()
+    {
+        var model = Model();
+        var result = Builders.Reconcile(model, new ObservedState
+        {
+            ImageIds = Builders.Images(),
+            Volumes = [new ObservedVolume("hello-keys", new Dictionary<string, string>())],
+        });
+        Assert.True(result.Plan.IsEmpty);
+        Assert.Equal("STACK4016: A volume named 'hello-keys' exists but does not belong to stack 'hello'. ProxyStack never touches it (it would mount it as the stack's Data Protection key ring): remove it (docker volume rm hello-keys), set StackName to another name, or set StackSharedKeys to false.",
+            Assert.Single(result.Diagnostics).Format());
+        // Without a ring to mount, the volume is none of ProxyStack's business.
+        Assert.False(Builders.Reconcile(Model(sharedKeys: "false"), new ObservedState
+        {
+            ImageIds = Builders.Images(),
+            Volumes = [new ObservedVolume("hello-keys", new Dictionary<string, string>())],
+        }).HasErrors);
+    }
+
+    [Fact]
+    public async Task StackDown_keeps_the_key_ring_and_names_it_and_StackRemoveVolumes_removes_it()
+    {
+        var model = Model(1);
+        var engine = new FakeEngine();
+        engine.Volumes[model.KeysVolumeName] = Reconciler.Labels(model, StackLabels.RoleKeys);
+        engine.Volumes["bystander"] = new Dictionary<string, string>();
+        var log = new CapturingStackLog();
+
+        await StackTeardown.RunAsync(engine, log, "hello", owner: null, CancellationToken.None);
+        Assert.True(engine.Volumes.ContainsKey("hello-keys"));
+        Assert.Contains("Stack 'hello': kept volume hello-keys (the Data Protection key ring, so sign-ins and forms survive the next StackUp). Remove it with: dotnet build -t:StackDown -p:StackRemoveVolumes=true", log.Milestones);
+
+        await StackTeardown.RunAsync(engine, log, "hello", owner: null, CancellationToken.None, removeVolumes: true);
+        Assert.Equal(["bystander"], engine.Volumes.Keys);
+
+        Assert.False(new ProxyStack.MSBuild.RemoveStack { BuildEngine = _scratch.Build, ModelFile = _scratch.WriteModel(model), Engine = engine, RemoveVolumes = "maybe" }.Execute());
+        Assert.Equal("StackRemoveVolumes is 'maybe'. Set StackRemoveVolumes to true or false.", Assert.Single(_scratch.Build.Errors).Message);
+    }
+
+    [Fact]
+    public void A_failed_first_bring_up_removes_the_key_ring_volume_it_created()
+    {
+        using var replicas = new OkServer();
+        var model = Model(2) with { AppPort = replicas.Port, HostPort = Ports.Free() };
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        engine.Images[Builders.AppImage] = Builders.AppImageId;
+        engine.FailingCalls.Add("start hello-app-2");
+
+        Assert.False(_scratch.Apply(model, engine).Execute());
+        Assert.Equal("STACK4007", Assert.Single(_scratch.Build.Errors).Code);
+        Assert.Empty(engine.Volumes);
+        Assert.Contains("volume rm hello-keys", engine.Calls);
+    }
+
+    [Fact]
+    public void A_creation_cancelled_in_flight_is_undone_when_the_engine_made_it_anyway()
+    {
+        // Ctrl-C while the create request is on its way: the engine creates the container, the client sees a cancellation.
+        var model = Model(1, sharedKeys: "false");
+        var engine = new FakeEngine { CancelAfterCreating = "hello-app-1" };
+        engine.Images[Builders.AppImage] = Builders.AppImageId;
+
+        Assert.False(_scratch.Apply(model, engine).Execute());
+        Assert.Equal("STACK4007", Assert.Single(_scratch.Build.Errors).Code);
+        Assert.Empty(engine.Containers);
+        Assert.Contains("rm hello-app-1", engine.Calls);
+    }
+
+    [Theory]
+    [InlineData("", 0, 0)]
+    [InlineData("1654", 1654, 1654)]
+    [InlineData("4242", 4242, 0)]
+    [InlineData("1654:99", 1654, 99)]
+    [InlineData("app", 1654, 1654)]
+    [InlineData("app:staff", 1654, 50)]
+    [InlineData("root", 0, 0)]
+    public void The_container_user_is_resolved_as_the_engine_resolves_it(string user, int uid, int gid)
+    {
+        const string passwd = "root:x:0:0:root:/root:/bin/bash\napp:x:1654:1654:app:/home/app:/usr/sbin/nologin\n";
+        const string group = "root:x:0:\nstaff:x:50:\napp:x:1654:\n";
+        Assert.Equal((uid, gid), ContainerUser.Resolve(user, p => p == "/etc/passwd" ? passwd : p == "/etc/group" ? group : null));
+    }
+
+    [Fact]
+    public void A_user_name_the_container_does_not_know_is_not_guessed()
+    {
+        Assert.Null(ContainerUser.Resolve("ghost", _ => "root:x:0:0:root:/root:/bin/bash\n"));
+        Assert.Null(ContainerUser.Resolve("app", _ => null));
+    }
+}
+
+/// <summary>Keeps every milestone line, for assertions on what a user reads.</summary>
+internal sealed class CapturingStackLog : IStackLog
+{
+    public List<string> Milestones { get; } = [];
+    public void Milestone(string message) => Milestones.Add(message);
+    public void Step(string message) { }
+    public void Detail(string message) { }
+    public void Warn(ProxyStack.Diagnostics.Diagnostic warning) => Milestones.Add(warning.Format());
+}
