@@ -23,6 +23,25 @@ public sealed class ErrorTests(SharedSample shared) : StackTest
         Assert.Empty(await Probe.NetworksAsync(Stack));
     }
 
+    [DockerTheory]
+    [InlineData("worker")]
+    [InlineData("console")]
+    [InlineData("classlib")]
+    public async Task A_project_that_is_not_a_web_app_is_refused_with_STACK5002_before_any_image_work(string template)
+    {
+        // As a user would: `dotnet new`, the Sdk line (here: the SDK from source, as in the sample), StackUp.
+        using var app = await TemplateProject.CreateAsync(template);
+        var up = await app.BuildAsync("StackUp", new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString() });
+        Assert.NotEqual(0, up.ExitCode);
+        Assert.Contains("error STACK5002: Project 'StackApp' is not an ASP.NET Core app", up.Output);
+        // Nothing else: no base image, no container publishing, no engine work.
+        Assert.DoesNotContain("STACK2001", up.Output);
+        Assert.DoesNotContain("STACK5001", up.Output);
+        Assert.DoesNotContain("PublishContainer", up.Output);
+        Assert.Empty(await Probe.ImagesAsync(Stack));
+        await AssertNothingLeftAsync();
+    }
+
     [DockerFact]
     public async Task No_reachable_engine_fails_fast_with_STACK3001_naming_the_endpoint_and_DOCKER_HOST()
     {

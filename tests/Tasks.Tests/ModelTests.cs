@@ -65,7 +65,6 @@ public class ModelTests
         { nameof(StackInput.HostAddress), "localhost", "STACK1005" },
         { nameof(StackInput.HostAddress), "", "STACK1005" },
         { nameof(StackInput.HostAddress), "300.1.1.1", "STACK1005" },
-        { nameof(StackInput.HealthPath), "", "STACK1006" },
         { nameof(StackInput.HealthPath), "health", "STACK1006" },
         { nameof(StackInput.HealthPath), "/a;b", "STACK1006" },
         { nameof(StackInput.HealthPath), "/a{b", "STACK1006" },
@@ -159,6 +158,16 @@ public class ModelTests
     {
         var (_, diagnostics) = StackModelBuilder.Build(Builders.ValidInput() with { ContainerSupport = false });
         Assert.Equal("STACK5001", Assert.Single(diagnostics).Code);
+    }
+
+    [Fact]
+    public void A_project_that_is_not_a_web_app_is_STACK5002_and_only_that()
+    {
+        // A worker cannot publish a container by default either; what the user needs to hear is that it is not a web app.
+        var (model, diagnostics) = StackModelBuilder.Build(Builders.ValidInput() with { IsWebProject = false, ContainerSupport = false });
+        Assert.Null(model);
+        Assert.Equal("STACK5002: Project 'HelloStack' is not an ASP.NET Core app (it uses neither Microsoft.NET.Sdk.Web nor the Microsoft.AspNetCore.App framework), so there is nothing for nginx to serve. Put the ProxyStack.Sdk line in the web project that is the stack's front door; a worker, console app or library cannot be one.",
+            Assert.Single(diagnostics).Format());
     }
 
     [Theory]

@@ -4,15 +4,20 @@ using System.Text;
 
 namespace ProxyStack.Tests;
 
-/// <summary>A tiny HTTP server on loopback answering 200 to everything: stands in for replicas that are ready.</summary>
+/// <summary>
+/// A tiny HTTP server on loopback answering 200 (or the given status) to everything: stands in for replicas that are ready
+/// (or up, answering something else).
+/// </summary>
 internal sealed class OkServer : IDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _serving;
+    private readonly string _status;
 
-    public OkServer()
+    public OkServer(string status = "200 OK")
     {
+        _status = status;
         _listener.Start();
         _serving = ServeAsync(_stop.Token);
     }
@@ -21,7 +26,7 @@ internal sealed class OkServer : IDisposable
 
     private async Task ServeAsync(CancellationToken ct)
     {
-        var ok = Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        var ok = Encoding.ASCII.GetBytes($"HTTP/1.1 {_status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         try
         {
             while (!ct.IsCancellationRequested)

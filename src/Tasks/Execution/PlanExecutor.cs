@@ -233,13 +233,13 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
             case StepKind.WaitReady:
                 var m = model!;
                 await _waiter.WaitForReplicaAsync(step.Resource, StackNetworking.ContainerNetwork(m), StackNetworking.ProbeAddress(m),
-                    step.ProbePort, m.HealthPath, timeout, ct).ConfigureAwait(false);
+                    step.ProbePort, m.Health, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.CheckProxyConfig:
                 await CheckConfigAsync(step.Container!, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.WaitProxy:
-                await _waiter.WaitForProxyAsync(step.Resource, StackNetworking.ContainerNetwork(model!), model!.ServedUrl, model.HealthPath, timeout, ct).ConfigureAwait(false);
+                await _waiter.WaitForProxyAsync(step.Resource, StackNetworking.ContainerNetwork(model!), model!.ServedUrl, model.Health, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.ReloadProxy:
                 await ReloadAsync(step.Resource, step.Content!, ct).ConfigureAwait(false);
@@ -336,7 +336,8 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
                 $"exited with code {x.ExitCode}", Tail(x.Logs), outcome),
             ContainerExitedException x => Diagnostic.Error(nameof(Strings.ReplicaExited), x.Name, x.ExitCode, Tail(x.Logs), outcome),
             ReadinessTimeoutException t when isProxy => Diagnostic.Error(nameof(Strings.ProxyNotReady), t.Name, t.Target, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
-            ReadinessTimeoutException t => Diagnostic.Error(nameof(Strings.ReplicaNotReady), t.Name, model.HealthPath, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
+            ReadinessTimeoutException t => Diagnostic.Error(nameof(Strings.ReplicaNotReady), t.Name, model.Health, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
+            HealthPathNotServedException n => Diagnostic.Error(nameof(Strings.HealthPathNotServed), n.Name, n.Path, n.Answer, n.Seconds, outcome),
             ProxyReloadException r => Diagnostic.Error(nameof(Strings.ProxyReloadFailed), r.Name, r.Output, SnippetLocation(model, r.Output)),
             EngineUnavailableException u => Diagnostic.Error(nameof(Strings.EngineUnreachable), u.Endpoint, u.Reason),
             EngineRequestException r => Diagnostic.Error(nameof(Strings.ApplyStepFailed), step.Describe(), r.Reason, outcome),

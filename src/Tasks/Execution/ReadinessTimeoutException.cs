@@ -10,3 +10,13 @@ internal sealed class ReadinessTimeoutException(string name, string target, int 
     public string LastResult { get; } = lastResult;
     public string Logs { get; } = logs;
 }
+
+/// <summary>A replica that answers its strict health path with "not found" for <see cref="ReadinessWaiter.SteadyNotFoundTime"/>.</summary>
+internal sealed class HealthPathNotServedException(string name, string path, string answer, int seconds)
+    : Exception($"'{name}' answers GET {path} with {answer}.")
+{
+    public string Name { get; } = name;
+    public string Path { get; } = path;
+    public string Answer { get; } = answer;
+    public int Seconds { get; } = seconds;
+}

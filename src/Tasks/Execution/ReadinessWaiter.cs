@@ -1,5 +1,6 @@
 using System.Net;
 using ProxyStack.Engine;
+using ProxyStack.Model;
 
 namespace ProxyStack.Execution;
 
@@ -30,42 +31,49 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
     /// Waits for a replica: GET http://&lt;address&gt;:&lt;port&gt;&lt;path&gt;, where the address is the container's on
     /// <paramref name="network"/>, or <paramref name="fixedAddress"/> when given (host mode: 127.0.0.1).
     /// </summary>
-    public Task WaitForReplicaAsync(string name, string network, string? fixedAddress, int port, string path, TimeSpan timeout, CancellationToken ct) =>
-        WaitAsync(name, network, ip => (fixedAddress ?? ip) is { } a ? new Uri($"http://{(a.Contains(':') ? $"[{a}]" : a)}:{port}{path}") : null, timeout, ct);
+    public Task WaitForReplicaAsync(string name, string network, string? fixedAddress, int port, HealthProbe health, TimeSpan timeout, CancellationToken ct) =>
+        WaitAsync(name, network, ip => (fixedAddress ?? ip) is { } a ? new Uri($"http://{(a.Contains(':') ? $"[{a}]" : a)}:{port}{health.Path}") : null, health, timeout, ct);
 
     /// <summary>One probe of a replica, no waiting: null when it answered with a success status, else what happened.</summary>
-    public async Task<string?> ProbeReplicaOnceAsync(string name, string network, string? fixedAddress, int port, string path, CancellationToken ct)
+    public async Task<string?> ProbeReplicaOnceAsync(string name, string network, string? fixedAddress, int port, HealthProbe health, CancellationToken ct)
     {
         var status = await engine.InspectContainerAsync(name, network, ct).ConfigureAwait(false);
         if (status is not { Running: true }) return "not running";
         if ((fixedAddress ?? status.IpAddress) is not { } address) return "no address on " + network;
-        var uri = new Uri($"http://{(address.Contains(':') ? $"[{address}]" : address)}:{port}{path}");
-        var (ok, result) = await ProbeAsync(uri, ct).ConfigureAwait(false);
-        return ok ? null : $"GET {path} → {result}";
+        var uri = new Uri($"http://{(address.Contains(':') ? $"[{address}]" : address)}:{port}{health.Path}");
+        var (ok, result, _) = await ProbeAsync(uri, health, ct).ConfigureAwait(false);
+        return ok ? null : $"GET {health.Path} → {result}";
     }
 
-    /// <summary>One GET of <paramref name="uri"/>: whether it answered below 400, and what it answered.</summary>
-    public static async Task<(bool Ok, string Result)> ProbeAsync(Uri uri, CancellationToken ct)
+    /// <summary>One GET of <paramref name="uri"/>: whether it passes <paramref name="health"/>, what it answered, and its status (0: none).</summary>
+    public static async Task<(bool Ok, string Result, int Status)> ProbeAsync(Uri uri, HealthProbe health, CancellationToken ct)
     {
         try
         {
             using var response = await (uri.Scheme == Uri.UriSchemeHttps ? HttpsProbe : Http).GetAsync(uri, ct).ConfigureAwait(false);
             var code = (int)response.StatusCode;
-            return (code < 400, $"HTTP {code} {response.StatusCode}");
+            return (health.Passes(code), $"HTTP {code} {response.StatusCode}", code);
         }
-        catch (HttpRequestException e) { return (false, e.HttpRequestError == HttpRequestError.Unknown ? e.Message : e.HttpRequestError.ToString()); }
-        catch (TaskCanceledException) when (!ct.IsCancellationRequested) { return (false, "no answer within 2 s"); }
+        catch (HttpRequestException e) { return (false, e.HttpRequestError == HttpRequestError.Unknown ? e.Message : e.HttpRequestError.ToString(), 0); }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested) { return (false, "no answer within 2 s", 0); }
     }
 
     /// <summary>Waits for the proxy: GET &lt;url&gt;&lt;path&gt; on the host.</summary>
-    public Task WaitForProxyAsync(string name, string network, string url, string path, TimeSpan timeout, CancellationToken ct) =>
-        WaitAsync(name, network, _ => new Uri(url + path), timeout, ct);
+    public Task WaitForProxyAsync(string name, string network, string url, HealthProbe health, TimeSpan timeout, CancellationToken ct) =>
+        WaitAsync(name, network, _ => new Uri(url + health.Path), health, timeout, ct);
 
-    private async Task WaitAsync(string name, string network, Func<string?, Uri?> target, TimeSpan timeout, CancellationToken ct)
+    /// <summary>
+    /// How long a strict probe may be answered "not found" before waiting stops: the app is up and serves nothing at the
+    /// path, which more waiting will not change (STACK4017, long before StackReadyTimeout).
+    /// </summary>
+    public static readonly TimeSpan SteadyNotFoundTime = TimeSpan.FromSeconds(10);
+
+    private async Task WaitAsync(string name, string network, Func<string?, Uri?> target, HealthProbe health, TimeSpan timeout, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + timeout;
         var last = "not probed yet";
         Uri? uri = null;
+        DateTime? notFoundSince = null;
         while (true)
         {
             ct.ThrowIfCancellationRequested();
@@ -76,13 +84,16 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
             uri = target(status.IpAddress);
             if (uri is not null)
             {
-                var (ok, result) = await ProbeAsync(uri, ct).ConfigureAwait(false);
+                var (ok, result, code) = await ProbeAsync(uri, health, ct).ConfigureAwait(false);
                 if (ok)
                 {
                     log.Detail($"{name} ready: GET {uri} -> {result}");
                     return;
                 }
                 last = result;
+                notFoundSince = code is 404 or 405 or 410 ? notFoundSince ?? DateTime.UtcNow : null;
+                if (notFoundSince is { } since && DateTime.UtcNow - since >= SteadyNotFoundTime)
+                    throw new HealthPathNotServedException(name, health.Path, result, (int)SteadyNotFoundTime.TotalSeconds);
             }
             else last = "no address on " + network;
             if (DateTime.UtcNow >= deadline)

@@ -70,7 +70,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log)
         var results = await Task.WhenAll(candidates.Select(async c =>
         {
             var failure = await _waiter.ProbeReplicaOnceAsync(c.Name, network,
-                StackNetworking.ProbeAddress(model), StackNetworking.ReplicaPort(model, c.Replica!.Value), model.HealthPath, ct).ConfigureAwait(false);
+                StackNetworking.ProbeAddress(model), StackNetworking.ReplicaPort(model, c.Replica!.Value), model.Health, ct).ConfigureAwait(false);
             return (c.Name, failure);
         })).ConfigureAwait(false);
         return results.Where(r => r.failure is not null).ToDictionary(r => r.Name, r => r.failure!);

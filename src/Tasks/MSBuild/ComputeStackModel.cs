@@ -78,6 +78,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     /// Example: Greeting=hello
     /// </summary>
     public ITaskItem[] StackEnvironment { get; set; } = [];
+    /// <summary>$(UsingMicrosoftNETSdkWeb), or a FrameworkReference to Microsoft.AspNetCore.App. Example: true</summary>
+    public bool IsWebProject { get; set; } = true;
     /// <summary>$(EnableSdkContainerSupport) and $(IsPublishable) both true. Example: true</summary>
     public bool ContainerSupport { get; set; } = true;
     /// <summary>Where to write the model. Example: obj/Debug/net10.0/stack/model.json</summary>
@@ -104,6 +106,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             HostAddress = StackHostAddress,
             AppPort = StackAppPort,
             HealthPath = StackHealthPath,
+            DiscoveredHealthPath = HealthChecks.Discover(sources),
             ReadyTimeout = StackReadyTimeout,
             NginxImage = StackNginxImage,
             RegistryMirror = StackRegistryMirror,
@@ -126,6 +129,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             UnderRun = UnderRun,
             Owner = $"{Environment.MachineName}:{(ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory()).TrimEnd('/', '\\')}",
             ContainerSupport = ContainerSupport,
+            IsWebProject = IsWebProject,
             // An item with a secret source and a Value lands in both lists, which the validator reports as a conflict.
             Environment = StackEnvironment.Where(i => !IsSecret(i) || i.GetMetadata("Value").Length > 0)
                 .Select(i => new KeyValuePair<string, string>(i.ItemSpec, i.GetMetadata("Value"))).ToList(),

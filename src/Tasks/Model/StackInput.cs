@@ -9,7 +9,10 @@ internal sealed record StackInput
     public string HostPort { get; init; } = "";
     public string HostAddress { get; init; } = "";
     public string AppPort { get; init; } = "";
+    /// <summary>StackHealthPath as set; empty: not set (see <see cref="HealthProbe"/>).</summary>
     public string HealthPath { get; init; } = "";
+    /// <summary>The path the project's code maps health checks at (MapHealthChecks("/healthz")), or null.</summary>
+    public string? DiscoveredHealthPath { get; init; }
     public string ReadyTimeout { get; init; } = "";
     public string NginxImage { get; init; } = "";
     public string RegistryMirror { get; init; } = "";
@@ -42,6 +45,8 @@ internal sealed record StackInput
     public string Owner { get; init; } = "";
     /// <summary>Whether the bring-up is part of `dotnet run` (set by the run hook, not by users).</summary>
     public bool UnderRun { get; init; }
+    /// <summary>An ASP.NET Core app: Microsoft.NET.Sdk.Web, or a FrameworkReference to Microsoft.AspNetCore.App.</summary>
+    public bool IsWebProject { get; init; } = true;
     /// <summary>Whether the project can publish a container (EnableSdkContainerSupport and IsPublishable).</summary>
     public bool ContainerSupport { get; init; } = true;
     /// <summary>Environment for app replicas: name → value, from StackEnvironment items.</summary>

@@ -11,6 +11,9 @@ internal sealed record StackModel
     public required int HostPort { get; init; }
     public required int AppPort { get; init; }
     public required string HealthPath { get; init; }
+    /// <summary>Readiness needs 2xx/3xx (StackHealthPath set, or the app's health checks found) rather than any answer below 500.</summary>
+    public bool HealthStrict { get; init; } = true;
+    [JsonIgnore] public HealthProbe Health => new(HealthPath, HealthStrict);
     public required int ReadyTimeoutSeconds { get; init; }
     /// <summary>The nginx base image, mirror already applied.</summary>
     public required string NginxImage { get; init; }

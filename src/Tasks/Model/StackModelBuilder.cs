@@ -19,6 +19,7 @@ internal static class StackModelBuilder
         // under the project's own LOCALAPPDATA when StackEnvironment sets one, else under the one ProxyStack sets.
         var sharedKeys = input.SharedKeys.Trim().Length > 0 ? StackValidator.ParseBool(input.SharedKeys)!.Value : !input.StoresOwnKeys;
         var localAppData = environment.FirstOrDefault(e => e.Key == KeyRing.LocalAppDataVariable).Value is { Length: > 0 } own ? own : KeyRing.DefaultLocalAppData;
+        var discovered = input.DiscoveredHealthPath is { } found && StackValidator.IsValidHealthPath(found) ? found : null;
         var model = new StackModel
         {
             Name = StackNames.Normalize(input.StackName.Length > 0 ? input.StackName : input.ProjectName)!,
@@ -26,7 +27,10 @@ internal static class StackModelBuilder
             HostAddress = input.HostAddress.Trim(),
             HostPort = StackValidator.ParseInt(input.HostPort)!.Value,
             AppPort = StackValidator.ParseInt(input.AppPort)!.Value,
-            HealthPath = input.HealthPath,
+            // Not set: the app's own health checks when its code maps them at a literal path, else "/" with any answer below
+            // 500 (an API without "/" answers 404 there and is up).
+            HealthPath = input.HealthPath.Length > 0 ? input.HealthPath : discovered ?? "/",
+            HealthStrict = input.HealthPath.Length > 0 || discovered is not null,
             ReadyTimeoutSeconds = StackValidator.ParseInt(input.ReadyTimeout)!.Value,
             NginxImage = nginx.ToString(),
             NetworkMode = input.NetworkMode,

@@ -65,7 +65,7 @@ internal static partial class StackValidator
         if (IsRootUser(input.ContainerUser)) d.Add(Diagnostic.Warning(nameof(Strings.ContainerUserRoot), input.ContainerUser));
         if (ParseBool(input.Adopt) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackAdopt", input.Adopt));
 
-        if (!HealthPathPattern().IsMatch(input.HealthPath)) d.Add(Diagnostic.Error(nameof(Strings.HealthPathInvalid), input.HealthPath));
+        if (input.HealthPath.Length > 0 && !HealthPathPattern().IsMatch(input.HealthPath)) d.Add(Diagnostic.Error(nameof(Strings.HealthPathInvalid), input.HealthPath));
         if (ImageReference.Parse(input.NginxImage) is null) d.Add(Diagnostic.Error(nameof(Strings.ImageReferenceInvalid), "StackNginxImage", input.NginxImage));
         if (input.RegistryMirror.Length > 0 && !ImageReference.IsValidMirror(input.RegistryMirror))
             d.Add(Diagnostic.Error(nameof(Strings.RegistryMirrorInvalid), input.RegistryMirror));
@@ -87,7 +87,10 @@ internal static partial class StackValidator
             else if (secret.Single().FromEnvironment is { Length: > 0 } variable && !EnvNamePattern().IsMatch(variable))
                 d.Add(Diagnostic.Error(nameof(Strings.SecretSourceInvalid), secret.Key, variable));
         }
-        if (!input.ContainerSupport) d.Add(Diagnostic.Error(nameof(Strings.ContainerSupportMissing), input.ProjectName));
+        // A worker, console app or library has nothing for nginx to serve: said at once, before any image work sends the user
+        // after a base image (a worker can publish a container, and would fail on the runtime base image instead).
+        if (!input.IsWebProject) d.Add(Diagnostic.Error(nameof(Strings.NotWebProject), input.ProjectName));
+        else if (!input.ContainerSupport) d.Add(Diagnostic.Error(nameof(Strings.ContainerSupportMissing), input.ProjectName));
         return d;
     }
 
@@ -143,6 +146,9 @@ internal static partial class StackValidator
 
     public static int? ParseInt(string raw) =>
         int.TryParse(raw.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : null;
+
+    /// <summary>A path that may be probed and written into nginx's config (the rule STACK1006 applies to StackHealthPath).</summary>
+    public static bool IsValidHealthPath(string path) => HealthPathPattern().IsMatch(path);
 
     public static bool? ParseBool(string raw) => raw.Trim().ToLowerInvariant() switch
     {

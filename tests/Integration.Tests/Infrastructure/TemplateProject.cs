@@ -1,0 +1,51 @@
+namespace ProxyStack.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A project made as a user makes one — `dotnet new &lt;template&gt;` — with ProxyStack added: the SDK from this repository
+/// (its Sdk.props after the project's opening tag, its Sdk.targets before the end, as `&lt;Sdk Name="ProxyStack.Sdk" /&gt;`
+/// places them), in a temp folder removed on Dispose.
+/// </summary>
+public sealed class TemplateProject : IDisposable
+{
+    private readonly string _root;
+
+    private TemplateProject(string root) => _root = root;
+
+    public string Directory => Path.Combine(_root, "StackApp");
+    public string ProjectFile => Path.Combine(Directory, "StackApp.csproj");
+
+    public static async Task<TemplateProject> CreateAsync(string template)
+    {
+        var project = new TemplateProject(System.IO.Directory.CreateTempSubdirectory("proxystack-template-").FullName);
+        var created = await Cli.RunAsync(Cli.Dotnet(project._root, ["new", template, "-o", "StackApp", "-n", "StackApp"]), TimeSpan.FromMinutes(3));
+        if (created.ExitCode != 0) throw new InvalidOperationException($"dotnet new {template} failed:\n{created}");
+        await File.WriteAllTextAsync(Path.Combine(project._root, "Directory.Build.props"), $"""
+            <Project>
+              <PropertyGroup>
+                <ProxyStackSdkDir>{Repository.File("src", "Sdk", "Sdk")}/</ProxyStackSdkDir>
+                <StackTasksAssembly>{Repository.TasksAssembly}</StackTasksAssembly>
+              </PropertyGroup>
+            </Project>
+            """);
+        var text = (await File.ReadAllTextAsync(project.ProjectFile)).TrimStart('\uFEFF');
+        var open = text.IndexOf('>', text.IndexOf("<Project", StringComparison.Ordinal)) + 1;
+        text = text[..open] + "\n  <Import Project=\"$(ProxyStackSdkDir)Sdk.props\" />" + text[open..]
+            .Replace("</Project>", "  <Import Project=\"$(ProxyStackSdkDir)Sdk.targets\" />\n</Project>");
+        await File.WriteAllTextAsync(project.ProjectFile, text);
+        return project;
+    }
+
+    /// <summary>`dotnet build -t:&lt;target&gt;` with the given properties, the mirror always set.</summary>
+    public Task<ProcessResult> BuildAsync(string target, IDictionary<string, string> properties)
+    {
+        var args = new List<string> { "build", ProjectFile, $"-t:{target}", "-nologo", "-nr:false", "-tl:off", $"-p:StackRegistryMirror={Repository.Mirror}" };
+        foreach (var (k, v) in properties) args.Add($"-p:{k}={v}");
+        return Cli.RunAsync(Cli.Dotnet(Directory, args), TimeSpan.FromMinutes(5));
+    }
+
+    public void Dispose()
+    {
+        try { System.IO.Directory.Delete(_root, recursive: true); }
+        catch (IOException) { }
+    }
+}

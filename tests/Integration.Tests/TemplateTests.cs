@@ -1,0 +1,42 @@
+using ProxyStack.IntegrationTests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ProxyStack.IntegrationTests;
+
+/// <summary>
+/// The ASP.NET Core templates as a user meets them: `dotnet new`, the Sdk line, 2 replicas, StackUp, a request that proves
+/// the template's own feature through nginx, StackDown with nothing left. (gRPC, native AOT and the Blazor counter in a
+/// browser are not covered yet: see issue 14.)
+/// </summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class TemplateTests(ITestOutputHelper output) : StackTest
+{
+    [DockerTheory]
+    [InlineData("web", "/", "Hello World!")]
+    // No "/" at all: ready because, with StackHealthPath unset, any answer below 500 means the app serves.
+    [InlineData("webapi", "/weatherforecast", "temperatureC")]
+    [InlineData("mvc", "/Home/Privacy", "Privacy Policy")]
+    [InlineData("webapp", "/Privacy", "Privacy Policy")]
+    [InlineData("blazor", "/counter", "Counter")]
+    public async Task A_template_comes_up_behind_nginx_with_the_Sdk_line_alone(string template, string path, string expected)
+    {
+        using var app = await TemplateProject.CreateAsync(template);
+        var props = new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "2" };
+        var up = await app.BuildAsync("StackUp", props);
+        // Recorded in docs/benchmarks.md (template stack-up times): the first StackUp, restore to ready.
+        output.WriteLine($"{template}: first StackUp took {up.Elapsed.TotalSeconds:0.0} s");
+        Assert.True(up.ExitCode == 0, up.ToString());
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var response = await http.GetAsync($"http://127.0.0.1:{Port}{path}");
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET {path}: {(int)response.StatusCode}\n{body}");
+        Assert.Contains(expected, body);
+
+        var down = await app.BuildAsync("StackDown", props);
+        Assert.True(down.ExitCode == 0, down.ToString());
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
+    }
+}

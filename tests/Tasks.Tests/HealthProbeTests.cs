@@ -1,0 +1,72 @@
+using ProxyStack.Model;
+using Xunit;
+
+using ProxyStack.IntegrationTests.Infrastructure;
+
+namespace ProxyStack.Tests;
+
+/// <summary>Readiness that fits the app without configuration (StackHealthPath empty) and says early when a set path is not served.</summary>
+public sealed class HealthProbeTests : IDisposable
+{
+    private readonly TaskScratch _scratch = new();
+
+    public void Dispose() => _scratch.Dispose();
+
+    private static StackModel Model(string healthPath, string? discovered = null) =>
+        StackModelBuilder.Build(Builders.ValidInput() with { HealthPath = healthPath, DiscoveredHealthPath = discovered }).Model!;
+
+    [Fact]
+    public void Without_StackHealthPath_any_answer_below_500_on_slash_means_ready()
+    {
+        var health = Model("").Health;
+        Assert.Equal(new HealthProbe("/", Strict: false), health);
+        Assert.True(health.Passes(404));
+        Assert.True(health.Passes(200));
+        Assert.False(health.Passes(500));
+        Assert.False(health.Passes(502));
+    }
+
+    [Fact]
+    public void A_set_StackHealthPath_or_the_apps_own_health_checks_need_2xx_or_3xx()
+    {
+        Assert.Equal(new HealthProbe("/ready", Strict: true), Model("/ready").Health);
+        Assert.False(Model("/ready").Health.Passes(404));
+        Assert.True(Model("/ready").Health.Passes(302));
+        // Found in the code: app.MapHealthChecks("/healthz"). A set path wins; a found path nginx could not take is ignored.
+        Assert.Equal("/healthz", HealthChecks.Discover(["var app = builder.Build();\napp.MapHealthChecks( \"/healthz\");"]));
+        Assert.Null(HealthChecks.Discover(["app.MapHealthChecks(path);"]));
+        Assert.Equal(new HealthProbe("/healthz", Strict: true), Model("", "/healthz").Health);
+        Assert.Equal(new HealthProbe("/ready", Strict: true), Model("/ready", "/healthz").Health);
+        Assert.Equal(new HealthProbe("/", Strict: false), Model("", "/a b").Health);
+    }
+
+    [Fact]
+    public void A_replica_that_answers_its_set_path_with_404_fails_with_STACK4017_long_before_the_timeout()
+    {
+        using var replica = new OkServer("404 Not Found");
+        var model = Model("/healthz") with { AppPort = replica.Port, HostPort = Ports.Free(), Replicas = 1, ReadyTimeoutSeconds = 120 };
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        engine.Images[Builders.AppImage] = Builders.AppImageId;
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.False(_scratch.Apply(model, engine).Execute());
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+        var error = Assert.Single(_scratch.Build.Errors);
+        Assert.Equal("STACK4017", error.Code);
+        Assert.Equal("Replica 'hellostack-app-1' is up but answers GET /healthz with HTTP 404 NotFound, unchanged for 10 s: the app serves nothing at StackHealthPath, and waiting will not change that. Set StackHealthPath to a path the app answers with 2xx or 3xx (its health checks, e.g. app.MapHealthChecks(\"/healthz\") and StackHealthPath=/healthz), or leave StackHealthPath empty to accept any answer below 500. Everything this bring-up created was removed and the stack is as it was.",
+            error.Message);
+        Assert.Empty(engine.Containers);
+    }
+
+    [Fact]
+    public void Without_StackHealthPath_a_replica_that_answers_404_on_slash_is_ready()
+    {
+        using var replica = new OkServer("404 Not Found");
+        var model = Model("") with { AppPort = replica.Port, HostPort = Ports.Free(), Replicas = 1 };
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        engine.Images[Builders.AppImage] = Builders.AppImageId;
+        // The replica is ready; the proxy (fake: nothing listens on the host port) is what fails, after the replica passed.
+        Assert.False(_scratch.Apply(model with { ReadyTimeoutSeconds = 2 }, engine).Execute());
+        Assert.Equal("STACK4010", Assert.Single(_scratch.Build.Errors).Code);
+    }
+}
