@@ -6,8 +6,8 @@ namespace ProxyStack.IntegrationTests;
 
 /// <summary>
 /// The ASP.NET Core templates as a user meets them: `dotnet new`, the Sdk line, 2 replicas, StackUp, a request that proves
-/// the template's own feature through nginx, StackDown with nothing left. (gRPC, native AOT and the Blazor counter in a
-/// browser are not covered yet: see issue 14.)
+/// the template's own feature through nginx, StackDown with nothing left. The grpc template speaks HTTP/2 only: a real gRPC
+/// client calls its Greeter through nginx. (Native AOT and the Blazor counter in a browser are not covered yet: issue 14.) The grpc template speaks HTTP/2 only: a real gRPC client calls it through nginx.
 /// </summary>
 [Collection(IntegrationCollection.Name)]
 public sealed class TemplateTests(ITestOutputHelper output) : StackTest
@@ -34,6 +34,31 @@ public sealed class TemplateTests(ITestOutputHelper output) : StackTest
         Assert.True(response.IsSuccessStatusCode, $"GET {path}: {(int)response.StatusCode}\n{body}");
         Assert.Contains(expected, body);
 
+        await DownAsync(app, props);
+    }
+
+    [DockerFact]
+    public async Task The_grpc_template_answers_a_gRPC_client_through_nginx_at_2_replicas()
+    {
+        using var app = await TemplateProject.CreateAsync("grpc");
+        var props = new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "2" };
+        var up = await app.BuildAsync("StackUp", props);
+        output.WriteLine($"grpc: first StackUp took {up.Elapsed.TotalSeconds:0.0} s");
+        Assert.True(up.ExitCode == 0, up.ToString());
+
+        // Cleartext HTTP/2 with prior knowledge, as Grpc.Net.Client speaks to an http:// address; nginx spreads the calls.
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{Port}");
+        var client = new Greet.Greeter.GreeterClient(channel);
+        for (var i = 0; i < 4; i++)
+            Assert.Equal($"Hello n{i}", (await client.SayHelloAsync(new Greet.HelloRequest { Name = "n" + i })).Message);
+        // And plain HTTP/1.1 on the same port still reaches the app (its "/" says to use a gRPC client).
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        Assert.Contains("gRPC", await http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+        await DownAsync(app, props);
+    }
+
+    private async Task DownAsync(TemplateProject app, Dictionary<string, string> props)
+    {
         var down = await app.BuildAsync("StackDown", props);
         Assert.True(down.ExitCode == 0, down.ToString());
         Assert.Empty(await Probe.ContainersAsync(Stack));

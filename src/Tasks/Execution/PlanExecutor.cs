@@ -239,7 +239,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
                 await CheckConfigAsync(step.Container!, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.WaitProxy:
-                await _waiter.WaitForProxyAsync(step.Resource, StackNetworking.ContainerNetwork(model!), model!.ServedUrl, model.Health, timeout, ct).ConfigureAwait(false);
+                await _waiter.WaitForProxyAsync(step.Resource, StackNetworking.ContainerNetwork(model!), model!.ServedUrl, model.ProxyHealth, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.ReloadProxy:
                 await ReloadAsync(step.Resource, step.Content!, ct).ConfigureAwait(false);

@@ -50,7 +50,13 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
     {
         try
         {
-            using var response = await (uri.Scheme == Uri.UriSchemeHttps ? HttpsProbe : Http).GetAsync(uri, ct).ConfigureAwait(false);
+            // An HTTP/2-only app (gRPC) is asked over HTTP/2 with prior knowledge: it refuses HTTP/1.1.
+            using var request = new HttpRequestMessage(HttpMethod.Get, uri)
+            {
+                Version = health.Http2 ? HttpVersion.Version20 : HttpVersion.Version11,
+                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
+            using var response = await (uri.Scheme == Uri.UriSchemeHttps ? HttpsProbe : Http).SendAsync(request, ct).ConfigureAwait(false);
             var code = (int)response.StatusCode;
             return (health.Passes(code), $"HTTP {code} {response.StatusCode}", code);
         }

@@ -62,6 +62,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     /// Example: nginx/headers.conf
     /// </summary>
     public ITaskItem[] StackProxyConfig { get; set; } = [];
+    /// <summary>What the app's endpoints speak: http1 | http2 (empty: read from appsettings.json). Example: http2</summary>
+    public string StackAppProtocol { get; set; } = "";
     /// <summary>One Data Protection key ring for all replicas, kept across redeploys (true|false; empty: true unless the app stores its keys itself). Example: true</summary>
     public string StackSharedKeys { get; set; } = "";
     /// <summary>Take over a stack of this name that another checkout owns (true|false). Example: false</summary>
@@ -123,6 +125,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             ProxyConfigs = StackProxyConfig.Select(i => (i.ItemSpec, i.GetMetadata("Block"), ReadOrNull(Path.GetFullPath(i.ItemSpec, DefiningDirectory(i))))).ToList(),
             UsesSignalR = Affinity.UsesSignalR(sources),
             SharedKeys = StackSharedKeys,
+            AppProtocol = StackAppProtocol,
+            DetectedHttp2Only = AppProtocols.Http2OnlyIn(ReadOrNull(Path.Combine(ProjectDirectory.Length > 0 ? ProjectDirectory : Directory.GetCurrentDirectory(), "appsettings.json"))),
             StoresOwnKeys = KeyRing.ConfiguresOwnStorage(sources),
             Adopt = StackAdopt,
             ContainerUser = ContainerUser,

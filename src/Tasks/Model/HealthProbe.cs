@@ -7,7 +7,10 @@ namespace ProxyStack.Model;
 /// <paramref name="Strict"/> (a path the user set, or the app's own health checks), else anything below 500: with no path
 /// set, any answer that is not a server error means the app serves (an API without "/" answers 404 there and is up).
 /// </summary>
-internal sealed record HealthProbe(string Path, bool Strict)
+/// <param name="Path">The path asked for.</param>
+/// <param name="Strict">2xx/3xx needed, rather than anything below 500.</param>
+/// <param name="Http2">Probe over HTTP/2 with prior knowledge: the app speaks nothing else (gRPC).</param>
+internal sealed record HealthProbe(string Path, bool Strict, bool Http2 = false)
 {
     public bool Passes(int status) => Strict ? status < 400 : status < 500;
 
@@ -24,4 +27,37 @@ internal static partial class HealthChecks
     /// <summary>The first literal path given to MapHealthChecks in the sources, or null.</summary>
     public static string? Discover(IEnumerable<string> sources) =>
         sources.Select(s => MapHealthChecksCall().Match(s)).FirstOrDefault(m => m.Success)?.Groups[1].Value;
+}
+
+/// <summary>StackAppProtocol: what the app's endpoints speak.</summary>
+internal static class AppProtocols
+{
+    public const string Http1 = "http1";
+    public const string Http2 = "http2";
+    public static readonly string[] All = [Http1, Http2];
+
+    /// <summary>
+    /// Whether appsettings.json makes every Kestrel endpoint HTTP/2-only (Kestrel:EndpointDefaults:Protocols = Http2, the
+    /// grpc template's setting). Unreadable JSON says nothing.
+    /// </summary>
+    public static bool Http2OnlyIn(string? appSettingsJson)
+    {
+        if (string.IsNullOrWhiteSpace(appSettingsJson)) return false;
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(appSettingsJson, new System.Text.Json.JsonDocumentOptions
+            {
+                CommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true,
+            });
+            return Property(doc.RootElement, "Kestrel") is { } kestrel && Property(kestrel, "EndpointDefaults") is { } defaults
+                && Property(defaults, "Protocols") is { ValueKind: System.Text.Json.JsonValueKind.String } protocols
+                && string.Equals(protocols.GetString(), "Http2", StringComparison.OrdinalIgnoreCase);
+        }
+        catch (System.Text.Json.JsonException) { return false; }
+    }
+
+    /// <summary>Configuration keys are case-insensitive.</summary>
+    private static System.Text.Json.JsonElement? Property(System.Text.Json.JsonElement e, string name) =>
+        e.ValueKind != System.Text.Json.JsonValueKind.Object ? null
+        : e.EnumerateObject().Where(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)).Select(p => (System.Text.Json.JsonElement?)p.Value).FirstOrDefault();
 }

@@ -31,6 +31,10 @@ internal sealed record StackInput
     public string CertificateKeyFile { get; init; } = "";
     /// <summary>The project's code uses SignalR or interactive server rendering (their connections must stay on one replica).</summary>
     public bool UsesSignalR { get; init; }
+    /// <summary>StackAppProtocol as set (http1|http2; empty: detected).</summary>
+    public string AppProtocol { get; init; } = "";
+    /// <summary>The app's Kestrel endpoints speak HTTP/2 only (appsettings.json: Kestrel:EndpointDefaults:Protocols = Http2, as the grpc template sets).</summary>
+    public bool DetectedHttp2Only { get; init; }
     /// <summary>StackSharedKeys (true|false; empty: true unless the app stores its keys itself).</summary>
     public string SharedKeys { get; init; } = "";
     /// <summary>The project's code configures where Data Protection keeps its keys (see <see cref="KeyRing.ConfiguresOwnStorage"/>).</summary>

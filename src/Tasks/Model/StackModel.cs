@@ -11,9 +11,18 @@ internal sealed record StackModel
     public required int HostPort { get; init; }
     public required int AppPort { get; init; }
     public required string HealthPath { get; init; }
+    /// <summary>
+    /// http1 (default) or http2: the app's endpoints speak HTTP/2 only, cleartext with prior knowledge (gRPC). nginx then
+    /// passes requests with grpc_pass and accepts HTTP/2 beside HTTP/1.1 on its plain port; replicas are probed over HTTP/2.
+    /// </summary>
+    public string AppProtocol { get; init; } = AppProtocols.Http1;
+    [JsonIgnore] public bool AppHttp2 => AppProtocol == AppProtocols.Http2;
     /// <summary>Readiness needs 2xx/3xx (StackHealthPath set, or the app's health checks found) rather than any answer below 500.</summary>
     public bool HealthStrict { get; init; } = true;
-    [JsonIgnore] public HealthProbe Health => new(HealthPath, HealthStrict);
+    /// <summary>The probe of a replica (over HTTP/2 when the app speaks only that).</summary>
+    [JsonIgnore] public HealthProbe Health => new(HealthPath, HealthStrict, AppHttp2);
+    /// <summary>The probe through nginx, which speaks HTTP/1.1 to the host whatever the app speaks.</summary>
+    [JsonIgnore] public HealthProbe ProxyHealth => new(HealthPath, HealthStrict);
     public required int ReadyTimeoutSeconds { get; init; }
     /// <summary>The nginx base image, mirror already applied.</summary>
     public required string NginxImage { get; init; }

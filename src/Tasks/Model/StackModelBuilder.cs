@@ -31,6 +31,8 @@ internal static class StackModelBuilder
             // 500 (an API without "/" answers 404 there and is up).
             HealthPath = input.HealthPath.Length > 0 ? input.HealthPath : discovered ?? "/",
             HealthStrict = input.HealthPath.Length > 0 || discovered is not null,
+            AppProtocol = input.AppProtocol.Trim().Length > 0 ? input.AppProtocol.Trim().ToLowerInvariant()
+                : input.DetectedHttp2Only ? AppProtocols.Http2 : AppProtocols.Http1,
             ReadyTimeoutSeconds = StackValidator.ParseInt(input.ReadyTimeout)!.Value,
             NginxImage = nginx.ToString(),
             NetworkMode = input.NetworkMode,

@@ -95,27 +95,57 @@ internal static class NginxConfigWriter
             {{RedirectServer(model)}}    server {
             {{Listen(model)}}{{Snippets(model, ProxyConfigSnippet.Server, "        ")}}
                     location / {
-                        proxy_pass http://app;
-                        proxy_http_version 1.1;
-                        proxy_set_header Host $host;
-                        proxy_set_header X-Forwarded-Host $http_host;
-                        proxy_set_header X-Real-IP $remote_addr;
-                        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-                        proxy_set_header X-Forwarded-Proto $scheme;
-                        proxy_set_header Upgrade $http_upgrade;
-                        proxy_set_header Connection $connection_upgrade;
-                        # A dead replica refuses or drops the connection: try the next one instead of failing the request.
-                        proxy_connect_timeout 2s;
-                        proxy_next_upstream error timeout http_502 http_503 http_504;
-                        proxy_next_upstream_tries 0;
-                        proxy_next_upstream_timeout 10s;
-            {{AffinityCookie(model)}}        }
+            {{(model.AppHttp2 ? Http2Location(model) : Http1Location)}}{{AffinityCookie(model)}}        }
                 }
             }
 
             """);
         return sb.ToString();
     }
+
+    /// <summary>The app speaks HTTP/1.1 (WebSocket upgrades included).</summary>
+    private static readonly string Http1Location = Directives(
+        "proxy_pass http://app;",
+        "proxy_http_version 1.1;",
+        "proxy_set_header Host $host;",
+        "proxy_set_header X-Forwarded-Host $http_host;",
+        "proxy_set_header X-Real-IP $remote_addr;",
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "proxy_set_header X-Forwarded-Proto $scheme;",
+        "proxy_set_header Upgrade $http_upgrade;",
+        "proxy_set_header Connection $connection_upgrade;",
+        "# A dead replica refuses or drops the connection: try the next one instead of failing the request.",
+        "proxy_connect_timeout 2s;",
+        "proxy_next_upstream error timeout http_502 http_503 http_504;",
+        "proxy_next_upstream_tries 0;",
+        "proxy_next_upstream_timeout 10s;");
+
+    /// <summary>
+    /// StackAppProtocol=http2: the app speaks HTTP/2 only (gRPC), so nginx talks to it over HTTP/2 (grpc_pass, cleartext with
+    /// prior knowledge) whatever the client spoke — gRPC clients, and HTTP/1.1 ones such as the readiness probe.
+    /// </summary>
+    private static string Http2Location(StackModel model)
+    {
+        var timeout = model.ProxyReadTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Directives(
+            "# The app speaks HTTP/2 only (gRPC): every request goes to it over HTTP/2.",
+            "grpc_pass grpc://app;",
+            "grpc_set_header Host $host;",
+            "grpc_set_header X-Forwarded-Host $http_host;",
+            "grpc_set_header X-Real-IP $remote_addr;",
+            "grpc_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+            "grpc_set_header X-Forwarded-Proto $scheme;",
+            $"grpc_read_timeout {timeout}s;",
+            $"grpc_send_timeout {timeout}s;",
+            "# A dead replica refuses or drops the connection: try the next one instead of failing the call.",
+            "grpc_connect_timeout 2s;",
+            "grpc_next_upstream error timeout http_502 http_503 http_504;",
+            "grpc_next_upstream_tries 0;",
+            "grpc_next_upstream_timeout 10s;");
+    }
+
+    /// <summary>Directives of the location block, one per line at its indentation.</summary>
+    private static string Directives(params string[] lines) => string.Concat(lines.Select(l => "            " + l + "\n"));
 
     /// <summary>
     /// The StackProxyConfig snippets of one block, each between marker comments that <see cref="Locate"/> reads back, so an
@@ -192,9 +222,13 @@ internal static class NginxConfigWriter
     private static string Listen(StackModel model)
     {
         var sb = new StringBuilder();
-        if (!(model.HttpsPort > 0 && model.HttpsRedirect)) sb.Append($"        listen {StackNetworking.ProxyListen(model)};\n");
-        if (model.HttpsPort == 0) return sb.ToString();
         var http2On = NginxVersions.Supports(model.NginxVersion, NginxVersions.Http2Directive);
+        if (!(model.HttpsPort > 0 && model.HttpsRedirect)) sb.Append($"        listen {StackNetworking.ProxyListen(model)};\n");
+        // gRPC clients speak HTTP/2 with prior knowledge on the plain port; nginx 1.25.1 and later tells them from HTTP/1.x
+        // clients by their first bytes (checked: curl --http1.1 and --http2-prior-knowledge on one port), an older one cannot.
+        // "http2 on" is per server: with HTTPS it is set below, for both ports.
+        if (model.AppHttp2 && http2On && model.HttpsPort == 0) sb.Append("        # HTTP/2 with prior knowledge (gRPC clients) beside HTTP/1.x on the same port.\n        http2 on;\n");
+        if (model.HttpsPort == 0) return sb.ToString();
         sb.Append($$"""
                     # HTTPS with HTTP/2 (StackHttpsPort); the certificate and key are copied into this container only, never into an image.
                     listen {{StackNetworking.ProxyListenHttps(model)}} ssl{{(http2On ? "" : " http2")}};
