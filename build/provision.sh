@@ -4,11 +4,14 @@
 #   2. a local registry on 127.0.0.1:5000 (Debian's docker-registry);
 #   3. offline base images pushed to it, named as StackRegistryMirror expects:
 #        localhost:5000/dotnet/aspnet:10.0   (mirror of mcr.microsoft.com/dotnet/aspnet:10.0)
+#        localhost:5000/dotnet/runtime-deps:10.0-noble-chiseled (the base the SDK picks for native AOT apps: a Debian 12
+#                                             stand-in with the same libraries and user, no .NET)
 #        localhost:5000/library/nginx:stable (mirror of nginx:stable: nginx 1.30 from Debian's unstable suite, the line the
 #                                             public nginx:stable image carries, with `resolve` in upstream)
 #        localhost:5000/library/nginx:1.22   (an older nginx from Debian 12, without `resolve`: the tests' StackNginxImage for
 #                                             the reload path that older nginx images get)
-#   4. wrk, the strict load generator the zero-error tests use (it never retries a request).
+#   4. wrk, the strict load generator the zero-error tests use (it never retries a request), and gcc with the C library and
+#      zlib headers, which native AOT links with (the webapiaot template test).
 # Idempotent: every step checks first, so a provisioned machine returns in seconds.
 set -euo pipefail
 
@@ -110,6 +113,21 @@ ensure_aspnet() {
     'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'USER 1654' 'WORKDIR /app'
 }
 
+# Native AOT apps need no .NET in their image: the same Debian 12 base as aspnet (glibc 2.36, as the build machine's, which
+# the native binary links against), with certificates and the app user.
+ensure_runtime_deps() {
+  in_registry dotnet/runtime-deps 10.0-noble-chiseled && return 0
+  local dir; dir=$(rootfs runtime-deps bookworm ca-certificates)
+  grep -q '^app:' "$dir/etc/passwd" || {
+    echo 'app:x:1654:1654:app:/home/app:/usr/sbin/nologin' >>"$dir/etc/passwd"
+    echo 'app:x:1654:' >>"$dir/etc/group"
+    mkdir -p "$dir/home/app" && chown 1654:1654 "$dir/home/app"
+  }
+  push_image "$dir" "$REGISTRY/dotnet/runtime-deps:10.0-noble-chiseled" \
+    'ENV APP_UID=1654' 'ENV ASPNETCORE_HTTP_PORTS=8080' 'ENV DOTNET_RUNNING_IN_CONTAINER=true' \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'USER 1654' 'WORKDIR /app'
+}
+
 nginx_image() { # rootfs-name suite package tag
   local dir; dir=$(rootfs "$1" "$2" "$3")
   # Like the public image: logs go to the container's stdout/stderr.
@@ -132,9 +150,10 @@ ensure_nginx() {
 }
 
 start=$(date +%s)
-apt_install curl ca-certificates wrk
+apt_install curl ca-certificates wrk gcc libc6-dev zlib1g-dev
 ensure_engine
 ensure_registry
 ensure_aspnet
+ensure_runtime_deps
 ensure_nginx
 log "ready in $(( $(date +%s) - start )) s: engine, registry $REGISTRY, base images"

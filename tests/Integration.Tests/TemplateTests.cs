@@ -7,7 +7,8 @@ namespace ProxyStack.IntegrationTests;
 /// <summary>
 /// The ASP.NET Core templates as a user meets them: `dotnet new`, the Sdk line, 2 replicas, StackUp, a request that proves
 /// the template's own feature through nginx, StackDown with nothing left. The grpc template speaks HTTP/2 only: a real gRPC
-/// client calls its Greeter through nginx. (Native AOT and the Blazor counter in a browser are not covered yet: issue 14.) The grpc template speaks HTTP/2 only: a real gRPC client calls it through nginx.
+/// client calls its Greeter through nginx. The webapiaot template is told what to set (STACK1036) and then runs natively.
+/// (The Blazor counter clicked in a browser is not covered yet: issue 14.) The grpc template speaks HTTP/2 only: a real gRPC client calls it through nginx.
 /// </summary>
 [Collection(IntegrationCollection.Name)]
 public sealed class TemplateTests(ITestOutputHelper output) : StackTest
@@ -54,6 +55,33 @@ public sealed class TemplateTests(ITestOutputHelper output) : StackTest
         // And plain HTTP/1.1 on the same port still reaches the app (its "/" says to use a gRPC client).
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         Assert.Contains("gRPC", await http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+        await DownAsync(app, props);
+    }
+
+    [DockerFact]
+    public async Task The_webapiaot_template_says_what_to_set_and_with_it_comes_up_as_a_native_app()
+    {
+        using var app = await TemplateProject.CreateAsync("webapiaot");
+        var props = new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "2" };
+        var refused = await app.BuildAsync("StackUp", props);
+        Assert.NotEqual(0, refused.ExitCode);
+        var arch = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
+        Assert.Contains($"error STACK1036: Project 'StackApp' sets PublishAot, which publishes for one runtime only, and sets no RuntimeIdentifier. Add <RuntimeIdentifier>linux-{arch}</RuntimeIdentifier>", refused.Output);
+        Assert.DoesNotContain("NETSDK", refused.Output);
+
+        // What the message says, done as a user would: the two properties in the project.
+        var project = await File.ReadAllTextAsync(app.ProjectFile);
+        await File.WriteAllTextAsync(app.ProjectFile, project.Replace("<PublishAot>true</PublishAot>",
+            $"<PublishAot>true</PublishAot>\n    <RuntimeIdentifier>linux-{arch}</RuntimeIdentifier>\n    <SelfContained>true</SelfContained>"));
+        var up = await app.BuildAsync("StackUp", props);
+        output.WriteLine($"webapiaot: StackUp after the fix took {up.Elapsed.TotalSeconds:0.0} s");
+        Assert.True(up.ExitCode == 0, up.ToString());
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        Assert.Contains("Walk the dog", await http.GetStringAsync($"http://127.0.0.1:{Port}/todos"));
+        // A native app: the image has no .NET runtime in it.
+        var image = (await Probe.InspectAsync($"{Stack}-app-1")).Config.Image;
+        var labels = (await Probe.Client.Images.InspectImageAsync(image)).Config.Labels;
+        Assert.Contains("runtime-deps", labels["org.opencontainers.image.base.name"]);
         await DownAsync(app, props);
     }
 

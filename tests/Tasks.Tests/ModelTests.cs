@@ -161,6 +161,16 @@ public class ModelTests
     }
 
     [Fact]
+    public void A_native_AOT_project_without_a_runtime_identifier_is_STACK1036_naming_what_to_set()
+    {
+        var (model, diagnostics) = StackModelBuilder.Build(Builders.ValidInput() with { NativeOrTrimmed = "PublishAot", HostArchitecture = "arm64" });
+        Assert.Null(model);
+        Assert.Equal("STACK1036: Project 'HelloStack' sets PublishAot, which publishes for one runtime only, and sets no RuntimeIdentifier. Add <RuntimeIdentifier>linux-arm64</RuntimeIdentifier> (Linux, on the engine's architecture) and <SelfContained>true</SelfContained> to the project, then run StackUp again: the container is then built on the runtime-deps base image, with no .NET inside.",
+            Assert.Single(diagnostics).Format());
+        Assert.NotNull(StackModelBuilder.Build(Builders.ValidInput() with { NativeOrTrimmed = "PublishAot", RuntimeIdentifier = "linux-x64" }).Model);
+    }
+
+    [Fact]
     public void A_project_that_is_not_a_web_app_is_STACK5002_and_only_that()
     {
         // A worker cannot publish a container by default either; what the user needs to hear is that it is not a web app.

@@ -80,6 +80,10 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     /// Example: Greeting=hello
     /// </summary>
     public ITaskItem[] StackEnvironment { get; set; } = [];
+    /// <summary>"PublishAot" or "PublishTrimmed" when the project sets it true, else empty. Example: PublishAot</summary>
+    public string NativeOrTrimmed { get; set; } = "";
+    /// <summary>$(RuntimeIdentifier). Example: linux-x64</summary>
+    public string RuntimeIdentifier { get; set; } = "";
     /// <summary>$(UsingMicrosoftNETSdkWeb), or a FrameworkReference to Microsoft.AspNetCore.App. Example: true</summary>
     public bool IsWebProject { get; set; } = true;
     /// <summary>$(EnableSdkContainerSupport) and $(IsPublishable) both true. Example: true</summary>
@@ -134,6 +138,9 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             Owner = $"{Environment.MachineName}:{(ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory()).TrimEnd('/', '\\')}",
             ContainerSupport = ContainerSupport,
             IsWebProject = IsWebProject,
+            NativeOrTrimmed = NativeOrTrimmed,
+            RuntimeIdentifier = RuntimeIdentifier,
+            HostArchitecture = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant(),
             // An item with a secret source and a Value lands in both lists, which the validator reports as a conflict.
             Environment = StackEnvironment.Where(i => !IsSecret(i) || i.GetMetadata("Value").Length > 0)
                 .Select(i => new KeyValuePair<string, string>(i.ItemSpec, i.GetMetadata("Value"))).ToList(),

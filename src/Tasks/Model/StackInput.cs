@@ -49,6 +49,12 @@ internal sealed record StackInput
     public string Owner { get; init; } = "";
     /// <summary>Whether the bring-up is part of `dotnet run` (set by the run hook, not by users).</summary>
     public bool UnderRun { get; init; }
+    /// <summary>$(PublishAot) or $(PublishTrimmed) is true: the app publishes for one runtime identifier only.</summary>
+    public string NativeOrTrimmed { get; init; } = "";
+    /// <summary>$(RuntimeIdentifier) as the project sets it. Example: linux-x64</summary>
+    public string RuntimeIdentifier { get; init; } = "";
+    /// <summary>The building machine's architecture as .NET names it in runtime identifiers. Example: x64</summary>
+    public string HostArchitecture { get; init; } = "x64";
     /// <summary>An ASP.NET Core app: Microsoft.NET.Sdk.Web, or a FrameworkReference to Microsoft.AspNetCore.App.</summary>
     public bool IsWebProject { get; init; } = true;
     /// <summary>Whether the project can publish a container (EnableSdkContainerSupport and IsPublishable).</summary>

@@ -90,6 +90,9 @@ internal static partial class StackValidator
         // A worker, console app or library has nothing for nginx to serve: said at once, before any image work sends the user
         // after a base image (a worker can publish a container, and would fail on the runtime base image instead).
         if (!input.IsWebProject) d.Add(Diagnostic.Error(nameof(Strings.NotWebProject), input.ProjectName));
+        // Native AOT and trimming publish for one runtime: without one the SDK fails deep in publishing, uncoded.
+        else if (input.NativeOrTrimmed.Length > 0 && input.RuntimeIdentifier.Trim().Length == 0)
+            d.Add(Diagnostic.Error(nameof(Strings.RuntimeIdentifierMissing), input.ProjectName, input.NativeOrTrimmed, "linux-" + input.HostArchitecture));
         else if (!input.ContainerSupport) d.Add(Diagnostic.Error(nameof(Strings.ContainerSupportMissing), input.ProjectName));
         return d;
     }
