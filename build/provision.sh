@@ -102,30 +102,28 @@ ensure_aspnet() {
     mkdir -p "$dir/usr/share/dotnet"
     cp -a /usr/share/dotnet/dotnet /usr/share/dotnet/host /usr/share/dotnet/shared "$dir/usr/share/dotnet/"
     ln -sf /usr/share/dotnet/dotnet "$dir/usr/bin/dotnet"
-    grep -q '^app:' "$dir/etc/passwd" || {
-      echo 'app:x:1654:1654:app:/home/app:/usr/sbin/nologin' >>"$dir/etc/passwd"
-      echo 'app:x:1654:' >>"$dir/etc/group"
-      mkdir -p "$dir/home/app" && chown 1654:1654 "$dir/home/app"
-    }
   fi
-  push_image "$dir" "$REGISTRY/dotnet/aspnet:10.0" \
-    'ENV APP_UID=1654' 'ENV ASPNETCORE_HTTP_PORTS=8080' 'ENV DOTNET_RUNNING_IN_CONTAINER=true' \
-    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'USER 1654' 'WORKDIR /app'
+  add_app_user "$dir"
+  push_image "$dir" "$REGISTRY/dotnet/aspnet:10.0" "${DOTNET_IMAGE_CONFIG[@]}"
 }
+
+# The .NET images' user (app, 1654, with a home) and configuration, which the stand-ins share with the public images.
+add_app_user() { # rootfs-dir
+  grep -q '^app:' "$1/etc/passwd" && return 0
+  echo 'app:x:1654:1654:app:/home/app:/usr/sbin/nologin' >>"$1/etc/passwd"
+  echo 'app:x:1654:' >>"$1/etc/group"
+  mkdir -p "$1/home/app" && chown 1654:1654 "$1/home/app"
+}
+DOTNET_IMAGE_CONFIG=('ENV APP_UID=1654' 'ENV ASPNETCORE_HTTP_PORTS=8080' 'ENV DOTNET_RUNNING_IN_CONTAINER=true'
+  'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'USER 1654' 'WORKDIR /app')
 
 # Native AOT apps need no .NET in their image: the same Debian 12 base as aspnet (glibc 2.36, as the build machine's, which
 # the native binary links against), with certificates and the app user.
 ensure_runtime_deps() {
   in_registry dotnet/runtime-deps 10.0-noble-chiseled && return 0
   local dir; dir=$(rootfs runtime-deps bookworm ca-certificates)
-  grep -q '^app:' "$dir/etc/passwd" || {
-    echo 'app:x:1654:1654:app:/home/app:/usr/sbin/nologin' >>"$dir/etc/passwd"
-    echo 'app:x:1654:' >>"$dir/etc/group"
-    mkdir -p "$dir/home/app" && chown 1654:1654 "$dir/home/app"
-  }
-  push_image "$dir" "$REGISTRY/dotnet/runtime-deps:10.0-noble-chiseled" \
-    'ENV APP_UID=1654' 'ENV ASPNETCORE_HTTP_PORTS=8080' 'ENV DOTNET_RUNNING_IN_CONTAINER=true' \
-    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'USER 1654' 'WORKDIR /app'
+  add_app_user "$dir"
+  push_image "$dir" "$REGISTRY/dotnet/runtime-deps:10.0-noble-chiseled" "${DOTNET_IMAGE_CONFIG[@]}"
 }
 
 nginx_image() { # rootfs-name suite package tag
