@@ -56,23 +56,26 @@ public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output
             }
         }
 
+        // Three redeploys through DNS membership (the default nginx); the reload fallback of an older nginx is held to the
+        // same zero-error bar through one, the scale and the code change (two more rounds cost the suite a minute).
+        var last = dns ? 3 : 1;
         var load = new StrictLoad($"http://127.0.0.1:{Port}");
         await using (load)
         {
             await Task.Delay(Settle);
-            for (var round = 1; round <= 3; round++)
+            for (var round = 1; round <= last; round++)
             {
                 AssertRolling(await sample.BuildAsync("StackUp", P(3, round)));
                 await Task.Delay(Settle);
             }
             var beforeScale = await Probe.SnapshotAsync(Stack);
-            var down = await sample.BuildAsync("StackUp", P(1, 3));
+            var down = await sample.BuildAsync("StackUp", P(1, last));
             Assert.True(down.ExitCode == 0, down.ToString());
             await Task.Delay(Settle);
             var middle = await Probe.SnapshotAsync(Stack);
             Assert.Equal([$"{Stack}-app-1", $"{Stack}-proxy"], middle.Keys.Order());
             Assert.Equal(beforeScale[$"{Stack}-app-1"], middle[$"{Stack}-app-1"]);
-            var up = await sample.BuildAsync("StackUp", P(3, 3));
+            var up = await sample.BuildAsync("StackUp", P(3, last));
             Assert.True(up.ExitCode == 0, up.ToString());
             if (dns) Assert.DoesNotContain($"reload {Stack}-proxy", down.Output + up.Output);
             var after = await Probe.SnapshotAsync(Stack);
@@ -86,7 +89,7 @@ public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output
         await using (codeLoad)
         {
             sample.EditProgram("hello world", "hello code change");
-            AssertRolling(await sample.BuildAsync("StackUp", P(3, 3)));
+            AssertRolling(await sample.BuildAsync("StackUp", P(3, last)));
             await Task.Delay(1000);
             AssertNothingFailed(codeLoad, await codeLoad.StopAsync(), dns);
         }
