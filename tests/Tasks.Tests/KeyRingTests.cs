@@ -75,6 +75,12 @@ public sealed class KeyRingTests : IDisposable
         Assert.Equal("/data/ASP.NET/DataProtection-Keys", Assert.Single(ownSpec.Mounts).Target);
         Assert.Equal(["/data"], ownSpec.Environment.Where(e => e.Key == "LOCALAPPDATA").Select(e => e.Value));
 
+        // An empty LOCALAPPDATA is none: ASP.NET Core would read it as a relative path, so ProxyStack's replaces it.
+        var empty = Model(env: new KeyValuePair<string, string>("LOCALAPPDATA", ""));
+        var emptySpec = ContainerSpecs.App(empty, empty.AppName(1), 1, Builders.AppImageId, "h");
+        Assert.Equal("/proxystack/ASP.NET/DataProtection-Keys", Assert.Single(emptySpec.Mounts).Target);
+        Assert.Equal(["/proxystack"], emptySpec.Environment.Where(e => e.Key == "LOCALAPPDATA").Select(e => e.Value));
+
         // Mounting the ring recreates replicas that had none; a stack without it keeps its hash.
         Assert.NotEqual(Reconciler.AppHash(model, "sha256:x"), Reconciler.AppHash(Model(sharedKeys: "false"), "sha256:x"));
     }
@@ -171,18 +177,25 @@ public sealed class KeyRingTests : IDisposable
     [InlineData("app", 1654, 1654)]
     [InlineData("app:staff", 1654, 50)]
     [InlineData("root", 0, 0)]
-    public void The_container_user_is_resolved_as_the_engine_resolves_it(string user, int uid, int gid)
+    public async Task The_container_user_is_resolved_as_the_engine_resolves_it(string user, int uid, int gid)
     {
         const string passwd = "root:x:0:0:root:/root:/bin/bash\napp:x:1654:1654:app:/home/app:/usr/sbin/nologin\n";
         const string group = "root:x:0:\nstaff:x:50:\napp:x:1654:\n";
-        Assert.Equal((uid, gid), ContainerUser.Resolve(user, p => p == "/etc/passwd" ? passwd : p == "/etc/group" ? group : null));
+        var read = new List<string>();
+        Assert.Equal((uid, gid), await ContainerUser.ResolveAsync(user, p =>
+        {
+            read.Add(p);
+            return Task.FromResult<string?>(p == "/etc/passwd" ? passwd : p == "/etc/group" ? group : null);
+        }));
+        // Only what is needed is read: nothing for root by default, the group file only for a group given by name.
+        Assert.Equal(user.Length == 0 ? [] : user.EndsWith(":staff") ? ["/etc/passwd", "/etc/group"] : ["/etc/passwd"], read);
     }
 
     [Fact]
-    public void A_user_name_the_container_does_not_know_is_not_guessed()
+    public async Task A_user_name_the_container_does_not_know_is_not_guessed()
     {
-        Assert.Null(ContainerUser.Resolve("ghost", _ => "root:x:0:0:root:/root:/bin/bash\n"));
-        Assert.Null(ContainerUser.Resolve("app", _ => null));
+        Assert.Null(await ContainerUser.ResolveAsync("ghost", _ => Task.FromResult<string?>("root:x:0:0:root:/root:/bin/bash\n")));
+        Assert.Null(await ContainerUser.ResolveAsync("app", _ => Task.FromResult<string?>(null)));
     }
 }
 

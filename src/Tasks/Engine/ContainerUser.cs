@@ -9,13 +9,16 @@ namespace ProxyStack.Engine;
 /// </summary>
 internal static class ContainerUser
 {
-    /// <summary>Null when a name is in neither file (the engine would refuse to start such a container anyway).</summary>
-    public static (int Uid, int Gid)? Resolve(string user, Func<string, string?> readFile)
+    /// <summary>
+    /// Null when a name is in neither file (the engine would refuse to start such a container anyway). A file is read only
+    /// when needed: none for root (""), /etc/passwd for a user, /etc/group only for a group given by name.
+    /// </summary>
+    public static async Task<(int Uid, int Gid)?> ResolveAsync(string user, Func<string, Task<string?>> readFile)
     {
         var parts = user.Trim().Split(':', 2);
         if (parts[0].Length == 0) return (0, 0);
-        string? passwd = null;
-        string[]? Passwd(Func<string[], bool> match) => Line(passwd ??= readFile("/etc/passwd"), 4, match);
+        var passwd = await readFile("/etc/passwd").ConfigureAwait(false);
+        string[]? Passwd(Func<string[], bool> match) => Line(passwd, 4, match);
 
         int uid, primaryGid;
         if (Number(parts[0]) is { } numeric)
@@ -26,7 +29,8 @@ internal static class ContainerUser
 
         if (parts.Length == 1 || parts[1].Length == 0) return (uid, primaryGid);
         if (Number(parts[1]) is { } gid) return (uid, gid);
-        return Line(readFile("/etc/group"), 3, f => f[0] == parts[1]) is { } group && Number(group[2]) is { } named ? (uid, named) : null;
+        return Line(await readFile("/etc/group").ConfigureAwait(false), 3, f => f[0] == parts[1]) is { } group && Number(group[2]) is { } named
+            ? (uid, named) : null;
     }
 
     /// <summary>The colon-separated fields of the first line with at least <paramref name="fields"/> fields that matches.</summary>

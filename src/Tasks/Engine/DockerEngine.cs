@@ -277,11 +277,8 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
     private async Task GiveToContainerUserAsync(string id, string name, string target, CancellationToken ct)
     {
         var inspect = await Call("inspect container " + name, () => _client.Containers.InspectContainerAsync(id, ct)).ConfigureAwait(false);
-        var files = new Dictionary<string, string?>();
-        foreach (var path in new[] { "/etc/passwd", "/etc/group" })
-            files[path] = await ReadContainerFileAsync(id, path, ct).ConfigureAwait(false);
         var user = inspect.Config?.User ?? "";
-        var (uid, gid) = ContainerUser.Resolve(user, p => files.GetValueOrDefault(p))
+        var (uid, gid) = await ContainerUser.ResolveAsync(user, path => ReadContainerFileAsync(id, path, ct)).ConfigureAwait(false)
             ?? throw new EngineRequestException($"prepare {target} in {name}", $"the container's user '{user}' is not in its /etc/passwd", conflict: false);
         var parent = target[..target.LastIndexOf('/')];
         using var tar = Proxy.ProxyBuildContext.CreateDirectoryTar(target[(target.LastIndexOf('/') + 1)..], uid, gid, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

@@ -32,7 +32,8 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
     /// <paramref name="network"/>, or <paramref name="fixedAddress"/> when given (host mode: 127.0.0.1).
     /// </summary>
     public Task WaitForReplicaAsync(string name, string network, string? fixedAddress, int port, HealthProbe health, TimeSpan timeout, CancellationToken ct) =>
-        WaitAsync(name, network, ip => (fixedAddress ?? ip) is { } a ? new Uri($"http://{(a.Contains(':') ? $"[{a}]" : a)}:{port}{health.Path}") : null, health, timeout, ct);
+        WaitAsync(name, network, ip => (fixedAddress ?? ip) is { } a ? new Uri($"http://{(a.Contains(':') ? $"[{a}]" : a)}:{port}{health.Path}") : null, health,
+            stopOnSteadyNotFound: true, timeout, ct);
 
     /// <summary>One probe of a replica, no waiting: null when it answered with a success status, else what happened.</summary>
     public async Task<string?> ProbeReplicaOnceAsync(string name, string network, string? fixedAddress, int port, HealthProbe health, CancellationToken ct)
@@ -66,15 +67,17 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
 
     /// <summary>Waits for the proxy: GET &lt;url&gt;&lt;path&gt; on the host.</summary>
     public Task WaitForProxyAsync(string name, string network, string url, HealthProbe health, TimeSpan timeout, CancellationToken ct) =>
-        WaitAsync(name, network, _ => new Uri(url + health.Path), health, timeout, ct);
+        WaitAsync(name, network, _ => new Uri(url + health.Path), health, stopOnSteadyNotFound: false, timeout, ct);
 
     /// <summary>
-    /// How long a strict probe may be answered "not found" before waiting stops: the app is up and serves nothing at the
-    /// path, which more waiting will not change (STACK4017, long before StackReadyTimeout).
+    /// How long a strict probe of a replica may be answered "not found" before waiting stops: the app is up and serves nothing
+    /// at the path, which more waiting will not change (STACK4017, long before StackReadyTimeout). Replicas only: by the time
+    /// the proxy is probed they passed the same path, so nginx's answers are its own business (STACK4010).
     /// </summary>
     public static readonly TimeSpan SteadyNotFoundTime = TimeSpan.FromSeconds(10);
 
-    private async Task WaitAsync(string name, string network, Func<string?, Uri?> target, HealthProbe health, TimeSpan timeout, CancellationToken ct)
+    private async Task WaitAsync(string name, string network, Func<string?, Uri?> target, HealthProbe health, bool stopOnSteadyNotFound,
+        TimeSpan timeout, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + timeout;
         var last = "not probed yet";
@@ -97,7 +100,7 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
                     return;
                 }
                 last = result;
-                notFoundSince = code is 404 or 405 or 410 ? notFoundSince ?? DateTime.UtcNow : null;
+                notFoundSince = stopOnSteadyNotFound && code is 404 or 405 or 410 ? notFoundSince ?? DateTime.UtcNow : null;
                 if (notFoundSince is { } since && DateTime.UtcNow - since >= SteadyNotFoundTime)
                     throw new HealthPathNotServedException(name, health.Path, result, (int)SteadyNotFoundTime.TotalSeconds);
             }

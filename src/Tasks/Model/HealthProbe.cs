@@ -36,6 +36,9 @@ internal static class AppProtocols
     public const string Http2 = "http2";
     public static readonly string[] All = [Http1, Http2];
 
+    /// <summary>StackAppProtocol as set, normalized: http1, http2, "" when not set, or null when it is neither (STACK1035).</summary>
+    public static string? Parse(string raw) => raw.Trim().ToLowerInvariant() is var p && (p.Length == 0 || All.Contains(p)) ? p : null;
+
     /// <summary>
     /// Whether appsettings.json makes every Kestrel endpoint HTTP/2-only (Kestrel:EndpointDefaults:Protocols = Http2, the
     /// grpc template's setting). Unreadable JSON says nothing.

@@ -27,6 +27,13 @@ internal static class KeyRing
     public static bool ConfiguresOwnStorage(IEnumerable<string> sources) =>
         sources.Any(text => text.Contains(OwnStorageMarker, StringComparison.Ordinal));
 
+    /// <summary>
+    /// The project's own LOCALAPPDATA (StackEnvironment), or null when it sets none or an empty one — then ProxyStack sets
+    /// <see cref="DefaultLocalAppData"/>. The one rule the model's key directory and the replicas' environment both follow.
+    /// </summary>
+    public static string? OwnLocalAppData(IEnumerable<KeyValuePair<string, string>> environment) =>
+        environment.LastOrDefault(e => e.Key == LocalAppDataVariable).Value is { Length: > 0 } own ? own : null;
+
     /// <summary>The key directory inside a replica for a LOCALAPPDATA value.</summary>
     public static string Directory(string localAppData) => localAppData.TrimEnd('/') + "/ASP.NET/DataProtection-Keys";
 }

@@ -18,7 +18,7 @@ internal static class StackModelBuilder
         // StackSharedKeys: explicit, else on unless the app keeps its keys itself. The ring goes where ASP.NET Core looks:
         // under the project's own LOCALAPPDATA when StackEnvironment sets one, else under the one ProxyStack sets.
         var sharedKeys = input.SharedKeys.Trim().Length > 0 ? StackValidator.ParseBool(input.SharedKeys)!.Value : !input.StoresOwnKeys;
-        var localAppData = environment.FirstOrDefault(e => e.Key == KeyRing.LocalAppDataVariable).Value is { Length: > 0 } own ? own : KeyRing.DefaultLocalAppData;
+        var localAppData = KeyRing.OwnLocalAppData(environment) ?? KeyRing.DefaultLocalAppData;
         var discovered = input.DiscoveredHealthPath is { } found && StackValidator.IsValidHealthPath(found) ? found : null;
         var model = new StackModel
         {
@@ -31,7 +31,7 @@ internal static class StackModelBuilder
             // 500 (an API without "/" answers 404 there and is up).
             HealthPath = input.HealthPath.Length > 0 ? input.HealthPath : discovered ?? "/",
             HealthStrict = input.HealthPath.Length > 0 || discovered is not null,
-            AppProtocol = input.AppProtocol.Trim().Length > 0 ? input.AppProtocol.Trim().ToLowerInvariant()
+            AppProtocol = AppProtocols.Parse(input.AppProtocol) is { Length: > 0 } set ? set
                 : input.DetectedHttp2Only ? AppProtocols.Http2 : AppProtocols.Http1,
             ReadyTimeoutSeconds = StackValidator.ParseInt(input.ReadyTimeout)!.Value,
             NginxImage = nginx.ToString(),

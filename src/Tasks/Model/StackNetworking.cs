@@ -91,10 +91,11 @@ internal static class StackNetworking
         List<KeyValuePair<string, string>> env = m.NetworkMode == Host
             ? [new("ASPNETCORE_HTTP_PORTS", ""), new("ASPNETCORE_URLS", $"http://127.0.0.1:{port}")]
             : [new("ASPNETCORE_HTTP_PORTS", port)];
-        env.AddRange(m.Environment.Where(e => e.Key is not ("ASPNETCORE_HTTP_PORTS" or "ASPNETCORE_URLS")));
-        // The shared key ring is found where ASP.NET Core looks by default: under LOCALAPPDATA (see KeyRing).
-        if (m.SharedKeys && !m.Environment.Any(e => e.Key == KeyRing.LocalAppDataVariable))
-            env.Add(new(KeyRing.LocalAppDataVariable, KeyRing.DefaultLocalAppData));
+        // The shared key ring is found where ASP.NET Core looks by default: under LOCALAPPDATA (see KeyRing). Without a
+        // LOCALAPPDATA of the project's own, ProxyStack's replaces an empty one (ASP.NET Core would read "" as a relative path).
+        var setLocalAppData = m.SharedKeys && KeyRing.OwnLocalAppData(m.Environment) is null;
+        env.AddRange(m.Environment.Where(e => e.Key is not ("ASPNETCORE_HTTP_PORTS" or "ASPNETCORE_URLS") && !(setLocalAppData && e.Key == KeyRing.LocalAppDataVariable)));
+        if (setLocalAppData) env.Add(new(KeyRing.LocalAppDataVariable, KeyRing.DefaultLocalAppData));
         return env;
     }
 

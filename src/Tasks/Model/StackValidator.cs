@@ -101,7 +101,7 @@ internal static partial class StackValidator
     private static void ValidateHttps(StackInput input, List<Diagnostic> d)
     {
         if (ParseBool(input.HttpsRedirect) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackHttpsRedirect", input.HttpsRedirect));
-        if (input.AppProtocol.Trim().Length > 0 && !AppProtocols.All.Contains(input.AppProtocol.Trim().ToLowerInvariant()))
+        if (AppProtocols.Parse(input.AppProtocol) is null)
             d.Add(Diagnostic.Error(nameof(Strings.AppProtocolInvalid), input.AppProtocol));
         if (ParseBool(input.SharedKeys) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackSharedKeys", input.SharedKeys));
         if ((input.CertificateFile.Length > 0) != (input.CertificateKeyFile.Length > 0))

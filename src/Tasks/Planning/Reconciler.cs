@@ -171,9 +171,10 @@ internal static class Reconciler
         private readonly List<(string Name, string Cause, ObservedContainer? Old)> _joining = [];
         private int[] _netDeps = [];
         private bool _netExists;
-        /// <summary>The key ring's volume is created by this plan: it is empty, and the first new replica writes the ring alone.</summary>
-        private bool _keysNew;
-        /// <summary>The key ring volume's creation, which replicas are created after.</summary>
+        /// <summary>
+        /// The key ring volume's creation, which replicas are created after; set only when this plan creates it, i.e. the ring
+        /// is empty and the first new replica writes it alone.
+        /// </summary>
         private int[] _keyDeps = [];
         /// <summary>Key ring: the first new replica's readiness, which the other new replicas start after.</summary>
         private int? _firstKeyWriter;
@@ -204,7 +205,6 @@ internal static class Reconciler
         public void PlanVolumes()
         {
             if (!model.SharedKeys || observed.Volumes.Any(v => v.BelongsTo(model.Name) && v.Name == model.KeysVolumeName)) return;
-            _keysNew = true;
             _keyDeps = [_b.Add(StepKind.CreateVolume, model.KeysVolumeName, "missing", [])];
         }
 
@@ -276,7 +276,7 @@ internal static class Reconciler
                 // once it is ready, and load that ring.
                 var started = _b.Add(StepKind.StartContainer, created, cause, _firstKeyWriter is { } writer ? [create, writer] : [create]);
                 var waited = _b.Add(StepKind.WaitReady, created, cause, [started], probePort: StackNetworking.ReplicaPort(model, i));
-                if (_keysNew) _firstKeyWriter ??= waited;
+                if (_keyDeps.Length > 0) _firstKeyWriter ??= waited;
                 _ready.Add(waited);
                 if (_host && existing is not null) previousHostReplacement = waited;
                 if (_dns) _joining.Add((name, cause, existing));

@@ -27,15 +27,21 @@ public sealed class SampleCopy : IDisposable
             System.IO.Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(file, target);
         }
-        File.WriteAllText(Path.Combine(root, "Directory.Build.props"), $"""
-            <Project>
-              <PropertyGroup>
-                <ProxyStackSdkDir>{Repository.File("src", "Sdk", "Sdk")}/</ProxyStackSdkDir>
-                <StackTasksAssembly>{Repository.TasksAssembly}</StackTasksAssembly>
-              </PropertyGroup>
-            </Project>
-            """);
+        WireSdk(root);
     }
+
+    /// <summary>
+    /// Makes projects under <paramref name="root"/> use the SDK and the tasks built from this repository, as the repository's
+    /// own Directory.Build.props does for the sample (a package consumer writes the Sdk line instead).
+    /// </summary>
+    public static void WireSdk(string root) => File.WriteAllText(Path.Combine(root, "Directory.Build.props"), $"""
+        <Project>
+          <PropertyGroup>
+            <ProxyStackSdkDir>{Repository.File("src", "Sdk", "Sdk")}/</ProxyStackSdkDir>
+            <StackTasksAssembly>{Repository.TasksAssembly}</StackTasksAssembly>
+          </PropertyGroup>
+        </Project>
+        """);
 
     /// <summary>Replaces text in Program.cs (a code change, as a developer makes it).</summary>
     public void EditProgram(string from, string to)

@@ -19,14 +19,7 @@ public sealed class TemplateProject : IDisposable
         var project = new TemplateProject(System.IO.Directory.CreateTempSubdirectory("proxystack-template-").FullName);
         var created = await Cli.RunAsync(Cli.Dotnet(project._root, ["new", template, "-o", "StackApp", "-n", "StackApp"]), TimeSpan.FromMinutes(3));
         if (created.ExitCode != 0) throw new InvalidOperationException($"dotnet new {template} failed:\n{created}");
-        await File.WriteAllTextAsync(Path.Combine(project._root, "Directory.Build.props"), $"""
-            <Project>
-              <PropertyGroup>
-                <ProxyStackSdkDir>{Repository.File("src", "Sdk", "Sdk")}/</ProxyStackSdkDir>
-                <StackTasksAssembly>{Repository.TasksAssembly}</StackTasksAssembly>
-              </PropertyGroup>
-            </Project>
-            """);
+        SampleCopy.WireSdk(project._root);
         var text = (await File.ReadAllTextAsync(project.ProjectFile)).TrimStart('\uFEFF');
         var open = text.IndexOf('>', text.IndexOf("<Project", StringComparison.Ordinal)) + 1;
         text = text[..open] + "\n  <Import Project=\"$(ProxyStackSdkDir)Sdk.props\" />" + text[open..]
