@@ -159,4 +159,28 @@ public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : 
         for (var i = 0; i < 20; i++) hosts.Add(await http.GetStringAsync($"http://127.0.0.1:{Port}/whoami"));
         Assert.Equal(2, hosts.Count);
     }
+
+    /// <summary>The bound is the behaviour: a replica back within 10 s. Alone on the machine, so that the bound means that.</summary>
+    [DockerFact]
+    public async Task A_replica_whose_app_crashed_serves_again_within_10_seconds()
+    {
+        var up = await shared.Sample.BuildAsync("StackUp", Props(3));
+        Assert.True(up.ExitCode == 0, up.ToString());
+        var victim = $"{Stack}-app-2";
+        Cli.Signal((int)(await Probe.InspectAsync(victim)).State.Pid, 9);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var http = new HttpClient();
+        var url = $"http://127.0.0.1:{Port}/";
+        var seen = new HashSet<string>();
+        while (clock.Elapsed < TimeSpan.FromSeconds(10) && seen.Count < 3)
+        {
+            await Task.Delay(500);
+            seen.Clear();
+            for (var i = 0; i < 50; i++)
+                try { seen.Add(await http.GetStringAsync(url + "whoami")); }
+                catch (HttpRequestException) { }
+        }
+        Assert.True((await Probe.InspectAsync(victim)).RestartCount > 0, "the killed replica was not restarted");
+        Assert.True(seen.Count == 3, $"after {clock.Elapsed.TotalSeconds:0.0} s 50 requests reached {string.Join(", ", seen)}");
+    }
 }

@@ -6,7 +6,7 @@ using Xunit;
 namespace ProxyStack.IntegrationTests;
 
 /// <summary>The three networking modes end to end: every replica serves through nginx, and only what should be reachable is.</summary>
-[Collection(IntegrationCollection.Name)]
+[Collection(StacksCollection.Name)]
 public sealed partial class NetworkModeTests(SharedSample shared) : StackTest
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };

@@ -4,9 +4,9 @@ using Xunit.Abstractions;
 
 namespace ProxyStack.IntegrationTests;
 
-/// <summary>Reconcile, don't restart: only what changed is touched, and no request is dropped while it changes.</summary>
-[Collection(IntegrationCollection.Name)]
-public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output) : StackTest
+/// <summary>Reconcile, don't restart: only what changed is touched, and what was broken by hand is repaired (no request is dropped while it changes: ZeroDowntimeTests).</summary>
+[Collection(StacksCollection.Name)]
+public sealed class ReconcileTests(SharedSample shared) : StackTest
 {
     private string Url => $"http://127.0.0.1:{Port}/";
 
@@ -19,108 +19,6 @@ public sealed class ReconcileTests(SharedSample shared, ITestOutputHelper output
     {
         var result = await sample.BuildAsync("StackUp", props);
         Assert.True(result.ExitCode == 0, result.ToString());
-    }
-
-    /// <summary>
-    /// Rolling redeploys and a 3 → 1 → 3 scale under load from clients that never retry: wrk (GETs on keep-alive connections)
-    /// and a stream of slow POSTs (a second each in the app, one connection each). Phase one replaces every replica three
-    /// times through a changed StackEnvironment value (no compile, so the load keeps its rate) and scales; phase two deploys a
-    /// code change, whose build competes with the load for the CPU, so there only the counts are asserted.
-    /// With the default nginx (1.27.3 or later) replicas join and leave through DNS and nothing reloads: wrk counts 0 socket
-    /// errors and 0 non-2xx and no POST fails. The load runs at full rate for 3 s before and after each operation and must
-    /// have sent at least <see cref="StrictMinimumRequests"/> GETs for the count to mean anything; the rate itself is a speed
-    /// figure, measured by build/bench.sh (docs/benchmarks.md), and printed here in the test output. With an older nginx (StackNginxImage=nginx:1.22) replica
-    /// changes reload nginx: still no error response and no failed POST, while wrk's read errors on connections the old
-    /// workers close are reported, not asserted (docs/benchmarks.md).
-    /// </summary>
-    [DockerTheory]
-    [InlineData("stable")]
-    [InlineData("1.22")]
-    public async Task Redeploys_and_scaling_fail_no_request_of_a_client_that_never_retries(string nginx)
-    {
-        var dns = nginx == "stable";
-        Dictionary<string, string> P(int replicas, int round) => new(Props(replicas)) { ["StackNginxImage"] = "nginx:" + nginx, ["RedeployRound"] = round.ToString() };
-        using var sample = new SampleCopy();
-        sample.AddToProject("""  <ItemGroup><StackEnvironment Include="REDEPLOY_ROUND" Value="$(RedeployRound)" /></ItemGroup>""");
-        await UpAsync(sample, P(3, 0));
-        var proxyBefore = (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"];
-        void AssertRolling(ProcessResult redeploy)
-        {
-            Assert.True(redeploy.ExitCode == 0, redeploy.ToString());
-            Assert.Contains("retire", redeploy.Output);
-            if (!dns) Assert.Contains($"reload {Stack}-proxy", redeploy.Output);
-            else
-            {
-                Assert.Contains("join upstream", redeploy.Output);
-                Assert.DoesNotContain($"reload {Stack}-proxy", redeploy.Output);
-            }
-        }
-
-        // Three redeploys through DNS membership (the default nginx); the reload fallback of an older nginx is held to the
-        // same zero-error bar through one, the scale and the code change (two more rounds cost the suite a minute).
-        var last = dns ? 3 : 1;
-        var load = new StrictLoad($"http://127.0.0.1:{Port}");
-        await using (load)
-        {
-            await Task.Delay(Settle);
-            for (var round = 1; round <= last; round++)
-            {
-                AssertRolling(await sample.BuildAsync("StackUp", P(3, round)));
-                await Task.Delay(Settle);
-            }
-            var beforeScale = await Probe.SnapshotAsync(Stack);
-            var down = await sample.BuildAsync("StackUp", P(1, last));
-            Assert.True(down.ExitCode == 0, down.ToString());
-            await Task.Delay(Settle);
-            var middle = await Probe.SnapshotAsync(Stack);
-            Assert.Equal([$"{Stack}-app-1", $"{Stack}-proxy"], middle.Keys.Order());
-            Assert.Equal(beforeScale[$"{Stack}-app-1"], middle[$"{Stack}-app-1"]);
-            var up = await sample.BuildAsync("StackUp", P(3, last));
-            Assert.True(up.ExitCode == 0, up.ToString());
-            if (dns) Assert.DoesNotContain($"reload {Stack}-proxy", down.Output + up.Output);
-            var after = await Probe.SnapshotAsync(Stack);
-            Assert.Equal(4, after.Count);
-            Assert.Equal(beforeScale[$"{Stack}-app-1"], after[$"{Stack}-app-1"]);
-            await Task.Delay(Settle);
-            AssertNothingFailed(load, await load.StopAsync(), dns);
-        }
-
-        var codeLoad = new StrictLoad($"http://127.0.0.1:{Port}");
-        await using (codeLoad)
-        {
-            sample.EditProgram("hello world", "hello code change");
-            AssertRolling(await sample.BuildAsync("StackUp", P(3, last)));
-            await Task.Delay(1000);
-            AssertNothingFailed(codeLoad, await codeLoad.StopAsync(), dns);
-        }
-
-        // The proxy was never recreated; only the new code answers, from three replicas, and one app image is left.
-        Assert.Equal(proxyBefore, (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"]);
-        using var http = new HttpClient();
-        var hosts = new HashSet<string>();
-        for (var i = 0; i < 30; i++)
-        {
-            Assert.Equal("hello code change\n", await http.GetStringAsync(Url));
-            hosts.Add(await http.GetStringAsync(Url + "whoami"));
-        }
-        Assert.Equal(3, hosts.Count);
-        Assert.Single(await Probe.ImagesAsync(Stack), i => i.Labels?.ContainsKey("proxystack.image-hash") != true);
-    }
-
-    /// <summary>Full-rate load between two operations of the strict load test.</summary>
-    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(3);
-
-    /// <summary>GETs a strict load phase must have sent (a count, not a rate: this machine's rate is bench.sh's).</summary>
-    private const int StrictMinimumRequests = 5000;
-
-    private void AssertNothingFailed(StrictLoad load, WrkResult wrk, bool strict)
-    {
-        output.WriteLine(load.Report());
-        Assert.True(wrk.Non2xx == 0, load.Report());
-        Assert.True(load.PostFailures.Count == 0, load.Report());
-        Assert.True(load.Posts >= 10, load.Report());
-        Assert.True(wrk.Requests >= StrictMinimumRequests, load.Report());
-        if (strict) Assert.True(wrk.SocketErrors == 0, load.Report());
     }
 
     [DockerFact]

@@ -16,7 +16,7 @@ public sealed class FormsApp : IDisposable
 /// Replicas behave as one application: one Data Protection key ring per stack (StackSharedKeys), so what one replica
 /// protected every replica accepts, through redeploys and StackDown. Requests go through nginx with no affinity.
 /// </summary>
-[Collection(IntegrationCollection.Name)]
+[Collection(BuildsCollection.Name)]
 public sealed partial class SharedKeysTests(FormsApp app) : StackTest, IClassFixture<FormsApp>
 {
     private string Url => $"http://127.0.0.1:{Port}";

@@ -3,7 +3,7 @@ using Xunit;
 
 namespace ProxyStack.IntegrationTests;
 
-[Collection(IntegrationCollection.Name)]
+[Collection(StacksCollection.Name)]
 public sealed class StackUpTests(SharedSample shared) : StackTest
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };

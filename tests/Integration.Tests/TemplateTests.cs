@@ -10,7 +10,7 @@ namespace ProxyStack.IntegrationTests;
 /// client calls its Greeter through nginx. The webapiaot template is told what to set (STACK1036) and then runs natively.
 /// (The Blazor counter clicked in a browser is not covered yet: issue 14.)
 /// </summary>
-[Collection(IntegrationCollection.Name)]
+[Collection(BuildsCollection.Name)]
 public sealed class TemplateTests(ITestOutputHelper output) : StackTest
 {
     [DockerTheory]

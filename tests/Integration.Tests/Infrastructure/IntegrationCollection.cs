@@ -3,16 +3,35 @@ using Xunit;
 namespace ProxyStack.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// All integration tests run one after the other: they build projects and start containers on a 2-core machine, and the
-/// load tests measure failed requests, which parallel builds would disturb.
+/// Tests that must have the machine to themselves: they restart the engine (the engine-restart and Docker-Desktop-topology
+/// tests), count failed requests under load, time events, race bring-ups against each other, pack the SDK from the
+/// repository's own build output, or signal processes at chosen moments. xUnit runs this collection after the parallel ones,
+/// alone, one test after another.
 /// </summary>
-[CollectionDefinition(Name)]
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class IntegrationCollection : ICollectionFixture<SharedSample>
 {
     public const string Name = "Integration";
 }
 
-/// <summary>One copy of the sample shared by the tests that do not edit it; each test uses its own StackName.</summary>
+/// <summary>
+/// Stack tests that assert outcomes only (states, codes, answers), never rates or timing: they run one after another here,
+/// beside <see cref="BuildsCollection"/> — the 2-core machine spends much of a stack test waiting on containers.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class StacksCollection : ICollectionFixture<SharedSample>
+{
+    public const string Name = "Integration.Stacks";
+}
+
+/// <summary>Tests dominated by project builds (templates, secrets): beside <see cref="StacksCollection"/>.</summary>
+[CollectionDefinition(Name)]
+public sealed class BuildsCollection : ICollectionFixture<SharedSample>
+{
+    public const string Name = "Integration.Builds";
+}
+
+/// <summary>One copy of the sample shared by the tests of a collection that do not edit it; each test uses its own StackName.</summary>
 public sealed class SharedSample : IDisposable
 {
     public SampleCopy Sample { get; } = new();
