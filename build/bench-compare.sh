@@ -68,21 +68,23 @@ leftovers() { # name prefix -> containers + networks whose name starts with it
 
 # Redeploy under load: wrk from 0.5 s before the redeploy until 0.5 s after it; every non-2xx answer and every socket error
 # (connect, read, write, timeout) counts as a failed request. wrk, unlike browsers and HttpClient, never retries.
-under_load() { # method port run
+under_load() { # method port run [key: what the figures are recorded as; the method by default]
+  local k=${4:-$1}
   wrk -t2 -c16 -d600s "http://127.0.0.1:$2/" >"$work/wrk.out" 2>&1 & local w=$!
   sleep 0.5
-  local t; t=$(now); "${1}_redeploy" "$3"; record "redeploy-$1" "$(since "$t")"
+  local t; t=$(now); "${1}_redeploy" "$3"; record "redeploy-$k" "$(since "$t")"
   sleep 0.5; kill -INT "$w"; wait "$w" || true
   local non2xx errors
   non2xx=$(awk '/Non-2xx/ {print $5}' "$work/wrk.out"); non2xx=${non2xx:-0}
   errors=$(awk '/Socket errors/ {gsub(",",""); print $4, $6, $8, $10}' "$work/wrk.out"); errors=${errors:-0 0 0 0}
   read -r connect readerr write timeout <<<"$errors"
-  record "non2xx-$1" "$non2xx"; record "connect-$1" "$connect"; record "read-$1" "$readerr"; record "write-$1" "$write"; record "timeout-$1" "$timeout"
-  record "fail-$1" $(( non2xx + connect + readerr + write + timeout ))
-  record "rps-redeploy-$1" "$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out")"
+  record "non2xx-$k" "$non2xx"; record "connect-$k" "$connect"; record "read-$k" "$readerr"; record "write-$k" "$write"; record "timeout-$k" "$timeout"
+  record "fail-$k" $(( non2xx + connect + readerr + write + timeout ))
+  record "rps-redeploy-$k" "$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out")"
   grep -q "requests in" "$work/wrk.out" || { echo "wrk printed no result" >&2; cat "$work/wrk.out" >&2; return 1; }
 }
 
+if [ "${BENCH_ONLY:-}" != desktop ]; then
 echo "comparison: configs and compose files" >&2
 for n in 1 4 16; do config_for "$n"; compose_file "$n"; done
 ps_down
@@ -153,3 +155,19 @@ for run in $(seq "$runs"); do
 done
 for v in "${variants[@]}"; do docker rm -f "raw-var-${v%%:*}" >/dev/null; done
 raw_down; ps_down
+fi
+
+# Docker Desktop's topology (build/provision.sh with PROXYSTACK_TOPOLOGY=desktop: no userland proxy, no route from the host to
+# container addresses, so readiness goes through the probe relay): a warm StackUp of 4 replicas and a redeploy under load,
+# beside the same figures on the default engine, in this run. The engine is restarted between the two and restored after.
+if [ "${BENCH_ONLY:-}" != compare ]; then
+  for topo in linux desktop; do
+    echo "topology: $topo" >&2
+    PROXYSTACK_TOPOLOGY=$topo bash "$root/build/provision.sh" >/dev/null 2>&1
+    for run in $(seq "$runs"); do
+      t=$(now); ps_up 4; record "topo-up-$topo" "$(since "$t")"
+      under_load ps "$port" "topo-$run" "topo-$topo"
+      ps_down
+    done
+  done
+fi

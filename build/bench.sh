@@ -4,7 +4,8 @@
 # under load, proxy throughput). Every figure is measured [runs] times (default 5) and printed as Markdown with median, min
 # and max; raw numbers go to artifacts/bench/. Provisions what it needs, works on a copy of samples/HelloStack, and removes
 # everything it started (by label and by name) when it ends, even on failure.
-#   build/bench.sh [runs]          BENCH_ONLY=compare skips the inner loop (to debug the comparison quickly)
+#   build/bench.sh [runs]          BENCH_ONLY=compare: only the comparison; BENCH_ONLY=desktop: only the Docker Desktop
+#                                  topology figures (stack-up and redeploy, both topologies)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-5}
@@ -25,6 +26,8 @@ cleanup() {
   docker rm -f $(docker ps -aq --filter name='^raw-' --filter name='^cmp-') >/dev/null 2>&1 || true
   docker network rm raw-net benchcmp_net >/dev/null 2>&1 || true
   rm -rf "$work"
+  # The topology figures restart the engine into Docker Desktop's topology: never leave it there.
+  bash "$root/build/provision.sh" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
@@ -55,8 +58,8 @@ up() { dotnet build -t:StackUp "${props[@]}" "-p:StackReplicas=$1" >/dev/null; }
 echo "warming up (first build, images, stack)" >&2
 up 3
 
-# BENCH_ONLY=compare skips the inner-loop figures (to debug the comparison quickly).
-[ "${BENCH_ONLY:-}" = compare ] || {
+# BENCH_ONLY skips the inner-loop figures.
+[ -n "${BENCH_ONLY:-}" ] || {
 for i in $(seq "$runs"); do
   t=$(now); dotnet build "${props[@]}" >/dev/null; record plain-build "$(since "$t")"
   before=$(ids)
@@ -93,6 +96,7 @@ total() { awk '{s+=$1} END {print s+0}' "$out/$1.txt"; }
 machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), .NET SDK $(dotnet --version), Docker $(docker version -f '{{.Server.Version}}' 2>/dev/null), docker-compose $(docker-compose version --short 2>/dev/null), nginx $(docker run --rm localhost:5000/library/nginx:stable nginx -v 2>&1 | sed 's|.*/||'), $runs runs of every figure, $(awk -v b="$begun" -v s="$started" -v e="$(date +%s)" 'BEGIN { printf "%.1f min in all, %.1f of them after provisioning", (e - b) / 60, (e - s) / 60 }')"
 echo "Machine: $machine"
 echo
+if [ -z "${BENCH_ONLY:-}" ]; then
 cat <<MD
 | Inner loop (seconds) | median | min | max |
 | --- | --- | --- | --- |
@@ -101,7 +105,10 @@ cat <<MD
 | edit-to-served: edit Program.cs, \`StackUp\`, first response with the new text (3 replicas, rolling) | $(stat edit-to-served) |
 | edit to \`StackUp\` returned (old replicas drained and removed) | $(stat edit-to-stackup-returned) |
 | \`dotnet publish -t:PublishContainer\` alone after an edit (reference) | $(stat publish-container-only) |
-
+MD
+fi
+if [ "${BENCH_ONLY:-}" != desktop ]; then
+cat <<MD
 Warm stack-up, images built, nothing running; ready = first 200 through nginx (seconds, median/min/max; ratio = median ÷ raw CLI median):
 
 | N | raw CLI | docker-compose | ProxyStack \`StackUp\` | ProxyStack \`dotnet run\` |
@@ -141,3 +148,18 @@ for m in ps:"ProxyStack rolling replacement (a replica setting changed, \`StackU
   k=${m%%:*}
   echo "| ${m#*:} | $(slash "fail-$k") | $(total "non2xx-$k") | $(total "connect-$k")/$(total "read-$k")/$(total "write-$k")/$(total "timeout-$k") | $(stat "redeploy-$k" | cut -d'|' -f1 | tr -d ' ') | $(stat "rps-redeploy-$k" | cut -d'|' -f1 | tr -d ' ') |"
 done
+fi
+if [ "${BENCH_ONLY:-}" != compare ]; then
+cat <<MD
+
+Docker Desktop's topology (4 replicas; the engine without its userland proxy and the host without a route to container
+addresses, so replicas are probed through the relay), beside the default engine in the same run (seconds median/min/max):
+
+| | default engine | Docker Desktop's topology |
+| --- | --- | --- |
+| warm \`StackUp\` to the first 200 through nginx | $(slash topo-up-linux) | $(slash topo-up-desktop) |
+| rolling redeploy under load (wrk -t2 -c16) | $(slash redeploy-topo-linux) | $(slash redeploy-topo-desktop) |
+| failed requests during it, all runs (non-2xx + socket errors) | $(total fail-topo-linux) | $(total fail-topo-desktop) |
+| requests/s during it, median | $(stat rps-redeploy-topo-linux | cut -d'|' -f1 | tr -d ' ') | $(stat rps-redeploy-topo-desktop | cut -d'|' -f1 | tr -d ' ') |
+MD
+fi

@@ -12,6 +12,8 @@
 #                                             the reload path that older nginx images get)
 #   4. wrk, the strict load generator the zero-error tests use (it never retries a request), and gcc with the C library and
 #      zlib headers, which native AOT links with (the webapiaot template test).
+# PROXYSTACK_TOPOLOGY=desktop (tests of Docker Desktop's topology) restarts the engine without its userland proxy and stops
+# the host from reaching container addresses; a plain run restores the default (see ensure_topology_rule).
 # Idempotent: every step checks first, so a provisioned machine returns in seconds.
 set -euo pipefail
 
@@ -32,15 +34,56 @@ apt_install() {
 
 engine_up() { curl -sf --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/null 2>&1; }
 
+stop_engine() {
+  local pid; pid=$(cat /var/run/docker.pid 2>/dev/null) || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 150); do [ -d "/proc/$pid" ] || return 0; sleep 0.2; done
+  log "dockerd (pid $pid) did not stop within 30 s"; exit 1
+}
+
+# PROXYSTACK_TOPOLOGY=desktop puts the engine into Docker Desktop's topology in the respect that matters to ProxyStack: the
+# host cannot reach container addresses (a REJECT rule for host-originated traffic to 172.16.0.0/12 that is not DNAT'ed),
+# while ports published on 127.0.0.1 work (dockerd without its userland proxy, as Docker Desktop's engine runs). The
+# default, linux, is dockerd as packaged and no rule — and it is restored by every plain run of this script, so a test run
+# killed inside the desktop topology cannot leave the machine there.
+TOPOLOGY=${PROXYSTACK_TOPOLOGY:-linux}
+case $TOPOLOGY in linux|desktop) ;; *) log "PROXYSTACK_TOPOLOGY must be linux or desktop, not '$TOPOLOGY'"; exit 2 ;; esac
+TOPOLOGY_RULE=(OUTPUT -d 172.16.0.0/12 -m conntrack ! --ctstate DNAT -m comment --comment proxystack-desktop-topology -j REJECT)
+# In the desktop topology the engine also listens on a second, per-user-like socket, which the tests reach through a docker
+# context (as Docker Desktop's CLI does), not through the default socket.
+DESKTOP_SOCKET=/run/proxystack/desktop.sock
+DOCKERD_ARGS=()
+if [ "$TOPOLOGY" = desktop ]; then
+  mkdir -p "$(dirname "$DESKTOP_SOCKET")"
+  DOCKERD_ARGS=(--userland-proxy=false -H unix:///var/run/docker.sock -H "unix://$DESKTOP_SOCKET")
+fi
+running_topology() {
+  local pid; pid=$(cat /var/run/docker.pid 2>/dev/null) || { echo linux; return; }
+  if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- '--userland-proxy=false'; then echo desktop; else echo linux; fi
+}
+
+ensure_topology_rule() {
+  command -v iptables >/dev/null 2>&1 || apt_install iptables
+  if [ "$TOPOLOGY" = desktop ]; then
+    iptables -C "${TOPOLOGY_RULE[@]}" 2>/dev/null || iptables -I "${TOPOLOGY_RULE[@]}"
+  else
+    while iptables -D "${TOPOLOGY_RULE[@]}" 2>/dev/null; do log "removed the desktop-topology rule"; done
+  fi
+}
+
 ensure_engine() {
-  if engine_up; then return 0; fi
+  if engine_up; then
+    [ "$(running_topology)" = "$TOPOLOGY" ] && return 0
+    log "restarting dockerd for the $TOPOLOGY topology"
+    stop_engine
+  fi
   command -v dockerd >/dev/null 2>&1 || apt_install docker.io
   log "starting dockerd"
   mkdir -p /var/log
   # A dockerd that was killed (the end of a session, a reboot) leaves its pid file behind, and dockerd refuses to start
   # while the pid in it belongs to a live process.
   pgrep -x dockerd >/dev/null 2>&1 || rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
-  nohup dockerd >/var/log/proxystack-dockerd.log 2>&1 &
+  nohup dockerd "${DOCKERD_ARGS[@]}" >/var/log/proxystack-dockerd.log 2>&1 &
   for _ in $(seq 1 120); do engine_up && { log "engine is up"; return 0; }; sleep 0.5; done
   log "dockerd did not come up; see /var/log/proxystack-dockerd.log"; tail -n 30 /var/log/proxystack-dockerd.log >&2; exit 1
 }
@@ -150,6 +193,7 @@ ensure_nginx() {
 start=$(date +%s)
 apt_install curl ca-certificates wrk gcc libc6-dev zlib1g-dev
 ensure_engine
+ensure_topology_rule
 ensure_registry
 ensure_aspnet
 ensure_runtime_deps

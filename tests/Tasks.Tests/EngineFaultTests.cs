@@ -109,7 +109,8 @@ public sealed class EngineFaultTests : IDisposable
         var exec = Assert.Single(engine.Execs);
         // The new file is tested with nginx -t before it replaces the running one.
         Assert.True(exec.IndexOf("nginx -t", StringComparison.Ordinal) < exec.IndexOf(" mv ", StringComparison.Ordinal), exec);
-        Assert.DoesNotContain(engine.Calls, c => c.StartsWith("rm ") || c.StartsWith("stop ") || c.StartsWith("create "));
+        // (The probe relay, which asked the replicas whether they are still ready, comes and goes.)
+        Assert.DoesNotContain(engine.Calls, c => (c.StartsWith("rm ") || c.StartsWith("stop ") || c.StartsWith("create ")) && !c.Contains("-relay-"));
         Assert.Equal(3, engine.Containers.Count);
     }
 }

@@ -26,6 +26,8 @@ internal sealed class FakeEngine : IContainerEngine
     public List<string> Execs { get; } = [];
     /// <summary>The address containers report on the stack network (null: none yet).</summary>
     public string? Address { get; set; }
+    /// <summary>The stack network's gateway containers report (null: none, as an engine in a VM looks from here).</summary>
+    public string? Gateway { get; set; }
     private int _ids;
 
     public string Endpoint => "fake://engine";
@@ -74,6 +76,9 @@ internal sealed class FakeEngine : IContainerEngine
     public Task<bool> RemoveNetworkAsync(string name, CancellationToken ct)
     {
         Calls.Add($"network rm {name}");
+        // As the engine: a network with containers attached cannot be removed.
+        if (Specs.Where(s => Containers.ContainsKey(s.Key)).Any(s => s.Value.Network == name))
+            return Task.FromException<bool>(new EngineRequestException($"remove network {name}", "error while removing network: network has active endpoints", conflict: true));
         return Task.FromResult(Networks.Remove(name));
     }
 
@@ -102,9 +107,18 @@ internal sealed class FakeEngine : IContainerEngine
     /// <summary>A container the engine creates while the client sees the request cancelled (Ctrl-C with the request in flight).</summary>
     public string? CancelAfterCreating { get; set; }
 
+    /// <summary>Probe relays by container name: each one a <see cref="FakeRelay"/> doing what the relay's nginx config says.</summary>
+    public Dictionary<string, FakeRelay> Relays { get; } = [];
+    /// <summary>Every probe any relay forwarded: "address:port path".</summary>
+    public List<string> Forwarded { get; } = [];
+    /// <summary>Relays exit as soon as they start (an engine that cannot run nginx's image unprivileged).</summary>
+    public bool RelayCrashes { get; set; }
+
     public Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct)
     {
         Specs[spec.Name] = spec;
+        if (spec.Files.FirstOrDefault(f => f.Path == Proxy.ProbeRelayConfig.Path) is { } relayConfig)
+            Relays[spec.Name] = new FakeRelay(System.Text.RegularExpressions.Regex.Match(relayConfig.Content, "!= \"([0-9A-F]+)\"").Groups[1].Value, Forwarded);
         var id = $"{++_ids:x4}".PadLeft(64, '0');
         Containers[spec.Name] = (id, spec.Labels.ToDictionary(), false);
         Calls.Add($"create {spec.Name}");
@@ -116,7 +130,7 @@ internal sealed class FakeEngine : IContainerEngine
         var recorded = Record($"start {name}");
         if (recorded.IsFaulted) return recorded;
         var c = Containers[name];
-        Containers[name] = c with { Running = !CrashOnStart.ContainsKey(name) };
+        Containers[name] = c with { Running = !CrashOnStart.ContainsKey(name) && !(RelayCrashes && Relays.ContainsKey(name)) };
         return recorded;
     }
 
@@ -137,6 +151,7 @@ internal sealed class FakeEngine : IContainerEngine
 
     public Task<bool> RemoveContainerAsync(string name, CancellationToken ct)
     {
+        if (Relays.Remove(name, out var relay)) relay.Dispose();
         var recorded = Record($"rm {name}");
         return recorded.IsFaulted ? Task.FromException<bool>(recorded.Exception!.InnerException!) : Task.FromResult(Containers.Remove(name));
     }
@@ -144,6 +159,10 @@ internal sealed class FakeEngine : IContainerEngine
     public Task<ContainerStatus?> InspectContainerAsync(string name, string network, CancellationToken ct) =>
         Task.FromResult(Containers.TryGetValue(name, out var c)
             ? new ContainerStatus(c.Id, c.Running, c.Running ? "running" : "exited", CrashOnStart.GetValueOrDefault(name), Address, 0)
+            {
+                Gateway = Gateway,
+                PublishedPorts = c.Running && Relays.TryGetValue(name, out var relay) ? new Dictionary<int, int> { [Proxy.ProbeRelayConfig.ContainerPort] = relay.Port } : new Dictionary<int, int>(),
+            }
             : null);
 
     public Task<string> GetLogsAsync(string name, int tail, CancellationToken ct) => Task.FromResult($"log of {name}\nUnhandled exception: boom");

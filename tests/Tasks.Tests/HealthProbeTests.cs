@@ -53,7 +53,7 @@ public sealed class HealthProbeTests : IDisposable
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
         var error = Assert.Single(_scratch.Build.Errors);
         Assert.Equal("STACK4017", error.Code);
-        Assert.Equal("Replica 'hellostack-app-1' is up but answers GET /healthz with HTTP 404 NotFound, unchanged for 10 s: the app serves nothing at StackHealthPath, and waiting will not change that. Set StackHealthPath to a path the app answers with 2xx or 3xx (its health checks, e.g. app.MapHealthChecks(\"/healthz\") and StackHealthPath=/healthz), or leave StackHealthPath empty to accept any answer below 500. Everything this bring-up created was removed and the stack is as it was.",
+        Assert.Equal("Replica 'hellostack-app-1' is up but answers GET /healthz with HTTP 404 NotFound (through the probe relay), unchanged for 10 s: the app serves nothing at StackHealthPath, and waiting will not change that. Set StackHealthPath to a path the app answers with 2xx or 3xx (its health checks, e.g. app.MapHealthChecks(\"/healthz\") and StackHealthPath=/healthz), or leave StackHealthPath empty to accept any answer below 500. Everything this bring-up created was removed and the stack is as it was.",
             error.Message);
         Assert.Empty(engine.Containers);
     }

@@ -64,6 +64,7 @@ internal static class DiagnosticCodes
     public const string LockUnavailable = "STACK4015";
     public const string ForeignVolume = "STACK4016";
     public const string HealthPathNotServed = "STACK4017";
+    public const string ProbeRelayFailed = "STACK4018";
     public const string ContainerSupportMissing = "STACK5001";
     public const string NotWebProject = "STACK5002";
 }

@@ -20,10 +20,14 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
     private static readonly TimeSpan PullTimeout = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(10);
 
-    /// <summary>Throws <see cref="EngineEndpointException"/> for an endpoint that cannot be used (see <see cref="EngineEndpoint"/>).</summary>
-    public DockerEngine(string? endpoint = null)
+    /// <summary>
+    /// Throws <see cref="EngineEndpointException"/> for an endpoint that cannot be used. Without <paramref name="endpoint"/> the
+    /// engine is found as the docker CLI finds it (see <see cref="EngineEndpoint"/>).
+    /// </summary>
+    public DockerEngine(string? endpoint = null, bool preferPodman = false)
     {
-        var uri = EngineEndpoint.Resolve(endpoint, Environment.GetEnvironmentVariable("DOCKER_HOST"), OperatingSystem.IsWindows());
+        Choice = EngineEndpoint.Resolve(endpoint, EngineEndpoint.Machine.Current, preferPodman);
+        var uri = Choice.Uri;
         Endpoint = uri.ToString();
         try
         {
@@ -37,12 +41,16 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
 
     public string Endpoint { get; }
 
+    /// <summary>The endpoint and where it came from (DOCKER_HOST, a context, a well-known socket).</summary>
+    public EngineEndpoint.Choice Choice { get; }
+
     public void Dispose() => _client.Dispose();
 
     public async Task PingAsync(CancellationToken ct)
     {
         if (Endpoint.StartsWith("unix://", StringComparison.Ordinal) && !File.Exists(Endpoint["unix://".Length..]))
-            throw new EngineUnavailableException(Endpoint, "the socket does not exist");
+            throw new EngineUnavailableException(Endpoint, Choice.Tried.Count == 0 ? $"the socket of {Choice.Source} does not exist"
+                : $"no engine socket found; looked for {string.Join(", ", Choice.Tried)}");
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(PingTimeout);
         try
@@ -246,13 +254,14 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
             Labels = spec.Labels.ToDictionary(),
             Env = spec.Environment.Select(e => $"{e.Key}={e.Value}").ToList(),
             Cmd = spec.Command?.ToList()!,
+            User = spec.User ?? "",
             HostConfig = host,
         };
         if (spec.Publish.Count > 0)
         {
             parameters.ExposedPorts = spec.Publish.ToDictionary(p => $"{p.ContainerPort}/tcp", _ => default(EmptyStruct));
             host.PortBindings = spec.Publish.ToDictionary(p => $"{p.ContainerPort}/tcp", p => (IList<Docker.DotNet.Models.PortBinding>)
-                [new Docker.DotNet.Models.PortBinding { HostIP = p.HostAddress, HostPort = p.HostPort.ToString(System.Globalization.CultureInfo.InvariantCulture) }]);
+                [new Docker.DotNet.Models.PortBinding { HostIP = p.HostAddress, HostPort = p.HostPort == 0 ? "" : p.HostPort.ToString(System.Globalization.CultureInfo.InvariantCulture) }]);
         }
         if (spec.Volumes.Count > 0) parameters.Volumes = spec.Volumes.ToDictionary(v => v, _ => default(EmptyStruct));
         var response = await Call("create container " + spec.Name, () => _client.Containers.CreateContainerAsync(parameters, ct)).ConfigureAwait(false);
@@ -325,10 +334,19 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
         CallOrMissing<ContainerStatus?>("inspect container " + name, async () =>
         {
             var c = await _client.Containers.InspectContainerAsync(name, ct).ConfigureAwait(false);
-            string? ip = null;
+            string? ip = null, gateway = null;
             if (c.NetworkSettings?.Networks is { } nets && nets.TryGetValue(network, out var endpoint) && !string.IsNullOrEmpty(endpoint.IPAddress))
-                ip = endpoint.IPAddress;
-            return new ContainerStatus(c.ID, c.State?.Running ?? false, c.State?.Status ?? "unknown", c.State?.ExitCode ?? 0, ip, (int)c.RestartCount);
+                (ip, gateway) = (endpoint.IPAddress, string.IsNullOrEmpty(endpoint.Gateway) ? null : endpoint.Gateway);
+            // Host ports the engine published (one picked by the engine shows only once the container runs).
+            var published = new Dictionary<int, int>();
+            foreach (var (key, bindings) in c.NetworkSettings?.Ports ?? new Dictionary<string, IList<Docker.DotNet.Models.PortBinding>>())
+                if (int.TryParse(key.Split('/')[0], out var containerPort) && bindings?.FirstOrDefault(b => int.TryParse(b.HostPort, out _)) is { } b)
+                    published[containerPort] = int.Parse(b.HostPort, System.Globalization.CultureInfo.InvariantCulture);
+            return new ContainerStatus(c.ID, c.State?.Running ?? false, c.State?.Status ?? "unknown", c.State?.ExitCode ?? 0, ip, (int)c.RestartCount)
+            {
+                PublishedPorts = published,
+                Gateway = gateway,
+            };
         }, null);
 
     public async Task<string> GetLogsAsync(string name, int tail, CancellationToken ct)

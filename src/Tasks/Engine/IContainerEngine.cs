@@ -63,4 +63,10 @@ internal interface IContainerEngine
     Task<string?> ReadFileAsync(string name, string path, CancellationToken ct);
 }
 
-internal sealed record ContainerStatus(string Id, bool Running, string State, long ExitCode, string? IpAddress, int RestartCount);
+internal sealed record ContainerStatus(string Id, bool Running, string State, long ExitCode, string? IpAddress, int RestartCount)
+{
+    /// <summary>Container port → the host port the engine published it on (while it runs).</summary>
+    public IReadOnlyDictionary<int, int> PublishedPorts { get; init; } = new Dictionary<int, int>();
+    /// <summary>The gateway of the network asked about: on a Linux engine, an address of the host's own bridge.</summary>
+    public string? Gateway { get; init; }
+}

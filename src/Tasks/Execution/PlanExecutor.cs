@@ -20,7 +20,7 @@ namespace ProxyStack.Execution;
 /// - The error says what is left: rolled back, partly rolled back (each failed undo a STACK4013 warning), or committed.
 /// - Teardown never stops at the first error: it runs every step and returns all failures.
 /// </summary>
-internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
+internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, ProbeRelay? relay = null)
 {
     /// <summary>Steps in flight at once. Readiness waits hold a slot while they poll, so this is well above the replica limit (16).</summary>
     public const int MaxParallel = 64;
@@ -35,7 +35,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
     /// </summary>
     public static readonly TimeSpan ResolverTime = TimeSpan.FromSeconds(StackNetworking.ResolveValidSeconds + 1);
 
-    private readonly ReadinessWaiter _waiter = new(engine, log);
+    private readonly ReadinessWaiter _waiter = new(engine, log, relay);
 
     /// <summary>Per-phase timings of the last <see cref="ExecuteAsync"/>, logged as its last detail line.</summary>
     public StepProfile Profile { get; } = new();
@@ -83,6 +83,8 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log)
             return;
         }
         var committed = plan.Steps.Any(s => s.IsCommit && done.Contains(s.Id));
+        // The relay is attached to the network an undo may remove.
+        if (relay is not null) await relay.CloseAsync().ConfigureAwait(false);
         var undoFailures = await RollbackAsync(undo, model.Name).ConfigureAwait(false);
         // Say exactly what is left: rolled back, partly rolled back, or past the commit point (nothing undone).
         var outcome = committed ? Strings.OutcomeCommitted

@@ -1,38 +1,56 @@
 using System.Net;
 using ProxyStack.Engine;
 using ProxyStack.Model;
+using ProxyStack.Proxy;
 
 namespace ProxyStack.Execution;
 
 /// <summary>
-/// Waits until a container answers HTTP. Replicas are probed on their address on the stack network (no host port is published
-/// for them); the proxy is probed on its published host address. A container that exits or restarts while being waited on
-/// fails at once with its exit code and last log lines, instead of waiting for the timeout.
+/// Waits until a container answers HTTP. Replicas are reached through the <see cref="ProbeRelay"/> on the stack network (no
+/// host port is published for them, and the host may have no route to container addresses), or on loopback in host mode; the
+/// proxy is probed on its published host address. A container that exits or restarts while being waited on fails at once
+/// with its exit code and last log lines, instead of waiting for the timeout.
 /// </summary>
-internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
+internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, ProbeRelay? relay = null)
 {
     public const int LogTail = 30;
+
+    /// <summary>This machine's own addresses (a Linux engine's bridges among them), read once per process.</summary>
+    private static readonly Lazy<HashSet<string>> OwnAddresses = new(() =>
+    {
+        try
+        {
+            return System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+                .SelectMany(i => i.GetIPProperties().UnicastAddresses).Select(a => a.Address.ToString()).ToHashSet(StringComparer.Ordinal);
+        }
+        catch (System.Net.NetworkInformation.NetworkInformationException) { return []; }
+    });
+
+    /// <summary>Whether an address is one of this machine's own.</summary>
+    private static bool IsOwnAddress(string? address) => address is not null && OwnAddresses.Value.Contains(address);
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
-    private static readonly HttpClient Http = ProbeClient(acceptAnyCertificate: false);
+    private static readonly HttpClient Http = ProbeClient(acceptAnyCertificate: false, TimeSpan.FromSeconds(2));
     /// <summary>
     /// For the proxy's own HTTPS address only: the probe asks whether nginx answers through the stack, not whether this
     /// machine trusts the certificate (the development certificate often is not trusted on Linux).
     /// </summary>
-    private static readonly HttpClient HttpsProbe = ProbeClient(acceptAnyCertificate: true);
+    private static readonly HttpClient HttpsProbe = ProbeClient(acceptAnyCertificate: true, TimeSpan.FromSeconds(2));
+    /// <summary>To the probe relay: a second longer than the relay waits for the replica, so the relay's own answer arrives.</summary>
+    public static readonly HttpClient RelayClient = ProbeClient(acceptAnyCertificate: false, TimeSpan.FromSeconds(ProbeRelayConfig.TimeoutSeconds + 1));
 
-    private static HttpClient ProbeClient(bool acceptAnyCertificate)
+    private static HttpClient ProbeClient(bool acceptAnyCertificate, TimeSpan timeout)
     {
         var handler = new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false, PooledConnectionLifetime = TimeSpan.Zero };
         if (acceptAnyCertificate) handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
-        return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(2) };
+        return new HttpClient(handler) { Timeout = timeout };
     }
 
     /// <summary>
     /// Waits for a replica: GET http://&lt;address&gt;:&lt;port&gt;&lt;path&gt;, where the address is the container's on
-    /// <paramref name="network"/>, or <paramref name="fixedAddress"/> when given (host mode: 127.0.0.1).
+    /// <paramref name="network"/> (asked through the relay), or <paramref name="fixedAddress"/> when given (host mode: 127.0.0.1, asked directly).
     /// </summary>
     public Task WaitForReplicaAsync(string name, string network, string? fixedAddress, int port, HealthProbe health, TimeSpan timeout, CancellationToken ct) =>
-        WaitAsync(name, network, ip => (fixedAddress ?? ip) is { } a ? new Uri($"http://{(a.Contains(':') ? $"[{a}]" : a)}:{port}{health.Path}") : null, health,
+        WaitAsync(name, network, status => (fixedAddress ?? status.IpAddress) is { } a ? ReplicaProbe(a, port, health, direct: fixedAddress is not null, status.Gateway) : null, health,
             stopOnSteadyNotFound: true, timeout, ct);
 
     /// <summary>One probe of a replica, no waiting: null when it answered with a success status, else what happened.</summary>
@@ -41,9 +59,55 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
         var status = await engine.InspectContainerAsync(name, network, ct).ConfigureAwait(false);
         if (status is not { Running: true }) return "not running";
         if ((fixedAddress ?? status.IpAddress) is not { } address) return "no address on " + network;
-        var uri = new Uri($"http://{(address.Contains(':') ? $"[{address}]" : address)}:{port}{health.Path}");
-        var (ok, result, _) = await ProbeAsync(uri, health, ct).ConfigureAwait(false);
+        var (ok, result, _) = await ReplicaProbe(address, port, health, direct: fixedAddress is not null, status.Gateway).Send(ct).ConfigureAwait(false);
         return ok ? null : $"GET {health.Path} → {result}";
+    }
+
+    /// <summary>A probe of one replica: what it is called in messages, and how to send it.</summary>
+    private sealed record Probe(string Target, Func<CancellationToken, Task<(bool Ok, string Result, int Status)>> Send);
+
+    /// <summary>
+    /// How a replica is asked: directly in host mode; otherwise directly only where this machine is itself on the stack's
+    /// bridge (the network's gateway is one of its own addresses: a Linux engine), falling back to the relay when the direct
+    /// request gets no HTTP answer at all (a firewall between host and containers, or an app not yet listening); and through
+    /// the relay alone where the engine is elsewhere (a VM: Docker Desktop, Podman machines, Colima), whose container
+    /// addresses the host cannot reach — or could reach something else at, through a VPN's route.
+    /// </summary>
+    private Probe ReplicaProbe(string address, int port, HealthProbe health, bool direct, string? gateway)
+    {
+        var uri = new Uri($"http://{(address.Contains(':') ? $"[{address}]" : address)}:{port}{health.Path}");
+        if (direct || relay is null) return new Probe(uri.ToString(), ct => ProbeAsync(uri, health, ct));
+        var onBridge = IsOwnAddress(gateway);
+        return new Probe(uri.ToString(), async ct =>
+        {
+            if (onBridge && await ProbeAsync(uri, health, ct).ConfigureAwait(false) is { Status: > 0 } answered) return answered;
+            var (relayAddress, token) = await relay.GetAsync(ct).ConfigureAwait(false);
+            return await ProbeThroughRelayAsync(relayAddress, token, uri, health, ct).ConfigureAwait(false);
+        });
+    }
+
+    /// <summary>
+    /// GET <paramref name="target"/> from inside the stack's network: the relay forwards the request to the replica (over
+    /// HTTP/2 with prior knowledge for an HTTP/2-only app) and returns its answer; a 502/504 the relay made itself means the
+    /// replica refused the connection or did not answer.
+    /// </summary>
+    private static async Task<(bool Ok, string Result, int Status)> ProbeThroughRelayAsync(Uri relayAddress, string token, Uri target, HealthProbe health, CancellationToken ct)
+    {
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(relayAddress, target.PathAndQuery));
+            request.Headers.Add(ProbeRelayConfig.TokenHeader, token);
+            request.Headers.Add(ProbeRelayConfig.TargetHeader, target.Authority);
+            if (health.Http2) request.Headers.Add(ProbeRelayConfig.Http2Header, "1");
+            using var response = await RelayClient.SendAsync(request, ct).ConfigureAwait(false);
+            if (response.Headers.TryGetValues(ProbeRelayConfig.UnreachableHeader, out var upstream))
+                return (false, (string.Join("", upstream).Contains("504", StringComparison.Ordinal)
+                    ? $"no answer within {ProbeRelayConfig.TimeoutSeconds} s" : "ConnectionError") + " (through the probe relay)", 0);
+            var code = (int)response.StatusCode;
+            return (health.Passes(code), $"HTTP {code} {response.StatusCode} (through the probe relay)", code);
+        }
+        catch (HttpRequestException e) { return (false, "the probe relay did not answer: " + (e.HttpRequestError == HttpRequestError.Unknown ? e.Message : e.HttpRequestError.ToString()), 0); }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested) { return (false, "the probe relay did not answer in time", 0); }
     }
 
     /// <summary>One GET of <paramref name="uri"/>: whether it passes <paramref name="health"/>, what it answered, and its status (0: none).</summary>
@@ -67,7 +131,8 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
 
     /// <summary>Waits for the proxy: GET &lt;url&gt;&lt;path&gt; on the host.</summary>
     public Task WaitForProxyAsync(string name, string network, string url, HealthProbe health, TimeSpan timeout, CancellationToken ct) =>
-        WaitAsync(name, network, _ => new Uri(url + health.Path), health, stopOnSteadyNotFound: false, timeout, ct);
+        WaitAsync(name, network, _ => new Probe(url + health.Path, c => ProbeAsync(new Uri(url + health.Path), health, c)), health,
+            stopOnSteadyNotFound: false, timeout, ct);
 
     /// <summary>
     /// How long a strict probe of a replica may be answered "not found" before waiting stops: the app is up and serves nothing
@@ -76,12 +141,12 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
     /// </summary>
     public static readonly TimeSpan SteadyNotFoundTime = TimeSpan.FromSeconds(10);
 
-    private async Task WaitAsync(string name, string network, Func<string?, Uri?> target, HealthProbe health, bool stopOnSteadyNotFound,
+    private async Task WaitAsync(string name, string network, Func<ContainerStatus, Probe?> target, HealthProbe health, bool stopOnSteadyNotFound,
         TimeSpan timeout, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + timeout;
         var last = "not probed yet";
-        Uri? uri = null;
+        Probe? probe = null;
         DateTime? notFoundSince = null;
         while (true)
         {
@@ -90,13 +155,13 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
                 ?? throw new ContainerExitedException(name, -1, "(the container no longer exists)");
             if (!status.Running || status.RestartCount > 0)
                 throw new ContainerExitedException(name, status.ExitCode, await engine.GetLogsAsync(name, LogTail, ct).ConfigureAwait(false));
-            uri = target(status.IpAddress);
-            if (uri is not null)
+            probe = target(status);
+            if (probe is not null)
             {
-                var (ok, result, code) = await ProbeAsync(uri, health, ct).ConfigureAwait(false);
+                var (ok, result, code) = await probe.Send(ct).ConfigureAwait(false);
                 if (ok)
                 {
-                    log.Detail($"{name} ready: GET {uri} -> {result}");
+                    log.Detail($"{name} ready: GET {probe.Target} -> {result}");
                     return;
                 }
                 last = result;
@@ -106,7 +171,7 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log)
             }
             else last = "no address on " + network;
             if (DateTime.UtcNow >= deadline)
-                throw new ReadinessTimeoutException(name, uri?.ToString() ?? "(no address)", (int)timeout.TotalSeconds, last,
+                throw new ReadinessTimeoutException(name, probe?.Target ?? "(no address)", (int)timeout.TotalSeconds, last,
                     await engine.GetLogsAsync(name, LogTail, ct).ConfigureAwait(false));
             await Task.Delay(Interval, ct).ConfigureAwait(false);
         }

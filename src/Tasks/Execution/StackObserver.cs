@@ -8,9 +8,9 @@ using ProxyStack.Proxy;
 namespace ProxyStack.Execution;
 
 /// <summary>Takes the one snapshot the reconciler plans from: a label-filtered listing, image ids, the proxy's config, the host port.</summary>
-internal sealed class StackObserver(IContainerEngine engine, IStackLog log)
+internal sealed class StackObserver(IContainerEngine engine, IStackLog log, ProbeRelay? relay = null)
 {
-    private readonly ReadinessWaiter _waiter = new(engine, log);
+    private readonly ReadinessWaiter _waiter = new(engine, log, relay);
 
     public async Task<ObservedState> ObserveAsync(StackModel model, IReadOnlyList<string> images, CancellationToken ct)
     {
@@ -65,8 +65,9 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log)
     private async Task<IReadOnlyDictionary<string, string>> ProbeReplicasAsync(StackModel model, IReadOnlyList<ObservedContainer> containers, CancellationToken ct)
     {
         var network = StackNetworking.ContainerNetwork(model);
+        // A replica of another networking mode is replaced whatever it answers (and may sit on a network the relay is not on).
         var candidates = containers.Where(c => c.BelongsTo(model.Name) && c.Running && c.Role == StackLabels.RoleApp
-            && c.Replica is { } n && n <= model.Replicas && c.Name == model.AppName(n)).ToList();
+            && c.Replica is { } n && n <= model.Replicas && c.Name == model.AppName(n) && c.Label(StackLabels.NetworkMode) == model.NetworkMode).ToList();
         var results = await Task.WhenAll(candidates.Select(async c =>
         {
             var failure = await _waiter.ProbeReplicaOnceAsync(c.Name, network,

@@ -87,16 +87,24 @@ public sealed class ApplyStack : StackTask
         var config = await File.ReadAllTextAsync(ProxyConfigFile, ct).ConfigureAwait(false);
         using var _ = await StackLock.AcquireAsync(model.Name, StackLog, TimeSpan.FromSeconds(model.LockTimeoutSeconds), ct).ConfigureAwait(false);
 
-        if (model.Ephemeral) StartReaper(model);
+        if (model.Ephemeral)
+        {
+            RunInterrupt.Clear(ModelFile);
+            StartReaper(model);
+        }
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var observer = new StackObserver(Engine, StackLog);
+        // Replicas are probed from inside the stack's network (the host may have no route to container addresses).
+        await using var relay = new ProbeRelay(Engine, StackLog, model, ProxyImage);
+        var observer = new StackObserver(Engine, StackLog, relay);
         var observed = await observer.ObserveAsync(model, [AppImage, model.NginxImage], ct).ConfigureAwait(false);
         StackLog.Detail($"profile: observe (listing, image ids, proxy config, ports, readiness) took {clock.ElapsedMilliseconds} ms");
         if (model.Adopt && Reconciler.OtherOwner(model, observed) is { } owner)
         {
             // StackAdopt: the other checkout's stack goes first (its containers cannot be kept: they carry its owner).
             StackLog.Milestone($"Stack '{model.Name}': removing the stack of '{owner}' (StackAdopt is true).");
+            // The relay (if the observation started one) is labelled with the stack, so the teardown below would take it.
+            await relay.CloseAsync().ConfigureAwait(false);
             // Its key ring too: it holds the other checkout's keys and carries its owner.
             var (_, failures) = await StackTeardown.RunAsync(Engine, StackLog, model.Name, owner: null, ct, removeVolumes: true).ConfigureAwait(false);
             MSBuildDiagnosticSink.Log(Log, failures);
@@ -113,9 +121,11 @@ public sealed class ApplyStack : StackTask
         {
             StackLog.Milestone(string.Format(Strings.StackPlanSummary, model.Name, result.Plan.Steps.Count));
             StackLog.Detail("Plan:\n" + result.Plan);
-            await new PlanExecutor(Engine, StackLog).ExecuteAsync(result.Plan, model, ct).ConfigureAwait(false);
+            await new PlanExecutor(Engine, StackLog, relay).ExecuteAsync(result.Plan, model, ct).ConfigureAwait(false);
         }
         StackUrl = model.ServedUrl;
+        // From here to the foreground program's own handler, a Ctrl-C would reach only `dotnet run`: note it for the program.
+        if (model.Ephemeral) RunInterrupt.Arm(ModelFile);
         StackLog.Milestone(string.Format(Strings.StackListening, model.Name, model.Replicas, model.ServedUrl));
         if (model.HttpsUrl is { } https && !model.HttpsRedirect) StackLog.Milestone($"Stack '{model.Name}': also at {https}");
         if (model.NetworkMode == StackNetworking.Host)

@@ -19,8 +19,10 @@ public sealed class GetStackStatus : StackTask
         var (containers, networks) = await Engine.ListStackResourcesAsync(model.Name, [], ct).ConfigureAwait(false);
         var volumes = (await Engine.ListStackVolumesAsync(model.Name, [], ct).ConfigureAwait(false)).Where(v => v.BelongsTo(model.Name)).ToList();
         var rows = new List<string[]> { new[] { "CONTAINER", "ROLE", "STATE", "READY", "ID" } };
-        var waiter = new ReadinessWaiter(Engine, StackLog);
-        foreach (var c in containers.OrderBy(c => c.Role == StackLabels.RoleProxy ? 1 : 0).ThenBy(c => c.Replica ?? 0))
+        // Replicas are asked through a probe relay on the stack's network, as the bring-up asks them.
+        await using var relay = new ProbeRelay(Engine, StackLog, model, model.NginxImage);
+        var waiter = new ReadinessWaiter(Engine, StackLog, relay);
+        foreach (var c in containers.Where(c => c.BelongsTo(model.Name)).OrderBy(c => c.Role == StackLabels.RoleProxy ? 1 : 0).ThenBy(c => c.Replica ?? 0))
         {
             // The same probes as the bring-up: a replica on its address on the network, the proxy through its URL.
             var status = await Engine.InspectContainerAsync(c.Name, StackNetworking.ContainerNetwork(model), ct).ConfigureAwait(false);
@@ -34,7 +36,8 @@ public sealed class GetStackStatus : StackTask
         var table = new StringBuilder();
         foreach (var row in rows) table.AppendLine(string.Join("  ", row.Select((cell, i) => cell.PadRight(widths[i]))).TrimEnd());
         var keys = volumes.Count == 0 ? "" : $"Key ring: volume {string.Join(", ", volumes.Select(v => v.Name))}\n";
-        Log.LogMessage(MessageImportance.High, $"Stack '{model.Name}' ({networks.Count} network, {containers.Count} container(s)):\n{table}{keys}URL: {model.ServedUrl}");
+        var engine = Engine is Engine.DockerEngine docker ? $"Engine: {docker.Choice}\n" : "";
+        Log.LogMessage(MessageImportance.High, $"Stack '{model.Name}' ({networks.Count} network, {containers.Count} container(s)):\n{table}{keys}{engine}URL: {model.ServedUrl}");
         return true;
     }
 }

@@ -23,10 +23,13 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
     /// <summary>Engine endpoint; empty means DOCKER_HOST, else the default socket. Example: unix:///var/run/docker.sock</summary>
     public string? DockerHost { get; set; }
 
+    /// <summary>Whether Podman's sockets are looked for before Docker's (LocalRegistry=Podman).</summary>
+    private protected virtual bool PreferPodman => false;
+
     /// <summary>Test seam: a fake engine for adapter tests.</summary>
     internal IContainerEngine Engine
     {
-        get => _engine ??= new DockerEngine(DockerHost);
+        get => _engine ??= new DockerEngine(DockerHost, PreferPodman);
         set => _engine = value;
     }
 

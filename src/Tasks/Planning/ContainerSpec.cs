@@ -8,7 +8,7 @@ internal sealed record ContainerSpec
     public required string Network { get; init; }
     public required IReadOnlyDictionary<string, string> Labels { get; init; }
     public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
-    /// <summary>Host publishing, e.g. 127.0.0.1:8080 → 8080/tcp. Empty: nothing published (app replicas).</summary>
+    /// <summary>Host publishing, e.g. 127.0.0.1:8080 → 8080/tcp (host port 0: one the engine picks). Empty: nothing published (app replicas).</summary>
     public IReadOnlyList<PortBinding> Publish { get; init; } = [];
     /// <summary>Anonymous volumes (removed with the container): where <see cref="Files"/> go on a read-only root.</summary>
     public IReadOnlyList<string> Volumes { get; init; } = [];
@@ -20,6 +20,8 @@ internal sealed record ContainerSpec
     public string RestartPolicy { get; init; } = "unless-stopped";
     /// <summary>Command replacing the image's (null: the image's own). Used for the throwaway nginx -t check container.</summary>
     public IReadOnlyList<string>? Command { get; init; }
+    /// <summary>User to run as instead of the image's (null: the image's own). The probe relay runs nginx's base image unprivileged.</summary>
+    public string? User { get; init; }
     /// <summary>Hardening for the proxy: read-only root filesystem with tmpfs at these paths.</summary>
     public IReadOnlyList<string> ReadOnlyRootWithTmpfs { get; init; } = [];
     /// <summary>Capabilities dropped (ALL for both roles) — none is needed: every process runs unprivileged on ports above 1023.</summary>

@@ -93,6 +93,25 @@ internal static class ContainerSpecs
         PidsLimit = ProxyPidsLimit,
     };
 
+    /// <summary>
+    /// The probe relay (see <see cref="Execution.ProbeRelay"/>): nginx's base image as nginx's unprivileged user, on the stack's
+    /// network, published on loopback at a port the engine picks, never restarted, a unique name. Its config holds the token,
+    /// readable by its user only. It carries the proxy's labels, so one left by a killed build is removed with the stack.
+    /// </summary>
+    public static ContainerSpec ProbeRelay(StackModel model, string image, string token) => new()
+    {
+        Name = $"{model.ProxyName}-relay-{Guid.NewGuid().ToString("N")[..8]}",
+        Image = image,
+        Network = StackNetworking.ContainerNetwork(model),
+        Labels = Labels(model, StackLabels.RoleProxy),
+        Publish = [new PortBinding(Execution.ProbeRelay.LoopbackHost, 0, ProbeRelayConfig.ContainerPort)],
+        Files = [new ContainerFile(ProbeRelayConfig.Path, ProbeRelayConfig.Write(token), UnixFileMode.UserRead, NginxConfigWriter.UserId)],
+        User = NginxConfigWriter.User,
+        RestartPolicy = "no",
+        Command = ["nginx", "-e", "stderr", "-c", ProbeRelayConfig.Path],
+        PidsLimit = ProxyPidsLimit,
+    };
+
     /// <summary>What the proxy holds on the host: "127.0.0.1:8080" (published, or bound by nginx itself in host mode).</summary>
     public static string PublishLabel(StackModel model) => $"{model.HostAddress}:{model.HostPort.ToString(CultureInfo.InvariantCulture)}"
         + (model.HttpsPort > 0 ? $",{model.HostAddress}:{model.HttpsPort.ToString(CultureInfo.InvariantCulture)}" : "");

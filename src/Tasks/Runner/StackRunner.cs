@@ -34,7 +34,13 @@ internal static partial class StackRunner
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
 
-        log.Milestone(string.Format(Strings.StackListening, model.Name, model.Replicas, model.ServedUrl) + " — press Ctrl-C to stop.");
+        if (RunInterrupt.Consume(modelFile))
+        {
+            // Ctrl-C was pressed while `dotnet run` handed over to this program (see RunInterrupt).
+            log.Milestone($"Stack '{model.Name}': Ctrl-C during start-up.");
+            stop.Cancel();
+        }
+        else log.Milestone(string.Format(Strings.StackListening, model.Name, model.Replicas, model.ServedUrl) + " — press Ctrl-C to stop.");
         // `dotnet run` killed outright (SIGKILL, a crashed IDE) would leave this process an orphan forever: when the parent
         // changes, stop as on Ctrl-C. (The reaper removes the stack in that case too.)
         var parent = OperatingSystem.IsWindows() ? 0 : GetParentPid();

@@ -1,0 +1,151 @@
+using ProxyStack.Model;
+using ProxyStack.Planning;
+using ProxyStack.Proxy;
+using ProxyStack.IntegrationTests.Infrastructure;
+using Xunit;
+
+namespace ProxyStack.Tests;
+
+/// <summary>
+/// Readiness never assumes the host can route to container addresses: replicas are asked through a short-lived relay on the
+/// stack's network, published on loopback. The real relay (nginx) is exercised by the integration tests under Docker
+/// Desktop's topology; here the fake engine runs <see cref="FakeRelay"/>, which does what the relay's config says.
+/// </summary>
+public sealed class ProbeRelayTests : IDisposable
+{
+    private readonly TaskScratch _scratch = new();
+    public void Dispose() => _scratch.Dispose();
+
+    private static FakeEngine Engine()
+    {
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        foreach (var (k, v) in Builders.Images()) engine.Images[k] = v;
+        return engine;
+    }
+
+    [Fact]
+    public void Replicas_are_asked_through_a_relay_on_the_stack_network_which_is_removed_at_the_end()
+    {
+        using var replicas = new OkServer();
+        var model = Builders.Model(2) with { AppPort = replicas.Port, HostPort = Ports.Free() };
+        var engine = Engine();
+        // The proxy's own probe goes to its published port, which nothing serves in a unit test: it is not part of this test.
+        Assert.False(_scratch.Apply(model with { ReadyTimeoutSeconds = 1 }, engine).Execute());
+
+        var relay = Assert.Single(engine.Specs.Values, s => s.Name.StartsWith(model.ProxyName + "-relay-", StringComparison.Ordinal));
+        Assert.Equal(model.NetworkName, relay.Network);
+        var publish = Assert.Single(relay.Publish);
+        Assert.Equal(("127.0.0.1", 0, ProbeRelayConfig.ContainerPort), (publish.HostAddress, publish.HostPort, publish.ContainerPort));
+        Assert.Equal("65534:65534", relay.User);
+        Assert.Equal("no", relay.RestartPolicy);
+        Assert.Equal(StackLabels.RoleProxy, relay.Labels[StackLabels.Role]);
+        Assert.Equal(model.Name, relay.Labels[StackLabels.Stack]);
+        Assert.Equal(model.Owner, relay.Labels[StackLabels.Owner]);
+        var config = Assert.Single(relay.Files);
+        Assert.Equal(UnixFileMode.UserRead, config.Mode);
+        // Both replicas were asked through it, at their address on the network.
+        Assert.Contains($"127.0.0.1:{replicas.Port} /", engine.Forwarded);
+        Assert.Equal(2, engine.Forwarded.Count(f => f == $"127.0.0.1:{replicas.Port} /"));
+        // Removed before the network the rollback removed: nothing is left.
+        Assert.Empty(engine.Relays);
+        Assert.Empty(engine.Containers);
+        Assert.Empty(engine.Networks);
+        Assert.Contains(engine.Calls, c => c.StartsWith("rm " + model.ProxyName + "-relay-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_no_op_StackUp_asks_the_running_replicas_through_the_relay_and_leaves_only_the_stack()
+    {
+        using var replicas = new OkServer();
+        var model = Builders.Model(2) with { AppPort = replicas.Port };
+        var engine = Engine();
+        foreach (var c in Builders.Running(model, NginxConfigWriter.Write(model)).Containers)
+            engine.Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
+        engine.Networks[model.NetworkName] = Reconciler.Labels(model, StackLabels.RoleNetwork);
+
+        Assert.True(_scratch.Apply(model, engine).Execute(), string.Join("\n", _scratch.Build.Errors.Select(e => e.Message)));
+        Assert.Equal(2, engine.Forwarded.Count);
+        Assert.Empty(engine.Relays);
+        Assert.Equal(3, engine.Containers.Count);
+    }
+
+    [Fact]
+    public void On_the_engines_own_bridge_a_replica_that_answers_directly_needs_no_relay()
+    {
+        // A Linux engine: the network's gateway is one of this machine's addresses (loopback stands in for the bridge here).
+        using var replicas = new OkServer();
+        var model = Builders.Model(2) with { AppPort = replicas.Port };
+        var engine = Engine();
+        engine.Gateway = "127.0.0.1";
+        foreach (var c in Builders.Running(model, NginxConfigWriter.Write(model)).Containers)
+            engine.Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
+        engine.Networks[model.NetworkName] = Reconciler.Labels(model, StackLabels.RoleNetwork);
+
+        Assert.True(_scratch.Apply(model, engine).Execute(), string.Join("\n", _scratch.Build.Errors.Select(e => e.Message)));
+        Assert.DoesNotContain(engine.Specs.Keys, n => n.Contains("-relay-", StringComparison.Ordinal));
+        Assert.Equal(3, engine.Containers.Count);
+    }
+
+    [Fact]
+    public void On_the_engines_own_bridge_a_replica_that_does_not_answer_directly_is_asked_through_the_relay()
+    {
+        // A firewall between this machine and its own bridge (the desktop-topology tests' REJECT rule): no direct answer.
+        using var replicas = new OkServer();
+        var model = Builders.Model(2) with { AppPort = replicas.Port };
+        var engine = Engine();
+        engine.Gateway = "127.0.0.1";
+        engine.Address = "127.0.0.2"; // nothing listens there; the fake relay reaches the replicas on 127.0.0.1
+        foreach (var c in Builders.Running(model, NginxConfigWriter.Write(model)).Containers)
+            engine.Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
+        engine.Networks[model.NetworkName] = Reconciler.Labels(model, StackLabels.RoleNetwork);
+
+        _scratch.Apply(model with { ReadyTimeoutSeconds = 1 }, engine).Execute();
+        Assert.Contains(engine.Forwarded, f => f.StartsWith("127.0.0.2:", StringComparison.Ordinal));
+        Assert.Empty(engine.Relays);
+    }
+
+    [Fact]
+    public void A_relay_that_cannot_start_is_STACK4018_and_the_running_stack_is_untouched()
+    {
+        using var replicas = new OkServer();
+        var model = Builders.Model(2) with { AppPort = replicas.Port };
+        var engine = Engine();
+        engine.RelayCrashes = true;
+        foreach (var c in Builders.Running(model, NginxConfigWriter.Write(model)).Containers)
+            engine.Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
+        engine.Networks[model.NetworkName] = Reconciler.Labels(model, StackLabels.RoleNetwork);
+
+        Assert.False(_scratch.Apply(model, engine).Execute());
+        var error = Assert.Single(_scratch.Build.Errors);
+        Assert.Equal("STACK4018", error.Code);
+        Assert.Contains("exited", error.Message);
+        Assert.DoesNotContain("   at ", error.Message);
+        // Nothing but the relay itself was created, stopped or removed; the relay is gone.
+        Assert.DoesNotContain(engine.Calls, c => (c.StartsWith("rm ") || c.StartsWith("stop ") || c.StartsWith("create ")) && !c.Contains("-relay-"));
+        Assert.Empty(engine.Relays);
+        Assert.Equal(3, engine.Containers.Count);
+    }
+
+    [Fact]
+    public void Host_mode_asks_replicas_on_loopback_directly_without_a_relay()
+    {
+        using var replicas = new OkServer();
+        var model = Builders.Model(1) with { NetworkMode = StackNetworking.Host, AppPort = replicas.Port, HostPort = Ports.Free() };
+        var engine = Engine();
+        _scratch.Apply(model with { ReadyTimeoutSeconds = 1 }, engine).Execute();
+        Assert.DoesNotContain(engine.Specs.Keys, n => n.Contains("-relay-", StringComparison.Ordinal));
+        Assert.Empty(engine.Forwarded);
+    }
+
+    [Fact]
+    public void The_relay_config_refuses_requests_without_the_token_and_forwards_only_to_an_address()
+    {
+        var config = ProbeRelayConfig.Write("0123ABCD");
+        Assert.Contains("if ($http_x_proxystack_relay_token != \"0123ABCD\") { return 403; }", config);
+        Assert.Contains("if ($http_x_proxystack_target !~ \"^[0-9a-fA-F.:\\[\\]]+:[0-9]+$\") { return 400; }", config);
+        Assert.Contains("proxy_pass http://$http_x_proxystack_target;", config);
+        Assert.Contains("grpc_pass grpc://$http_x_proxystack_target;", config);
+        Assert.Contains("error_page 502 504 = @unreachable;", config);
+        Assert.DoesNotContain("resolver", config);
+    }
+}
