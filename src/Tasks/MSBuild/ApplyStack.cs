@@ -89,7 +89,10 @@ public sealed class ApplyStack : StackTask
 
         if (model.Ephemeral)
         {
+            // A Ctrl-C from here on that the bring-up does not see in time (it lands after the last step, as the task returns)
+            // would reach only `dotnet run`: noted for the foreground program (see RunInterrupt).
             RunInterrupt.Clear(ModelFile);
+            RunInterrupt.Arm(ModelFile);
             StartReaper(model);
         }
 
@@ -124,8 +127,6 @@ public sealed class ApplyStack : StackTask
             await new PlanExecutor(Engine, StackLog, relay).ExecuteAsync(result.Plan, model, ct).ConfigureAwait(false);
         }
         StackUrl = model.ServedUrl;
-        // From here to the foreground program's own handler, a Ctrl-C would reach only `dotnet run`: note it for the program.
-        if (model.Ephemeral) RunInterrupt.Arm(ModelFile);
         StackLog.Milestone(string.Format(Strings.StackListening, model.Name, model.Replicas, model.ServedUrl));
         if (model.HttpsUrl is { } https && !model.HttpsRedirect) StackLog.Milestone($"Stack '{model.Name}': also at {https}");
         if (model.NetworkMode == StackNetworking.Host)
