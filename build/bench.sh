@@ -22,6 +22,8 @@ cleanup() {
   for id in $(curl -sf --unix-socket /var/run/docker.sock "http://localhost/containers/json?all=1&filters=%7B%22label%22%3A%5B%22proxystack.stack%3D$stack%22%5D%7D" | grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4); do
     curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/containers/$id?force=1" >/dev/null || true; done
   curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/networks/$stack-net" >/dev/null || true
+  # The stack's key ring outlives StackDown by design; the benchmark's own goes with it.
+  curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/volumes/$stack-keys" >/dev/null || true
   for img in "$stack:latest" "proxystack/$stack-proxy:latest"; do curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/images/$img?force=1" >/dev/null || true; done
   docker rm -f $(docker ps -aq --filter name='^raw-' --filter name='^cmp-') >/dev/null 2>&1 || true
   docker network rm raw-net benchcmp_net >/dev/null 2>&1 || true
