@@ -118,8 +118,13 @@ public sealed class ProbeRelayTests : IDisposable
         Assert.False(_scratch.Apply(model, engine).Execute());
         var error = Assert.Single(_scratch.Build.Errors);
         Assert.Equal("STACK4018", error.Code);
-        Assert.Contains("exited", error.Message);
-        Assert.DoesNotContain("   at ", error.Message);
+        // The whole message: which relay, from which image, what happened, what the engine must allow, its log lines.
+        Assert.Matches(
+            "^The probe relay 'hello-proxy-relay-[0-9a-f]{8}' \\(image proxystack/hello-proxy:latest\\) could not be started: "
+            + "it exited with code 0\\. ProxyStack asks the replicas whether they are ready through this short-lived nginx on the stack's "
+            + "network, published on the engine host's loopback; the engine must be able to run that image unprivileged and publish a "
+            + "port on 127\\.0\\.0\\.1\\. Its last log lines:\n    \\| log of hello-proxy-relay-[0-9a-f]{8}\n    \\| Unhandled exception: boom\n$",
+            error.Message);
         // Nothing but the relay itself was created, stopped or removed; the relay is gone.
         Assert.DoesNotContain(engine.Calls, c => (c.StartsWith("rm ") || c.StartsWith("stop ") || c.StartsWith("create ")) && !c.Contains("-relay-"));
         Assert.Empty(engine.Relays);
