@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using ProxyStack.Proxy;
 
 namespace ProxyStack.Tests;
@@ -21,7 +20,7 @@ internal sealed class FakeRelay : IDisposable
     {
         _token = token;
         Forwarded = forwarded;
-        Port = FreePort();
+        Port = ProxyStack.IntegrationTests.Infrastructure.Ports.Free();
         _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
         _listener.Start();
         _serving = ServeAsync();
@@ -30,15 +29,6 @@ internal sealed class FakeRelay : IDisposable
     public int Port { get; }
     /// <summary>Requests forwarded to a replica: "target path" (shared by the engine's relays).</summary>
     public List<string> Forwarded { get; }
-
-    private static int FreePort()
-    {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
-    }
 
     private async Task ServeAsync()
     {

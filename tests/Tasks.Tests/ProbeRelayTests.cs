@@ -23,6 +23,14 @@ public sealed class ProbeRelayTests : IDisposable
         return engine;
     }
 
+    /// <summary>The stack as a previous StackUp left it: both replicas and the proxy running, its network there.</summary>
+    private static void Running(FakeEngine engine, StackModel model)
+    {
+        foreach (var c in Builders.Running(model, NginxConfigWriter.Write(model)).Containers)
+            engine.Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
+        engine.Networks[model.NetworkName] = Reconciler.Labels(model, StackLabels.RoleNetwork);
+    }
+
     [Fact]
     public void Replicas_are_asked_through_a_relay_on_the_stack_network_which_is_removed_at_the_end()
     {
@@ -59,9 +67,7 @@ public sealed class ProbeRelayTests : IDisposable
         using var replicas = new OkServer();
         var model = Builders.Model(2) with { AppPort = replicas.Port };
         var engine = Engine();
-        foreach (var c in Builders.Running(model, NginxConfigWriter.Write(model)).Containers)
-            engine.Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
-        engine.Networks[model.NetworkName] = Reconciler.Labels(model, StackLabels.RoleNetwork);
+        Running(engine, model);
 
         Assert.True(_scratch.Apply(model, engine).Execute(), string.Join("\n", _scratch.Build.Errors.Select(e => e.Message)));
         Assert.Equal(2, engine.Forwarded.Count);
@@ -77,9 +83,7 @@ public sealed class ProbeRelayTests : IDisposable
         var model = Builders.Model(2) with { AppPort = replicas.Port };
         var engine = Engine();
         engine.Gateway = "127.0.0.1";
-        foreach (var c in Builders.Running(model, NginxConfigWriter.Write(model)).Containers)
-            engine.Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
-        engine.Networks[model.NetworkName] = Reconciler.Labels(model, StackLabels.RoleNetwork);
+        Running(engine, model);
 
         Assert.True(_scratch.Apply(model, engine).Execute(), string.Join("\n", _scratch.Build.Errors.Select(e => e.Message)));
         Assert.DoesNotContain(engine.Specs.Keys, n => n.Contains("-relay-", StringComparison.Ordinal));
@@ -95,9 +99,7 @@ public sealed class ProbeRelayTests : IDisposable
         var engine = Engine();
         engine.Gateway = "127.0.0.1";
         engine.Address = "127.0.0.2"; // nothing listens there; the fake relay reaches the replicas on 127.0.0.1
-        foreach (var c in Builders.Running(model, NginxConfigWriter.Write(model)).Containers)
-            engine.Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
-        engine.Networks[model.NetworkName] = Reconciler.Labels(model, StackLabels.RoleNetwork);
+        Running(engine, model);
 
         _scratch.Apply(model with { ReadyTimeoutSeconds = 1 }, engine).Execute();
         Assert.Contains(engine.Forwarded, f => f.StartsWith("127.0.0.2:", StringComparison.Ordinal));
@@ -111,9 +113,7 @@ public sealed class ProbeRelayTests : IDisposable
         var model = Builders.Model(2) with { AppPort = replicas.Port };
         var engine = Engine();
         engine.RelayCrashes = true;
-        foreach (var c in Builders.Running(model, NginxConfigWriter.Write(model)).Containers)
-            engine.Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
-        engine.Networks[model.NetworkName] = Reconciler.Labels(model, StackLabels.RoleNetwork);
+        Running(engine, model);
 
         Assert.False(_scratch.Apply(model, engine).Execute());
         var error = Assert.Single(_scratch.Build.Errors);

@@ -60,7 +60,7 @@ internal sealed class ProbeRelay(IContainerEngine engine, IStackLog log, StackMo
                         $"it exited with code {status?.ExitCode}", PlanExecutor.Indent(await engine.GetLogsAsync(spec.Name, ReadinessWaiter.LogTail, ct).ConfigureAwait(false))));
                 if (status.PublishedPorts.TryGetValue(ProbeRelayConfig.ContainerPort, out var port))
                 {
-                    var address = new Uri($"http://{LoopbackHost}:{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+                    var address = new Uri($"http://{ProbeRelayConfig.LoopbackHost}:{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
                     using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(address, ProbeRelayConfig.ReadyPath));
                     request.Headers.Add(ProbeRelayConfig.TokenHeader, token);
                     try
@@ -90,9 +90,6 @@ internal sealed class ProbeRelay(IContainerEngine engine, IStackLog log, StackMo
             throw;
         }
     }
-
-    /// <summary>Where the engine publishes loopback ports, as the host reaches them.</summary>
-    public const string LoopbackHost = "127.0.0.1";
 
     /// <summary>Removes the relay now (before a rollback takes its network away); the next probe starts a new one.</summary>
     public async Task CloseAsync()

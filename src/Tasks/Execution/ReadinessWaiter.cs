@@ -103,11 +103,17 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
             if (response.Headers.TryGetValues(ProbeRelayConfig.UnreachableHeader, out var upstream))
                 return (false, (string.Join("", upstream).Contains("504", StringComparison.Ordinal)
                     ? $"no answer within {ProbeRelayConfig.TimeoutSeconds} s" : "ConnectionError") + " (through the probe relay)", 0);
-            var code = (int)response.StatusCode;
-            return (health.Passes(code), $"HTTP {code} {response.StatusCode} (through the probe relay)", code);
+            return Answer(response, health, " (through the probe relay)");
         }
         catch (HttpRequestException e) { return (false, "the probe relay did not answer: " + (e.HttpRequestError == HttpRequestError.Unknown ? e.Message : e.HttpRequestError.ToString()), 0); }
         catch (TaskCanceledException) when (!ct.IsCancellationRequested) { return (false, "the probe relay did not answer in time", 0); }
+    }
+
+    /// <summary>An HTTP answer as a probe result: whether it passes, what it was (with <paramref name="route"/>), its status.</summary>
+    private static (bool Ok, string Result, int Status) Answer(HttpResponseMessage response, HealthProbe health, string route)
+    {
+        var code = (int)response.StatusCode;
+        return (health.Passes(code), $"HTTP {code} {response.StatusCode}{route}", code);
     }
 
     /// <summary>One GET of <paramref name="uri"/>: whether it passes <paramref name="health"/>, what it answered, and its status (0: none).</summary>
@@ -122,8 +128,7 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
                 VersionPolicy = HttpVersionPolicy.RequestVersionExact,
             };
             using var response = await (uri.Scheme == Uri.UriSchemeHttps ? HttpsProbe : Http).SendAsync(request, ct).ConfigureAwait(false);
-            var code = (int)response.StatusCode;
-            return (health.Passes(code), $"HTTP {code} {response.StatusCode}", code);
+            return Answer(response, health, "");
         }
         catch (HttpRequestException e) { return (false, e.HttpRequestError == HttpRequestError.Unknown ? e.Message : e.HttpRequestError.ToString(), 0); }
         catch (TaskCanceledException) when (!ct.IsCancellationRequested) { return (false, "no answer within 2 s", 0); }

@@ -104,7 +104,7 @@ internal static class ContainerSpecs
         Image = image,
         Network = StackNetworking.ContainerNetwork(model),
         Labels = Labels(model, StackLabels.RoleProxy),
-        Publish = [new PortBinding(Execution.ProbeRelay.LoopbackHost, 0, ProbeRelayConfig.ContainerPort)],
+        Publish = [new PortBinding(ProbeRelayConfig.LoopbackHost, 0, ProbeRelayConfig.ContainerPort)],
         Files = [new ContainerFile(ProbeRelayConfig.Path, ProbeRelayConfig.Write(token), UnixFileMode.UserRead, NginxConfigWriter.UserId)],
         User = NginxConfigWriter.User,
         RestartPolicy = "no",

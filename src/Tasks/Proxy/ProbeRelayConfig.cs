@@ -21,6 +21,8 @@ internal static class ProbeRelayConfig
     public const string ReadyPath = "/.proxystack-relay";
     public const string Path = "/tmp/proxystack-relay.conf";
     public const int ContainerPort = 8080;
+    /// <summary>Where the relay is published, as the host reaches it.</summary>
+    public const string LoopbackHost = "127.0.0.1";
     /// <summary>How long the relay waits for a replica's connection and answer; the host's probe waits a second longer.</summary>
     public const int TimeoutSeconds = 2;
 
