@@ -6,12 +6,14 @@
 #        localhost:5000/dotnet/aspnet:10.0   (mirror of mcr.microsoft.com/dotnet/aspnet:10.0)
 #        localhost:5000/dotnet/runtime-deps:10.0-noble-chiseled (the base the SDK picks for native AOT apps: a Debian 12
 #                                             stand-in with the same libraries and user, no .NET)
+#        localhost:5000/dotnet/runtime-deps:10.0-noble-chiseled-extra (the same with ICU and time zones: trimmed apps)
 #        localhost:5000/library/nginx:stable (mirror of nginx:stable: nginx 1.30 from Debian's unstable suite, the line the
 #                                             public nginx:stable image carries, with `resolve` in upstream)
 #        localhost:5000/library/nginx:1.22   (an older nginx from Debian 12, without `resolve`: the tests' StackNginxImage for
 #                                             the reload path that older nginx images get)
-#   4. wrk, the strict load generator the zero-error tests use (it never retries a request), and gcc with the C library and
-#      zlib headers, which native AOT links with (the webapiaot template test).
+#   4. wrk, the strict load generator the zero-error tests use (it never retries a request), gcc with the C library and
+#      zlib headers, which native AOT links with (the webapiaot template test), and Debian's chromium, the browser the
+#      Blazor template test drives through Playwright (which downloads no browser of its own).
 # PROXYSTACK_TOPOLOGY=desktop (tests of Docker Desktop's topology) restarts the engine without its userland proxy and stops
 # the host from reaching container addresses; a plain run restores the default (see ensure_topology_rule).
 # Idempotent: every step checks first, so a provisioned machine returns in seconds.
@@ -169,6 +171,14 @@ ensure_runtime_deps() {
   push_image "$dir" "$REGISTRY/dotnet/runtime-deps:10.0-noble-chiseled" "${DOTNET_IMAGE_CONFIG[@]}"
 }
 
+# Trimmed apps (and native AOT apps that keep globalization) get the "-extra" variant: the same base with ICU and time zones.
+ensure_runtime_deps_extra() {
+  in_registry dotnet/runtime-deps 10.0-noble-chiseled-extra && return 0
+  local dir; dir=$(rootfs runtime-deps-extra bookworm ca-certificates libicu72 tzdata)
+  add_app_user "$dir"
+  push_image "$dir" "$REGISTRY/dotnet/runtime-deps:10.0-noble-chiseled-extra" "${DOTNET_IMAGE_CONFIG[@]}"
+}
+
 nginx_image() { # rootfs-name suite package tag
   local dir; dir=$(rootfs "$1" "$2" "$3")
   # Like the public image: logs go to the container's stdout/stderr.
@@ -191,11 +201,12 @@ ensure_nginx() {
 }
 
 start=$(date +%s)
-apt_install curl ca-certificates wrk gcc libc6-dev zlib1g-dev
+apt_install curl ca-certificates wrk gcc libc6-dev zlib1g-dev chromium
 ensure_engine
 ensure_topology_rule
 ensure_registry
 ensure_aspnet
 ensure_runtime_deps
+ensure_runtime_deps_extra
 ensure_nginx
 log "ready in $(( $(date +%s) - start )) s: engine, registry $REGISTRY, base images"

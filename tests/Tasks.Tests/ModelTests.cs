@@ -161,12 +161,20 @@ public class ModelTests
     }
 
     [Fact]
-    public void A_native_AOT_project_without_a_runtime_identifier_is_STACK1036_naming_what_to_set()
+    public void A_runtime_identifier_for_another_operating_system_is_STACK1036_and_native_AOT_off_Linux_is_STACK1037()
     {
-        var (model, diagnostics) = StackModelBuilder.Build(Builders.ValidInput() with { NativeOrTrimmed = "PublishAot", HostArchitecture = "arm64" });
+        var (model, diagnostics) = StackModelBuilder.Build(Builders.ValidInput() with { NativeOrTrimmed = "PublishAot", RuntimeIdentifier = "osx-arm64", HostArchitecture = "arm64", HostOperatingSystem = "macOS" });
         Assert.Null(model);
-        Assert.Equal("STACK1036: Project 'HelloStack' sets PublishAot, which publishes for one runtime only, and sets no RuntimeIdentifier. Add <RuntimeIdentifier>linux-arm64</RuntimeIdentifier> (Linux, on the engine's architecture) and <SelfContained>true</SelfContained> to the project, then run StackUp again: the container is then built on the runtime-deps base image, with no .NET inside.",
+        Assert.Equal("STACK1036: Project 'HelloStack' sets RuntimeIdentifier 'osx-arm64', but its replicas run in Linux containers. Set it to linux-arm64 (Linux, on the engine's architecture), or remove it: for PublishAot and PublishTrimmed, ProxyStack publishes the container for linux-arm64 by itself.",
             Assert.Single(diagnostics).Format());
+
+        (model, diagnostics) = StackModelBuilder.Build(Builders.ValidInput() with { NativeOrTrimmed = "PublishAot", RuntimeIdentifier = "linux-arm64", HostArchitecture = "arm64", HostOperatingSystem = "macOS" });
+        Assert.Null(model);
+        Assert.Equal("STACK1037: Project 'HelloStack' sets PublishAot, and native AOT compiles for Linux only on Linux; this machine runs macOS. Bring the stack up from Linux (WSL, a Linux dev container), or set PublishAot to false for the stack (-p:PublishAot=false) and keep it for your own publish.",
+            Assert.Single(diagnostics).Format());
+
+        // Trimming is managed code: it publishes for Linux from any machine. And on Linux both are accepted as given.
+        Assert.NotNull(StackModelBuilder.Build(Builders.ValidInput() with { NativeOrTrimmed = "PublishTrimmed", RuntimeIdentifier = "linux-arm64", HostOperatingSystem = "macOS" }).Model);
         Assert.NotNull(StackModelBuilder.Build(Builders.ValidInput() with { NativeOrTrimmed = "PublishAot", RuntimeIdentifier = "linux-x64" }).Model);
     }
 

@@ -38,7 +38,8 @@ internal static class DiagnosticCodes
     public const string CertificateUnusable = "STACK1033";
     public const string DevCertificateUnavailable = "STACK1034";
     public const string AppProtocolInvalid = "STACK1035";
-    public const string RuntimeIdentifierMissing = "STACK1036";
+    public const string RuntimeIdentifierNotLinux = "STACK1036";
+    public const string NativeAotNeedsLinuxHost = "STACK1037";
     public const string BaseImageUnavailable = "STACK2001";
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";

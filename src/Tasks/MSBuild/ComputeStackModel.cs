@@ -82,7 +82,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     public ITaskItem[] StackEnvironment { get; set; } = [];
     /// <summary>"PublishAot" or "PublishTrimmed" when the project sets it true, else empty. Example: PublishAot</summary>
     public string NativeOrTrimmed { get; set; } = "";
-    /// <summary>$(RuntimeIdentifier). Example: linux-x64</summary>
+    /// <summary>$(RuntimeIdentifier), or for a native AOT or trimmed project that sets none, the one ProxyStack publishes for. Example: linux-x64</summary>
     public string RuntimeIdentifier { get; set; } = "";
     /// <summary>$(UsingMicrosoftNETSdkWeb), or a FrameworkReference to Microsoft.AspNetCore.App. Example: true</summary>
     public bool IsWebProject { get; set; } = true;
@@ -141,6 +141,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             NativeOrTrimmed = NativeOrTrimmed,
             RuntimeIdentifier = RuntimeIdentifier,
             HostArchitecture = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant(),
+            HostOperatingSystem = OperatingSystem.IsLinux() ? "Linux" : OperatingSystem.IsMacOS() ? "macOS" : OperatingSystem.IsWindows() ? "Windows" : System.Runtime.InteropServices.RuntimeInformation.OSDescription,
             // An item with a secret source and a Value lands in both lists, which the validator reports as a conflict.
             Environment = StackEnvironment.Where(i => !IsSecret(i) || i.GetMetadata("Value").Length > 0)
                 .Select(i => new KeyValuePair<string, string>(i.ItemSpec, i.GetMetadata("Value"))).ToList(),

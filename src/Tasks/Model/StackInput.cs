@@ -51,10 +51,12 @@ internal sealed record StackInput
     public bool UnderRun { get; init; }
     /// <summary>$(PublishAot) or $(PublishTrimmed) is true: the app publishes for one runtime identifier only.</summary>
     public string NativeOrTrimmed { get; init; } = "";
-    /// <summary>$(RuntimeIdentifier) as the project sets it. Example: linux-x64</summary>
+    /// <summary>$(RuntimeIdentifier) as the project sets it, else the one ProxyStack publishes a native AOT or trimmed app for. Example: linux-x64</summary>
     public string RuntimeIdentifier { get; init; } = "";
     /// <summary>The building machine's architecture as .NET names it in runtime identifiers. Example: x64</summary>
     public string HostArchitecture { get; init; } = "x64";
+    /// <summary>The building machine's operating system (Linux, macOS, Windows). Example: Linux</summary>
+    public string HostOperatingSystem { get; init; } = "Linux";
     /// <summary>An ASP.NET Core app: Microsoft.NET.Sdk.Web, or a FrameworkReference to Microsoft.AspNetCore.App.</summary>
     public bool IsWebProject { get; init; } = true;
     /// <summary>Whether the project can publish a container (EnableSdkContainerSupport and IsPublishable).</summary>

@@ -90,9 +90,13 @@ internal static partial class StackValidator
         // A worker, console app or library has nothing for nginx to serve: said at once, before any image work sends the user
         // after a base image (a worker can publish a container, and would fail on the runtime base image instead).
         if (!input.IsWebProject) d.Add(Diagnostic.Error(nameof(Strings.NotWebProject), input.ProjectName));
-        // Native AOT and trimming publish for one runtime: without one the SDK fails deep in publishing, uncoded.
-        else if (input.NativeOrTrimmed.Length > 0 && input.RuntimeIdentifier.Trim().Length == 0)
-            d.Add(Diagnostic.Error(nameof(Strings.RuntimeIdentifierMissing), input.ProjectName, input.NativeOrTrimmed, "linux-" + input.HostArchitecture));
+        // Native AOT and trimming publish for one runtime; ProxyStack publishes for linux-<host architecture> when the project
+        // names none (Sdk.targets). One that names another operating system would fail deep in the SDK, uncoded.
+        else if (input.RuntimeIdentifier.Trim() is { Length: > 0 } rid && !rid.StartsWith("linux-", StringComparison.Ordinal))
+            d.Add(Diagnostic.Error(nameof(Strings.RuntimeIdentifierNotLinux), input.ProjectName, rid, "linux-" + input.HostArchitecture));
+        // Native AOT cannot compile across operating systems (the SDK says so only after restoring the compiler).
+        else if (input.NativeOrTrimmed == "PublishAot" && input.HostOperatingSystem != "Linux")
+            d.Add(Diagnostic.Error(nameof(Strings.NativeAotNeedsLinuxHost), input.ProjectName, input.HostOperatingSystem));
         else if (!input.ContainerSupport) d.Add(Diagnostic.Error(nameof(Strings.ContainerSupportMissing), input.ProjectName));
         return d;
     }
