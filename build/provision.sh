@@ -6,7 +6,7 @@
 #        localhost:5000/dotnet/aspnet:10.0   (mirror of mcr.microsoft.com/dotnet/aspnet:10.0)
 #        localhost:5000/dotnet/runtime-deps:10.0-noble-chiseled (the base the SDK picks for native AOT apps: a Debian 12
 #                                             stand-in with the same libraries and user, no .NET)
-#        localhost:5000/dotnet/runtime-deps:10.0-noble-chiseled-extra (the same with ICU and time zones: trimmed apps)
+#        localhost:5000/dotnet/runtime-deps:10.0-noble-chiseled-extra (the same with ICU: trimmed apps)
 #        localhost:5000/library/nginx:stable (mirror of nginx:stable: nginx 1.30 from Debian's unstable suite, the line the
 #                                             public nginx:stable image carries, with `resolve` in upstream)
 #        localhost:5000/library/nginx:1.22   (an older nginx from Debian 12, without `resolve`: the tests' StackNginxImage for
@@ -171,10 +171,14 @@ ensure_runtime_deps() {
   push_image "$dir" "$REGISTRY/dotnet/runtime-deps:10.0-noble-chiseled" "${DOTNET_IMAGE_CONFIG[@]}"
 }
 
-# Trimmed apps (and native AOT apps that keep globalization) get the "-extra" variant: the same base with ICU and time zones.
+# Trimmed apps (and native AOT apps that keep globalization) get the "-extra" variant: the base with ICU. That is the aspnet
+# stand-in's root file system without .NET, so it costs a copy, not another debootstrap.
 ensure_runtime_deps_extra() {
   in_registry dotnet/runtime-deps 10.0-noble-chiseled-extra && return 0
-  local dir; dir=$(rootfs runtime-deps-extra bookworm ca-certificates libicu72 tzdata)
+  local from; from=$(rootfs aspnet bookworm ca-certificates libicu72)
+  local dir="$CACHE/rootfs-runtime-deps-extra"
+  rm -rf "$dir" && mkdir -p "$dir"
+  tar -C "$from" --exclude=./usr/share/dotnet --exclude=./usr/bin/dotnet -c . | tar -C "$dir" -x
   add_app_user "$dir"
   push_image "$dir" "$REGISTRY/dotnet/runtime-deps:10.0-noble-chiseled-extra" "${DOTNET_IMAGE_CONFIG[@]}"
 }

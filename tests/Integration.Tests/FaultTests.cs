@@ -152,6 +152,18 @@ public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : 
         }
         Assert.True(provision.ExitCode == 0, provision.ToString());
 
+        // A kept stack comes back by itself (restart policy): nginx serves again without any build. (Docker 20.10 forgets a
+        // tmpfs's mode when it does this; the proxy's tmpfs is owned by nginx's user, so its config is still writable.)
+        using (var early = new HttpClient { Timeout = TimeSpan.FromSeconds(2) })
+        {
+            string? answer = null;
+            for (var clock = System.Diagnostics.Stopwatch.StartNew(); answer is null && clock.Elapsed < TimeSpan.FromSeconds(30); await Task.Delay(500))
+                try { answer = await early.GetStringAsync($"http://127.0.0.1:{Port}/"); }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
+            var proxy = await Probe.InspectAsync($"{Stack}-proxy");
+            Assert.True(answer == "hello world\n", $"the stack did not serve again by itself; proxy {proxy.State.Status}, restarted {proxy.RestartCount} times");
+        }
+
         var repaired = await shared.Sample.BuildAsync("StackUp", Props(2));
         Assert.True(repaired.ExitCode == 0, repaired.ToString());
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };

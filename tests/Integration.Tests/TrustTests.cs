@@ -171,6 +171,8 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
             {
                 Assert.True(host.ReadonlyRootfs);
                 Assert.Equal(["/run/proxystack", "/tmp"], host.Tmpfs.Keys.Order());
+                // Owned by nginx's user, not world-writable (and so still writable by it after an engine restart: FaultTests).
+                Assert.All(host.Tmpfs.Values, o => Assert.Contains("uid=65534,gid=65534,mode=0700", o));
             }
         }
         // A reload still works on the read-only root: a config change (with a scale-up) rewrites the config through the tmpfs.

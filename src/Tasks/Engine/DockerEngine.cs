@@ -222,6 +222,11 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
             return true;
         }, false);
 
+    /// <summary>Mount options of a hardened container's tmpfs (see <see cref="ContainerSpec.TmpfsOwner"/>).</summary>
+    internal static string TmpfsOptions(string? owner) => owner?.Split(':') is [var uid, var gid] && uint.TryParse(uid, out _) && uint.TryParse(gid, out _)
+        ? $"rw,nosuid,nodev,uid={uid},gid={gid},mode=0700,size=64m"
+        : "rw,nosuid,nodev,mode=1777,size=64m";
+
     public async Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct)
     {
         var host = new HostConfig
@@ -245,7 +250,7 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
             LogConfig = new LogConfig { Type = "json-file", Config = new Dictionary<string, string> { ["max-size"] = "10m", ["max-file"] = "3" } },
             Mounts = spec.Mounts.Select(m => new Mount { Type = "volume", Source = m.Source, Target = m.Target }).ToList(),
             ReadonlyRootfs = spec.ReadOnlyRootWithTmpfs.Count > 0,
-            Tmpfs = spec.ReadOnlyRootWithTmpfs.ToDictionary(p => p, _ => "rw,nosuid,nodev,mode=1777,size=64m"),
+            Tmpfs = spec.ReadOnlyRootWithTmpfs.ToDictionary(p => p, _ => TmpfsOptions(spec.TmpfsOwner)),
         };
         var parameters = new CreateContainerParameters
         {

@@ -24,6 +24,13 @@ internal sealed record ContainerSpec
     public string? User { get; init; }
     /// <summary>Hardening for the proxy: read-only root filesystem with tmpfs at these paths.</summary>
     public IReadOnlyList<string> ReadOnlyRootWithTmpfs { get; init; } = [];
+    /// <summary>
+    /// "uid:gid" that owns those tmpfs mounts (mode 0700), for a container whose image runs as that user; null: world-writable
+    /// with the sticky bit. Ownership, not a mode, because Docker 20.10 forgets a tmpfs's mode= when it brings a container back
+    /// after the engine restarted (the directory returns as root's 0755 and nginx, unprivileged, can no longer write its
+    /// config: a restart loop), while uid= and gid= survive. Example: 65534:65534
+    /// </summary>
+    public string? TmpfsOwner { get; init; }
     /// <summary>Capabilities dropped (ALL for both roles) — none is needed: every process runs unprivileged on ports above 1023.</summary>
     public bool DropAllCapabilities { get; init; } = true;
     /// <summary>Most processes and threads the container may run.</summary>

@@ -61,6 +61,7 @@ internal static class ContainerSpecs
             Links = StackNetworking.ProxyLinks(model),
             RestartPolicy = RestartPolicy(model),
             ReadOnlyRootWithTmpfs = ProxyTmpfs,
+            TmpfsOwner = NginxConfigWriter.User,
             PidsLimit = ProxyPidsLimit,
         };
     }
