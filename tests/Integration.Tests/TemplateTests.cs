@@ -60,12 +60,13 @@ public sealed class TemplateTests(ITestOutputHelper output) : StackTest
     {
         using var app = await TemplateProject.CreateAsync("blazor");
         var plain = await app.BuildAsync("StackUp", Props);
+        output.WriteLine($"blazor: StackUp took {plain.Elapsed.TotalSeconds:0.0} s");
         Assert.True(plain.ExitCode == 0, plain.ToString());
         Assert.Contains("warning STACK1027: Project 'StackApp' uses SignalR or interactive server rendering, and StackReplicas is 2 with no session affinity", plain.Output);
         using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) })
             Assert.Contains("Counter", await http.GetStringAsync($"http://127.0.0.1:{Port}/counter"));
 
-        await UpAsync(app, "blazor", new Dictionary<string, string>(Props) { ["StackSessionAffinity"] = "cookie" });
+        await UpAsync(app, "blazor (with cookie affinity)", new Dictionary<string, string>(Props) { ["StackSessionAffinity"] = "cookie" });
         using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new()
         {

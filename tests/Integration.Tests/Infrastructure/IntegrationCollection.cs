@@ -4,8 +4,8 @@ namespace ProxyStack.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// Tests that must have the machine to themselves: they restart the engine (the engine-restart and Docker-Desktop-topology
-/// tests), count failed requests under load, time events, race bring-ups against each other, pack the SDK from the
-/// repository's own build output, or signal processes at chosen moments. xUnit runs this collection after the parallel ones,
+/// tests), count failed requests under load, time events, pack the SDK from the repository's own build output, or signal
+/// `dotnet run` at chosen moments. xUnit runs this collection after the parallel ones,
 /// alone, one test after another.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
@@ -24,7 +24,10 @@ public sealed class StacksCollection : ICollectionFixture<SharedSample>
     public const string Name = "Integration.Stacks";
 }
 
-/// <summary>Tests dominated by project builds (templates, secrets): beside <see cref="StacksCollection"/>.</summary>
+/// <summary>
+/// Tests dominated by project builds (templates, secrets, refused projects) and the proxy-feature tests (outcomes only; the
+/// event-stream check is causal, not timed): beside <see cref="StacksCollection"/>.
+/// </summary>
 [CollectionDefinition(Name)]
 public sealed class BuildsCollection : ICollectionFixture<SharedSample>
 {
