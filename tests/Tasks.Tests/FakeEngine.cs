@@ -33,8 +33,6 @@ internal sealed class FakeEngine : IContainerEngine
 
     public string Endpoint => "fake://engine";
 
-    public string OperatingSystem { get; set; } = "Debian GNU/Linux 12 (bookworm)";
-    public Task<string> GetOperatingSystemAsync(CancellationToken ct) => Task.FromResult(OperatingSystem);
 
     public Task PingAsync(CancellationToken ct)
     {

@@ -1,3 +1,5 @@
+using ProxyStack.Diagnostics;
+using ProxyStack.Execution;
 using ProxyStack.Model;
 using ProxyStack.Planning;
 using ProxyStack.Proxy;
@@ -99,10 +101,28 @@ public class NetworkModeTests
     }
 
     [Fact]
-    public void Host_mode_on_Docker_Desktop_is_refused_with_STACK3003()
+    public async Task Host_mode_is_refused_with_STACK3003_where_the_engines_host_network_is_not_this_machines()
     {
-        var result = Plan(Model("host", 1), new ObservedState { ImageIds = Builders.Images(), EngineOperatingSystem = "Docker Desktop" });
-        Assert.Equal("STACK3003", Assert.Single(result.Diagnostics).Code);
+        // The engine's name says nothing (Docker Desktop 4.34+ can do host networking): a listener on its host network is
+        // either reachable on this machine's loopback or not. Not reachable: STACK3003, and the check's container is gone.
+        var engine = new FakeEngine();
+        var model = Model("host", 1);
+        var refused = await Assert.ThrowsAsync<StackException>(() => HostNetworkCheck.RunAsync(engine, new CapturingStackLog(), model, "nginx:stable",
+            CancellationToken.None, connect: (_, _) => Task.FromResult(false), timeout: TimeSpan.FromMilliseconds(300)));
+        var message = refused.Diagnostic.Format();
+        Assert.Matches(@"^STACK3003: StackNetworkMode is host, but the engine's host network is not this machine's: a container on it listened on 127\.0\.0\.1:\d+ and nothing answered here within 0\.3 s\. The engine runs elsewhere \(in a VM: Docker Desktop, Colima, a Podman machine; or on another host\), and nothing of the stack was changed\. Docker Desktop 4\.34 and later offer host networking as an option \(Settings, Resources, Network, Enable host networking\); otherwise set StackNetworkMode to bridge\.$", message);
+        var spec = Assert.Single(engine.Specs.Values);
+        Assert.Equal("host", spec.Network);
+        Assert.Equal("65534:65534", spec.User);
+        Assert.Contains(engine.Calls, c => c == $"rm {spec.Name}");
+        Assert.Empty(engine.Containers);
+
+        // Reachable (Linux, or Docker Desktop with host networking on): nothing is reported and the container is removed too.
+        var linux = new FakeEngine();
+        int? asked = null;
+        await HostNetworkCheck.RunAsync(linux, new CapturingStackLog(), model, "nginx:stable", CancellationToken.None, connect: (port, _) => { asked = port; return Task.FromResult(true); });
+        Assert.Contains($"listen 127.0.0.1:{asked};", Assert.Single(Assert.Single(linux.Specs.Values).Files).Content);
+        Assert.Empty(linux.Containers);
     }
 
     [Fact]

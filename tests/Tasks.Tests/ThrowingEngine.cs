@@ -10,7 +10,6 @@ internal sealed class ThrowingEngine(Exception fault) : IContainerEngine
     private Task Fail() => Task.FromException(fault);
     private Task<T> Fail<T>() => Task.FromException<T>(fault);
     public Task PingAsync(CancellationToken ct) => Fail();
-    public Task<string> GetOperatingSystemAsync(CancellationToken ct) => Fail<string>();
     public Task<(IReadOnlyList<ObservedContainer> Containers, IReadOnlyList<ObservedNetwork> Networks)> ListStackResourcesAsync(string stack, IReadOnlyCollection<string> names, CancellationToken ct) =>
         Fail<(IReadOnlyList<ObservedContainer>, IReadOnlyList<ObservedNetwork>)>();
     public Task<(string Id, IReadOnlyDictionary<string, string> Labels)?> InspectImageAsync(string reference, CancellationToken ct) => Fail<(string, IReadOnlyDictionary<string, string>)?>();

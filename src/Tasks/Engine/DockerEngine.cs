@@ -67,9 +67,6 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
         }
     }
 
-    public async Task<string> GetOperatingSystemAsync(CancellationToken ct) =>
-        (await Call("engine info", () => _client.System.GetSystemInfoAsync(ct)).ConfigureAwait(false)).OperatingSystem ?? "";
-
     public async Task<(IReadOnlyList<ObservedContainer> Containers, IReadOnlyList<ObservedNetwork> Networks)> ListStackResourcesAsync(
         string stack, IReadOnlyCollection<string> names, CancellationToken ct)
     {

@@ -13,8 +13,6 @@ internal interface IContainerEngine
 
     Task PingAsync(CancellationToken ct);
 
-    /// <summary>The engine's operating system as it reports it ("Debian GNU/Linux 12 (bookworm)", "Docker Desktop").</summary>
-    Task<string> GetOperatingSystemAsync(CancellationToken ct);
 
     /// <summary>One label-filtered listing of the stack (all states), plus any container or network holding one of <paramref name="names"/>.</summary>
     Task<(IReadOnlyList<ObservedContainer> Containers, IReadOnlyList<ObservedNetwork> Networks)> ListStackResourcesAsync(

@@ -53,7 +53,6 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
             BusyHostPort = holdsBinding ? 0 : new[] { model.HostPort, model.HttpsPort }.FirstOrDefault(p => p != 0 && IsPortBusy(model.HostAddress, p)),
             UnreadyReplicas = unready,
             BusyReplicaPorts = busyReplicaPorts,
-            EngineOperatingSystem = model.NetworkMode == StackNetworking.Host ? await engine.GetOperatingSystemAsync(ct).ConfigureAwait(false) : "",
         };
     }
 

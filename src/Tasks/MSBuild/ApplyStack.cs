@@ -124,6 +124,9 @@ public sealed class ApplyStack : StackTask
         {
             StackLog.Milestone(string.Format(Strings.StackPlanSummary, model.Name, result.Plan.Steps.Count));
             StackLog.Detail("Plan:\n" + result.Plan);
+            // Host mode binds this machine's loopback only if the engine's host network is this machine's: asked, not assumed.
+            if (model.NetworkMode == StackNetworking.Host && result.Plan.Steps.Any(s => s.Kind == StepKind.CreateContainer))
+                await HostNetworkCheck.RunAsync(Engine, StackLog, model, model.NginxImage, ct).ConfigureAwait(false);
             await new PlanExecutor(Engine, StackLog, relay).ExecuteAsync(result.Plan, model, ct).ConfigureAwait(false);
         }
         StackUrl = model.ServedUrl;

@@ -113,6 +113,24 @@ internal static class ContainerSpecs
         PidsLimit = ProxyPidsLimit,
     };
 
+    /// <summary>
+    /// The host network check (see <see cref="Execution.HostNetworkCheck"/>): nginx's base image as nginx's unprivileged user on
+    /// the engine's host network, listening on loopback; never restarted, a unique name, the proxy's labels (so one left by a
+    /// killed build goes with the stack).
+    /// </summary>
+    public static ContainerSpec HostNetworkCheck(StackModel model, string image, string configPath, string config) => new()
+    {
+        Name = $"{model.ProxyName}-hostnet-{Guid.NewGuid().ToString("N")[..8]}",
+        Image = image,
+        Network = StackNetworking.Host,
+        Labels = Labels(model, StackLabels.RoleProxy),
+        Files = [new ContainerFile(configPath, config, UnixFileMode.UserRead, NginxConfigWriter.UserId)],
+        User = NginxConfigWriter.User,
+        RestartPolicy = "no",
+        Command = ["nginx", "-e", "stderr", "-c", configPath],
+        PidsLimit = ProxyPidsLimit,
+    };
+
     /// <summary>What the proxy holds on the host: "127.0.0.1:8080" (published, or bound by nginx itself in host mode).</summary>
     public static string PublishLabel(StackModel model) => $"{model.HostAddress}:{model.HostPort.ToString(CultureInfo.InvariantCulture)}"
         + (model.HttpsPort > 0 ? $",{model.HostAddress}:{model.HttpsPort.ToString(CultureInfo.InvariantCulture)}" : "");

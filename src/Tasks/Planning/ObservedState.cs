@@ -22,8 +22,6 @@ internal sealed record ObservedState
     /// they answered. A replica is only kept when it is proven ready now, not because it once was.
     /// </summary>
     public IReadOnlyDictionary<string, string> UnreadyReplicas { get; init; } = new Dictionary<string, string>();
-    /// <summary>The engine's operating system ("Debian GNU/Linux 12", "Docker Desktop"), for mode checks.</summary>
-    public string EngineOperatingSystem { get; init; } = "";
 }
 
 internal sealed record ObservedContainer(string Id, string Name, IReadOnlyDictionary<string, string> Labels, bool Running)

@@ -60,8 +60,6 @@ internal static class Reconciler
             diagnostics.Add(Diagnostic.Error(nameof(Strings.StackOwnedElsewhere), stack, owner, model.Owner));
         if (!observed.ImageIds.ContainsKey(appImage))
             diagnostics.Add(Diagnostic.Error(nameof(Strings.AppImageMissing), appImage));
-        if (model.NetworkMode == StackNetworking.Host && observed.EngineOperatingSystem.Contains("Docker Desktop", StringComparison.OrdinalIgnoreCase))
-            diagnostics.Add(Diagnostic.Error(nameof(Strings.HostNetworkUnsupported), "", observed.EngineOperatingSystem));
         return diagnostics;
     }
 
