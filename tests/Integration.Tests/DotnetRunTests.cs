@@ -138,6 +138,23 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         catch (TaskCanceledException) { return false; }
     }
 
+    /// <summary>The opt-out: with StackRunHook=false (here as an environment variable) `dotnet run` is the plain app on the host.</summary>
+    [DockerFact]
+    public async Task With_StackRunHook_false_dotnet_run_runs_the_app_plainly_and_starts_no_container()
+    {
+        var appPort = Ports.Free();
+        using var run = RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory,
+            ["run", "--project", shared.Sample.ProjectFile, "--no-launch-profile", $"-p:StackName={Stack}", $"-p:StackHostPort={Port}"],
+            new Dictionary<string, string> { ["StackRunHook"] = "false", ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{appPort}" }));
+        Assert.True(await run.WaitForOutputAsync("Now listening on", StartTimeout), run.Output);
+        Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{appPort}/"));
+        Assert.DoesNotContain("STACK", run.Output);
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
+        Cli.SignalGroup(run.Id, Cli.SIGINT);
+        Assert.Equal(0, await run.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
     [DockerFact]
     public async Task A_second_dotnet_run_reuses_the_stack_a_first_one_kept_running()
     {

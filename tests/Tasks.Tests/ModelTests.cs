@@ -87,6 +87,7 @@ public class ModelTests
         { nameof(StackInput.NetworkMode), "", "STACK1010" },
         { nameof(StackInput.KeepRunning), "yes", "STACK1012" },
         { nameof(StackInput.KeepRunning), "1", "STACK1012" },
+        { nameof(StackInput.RunHook), "no", "STACK1012" },
         { nameof(StackInput.HealthPath), "/" + new string('a', 300), "STACK1006" },
         { nameof(StackInput.NginxImage), "nginx" + new string('x', 300), "STACK1008" },
         { nameof(StackInput.HostAddress), "1.2.3.4.5", "STACK1005" },

@@ -36,6 +36,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     public string StackNetworkMode { get; set; } = "";
     /// <summary>Example: false</summary>
     public string StackKeepRunning { get; set; } = "";
+    /// <summary>Whether `dotnet run` brings the stack up (the hook's condition is in Sdk.targets; validated here). Example: true</summary>
+    public string StackRunHook { get; set; } = "";
     /// <summary>Seconds to wait for another bring-up or teardown of the stack. Example: 300</summary>
     public string StackLockTimeout { get; set; } = "300";
     /// <summary>Bytes; 0: no limit. Example: 30000000</summary>
@@ -118,6 +120,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             RegistryMirror = StackRegistryMirror,
             NetworkMode = StackNetworkMode,
             KeepRunning = StackKeepRunning,
+            RunHook = StackRunHook,
             LockTimeout = StackLockTimeout,
             MaxRequestBodySize = StackMaxRequestBodySize,
             ProxyReadTimeout = StackProxyReadTimeout,

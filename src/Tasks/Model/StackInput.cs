@@ -18,6 +18,8 @@ internal sealed record StackInput
     public string RegistryMirror { get; init; } = "";
     public string NetworkMode { get; init; } = "";
     public string KeepRunning { get; init; } = "";
+    /// <summary>StackRunHook: whether `dotnet run` brings the stack up (true|false).</summary>
+    public string RunHook { get; init; } = "true";
     public string LockTimeout { get; init; } = "";
     public string MaxRequestBodySize { get; init; } = "";
     public string ProxyReadTimeout { get; init; } = "";

@@ -75,6 +75,7 @@ internal static partial class StackValidator
         else if (input.NetworkMode == StackNetworking.Host && ParseInt(input.HostPort) is { } hp && ParseInt(input.Replicas) is { } n and >= 1 && hp + n > 65535)
             d.Add(Diagnostic.Error(nameof(Strings.HostModePortRange), hp, n));
         if (ParseBool(input.KeepRunning) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackKeepRunning", input.KeepRunning));
+        if (ParseBool(input.RunHook) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackRunHook", input.RunHook));
         foreach (var key in input.Environment.Select(e => e.Key).Concat(input.Secrets.Select(s => s.Name)).Distinct(StringComparer.Ordinal))
         {
             if (!EnvNamePattern().IsMatch(key)) d.Add(Diagnostic.Error(nameof(Strings.EnvironmentInvalid), key));
