@@ -29,6 +29,8 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         Assert.True(await run.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), run.Output);
         Assert.Contains($"Stack '{Stack}': 2 replica(s) behind nginx at http://127.0.0.1:{Port}", run.Output);
         Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+        // Replicas run in Development, as a plain `dotnet run` would run the app: appsettings.Development.json applies.
+        Assert.Equal("Development from-appsettings.Development.json\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/environment"));
         // Container output streams with a per-container prefix.
         Assert.True(await run.WaitForOutputAsync($"{Stack}-app-1 | ", TimeSpan.FromSeconds(20)), run.Output);
 

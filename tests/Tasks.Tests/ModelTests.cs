@@ -162,6 +162,16 @@ public class ModelTests
     }
 
     [Fact]
+    public void Under_dotnet_run_replicas_run_in_Development_unless_StackEnvironment_says_otherwise_and_StackUp_keeps_Production()
+    {
+        static IReadOnlyList<KeyValuePair<string, string>> Env(StackInput input) => StackModelBuilder.Build(input).Model!.Environment;
+        Assert.Equal([new("ASPNETCORE_ENVIRONMENT", "Development"), new("DOTNET_ENVIRONMENT", "Development")], Env(Builders.ValidInput() with { UnderRun = true }));
+        Assert.Equal([new("ASPNETCORE_ENVIRONMENT", "Staging"), new("DOTNET_ENVIRONMENT", "Development")],
+            Env(Builders.ValidInput() with { UnderRun = true, Environment = [new("ASPNETCORE_ENVIRONMENT", "Staging")] }));
+        Assert.Empty(Env(Builders.ValidInput()));
+    }
+
+    [Fact]
     public void A_runtime_identifier_for_another_operating_system_is_STACK1036_and_native_AOT_off_Linux_is_STACK1037()
     {
         var (model, diagnostics) = StackModelBuilder.Build(Builders.ValidInput() with { NativeOrTrimmed = "PublishAot", RuntimeIdentifier = "osx-arm64", HostArchitecture = "arm64", HostOperatingSystem = "macOS" });

@@ -5,6 +5,9 @@ namespace ProxyStack.Model;
 /// <summary>Turns raw input into a model, or into the diagnostics that explain why it cannot.</summary>
 internal static class StackModelBuilder
 {
+    /// <summary>The variables .NET's hosts read the environment name from (ASP.NET Core's first, then the generic host's).</summary>
+    public static readonly string[] RunEnvironmentNames = ["ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT"];
+
     public static (StackModel? Model, IReadOnlyList<Diagnostic> Diagnostics) Build(StackInput input)
     {
         var diagnostics = StackValidator.Validate(input);
@@ -12,9 +15,13 @@ internal static class StackModelBuilder
 
         var nginx = ImageReference.Parse(input.NginxImage)!;
         if (input.RegistryMirror.Length > 0) nginx = nginx.WithMirror(input.RegistryMirror);
-        var environment = input.Environment
-            .GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last())
-            .OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
+        var given = input.Environment.GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last()).ToList();
+        // Under `dotnet run` the replicas run as a plain `dotnet run` runs the app: in Development (appsettings.Development.json,
+        // the developer exception page) unless StackEnvironment says otherwise. StackUp — a build server — keeps Production.
+        if (input.UnderRun)
+            foreach (var name in RunEnvironmentNames.Where(n => !given.Any(e => e.Key == n)))
+                given.Add(new(name, "Development"));
+        var environment = given.OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
         // StackSharedKeys: explicit, else on unless the app keeps its keys itself. The ring goes where ASP.NET Core looks:
         // under the project's own LOCALAPPDATA when StackEnvironment sets one, else under the one ProxyStack sets.
         var sharedKeys = input.SharedKeys.Trim().Length > 0 ? StackValidator.ParseBool(input.SharedKeys)!.Value : !input.StoresOwnKeys;
