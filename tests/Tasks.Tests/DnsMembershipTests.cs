@@ -23,7 +23,7 @@ public class DnsMembershipTests
     public void The_config_resolves_every_slot_name_and_does_not_depend_on_the_replica_count()
     {
         var config = NginxConfigWriter.Write(Model(3));
-        Assert.Contains("resolver 127.0.0.11 valid=1s ipv6=off;", config);
+        Assert.Contains("include /run/proxystack/resolver.conf;", config);
         Assert.Contains("zone app 64k;", config);
         Assert.Contains("server hello-app-1:8080 resolve max_fails=3 fail_timeout=5s;", config);
         Assert.Contains("server hello-app-16:8080 resolve max_fails=3 fail_timeout=5s;", config);

@@ -51,8 +51,30 @@ public class ProxyConfigTests
         Assert.Contains("COPY nginx.conf /etc/proxystack/nginx.conf\n", dockerfile);
         // nginx runs unprivileged and reads only the generated config.
         Assert.Contains("USER 65534:65534\n", dockerfile);
-        // The root filesystem is read-only: the config is copied to the tmpfs where a reload can replace it.
-        Assert.Contains("CMD [\"sh\", \"-c\", \"cp /etc/proxystack/nginx.conf /run/proxystack/nginx.conf && exec nginx -c /run/proxystack/nginx.conf -g 'daemon off;'\"]", dockerfile);
+        // The root filesystem is read-only: the resolver line and the config go to the tmpfs where a reload can replace it.
+        Assert.Contains($"CMD {NginxConfigWriter.WriteResolverScript} && cp /etc/proxystack/nginx.conf /run/proxystack/nginx.conf && exec nginx -c /run/proxystack/nginx.conf -g 'daemon off;'\n", dockerfile);
+    }
+
+    /// <summary>The resolver line is the first nameserver the engine put in the container's resolv.conf, run by a real sh.</summary>
+    [Theory]
+    [InlineData("nameserver 127.0.0.11\noptions ndots:0\n", "resolver 127.0.0.11 valid=1s ipv6=off;")]
+    [InlineData("search dns.podman\nnameserver 10.89.0.1\nnameserver 10.255.255.53\n", "resolver 10.89.0.1 valid=1s ipv6=off;")]
+    [InlineData("nameserver fd00::1\n", "resolver [fd00::1] valid=1s ipv6=off;")]
+    [InlineData("search example\n", "resolver 127.0.0.11 valid=1s ipv6=off;")]
+    public void The_resolver_line_names_the_dns_server_the_engine_gave_the_container(string resolvConf, string expected)
+    {
+        var dir = Directory.CreateTempSubdirectory("proxystack-resolver-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "resolv.conf"), resolvConf);
+            var script = NginxConfigWriter.WriteResolverScript.Replace("/etc/resolv.conf", Path.Combine(dir, "resolv.conf"))
+                .Replace(NginxConfigWriter.ResolverPath, Path.Combine(dir, "resolver.conf"));
+            using var sh = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", script]))!;
+            sh.WaitForExit();
+            Assert.Equal(0, sh.ExitCode);
+            Assert.Equal(expected + "\n", File.ReadAllText(Path.Combine(dir, "resolver.conf")));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 
     [Theory]

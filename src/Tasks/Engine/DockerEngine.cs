@@ -266,7 +266,18 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
                 [new Docker.DotNet.Models.PortBinding { HostIP = p.HostAddress, HostPort = p.HostPort == 0 ? "" : p.HostPort.ToString(System.Globalization.CultureInfo.InvariantCulture) }]);
         }
         if (spec.Volumes.Count > 0) parameters.Volumes = spec.Volumes.ToDictionary(v => v, _ => default(EmptyStruct));
-        var response = await Call("create container " + spec.Name, () => _client.Containers.CreateContainerAsync(parameters, ct)).ConfigureAwait(false);
+        CreateContainerResponse response;
+        try
+        {
+            response = await Call("create container " + spec.Name, () => _client.Containers.CreateContainerAsync(parameters, ct)).ConfigureAwait(false);
+        }
+        catch (EngineRequestException e) when (host.Tmpfs.Count > 0 && e.Message.Contains("uid=", StringComparison.Ordinal))
+        {
+            // Podman knows no uid=/gid= tmpfs option (and has no mode-forgetting restart either): world-writable with the sticky
+            // bit there. Asked of the engine by its answer, not guessed from its name.
+            host.Tmpfs = spec.ReadOnlyRootWithTmpfs.ToDictionary(p => p, _ => TmpfsOptions(null));
+            response = await Call("create container " + spec.Name, () => _client.Containers.CreateContainerAsync(parameters, ct)).ConfigureAwait(false);
+        }
         // Into the container's anonymous volume (the engine refuses a read-only root; the target folder must be the volume
         // itself). The engine keeps the tar's numeric ownership; its copyUIDGID option is avoided, since engine 20.10 looks a
         // "uid:gid" user up by name and fails.

@@ -57,7 +57,7 @@ internal static class StackNetworking
         return [m.ProxyName, .. slots, .. ReplicasByDns(m) ? slots.Select(StackNames.Joining) : []];
     }
 
-    /// <summary>Docker's DNS server inside every container on a user-defined network.</summary>
+    /// <summary>Docker's DNS server inside every container on a user-defined network (the proxy reads the one its engine gave it).</summary>
     public const string EngineDns = "127.0.0.11";
 
     /// <summary>Seconds nginx keeps a DNS answer: how long a joined or departed replica can take to be seen.</summary>

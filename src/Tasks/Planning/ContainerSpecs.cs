@@ -75,7 +75,7 @@ internal static class ContainerSpecs
         Name = proxy.Name + "-check",
         Publish = [],
         RestartPolicy = "no",
-        Command = ["nginx", "-t", "-q", "-c", NginxConfigWriter.BakedConfigPath],
+        Command = ["sh", "-c", $"{NginxConfigWriter.WriteResolverScript} && exec nginx -t -q -c {NginxConfigWriter.BakedConfigPath}"],
     };
 
     /// <summary>

@@ -21,6 +21,18 @@ internal static class NginxConfigWriter
     /// </summary>
     public const string BakedConfigPath = "/etc/proxystack/nginx.conf";
 
+    /// <summary>nginx's resolver line, written at container start (see <see cref="WriteResolverScript"/>) and included by the config.</summary>
+    public const string ResolverPath = "/run/proxystack/resolver.conf";
+
+    /// <summary>
+    /// POSIX sh, run before nginx starts (and before nginx -t checks a config): writes <see cref="ResolverPath"/> with the DNS
+    /// server the engine gave this container — the first nameserver of its /etc/resolv.conf: Docker's embedded 127.0.0.11 on a
+    /// user-defined network, Podman's at the network's gateway — or Docker's when none is named.
+    /// </summary>
+    public static string WriteResolverScript { get; } =
+        $"ns={StackNetworking.EngineDns}; while read -r key value rest; do if [ \"$key\" = nameserver ]; then ns=$value; break; fi; done < /etc/resolv.conf; " +
+        $"case $ns in *:*) ns=\"[$ns]\";; esac; echo \"resolver $ns valid={StackNetworking.ResolveValidSeconds}s ipv6=off;\" > {ResolverPath}";
+
     /// <summary>The user nginx runs as (nobody, present in Debian's and the public nginx images alike).</summary>
     public const string User = "65534:65534";
     /// <summary>The numeric id of <see cref="User"/> (user and group).</summary>
@@ -261,11 +273,13 @@ internal static class NginxConfigWriter
         ? "# Only critical messages here: free replica slots fail to resolve every second. Request errors: see http.\nerror_log stderr crit;"
         : "error_log stderr warn;";
 
-    /// <summary>DNS membership: Docker's DNS, re-asked every second, IPv4 only (the stack network has no IPv6).</summary>
+    /// <summary>DNS membership: the engine's DNS, re-asked every second, IPv4 only (the stack network has no IPv6).</summary>
     private static string Resolver(StackModel model) => !StackNetworking.ReplicasByDns(model) ? "" : $$"""
                 error_log stderr warn;
-                # Replicas join and leave through Docker's DNS: the answer is kept {{StackNetworking.ResolveValidSeconds}} s, so a change is seen within it.
-                resolver {{StackNetworking.EngineDns}} valid={{StackNetworking.ResolveValidSeconds}}s ipv6=off;
+                # Replicas join and leave through the engine's DNS: the answer is kept {{StackNetworking.ResolveValidSeconds}} s, so a change is seen within it.
+                # The resolver line names the DNS server the engine gave this container (written at start from its resolv.conf:
+                # Docker's 127.0.0.11, Podman's network gateway).
+                include {{ResolverPath}};
 
 
             """;

@@ -7,8 +7,9 @@ namespace ProxyStack.Proxy;
 internal static class ProxyBuildContext
 {
     /// <summary>
-    /// nginx runs as an unprivileged user on a read-only root: the command copies the baked config to the tmpfs where a reload
-    /// can replace it, and names it explicitly, so the base image's own nginx.conf plays no part.
+    /// nginx runs as an unprivileged user on a read-only root: the command writes the resolver line for the engine's DNS and
+    /// copies the baked config to the tmpfs where a reload can replace it, and names it explicitly, so the base image's own
+    /// nginx.conf plays no part. (Shell form: the engine runs it with /bin/sh -c; exec leaves nginx as the container's process.)
     /// </summary>
     public static string Dockerfile(string baseImage)
     {
@@ -18,7 +19,7 @@ internal static class ProxyBuildContext
             FROM {baseImage}
             COPY nginx.conf {baked}
             USER {NginxConfigWriter.User}
-            CMD ["sh", "-c", "cp {baked} {live} && exec nginx -c {live} -g 'daemon off;'"]
+            CMD {NginxConfigWriter.WriteResolverScript} && cp {baked} {live} && exec nginx -c {live} -g 'daemon off;'
 
             """;
     }
