@@ -13,7 +13,6 @@ internal interface IContainerEngine
 
     Task PingAsync(CancellationToken ct);
 
-
     /// <summary>One label-filtered listing of the stack (all states), plus any container or network holding one of <paramref name="names"/>.</summary>
     Task<(IReadOnlyList<ObservedContainer> Containers, IReadOnlyList<ObservedNetwork> Networks)> ListStackResourcesAsync(
         string stack, IReadOnlyCollection<string> names, CancellationToken ct);
