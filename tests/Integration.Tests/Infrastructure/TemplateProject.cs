@@ -8,6 +8,7 @@ namespace ProxyStack.IntegrationTests.Infrastructure;
 public sealed class TemplateProject : IDisposable
 {
     private readonly string _root;
+    private bool _built;
 
     private TemplateProject(string root) => _root = root;
 
@@ -32,6 +33,10 @@ public sealed class TemplateProject : IDisposable
     public Task<ProcessResult> BuildAsync(string target, IDictionary<string, string> properties)
     {
         var args = new List<string> { "build", ProjectFile, $"-t:{target}", "-nologo", "-nr:false", "-tl:off", $"-p:StackRegistryMirror={Repository.Mirror}" };
+        // Restored by its first build (with the Sdk line: `dotnet new`'s own restore knew nothing of it); later builds change no
+        // package (see SampleCopy.BuildAsync).
+        if (_built) args.Add("--no-restore");
+        _built = true;
         foreach (var (k, v) in properties) args.Add($"-p:{k}={v}");
         return Cli.RunAsync(Cli.Dotnet(Directory, args), TimeSpan.FromMinutes(5));
     }
