@@ -33,7 +33,6 @@ internal sealed class FakeEngine : IContainerEngine
 
     public string Endpoint => "fake://engine";
 
-
     public Task PingAsync(CancellationToken ct)
     {
         Calls.Add("ping");

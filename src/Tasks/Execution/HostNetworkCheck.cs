@@ -74,25 +74,9 @@ internal static class HostNetworkCheck
         throw new StackException(Diagnostic.Error(nameof(Strings.HostNetworkUnsupported), port.ToString(System.Globalization.CultureInfo.InvariantCulture), failure));
     }
 
-    /// <summary>nginx listening on this machine's loopback at <paramref name="port"/>, writing only under /tmp.</summary>
-    internal static string Config(int port) => $$"""
-        # ProxyStack's host network check: lives for a second, then is removed.
-        daemon off;
-        worker_processes 1;
-        pid /tmp/proxystack-hostnet.pid;
-        error_log stderr crit;
-        events { worker_connections 16; }
-        http {
-            access_log off;
-            client_body_temp_path /tmp/hostnet-body;
-            proxy_temp_path /tmp/hostnet-proxy;
-            fastcgi_temp_path /tmp/hostnet-fastcgi;
-            uwsgi_temp_path /tmp/hostnet-uwsgi;
-            scgi_temp_path /tmp/hostnet-scgi;
-            server { listen 127.0.0.1:{{port}}; return 204; }
-        }
-
-        """;
+    /// <summary>nginx listening on this machine's loopback at <paramref name="port"/>.</summary>
+    internal static string Config(int port) => Proxy.ThrowawayNginxConfig.Write("ProxyStack's host network check: lives for a second, then is removed.", "hostnet", 16,
+        $"    server {{ listen 127.0.0.1:{port}; return 204; }}\n");
 
     private static int FreeLoopbackPort()
     {

@@ -29,51 +29,36 @@ internal static class ProbeRelayConfig
     public static string Write(string token)
     {
         var t = TimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return $$"""
-            # ProxyStack's probe relay: lives for one bring-up (or one StackStatus), then is removed.
-            daemon off;
-            worker_processes 1;
-            pid /tmp/proxystack-relay.pid;
-            error_log stderr crit;
-            events { worker_connections 256; }
-            http {
-                access_log off;
-                server_tokens off;
-                client_body_temp_path /tmp/relay-body;
-                proxy_temp_path /tmp/relay-proxy;
-                fastcgi_temp_path /tmp/relay-fastcgi;
-                uwsgi_temp_path /tmp/relay-uwsgi;
-                scgi_temp_path /tmp/relay-scgi;
-                server {
-                    listen {{ContainerPort}};
-                    if ($http_{{HeaderVariable(TokenHeader)}} != "{{token}}") { return 403; }
-                    location = {{ReadyPath}} { return 204; }
-                    location / {
-                        # Only address:port: the replica's address on the stack network, never a name to resolve.
-                        if ($http_{{HeaderVariable(TargetHeader)}} !~ "^[0-9a-fA-F.:\[\]]+:[0-9]+$") { return 400; }
-                        proxy_connect_timeout {{t}}s;
-                        proxy_read_timeout {{t}}s;
-                        proxy_send_timeout {{t}}s;
-                        grpc_connect_timeout {{t}}s;
-                        grpc_read_timeout {{t}}s;
-                        grpc_send_timeout {{t}}s;
-                        proxy_set_header Host $http_{{HeaderVariable(TargetHeader)}};
-                        grpc_set_header Host $http_{{HeaderVariable(TargetHeader)}};
-                        proxy_set_header {{TokenHeader}} "";
-                        grpc_set_header {{TokenHeader}} "";
-                        proxy_buffering off;
-                        error_page 502 504 = @unreachable;
-                        if ($http_{{HeaderVariable(Http2Header)}}) { grpc_pass grpc://$http_{{HeaderVariable(TargetHeader)}}; }
-                        proxy_pass http://$http_{{HeaderVariable(TargetHeader)}};
-                    }
-                    location @unreachable {
-                        add_header {{UnreachableHeader}} $upstream_status always;
-                        return 502;
-                    }
+        return ThrowawayNginxConfig.Write("ProxyStack's probe relay: lives for one bring-up (or one StackStatus), then is removed.", "relay", 256, $$"""
+            server {
+                listen {{ContainerPort}};
+                if ($http_{{HeaderVariable(TokenHeader)}} != "{{token}}") { return 403; }
+                location = {{ReadyPath}} { return 204; }
+                location / {
+                    # Only address:port: the replica's address on the stack network, never a name to resolve.
+                    if ($http_{{HeaderVariable(TargetHeader)}} !~ "^[0-9a-fA-F.:\[\]]+:[0-9]+$") { return 400; }
+                    proxy_connect_timeout {{t}}s;
+                    proxy_read_timeout {{t}}s;
+                    proxy_send_timeout {{t}}s;
+                    grpc_connect_timeout {{t}}s;
+                    grpc_read_timeout {{t}}s;
+                    grpc_send_timeout {{t}}s;
+                    proxy_set_header Host $http_{{HeaderVariable(TargetHeader)}};
+                    grpc_set_header Host $http_{{HeaderVariable(TargetHeader)}};
+                    proxy_set_header {{TokenHeader}} "";
+                    grpc_set_header {{TokenHeader}} "";
+                    proxy_buffering off;
+                    error_page 502 504 = @unreachable;
+                    if ($http_{{HeaderVariable(Http2Header)}}) { grpc_pass grpc://$http_{{HeaderVariable(TargetHeader)}}; }
+                    proxy_pass http://$http_{{HeaderVariable(TargetHeader)}};
+                }
+                location @unreachable {
+                    add_header {{UnreachableHeader}} $upstream_status always;
+                    return 502;
                 }
             }
 
-            """;
+        """);
     }
 
     /// <summary>nginx's variable suffix for a request header: "X-ProxyStack-Target" → "x_proxystack_target".</summary>

@@ -18,16 +18,21 @@ public sealed class SampleCopy : IDisposable
         _name = source[^1];
         var root = System.IO.Directory.CreateTempSubdirectory("proxystack-it-").FullName;
         Directory = Path.Combine(root, _name);
-        var from = Repository.File(source);
+        CopyTree(Repository.File(source), Directory);
+        WireSdk(root);
+    }
+
+    /// <summary>Copies a folder without build output (no bin or obj folder at any depth), as a clone has none.</summary>
+    public static void CopyTree(string from, string to)
+    {
         foreach (var file in System.IO.Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
         {
             var relative = Path.GetRelativePath(from, file);
-            if (relative.StartsWith("bin", StringComparison.Ordinal) || relative.StartsWith("obj", StringComparison.Ordinal)) continue;
-            var target = Path.Combine(Directory, relative);
+            if (relative.Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj")) continue;
+            var target = Path.Combine(to, relative);
             System.IO.Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(file, target);
         }
-        WireSdk(root);
     }
 
     /// <summary>

@@ -11,6 +11,15 @@ public abstract class StackTest : IDisposable
     protected int Port { get; } = Ports.Free();
     /// <summary>Other stacks the test brought up; cleaned up too.</summary>
     protected List<string> OtherStacks { get; } = [];
+    private readonly List<string> _tempFolders = [];
+
+    /// <summary>A new temp folder of the test's own, removed when the test ends.</summary>
+    protected string TempFolder(string prefix)
+    {
+        var path = Directory.CreateTempSubdirectory(prefix).FullName;
+        _tempFolders.Add(path);
+        return path;
+    }
 
     /// <summary>
     /// Ends every test with ProxyStack's own teardown (what StackDown and the end of `dotnet run` run), then the safety net.
@@ -36,6 +45,8 @@ public abstract class StackTest : IDisposable
             missed.AddRange(Probe.CleanAsync(stack).GetAwaiter().GetResult());
         }
         Probe.Dispose();
+        foreach (var folder in _tempFolders)
+            try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
         DisposeMore();
         GC.SuppressFinalize(this);
         if (missed.Count > 0) throw new Xunit.Sdk.XunitException("ProxyStack's teardown left behind: " + string.Join("; ", missed));
