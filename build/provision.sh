@@ -13,7 +13,8 @@
 #                                             the reload path that older nginx images get)
 #   4. wrk, the strict load generator the zero-error tests use (it never retries a request), gcc with the C library and
 #      zlib headers, which native AOT links with (the webapiaot template test), and Debian's chromium, the browser the
-#      Blazor template test drives through Playwright (which downloads no browser of its own).
+#      Blazor template test drives through Playwright (which downloads no browser of its own);
+#   5. Podman's Docker-compatible service on /run/podman/podman.sock (rootful, netavark), the second engine (see ensure_podman).
 # PROXYSTACK_TOPOLOGY=desktop (tests of Docker Desktop's topology) restarts the engine without its userland proxy and stops
 # the host from reaching container addresses; a plain run restores the default (see ensure_topology_rule).
 # Idempotent: every step checks first, so a provisioned machine returns in seconds.
@@ -204,6 +205,43 @@ ensure_nginx() {
     || nginx_image nginx-bookworm bookworm nginx-light 1.22
 }
 
+# Podman, the second engine the core scenarios run on (tests/Integration.Tests/PodmanTests.cs): rootful, through its
+# Docker-compatible service on $PODMAN_SOCKET. Three settings of its own make it work here, in drop-in files so a user's
+# containers.conf and registries.conf stay as they are:
+#   - default_ulimits within this machine's hard limits: Podman asks for nofile=1048576, which runc may not set here
+#     ("error setting rlimit type 7: operation not permitted"), and an nproc above 4096 failed the same way (type 6);
+#   - netavark with aardvark-dns: container names and network aliases resolve on a network (CNI needs a dnsname plugin);
+#   - the local registry marked insecure (plain HTTP), so Podman pulls the mirror's images.
+PODMAN_SOCKET=/run/podman/podman.sock
+podman_up() { curl -sf --unix-socket "$PODMAN_SOCKET" http://localhost/_ping >/dev/null 2>&1; }
+write_if_changed() { # file content; returns 0 when it changed
+  [ -f "$1" ] && [ "$(cat "$1")" = "$2" ] && return 1
+  mkdir -p "$(dirname "$1")"; printf '%s\n' "$2" >"$1"; return 0
+}
+ensure_podman() {
+  apt_install podman netavark aardvark-dns
+  local nofile changed=0; nofile=$(ulimit -Hn); [ "$nofile" = unlimited ] && nofile=1048576
+  write_if_changed /etc/containers/containers.conf.d/50-proxystack.conf "# Written by ProxyStack's build/provision.sh.
+[containers]
+default_ulimits = [\"nofile=$nofile:$nofile\", \"nproc=4096:4096\"]
+[network]
+network_backend = \"netavark\"" && changed=1
+  write_if_changed /etc/containers/registries.conf.d/50-proxystack.conf "# Written by ProxyStack's build/provision.sh: the local mirror speaks plain HTTP.
+[[registry]]
+location = \"localhost:5000\"
+insecure = true
+[[registry]]
+location = \"127.0.0.1:5000\"
+insecure = true" && changed=1
+  if podman_up && [ $changed -eq 0 ]; then return 0; fi
+  pkill -f "podman system service .*$PODMAN_SOCKET" 2>/dev/null && sleep 1
+  log "starting podman system service on $PODMAN_SOCKET"
+  mkdir -p "$(dirname "$PODMAN_SOCKET")"
+  nohup podman system service --time=0 "unix://$PODMAN_SOCKET" >/var/log/proxystack-podman.log 2>&1 &
+  for _ in $(seq 1 60); do podman_up && return 0; sleep 0.5; done
+  log "podman did not come up; see /var/log/proxystack-podman.log"; tail -n 30 /var/log/proxystack-podman.log >&2; exit 1
+}
+
 start=$(date +%s)
 apt_install curl ca-certificates wrk gcc libc6-dev zlib1g-dev chromium
 ensure_engine
@@ -213,4 +251,5 @@ ensure_aspnet
 ensure_runtime_deps
 ensure_runtime_deps_extra
 ensure_nginx
-log "ready in $(( $(date +%s) - start )) s: engine, registry $REGISTRY, base images"
+ensure_podman
+log "ready in $(( $(date +%s) - start )) s: engine, registry $REGISTRY, base images, podman"

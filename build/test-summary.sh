@@ -31,27 +31,33 @@ done
 [ "$integration_results" -gt 0 ] || { echo "the integration tests produced no results"; failed=$((failed + 1)); }
 if [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then echo "dotnet test failed before running tests (exit $test_rc)"; failed=$((failed + 1)); fi
 
-# Leak check: every container, network and volume a test creates carries proxystack.stack=pst-… (images:
+# Leak check, on every engine the tests use: every container, network and volume a test creates carries proxystack.stack=pst-… (images:
 # proxystack.image-of=pst-…); none may
 # survive the run. With PROXYSTACK_TEST_RUN set (build/test.sh sets it) only this run's stacks, pst-<tag>-…, count; test
 # stacks of other runs are named but not counted. An engine that does not answer fails the check: an empty answer proves
 # nothing.
 mine="pst-${PROXYSTACK_TEST_RUN:+$PROXYSTACK_TEST_RUN-}"
-engine_get() { curl -sf --max-time 10 --unix-socket "$socket" "http://localhost$1"; }
-if containers=$(engine_get '/containers/json?all=1') && networks=$(engine_get '/networks') && volumes=$(engine_get '/volumes') \
-    && images=$(engine_get '/images/json?all=1'); then
-  all=$( (grep -o '"proxystack.stack":"pst-[^"]*"' <<<"$containers$networks$volumes"; grep -o '"proxystack.image-of":"pst-[^"]*"' <<<"$images") | sort -u)
-  leaks=$(grep -F ":\"$mine" <<<"$all")
-  others=$(grep -vF ":\"$mine" <<<"$all")
-  [ -z "$others" ] || { echo "leak check: test stacks of another run are on this engine (not counted):"; echo "$others"; }
-  if [ -n "$leaks" ]; then
-    echo "leak check: resources left behind by tests:"; echo "$leaks"; failed=$((failed + 1))
+# Every engine the tests use: Docker's socket, and Podman's where build/provision.sh started it (PodmanTests).
+sockets=("$socket")
+podman_socket=${PROXYSTACK_PODMAN_SOCKET:-/run/podman/podman.sock}
+[ -S "$podman_socket" ] && sockets+=("$podman_socket")
+for sock in "${sockets[@]}"; do
+  engine_get() { curl -sf --max-time 10 --unix-socket "$sock" "http://localhost$1"; }
+  if containers=$(engine_get '/containers/json?all=1') && networks=$(engine_get '/networks') && volumes=$(engine_get '/volumes') \
+      && images=$(engine_get '/images/json?all=1'); then
+    all=$( (grep -o '"proxystack.stack":"pst-[^"]*"' <<<"$containers$networks$volumes"; grep -o '"proxystack.image-of":"pst-[^"]*"' <<<"$images") | sort -u)
+    leaks=$(grep -F ":\"$mine" <<<"$all")
+    others=$(grep -vF ":\"$mine" <<<"$all")
+    [ -z "$others" ] || { echo "leak check ($sock): test stacks of another run are on this engine (not counted):"; echo "$others"; }
+    if [ -n "$leaks" ]; then
+      echo "leak check ($sock): resources left behind by tests:"; echo "$leaks"; failed=$((failed + 1))
+    else
+      echo "leak check ($sock): no container, network, volume or image left behind"; passed=$((passed + 1))
+    fi
   else
-    echo "leak check: no container, network, volume or image left behind"; passed=$((passed + 1))
+    echo "leak check: the engine at $sock did not answer, so nothing was checked"; failed=$((failed + 1))
   fi
-else
-  echo "leak check: the engine at $socket did not answer, so nothing was checked"; failed=$((failed + 1))
-fi
+done
 
 # Failed tests again, just above the last line, so a log that keeps only its tail still names them and why.
 if [ "$failed" -gt 0 ]; then

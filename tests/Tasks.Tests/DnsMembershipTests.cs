@@ -112,6 +112,20 @@ public class DnsMembershipTests
     }
 
     [Fact]
+    public void Where_slots_are_aliases_all_slots_change_hands_together_and_the_old_stop_after_one_resolver_wait()
+    {
+        // Podman: the old replica answers to its slot until it stops, so a slot has no gap to wait out between hand-overs.
+        var observed = Running(Model(3)) with { ImageIds = Builders.Images("sha256:app2"), DnsFollowsRenames = false };
+        var steps = Builders.Reconcile(Model(3), observed).Plan.Steps;
+        var resolver = Assert.Single(steps, s => s.Kind == StepKind.AwaitResolver);
+        Assert.True(resolver.IsCommit);
+        var waits = steps.Where(s => s.Kind == StepKind.WaitReady).Select(s => s.Id).ToHashSet();
+        Assert.Equal(3, steps.Count(s => s.Kind == StepKind.JoinUpstream));
+        Assert.All(steps.Where(s => s.Kind == StepKind.RetireContainer), r => Assert.Equal(waits, r.DependsOn.Where(waits.Contains).ToHashSet()));
+        Assert.All(steps.Where(s => s.Kind == StepKind.StopContainer), s => Assert.Equal([resolver.Id], s.DependsOn));
+    }
+
+    [Fact]
     public void A_stopped_replica_is_replaced_not_started_and_a_stale_joining_container_goes_first()
     {
         var model = Model(2);
@@ -190,6 +204,24 @@ public class DnsMembershipTests
         Assert.True(giveUp >= 0 && giveUp < stop && stop < engine.Calls.IndexOf("rm hello-app-2-joining"), calls);
         Assert.True(engine.Calls.IndexOf("rm hello-app-2-joining") < engine.Calls.IndexOf("rename hello-app-2-retiring-old2 hello-app-2"), calls);
         Assert.Equal("old2", engine.Containers["hello-app-2"].Id);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Where_dns_keeps_join_time_names_a_replica_takes_its_slot_as_a_network_alias(bool dnsFollowsRenames)
+    {
+        // Podman's DNS answers to the name a container joined with, so a rename alone would leave the slot unresolvable there.
+        var model = Model(2);
+        var engine = new FakeEngine { Address = "127.0.0.1", DnsFollowsRenames = dnsFollowsRenames };
+        engine.Containers["hello-app-2-joining"] = ("new2", new Dictionary<string, string>(), true);
+        var plan = new Plan([new PlanStep(1, StepKind.JoinUpstream, "hello-app-2", "missing", []) { Content = "hello-app-2-joining" }]);
+        await new PlanExecutor(engine, new NullStackLog()).ExecuteAsync(plan, model, CancellationToken.None);
+        var rename = engine.Calls.IndexOf("rename hello-app-2-joining hello-app-2");
+        var rejoin = engine.Calls.IndexOf("rejoin hello-app-2 hello-net as hello-app-2");
+        Assert.True(rename >= 0, string.Join("\n", engine.Calls));
+        if (dnsFollowsRenames) Assert.Equal(-1, rejoin);
+        else Assert.True(rejoin > rename, string.Join("\n", engine.Calls));
     }
 
     [Theory]

@@ -141,6 +141,13 @@ internal sealed class FakeEngine : IContainerEngine
         return recorded;
     }
 
+    /// <summary>False: an engine like Podman, whose DNS keeps a container's join-time names, so slots are taken by alias.</summary>
+    public bool DnsFollowsRenames { get; set; } = true;
+
+    public Task<bool> DnsFollowsRenamesAsync(CancellationToken ct) => Task.FromResult(DnsFollowsRenames);
+
+    public Task RejoinNetworkAsync(string name, string network, string alias, CancellationToken ct) => Record($"rejoin {name} {network} as {alias}");
+
     public Task StopContainerAsync(string name, TimeSpan timeout, CancellationToken ct)
     {
         if (Containers.TryGetValue(name, out var c)) Containers[name] = c with { Running = false };

@@ -328,6 +328,29 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
     public Task RenameContainerAsync(string name, string newName, CancellationToken ct) =>
         Call($"rename container {name} to {newName}", () => _client.Containers.RenameContainerAsync(name, new ContainerRenameParameters { NewName = newName }, ct));
 
+    private bool? _dnsFollowsRenames;
+
+    /// <summary>
+    /// Asked of the engine once: Podman names itself among /version's components ("Podman Engine"), and its DNS (aardvark-dns,
+    /// or CNI's dnsname) keeps a container's join-time names — `podman rename` documents that a running container may not
+    /// see a rename's effects until it restarts. A rename-and-resolve probe would cost two containers on every run.
+    /// </summary>
+    public async Task<bool> DnsFollowsRenamesAsync(CancellationToken ct)
+    {
+        if (_dnsFollowsRenames is { } known) return known;
+        var version = await Call("read the engine version", () => _client.System.GetVersionAsync(ct)).ConfigureAwait(false);
+        var podman = version.Components?.Any(c => c.Name?.Contains("Podman", StringComparison.OrdinalIgnoreCase) == true) == true;
+        return (_dnsFollowsRenames = !podman).Value;
+    }
+
+    public async Task RejoinNetworkAsync(string name, string network, string alias, CancellationToken ct)
+    {
+        await Call($"disconnect {name} from {network}", () => _client.Networks.DisconnectNetworkAsync(network,
+            new NetworkDisconnectParameters { Container = name, Force = true }, ct)).ConfigureAwait(false);
+        await Call($"connect {name} to {network} as {alias}", () => _client.Networks.ConnectNetworkAsync(network,
+            new NetworkConnectParameters { Container = name, EndpointConfig = new EndpointSettings { Aliases = [alias] } }, ct)).ConfigureAwait(false);
+    }
+
     public Task StopContainerAsync(string name, TimeSpan timeout, CancellationToken ct) =>
         CallOrMissing("stop container " + name, async () =>
         {

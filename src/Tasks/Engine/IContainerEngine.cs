@@ -43,6 +43,19 @@ internal interface IContainerEngine
     Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct);
     Task StartContainerAsync(string name, CancellationToken ct);
     Task RenameContainerAsync(string name, string newName, CancellationToken ct);
+
+    /// <summary>
+    /// Whether the engine's DNS answers to a container's new name after a rename (Docker's does). Podman's keeps the names a
+    /// container had when it joined the network; there a replica takes its slot name in DNS as a network alias instead
+    /// (<see cref="RejoinNetworkAsync"/>).
+    /// </summary>
+    Task<bool> DnsFollowsRenamesAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Disconnects a container from a network and connects it again with <paramref name="alias"/> as a DNS name there. Its
+    /// connections on that network are cut, so only a replica no one sends requests to yet is rejoined.
+    /// </summary>
+    Task RejoinNetworkAsync(string name, string network, string alias, CancellationToken ct);
     /// <summary>SIGTERM (or the image's stop signal), then SIGKILL after <paramref name="timeout"/>.</summary>
     Task StopContainerAsync(string name, TimeSpan timeout, CancellationToken ct);
     Task<bool> RemoveContainerAsync(string name, CancellationToken ct);

@@ -53,6 +53,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
             BusyHostPort = holdsBinding ? 0 : new[] { model.HostPort, model.HttpsPort }.FirstOrDefault(p => p != 0 && IsPortBusy(model.HostAddress, p)),
             UnreadyReplicas = unready,
             BusyReplicaPorts = busyReplicaPorts,
+            DnsFollowsRenames = !StackNetworking.ReplicasByDns(model) || await engine.DnsFollowsRenamesAsync(ct).ConfigureAwait(false),
         };
     }
 

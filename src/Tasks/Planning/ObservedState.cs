@@ -22,6 +22,11 @@ internal sealed record ObservedState
     /// they answered. A replica is only kept when it is proven ready now, not because it once was.
     /// </summary>
     public IReadOnlyDictionary<string, string> UnreadyReplicas { get; init; } = new Dictionary<string, string>();
+    /// <summary>
+    /// The engine's DNS answers to a container's new name after a rename (Docker's does; Podman's keeps join-time names, and
+    /// replicas take their slots there as network aliases, so a slot never goes unresolvable while it changes hands).
+    /// </summary>
+    public bool DnsFollowsRenames { get; init; } = true;
 }
 
 internal sealed record ObservedContainer(string Id, string Name, IReadOnlyDictionary<string, string> Labels, bool Running)

@@ -299,7 +299,8 @@ internal static class Reconciler
             // just then, it drops that slot for a second. Hand-overs therefore go one slot at a time, each after nginx has
             // seen the one before, so the other slots always serve (measured: done side by side, a resolver tick that fell
             // into every slot's gap at once left nginx without a replica for a second — 14 077 502s in one run).
-            var handOvers = _joining.Count(j => j.Old is not null);
+            // Where slots are network aliases (Podman) there is no gap: the old replica answers to the slot until it stops.
+            var handOvers = observed.DnsFollowsRenames ? _joining.Count(j => j.Old is not null) : 0;
             int? settled = null;
             foreach (var (name, cause, old) in _joining)
             {

@@ -10,7 +10,11 @@ namespace ProxyStack.IntegrationTests.Infrastructure;
 public sealed class StackProbe : IDisposable
 {
     public const string StackLabel = "proxystack.stack";
-    private readonly DockerClient _client = new DockerClientBuilder().Build();
+    private readonly DockerClient _client;
+
+    /// <param name="endpoint">The engine to observe ("unix:///run/podman/podman.sock"); the default engine when null.</param>
+    public StackProbe(string? endpoint = null) =>
+        _client = (endpoint is null ? new DockerClientBuilder() : new DockerClientBuilder().WithEndpoint(new Uri(endpoint))).Build();
 
     public void Dispose() => _client.Dispose();
 

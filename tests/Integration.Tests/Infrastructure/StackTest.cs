@@ -6,7 +6,11 @@ namespace ProxyStack.IntegrationTests.Infrastructure;
 /// </summary>
 public abstract class StackTest : IDisposable
 {
-    protected StackProbe Probe { get; } = new();
+    private StackProbe? _probe;
+    /// <summary>The test's view of <see cref="EngineEndpoint"/>'s engine.</summary>
+    protected StackProbe Probe => _probe ??= new(EngineEndpoint);
+    /// <summary>The engine the test's stacks live on, for the probe and the teardown: the default engine when null.</summary>
+    protected virtual string? EngineEndpoint => null;
     protected string Stack { get; } = Ports.NewStackName();
     protected int Port { get; } = Ports.Free();
     /// <summary>Other stacks the test brought up; cleaned up too.</summary>
@@ -33,7 +37,7 @@ public abstract class StackTest : IDisposable
         {
             try
             {
-                using var engine = new ProxyStack.Engine.DockerEngine();
+                using var engine = new ProxyStack.Engine.DockerEngine(EngineEndpoint);
                 // With the stack's volumes: a test leaves nothing, and its key ring goes with it.
                 var (_, failures) = ProxyStack.Execution.StackTeardown.RunAsync(engine, new NullStackLog(), stack, owner: null, CancellationToken.None, removeVolumes: true).GetAwaiter().GetResult();
                 missed.AddRange(failures.Select(f => f.Format()));

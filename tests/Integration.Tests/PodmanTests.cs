@@ -1,0 +1,112 @@
+using ProxyStack.IntegrationTests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ProxyStack.IntegrationTests;
+
+/// <summary>
+/// The core scenarios on Podman (rootful, through its Docker-compatible service at <see cref="Socket"/>, netavark with
+/// aardvark-dns; build/provision.sh sets it up), with the app image loaded by the SDK's LocalRegistry=Podman. Podman's DNS
+/// keeps a container's join-time names, so replicas take their slot names there as network aliases (PlanExecutor's join).
+/// Every observation goes to Podman, not to the Docker engine beside it.
+/// </summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class PodmanTests(SharedSample shared, ITestOutputHelper output) : StackTest
+{
+    public const string Socket = "/run/podman/podman.sock";
+    protected override string? EngineEndpoint => "unix://" + Socket;
+
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+    private Dictionary<string, string> Env => new() { ["DOCKER_HOST"] = EngineEndpoint! };
+
+    private Dictionary<string, string> Props(int replicas, int round = 0) => new()
+    {
+        ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = replicas.ToString(),
+        ["RedeployRound"] = round.ToString(), ["LocalRegistry"] = "Podman",
+    };
+
+    /// <summary>The replicas' names as nginx resolves them in the proxy, one address per slot.</summary>
+    private async Task<string> ResolveInProxyAsync(int replicas)
+    {
+        var names = Enumerable.Range(1, replicas).Select(n => $"{Stack}-app-{n}").ToList();
+        var exec = await Probe.Client.Exec.CreateContainerExecAsync($"{Stack}-proxy", new Docker.DotNet.Models.ContainerExecCreateParameters
+        {
+            Cmd = ["getent", "hosts", .. names], AttachStdout = true, AttachStderr = true,
+        });
+        using var stream = await Probe.Client.Exec.StartContainerExecAsync(exec.ID, new Docker.DotNet.Models.ContainerExecStartParameters());
+        var (stdout, stderr) = await stream.ReadOutputToEndAsync(CancellationToken.None);
+        return stdout + stderr;
+    }
+
+    [DockerFact]
+    public async Task Bring_up_scale_redeploy_status_and_teardown_work_on_podman()
+    {
+        using var sample = new SampleCopy();
+        sample.AddToProject("""  <ItemGroup><StackEnvironment Include="REDEPLOY_ROUND" Value="$(RedeployRound)" /></ItemGroup>""");
+        var up = await sample.BuildAsync("StackUp", Props(3), Env);
+        Assert.True(up.ExitCode == 0, up.ToString());
+        Assert.Contains("to local registry via 'podman'", up.Output);
+        Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+        var hosts = new HashSet<string>();
+        for (var i = 0; i < 30; i++) hosts.Add(await Http.GetStringAsync($"http://127.0.0.1:{Port}/whoami"));
+        Assert.Equal(3, hosts.Count);
+        // The stack is Podman's: the Docker engine beside it has none of it.
+        using (var docker = new StackProbe()) Assert.Empty(await docker.ContainersAsync(Stack));
+
+        var status = await sample.BuildAsync("StackStatus", Props(3), Env);
+        Assert.True(status.ExitCode == 0, status.ToString());
+        Assert.Contains($"Engine: unix://{Socket} (DOCKER_HOST)", status.Output);
+        for (var n = 1; n <= 3; n++) Assert.Matches($@"{Stack}-app-{n}\s+app\s+running\s+yes", status.Output);
+
+        // A rolling redeploy (changed environment) and a scale to 2, under load from a client that never retries.
+        var load = new StrictLoad($"http://127.0.0.1:{Port}");
+        await using (load)
+        {
+            await Task.Delay(2000);
+            var redeploy = await sample.BuildAsync("StackUp", Props(3, round: 1), Env);
+            Assert.True(redeploy.ExitCode == 0, redeploy.ToString());
+            Assert.Contains("retire", redeploy.Output);
+            var scaled = await sample.BuildAsync("StackUp", Props(2, round: 1), Env);
+            Assert.True(scaled.ExitCode == 0, scaled.ToString());
+            await Task.Delay(2000);
+            var wrk = await load.StopAsync();
+            output.WriteLine(load.Report());
+            Assert.True(wrk.Non2xx == 0 && wrk.SocketErrors == 0 && load.PostFailures.Count == 0, load.Report());
+            Assert.True(wrk.Requests >= 1000 && load.Posts >= 5, load.Report());
+        }
+        // Each slot resolves to its current replica alone, and the slot scaled away to nothing: the replaced and surplus
+        // replicas left DNS when they stopped.
+        var resolved = (await ResolveInProxyAsync(3)).Split('\n');
+        for (var n = 1; n <= 2; n++)
+        {
+            var address = (await Probe.InspectAsync($"{Stack}-app-{n}")).NetworkSettings.Networks[$"{Stack}-net"].IPAddress;
+            Assert.Equal([address], resolved.Where(l => l.Contains($" {Stack}-app-{n}.", StringComparison.Ordinal)).Select(l => l.Split(' ')[0]).Distinct());
+        }
+        Assert.DoesNotContain(resolved, l => l.Contains($" {Stack}-app-3.", StringComparison.Ordinal));
+        hosts.Clear();
+        for (var i = 0; i < 30; i++) hosts.Add(await Http.GetStringAsync($"http://127.0.0.1:{Port}/whoami"));
+        Assert.Equal(2, hosts.Count);
+        Assert.Equal(3, (await Probe.ContainersAsync(Stack)).Count);
+
+        var down = await sample.BuildAsync("StackDown", Props(3), Env);
+        Assert.True(down.ExitCode == 0, down.ToString());
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
+    }
+
+    [DockerFact]
+    public async Task Dotnet_run_comes_up_and_ctrl_c_leaves_nothing_on_podman()
+    {
+        using var run = RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory,
+            ["run", "--project", shared.Sample.ProjectFile, $"-p:StackName={Stack}", $"-p:StackHostPort={Port}", "-p:StackReplicas=2", "-p:LocalRegistry=Podman"],
+            new Dictionary<string, string>(Env) { ["StackRegistryMirror"] = Repository.Mirror }));
+        Assert.True(await run.WaitForOutputAsync("press Ctrl-C to stop", TimeSpan.FromMinutes(3)), run.Output);
+        Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+        Assert.Equal(3, (await Probe.ContainersAsync(Stack)).Count);
+        Cli.SignalGroup(run.Id, Cli.SIGINT);
+        var exit = await run.WaitForExitAsync(TimeSpan.FromSeconds(90));
+        Assert.True(exit == 0, $"exit {exit}\n{run.Output}");
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
+    }
+}
