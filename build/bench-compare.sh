@@ -160,14 +160,19 @@ fi
 # Docker Desktop's topology (build/provision.sh with PROXYSTACK_TOPOLOGY=desktop: no userland proxy, no route from the host to
 # container addresses, so readiness goes through the probe relay): a warm StackUp of 4 replicas and a redeploy under load,
 # beside the same figures on the default engine, in this run. The engine is restarted between the two and restored after.
+# Podman (rootful, its Docker-compatible service; build/provision.sh sets it up) is measured the same way, with the app image
+# loaded by the SDK's LocalRegistry=Podman.
 if [ "${BENCH_ONLY:-}" != compare ]; then
-  for topo in linux desktop; do
-    echo "topology: $topo" >&2
-    PROXYSTACK_TOPOLOGY=$topo bash "$root/build/provision.sh" >/dev/null 2>&1
+  for topo in linux desktop podman; do
+    echo "engine: $topo" >&2
+    PROXYSTACK_TOPOLOGY=${topo/podman/linux} bash "$root/build/provision.sh" >/dev/null 2>&1
+    saved_props=("${props[@]}")
+    [ "$topo" = podman ] && { export DOCKER_HOST=unix://$podman_socket; props+=(-p:LocalRegistry=Podman); up 4 >/dev/null; ps_down; }
     for run in $(seq "$runs"); do
       t=$(now); ps_up 4; record "topo-up-$topo" "$(since "$t")"
       under_load ps "$port" "topo-$run" "topo-$topo"
       ps_down
     done
+    props=("${saved_props[@]}"); unset DOCKER_HOST
   done
 fi

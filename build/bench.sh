@@ -4,8 +4,8 @@
 # under load, proxy throughput). Every figure is measured [runs] times (default 5) and printed as Markdown with median, min
 # and max; raw numbers go to artifacts/bench/. Provisions what it needs, works on a copy of samples/HelloStack, and removes
 # everything it started (by label and by name) when it ends, even on failure.
-#   build/bench.sh [runs]          BENCH_ONLY=compare: only the comparison; BENCH_ONLY=desktop: only the Docker Desktop
-#                                  topology figures (stack-up and redeploy, both topologies)
+#   build/bench.sh [runs]          BENCH_ONLY=compare: only the comparison; BENCH_ONLY=desktop: only the engine figures
+#                                  (stack-up and redeploy on the default engine, in Docker Desktop's topology and on Podman)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-5}
@@ -18,6 +18,7 @@ out="$root/artifacts/bench"; mkdir -p "$out"; rm -f "$out"/*.txt
 work=$(mktemp -d /tmp/proxystack-bench-XXXX)
 stack="bench-$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 port=18480
+podman_socket=/run/podman/podman.sock
 cleanup() {
   for id in $(curl -sf --unix-socket /var/run/docker.sock "http://localhost/containers/json?all=1&filters=%7B%22label%22%3A%5B%22proxystack.stack%3D$stack%22%5D%7D" | grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4); do
     curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/containers/$id?force=1" >/dev/null || true; done
@@ -25,6 +26,13 @@ cleanup() {
   # The stack's key ring outlives StackDown by design; the benchmark's own goes with it.
   curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/volumes/$stack-keys" >/dev/null || true
   for img in "$stack:latest" "proxystack/$stack-proxy:latest"; do curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/images/$img?force=1" >/dev/null || true; done
+  # The engine figures also run the stack on Podman: its containers, network, volume and images go the same way.
+  if [ -S "$podman_socket" ]; then
+    for id in $(curl -sf --unix-socket "$podman_socket" "http://localhost/containers/json?all=1&filters=%7B%22label%22%3A%5B%22proxystack.stack%3D$stack%22%5D%7D" | grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4); do
+      curl -sf -X DELETE --unix-socket "$podman_socket" "http://localhost/containers/$id?force=1" >/dev/null || true; done
+    for path in "networks/$stack-net" "volumes/$stack-keys" "images/$stack:latest?force=1" "images/proxystack/$stack-proxy:latest?force=1"; do
+      curl -sf -X DELETE --unix-socket "$podman_socket" "http://localhost/$path" >/dev/null || true; done
+  fi
   docker rm -f $(docker ps -aq --filter name='^raw-' --filter name='^cmp-') >/dev/null 2>&1 || true
   docker network rm raw-net benchcmp_net >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -154,14 +162,15 @@ fi
 if [ "${BENCH_ONLY:-}" != compare ]; then
 cat <<MD
 
-Docker Desktop's topology (4 replicas; the engine without its userland proxy and the host without a route to container
-addresses, so replicas are probed through the relay), beside the default engine in the same run (seconds median/min/max):
+Engines (4 replicas): the default engine; Docker Desktop's topology (the engine without its userland proxy and the host
+without a route to container addresses, so replicas are probed through the relay); Podman (rootful, \`LocalRegistry=Podman\`);
+in the same run (seconds median/min/max):
 
-| | default engine | Docker Desktop's topology |
-| --- | --- | --- |
-| warm \`StackUp\` to the first 200 through nginx | $(slash topo-up-linux) | $(slash topo-up-desktop) |
-| rolling redeploy under load (wrk -t2 -c16) | $(slash redeploy-topo-linux) | $(slash redeploy-topo-desktop) |
-| failed requests during it, all runs (non-2xx + socket errors) | $(total fail-topo-linux) | $(total fail-topo-desktop) |
-| requests/s during it, median | $(stat rps-redeploy-topo-linux | cut -d'|' -f1 | tr -d ' ') | $(stat rps-redeploy-topo-desktop | cut -d'|' -f1 | tr -d ' ') |
+| | default engine | Docker Desktop's topology | Podman |
+| --- | --- | --- | --- |
+| warm \`StackUp\` to the first 200 through nginx | $(slash topo-up-linux) | $(slash topo-up-desktop) | $(slash topo-up-podman) |
+| rolling redeploy under load (wrk -t2 -c16) | $(slash redeploy-topo-linux) | $(slash redeploy-topo-desktop) | $(slash redeploy-topo-podman) |
+| failed requests during it, all runs (non-2xx + socket errors) | $(total fail-topo-linux) | $(total fail-topo-desktop) | $(total fail-topo-podman) |
+| requests/s during it, median | $(stat rps-redeploy-topo-linux | cut -d'|' -f1 | tr -d ' ') | $(stat rps-redeploy-topo-desktop | cut -d'|' -f1 | tr -d ' ') | $(stat rps-redeploy-topo-podman | cut -d'|' -f1 | tr -d ' ') |
 MD
 fi

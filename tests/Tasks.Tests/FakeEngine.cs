@@ -27,6 +27,8 @@ internal sealed class FakeEngine : IContainerEngine
     public List<string> Execs { get; } = [];
     /// <summary>The address containers report on the stack network (null: none yet).</summary>
     public string? Address { get; set; }
+    /// <summary>Addresses of single containers, where they differ from <see cref="Address"/>.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, string> Addresses { get; } = new();
     /// <summary>The stack network's gateway containers report (null: none, as an engine in a VM looks from here).</summary>
     public string? Gateway { get; set; }
     private int _ids;
@@ -163,7 +165,7 @@ internal sealed class FakeEngine : IContainerEngine
 
     public Task<ContainerStatus?> InspectContainerAsync(string name, string network, CancellationToken ct) =>
         Task.FromResult(Containers.TryGetValue(name, out var c)
-            ? new ContainerStatus(c.Id, c.Running, c.Running ? "running" : "exited", CrashOnStart.GetValueOrDefault(name), Address, 0)
+            ? new ContainerStatus(c.Id, c.Running, c.Running ? "running" : "exited", CrashOnStart.GetValueOrDefault(name), (Addresses.TryGetValue(name, out var own) ? own : Address), 0)
             {
                 Gateway = Gateway,
                 PublishedPorts = c.Running && Relays.TryGetValue(name, out var relay) ? new Dictionary<int, int> { [Proxy.ProbeRelayConfig.ContainerPort] = relay.Port } : new Dictionary<int, int>(),

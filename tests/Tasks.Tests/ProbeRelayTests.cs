@@ -107,6 +107,25 @@ public sealed class ProbeRelayTests : IDisposable
     }
 
     [Fact]
+    public void Once_a_replica_answered_directly_one_not_listening_yet_is_asked_directly_again_without_a_relay()
+    {
+        // The running replicas answer directly (the route is proven); the new third one never listens (nothing at 127.0.0.3):
+        // it is asked directly until the timeout, and no relay is started for it.
+        using var replicas = new OkServer();
+        var running = Builders.Model(2) with { AppPort = replicas.Port };
+        var engine = Engine();
+        engine.Gateway = "127.0.0.1";
+        Running(engine, running);
+        engine.Addresses["hello-app-3"] = "127.0.0.3";
+
+        Assert.False(_scratch.Apply(running with { Replicas = 3, ReadyTimeoutSeconds = 1 }, engine).Execute());
+        var error = Assert.Single(_scratch.Build.Errors);
+        Assert.Equal("STACK4004", error.Code);
+        Assert.Contains("hello-app-3", error.Message);
+        Assert.DoesNotContain(engine.Specs.Keys, n => n.Contains("-relay-", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_relay_that_cannot_start_is_STACK4018_and_the_running_stack_is_untouched()
     {
         using var replicas = new OkServer();

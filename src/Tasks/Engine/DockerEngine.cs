@@ -72,29 +72,34 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
     {
         var labelFilter = $"{StackLabels.Stack}={stack}";
         var containers = new Dictionary<string, ObservedContainer>();
-        var byLabel = await Call("list containers", () => _client.Containers.ListContainersAsync(new ContainersListParameters
+        // The four listings overlap: they are independent, and an engine under load answers each slowly.
+        var byLabelTask = Call("list containers", () => _client.Containers.ListContainersAsync(new ContainersListParameters
         {
             All = true,
             Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [labelFilter] = true } },
-        }, ct)).ConfigureAwait(false);
-        var byName = names.Count == 0 ? [] : await Call("list containers", () => _client.Containers.ListContainersAsync(new ContainersListParameters
+        }, ct));
+        var byNameTask = names.Count == 0 ? Task.FromResult<IList<ContainerListResponse>>([]) : Call("list containers", () => _client.Containers.ListContainersAsync(new ContainersListParameters
         {
             All = true,
             Filters = new Dictionary<string, IDictionary<string, bool>> { ["name"] = names.ToDictionary(n => $"^/{n}$", _ => true) },
-        }, ct)).ConfigureAwait(false);
+        }, ct));
+        var netsByLabelTask = Call("list networks", () => _client.Networks.ListNetworksAsync(new NetworksListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [labelFilter] = true } },
+        }, ct));
+        var netsByNameTask = names.Count == 0 ? Task.FromResult<IList<NetworkResponse>>([]) : Call("list networks", () => _client.Networks.ListNetworksAsync(new NetworksListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["name"] = names.ToDictionary(n => n, _ => true) },
+        }, ct));
+        var byLabel = await byLabelTask.ConfigureAwait(false);
+        var byName = await byNameTask.ConfigureAwait(false);
         foreach (var c in byLabel.Concat(byName))
             containers[c.ID] = new ObservedContainer(c.ID, c.Names.FirstOrDefault()?.TrimStart('/') ?? c.ID,
                 (IReadOnlyDictionary<string, string>?)c.Labels ?? new Dictionary<string, string>(), c.State == "running");
 
         var networks = new Dictionary<string, ObservedNetwork>();
-        var netsByLabel = await Call("list networks", () => _client.Networks.ListNetworksAsync(new NetworksListParameters
-        {
-            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [labelFilter] = true } },
-        }, ct)).ConfigureAwait(false);
-        var netsByName = names.Count == 0 ? [] : await Call("list networks", () => _client.Networks.ListNetworksAsync(new NetworksListParameters
-        {
-            Filters = new Dictionary<string, IDictionary<string, bool>> { ["name"] = names.ToDictionary(n => n, _ => true) },
-        }, ct)).ConfigureAwait(false);
+        var netsByLabel = await netsByLabelTask.ConfigureAwait(false);
+        var netsByName = await netsByNameTask.ConfigureAwait(false);
         // The name filter matches substrings; keep exact names only.
         foreach (var n in netsByLabel.Concat(netsByName.Where(n => names.Contains(n.Name))))
             networks[n.ID] = new ObservedNetwork(n.ID, n.Name, (IReadOnlyDictionary<string, string>?)n.Labels ?? new Dictionary<string, string>());

@@ -69,7 +69,8 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
     /// <summary>
     /// How a replica is asked: directly in host mode; otherwise directly only where this machine is itself on the stack's
     /// bridge (the network's gateway is one of its own addresses: a Linux engine), falling back to the relay when the direct
-    /// request gets no HTTP answer at all (a firewall between host and containers, or an app not yet listening); and through
+    /// request gets no HTTP answer at all (a firewall between host and containers, or an app not yet listening) until some
+    /// replica has answered directly (<see cref="ProbeRelay.DirectRouteProven"/>: then it is not listening yet); and through
     /// the relay alone where the engine is elsewhere (a VM: Docker Desktop, Podman machines, Colima), whose container
     /// addresses the host cannot reach — or could reach something else at, through a VPN's route.
     /// </summary>
@@ -80,7 +81,12 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
         var onBridge = IsOwnAddress(gateway);
         return new Probe(uri.ToString(), async ct =>
         {
-            if (onBridge && await ProbeAsync(uri, health, ct).ConfigureAwait(false) is { Status: > 0 } answered) return answered;
+            if (onBridge)
+            {
+                var answered = await ProbeAsync(uri, health, ct).ConfigureAwait(false);
+                if (answered.Status > 0) relay.DirectRouteProven = true;
+                if (answered.Status > 0 || relay.DirectRouteProven) return answered;
+            }
             var (relayAddress, token) = await relay.GetAsync(ct).ConfigureAwait(false);
             return await ProbeThroughRelayAsync(relayAddress, token, uri, health, ct).ConfigureAwait(false);
         });
