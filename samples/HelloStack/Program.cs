@@ -17,8 +17,9 @@ app.UseWebSockets();
 app.MapGet("/", () => "hello world\n");
 // The replica's host name (its container id), so load balancing across replicas can be seen.
 app.MapGet("/whoami", () => Environment.MachineName + "\n");
-// The host environment and a value only appsettings.Development.json sets: Development under `dotnet run`, Production under StackUp.
-app.MapGet("/environment", () => $"{app.Environment.EnvironmentName} {app.Configuration["HelloStack:Settings"] ?? "-"}\n");
+// The host environment, a value only appsettings.Development.json sets and one only the launch profile sets: Development and
+// both values under `dotnet run`, Production and neither under StackUp.
+app.MapGet("/environment", () => $"{app.Environment.EnvironmentName} {app.Configuration["HelloStack:Settings"] ?? "-"} {app.Configuration["HelloStack:Profile"] ?? "-"}\n");
 // What the app sees of the client once the forwarded headers are applied.
 app.MapGet("/client", (HttpContext c) => $"{c.Request.Scheme} {c.Request.Host} {c.Connection.RemoteIpAddress}\n");
 // Server-Sent Events: five events 300 ms apart, each carrying the time it was written (Unix ms).

@@ -11,9 +11,9 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
 
-    private RunningProcess Run(bool keepRunning = false) => RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory,
+    private RunningProcess Run(bool keepRunning = false, string? launchProfile = null) => RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory,
         ["run", "--project", shared.Sample.ProjectFile, $"-p:StackName={Stack}", $"-p:StackHostPort={Port}", "-p:StackReplicas=2",
-         $"-p:StackKeepRunning={keepRunning.ToString().ToLowerInvariant()}"],
+         $"-p:StackKeepRunning={keepRunning.ToString().ToLowerInvariant()}", .. launchProfile is null ? Array.Empty<string>() : ["--launch-profile", launchProfile]],
         new Dictionary<string, string> { ["StackRegistryMirror"] = Repository.Mirror }));
 
     [DockerFact]
@@ -21,16 +21,23 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         RunThenStopWith(Cli.SIGINT, group: true);
 
     [DockerFact]
-    public Task Dotnet_run_stops_cleanly_on_SIGTERM() => RunThenStopWith(Cli.SIGTERM, group: false);
+    public Task Dotnet_run_stops_cleanly_on_SIGTERM_and_warns_when_it_applied_another_launch_profile_than_the_replicas_got() =>
+        RunThenStopWith(Cli.SIGTERM, group: false, launchProfile: "Staging");
 
-    private async Task RunThenStopWith(int signal, bool group)
+    private async Task RunThenStopWith(int signal, bool group, string? launchProfile = null)
     {
-        using var run = Run();
+        using var run = Run(launchProfile: launchProfile);
         Assert.True(await run.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), run.Output);
         Assert.Contains($"Stack '{Stack}': 2 replica(s) behind nginx at http://127.0.0.1:{Port}", run.Output);
         Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
-        // Replicas run in Development, as a plain `dotnet run` would run the app: appsettings.Development.json applies.
-        Assert.Equal("Development from-appsettings.Development.json\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/environment"));
+        // Replicas run as a plain `dotnet run` would run the app: in Development (appsettings.Development.json applies), with
+        // the launch profile's environment.
+        Assert.Equal("Development from-appsettings.Development.json from-launchSettings.json\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/environment"));
+        // `dotnet run --launch-profile` does not tell the build: the replicas have the default profile's environment (above),
+        // and the run says how to give them the one it applied.
+        if (launchProfile is not null)
+            Assert.Contains($"warning: dotnet run applied launch profile '{launchProfile}', but the replicas have the environment of 'HelloStack (stack)'", run.Output);
+        else Assert.DoesNotContain("dotnet run applied launch profile", run.Output);
         // Container output streams with a per-container prefix.
         Assert.True(await run.WaitForOutputAsync($"{Stack}-app-1 | ", TimeSpan.FromSeconds(20)), run.Output);
 

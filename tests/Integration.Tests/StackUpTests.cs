@@ -25,7 +25,7 @@ public sealed class StackUpTests(SharedSample shared) : StackTest
 
         Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
         // StackUp (a build server) keeps the image's Production: appsettings.Development.json does not apply.
-        Assert.Equal("Production -\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/environment"));
+        Assert.Equal("Production - -\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/environment"));
         var hosts = new HashSet<string>();
         for (var i = 0; i < 30; i++) hosts.Add((await Http.GetStringAsync($"http://127.0.0.1:{Port}/whoami")).Trim());
         Assert.Equal(3, hosts.Count);

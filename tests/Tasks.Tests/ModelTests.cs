@@ -171,6 +171,58 @@ public class ModelTests
         Assert.Empty(Env(Builders.ValidInput()));
     }
 
+    private const string LaunchSettings = """
+        {
+          // dotnet run allows comments and trailing commas here
+          "profiles": {
+            "IIS Express": { "commandName": "IISExpress", "environmentVariables": { "FROM": "iis" } },
+            "http": {
+              "commandName": "Project",
+              "applicationUrl": "http://localhost:5000",
+              "environmentVariables": { "ASPNETCORE_ENVIRONMENT": "Staging", "Greeting__Text": "from http", "ASPNETCORE_URLS": "http://+:5000", "aspnetcore_http_ports": "5000", },
+            },
+            "https": { "commandName": "Project", "environmentVariables": { "Greeting__Text": "from https" } },
+          },
+        }
+        """;
+
+    [Fact]
+    public void Under_dotnet_run_replicas_get_the_launch_profiles_environment_without_the_variables_ProxyStack_owns()
+    {
+        static IReadOnlyList<KeyValuePair<string, string>> Env(StackInput input) => StackModelBuilder.Build(input).Model!.Environment;
+        var run = Builders.ValidInput() with { UnderRun = true, LaunchSettings = LaunchSettings };
+        // dotnet run's default: the first Project profile; its environment name wins over Development; URLs and ports stay ours.
+        Assert.Equal([new("ASPNETCORE_ENVIRONMENT", "Staging"), new("DOTNET_ENVIRONMENT", "Development"), new("DOTNET_LAUNCH_PROFILE", "http"), new("Greeting__Text", "from http")], Env(run));
+        Assert.Equal("http", StackModelBuilder.Build(run).Model!.LaunchProfile);
+        // StackLaunchProfile picks another; StackEnvironment wins over the profile.
+        Assert.Equal([new("ASPNETCORE_ENVIRONMENT", "Development"), new("DOTNET_ENVIRONMENT", "Development"), new("DOTNET_LAUNCH_PROFILE", "https"), new("Greeting__Text", "mine")],
+            Env(run with { LaunchProfile = "https", Environment = [new("Greeting__Text", "mine")] }));
+        // A build server's StackUp reads no launch profile, even a broken one.
+        Assert.Empty(Env(Builders.ValidInput() with { LaunchSettings = LaunchSettings }));
+        Assert.Empty(Env(Builders.ValidInput() with { LaunchSettings = "{ not json", LaunchProfile = "nope" }));
+        // No launch settings, or none with a Project profile: Development alone.
+        Assert.Equal(2, Env(Builders.ValidInput() with { UnderRun = true }).Count);
+        Assert.Equal(2, Env(run with { LaunchSettings = """{ "profiles": { "IIS": { "commandName": "IISExpress" } } }""" }).Count);
+    }
+
+    [Fact]
+    public void Under_dotnet_run_unreadable_launch_settings_are_STACK1038_and_an_unknown_profile_is_STACK1039()
+    {
+        var run = Builders.ValidInput() with { UnderRun = true, LaunchSettingsPath = "/p/Properties/launchSettings.json" };
+        var (model, diagnostics) = StackModelBuilder.Build(run with { LaunchSettings = "{ \"profiles\": { \"http\": { " });
+        Assert.Null(model);
+        var error = Assert.Single(diagnostics);
+        Assert.Equal("STACK1038", error.Code);
+        Assert.StartsWith("STACK1038: /p/Properties/launchSettings.json is not valid JSON: ", error.Format());
+
+        (model, diagnostics) = StackModelBuilder.Build(run with { LaunchSettings = LaunchSettings, LaunchProfile = "staging" });
+        Assert.Null(model);
+        Assert.Equal("STACK1039: StackLaunchProfile is 'staging', but /p/Properties/launchSettings.json has no such profile: its profiles are 'IIS Express', 'http', 'https'. Set StackLaunchProfile to one of its profiles, or leave it empty for the one dotnet run picks by default (the first whose commandName is Project).",
+            Assert.Single(diagnostics).Format());
+        (_, diagnostics) = StackModelBuilder.Build(run with { LaunchProfile = "http" });
+        Assert.Contains("has no such profile: the file does not exist.", Assert.Single(diagnostics).Format());
+    }
+
     [Fact]
     public void A_runtime_identifier_for_another_operating_system_is_STACK1036_and_native_AOT_off_Linux_is_STACK1037()
     {

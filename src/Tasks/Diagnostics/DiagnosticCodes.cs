@@ -40,6 +40,8 @@ internal static class DiagnosticCodes
     public const string AppProtocolInvalid = "STACK1035";
     public const string RuntimeIdentifierNotLinux = "STACK1036";
     public const string NativeAotNeedsLinuxHost = "STACK1037";
+    public const string LaunchSettingsInvalid = "STACK1038";
+    public const string LaunchProfileNotFound = "STACK1039";
     public const string BaseImageUnavailable = "STACK2001";
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";

@@ -38,6 +38,10 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     public string StackKeepRunning { get; set; } = "";
     /// <summary>Whether `dotnet run` brings the stack up (the hook's condition is in Sdk.targets; validated here). Example: true</summary>
     public string StackRunHook { get; set; } = "";
+    /// <summary>Under `dotnet run`: the launch profile whose environment the replicas get (empty: dotnet run's default).</summary>
+    public string StackLaunchProfile { get; set; } = "";
+    /// <summary>The project's launch settings (Properties/launchSettings.json); read only under `dotnet run`.</summary>
+    public string LaunchSettingsFile { get; set; } = "";
     /// <summary>Seconds to wait for another bring-up or teardown of the stack. Example: 300</summary>
     public string StackLockTimeout { get; set; } = "300";
     /// <summary>Bytes; 0: no limit. Example: 30000000</summary>
@@ -138,6 +142,9 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             Adopt = StackAdopt,
             ContainerUser = ContainerUser,
             UnderRun = UnderRun,
+            LaunchProfile = StackLaunchProfile,
+            LaunchSettings = UnderRun && LaunchSettingsFile.Length > 0 ? ReadOrNull(LaunchSettingsFile) : null,
+            LaunchSettingsPath = LaunchSettingsFile,
             Owner = $"{Environment.MachineName}:{(ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory()).TrimEnd('/', '\\')}",
             ContainerSupport = ContainerSupport,
             IsWebProject = IsWebProject,

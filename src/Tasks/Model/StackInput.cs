@@ -51,6 +51,11 @@ internal sealed record StackInput
     public string Owner { get; init; } = "";
     /// <summary>Whether the bring-up is part of `dotnet run` (set by the run hook, not by users).</summary>
     public bool UnderRun { get; init; }
+    /// <summary>StackLaunchProfile: the launch profile whose environment the replicas get under `dotnet run` (empty: dotnet run's default).</summary>
+    public string LaunchProfile { get; init; } = "";
+    /// <summary>The project's Properties/launchSettings.json (null: it has none), and its path for messages.</summary>
+    public string? LaunchSettings { get; init; }
+    public string LaunchSettingsPath { get; init; } = "Properties/launchSettings.json";
     /// <summary>$(PublishAot) or $(PublishTrimmed) is true: the app publishes for one runtime identifier only.</summary>
     public string NativeOrTrimmed { get; init; } = "";
     /// <summary>$(RuntimeIdentifier) as the project sets it, else the one ProxyStack publishes a native AOT or trimmed app for. Example: linux-x64</summary>

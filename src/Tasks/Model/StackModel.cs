@@ -56,6 +56,8 @@ internal sealed record StackModel
     public IReadOnlyList<ProxyConfigSnippet> ProxyConfigs { get; init; } = [];
     /// <summary>Sorted by name, so hashing and container specs are deterministic.</summary>
     public required IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; }
+    /// <summary>Under `dotnet run`: the launch profile whose environment the replicas got (empty: none).</summary>
+    public string LaunchProfile { get; init; } = "";
     /// <summary>Secret environment: sources only; ApplyStack reads the values (see <see cref="SecretEnvironment"/>).</summary>
     public IReadOnlyList<SecretSource> Secrets { get; init; } = [];
     /// <summary>The checkout that owns the stack ("machine:project directory"), recorded on every container and network.</summary>

@@ -16,8 +16,16 @@ internal static class StackModelBuilder
         var nginx = ImageReference.Parse(input.NginxImage)!;
         if (input.RegistryMirror.Length > 0) nginx = nginx.WithMirror(input.RegistryMirror);
         var given = input.Environment.GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last()).ToList();
-        // Under `dotnet run` the replicas run as a plain `dotnet run` runs the app: in Development (appsettings.Development.json,
-        // the developer exception page) unless StackEnvironment says otherwise. StackUp — a build server — keeps Production.
+        // Under `dotnet run` the replicas run as a plain `dotnet run` runs the app: with the launch profile's environment (and
+        // its name in DOTNET_LAUNCH_PROFILE), in Development (appsettings.Development.json, the developer exception page)
+        // unless the profile or StackEnvironment says otherwise; StackEnvironment wins. StackUp — a build server — keeps
+        // Production and reads no launch profile.
+        var launchProfile = input.UnderRun ? LaunchProfiles.Select(input.LaunchSettings, input.LaunchSettingsPath, input.LaunchProfile).Profile : null;
+        if (launchProfile is not null)
+        {
+            foreach (var (name, value) in launchProfile.Environment.Append(new(LaunchProfiles.ProfileVariable, launchProfile.Name)))
+                if (!given.Any(e => e.Key == name)) given.Add(new(name, value));
+        }
         if (input.UnderRun)
             foreach (var name in RunEnvironmentNames.Where(n => !given.Any(e => e.Key == n)))
                 given.Add(new(name, "Development"));
@@ -45,6 +53,7 @@ internal static class StackModelBuilder
             NetworkMode = input.NetworkMode,
             KeepRunning = StackValidator.ParseBool(input.KeepRunning)!.Value,
             Environment = environment,
+            LaunchProfile = launchProfile?.Name ?? "",
             KeyRingDirectory = sharedKeys ? KeyRing.Directory(localAppData) : "",
             Secrets = input.Secrets.OrderBy(s => s.Name, StringComparer.Ordinal).ToList(),
             Owner = input.Owner,

@@ -41,6 +41,9 @@ internal static partial class StackRunner
             stop.Cancel();
         }
         else log.Milestone(string.Format(Strings.StackListening, model.Name, model.Replicas, model.ServedUrl) + " — press Ctrl-C to stop.");
+        // `dotnet run --launch-profile X` applies X to this process only; the replicas got the profile the build picked.
+        if (Environment.GetEnvironmentVariable(LaunchProfiles.ProfileVariable) is { Length: > 0 } applied && applied != model.LaunchProfile)
+            log.Error("warning: " + string.Format(Strings.LaunchProfileMismatch, applied, model.LaunchProfile.Length > 0 ? $"'{model.LaunchProfile}'" : "none"));
         // `dotnet run` killed outright (SIGKILL, a crashed IDE) would leave this process an orphan forever: when the parent
         // changes, stop as on Ctrl-C. (The reaper removes the stack in that case too.)
         var parent = OperatingSystem.IsWindows() ? 0 : GetParentPid();

@@ -1,0 +1,74 @@
+using System.Text.Json;
+using ProxyStack.Diagnostics;
+
+namespace ProxyStack.Model;
+
+/// <summary>
+/// The launch profile `dotnet run` applies (Properties/launchSettings.json): its environment reaches the replicas under
+/// `dotnet run`, as it reaches a plain `dotnet run`'s app. `dotnet run` does not tell MSBuild which profile it will pick,
+/// so ProxyStack picks as it does without --launch-profile — the first profile whose commandName is Project — or the one
+/// StackLaunchProfile names; the runner warns when `dotnet run` applied another (DOTNET_LAUNCH_PROFILE).
+/// </summary>
+internal static class LaunchProfiles
+{
+    public const string FileName = "launchSettings.json";
+
+    /// <summary>
+    /// Variables ProxyStack sets itself (where the app listens): a launch profile's values for them would point Kestrel
+    /// somewhere nginx does not send requests.
+    /// </summary>
+    public static readonly string[] OwnedNames =
+    [
+        "ASPNETCORE_URLS", "DOTNET_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_HTTP_PORTS",
+        "DOTNET_HTTPS_PORTS", "HTTP_PORTS", "HTTPS_PORTS",
+    ];
+
+    /// <summary>What `dotnet run` sets in the app's environment: the name of the profile it applied.</summary>
+    public const string ProfileVariable = "DOTNET_LAUNCH_PROFILE";
+
+    public sealed record Profile(string Name, IReadOnlyList<KeyValuePair<string, string>> Environment);
+
+    /// <summary>
+    /// The profile to apply: <paramref name="requested"/> by name, else the first with commandName Project; null when the
+    /// project has no launch settings or no such profile (and none was requested). A file that is not valid JSON, or a
+    /// requested profile that is not in it, is an error naming <paramref name="path"/>.
+    /// </summary>
+    /// <param name="json">The file's content; null when the project has none.</param>
+    /// <param name="path">The file's path, for messages.</param>
+    /// <param name="requested">StackLaunchProfile (empty: dotnet run's default).</param>
+    public static (Profile? Profile, Diagnostic? Error) Select(string? json, string path, string requested)
+    {
+        requested = requested.Trim();
+        if (json is null)
+            return requested.Length == 0 ? (null, null) : (null, Diagnostic.Error(nameof(Strings.LaunchProfileNotFound), requested, path, "the file does not exist"));
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException e)
+        {
+            return (null, Diagnostic.Error(nameof(Strings.LaunchSettingsInvalid), path, e.Message));
+        }
+        using (document)
+        {
+            var profiles = document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("profiles", out var p) && p.ValueKind == JsonValueKind.Object
+                ? p.EnumerateObject().Where(e => e.Value.ValueKind == JsonValueKind.Object).ToList() : [];
+            var index = requested.Length > 0 ? profiles.FindIndex(e => e.Name == requested) : profiles.FindIndex(e => CommandName(e.Value) == "Project");
+            if (index < 0)
+                return requested.Length == 0 ? (null, null) : (null, Diagnostic.Error(nameof(Strings.LaunchProfileNotFound), requested, path,
+                    profiles.Count == 0 ? "it has no profiles" : "its profiles are " + string.Join(", ", profiles.Select(e => $"'{e.Name}'"))));
+            var profile = profiles[index];
+            var environment = new List<KeyValuePair<string, string>>();
+            if (profile.Value.TryGetProperty("environmentVariables", out var variables) && variables.ValueKind == JsonValueKind.Object)
+                foreach (var v in variables.EnumerateObject())
+                    if (v.Name.Length > 0 && !v.Name.Contains('=') && !OwnedNames.Contains(v.Name, StringComparer.OrdinalIgnoreCase))
+                        environment.Add(new(v.Name, v.Value.ValueKind == JsonValueKind.String ? v.Value.GetString()! : v.Value.GetRawText()));
+            return (new Profile(profile.Name, environment), null);
+        }
+    }
+
+    private static string? CommandName(JsonElement profile) =>
+        profile.TryGetProperty("commandName", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+}
