@@ -41,6 +41,8 @@ internal static partial class StackRunner
             stop.Cancel();
         }
         else log.Milestone(string.Format(Strings.StackListening, model.Name, model.Replicas, model.ServedUrl) + " — press Ctrl-C to stop.");
+        // On standard output: dotnet watch shows the process's standard output, not its standard error.
+        if (UnderHotReload(Environment.GetEnvironmentVariables(), AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name))) log.Milestone("warning: " + Strings.WatchHotReloadIneffective);
         // `dotnet run --launch-profile X` applies X to this process only; the replicas got the profile the build picked.
         if (Environment.GetEnvironmentVariable(LaunchProfiles.ProfileVariable) is { Length: > 0 } applied && applied != model.LaunchProfile)
             log.Error("warning: " + string.Format(Strings.LaunchProfileMismatch, applied, model.LaunchProfile.Length > 0 ? $"'{model.LaunchProfile}'" : "none"));
@@ -90,6 +92,15 @@ internal static partial class StackRunner
             return 1;
         }
     }
+
+    /// <summary>
+    /// Whether `dotnet watch` runs this process with Hot Reload: it then applies each edit to this process (which does not
+    /// run the app) and reports it applied, while the replicas keep the old code. DOTNET_WATCH=1, and its delta applier is
+    /// loaded as a startup hook (which takes its own variables out of the environment as it starts; with --no-hot-reload
+    /// there is no hook, and dotnet watch restarts the process on every change instead).
+    /// </summary>
+    public static bool UnderHotReload(System.Collections.IDictionary environment, IEnumerable<string?> loadedAssemblies) =>
+        environment["DOTNET_WATCH"] as string == "1" && loadedAssemblies.Contains("Microsoft.Extensions.DotNetDeltaApplier");
 
     [LibraryImport("libc", EntryPoint = "getppid")]
     private static partial int GetParentPid();
