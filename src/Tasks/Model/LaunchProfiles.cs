@@ -11,8 +11,6 @@ namespace ProxyStack.Model;
 /// </summary>
 internal static class LaunchProfiles
 {
-    public const string FileName = "launchSettings.json";
-
     /// <summary>
     /// Variables ProxyStack sets itself (where the app listens): a launch profile's values for them would point Kestrel
     /// somewhere nginx does not send requests.
