@@ -19,20 +19,18 @@ work=$(mktemp -d /tmp/proxystack-bench-XXXX)
 stack="bench-$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 port=18480
 podman_socket=/run/podman/podman.sock
+# Removes the benchmark's stack from the engine at socket $1: its containers by label, its network, its key ring (which
+# outlives StackDown by design; the benchmark's own goes with it) and its images.
+clean_stack() {
+  for id in $(curl -sf --unix-socket "$1" "http://localhost/containers/json?all=1&filters=%7B%22label%22%3A%5B%22proxystack.stack%3D$stack%22%5D%7D" | grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4); do
+    curl -sf -X DELETE --unix-socket "$1" "http://localhost/containers/$id?force=1" >/dev/null || true; done
+  for path in "networks/$stack-net" "volumes/$stack-keys" "images/$stack:latest?force=1" "images/proxystack/$stack-proxy:latest?force=1"; do
+    curl -sf -X DELETE --unix-socket "$1" "http://localhost/$path" >/dev/null || true; done
+}
 cleanup() {
-  for id in $(curl -sf --unix-socket /var/run/docker.sock "http://localhost/containers/json?all=1&filters=%7B%22label%22%3A%5B%22proxystack.stack%3D$stack%22%5D%7D" | grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4); do
-    curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/containers/$id?force=1" >/dev/null || true; done
-  curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/networks/$stack-net" >/dev/null || true
-  # The stack's key ring outlives StackDown by design; the benchmark's own goes with it.
-  curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/volumes/$stack-keys" >/dev/null || true
-  for img in "$stack:latest" "proxystack/$stack-proxy:latest"; do curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/images/$img?force=1" >/dev/null || true; done
-  # The engine figures also run the stack on Podman: its containers, network, volume and images go the same way.
-  if [ -S "$podman_socket" ]; then
-    for id in $(curl -sf --unix-socket "$podman_socket" "http://localhost/containers/json?all=1&filters=%7B%22label%22%3A%5B%22proxystack.stack%3D$stack%22%5D%7D" | grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4); do
-      curl -sf -X DELETE --unix-socket "$podman_socket" "http://localhost/containers/$id?force=1" >/dev/null || true; done
-    for path in "networks/$stack-net" "volumes/$stack-keys" "images/$stack:latest?force=1" "images/proxystack/$stack-proxy:latest?force=1"; do
-      curl -sf -X DELETE --unix-socket "$podman_socket" "http://localhost/$path" >/dev/null || true; done
-  fi
+  clean_stack /var/run/docker.sock
+  # The engine figures also run the stack on Podman.
+  [ -S "$podman_socket" ] && clean_stack "$podman_socket"
   docker rm -f $(docker ps -aq --filter name='^raw-' --filter name='^cmp-') >/dev/null 2>&1 || true
   docker network rm raw-net benchcmp_net >/dev/null 2>&1 || true
   rm -rf "$work"

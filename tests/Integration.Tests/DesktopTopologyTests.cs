@@ -101,22 +101,7 @@ public sealed class DesktopTopologyTests(SharedSample shared, DesktopTopology to
         for (var n = 1; n <= 3; n++) Assert.Matches($@"{Stack}-app-{n}\s+app\s+running\s+yes", status.Output);
         Assert.Matches($@"{Stack}-proxy\s+proxy\s+running\s+yes", status.Output);
 
-        // A rolling redeploy (changed environment) and a scale to 2, under load from a client that never retries.
-        var load = new StrictLoad($"http://127.0.0.1:{Port}");
-        await using (load)
-        {
-            await Task.Delay(2000);
-            var redeploy = await sample.BuildAsync("StackUp", Props(3, round: 1), Env);
-            Assert.True(redeploy.ExitCode == 0, redeploy.ToString());
-            Assert.Contains("retire", redeploy.Output);
-            var scaled = await sample.BuildAsync("StackUp", Props(2, round: 1), Env);
-            Assert.True(scaled.ExitCode == 0, scaled.ToString());
-            await Task.Delay(2000);
-            var wrk = await load.StopAsync();
-            output.WriteLine(load.Report());
-            Assert.True(wrk.Non2xx == 0 && wrk.SocketErrors == 0 && load.PostFailures.Count == 0, load.Report());
-            Assert.True(wrk.Requests >= 1000 && load.Posts >= 5, load.Report());
-        }
+        await RedeployAndScaleToTwoUnderLoadAsync(sample, Props, Env, output);
         Assert.Equal(3, (await Probe.ContainersAsync(Stack)).Count);
 
         var down = await sample.BuildAsync("StackDown", Props(2), Env);

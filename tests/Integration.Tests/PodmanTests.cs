@@ -58,22 +58,7 @@ public sealed class PodmanTests(SharedSample shared, ITestOutputHelper output) :
         Assert.Contains($"Engine: unix://{Socket} (DOCKER_HOST)", status.Output);
         for (var n = 1; n <= 3; n++) Assert.Matches($@"{Stack}-app-{n}\s+app\s+running\s+yes", status.Output);
 
-        // A rolling redeploy (changed environment) and a scale to 2, under load from a client that never retries.
-        var load = new StrictLoad($"http://127.0.0.1:{Port}");
-        await using (load)
-        {
-            await Task.Delay(2000);
-            var redeploy = await sample.BuildAsync("StackUp", Props(3, round: 1), Env);
-            Assert.True(redeploy.ExitCode == 0, redeploy.ToString());
-            Assert.Contains("retire", redeploy.Output);
-            var scaled = await sample.BuildAsync("StackUp", Props(2, round: 1), Env);
-            Assert.True(scaled.ExitCode == 0, scaled.ToString());
-            await Task.Delay(2000);
-            var wrk = await load.StopAsync();
-            output.WriteLine(load.Report());
-            Assert.True(wrk.Non2xx == 0 && wrk.SocketErrors == 0 && load.PostFailures.Count == 0, load.Report());
-            Assert.True(wrk.Requests >= 1000 && load.Posts >= 5, load.Report());
-        }
+        await RedeployAndScaleToTwoUnderLoadAsync(sample, Props, Env, output);
         // Each slot resolves to its current replica alone, and the slot scaled away to nothing: the replaced and surplus
         // replicas left DNS when they stopped.
         var resolved = (await ResolveInProxyAsync(3)).Split('\n');

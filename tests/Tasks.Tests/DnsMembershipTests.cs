@@ -119,6 +119,8 @@ public class DnsMembershipTests
         var steps = Builders.Reconcile(Model(3), observed).Plan.Steps;
         var resolver = Assert.Single(steps, s => s.Kind == StepKind.AwaitResolver);
         Assert.True(resolver.IsCommit);
+        Assert.All(steps.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.True(j.AsAlias));
+        Assert.All(Builders.Reconcile(Model(3), observed with { DnsFollowsRenames = true }).Plan.Steps.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.False(j.AsAlias));
         var waits = steps.Where(s => s.Kind == StepKind.WaitReady).Select(s => s.Id).ToHashSet();
         Assert.Equal(3, steps.Count(s => s.Kind == StepKind.JoinUpstream));
         Assert.All(steps.Where(s => s.Kind == StepKind.RetireContainer), r => Assert.Equal(waits, r.DependsOn.Where(waits.Contains).ToHashSet()));
@@ -213,9 +215,9 @@ public class DnsMembershipTests
     {
         // Podman's DNS answers to the name a container joined with, so a rename alone would leave the slot unresolvable there.
         var model = Model(2);
-        var engine = new FakeEngine { Address = "127.0.0.1", DnsFollowsRenames = dnsFollowsRenames };
+        var engine = new FakeEngine { Address = "127.0.0.1" };
         engine.Containers["hello-app-2-joining"] = ("new2", new Dictionary<string, string>(), true);
-        var plan = new Plan([new PlanStep(1, StepKind.JoinUpstream, "hello-app-2", "missing", []) { Content = "hello-app-2-joining" }]);
+        var plan = new Plan([new PlanStep(1, StepKind.JoinUpstream, "hello-app-2", "missing", []) { Content = "hello-app-2-joining", AsAlias = !dnsFollowsRenames }]);
         await new PlanExecutor(engine, new NullStackLog()).ExecuteAsync(plan, model, CancellationToken.None);
         var rename = engine.Calls.IndexOf("rename hello-app-2-joining hello-app-2");
         var rejoin = engine.Calls.IndexOf("rejoin hello-app-2 hello-net as hello-app-2");

@@ -143,10 +143,8 @@ internal sealed class FakeEngine : IContainerEngine
         return recorded;
     }
 
-    /// <summary>False: an engine like Podman, whose DNS keeps a container's join-time names, so slots are taken by alias.</summary>
-    public bool DnsFollowsRenames { get; set; } = true;
-
-    public Task<bool> DnsFollowsRenamesAsync(CancellationToken ct) => Task.FromResult(DnsFollowsRenames);
+    /// <summary>A Docker-like engine (Podman's side is planned from ObservedState and run in PodmanTests).</summary>
+    public Task<bool> DnsFollowsRenamesAsync(CancellationToken ct) => Task.FromResult(true);
 
     public Task RejoinNetworkAsync(string name, string network, string alias, CancellationToken ct) => Record($"rejoin {name} {network} as {alias}");
 

@@ -333,19 +333,15 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
     public Task RenameContainerAsync(string name, string newName, CancellationToken ct) =>
         Call($"rename container {name} to {newName}", () => _client.Containers.RenameContainerAsync(name, new ContainerRenameParameters { NewName = newName }, ct));
 
-    private bool? _dnsFollowsRenames;
-
     /// <summary>
-    /// Asked of the engine once: Podman names itself among /version's components ("Podman Engine"), and its DNS (aardvark-dns,
-    /// or CNI's dnsname) keeps a container's join-time names — `podman rename` documents that a running container may not
-    /// see a rename's effects until it restarts. A rename-and-resolve probe would cost two containers on every run.
+    /// Podman names itself among /version's components ("Podman Engine"), and its DNS (aardvark-dns, or CNI's dnsname) keeps
+    /// a container's join-time names — `podman rename` documents that a running container may not see a rename's effects
+    /// until it restarts. A rename-and-resolve probe would cost two containers on every run.
     /// </summary>
     public async Task<bool> DnsFollowsRenamesAsync(CancellationToken ct)
     {
-        if (_dnsFollowsRenames is { } known) return known;
         var version = await Call("read the engine version", () => _client.System.GetVersionAsync(ct)).ConfigureAwait(false);
-        var podman = version.Components?.Any(c => c.Name?.Contains("Podman", StringComparison.OrdinalIgnoreCase) == true) == true;
-        return (_dnsFollowsRenames = !podman).Value;
+        return version.Components?.Any(c => c.Name?.Contains("Podman", StringComparison.OrdinalIgnoreCase) == true) != true;
     }
 
     public async Task RejoinNetworkAsync(string name, string network, string alias, CancellationToken ct)

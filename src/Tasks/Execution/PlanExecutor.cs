@@ -254,7 +254,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                 // Where DNS keeps join-time names (Podman), the slot name becomes the replica's alias by rejoining the
                 // network: nothing but the probe has talked to it yet. A replica leaving its slot there stays resolvable
                 // until it stops; nginx then finds its port closed and tries the next replica.
-                if (!await engine.DnsFollowsRenamesAsync(ct).ConfigureAwait(false))
+                if (step.AsAlias)
                     await engine.RejoinNetworkAsync(step.Resource, StackNetworking.ContainerNetwork(model!), step.Resource, ct).ConfigureAwait(false);
                 break;
             case StepKind.AwaitResolver:

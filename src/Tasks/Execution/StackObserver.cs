@@ -15,11 +15,12 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
     public async Task<ObservedState> ObserveAsync(StackModel model, IReadOnlyList<string> images, CancellationToken ct)
     {
         // Independent requests overlap (measured on Podman under load: one after another, they took 10 s): the listing, the
-        // volumes and the image ids; then the proxy's config and the replicas' readiness.
+        // volumes, the image ids and which engine this is; then the proxy's config and the replicas' readiness.
         var listing = engine.ListStackResourcesAsync(model.Name, [model.NetworkName, .. StackNetworking.ContainerNames(model)], ct);
         // The stack's volumes (its owner counts, whether or not this bring-up mounts them), and one that merely holds the key
         // ring's name.
         var volumesTask = engine.ListStackVolumesAsync(model.Name, model.SharedKeys ? [model.KeysVolumeName] : [], ct);
+        var dnsFollowsRenamesTask = StackNetworking.ReplicasByDns(model) ? engine.DnsFollowsRenamesAsync(ct) : Task.FromResult(true);
         var idsTask = Task.WhenAll(images.Distinct().Select(async image => (image, found: await engine.InspectImageAsync(image, ct).ConfigureAwait(false))));
         var (containers, networks) = await listing.ConfigureAwait(false);
         var volumes = await volumesTask.ConfigureAwait(false);
@@ -55,7 +56,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
             BusyHostPort = holdsBinding ? 0 : new[] { model.HostPort, model.HttpsPort }.FirstOrDefault(p => p != 0 && IsPortBusy(model.HostAddress, p)),
             UnreadyReplicas = unready,
             BusyReplicaPorts = busyReplicaPorts,
-            DnsFollowsRenames = !StackNetworking.ReplicasByDns(model) || await engine.DnsFollowsRenamesAsync(ct).ConfigureAwait(false),
+            DnsFollowsRenames = await dnsFollowsRenamesTask.ConfigureAwait(false),
         };
     }
 

@@ -11,6 +11,10 @@ internal static class StackModelBuilder
     public static (StackModel? Model, IReadOnlyList<Diagnostic> Diagnostics) Build(StackInput input)
     {
         var diagnostics = StackValidator.Validate(input);
+        // Only `dotnet run` applies a launch profile; a build server's StackUp never reads it. Read once, here: an unreadable
+        // file or an unknown profile is reported beside the validator's errors.
+        var (launchProfile, launchError) = input.UnderRun ? LaunchProfiles.Select(input.LaunchSettings, input.LaunchSettingsPath, input.LaunchProfile) : (null, null);
+        if (launchError is not null) diagnostics = [.. diagnostics, launchError];
         if (diagnostics.Any(d => d.IsError)) return (null, diagnostics);
 
         var nginx = ImageReference.Parse(input.NginxImage)!;
@@ -20,7 +24,6 @@ internal static class StackModelBuilder
         // its name in DOTNET_LAUNCH_PROFILE), in Development (appsettings.Development.json, the developer exception page)
         // unless the profile or StackEnvironment says otherwise; StackEnvironment wins. StackUp — a build server — keeps
         // Production and reads no launch profile.
-        var launchProfile = input.UnderRun ? LaunchProfiles.Select(input.LaunchSettings, input.LaunchSettingsPath, input.LaunchProfile).Profile : null;
         if (launchProfile is not null)
         {
             foreach (var (name, value) in launchProfile.Environment.Append(new(LaunchProfiles.ProfileVariable, launchProfile.Name)))

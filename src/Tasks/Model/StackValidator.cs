@@ -37,9 +37,6 @@ internal static partial class StackValidator
             d.Add(Diagnostic.Error(nameof(Strings.SessionAffinityInvalid), input.SessionAffinity, string.Join(", ", Affinity.Modes)));
         else if (input.UsesSignalR && input.SessionAffinity.Trim().ToLowerInvariant() == Affinity.None && ParseInt(input.Replicas) is > 1)
             d.Add(Diagnostic.Warning(nameof(Strings.SignalRWithoutAffinity), input.ProjectName, input.Replicas));
-        // Only `dotnet run` applies a launch profile; a build server's StackUp never reads it.
-        if (input.UnderRun && LaunchProfiles.Select(input.LaunchSettings, input.LaunchSettingsPath, input.LaunchProfile).Error is { } launchError)
-            d.Add(launchError);
         foreach (var (path, block, content) in input.ProxyConfigs)
         {
             if (content is null) d.Add(Diagnostic.Error(nameof(Strings.ProxyConfigUnreadable), path));

@@ -311,7 +311,7 @@ internal static class Reconciler
                     after.Add(_b.Add(StepKind.RetireContainer, name, cause, settled is { } s ? [.. allReady, s] : allReady, content: temp));
                     _retiring.Add((temp, "replaced"));
                 }
-                var join = _b.Add(StepKind.JoinUpstream, name, cause, after, content: StackNames.Joining(name));
+                var join = _b.Add(StepKind.JoinUpstream, name, cause, after, content: StackNames.Joining(name), asAlias: !observed.DnsFollowsRenames);
                 _ready.Add(join);
                 _membershipChanges++;
                 if (old is not null && --handOvers > 0)
@@ -466,12 +466,12 @@ internal static class Reconciler
         private readonly List<PlanStep> _steps = [];
 
         public int Add(StepKind kind, string resource, string cause, IEnumerable<int> dependsOn, ContainerSpec? spec = null, string? content = null,
-            bool commit = false, bool undoByStarting = false, int probePort = 0)
+            bool commit = false, bool undoByStarting = false, int probePort = 0, bool asAlias = false)
         {
             var id = _steps.Count + 1;
             _steps.Add(new PlanStep(id, kind, resource, cause, dependsOn.Distinct().Order().ToList())
             {
-                Container = spec, Content = content, IsCommit = commit, UndoByStarting = undoByStarting, ProbePort = probePort,
+                Container = spec, Content = content, IsCommit = commit, UndoByStarting = undoByStarting, ProbePort = probePort, AsAlias = asAlias,
             });
             return id;
         }

@@ -56,6 +56,31 @@ public abstract class StackTest : IDisposable
         if (missed.Count > 0) throw new Xunit.Sdk.XunitException("ProxyStack's teardown left behind: " + string.Join("; ", missed));
     }
 
+    /// <summary>
+    /// The core scenarios' redeploy: a rolling one (REDEPLOY_ROUND, a StackEnvironment item the sample was given, changes)
+    /// and a scale from 3 to 2, under load from a client that never retries (wrk and slow POSTs), which must see no failure.
+    /// </summary>
+    /// <param name="props">The stack's properties for a replica count and a redeploy round.</param>
+    protected async Task RedeployAndScaleToTwoUnderLoadAsync(SampleCopy sample, Func<int, int, Dictionary<string, string>> props,
+        Dictionary<string, string> env, Xunit.Abstractions.ITestOutputHelper output)
+    {
+        var load = new StrictLoad($"http://127.0.0.1:{Port}");
+        await using (load)
+        {
+            await Task.Delay(2000);
+            var redeploy = await sample.BuildAsync("StackUp", props(3, 1), env);
+            Xunit.Assert.True(redeploy.ExitCode == 0, redeploy.ToString());
+            Xunit.Assert.Contains("retire", redeploy.Output);
+            var scaled = await sample.BuildAsync("StackUp", props(2, 1), env);
+            Xunit.Assert.True(scaled.ExitCode == 0, scaled.ToString());
+            await Task.Delay(2000);
+            var wrk = await load.StopAsync();
+            output.WriteLine(load.Report());
+            Xunit.Assert.True(wrk.Non2xx == 0 && wrk.SocketErrors == 0 && load.PostFailures.Count == 0, load.Report());
+            Xunit.Assert.True(wrk.Requests >= 1000 && load.Posts >= 5, load.Report());
+        }
+    }
+
     /// <summary>Cleanup beyond the engine (files, folders).</summary>
     protected virtual void DisposeMore() { }
 }
