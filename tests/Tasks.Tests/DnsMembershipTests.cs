@@ -88,19 +88,22 @@ public class DnsMembershipTests
     [Fact]
     public void A_rolling_replacement_hands_each_slot_over_after_all_are_ready_and_stops_the_old_after_the_resolver()
     {
-        var observed = Running(Model(2)) with { ImageIds = Builders.Images("sha256:app2") };
-        var result = Builders.Reconcile(Model(2), observed);
+        var observed = Running(Model(3)) with { ImageIds = Builders.Images("sha256:app2") };
+        var result = Builders.Reconcile(Model(3), observed);
         var text = result.Plan.ToString();
         Assert.DoesNotContain("reload", text);
         Assert.DoesNotContain("drain", text);
         var steps = result.Plan.Steps;
         var resolver = Assert.Single(steps, s => s.Kind == StepKind.AwaitResolver && s.IsCommit);
         var waits = steps.Where(s => s.Kind == StepKind.WaitReady).Select(s => s.Id).ToHashSet();
-        // One slot at a time: the second hand-over starts only after nginx's resolver has seen the first.
+        // The first slot changes hands alone; the others only after nginx's resolver has seen it, and then together (one
+        // wait between, however many slots).
         var retires = steps.Where(s => s.Kind == StepKind.RetireContainer).ToList();
+        Assert.Equal(3, retires.Count);
         var between = Assert.Single(steps, s => s.Kind == StepKind.AwaitResolver && !s.IsCommit);
         Assert.Equal([steps.Single(s => s.Kind == StepKind.JoinUpstream && s.Resource == retires[0].Resource).Id], between.DependsOn);
-        Assert.Contains(between.Id, retires[1].DependsOn);
+        Assert.DoesNotContain(between.Id, retires[0].DependsOn);
+        Assert.All(retires.Skip(1), r => Assert.Contains(between.Id, r.DependsOn));
         // Nothing leaves a slot before every new replica is ready; a slot's new holder takes the name after the old one left it.
         Assert.All(steps.Where(s => s.Kind == StepKind.RetireContainer), r => Assert.Superset(waits, r.DependsOn.ToHashSet()));
         foreach (var join in steps.Where(s => s.Kind == StepKind.JoinUpstream))
