@@ -164,6 +164,66 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         Assert.Equal(0, await run.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 
+    /// <summary>
+    /// `dotnet watch --no-hot-reload run`: watch opens the browser at the stack's URL (the runner's "Now listening on" line, not
+    /// a replica's), a saved change restarts the run and the stack stays up through it — the next run replaces the replicas
+    /// rolling while wrk and slow POSTs count no failure — and Ctrl-C removes the stack.
+    /// </summary>
+    [DockerFact]
+    public async Task Dotnet_watch_keeps_the_stack_through_a_saved_change_with_no_failed_request_and_ctrl_c_removes_it()
+    {
+        using var sample = new SampleCopy();
+        var browser = Path.Combine(sample.Directory, "browser.sh");
+        var opened = Path.Combine(sample.Directory, "browser-opened.txt");
+        File.WriteAllText(browser, $"#!/bin/sh\necho \"$1\" >> '{opened}'\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(browser, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        using var watch = RunningProcess.StartInTerminal(Cli.Dotnet(sample.Directory,
+            ["watch", "--no-hot-reload", "run"],
+            // Properties as environment variables: dotnet watch reads -p as --project. The sample's 3 replicas.
+            new Dictionary<string, string>
+            {
+                ["StackRegistryMirror"] = Repository.Mirror, ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(),
+                ["DOTNET_WATCH_BROWSER_PATH"] = browser,
+            }));
+        Assert.True(await watch.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), watch.Output);
+        Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!File.Exists(opened) && DateTime.UtcNow < deadline) await Task.Delay(200);
+        Assert.True(File.Exists(opened), "dotnet watch opened no browser\n" + watch.Output);
+        Assert.Equal($"http://127.0.0.1:{Port}", File.ReadAllText(opened).Trim());
+        var proxy = (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"];
+
+        var load = new StrictLoad($"http://127.0.0.1:{Port}");
+        await using (load)
+        {
+            await Task.Delay(2000);
+            sample.EditProgram("hello world", "hello watch");
+            deadline = DateTime.UtcNow.AddMinutes(3);
+            while (DateTime.UtcNow < deadline && !(await TryGetAsync($"http://127.0.0.1:{Port}/")).StartsWith("hello watch", StringComparison.Ordinal))
+                await Task.Delay(500);
+            await Task.Delay(2000);
+            var wrk = await load.StopAsync();
+            Assert.True(wrk.Requests >= 1000 && wrk.Non2xx == 0 && wrk.SocketErrors == 0 && load.PostFailures.Count == 0 && load.Posts > 0, load.Report() + "\n" + watch.Output);
+        }
+        Assert.Equal("hello watch\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+        Assert.Contains($"Stack '{Stack}' stays up while dotnet watch restarts", watch.Output);
+        Assert.Equal(proxy, (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"]);
+
+        // Ctrl-C in the terminal (a SIGINT sent to the group without one is not what dotnet watch sees from a keyboard).
+        watch.PressCtrlC();
+        Assert.True(await watch.WaitForExitAsync(TimeSpan.FromSeconds(60)) is not null, watch.Output);
+        deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await Probe.ContainersAsync(Stack)).Count > 0 && DateTime.UtcNow < deadline) await Task.Delay(500);
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
+    }
+
+    private static async Task<string> TryGetAsync(string url)
+    {
+        try { return await Http.GetStringAsync(url); }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { return ""; }
+    }
+
     [DockerFact]
     public async Task A_second_dotnet_run_reuses_the_stack_a_first_one_kept_running()
     {

@@ -73,3 +73,50 @@ internal static class RunRegistry
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception) { return ""; }
     }
 }
+
+/// <summary>
+/// The process whose end ends a `dotnet run` stack: the one that registers with <see cref="RunRegistry"/> and that the reaper
+/// watches. Under `dotnet watch` that is dotnet watch itself, the outermost of its processes: it restarts `dotnet run` on every
+/// saved change, and the stack outlives those restarts, so the next run replaces the replicas rolling instead of bringing the
+/// stack up from nothing. Found by its command line among the caller's ancestors, not by DOTNET_WATCH: with Hot Reload, watch
+/// hands that variable to `dotnet run` as `-e DOTNET_WATCH=1`, for the app only, so the build does not see it (measured on
+/// 10.0.401). Elsewhere, and where the process tree cannot be read (only Linux's /proc is read), the calling process itself.
+/// </summary>
+internal static class RunOwner
+{
+    /// <summary>How far up the process tree dotnet watch is looked for (measured on 10.0.401: runner → dotnet run → dotnet-watch.dll → dotnet watch).</summary>
+    private const int Depth = 8;
+
+    public static int Find(int self) => OperatingSystem.IsLinux() ? Find(self, ParentOf, CommandLineOf) : self;
+
+    public static int Find(int self, Func<int, int> parentOf, Func<int, IReadOnlyList<string>> commandLineOf)
+    {
+        var owner = self;
+        for (int pid = self, depth = 0; pid > 1 && depth < Depth; pid = parentOf(pid), depth++)
+            if (IsDotnetWatch(commandLineOf(pid))) owner = pid;
+        return owner;
+    }
+
+    /// <summary>`dotnet watch …` (the muxer) or `dotnet …/dotnet-watch.dll …` (the tool it starts).</summary>
+    public static bool IsDotnetWatch(IReadOnlyList<string> args) =>
+        args.Any(a => Path.GetFileName(a) == "dotnet-watch.dll")
+        || args.Count > 1 && Path.GetFileNameWithoutExtension(args[0]) == "dotnet" && args[1] == "watch";
+
+    /// <summary>The parent from /proc/&lt;pid&gt;/stat (field 4, after the command in parentheses); 0 when it cannot be read.</summary>
+    private static int ParentOf(int pid)
+    {
+        try
+        {
+            var text = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+            var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+            return int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var parent) ? parent : 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException or ArgumentOutOfRangeException) { return 0; }
+    }
+
+    private static IReadOnlyList<string> CommandLineOf(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }
+    }
+}

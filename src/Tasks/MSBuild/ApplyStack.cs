@@ -137,17 +137,18 @@ public sealed class ApplyStack : StackTask
         return true;
     }
 
-    /// <summary>
-    /// Under `dotnet run` (which runs this task in its own process): registers this run with the stack and starts the reaper
-    /// that removes the stack once this process is gone, however it ends — before any container exists, so no moment of the
-    /// bring-up is left uncovered. Once per process: a second bring-up in the same run reuses the reaper.
-    /// </summary>
     /// <summary>sh -c script that execs the reaper with its standard streams on /dev/null and the log file.</summary>
     private const string ReaperShell = "exec \"$0\" \"$@\" </dev/null >>\"$PROXYSTACK_REAPER_LOG\" 2>&1";
 
+    /// <summary>
+    /// Under `dotnet run` (which runs this task in its own process): registers the run with the stack and starts the reaper
+    /// that removes the stack once the run's process is gone, however it ends — before any container exists, so no moment of
+    /// the bring-up is left uncovered. The run's process is this one, or under `dotnet watch` dotnet watch itself (see
+    /// <see cref="RunOwner"/>). Once per process: a later bring-up of the same run (or of watch's next restart) reuses the reaper.
+    /// </summary>
     private void StartReaper(StackModel model)
     {
-        var pid = Environment.ProcessId;
+        var pid = RunOwner.Find(Environment.ProcessId);
         if (!RunRegistry.Register(model.Name, pid)) return;
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : Environment.ProcessPath ?? "dotnet";
         var log = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(ModelFile))!, "reaper.log");
@@ -160,7 +161,7 @@ public sealed class ApplyStack : StackTask
         psi.UseShellExecute = false;
         psi.Environment["PROXYSTACK_REAPER_LOG"] = log;
         using var reaper = System.Diagnostics.Process.Start(psi);
-        StackLog.Detail($"reaper started (pid {reaper?.Id}) for dotnet run pid {pid}; log: {log}");
+        StackLog.Detail($"reaper started (pid {reaper?.Id}) for {(pid == Environment.ProcessId ? "dotnet run" : "dotnet watch")} pid {pid}; log: {log}");
     }
 
     /// <summary>

@@ -29,7 +29,8 @@ internal static partial class StackRunner
         var log = new ConsoleStackLog(verbose: Environment.GetEnvironmentVariable("PROXYSTACK_VERBOSE") == "1");
         using var engine = new DockerEngine();
         using var stop = new CancellationTokenSource();
-        void OnSignal(PosixSignalContext c) { c.Cancel = true; stop.Cancel(); }
+        PosixSignal? received = null;
+        void OnSignal(PosixSignalContext c) { c.Cancel = true; received ??= c.Signal; stop.Cancel(); }
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
@@ -40,7 +41,13 @@ internal static partial class StackRunner
             log.Milestone($"Stack '{model.Name}': Ctrl-C during start-up.");
             stop.Cancel();
         }
-        else log.Milestone(string.Format(Strings.StackListening, model.Name, model.Replicas, model.ServedUrl) + " — press Ctrl-C to stop.");
+        else
+        {
+            // The line ASP.NET prints and tools look for (dotnet watch opens the browser there; VS Code's serverReadyAction
+            // pattern matches it): the stack's URL, before any replica's own "Now listening on" with its unpublished port.
+            log.Milestone(string.Format(Strings.NowListening, model.ServedUrl));
+            log.Milestone(string.Format(Strings.StackListening, model.Name, model.Replicas, model.ServedUrl) + " — press Ctrl-C to stop.");
+        }
         // On standard output: dotnet watch shows the process's standard output, not its standard error.
         if (UnderHotReload(Environment.GetEnvironmentVariables(), AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name))) log.Milestone("warning: " + Strings.WatchHotReloadIneffective);
         // `dotnet run --launch-profile X` applies X to this process only; the replicas got the profile the build picked.
@@ -73,11 +80,21 @@ internal static partial class StackRunner
             log.Milestone(string.Format(Strings.StackKeptRunning, model.Name));
             return 0;
         }
+        // Under dotnet watch the run belongs to watch (RunOwner): while watch lives, an end by SIGTERM or by `dotnet run` going
+        // away is a restart for a saved change, and the stack stays for the next run, which replaces the replicas rolling.
+        // Ctrl-C (SIGINT) removes it now; watch's end makes the reaper remove it.
+        var owner = RunOwner.Find(Environment.ProcessId);
+        var underWatch = owner != Environment.ProcessId;
+        if (underWatch && received != PosixSignal.SIGINT && RunRegistry.StartMarker(owner).Length > 0)
+        {
+            log.Milestone(string.Format(Strings.WatchRestartKeepsStack, model.Name));
+            return 0;
+        }
         using var timeout = new CancellationTokenSource(TeardownTimeout);
         try
         {
             // The stack belongs to every `dotnet run` of it that is alive: the last one removes it.
-            var failures = await StackTeardown.EndRunAsync(engine, log, model, parent > 1 ? parent : null, timeout.Token).ConfigureAwait(false) ?? [];
+            var failures = await StackTeardown.EndRunAsync(engine, log, model, underWatch ? owner : parent > 1 ? parent : null, timeout.Token).ConfigureAwait(false) ?? [];
             foreach (var f in failures) log.Error("error " + f.Format());
             return failures.Count == 0 ? 0 : 1;
         }

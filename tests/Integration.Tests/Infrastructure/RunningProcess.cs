@@ -26,12 +26,47 @@ public sealed class RunningProcess : IDisposable
         var psi = new ProcessStartInfo("setsid") { WorkingDirectory = dotnet.WorkingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(dotnet.FileName);
         foreach (var a in dotnet.ArgumentList) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in dotnet.Environment) psi.Environment[k] = v;
+        CopyEnvironment(dotnet, psi);
         var p = new RunningProcess(new Process { StartInfo = psi });
         p._process.Start();
         p._process.BeginOutputReadLine();
         p._process.BeginErrorReadLine();
         return p;
+    }
+
+    /// <summary>
+    /// Starts the command in a pseudo-terminal of its own (util-linux `script`), as a developer's terminal runs it: Ctrl-C is
+    /// then a keystroke (<see cref="PressCtrlC"/>) that the terminal turns into SIGINT for the foreground group, or that a
+    /// program reading keys (dotnet watch) sees as a key — a signal sent without a terminal is not the same thing to it.
+    /// </summary>
+    public static RunningProcess StartInTerminal(ProcessStartInfo dotnet)
+    {
+        var command = string.Join(' ', new[] { dotnet.FileName }.Concat(dotnet.ArgumentList).Select(a => "'" + a.Replace("'", "'\\''") + "'"));
+        var psi = new ProcessStartInfo("setsid")
+        {
+            WorkingDirectory = dotnet.WorkingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
+            ArgumentList = { "script", "--quiet", "--flush", "--return", "--command", command, "/dev/null" },
+        };
+        CopyEnvironment(dotnet, psi);
+        var p = new RunningProcess(new Process { StartInfo = psi });
+        p._process.Start();
+        p._process.BeginOutputReadLine();
+        p._process.BeginErrorReadLine();
+        return p;
+    }
+
+    /// <summary>The command's environment exactly, variables it removed included (a new start info begins with this process's).</summary>
+    private static void CopyEnvironment(ProcessStartInfo from, ProcessStartInfo to)
+    {
+        foreach (var k in to.Environment.Keys.Where(k => !from.Environment.ContainsKey(k)).ToList()) to.Environment.Remove(k);
+        foreach (var (k, v) in from.Environment) to.Environment[k] = v;
+    }
+
+    /// <summary>Ctrl-C on the terminal of a process started by <see cref="StartInTerminal"/>.</summary>
+    public void PressCtrlC()
+    {
+        _process.StandardInput.Write('\u0003');
+        _process.StandardInput.Flush();
     }
 
     private void Append(string? line)
