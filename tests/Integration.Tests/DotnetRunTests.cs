@@ -29,6 +29,13 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         using var run = Run(launchProfile: launchProfile);
         Assert.True(await run.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), run.Output);
         Assert.Contains($"Stack '{Stack}': 2 replica(s) behind nginx at http://127.0.0.1:{Port}", run.Output);
+        // The bring-up was watchable: one line per replica and for the proxy with how long each took, then the URL once, first
+        // as the line dotnet watch and editors look for.
+        Assert.Matches($@"(?m)^  {Stack}-app-1 ready \(\d+\.\d s\)$", run.Output.Replace("\r", ""));
+        Assert.Matches($@"(?m)^  {Stack}-app-2 ready \(\d+\.\d s\)$", run.Output.Replace("\r", ""));
+        Assert.Matches($@"(?m)^  proxy {Stack}-proxy ready \(\d+\.\d s\)$", run.Output.Replace("\r", ""));
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(run.Output, "behind nginx at"));
+        Assert.True(run.Output.IndexOf($"Now listening on: http://127.0.0.1:{Port}", StringComparison.Ordinal) < run.Output.IndexOf("behind nginx at", StringComparison.Ordinal), run.Output);
         Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
         // Replicas run as a plain `dotnet run` would run the app: in Development (appsettings.Development.json applies), with
         // the launch profile's environment.

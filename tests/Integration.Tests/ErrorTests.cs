@@ -5,7 +5,7 @@ using Xunit;
 namespace ProxyStack.IntegrationTests;
 
 /// <summary>Each failure a user can meet: a coded error naming what is wrong, and nothing left running.</summary>
-[Collection(BuildsCollection.Name)]
+[Collection(StacksCollection.Name)]
 public sealed class ErrorTests(SharedSample shared) : StackTest
 {
 

@@ -205,6 +205,7 @@ internal sealed class CapturingStackLog : IStackLog
     public List<string> Milestones { get; } = [];
     public void Milestone(string message) => Milestones.Add(message);
     public void Step(string message) { }
+    public void Progress(string message) { }
     public void Detail(string message) { }
     public void Warn(ProxyStack.Diagnostics.Diagnostic warning) => Milestones.Add(warning.Format());
 }

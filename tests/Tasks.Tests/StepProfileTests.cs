@@ -34,3 +34,20 @@ public sealed class StepProfileTests
         Assert.Equal(phase, StepProfile.PhaseOf(step, "s-proxy"));
     }
 }
+
+public class ProgressLineTests
+{
+    [Fact]
+    public void A_bring_up_reports_the_network_each_replica_by_its_slot_and_the_proxy_with_their_times_and_nothing_else()
+    {
+        static string? Line(StepKind kind, string resource, double seconds) =>
+            ProxyStack.Execution.PlanExecutor.ProgressLine(new PlanStep(1, kind, resource, "missing", []), TimeSpan.FromSeconds(seconds));
+        Assert.Equal("network hello-net created (0.2 s)", Line(StepKind.CreateNetwork, "hello-net", 0.21));
+        Assert.Equal("hello-app-2 ready (1.6 s)", Line(StepKind.WaitReady, "hello-app-2-joining", 1.649));
+        Assert.Equal("hello-app-1 ready (12.0 s)", Line(StepKind.WaitReady, "hello-app-1", 12));
+        Assert.Equal("proxy hello-proxy ready (0.4 s)", Line(StepKind.WaitProxy, "hello-proxy", 0.4));
+        Assert.Equal("proxy hello-proxy reloaded (0.1 s)", Line(StepKind.ReloadProxy, "hello-proxy", 0.1));
+        Assert.Null(Line(StepKind.CreateContainer, "hello-app-1-joining", 0.3));
+        Assert.Null(Line(StepKind.AwaitResolver, "hello-proxy", 2));
+    }
+}

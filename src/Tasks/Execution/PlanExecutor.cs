@@ -123,6 +123,23 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
         return failures.OrderBy(f => f.Args[0].ToString(), StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>
+    /// The steps a person watches a bring-up by, with how long each took: the network, each replica's readiness (named by its
+    /// slot, also while it joins under a temporary name), the proxy. Null for the rest (they stay in the step log).
+    /// </summary>
+    internal static string? ProgressLine(PlanStep step, TimeSpan took)
+    {
+        var time = $"({took.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s)";
+        return step.Kind switch
+        {
+            StepKind.CreateNetwork => $"network {step.Resource} created {time}",
+            StepKind.WaitReady => $"{StackNames.SlotOf(step.Resource)} ready {time}",
+            StepKind.WaitProxy => $"proxy {step.Resource} ready {time}",
+            StepKind.ReloadProxy => $"proxy {step.Resource} reloaded {time}",
+            _ => null,
+        };
+    }
+
     /// <summary>One teardown step as a task of its own (never the cached completed task, which would collide as a key).</summary>
     private async Task TeardownStepAsync(PlanStep step, CancellationToken ct)
     {
@@ -149,6 +166,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
         var end = Profile.Now;
         Profile.Record(step, model.ProxyName, start, end);
         log.Detail($"  {step.Describe()} took {(long)(end - start).TotalMilliseconds} ms");
+        if (ProgressLine(step, end - start) is { } line) log.Progress(line);
         lock (gate)
         {
             switch (step.Kind)

@@ -36,6 +36,11 @@ public sealed class ApplyStack : StackTask
     /// <summary>Example: http://127.0.0.1:8080</summary>
     [Output] public string StackUrl { get; set; } = "";
 
+    /// <summary>Whether `dotnet run` runs this bring-up: its build prints no message, so progress goes to the console too.</summary>
+    public bool UnderRun { get; set; }
+
+    private protected override bool ProgressToConsole => UnderRun;
+
     private protected override string CancelledStackName => _stack;
 
     private protected override string ProfileLabel => "apply";
@@ -128,9 +133,11 @@ public sealed class ApplyStack : StackTask
             if (model.NetworkMode == StackNetworking.Host && result.Plan.Steps.Any(s => s.Kind == StepKind.CreateContainer))
                 await HostNetworkCheck.RunAsync(Engine, StackLog, model, model.NginxImage, ct).ConfigureAwait(false);
             await new PlanExecutor(Engine, StackLog, relay).ExecuteAsync(result.Plan, model, ct).ConfigureAwait(false);
+            StackLog.Progress($"applied in {clock.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s");
         }
         StackUrl = model.ServedUrl;
-        StackLog.Milestone(string.Format(Strings.StackListening, model.Name, model.Replicas, model.ServedUrl));
+        // Under `dotnet run` the foreground program prints this line (with "press Ctrl-C to stop"): the build log only.
+        Log.LogMessage(MessageImportance.High, string.Format(Strings.StackListening, model.Name, model.Replicas, model.ServedUrl));
         if (model.HttpsUrl is { } https && !model.HttpsRedirect) StackLog.Milestone($"Stack '{model.Name}': also at {https}");
         if (model.NetworkMode == StackNetworking.Host)
             StackLog.Milestone(string.Format(Strings.HostModeReplicas, model.Name, StackNetworking.ReplicaPort(model, 1), StackNetworking.ReplicaPort(model, model.Replicas)));

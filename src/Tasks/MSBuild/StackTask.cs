@@ -33,7 +33,10 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
         set => _engine = value;
     }
 
-    internal IStackLog StackLog => new MSBuildStackLog(Log);
+    internal IStackLog StackLog => new MSBuildStackLog(Log, ProgressToConsole);
+
+    /// <summary>Whether milestones and progress lines go to the console too (the build of `dotnet run`).</summary>
+    private protected virtual bool ProgressToConsole => false;
 
     /// <summary>What this task's time is called in the stack-up profile (detailed verbosity); null: not profiled.</summary>
     private protected virtual string? ProfileLabel => null;

@@ -17,6 +17,9 @@ internal static partial class StackNames
     /// name (<see cref="App"/>) once every new replica is ready.
     /// </summary>
     public static string Joining(string name) => $"{name}-joining";
+
+    /// <summary>The slot a replica holds or joins: "hello-app-2" for "hello-app-2-joining" and for "hello-app-2".</summary>
+    public static string SlotOf(string name) => name.EndsWith("-joining", StringComparison.Ordinal) ? name[..^"-joining".Length] : name;
     public static string ProxyImage(string stack) => $"proxystack/{stack}-proxy";
     /// <summary>The named volume holding the stack's Data Protection key ring (see <see cref="KeyRing"/>).</summary>
     public static string KeysVolume(string stack) => $"{stack}-keys";

@@ -8,6 +8,7 @@ internal sealed class ConsoleStackLog(bool verbose) : IStackLog
     private readonly object _gate = new();
     public void Milestone(string message) => Write(Console.Out, message);
     public void Step(string message) => Write(Console.Out, message);
+    public void Progress(string message) => Write(Console.Out, message);
     public void Detail(string message) { if (verbose) Write(Console.Out, message); }
     public void Error(string message) => Write(Console.Error, message);
     public void Warn(Diagnostics.Diagnostic warning) => Write(Console.Error, "warning " + warning.Format());

@@ -5,6 +5,7 @@ internal sealed class NullStackLog : ProxyStack.Execution.IStackLog
 {
     public void Milestone(string message) { }
     public void Step(string message) { }
+    public void Progress(string message) { }
     public void Detail(string message) { }
     public void Warn(ProxyStack.Diagnostics.Diagnostic warning) { }
 }
