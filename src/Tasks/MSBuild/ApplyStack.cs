@@ -41,6 +41,9 @@ public sealed class ApplyStack : StackTask
 
     private protected override bool ProgressToConsole => UnderRun;
 
+    /// <summary>The app image's stamp (reference, id): under `dotnet run`, a stamp this process did not write means the image was up to date.</summary>
+    public string AppImageStamp { get; set; } = "";
+
     private protected override string CancelledStackName => _stack;
 
     private protected override string ProfileLabel => "apply";
@@ -49,6 +52,9 @@ public sealed class ApplyStack : StackTask
     {
         var model = ReadModel(ModelFile) with { NginxVersion = NginxVersion };
         _stack = model.Name;
+        // RecordStackAppImage said "built" if this run published the image; otherwise it was up to date.
+        if (UnderRun && File.Exists(AppImageStamp) && File.GetLastWriteTimeUtc(AppImageStamp) < System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime())
+            StackLog.Progress($"app image {File.ReadLines(AppImageStamp).FirstOrDefault()} up to date");
         var secrets = new List<KeyValuePair<string, string>>();
         if (model.Secrets.Count > 0)
         {

@@ -19,7 +19,12 @@ public sealed class RecordStackAppImage : StackTask
     /// <summary>Where to record "reference\nid". Example: obj/Debug/net10.0/stack/app-image.stamp</summary>
     [Required] public string StampFile { get; set; } = "";
 
+    /// <summary>Whether `dotnet run` runs this build (its progress goes to the console).</summary>
+    public bool UnderRun { get; set; }
+
     private protected override string ProfileLabel => "app image record";
+
+    private protected override bool ProgressToConsole => UnderRun;
 
     private protected override async Task<bool> ExecuteAsync(CancellationToken ct)
     {
@@ -37,6 +42,7 @@ public sealed class RecordStackAppImage : StackTask
         }
         await File.WriteAllLinesAsync(StampFile, [Image, id], ct).ConfigureAwait(false);
         Log.LogMessage(MessageImportance.Low, $"App image {Image} is {id[..Math.Min(19, id.Length)]}.");
+        StackLog.Progress($"app image {Image} built ({id[..Math.Min(19, id.Length)]})");
         return true;
     }
 }
