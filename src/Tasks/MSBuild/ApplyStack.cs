@@ -52,9 +52,13 @@ public sealed class ApplyStack : StackTask
     {
         var model = ReadModel(ModelFile) with { NginxVersion = NginxVersion };
         _stack = model.Name;
-        // RecordStackAppImage said "built" if this run published the image; otherwise it was up to date.
-        if (UnderRun && File.Exists(AppImageStamp) && File.GetLastWriteTimeUtc(AppImageStamp) < System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime())
-            StackLog.Progress($"app image {File.ReadLines(AppImageStamp).FirstOrDefault()} up to date");
+        // RecordStackAppImage said "built" if this run published the image; a stamp older than this process: up to date.
+        if (UnderRun && File.Exists(AppImageStamp))
+        {
+            using var self = System.Diagnostics.Process.GetCurrentProcess();
+            if (File.GetLastWriteTimeUtc(AppImageStamp) < self.StartTime.ToUniversalTime())
+                StackLog.Progress($"app image {File.ReadLines(AppImageStamp).FirstOrDefault()} up to date");
+        }
         var secrets = new List<KeyValuePair<string, string>>();
         if (model.Secrets.Count > 0)
         {
