@@ -5,7 +5,8 @@
 # and max; raw numbers go to artifacts/bench/. Provisions what it needs, works on a copy of samples/HelloStack, and removes
 # everything it started (by label and by name) when it ends, even on failure.
 #   build/bench.sh [runs]          BENCH_ONLY=compare: only the comparison; BENCH_ONLY=desktop: only the engine figures
-#                                  (stack-up and redeploy on the default engine, in Docker Desktop's topology and on Podman)
+#                                  (stack-up and redeploy on the default engine, in Docker Desktop's topology and on Podman);
+#                                  BENCH_ONLY=watch: only edit-to-served under dotnet watch
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-5}
@@ -66,6 +67,36 @@ up() { dotnet build -t:StackUp "${props[@]}" "-p:StackReplicas=$1" >/dev/null; }
 echo "warming up (first build, images, stack)" >&2
 up 3
 
+# Edit-to-served under `dotnet watch --no-hot-reload run` (the stack stays up; each saved change rebuilds the image and
+# replaces the replicas rolling), beside StackUp's own edit-to-served below. Properties as environment variables: dotnet
+# watch reads -p as --project. Ended by SIGKILL of its process group: the reaper then removes the stack, as it does when
+# watch ends however it ends.
+watch_edits() {
+  StackName=$stack StackHostPort=$port DOTNET_WATCH_SUPPRESS_LAUNCH_BROWSER=1 setsid dotnet watch --no-hot-reload run \
+    </dev/null >"$work/watch.log" 2>&1 &
+  local watch=$! i text t served
+  for _ in $(seq 1800); do grep -q "press Ctrl-C" "$work/watch.log" && break; sleep 0.1; done
+  grep -q "press Ctrl-C" "$work/watch.log" || { echo "dotnet watch did not bring the stack up" >&2; kill -9 -- "-$watch"; exit 1; }
+  for i in $(seq "$runs"); do
+    text="watch $i $RANDOM"
+    t=$(now)
+    sed -i "s|app.MapGet(\"/\", () => \"[^\"]*\"|app.MapGet(\"/\", () => \"$text\\\\n\"|" Program.cs
+    served=""
+    for _ in $(seq 2400); do [ "$(curl -s "http://127.0.0.1:$port/")" = "$text" ] && { served=$(since "$t"); break; }; sleep 0.05; done
+    [ -n "$served" ] || { echo "dotnet watch never served the new text" >&2; kill -9 -- "-$watch"; exit 1; }
+    record watch-edit-to-served "$served"
+    # The next edit once this restart's run is up (it prints its URL line once the rolling replacement returned).
+    for _ in $(seq 1800); do [ "$(grep -c "press Ctrl-C" "$work/watch.log")" -gt "$i" ] && break; sleep 0.1; done
+  done
+  kill -9 -- "-$watch" 2>/dev/null || true
+  for _ in $(seq 100); do [ "$(count containers/json Id)" -eq 0 ] && break; sleep 0.1; done
+}
+if [ "${BENCH_ONLY:-}" = watch ]; then
+  watch_edits
+  echo "| edit-to-served under \`dotnet watch --no-hot-reload run\` (3 replicas, rolling; the stack stays up) | $(stat watch-edit-to-served) |"
+  exit 0
+fi
+
 # BENCH_ONLY skips the inner-loop figures.
 [ -n "${BENCH_ONLY:-}" ] || {
 for i in $(seq "$runs"); do
@@ -94,6 +125,8 @@ for i in $(seq "$runs"); do
   [ -n "$served" ] || { echo "new text never served" >&2; exit 1; }
   record edit-to-served "$served"; record edit-to-stackup-returned "$(since "$t")"
 done
+watch_edits
+up 3
 
 }
 source "$root/build/bench-compare.sh"
@@ -112,6 +145,7 @@ cat <<MD
 | no-op \`dotnet build -t:StackUp\`, 3 replicas running, nothing changed | $(stat noop-stackup) |
 | edit-to-served: edit Program.cs, \`StackUp\`, first response with the new text (3 replicas, rolling) | $(stat edit-to-served) |
 | edit to \`StackUp\` returned (old replicas drained and removed) | $(stat edit-to-stackup-returned) |
+| edit-to-served under \`dotnet watch --no-hot-reload run\` (3 replicas, rolling; the stack stays up) | $(stat watch-edit-to-served) |
 | \`dotnet publish -t:PublishContainer\` alone after an edit (reference) | $(stat publish-container-only) |
 MD
 fi
