@@ -63,6 +63,8 @@ stat() { sort -n "$out/$1.txt" | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR
 ids() { curl -sf --unix-socket /var/run/docker.sock "http://localhost/containers/json?all=1&filters=%7B%22label%22%3A%5B%22proxystack.stack%3D$stack%22%5D%7D" | grep -o '"Id":"[0-9a-f]*"' | sort | tr -d '\n'; }
 count() { curl -sf --unix-socket /var/run/docker.sock "http://localhost/$1?all=1&filters=%7B%22label%22%3A%5B%22proxystack.stack%3D$stack%22%5D%7D" | { grep -o "\"$2\"" || true; } | wc -l; }
 up() { dotnet build -t:StackUp "${props[@]}" "-p:StackReplicas=$1" >/dev/null; }
+# The edit of the edit-to-served figures: the sample's "/" answers $1 (and a line break) from now on.
+set_text() { sed -i "s|app.MapGet(\"/\", () => \"[^\"]*\"|app.MapGet(\"/\", () => \"$1\\\\n\"|" Program.cs; }
 
 echo "warming up (first build, images, stack)" >&2
 up 3
@@ -80,7 +82,7 @@ watch_edits() {
   for i in $(seq "$runs"); do
     text="watch $i $RANDOM"
     t=$(now)
-    sed -i "s|app.MapGet(\"/\", () => \"[^\"]*\"|app.MapGet(\"/\", () => \"$text\\\\n\"|" Program.cs
+    set_text "$text"
     served=""
     for _ in $(seq 2400); do [ "$(curl -s "http://127.0.0.1:$port/")" = "$text" ] && { served=$(since "$t"); break; }; sleep 0.05; done
     [ -n "$served" ] || { echo "dotnet watch never served the new text" >&2; kill -9 -- "-$watch"; exit 1; }
@@ -117,7 +119,7 @@ curl -sf -X DELETE --unix-socket /var/run/docker.sock "http://localhost/images/$
 for i in $(seq "$runs"); do
   text="edit $i $RANDOM"
   t=$(now)
-  sed -i "s|app.MapGet(\"/\", () => \"[^\"]*\"|app.MapGet(\"/\", () => \"$text\\\\n\"|" Program.cs
+  set_text "$text"
   up 3 & pid=$!
   served=""
   for _ in $(seq 1200); do [ "$(curl -s "http://127.0.0.1:$port/")" = "$text" ] && { served=$(since "$t"); break; }; sleep 0.05; done

@@ -31,10 +31,11 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         Assert.Contains($"Stack '{Stack}': 2 replica(s) behind nginx at http://127.0.0.1:{Port}", run.Output);
         // The bring-up was watchable: one line per replica and for the proxy with how long each took, then the URL once, first
         // as the line dotnet watch and editors look for.
-        Assert.Matches($@"(?m)^  app image {Stack}:latest (built \(sha256:[0-9a-f]{{12}}\)|up to date)$", run.Output.Replace("\r", ""));
-        Assert.Matches($@"(?m)^  {Stack}-app-1 ready \(\d+\.\d s\)$", run.Output.Replace("\r", ""));
-        Assert.Matches($@"(?m)^  {Stack}-app-2 ready \(\d+\.\d s\)$", run.Output.Replace("\r", ""));
-        Assert.Matches($@"(?m)^  proxy {Stack}-proxy ready \(\d+\.\d s\)$", run.Output.Replace("\r", ""));
+        var output = run.Output.Replace("\r", "");
+        Assert.Matches($@"(?m)^  app image {Stack}:latest (built \(sha256:[0-9a-f]{{12}}\)|up to date)$", output);
+        Assert.Matches($@"(?m)^  {Stack}-app-1 ready \(\d+\.\d s\)$", output);
+        Assert.Matches($@"(?m)^  {Stack}-app-2 ready \(\d+\.\d s\)$", output);
+        Assert.Matches($@"(?m)^  proxy {Stack}-proxy ready \(\d+\.\d s\)$", output);
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(run.Output, "behind nginx at"));
         Assert.True(run.Output.IndexOf($"Now listening on: http://127.0.0.1:{Port}", StringComparison.Ordinal) < run.Output.IndexOf("behind nginx at", StringComparison.Ordinal), run.Output);
         Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));

@@ -47,24 +47,30 @@ internal static class RunRegistry
     }
 
     /// <summary>
+    /// Linux's /proc/&lt;pid&gt;/stat from field 3 (state) on — the fields after the command, which may hold spaces, start after
+    /// the last ')' — or null when the process does not exist or cannot be read.
+    /// </summary>
+    internal static string[]? StatFields(int pid)
+    {
+        try
+        {
+            var text = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+            var start = text.LastIndexOf(')') + 2;
+            return start >= 2 && start <= text.Length ? text[start..].Split(' ') : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    /// <summary>
     /// The process's start time as text, or "" when it does not exist: alive and the same process iff equal. On Linux the raw
     /// start time in clock ticks from /proc (Process.StartTime is derived from the boot time, which two processes can compute
     /// a few ticks apart); elsewhere the start time to the second.
     /// </summary>
     public static string StartMarker(int pid)
     {
-        var stat = $"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat";
         if (OperatingSystem.IsLinux())
-        {
-            try
-            {
-                // Fields after the command (which may hold spaces) start after the last ')': state is field 3, starttime 22.
-                var text = File.ReadAllText(stat);
-                var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-                return fields[0] is "Z" or "X" ? "" : fields[19];
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException) { return ""; }
-        }
+            // State is field 3, starttime 22 (StatFields starts at field 3).
+            return StatFields(pid) is { Length: > 19 } fields && fields[0] is not ("Z" or "X") ? fields[19] : "";
         try
         {
             using var p = Process.GetProcessById(pid);
@@ -102,17 +108,9 @@ internal static class RunOwner
         args.Any(a => Path.GetFileName(a) == "dotnet-watch.dll")
         || args.Count > 1 && Path.GetFileNameWithoutExtension(args[0]) == "dotnet" && args[1] == "watch";
 
-    /// <summary>The parent from /proc/&lt;pid&gt;/stat (field 4, after the command in parentheses); 0 when it cannot be read.</summary>
-    private static int ParentOf(int pid)
-    {
-        try
-        {
-            var text = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
-            var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-            return int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var parent) ? parent : 0;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException or ArgumentOutOfRangeException) { return 0; }
-    }
+    /// <summary>The parent from /proc/&lt;pid&gt;/stat (field 4); 0 when it cannot be read.</summary>
+    private static int ParentOf(int pid) =>
+        RunRegistry.StatFields(pid) is { Length: > 1 } fields && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var parent) ? parent : 0;
 
     private static IReadOnlyList<string> CommandLineOf(int pid)
     {

@@ -41,8 +41,9 @@ public sealed class RecordStackAppImage : StackTask
             return false;
         }
         await File.WriteAllLinesAsync(StampFile, [Image, id], ct).ConfigureAwait(false);
-        Log.LogMessage(MessageImportance.Low, $"App image {Image} is {id[..Math.Min(19, id.Length)]}.");
-        StackLog.Progress($"app image {Image} built ({id[..Math.Min(19, id.Length)]})");
+        var shortId = id[..Math.Min(19, id.Length)];
+        Log.LogMessage(MessageImportance.Low, $"App image {Image} is {shortId}.");
+        StackLog.Progress($"app image {Image} built ({shortId})");
         return true;
     }
 }

@@ -16,10 +16,12 @@ internal static partial class StackNames
     /// DNS membership: the name a new replica starts and is probed under, outside nginx's upstream; it is renamed to its slot
     /// name (<see cref="App"/>) once every new replica is ready.
     /// </summary>
-    public static string Joining(string name) => $"{name}-joining";
+    public static string Joining(string name) => name + JoiningSuffix;
+
+    private const string JoiningSuffix = "-joining";
 
     /// <summary>The slot a replica holds or joins: "hello-app-2" for "hello-app-2-joining" and for "hello-app-2".</summary>
-    public static string SlotOf(string name) => name.EndsWith("-joining", StringComparison.Ordinal) ? name[..^"-joining".Length] : name;
+    public static string SlotOf(string name) => name.EndsWith(JoiningSuffix, StringComparison.Ordinal) ? name[..^JoiningSuffix.Length] : name;
     public static string ProxyImage(string stack) => $"proxystack/{stack}-proxy";
     /// <summary>The named volume holding the stack's Data Protection key ring (see <see cref="KeyRing"/>).</summary>
     public static string KeysVolume(string stack) => $"{stack}-keys";

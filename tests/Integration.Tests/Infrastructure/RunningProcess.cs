@@ -23,15 +23,9 @@ public sealed class RunningProcess : IDisposable
     /// <summary>Starts the command under setsid, so it leads a new process group as a terminal's foreground job does.</summary>
     public static RunningProcess Start(ProcessStartInfo dotnet)
     {
-        var psi = new ProcessStartInfo("setsid") { WorkingDirectory = dotnet.WorkingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(dotnet.FileName);
+        var psi = new ProcessStartInfo("setsid") { ArgumentList = { dotnet.FileName } };
         foreach (var a in dotnet.ArgumentList) psi.ArgumentList.Add(a);
-        CopyEnvironment(dotnet, psi);
-        var p = new RunningProcess(new Process { StartInfo = psi });
-        p._process.Start();
-        p._process.BeginOutputReadLine();
-        p._process.BeginErrorReadLine();
-        return p;
+        return Launch(dotnet, psi);
     }
 
     /// <summary>
@@ -44,22 +38,26 @@ public sealed class RunningProcess : IDisposable
         var command = string.Join(' ', new[] { dotnet.FileName }.Concat(dotnet.ArgumentList).Select(a => "'" + a.Replace("'", "'\\''") + "'"));
         var psi = new ProcessStartInfo("setsid")
         {
-            WorkingDirectory = dotnet.WorkingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
-            ArgumentList = { "script", "--quiet", "--flush", "--return", "--command", command, "/dev/null" },
+            RedirectStandardInput = true, ArgumentList = { "script", "--quiet", "--flush", "--return", "--command", command, "/dev/null" },
         };
-        CopyEnvironment(dotnet, psi);
-        var p = new RunningProcess(new Process { StartInfo = psi });
+        return Launch(dotnet, psi);
+    }
+
+    /// <summary>
+    /// Starts <paramref name="wrapper"/> (which runs the command) in the command's folder with the command's environment exactly,
+    /// variables it removed included (a new start info begins with this process's), reading its output line by line.
+    /// </summary>
+    private static RunningProcess Launch(ProcessStartInfo command, ProcessStartInfo wrapper)
+    {
+        wrapper.WorkingDirectory = command.WorkingDirectory;
+        wrapper.RedirectStandardOutput = wrapper.RedirectStandardError = true;
+        foreach (var k in wrapper.Environment.Keys.Where(k => !command.Environment.ContainsKey(k)).ToList()) wrapper.Environment.Remove(k);
+        foreach (var (k, v) in command.Environment) wrapper.Environment[k] = v;
+        var p = new RunningProcess(new Process { StartInfo = wrapper });
         p._process.Start();
         p._process.BeginOutputReadLine();
         p._process.BeginErrorReadLine();
         return p;
-    }
-
-    /// <summary>The command's environment exactly, variables it removed included (a new start info begins with this process's).</summary>
-    private static void CopyEnvironment(ProcessStartInfo from, ProcessStartInfo to)
-    {
-        foreach (var k in to.Environment.Keys.Where(k => !from.Environment.ContainsKey(k)).ToList()) to.Environment.Remove(k);
-        foreach (var (k, v) in from.Environment) to.Environment[k] = v;
     }
 
     /// <summary>Ctrl-C on the terminal of a process started by <see cref="StartInTerminal"/>.</summary>
