@@ -45,7 +45,11 @@ public sealed class StackProbe : IDisposable
         var result = new Dictionary<string, (string, DateTime)>();
         foreach (var c in await ContainersAsync(stack))
         {
-            var inspect = await InspectAsync(c.ID);
+            // A container the stack removes between the listing and this inspection (a replica retiring after a redeploy
+            // that is still finishing, as under dotnet watch) is gone, not an error.
+            ContainerInspectResponse inspect;
+            try { inspect = await InspectAsync(c.ID); }
+            catch (DockerContainerNotFoundException) { continue; }
             result[c.Names[0].TrimStart('/')] = (c.ID, DateTime.Parse(inspect.State.StartedAt, null, System.Globalization.DateTimeStyles.RoundtripKind));
         }
         return result;
