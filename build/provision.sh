@@ -11,6 +11,8 @@
 #                                             public nginx:stable image carries, with `resolve` in upstream)
 #        localhost:5000/library/nginx:1.22   (an older nginx from Debian 12, without `resolve`: the tests' StackNginxImage for
 #                                             the reload path that older nginx images get)
+#        localhost:5000/library/redis:7      (Redis 7 from Debian 12, configured as the public image: the backing container of
+#                                             the sample and the StackContainer tests)
 #   4. wrk, the strict load generator the zero-error tests use (it never retries a request), gcc with the C library and
 #      zlib headers, which native AOT links with (the webapiaot template test), and Debian's chromium, the browser the
 #      Blazor template test drives through Playwright (which downloads no browser of its own);
@@ -205,6 +207,17 @@ ensure_nginx() {
     || nginx_image nginx-bookworm bookworm nginx-light 1.22
 }
 
+# Backing containers (StackContainer) in the tests and the sample: Redis from Debian 12 (7.0), named and configured as the
+# public image is (redis-server in /data as the redis user, protected mode off, port 6379).
+ensure_redis() {
+  in_registry library/redis 7 && return 0
+  local dir; dir=$(rootfs redis bookworm redis-server)
+  mkdir -p "$dir/data" && chown "$(awk -F: '$1=="redis"{print $3":"$4}' "$dir/etc/passwd")" "$dir/data"
+  push_image "$dir" "$REGISTRY/library/redis:7" \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'EXPOSE 6379' 'VOLUME /data' 'WORKDIR /data' \
+    'USER redis' 'CMD ["redis-server","--protected-mode","no"]'
+}
+
 # Podman, the second engine the core scenarios run on (tests/Integration.Tests/PodmanTests.cs): rootful, through its
 # Docker-compatible service on $PODMAN_SOCKET. Three settings of its own make it work here, in drop-in files so a user's
 # containers.conf and registries.conf stay as they are:
@@ -251,5 +264,6 @@ ensure_aspnet
 ensure_runtime_deps
 ensure_runtime_deps_extra
 ensure_nginx
+ensure_redis
 ensure_podman
-log "ready in $(( $(date +%s) - start )) s: engine, registry $REGISTRY, base images, podman"
+log "ready in $(( $(date +%s) - start )) s: engine, registry $REGISTRY, base images, redis, podman"

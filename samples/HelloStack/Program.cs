@@ -64,5 +64,20 @@ app.Map("/ws", async (HttpContext c) =>
     }
     await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
 });
+// A counter kept in the stack's Redis (the StackContainer "cache" of HelloStack.csproj), one INCR per request, so every
+// replica counts on one number. ProxyStack passes its address as ConnectionStrings__cache ("cache:6379", the format
+// StackExchange.Redis's ConnectionMultiplexer.Connect reads); a real app would use that client, this one speaks RESP itself.
+app.MapGet("/count", async (CancellationToken ct) =>
+{
+    if (app.Configuration.GetConnectionString("cache") is not { Length: > 0 } cache) return Results.NotFound("no cache configured\n");
+    var endpoint = cache.Split(',')[0].Split(':');
+    using var tcp = new System.Net.Sockets.TcpClient();
+    await tcp.ConnectAsync(endpoint[0], endpoint.Length > 1 ? int.Parse(endpoint[1]) : 6379, ct);
+    var stream = tcp.GetStream();
+    await stream.WriteAsync("*2\r\n$4\r\nINCR\r\n$5\r\ncount\r\n"u8.ToArray(), ct);
+    var reply = new byte[64];
+    var read = await stream.ReadAsync(reply, ct);
+    return Results.Text(System.Text.Encoding.ASCII.GetString(reply, 0, read).TrimStart(':').Trim() + "\n");
+});
 
 app.Run();

@@ -42,6 +42,10 @@ internal static class DiagnosticCodes
     public const string NativeAotNeedsLinuxHost = "STACK1037";
     public const string LaunchSettingsInvalid = "STACK1038";
     public const string LaunchProfileNotFound = "STACK1039";
+    public const string StackContainerInvalid = "STACK1040";
+    public const string DependencyUnknown = "STACK1041";
+    public const string DependencyCycle = "STACK1042";
+    public const string StackContainerNeedsBridge = "STACK1043";
     public const string BaseImageUnavailable = "STACK2001";
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";
@@ -68,6 +72,7 @@ internal static class DiagnosticCodes
     public const string ForeignVolume = "STACK4016";
     public const string HealthPathNotServed = "STACK4017";
     public const string ProbeRelayFailed = "STACK4018";
+    public const string ServiceNotReady = "STACK4019";
     public const string ContainerSupportMissing = "STACK5001";
     public const string NotWebProject = "STACK5002";
 }

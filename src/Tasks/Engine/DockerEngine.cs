@@ -271,6 +271,8 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
                 [new Docker.DotNet.Models.PortBinding { HostIP = p.HostAddress, HostPort = p.HostPort == 0 ? "" : p.HostPort.ToString(System.Globalization.CultureInfo.InvariantCulture) }]);
         }
         if (spec.Volumes.Count > 0) parameters.Volumes = spec.Volumes.ToDictionary(v => v, _ => default(EmptyStruct));
+        if (spec.Aliases.Count > 0)
+            parameters.NetworkingConfig = new NetworkingConfig { EndpointsConfig = new Dictionary<string, EndpointSettings> { [spec.Network] = new() { Aliases = spec.Aliases.ToList() } } };
         CreateContainerResponse response;
         try
         {

@@ -134,6 +134,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
         {
             StepKind.CreateNetwork => $"network {step.Resource} created {time}",
             StepKind.WaitReady => $"{StackNames.SlotOf(step.Resource)} ready {time}",
+            StepKind.WaitService => $"{step.Resource} ready ({step.Content}) {time}",
             StepKind.WaitProxy => $"proxy {step.Resource} ready {time}",
             StepKind.ReloadProxy => $"proxy {step.Resource} reloaded {time}",
             _ => null,
@@ -236,7 +237,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                 await engine.CreateNetworkAsync(step.Resource, Reconciler.Labels(model!, StackLabels.RoleNetwork), ct).ConfigureAwait(false);
                 break;
             case StepKind.CreateVolume:
-                await engine.CreateVolumeAsync(step.Resource, Reconciler.Labels(model!, StackLabels.RoleKeys), ct).ConfigureAwait(false);
+                await engine.CreateVolumeAsync(step.Resource, Reconciler.Labels(model!, step.Resource == model!.KeysVolumeName ? StackLabels.RoleKeys : StackLabels.RoleData), ct).ConfigureAwait(false);
                 break;
             case StepKind.RemoveVolume:
                 await engine.RemoveVolumeAsync(step.Resource, ct).ConfigureAwait(false);
@@ -254,6 +255,10 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                 var m = model!;
                 await _waiter.WaitForReplicaAsync(step.Resource, StackNetworking.ContainerNetwork(m), StackNetworking.ProbeAddress(m),
                     step.ProbePort, m.Health, timeout, ct).ConfigureAwait(false);
+                break;
+            case StepKind.WaitService:
+                await ServiceReadiness.WaitAsync(engine, _waiter, step.Resource, StackNetworking.ContainerNetwork(model!), ReadyRule.Parse(step.Content!)!,
+                    step.ProbePort, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.CheckProxyConfig:
                 await CheckConfigAsync(step.Container!, timeout, ct).ConfigureAwait(false);
@@ -359,6 +364,9 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
             StackException s => s.Diagnostic,
             ContainerExitedException x when isProxy => Diagnostic.Error(nameof(Strings.ProxyNotReady), x.Name, model.ServedUrl, model.ReadyTimeoutSeconds,
                 $"exited with code {x.ExitCode}", Tail(x.Logs), outcome),
+            ServiceNotReadyException n => Diagnostic.Error(nameof(Strings.ServiceNotReady), n.Name, n.Rule, n.Seconds, n.LastResult, Tail(n.Logs), outcome),
+            ContainerExitedException x when step.Kind == StepKind.WaitService =>
+                Diagnostic.Error(nameof(Strings.ServiceNotReady), x.Name, step.Content!, model.ReadyTimeoutSeconds, $"exited with code {x.ExitCode}", Tail(x.Logs), outcome),
             ContainerExitedException x => Diagnostic.Error(nameof(Strings.ReplicaExited), x.Name, x.ExitCode, Tail(x.Logs), outcome),
             ReadinessTimeoutException t when isProxy => Diagnostic.Error(nameof(Strings.ProxyNotReady), t.Name, t.Target, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
             ReadinessTimeoutException t => Diagnostic.Error(nameof(Strings.ReplicaNotReady), t.Name, model.Health, t.Seconds, t.LastResult, Tail(t.Logs), outcome),

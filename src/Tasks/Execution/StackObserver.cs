@@ -19,7 +19,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
         var listing = engine.ListStackResourcesAsync(model.Name, [model.NetworkName, .. StackNetworking.ContainerNames(model)], ct);
         // The stack's volumes (its owner counts, whether or not this bring-up mounts them), and one that merely holds the key
         // ring's name.
-        var volumesTask = engine.ListStackVolumesAsync(model.Name, model.SharedKeys ? [model.KeysVolumeName] : [], ct);
+        var volumesTask = engine.ListStackVolumesAsync(model.Name, [.. model.SharedKeys ? [model.KeysVolumeName] : Array.Empty<string>(), .. Reconciler.ServiceVolumeNames(model)], ct);
         var dnsFollowsRenamesTask = StackNetworking.ReplicasByDns(model) ? engine.DnsFollowsRenamesAsync(ct) : Task.FromResult(true);
         var idsTask = Task.WhenAll(images.Distinct().Select(async image => (image, found: await engine.InspectImageAsync(image, ct).ConfigureAwait(false))));
         var (containers, networks) = await listing.ConfigureAwait(false);

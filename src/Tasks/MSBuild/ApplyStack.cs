@@ -100,6 +100,7 @@ public sealed class ApplyStack : StackTask
             };
         }
         var config = await File.ReadAllTextAsync(ProxyConfigFile, ct).ConfigureAwait(false);
+        if (!await PullServiceImagesAsync(model, ct).ConfigureAwait(false)) return false;
         using var _ = await StackLock.AcquireAsync(model.Name, StackLog, TimeSpan.FromSeconds(model.LockTimeoutSeconds), ct).ConfigureAwait(false);
 
         if (model.Ephemeral)
@@ -115,7 +116,8 @@ public sealed class ApplyStack : StackTask
         // Replicas are probed from inside the stack's network (the host may have no route to container addresses).
         await using var relay = new ProbeRelay(Engine, StackLog, model, ProxyImage);
         var observer = new StackObserver(Engine, StackLog, relay);
-        var observed = await observer.ObserveAsync(model, [AppImage, model.NginxImage], ct).ConfigureAwait(false);
+        string[] images = [AppImage, model.NginxImage, .. model.Services.Select(sv => sv.Image)];
+        var observed = await observer.ObserveAsync(model, images, ct).ConfigureAwait(false);
         StackLog.Detail($"profile: observe (listing, image ids, proxy config, ports, readiness) took {clock.ElapsedMilliseconds} ms");
         if (model.Adopt && Reconciler.OtherOwner(model, observed) is { } owner)
         {
@@ -127,7 +129,7 @@ public sealed class ApplyStack : StackTask
             var (_, failures) = await StackTeardown.RunAsync(Engine, StackLog, model.Name, owner: null, ct, removeVolumes: true).ConfigureAwait(false);
             MSBuildDiagnosticSink.Log(Log, failures);
             if (failures.Count > 0) return false;
-            observed = await observer.ObserveAsync(model, [AppImage, model.NginxImage], ct).ConfigureAwait(false);
+            observed = await observer.ObserveAsync(model, images, ct).ConfigureAwait(false);
         }
         var result = Reconciler.Reconcile(model, observed, AppImage, ProxyImage, config);
         MSBuildDiagnosticSink.Log(Log, result.Diagnostics);
@@ -151,6 +153,27 @@ public sealed class ApplyStack : StackTask
         if (model.HttpsUrl is { } https && !model.HttpsRedirect) StackLog.Milestone($"Stack '{model.Name}': also at {https}");
         if (model.NetworkMode == StackNetworking.Host)
             StackLog.Milestone(string.Format(Strings.HostModeReplicas, model.Name, StackNetworking.ReplicaPort(model, 1), StackNetworking.ReplicaPort(model, model.Replicas)));
+        return true;
+    }
+
+    /// <summary>
+    /// The backing containers' images, pulled when the engine lacks them (before the lock and before anything changes): an
+    /// image no registry gives is STACK2001 naming it, with the stack as it was.
+    /// </summary>
+    private async Task<bool> PullServiceImagesAsync(StackModel model, CancellationToken ct)
+    {
+        foreach (var image in model.Services.Select(sv => sv.Image).Distinct(StringComparer.Ordinal))
+        {
+            if (await Engine.InspectImageAsync(image, ct).ConfigureAwait(false) is not null) continue;
+            StackLog.Progress($"pulling {image}");
+            string? why = null;
+            try { await Engine.PullImageAsync(image, ct).ConfigureAwait(false); }
+            catch (Engine.EngineRequestException e) { why = e.Reason; }
+            if (why is null && await Engine.InspectImageAsync(image, ct).ConfigureAwait(false) is null) why = "the pull reported no image";
+            if (why is null) continue;
+            MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.BaseImageUnavailable), image, why));
+            return false;
+        }
         return true;
     }
 

@@ -86,6 +86,14 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     /// Example: Greeting=hello
     /// </summary>
     public ITaskItem[] StackEnvironment { get; set; } = [];
+    /// <summary>
+    /// Backing containers: Include is the name dependants connect to; metadata Image (required), Port, HostPort, Environment
+    /// ("A=1;B=2"), Volume ("data:/var/lib/postgresql/data"), Command, ReadyWhen (tcp | log:&lt;regex&gt; | command:&lt;sh&gt; |
+    /// http:&lt;path&gt; | running), DependsOn ("a;b"), ConnectionString ({host}, {port}). Example: cache with Image=redis:7
+    /// </summary>
+    public ITaskItem[] StackContainer { get; set; } = [];
+    /// <summary>The StackContainer items the app replicas start after ("a;b"; empty: all of them). Example: db;cache</summary>
+    public string StackDependsOn { get; set; } = "";
     /// <summary>"PublishAot" or "PublishTrimmed" when the project sets it true, else empty. Example: PublishAot</summary>
     public string NativeOrTrimmed { get; set; } = "";
     /// <summary>$(RuntimeIdentifier), or for a native AOT or trimmed project that sets none, the one ProxyStack publishes for. Example: linux-x64</summary>
@@ -155,6 +163,13 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             // An item with a secret source and a Value lands in both lists, which the validator reports as a conflict.
             Environment = StackEnvironment.Where(i => !IsSecret(i) || i.GetMetadata("Value").Length > 0)
                 .Select(i => new KeyValuePair<string, string>(i.ItemSpec, i.GetMetadata("Value"))).ToList(),
+            Containers = StackContainer.Select(i => new ServiceInput(i.ItemSpec)
+            {
+                Image = i.GetMetadata("Image"), Port = i.GetMetadata("Port"), HostPort = i.GetMetadata("HostPort"),
+                Environment = i.GetMetadata("Environment"), Volume = i.GetMetadata("Volume"), Command = i.GetMetadata("Command"),
+                ReadyWhen = i.GetMetadata("ReadyWhen"), DependsOn = i.GetMetadata("DependsOn"), ConnectionString = i.GetMetadata("ConnectionString"),
+            }).ToList(),
+            DependsOn = StackDependsOn,
             Secrets = StackEnvironment.Where(IsSecret).Select(i => new SecretSource(i.ItemSpec, i.GetMetadata("FromEnvironment").Trim(),
                 i.GetMetadata("FromFile") is { Length: > 0 } f ? Path.GetFullPath(f, DefiningDirectory(i)) : "")).ToList(),
         };

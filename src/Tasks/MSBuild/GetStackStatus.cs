@@ -26,10 +26,11 @@ public sealed class GetStackStatus : StackTask
         {
             // The same probes as the bring-up: a replica on its address on the network, the proxy through its URL.
             var status = await Engine.InspectContainerAsync(c.Name, StackNetworking.ContainerNetwork(model), ct).ConfigureAwait(false);
-            var ready = status is { Running: true } && (c.Role == StackLabels.RoleProxy
+            // A backing container counts as ready while it runs (its ReadyWhen rule was checked when it started).
+            var ready = status is { Running: true } && (c.Role == StackLabels.RoleService || (c.Role == StackLabels.RoleProxy
                 ? (await ReadinessWaiter.ProbeAsync(new Uri(model.ServedUrl + model.HealthPath), model.ProxyHealth, ct).ConfigureAwait(false)).Ok
                 : c.Replica is { } n && await waiter.ProbeReplicaOnceAsync(c.Name, StackNetworking.ContainerNetwork(model), StackNetworking.ProbeAddress(model),
-                    StackNetworking.ReplicaPort(model, n), model.Health, ct).ConfigureAwait(false) is null);
+                    StackNetworking.ReplicaPort(model, n), model.Health, ct).ConfigureAwait(false) is null));
             rows.Add([c.Name, c.Role ?? "?", status?.State ?? "gone", ready ? "yes" : "no", c.ShortId]);
         }
         var widths = Enumerable.Range(0, 5).Select(i => rows.Max(r => r[i].Length)).ToArray();

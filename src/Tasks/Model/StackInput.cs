@@ -72,4 +72,24 @@ internal sealed record StackInput
     public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
     /// <summary>StackEnvironment items whose value is read at apply time (FromEnvironment or FromFile metadata).</summary>
     public IReadOnlyList<SecretSource> Secrets { get; init; } = [];
+    /// <summary>StackContainer items, metadata as written.</summary>
+    public IReadOnlyList<ServiceInput> Containers { get; init; } = [];
+    /// <summary>StackDependsOn: the StackContainer names the app replicas start after ("a;b"); empty: every one of them.</summary>
+    public string DependsOn { get; init; } = "";
+}
+
+/// <summary>One StackContainer item as MSBuild handed it over: its name (Include) and metadata, unparsed.</summary>
+internal sealed record ServiceInput(string Name)
+{
+    public string Image { get; init; } = "";
+    public string Port { get; init; } = "";
+    public string HostPort { get; init; } = "";
+    /// <summary>"NAME=value;NAME=value".</summary>
+    public string Environment { get; init; } = "";
+    /// <summary>"volume:/path;volume:/path".</summary>
+    public string Volume { get; init; } = "";
+    public string Command { get; init; } = "";
+    public string ReadyWhen { get; init; } = "";
+    public string DependsOn { get; init; } = "";
+    public string ConnectionString { get; init; } = "";
 }

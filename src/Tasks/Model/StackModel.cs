@@ -81,6 +81,12 @@ internal sealed record StackModel
     /// <summary>In memory only: a keyed digest of the secret values (see <see cref="SecretDigests"/>); null without secrets.</summary>
     [JsonIgnore] public string? SecretDigest { get; init; }
 
+    /// <summary>StackContainer items, in the order they start (each after what it depends on).</summary>
+    public IReadOnlyList<BackingService> Services { get; init; } = [];
+    /// <summary>The backing containers the app replicas start after and get connection strings of.</summary>
+    public IReadOnlyList<string> AppDependsOn { get; init; } = [];
+    public string ServiceName(string service) => StackNames.Service(Name, service);
+
     [JsonIgnore] public string NetworkName => StackNames.Network(Name);
     [JsonIgnore] public string ProxyName => StackNames.Proxy(Name);
     public string AppName(int replica) => StackNames.App(Name, replica);

@@ -38,9 +38,13 @@ internal static class StackModelBuilder
         var sharedKeys = input.SharedKeys.Trim().Length > 0 ? StackValidator.ParseBool(input.SharedKeys)!.Value : !input.StoresOwnKeys;
         var localAppData = KeyRing.OwnLocalAppData(environment) ?? KeyRing.DefaultLocalAppData;
         var discovered = input.DiscoveredHealthPath is { } found && StackValidator.IsValidHealthPath(found) ? found : null;
+        var stackName = StackNames.Normalize(input.StackName.Length > 0 ? input.StackName : input.ProjectName)!;
+        var (services, appDependsOn) = BackingServices.Build(input, stackName);
         var model = new StackModel
         {
-            Name = StackNames.Normalize(input.StackName.Length > 0 ? input.StackName : input.ProjectName)!,
+            Services = services,
+            AppDependsOn = appDependsOn,
+            Name = stackName,
             Replicas = StackValidator.ParseInt(input.Replicas)!.Value,
             HostAddress = input.HostAddress.Trim(),
             HostPort = StackValidator.ParseInt(input.HostPort)!.Value,

@@ -22,6 +22,8 @@ internal static partial class StackNames
 
     /// <summary>The slot a replica holds or joins: "hello-app-2" for "hello-app-2-joining" and for "hello-app-2".</summary>
     public static string SlotOf(string name) => name.EndsWith(JoiningSuffix, StringComparison.Ordinal) ? name[..^JoiningSuffix.Length] : name;
+    /// <summary>A backing container (StackContainer): "hellostack-cache"; on the stack's network it is also just "cache".</summary>
+    public static string Service(string stack, string service) => $"{stack}-{service}";
     public static string ProxyImage(string stack) => $"proxystack/{stack}-proxy";
     /// <summary>The named volume holding the stack's Data Protection key ring (see <see cref="KeyRing"/>).</summary>
     public static string KeysVolume(string stack) => $"{stack}-keys";

@@ -54,7 +54,7 @@ internal static class StackNetworking
     public static IReadOnlyList<string> ContainerNames(StackModel m)
     {
         var slots = Enumerable.Range(1, m.Replicas).Select(m.AppName).ToList();
-        return [m.ProxyName, .. slots, .. ReplicasByDns(m) ? slots.Select(StackNames.Joining) : []];
+        return [m.ProxyName, .. slots, .. ReplicasByDns(m) ? slots.Select(StackNames.Joining) : [], .. m.Services.Select(s => m.ServiceName(s.Name))];
     }
 
     /// <summary>Docker's DNS server inside every container on a user-defined network (the proxy reads the one its engine gave it).</summary>
@@ -96,6 +96,11 @@ internal static class StackNetworking
         var setLocalAppData = m.SharedKeys && KeyRing.OwnLocalAppData(m.Environment) is null;
         env.AddRange(m.Environment.Where(e => e.Key is not ("ASPNETCORE_HTTP_PORTS" or "ASPNETCORE_URLS") && !(setLocalAppData && e.Key == KeyRing.LocalAppDataVariable)));
         if (setLocalAppData) env.Add(new(KeyRing.LocalAppDataVariable, KeyRing.DefaultLocalAppData));
+        // Wiring: what the app depends on, as the configuration keys .NET reads connection strings from
+        // (builder.Configuration.GetConnectionString("cache")); a StackEnvironment item of the same name wins.
+        foreach (var service in m.Services.Where(s => m.AppDependsOn.Contains(s.Name) && s.ConnectionString.Length > 0))
+            if (!env.Any(e => string.Equals(e.Key, service.EnvironmentName, StringComparison.OrdinalIgnoreCase)))
+                env.Add(new(service.EnvironmentName, service.ConnectionString));
         return env;
     }
 

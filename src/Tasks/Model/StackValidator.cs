@@ -88,6 +88,7 @@ internal static partial class StackValidator
             else if (secret.Single().FromEnvironment is { Length: > 0 } variable && !EnvNamePattern().IsMatch(variable))
                 d.Add(Diagnostic.Error(nameof(Strings.SecretSourceInvalid), secret.Key, variable));
         }
+        BackingServices.Validate(input, d);
         // A worker, console app or library has nothing for nginx to serve: said at once, before any image work sends the user
         // after a base image (a worker can publish a container, and would fail on the runtime base image instead).
         if (!input.IsWebProject) d.Add(Diagnostic.Error(nameof(Strings.NotWebProject), input.ProjectName));

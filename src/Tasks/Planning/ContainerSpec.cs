@@ -35,6 +35,8 @@ internal sealed record ContainerSpec
     public bool DropAllCapabilities { get; init; } = true;
     /// <summary>Most processes and threads the container may run.</summary>
     public int PidsLimit { get; init; }
+    /// <summary>More DNS names on <see cref="Network"/> (a backing container's item name: "cache").</summary>
+    public IReadOnlyList<string> Aliases { get; init; } = [];
     /// <summary>Legacy links ("name:alias"), link mode's proxy only.</summary>
     public IReadOnlyList<string> Links { get; init; } = [];
 }

@@ -37,6 +37,31 @@ internal static class ContainerSpecs
         };
     }
 
+    /// <summary>
+    /// A backing container (StackContainer): on the stack's network under its item name, published only when HostPort asks
+    /// (on StackHostAddress, loopback by default). Hardened like the replicas except for capabilities: the public database
+    /// images start as root and hand their data directory to their own user (chown, setuid), which needs the engine's default set.
+    /// </summary>
+    public static ContainerSpec Service(StackModel model, BackingService service, string imageId, string hash)
+    {
+        var labels = Labels(model, StackLabels.RoleService);
+        labels[StackLabels.Service] = service.Name;
+        labels[StackLabels.ConfigHash] = hash;
+        labels[StackLabels.ImageId] = imageId;
+        return new ContainerSpec
+        {
+            Name = model.ServiceName(service.Name), Image = imageId, Network = StackNetworking.ContainerNetwork(model), Labels = labels,
+            Aliases = [service.Name],
+            Environment = service.Environment,
+            Command = service.Command.Count > 0 ? service.Command : null,
+            Publish = service.HostPort > 0 ? [new PortBinding(model.HostAddress, service.HostPort, service.Port)] : [],
+            Mounts = service.Volumes.Select(v => new VolumeMount(v.Name, v.Target, OwnedByContainerUser: false)).ToList(),
+            RestartPolicy = RestartPolicy(model),
+            DropAllCapabilities = false,
+            PidsLimit = AppPidsLimit,
+        };
+    }
+
     public static ContainerSpec Proxy(StackModel model, string image, string baseId, string hash)
     {
         var labels = Labels(model, StackLabels.RoleProxy);

@@ -38,10 +38,12 @@ internal sealed record ObservedContainer(string Id, string Name, IReadOnlyDictio
     /// lacks the owner and is not ours.
     /// </summary>
     public bool BelongsTo(string stack) => Label(StackLabels.Stack) == stack && Label(StackLabels.Owner) is { Length: > 0 }
-        && (Role == StackLabels.RoleProxy || (Role == StackLabels.RoleApp && Replica is > 0));
+        && (Role == StackLabels.RoleProxy || (Role == StackLabels.RoleApp && Replica is > 0) || (Role == StackLabels.RoleService && Service is { Length: > 0 }));
     public string? Owner => Label(StackLabels.Owner);
     public string? Role => Label(StackLabels.Role);
     public int? Replica => int.TryParse(Label(StackLabels.Replica), out var r) ? r : null;
+    /// <summary>A backing container's item name (StackContainer), or null.</summary>
+    public string? Service => Label(StackLabels.Service);
     public string ShortId => Id[..Math.Min(12, Id.Length)];
 }
 
@@ -56,6 +58,6 @@ internal sealed record ObservedVolume(string Name, IReadOnlyDictionary<string, s
 {
     /// <summary>Created by ProxyStack for <paramref name="stack"/>: stack, role and owner labels, all set at creation.</summary>
     public bool BelongsTo(string stack) => Labels.GetValueOrDefault(StackLabels.Stack) == stack
-        && Labels.GetValueOrDefault(StackLabels.Role) == StackLabels.RoleKeys && Labels.GetValueOrDefault(StackLabels.Owner) is { Length: > 0 };
+        && Labels.GetValueOrDefault(StackLabels.Role) is StackLabels.RoleKeys or StackLabels.RoleData && Labels.GetValueOrDefault(StackLabels.Owner) is { Length: > 0 };
     public string? Owner => Labels.GetValueOrDefault(StackLabels.Owner);
 }

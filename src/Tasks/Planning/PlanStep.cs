@@ -42,6 +42,7 @@ internal sealed record PlanStep(int Id, StepKind Kind, string Resource, string C
         StepKind.AwaitResolver => "await resolver",
         StepKind.CreateVolume => "create volume",
         StepKind.RemoveVolume => "remove volume",
+        StepKind.WaitService => "wait ready",
         _ => Kind.ToString(),
     }} {Resource}{(Kind == StepKind.RetireContainer ? " as " + Content : "")}: {Cause}";
 

@@ -32,6 +32,7 @@ internal static class Reconciler
         var planner = new Planner(model, observed, observed.ImageIds[appImage], proxyImage, proxyConfig);
         planner.PlanNetwork();
         planner.PlanVolumes();
+        planner.PlanServices();
         planner.PlanReplicas();
         if (planner.Diagnostics.Count > 0) return new ReconcileResult(Plan.Empty, [], planner.Diagnostics);
         planner.PlanProxy();
@@ -54,7 +55,8 @@ internal static class Reconciler
                 diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignContainer), c.Name, stack));
         foreach (var n in observed.Networks.Where(n => n.Name == model.NetworkName && !n.BelongsTo(stack)))
             diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignNetwork), n.Name, stack));
-        foreach (var v in observed.Volumes.Where(v => model.SharedKeys && v.Name == model.KeysVolumeName && !v.BelongsTo(stack)))
+        var volumes = ServiceVolumeNames(model).Concat(model.SharedKeys ? [model.KeysVolumeName] : []).ToHashSet(StringComparer.Ordinal);
+        foreach (var v in observed.Volumes.Where(v => volumes.Contains(v.Name) && !v.BelongsTo(stack)))
             diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignVolume), v.Name, stack));
         if (OtherOwner(model, observed) is { } owner)
             diagnostics.Add(Diagnostic.Error(nameof(Strings.StackOwnedElsewhere), stack, owner, model.Owner));
@@ -62,6 +64,10 @@ internal static class Reconciler
             diagnostics.Add(Diagnostic.Error(nameof(Strings.AppImageMissing), appImage));
         return diagnostics;
     }
+
+    /// <summary>The named volumes the backing containers mount (full names), each once.</summary>
+    public static IEnumerable<string> ServiceVolumeNames(StackModel model) =>
+        model.Services.SelectMany(s => s.Volumes).Select(v => v.Name).Distinct(StringComparer.Ordinal);
 
     /// <summary>The owner recorded on any of the stack's resources that is not this checkout, or null.</summary>
     public static string? OtherOwner(StackModel model, ObservedState observed) =>
@@ -80,13 +86,14 @@ internal static class Reconciler
     {
         var b = new PlanBuilder();
         var ours = observed.Containers.Where(c => c.BelongsTo(stack))
-            .OrderBy(c => c.Role == StackLabels.RoleProxy ? 0 : 1)
+            .OrderBy(c => c.Role == StackLabels.RoleProxy ? 0 : c.Role == StackLabels.RoleService ? 2 : 1)
             .ThenByDescending(c => c.Replica ?? 0).ThenBy(c => c.Name, StringComparer.Ordinal).ToList();
         var proxiesGone = new List<int>();
         var allGone = new List<int>();
         foreach (var c in ours)
         {
-            var after = c.Role == StackLabels.RoleProxy ? [] : proxiesGone.ToList();
+            // Backing containers stop last, once nothing that may use them runs.
+            var after = c.Role == StackLabels.RoleProxy ? [] : c.Role == StackLabels.RoleService ? allGone.ToList() : proxiesGone.ToList();
             if (c.Running) after = [b.Add(StepKind.StopContainer, c.Name, "stack down", after)];
             var removed = b.Add(StepKind.RemoveContainer, c.Name, "stack down", after);
             if (c.Role == StackLabels.RoleProxy) proxiesGone.Add(removed);
@@ -120,6 +127,18 @@ internal static class Reconciler
         if (model.SharedKeys) inputs["keys"] = $"{model.KeysVolumeName}:{model.KeyRingDirectory}";
         return ConfigHash.Compute(inputs);
     }
+
+    /// <summary>What defines a backing container: everything in its spec but the labels that record this hash.</summary>
+    public static string ServiceHash(StackModel model, BackingService service, string imageId) => ConfigHash.Compute(new Dictionary<string, object?>
+    {
+        ["role"] = StackLabels.RoleService,
+        ["image"] = imageId,
+        ["env"] = service.Environment,
+        ["command"] = service.Command,
+        ["volumes"] = service.Volumes.Select(v => $"{v.Name}:{v.Target}").ToList(),
+        ["publish"] = service.HostPort > 0 ? $"{model.HostAddress}:{service.HostPort}->{service.Port}" : "",
+        ["network"] = StackNetworking.ContainerNetwork(model),
+    });
 
     /// <summary>What defines the proxy. nginx.conf is left out: a config change is a reload, never a recreate.</summary>
     public static string ProxyHash(StackModel model, string nginxBaseId)
@@ -174,6 +193,10 @@ internal static class Reconciler
         /// is empty and the first new replica writes it alone.
         /// </summary>
         private int[] _keyDeps = [];
+        /// <summary>Backing containers this plan (re)creates: name → its WaitService step, which dependants start after.</summary>
+        private readonly Dictionary<string, int> _serviceReady = new(StringComparer.Ordinal);
+        /// <summary>Service volumes this plan creates: name → its CreateVolume step.</summary>
+        private readonly Dictionary<string, int> _volumeCreated = new(StringComparer.Ordinal);
         /// <summary>Key ring: the first new replica's readiness, which the other new replicas start after.</summary>
         private int? _firstKeyWriter;
         private bool _replicasChanged;
@@ -202,8 +225,45 @@ internal static class Reconciler
         /// </summary>
         public void PlanVolumes()
         {
+            // The backing containers' named volumes too: created labelled before the container that mounts them, and kept.
+            foreach (var name in ServiceVolumeNames(model).Where(n => !observed.Volumes.Any(v => v.BelongsTo(model.Name) && v.Name == n)))
+                _volumeCreated[name] = _b.Add(StepKind.CreateVolume, name, "missing", []);
             if (!model.SharedKeys || observed.Volumes.Any(v => v.BelongsTo(model.Name) && v.Name == model.KeysVolumeName)) return;
             _keyDeps = [_b.Add(StepKind.CreateVolume, model.KeysVolumeName, "missing", [])];
+        }
+
+        /// <summary>
+        /// Phase 2c: backing containers (StackContainer), in start order, before the replicas that depend on them. Each is kept
+        /// when its definition is unchanged and it runs; otherwise it is stopped and created again — a database cannot run
+        /// twice on one volume, so there is no rolling replacement here — after the containers it depends on are ready. Nothing
+        /// routes to it, so the app replicas that depend on it start once it is ready (their WaitService step).
+        /// </summary>
+        public void PlanServices()
+        {
+            foreach (var service in model.Services)
+            {
+                var name = model.ServiceName(service.Name);
+                var imageId = observed.ImageIds.GetValueOrDefault(service.Image, service.Image);
+                var hash = ServiceHash(model, service, imageId);
+                var existing = _ours.FirstOrDefault(c => c.Name == name);
+                if (existing is not null && _netExists && existing.Running && existing.Label(StackLabels.ConfigHash) == hash)
+                {
+                    Kept.Add(name);
+                    continue;
+                }
+                var deps = _netDeps.Concat(service.Volumes.Select(v => _volumeCreated.GetValueOrDefault(v.Name)).Where(id => id > 0))
+                    .Concat(service.DependsOn.Where(_serviceReady.ContainsKey).Select(d => _serviceReady[d])).ToList();
+                var cause = existing is null ? "missing" : !_netExists ? "network recreated" : !existing.Running ? "not running"
+                    : existing.Label(StackLabels.ImageId) != imageId ? "image changed" : "configuration changed";
+                if (existing is not null)
+                {
+                    var stop = _b.Add(StepKind.StopContainer, name, cause, service.DependsOn.Where(_serviceReady.ContainsKey).Select(d => _serviceReady[d]));
+                    deps.Add(_b.Add(StepKind.RemoveContainer, name, cause, [stop]));
+                }
+                var create = _b.Add(StepKind.CreateContainer, name, cause, deps, ContainerSpecs.Service(model, service, imageId, hash));
+                var start = _b.Add(StepKind.StartContainer, name, cause, [create]);
+                _serviceReady[service.Name] = _b.Add(StepKind.WaitService, name, cause, [start], content: service.ReadyWhen.ToString(), probePort: service.Port);
+            }
         }
 
         /// <summary>
@@ -223,7 +283,7 @@ internal static class Reconciler
                 var name = model.AppName(i);
                 var appHash = AppHash(model, appImageId, i);
                 var existing = _ours.FirstOrDefault(c => c.Name == name);
-                var deps = _netDeps.Concat(_keyDeps).ToList();
+                var deps = _netDeps.Concat(_keyDeps).Concat(model.AppDependsOn.Where(_serviceReady.ContainsKey).Select(d => _serviceReady[d])).ToList();
                 string cause;
                 if (existing is null)
                 {
@@ -433,7 +493,10 @@ internal static class Reconciler
                 .Select(c => (c.Name, Cause: c.Name.Contains("-retiring-", StringComparison.Ordinal) ? "left over from an interrupted replacement" : $"replica {c.Replica} > StackReplicas {model.Replicas}"));
             var leftoverProxies = _ours.Where(c => c.Role == StackLabels.RoleProxy && c.Name != model.ProxyName)
                 .Select(c => (c.Name, Cause: "left over from an interrupted replacement"));
-            var leaving = _retiring.Concat(surplus).ToList();
+            var declared = model.Services.Select(sv => model.ServiceName(sv.Name)).ToHashSet(StringComparer.Ordinal);
+            var undeclared = _ours.Where(c => c.Role == StackLabels.RoleService && !declared.Contains(c.Name))
+                .Select(c => (c.Name, Cause: "no longer a StackContainer"));
+            var leaving = _retiring.Concat(surplus).Concat(undeclared).ToList();
             if (_retiredProxy is not null) leaving.Insert(0, (_retiredProxy, "replaced"));
             leaving.AddRange(leftoverProxies);
             var removed = new List<int>();

@@ -25,7 +25,14 @@ internal static class StackLabels
     /// <summary>On the proxy image: hash of its build inputs, so an unchanged proxy image is not rebuilt.</summary>
     public const string ImageHash = "proxystack.image-hash";
 
+    /// <summary>On a backing container (StackContainer): its item name.</summary>
+    public const string Service = "proxystack.service";
+
     public const string RoleApp = "app";
+    /// <summary>A backing container (StackContainer).</summary>
+    public const string RoleService = "service";
+    /// <summary>A named volume of a backing container.</summary>
+    public const string RoleData = "data";
     public const string RoleProxy = "proxy";
     public const string RoleNetwork = "network";
     /// <summary>The named volume of the stack's Data Protection key ring.</summary>

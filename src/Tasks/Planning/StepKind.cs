@@ -30,4 +30,6 @@ internal enum StepKind
     CreateVolume,
     /// <summary>Remove a named volume (StackDown with StackRemoveVolumes, or adoption).</summary>
     RemoveVolume,
+    /// <summary>Wait until a backing container is ready by its ReadyWhen rule (Content: the rule; ProbePort: its port).</summary>
+    WaitService,
 }

@@ -44,6 +44,8 @@ public sealed class SampleCopy : IDisposable
           <PropertyGroup>
             <ProxyStackSdkDir>{Repository.File("src", "Sdk", "Sdk")}/</ProxyStackSdkDir>
             <StackTasksAssembly>{Repository.TasksAssembly}</StackTasksAssembly>
+            <!-- The sample's Redis (its StackContainer) only for the tests about backing containers: -p:HelloStackCache=true. -->
+            <HelloStackCache Condition="'$(HelloStackCache)' == ''">false</HelloStackCache>
           </PropertyGroup>
         </Project>
         """);

@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using ProxyStack.Engine;
+using ProxyStack.Model;
+
+namespace ProxyStack.Execution;
+
+/// <summary>
+/// Waits for a backing container to be ready by its ReadyWhen rule (see <see cref="ReadyRule"/>). Everything is asked of the
+/// engine — a command run in the container, its output — never of a route from this machine to the container, which Docker
+/// Desktop and Podman machines do not give (the http rule goes through the replicas' probe, relay included).
+/// </summary>
+internal static class ServiceReadiness
+{
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
+
+    public static async Task WaitAsync(IContainerEngine engine, ReadinessWaiter waiter, string name, string network, ReadyRule rule, int port, TimeSpan timeout, CancellationToken ct)
+    {
+        if (rule.Kind == ReadyRule.Http)
+        {
+            try
+            {
+                await waiter.WaitForReplicaAsync(name, network, null, port, new HealthProbe(rule.Argument, Strict: true), timeout, ct).ConfigureAwait(false);
+                return;
+            }
+            catch (ReadinessTimeoutException t)
+            {
+                throw new ServiceNotReadyException(name, rule.ToString(), t.Seconds, t.LastResult, t.Logs);
+            }
+        }
+        var deadline = DateTime.UtcNow + timeout;
+        var last = "not checked yet";
+        while (true)
+        {
+            var status = await engine.InspectContainerAsync(name, network, ct).ConfigureAwait(false);
+            if (status is { Running: false, State: "exited" or "dead" })
+                throw new ContainerExitedException(name, status.ExitCode, await engine.GetLogsAsync(name, 30, ct).ConfigureAwait(false));
+            if (status is { Running: true })
+            {
+                (var ready, last) = await CheckAsync(engine, name, rule, port, ct).ConfigureAwait(false);
+                if (ready) return;
+            }
+            else last = $"container {status?.State ?? "missing"}";
+            if (DateTime.UtcNow >= deadline)
+                throw new ServiceNotReadyException(name, rule.ToString(), (int)timeout.TotalSeconds, last, await engine.GetLogsAsync(name, 30, ct).ConfigureAwait(false));
+            await Task.Delay(Poll, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One check of a running container: whether it is ready, and what was seen.</summary>
+    private static async Task<(bool Ready, string Seen)> CheckAsync(IContainerEngine engine, string name, ReadyRule rule, int port, CancellationToken ct)
+    {
+        switch (rule.Kind)
+        {
+            case ReadyRule.Running:
+                return (true, "running");
+            case ReadyRule.Log:
+                var logs = await engine.GetLogsAsync(name, 1000, ct).ConfigureAwait(false);
+                return (Regex.IsMatch(logs, rule.Argument, RegexOptions.Multiline, TimeSpan.FromSeconds(1)), "no matching line yet");
+            case ReadyRule.Tcp:
+                // A socket listening on the port, from the kernel's own table inside the container (as Testcontainers checks
+                // a port from within): state 0A is LISTEN, the local port is hexadecimal.
+                var hex = port.ToString("X4", CultureInfo.InvariantCulture);
+                return await RunAsync(engine, name, rule, $"cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -qiE ':{hex} [0-9A-F]+:0000 0A'",
+                    $"nothing listens on port {port} yet", ct).ConfigureAwait(false);
+            default:
+                return await RunAsync(engine, name, rule, rule.Argument, "the command did not exit 0", ct).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<(bool, string)> RunAsync(IContainerEngine engine, string name, ReadyRule rule, string script, string notYet, CancellationToken ct)
+    {
+        try
+        {
+            var (code, output) = await engine.ExecAsync(name, ["sh", "-c", script], ct).ConfigureAwait(false);
+            return code == 0 ? (true, "ready") : (false, $"{notYet} (exit code {code}{(output.Trim().Length > 0 ? ": " + output.Trim() : "")})");
+        }
+        catch (EngineRequestException e) when (!e.IsConflict)
+        {
+            // No shell in the image (a distroless one): the check cannot run, and waiting will not change that.
+            throw new ServiceNotReadyException(name, rule.ToString(), 0, $"the check could not run in the container ({e.Reason}); use ReadyWhen=log:<pattern> or http:<path> for an image without sh", "");
+        }
+    }
+}
+
+/// <summary>A backing container that did not become ready by its rule in time.</summary>
+internal sealed class ServiceNotReadyException(string name, string rule, int seconds, string lastResult, string logs)
+    : Exception($"'{name}' was not ready by ReadyWhen={rule} within {seconds} s.")
+{
+    public string Name { get; } = name;
+    public string Rule { get; } = rule;
+    public int Seconds { get; } = seconds;
+    public string LastResult { get; } = lastResult;
+    public string Logs { get; } = logs;
+}

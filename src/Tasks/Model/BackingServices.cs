@@ -1,0 +1,156 @@
+using System.Text.RegularExpressions;
+using ProxyStack.Diagnostics;
+
+namespace ProxyStack.Model;
+
+/// <summary>
+/// StackContainer items: checked all at once (every problem named with its item and metadata), then turned into backing
+/// services in the order they start — each after every container it depends on (a topological order; items that do not depend
+/// on each other keep their item order and start side by side).
+/// </summary>
+internal static partial class BackingServices
+{
+    /// <summary>A DNS label that is also valid inside container and volume names, and not one of the stack's own names.</summary>
+    [GeneratedRegex(@"^[a-z][a-z0-9-]{0,30}\z")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*\z")]
+    private static partial Regex EnvNamePattern();
+
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9_.-]{0,30}\z")]
+    private static partial Regex VolumeNamePattern();
+
+    /// <summary>Names a StackContainer cannot take: the stack's own containers and network are &lt;stack&gt;-app-N, -proxy, -net.</summary>
+    private static readonly string[] Reserved = ["app", "proxy", "net", "keys"];
+
+    public static void Validate(StackInput input, List<Diagnostic> d)
+    {
+        var names = input.Containers.Select(c => c.Name.Trim()).ToHashSet(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var c in input.Containers)
+        {
+            var name = c.Name.Trim();
+            void Bad(string metadata, string value, string fix) => d.Add(Diagnostic.Error(nameof(Strings.StackContainerInvalid), name, metadata, value, fix));
+            if (!NamePattern().IsMatch(name) || Reserved.Contains(name) || name.StartsWith("app-", StringComparison.Ordinal) || name.StartsWith("proxy-", StringComparison.Ordinal))
+                Bad("Include", name, "use a lower-case DNS name (letters, digits and '-', at most 31; not app, proxy, net or keys, nor starting with app- or proxy-): dependants connect to it by this name");
+            else if (!seen.Add(name)) Bad("Include", name, "give each StackContainer its own name");
+            if (c.Image.Trim().Length == 0) Bad("Image", "", "name the image to run, e.g. Image=\"redis:7\"");
+            else if (ImageReference.Parse(c.Image.Trim()) is null) Bad("Image", c.Image, "use an image reference such as redis:7 or postgres:15");
+            if (c.Port.Trim().Length > 0 && StackValidator.ParseInt(c.Port) is not (>= 1 and <= 65535)) Bad("Port", c.Port, "use the port the container serves on, 1–65535");
+            if (c.HostPort.Trim().Length > 0 && StackValidator.ParseInt(c.HostPort) is not (>= 1 and <= 65535)) Bad("HostPort", c.HostPort, "use a free host port, 1–65535, or leave it empty to publish nothing");
+            if (c.HostPort.Trim().Length > 0 && PortOf(c) == 0) Bad("HostPort", c.HostPort, "also set Port: the container port to publish");
+            if (Pairs(c.Environment).Any(p => !EnvNamePattern().IsMatch(p.Key))) Bad("Environment", c.Environment, "write NAME=value pairs separated by ';'");
+            foreach (var v in Split(c.Volume))
+                if (ParseVolume(v) is not { } volume || volume.Name == "keys") Bad("Volume", v, "write name:/absolute/path (a named volume, kept across runs; not keys, the key ring's), pairs separated by ';'");
+            if (c.ReadyWhen.Trim().Length > 0 && ReadyRule.Parse(c.ReadyWhen) is null)
+                Bad("ReadyWhen", c.ReadyWhen, "use tcp, log:<regular expression>, command:<shell command>, http:/path or running");
+            else if (ReadyRule.Parse(c.ReadyWhen) is { Kind: ReadyRule.Log } log && !IsRegex(log.Argument))
+                Bad("ReadyWhen", c.ReadyWhen, "write a valid .NET regular expression after log:");
+            else if (ReadyRule.Parse(c.ReadyWhen) is { Kind: ReadyRule.Tcp or ReadyRule.Http } && PortOf(c) == 0)
+                Bad("ReadyWhen", c.ReadyWhen, "also set Port: the port to check");
+            foreach (var dep in Split(c.DependsOn).Where(x => !names.Contains(x)))
+                d.Add(Diagnostic.Error(nameof(Strings.DependencyUnknown), name, dep, Known(names)));
+        }
+        foreach (var dep in Split(input.DependsOn).Where(x => !names.Contains(x)))
+            d.Add(Diagnostic.Error(nameof(Strings.DependencyUnknown), input.ProjectName, dep, Known(names)));
+        if (FindCycle(input.Containers) is { } cycle) d.Add(Diagnostic.Error(nameof(Strings.DependencyCycle), string.Join(" → ", cycle)));
+        if (input.Containers.Count > 0 && input.NetworkMode != StackNetworking.Bridge)
+            d.Add(Diagnostic.Error(nameof(Strings.StackContainerNeedsBridge), input.NetworkMode));
+    }
+
+    /// <summary>The services in start order (valid input only), and the names the app replicas start after.</summary>
+    public static (IReadOnlyList<BackingService> Services, IReadOnlyList<string> AppDependsOn) Build(StackInput input, string stack)
+    {
+        var services = new List<BackingService>();
+        foreach (var c in StartOrder(input.Containers))
+        {
+            var image = ImageReference.Parse(c.Image.Trim())!;
+            if (input.RegistryMirror.Length > 0) image = image.WithMirror(input.RegistryMirror);
+            var environment = Pairs(c.Environment).GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last())
+                .OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
+            var port = PortOf(c);
+            var rule = ReadyRule.Parse(c.ReadyWhen) ?? new ReadyRule(port > 0 ? ReadyRule.Tcp : ReadyRule.Running, "");
+            var name = c.Name.Trim();
+            services.Add(new BackingService
+            {
+                Name = name,
+                Image = image.ToString(),
+                Port = port,
+                HostPort = StackValidator.ParseInt(c.HostPort) ?? 0,
+                Environment = environment,
+                Volumes = Split(c.Volume).Select(v => ParseVolume(v)!.Value).Select(v => new ServiceVolume($"{stack}-{v.Name}", v.Target)).ToList(),
+                Command = c.Command.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries),
+                ReadyWhen = rule,
+                DependsOn = Split(c.DependsOn).Distinct(StringComparer.Ordinal).ToList(),
+                ConnectionString = KnownImages.ConnectionString(c.Image, name, port, environment, c.ConnectionString.Trim()),
+            });
+        }
+        var appDependsOn = input.DependsOn.Trim().Length > 0 ? Split(input.DependsOn).Distinct(StringComparer.Ordinal).ToList() : services.Select(s => s.Name).ToList();
+        return (services, appDependsOn);
+    }
+
+    private static int PortOf(ServiceInput c) => StackValidator.ParseInt(c.Port) ?? (c.Port.Trim().Length == 0 ? KnownImages.DefaultPort(c.Image.Trim()) : 0);
+
+    private static string Known(IReadOnlyCollection<string> names) => names.Count == 0 ? "(none)" : string.Join(", ", names.Order(StringComparer.Ordinal));
+
+    public static IReadOnlyList<string> Split(string list) =>
+        list.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>"A=1;B=2" as pairs; an entry without '=' keeps it in its name, which the name pattern then refuses.</summary>
+    private static IEnumerable<KeyValuePair<string, string>> Pairs(string list) => Split(list).Select(p =>
+        p.IndexOf('=') is var eq and > 0 ? new KeyValuePair<string, string>(p[..eq].Trim(), p[(eq + 1)..]) : new KeyValuePair<string, string>("=" + p, ""));
+
+    private static (string Name, string Target)? ParseVolume(string text)
+    {
+        var colon = text.IndexOf(':');
+        if (colon <= 0) return null;
+        var (name, target) = (text[..colon].Trim(), text[(colon + 1)..].Trim());
+        return VolumeNamePattern().IsMatch(name) && target.StartsWith('/') && !target.Contains(':') ? (name, target) : null;
+    }
+
+    private static bool IsRegex(string pattern)
+    {
+        try { _ = new Regex(pattern, RegexOptions.None, TimeSpan.FromSeconds(1)); return true; }
+        catch (ArgumentException) { return false; }
+    }
+
+    /// <summary>A dependency cycle as names ("a → b → a"), or null. Unknown names are reported elsewhere and ignored here.</summary>
+    private static List<string>? FindCycle(IReadOnlyList<ServiceInput> containers)
+    {
+        var edges = containers.GroupBy(c => c.Name.Trim()).ToDictionary(g => g.Key, g => Split(g.First().DependsOn));
+        var state = new Dictionary<string, int>();
+        var path = new List<string>();
+        List<string>? Visit(string n)
+        {
+            state[n] = 1;
+            path.Add(n);
+            foreach (var m in edges[n].Where(edges.ContainsKey))
+            {
+                if (state.GetValueOrDefault(m) == 1) return [.. path.Skip(path.IndexOf(m)), m];
+                if (state.GetValueOrDefault(m) == 0 && Visit(m) is { } found) return found;
+            }
+            path.RemoveAt(path.Count - 1);
+            state[n] = 2;
+            return null;
+        }
+        foreach (var n in edges.Keys)
+            if (state.GetValueOrDefault(n) == 0 && Visit(n) is { } cycle) return cycle;
+        return null;
+    }
+
+    /// <summary>Item order, each item moved after the items it depends on (the input has no cycle).</summary>
+    private static List<ServiceInput> StartOrder(IReadOnlyList<ServiceInput> containers)
+    {
+        var ordered = new List<ServiceInput>();
+        var placed = new HashSet<string>(StringComparer.Ordinal);
+        void Place(ServiceInput c)
+        {
+            if (!placed.Add(c.Name.Trim())) return;
+            foreach (var dep in Split(c.DependsOn))
+                if (containers.FirstOrDefault(x => x.Name.Trim() == dep) is { } target) Place(target);
+            ordered.Add(c);
+        }
+        foreach (var c in containers) Place(c);
+        return ordered;
+    }
+}

@@ -1,0 +1,201 @@
+using ProxyStack.Model;
+using ProxyStack.Planning;
+using Xunit;
+
+namespace ProxyStack.Tests;
+
+/// <summary>StackContainer items: validation, start order, wiring, and the plans that bring them up, keep, replace and remove them.</summary>
+public sealed class BackingServiceTests
+{
+    private static StackInput Input(params ServiceInput[] containers) => Builders.ValidInput() with { StackName = "hello", Containers = containers };
+
+    private static StackModel Model(params ServiceInput[] containers) => StackModelBuilder.Build(Input(containers)).Model!;
+
+    private static ServiceInput Redis(string name = "cache", string dependsOn = "") => new(name) { Image = "redis:7", DependsOn = dependsOn };
+
+    private static ServiceInput Postgres(string name = "db") => new(name)
+    {
+        Image = "postgres:15", Environment = "POSTGRES_PASSWORD=secret;POSTGRES_DB=shop", Volume = "db-data:/var/lib/postgresql/data",
+    };
+
+    private static ObservedState Fresh(StackModel model) => new()
+    {
+        ImageIds = new Dictionary<string, string>(Builders.Images()) { ["redis:7"] = "sha256:redis1", ["postgres:15"] = "sha256:pg1" },
+    };
+
+    private static ObservedContainer Service(StackModel model, BackingService service, string imageId, bool running = true)
+    {
+        var spec = ContainerSpecs.Service(model, service, imageId, Reconciler.ServiceHash(model, service, imageId));
+        return new ObservedContainer("s".PadLeft(64, 'c'), spec.Name, spec.Labels, running);
+    }
+
+    private static ObservedState Running(StackModel model)
+    {
+        var config = ProxyStack.Proxy.NginxConfigWriter.Write(model);
+        var running = Builders.Running(model, config);
+        var ids = Fresh(model).ImageIds;
+        return running with
+        {
+            ImageIds = ids,
+            Containers = [.. running.Containers, .. model.Services.Select(s => Service(model, s, ids[s.Image]))],
+            Volumes = Reconciler.ServiceVolumeNames(model).Select(v => new ObservedVolume(v, Reconciler.Labels(model, StackLabels.RoleData))).ToList(),
+        };
+    }
+
+    [Theory]
+    [InlineData("Include", "Cache", "redis:7", "", "")]
+    [InlineData("Include", "proxy", "redis:7", "", "")]
+    [InlineData("Include", "app-1", "redis:7", "", "")]
+    [InlineData("Image", "cache", "", "", "")]
+    [InlineData("Image", "cache", "Redis:7", "", "")]
+    [InlineData("ReadyWhen", "cache", "redis:7", "sometimes", "")]
+    [InlineData("ReadyWhen", "cache", "redis:7", "log:(unclosed", "")]
+    [InlineData("ReadyWhen", "cache", "redis:7", "http:no-slash", "")]
+    [InlineData("Volume", "cache", "redis:7", "", "data")]
+    [InlineData("Volume", "cache", "redis:7", "", "keys:/data")]
+    public void A_StackContainer_with_bad_metadata_is_STACK1040_naming_the_item_and_the_metadata(string metadata, string name, string image, string readyWhen, string volume)
+    {
+        var (model, diagnostics) = StackModelBuilder.Build(Input(new ServiceInput(name) { Image = image, ReadyWhen = readyWhen, Volume = volume }));
+        Assert.Null(model);
+        var error = Assert.Single(diagnostics, d => d.IsError);
+        Assert.Equal("STACK1040", error.Code);
+        Assert.Contains($"StackContainer '{name}' has {metadata}=", error.Format());
+    }
+
+    [Fact]
+    public void A_port_a_HostPort_without_a_port_and_an_environment_without_values_are_refused()
+    {
+        Assert.Contains(StackModelBuilder.Build(Input(new ServiceInput("q") { Image = "rabbitmq:3", HostPort = "5672" })).Diagnostics,
+            d => d.Code == "STACK1040" && d.Format().Contains("HostPort=\"5672\""));
+        Assert.Contains(StackModelBuilder.Build(Input(new ServiceInput("q") { Image = "rabbitmq:3", ReadyWhen = "tcp" })).Diagnostics,
+            d => d.Code == "STACK1040" && d.Format().Contains("also set Port"));
+        Assert.Contains(StackModelBuilder.Build(Input(Redis() with { Port = "70000" })).Diagnostics, d => d.Code == "STACK1040" && d.Format().Contains("Port=\"70000\""));
+        Assert.Contains(StackModelBuilder.Build(Input(Redis() with { Environment = "JUSTANAME" })).Diagnostics, d => d.Code == "STACK1040" && d.Format().Contains("Environment="));
+    }
+
+    [Fact]
+    public void An_unknown_dependency_is_STACK1041_and_a_cycle_is_STACK1042_naming_it_before_anything_starts()
+    {
+        var unknown = StackModelBuilder.Build(Input(Redis(dependsOn: "db")));
+        Assert.Null(unknown.Model);
+        Assert.Contains(unknown.Diagnostics, d => d.Code == "STACK1041" && d.Format().Contains("'cache' depends on 'db'") && d.Format().Contains("StackContainer items: cache"));
+
+        var app = StackModelBuilder.Build(Input(Redis()) with { DependsOn = "cahce" });
+        Assert.Contains(app.Diagnostics, d => d.Code == "STACK1041" && d.Format().Contains("'HelloStack' depends on 'cahce'"));
+
+        var cycle = StackModelBuilder.Build(Input(Redis("a", "b"), Redis("b", "c"), Redis("c", "a")));
+        Assert.Null(cycle.Model);
+        Assert.Contains(cycle.Diagnostics, d => d.Code == "STACK1042" && d.Format().Contains("a → b → c → a"));
+    }
+
+    [Fact]
+    public void Backing_containers_need_the_stacks_own_network()
+    {
+        var (model, diagnostics) = StackModelBuilder.Build(Input(Redis()) with { NetworkMode = "host" });
+        Assert.Null(model);
+        Assert.Contains(diagnostics, d => d.Code == "STACK1043");
+    }
+
+    [Fact]
+    public void Containers_start_after_what_they_depend_on_and_replicas_get_connection_strings_in_the_shapes_dotnet_reads()
+    {
+        var model = Model(Redis("cache", "db"), Postgres());
+        Assert.Equal(["db", "cache"], model.Services.Select(s => s.Name));
+        Assert.Equal(["cache", "db"], model.AppDependsOn.Order());
+        var env = StackNetworking.AppEnvironment(model, 1);
+        Assert.Contains(new KeyValuePair<string, string>("ConnectionStrings__cache", "cache:6379"), env);
+        Assert.Contains(new KeyValuePair<string, string>("ConnectionStrings__db", "Host=db;Port=5432;Username=postgres;Password=secret;Database=shop"), env);
+
+        // StackDependsOn narrows what the app waits for and is wired to; a ConnectionString template replaces the known shape.
+        var narrowed = StackModelBuilder.Build(Input(Redis(), Postgres() with { ConnectionString = "postgres://{host}:{port}/shop" }) with { DependsOn = "db" }).Model!;
+        var narrowedEnv = StackNetworking.AppEnvironment(narrowed, 1);
+        Assert.DoesNotContain(narrowedEnv, e => e.Key == "ConnectionStrings__cache");
+        Assert.Contains(new KeyValuePair<string, string>("ConnectionStrings__db", "postgres://db:5432/shop"), narrowedEnv);
+    }
+
+    [Fact]
+    public void A_backing_container_joins_the_stack_network_by_its_name_and_is_published_only_on_the_stack_address_when_asked()
+    {
+        var model = Model(Redis() with { HostPort = "16379" }, Postgres());
+        var cache = ContainerSpecs.Service(model, model.Services.Single(s => s.Name == "cache"), "sha256:redis1", "h");
+        Assert.Equal("hello-cache", cache.Name);
+        Assert.Equal(["cache"], cache.Aliases);
+        Assert.Equal("hello-net", cache.Network);
+        Assert.Equal([new PortBinding("127.0.0.1", 16379, 6379)], cache.Publish);
+        Assert.Equal(StackLabels.RoleService, cache.Labels[StackLabels.Role]);
+        Assert.Equal("cache", cache.Labels[StackLabels.Service]);
+        var db = ContainerSpecs.Service(model, model.Services.Single(s => s.Name == "db"), "sha256:pg1", "h");
+        Assert.Empty(db.Publish);
+        Assert.Equal([new VolumeMount("hello-db-data", "/var/lib/postgresql/data", OwnedByContainerUser: false)], db.Mounts);
+    }
+
+    [Fact]
+    public void A_fresh_stack_starts_each_container_after_its_dependencies_are_ready_and_the_replicas_after_all_of_them()
+    {
+        var model = Model(Redis("cache", "db"), Postgres()) with { Replicas = 1 };
+        Builders.AssertPlan("""
+             1. create network hello-net: missing
+             2. create volume hello-db-data: missing
+             3. create hello-db: missing (after 1,2)
+             4. start hello-db: missing (after 3)
+             5. wait ready hello-db: missing (after 4)
+             6. create hello-cache: missing (after 1,5)
+             7. start hello-cache: missing (after 6)
+             8. wait ready hello-cache: missing (after 7)
+             9. create hello-app-1: missing (after 1,5,8)
+            10. start hello-app-1: missing (after 9)
+            11. wait ready hello-app-1: missing (after 10)
+            12. create hello-proxy: missing (after 1,11)
+            13. start hello-proxy: missing (after 12)
+            14. wait proxy hello-proxy: missing (after 13)
+            """, Builders.Reconcile(model, Fresh(model)));
+        Assert.Equal(["tcp", "tcp"], Builders.Reconcile(model, Fresh(model)).Plan.Steps.Where(s => s.Kind == StepKind.WaitService).Select(s => s.Content));
+    }
+
+    [Fact]
+    public void An_unchanged_running_container_is_kept_a_changed_one_is_recreated_and_one_no_longer_declared_is_removed()
+    {
+        var model = Model(Redis(), Postgres());
+        var running = Running(model);
+        var again = Builders.Reconcile(model, running);
+        Assert.True(again.Plan.IsEmpty, again.Plan.ToString());
+        Assert.Contains("hello-cache", again.Kept);
+
+        // A changed environment: stopped and created again (one database on one volume), then the replicas that were wired to
+        // nothing new stay; nothing else changes.
+        var changed = Model(Redis() with { Command = "redis-server --appendonly yes" }, Postgres());
+        Builders.AssertPlan("""
+             1. stop hello-cache: configuration changed
+             2. remove hello-cache: configuration changed (after 1)
+             3. create hello-cache: configuration changed (after 2)
+             4. start hello-cache: configuration changed (after 3)
+             5. wait ready hello-cache: configuration changed (after 4)
+            """, Builders.Reconcile(changed, running with { ImageIds = Fresh(changed).ImageIds }));
+
+        var without = Model(Postgres());
+        var removal = Builders.Reconcile(without, running).Plan.ToString();
+        Assert.Contains("stop hello-cache: no longer a StackContainer", removal);
+        Assert.Contains("remove hello-cache: no longer a StackContainer", removal);
+    }
+
+    [Fact]
+    public void StackDown_stops_backing_containers_last_and_keeps_their_volumes_unless_asked()
+    {
+        var model = Model(Postgres()) with { Replicas = 1 };
+        var running = Running(model);
+        var plan = Reconciler.PlanTeardown(model.Name, running);
+        var stopDb = plan.Steps.Single(s => s.Kind == StepKind.StopContainer && s.Resource == "hello-db");
+        var removeApp = plan.Steps.Single(s => s.Kind == StepKind.RemoveContainer && s.Resource == "hello-app-1");
+        Assert.Contains(removeApp.Id, stopDb.DependsOn);
+        Assert.DoesNotContain(plan.Steps, s => s.Kind == StepKind.RemoveVolume);
+        Assert.Contains(Reconciler.PlanTeardown(model.Name, running, removeVolumes: true).Steps, s => s.Kind == StepKind.RemoveVolume && s.Resource == "hello-db-data");
+    }
+
+    [Fact]
+    public void A_volume_of_that_name_that_ProxyStack_did_not_create_stops_the_plan()
+    {
+        var model = Model(Postgres());
+        var observed = Fresh(model) with { Volumes = [new ObservedVolume("hello-db-data", new Dictionary<string, string>())] };
+        Assert.Contains(Builders.Reconcile(model, observed).Diagnostics, d => d.Code == "STACK4016");
+    }
+}
