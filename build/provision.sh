@@ -13,6 +13,7 @@
 #                                             the reload path that older nginx images get)
 #        localhost:5000/library/redis:7      (Redis 7 from Debian 12, configured as the public image: the backing container of
 #                                             the sample and the StackContainer tests)
+#        localhost:5000/library/postgres:15  (PostgreSQL 15 from Debian 12, driven by POSTGRES_* as the public image)
 #   4. wrk, the strict load generator the zero-error tests use (it never retries a request), gcc with the C library and
 #      zlib headers, which native AOT links with (the webapiaot template test), and Debian's chromium, the browser the
 #      Blazor template test drives through Playwright (which downloads no browser of its own);
@@ -218,6 +219,18 @@ ensure_redis() {
     'USER redis' 'CMD ["redis-server","--protected-mode","no"]'
 }
 
+# PostgreSQL 15 from Debian 12, named and driven as the public image is (POSTGRES_PASSWORD, POSTGRES_USER, POSTGRES_DB, data
+# under /var/lib/postgresql/data, port 5432): build/images/postgres-entrypoint.sh does what its entry point does for those.
+ensure_postgres() {
+  in_registry library/postgres 15 && return 0
+  local dir; dir=$(rootfs postgres bookworm postgresql-15)
+  install -m 0755 "$(dirname "$0")/images/postgres-entrypoint.sh" "$dir/usr/local/bin/docker-entrypoint.sh"
+  push_image "$dir" "$REGISTRY/library/postgres:15" \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/postgresql/15/bin' 'ENV PGDATA=/var/lib/postgresql/data' \
+    'EXPOSE 5432' 'VOLUME /var/lib/postgresql/data' \
+    'ENTRYPOINT ["docker-entrypoint.sh"]' 'CMD ["postgres"]'
+}
+
 # Podman, the second engine the core scenarios run on (tests/Integration.Tests/PodmanTests.cs): rootful, through its
 # Docker-compatible service on $PODMAN_SOCKET. Three settings of its own make it work here, in drop-in files so a user's
 # containers.conf and registries.conf stay as they are:
@@ -265,5 +278,6 @@ ensure_runtime_deps
 ensure_runtime_deps_extra
 ensure_nginx
 ensure_redis
+ensure_postgres
 ensure_podman
-log "ready in $(( $(date +%s) - start )) s: engine, registry $REGISTRY, base images, redis, podman"
+log "ready in $(( $(date +%s) - start )) s: engine, registry $REGISTRY, base images, redis, postgres, podman"
