@@ -69,6 +69,7 @@ public sealed class DesktopTopologyTests(SharedSample shared, DesktopTopology to
     private Dictionary<string, string> Props(int replicas, int round = 0) => new()
     {
         ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = replicas.ToString(), ["RedeployRound"] = round.ToString(),
+        ["HelloStackCache"] = "true",
     };
 
     /// <summary>The fixture took: a container's address refuses the host, while the same stack answers on its published port.</summary>
@@ -94,6 +95,9 @@ public sealed class DesktopTopologyTests(SharedSample shared, DesktopTopology to
         var hosts = new HashSet<string>();
         for (var i = 0; i < 30; i++) hosts.Add(await Http.GetStringAsync($"http://127.0.0.1:{Port}/whoami"));
         Assert.Equal(3, hosts.Count);
+        // The sample's Redis (a StackContainer) was found ready from inside its container, which needs no route either.
+        Assert.Contains($"{Stack}-cache ready (tcp)", up.Output);
+        for (var i = 1; i <= 3; i++) Assert.Equal($"{i}\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/count"));
 
         var status = await sample.BuildAsync("StackStatus", Props(3), Env);
         Assert.True(status.ExitCode == 0, status.ToString());
@@ -102,7 +106,7 @@ public sealed class DesktopTopologyTests(SharedSample shared, DesktopTopology to
         Assert.Matches($@"{Stack}-proxy\s+proxy\s+running\s+yes", status.Output);
 
         await RedeployAndScaleToTwoUnderLoadAsync(sample, Props, Env, output);
-        Assert.Equal(3, (await Probe.ContainersAsync(Stack)).Count);
+        Assert.Equal(4, (await Probe.ContainersAsync(Stack)).Count);
 
         var down = await sample.BuildAsync("StackDown", Props(2), Env);
         Assert.True(down.ExitCode == 0, down.ToString());

@@ -22,7 +22,7 @@ public sealed class PodmanTests(SharedSample shared, ITestOutputHelper output) :
     private Dictionary<string, string> Props(int replicas, int round = 0) => new()
     {
         ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = replicas.ToString(),
-        ["RedeployRound"] = round.ToString(), ["LocalRegistry"] = "Podman",
+        ["RedeployRound"] = round.ToString(), ["LocalRegistry"] = "Podman", ["HelloStackCache"] = "true",
     };
 
     /// <summary>The replicas' names as nginx resolves them in the proxy, one address per slot.</summary>
@@ -50,6 +50,8 @@ public sealed class PodmanTests(SharedSample shared, ITestOutputHelper output) :
         var hosts = new HashSet<string>();
         for (var i = 0; i < 30; i++) hosts.Add(await Http.GetStringAsync($"http://127.0.0.1:{Port}/whoami"));
         Assert.Equal(3, hosts.Count);
+        // The sample's Redis (a StackContainer) came up first, by its alias on Podman's network, ready by its socket table.
+        for (var i = 1; i <= 3; i++) Assert.Equal($"{i}\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/count"));
         // The stack is Podman's: the Docker engine beside it has none of it.
         using (var docker = new StackProbe()) Assert.Empty(await docker.ContainersAsync(Stack));
 
@@ -57,6 +59,7 @@ public sealed class PodmanTests(SharedSample shared, ITestOutputHelper output) :
         Assert.True(status.ExitCode == 0, status.ToString());
         Assert.Contains($"Engine: unix://{Socket} (DOCKER_HOST)", status.Output);
         for (var n = 1; n <= 3; n++) Assert.Matches($@"{Stack}-app-{n}\s+app\s+running\s+yes", status.Output);
+        Assert.Matches($@"{Stack}-cache\s+service\s+running\s+yes", status.Output);
 
         await RedeployAndScaleToTwoUnderLoadAsync(sample, Props, Env, output);
         // Each slot resolves to its current replica alone, and the slot scaled away to nothing: the replaced and surplus
@@ -71,7 +74,8 @@ public sealed class PodmanTests(SharedSample shared, ITestOutputHelper output) :
         hosts.Clear();
         for (var i = 0; i < 30; i++) hosts.Add(await Http.GetStringAsync($"http://127.0.0.1:{Port}/whoami"));
         Assert.Equal(2, hosts.Count);
-        Assert.Equal(3, (await Probe.ContainersAsync(Stack)).Count);
+        Assert.Equal(4, (await Probe.ContainersAsync(Stack)).Count);
+        Assert.Equal("4\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/count"));
 
         var down = await sample.BuildAsync("StackDown", Props(3), Env);
         Assert.True(down.ExitCode == 0, down.ToString());
