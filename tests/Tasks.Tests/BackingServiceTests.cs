@@ -161,15 +161,16 @@ public sealed class BackingServiceTests
         Assert.True(again.Plan.IsEmpty, again.Plan.ToString());
         Assert.Contains("hello-cache", again.Kept);
 
-        // A changed environment: stopped and created again (one database on one volume), then the replicas that were wired to
-        // nothing new stay; nothing else changes.
+        // A changed command: stepped aside and stopped (one database on one volume), created again, and the old one removed once
+        // the new one is ready — a failure before that starts the old one again; the replicas, wired to nothing new, stay.
         var changed = Model(Redis() with { Command = "redis-server --appendonly yes" }, Postgres());
         Builders.AssertPlan("""
-             1. stop hello-cache: configuration changed
-             2. remove hello-cache: configuration changed (after 1)
+             1. retire hello-cache as hello-cache-retiring-cccccccccccc: configuration changed
+             2. stop hello-cache-retiring-cccccccccccc: configuration changed (after 1)
              3. create hello-cache: configuration changed (after 2)
              4. start hello-cache: configuration changed (after 3)
              5. wait ready hello-cache: configuration changed (after 4)
+             6. remove hello-cache-retiring-cccccccccccc: configuration changed (after 5)
             """, Builders.Reconcile(changed, running with { ImageIds = Fresh(changed).ImageIds }));
 
         var without = Model(Postgres());

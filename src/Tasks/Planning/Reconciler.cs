@@ -195,6 +195,8 @@ internal static class Reconciler
         private int[] _keyDeps = [];
         /// <summary>Backing containers this plan (re)creates: name → its WaitService step, which dependants start after.</summary>
         private readonly Dictionary<string, int> _serviceReady = new(StringComparer.Ordinal);
+        /// <summary>Backing containers replaced by this plan: their temporary name, why, and their successor's WaitService step.</summary>
+        private readonly List<(string Name, string Cause, int SuccessorReady)> _retiredServices = [];
         /// <summary>Service volumes this plan creates: name → its CreateVolume step.</summary>
         private readonly Dictionary<string, int> _volumeCreated = new(StringComparer.Ordinal);
         /// <summary>Key ring: the first new replica's readiness, which the other new replicas start after.</summary>
@@ -255,14 +257,19 @@ internal static class Reconciler
                     .Concat(service.DependsOn.Where(_serviceReady.ContainsKey).Select(d => _serviceReady[d])).ToList();
                 var cause = existing is null ? "missing" : !_netExists ? "network recreated" : !existing.Running ? "not running"
                     : existing.Label(StackLabels.ImageId) != imageId ? "image changed" : "configuration changed";
+                string? retired = null;
                 if (existing is not null)
                 {
-                    var stop = _b.Add(StepKind.StopContainer, name, cause, service.DependsOn.Where(_serviceReady.ContainsKey).Select(d => _serviceReady[d]));
-                    deps.Add(_b.Add(StepKind.RemoveContainer, name, cause, [stop]));
+                    // Stepped aside and stopped, not removed: a successor that fails brings it back (renamed back, started),
+                    // and it is removed only once its successor is ready.
+                    retired = StackNames.Retiring(name, existing.Id);
+                    var retire = _b.Add(StepKind.RetireContainer, name, cause, service.DependsOn.Where(_serviceReady.ContainsKey).Select(d => _serviceReady[d]), content: retired);
+                    deps.Add(_b.Add(StepKind.StopContainer, retired, cause, [retire], undoByStarting: true));
                 }
                 var create = _b.Add(StepKind.CreateContainer, name, cause, deps, ContainerSpecs.Service(model, service, imageId, hash));
                 var start = _b.Add(StepKind.StartContainer, name, cause, [create]);
                 _serviceReady[service.Name] = _b.Add(StepKind.WaitService, name, cause, [start], content: service.ReadyWhen.ToString(), probePort: service.Port);
+                if (retired is not null) _retiredServices.Add((retired, cause, _serviceReady[service.Name]));
             }
         }
 
@@ -493,9 +500,13 @@ internal static class Reconciler
                 .Select(c => (c.Name, Cause: c.Name.Contains("-retiring-", StringComparison.Ordinal) ? "left over from an interrupted replacement" : $"replica {c.Replica} > StackReplicas {model.Replicas}"));
             var leftoverProxies = _ours.Where(c => c.Role == StackLabels.RoleProxy && c.Name != model.ProxyName)
                 .Select(c => (c.Name, Cause: "left over from an interrupted replacement"));
+            // A backing container no longer declared, or left stepped aside by an interrupted run, goes after the commit point;
+            // one replaced by this plan once its successor is ready too.
             var declared = model.Services.Select(sv => model.ServiceName(sv.Name)).ToHashSet(StringComparer.Ordinal);
             var undeclared = _ours.Where(c => c.Role == StackLabels.RoleService && !declared.Contains(c.Name))
-                .Select(c => (c.Name, Cause: "no longer a StackContainer"));
+                .Select(c => (c.Name, Cause: c.Name.Contains("-retiring-", StringComparison.Ordinal) ? "left over from an interrupted replacement" : "no longer a StackContainer"));
+            foreach (var (name, cause, successor) in _retiredServices)
+                _b.Add(StepKind.RemoveContainer, name, cause, [.. _commit is { } k ? [k] : _ready, successor]);
             var leaving = _retiring.Concat(surplus).Concat(undeclared).ToList();
             if (_retiredProxy is not null) leaving.Insert(0, (_retiredProxy, "replaced"));
             leaving.AddRange(leftoverProxies);
