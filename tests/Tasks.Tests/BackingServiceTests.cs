@@ -199,4 +199,43 @@ public sealed class BackingServiceTests
         var observed = Fresh(model) with { Volumes = [new ObservedVolume("hello-db-data", new Dictionary<string, string>())] };
         Assert.Contains(Builders.Reconcile(model, observed).Diagnostics, d => d.Code == "STACK4016");
     }
+    [Fact]
+    public void StackEnvironment_items_with_Container_go_to_that_container_a_secret_stays_a_placeholder_until_applied()
+    {
+        var input = Input(new ServiceInput("db")
+        {
+            Image = "postgres:15", Environment = "POSTGRES_DB=shop;POSTGRES_USER=meta",
+            ItemEnvironment = [new("POSTGRES_USER", "shop")],
+            Secrets = [new SecretSource("POSTGRES_PASSWORD", "DB_PASSWORD", "")],
+        });
+        var model = StackModelBuilder.Build(input).Model!;
+        var db = Assert.Single(model.Services);
+        Assert.Equal([new("POSTGRES_DB", "shop"), new KeyValuePair<string, string>("POSTGRES_USER", "shop")], db.Environment);
+        Assert.Equal([new SecretSource("POSTGRES_PASSWORD", "DB_PASSWORD", "")], db.Secrets);
+        Assert.Equal($"Host=db;Port=5432;Username=shop;Password={BackingService.SecretPlaceholder("POSTGRES_PASSWORD")};Database=shop", db.ConnectionString);
+        // The model file holds the source, never a value.
+        Assert.DoesNotContain("POSTGRES_PASSWORD\":\"", StackModelFile.Serialize(model));
+
+        var unknown = StackModelBuilder.Build(Input(Redis()) with { UnknownContainerEnvironment = [("POSTGRES_PASSWORD", "dbb")] });
+        Assert.Null(unknown.Model);
+        Assert.Contains(unknown.Diagnostics, d => d.Code == "STACK1044" && d.Format().Contains("Container=\"dbb\"") && d.Format().Contains("StackContainer items: cache"));
+        var conflict = StackModelBuilder.Build(Input(Redis() with { ItemEnvironment = [new("A", "1")], Secrets = [new SecretSource("A", "X", "")] }));
+        Assert.Contains(conflict.Diagnostics, d => d.Code == "STACK1016");
+    }
+
+    [Fact]
+    public void A_secret_of_a_backing_container_is_keyed_into_its_hash_never_hashed_in_the_clear()
+    {
+        var model = Model(Postgres());
+        var db = model.Services.Single();
+        var withSecret = db with
+        {
+            Environment = [.. db.Environment, new("TOKEN", "guessable")],
+            SecretNames = new HashSet<string> { "TOKEN" },
+            SecretDigest = "digest-1",
+        };
+        var guessed = withSecret with { Environment = [.. db.Environment, new("TOKEN", "other")] };
+        Assert.Equal(Reconciler.ServiceHash(model, withSecret, "sha256:pg1"), Reconciler.ServiceHash(model, guessed, "sha256:pg1"));
+        Assert.NotEqual(Reconciler.ServiceHash(model, withSecret, "sha256:pg1"), Reconciler.ServiceHash(model, withSecret with { SecretDigest = "digest-2" }, "sha256:pg1"));
+    }
 }

@@ -46,6 +46,7 @@ internal static class DiagnosticCodes
     public const string DependencyUnknown = "STACK1041";
     public const string DependencyCycle = "STACK1042";
     public const string StackContainerNeedsBridge = "STACK1043";
+    public const string EnvironmentContainerUnknown = "STACK1044";
     public const string BaseImageUnavailable = "STACK2001";
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";

@@ -357,7 +357,8 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
     {
         var isProxy = step.Resource == model.ProxyName;
         // Log tails are copied into the build log: secret values the app printed are masked there.
-        var secrets = model.Environment.Where(v => model.SecretNames.Contains(v.Key)).Select(v => v.Value).ToList();
+        var secrets = model.Environment.Where(v => model.SecretNames.Contains(v.Key))
+            .Concat(model.Services.SelectMany(sv => sv.Environment.Where(v => sv.SecretNames.Contains(v.Key)))).Select(v => v.Value).ToList();
         string Tail(string logs) => Indent(SecretDigests.Redact(logs, secrets));
         return e switch
         {

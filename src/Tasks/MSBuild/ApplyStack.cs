@@ -82,6 +82,14 @@ public sealed class ApplyStack : StackTask
             model = model with { Tls = tls };
             StackLog.Step($"HTTPS on {model.HttpsUrl} with {tls}");
         }
+        if (model.Services.Any(sv => sv.Secrets.Count > 0))
+        {
+            // Backing containers' secrets (StackEnvironment items with Container): read now too, before any engine call; a
+            // connection string that holds one (a database password) becomes a secret of the replicas.
+            var resolved = ResolveServiceSecrets(model, secrets);
+            if (resolved is null) return false;
+            model = model with { Services = resolved };
+        }
         if (userSecrets.Count > 0)
         {
             secrets.AddRange(UserSecrets.Unshadowed(userSecrets, model.Environment.Concat(secrets).Select(e => e.Key)));
@@ -91,7 +99,7 @@ public sealed class ApplyStack : StackTask
         {
             // In memory only: the model file on disk never holds secret values, and the config-hash label holds them only
             // keyed with a salt that stays in the project's intermediate folder.
-            var salt = SecretDigests.LoadOrCreateSalt(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(ModelFile))!, "secret.salt"));
+            var salt = SecretDigests.LoadOrCreateSalt(SaltFile);
             model = model with
             {
                 Environment = model.Environment.Concat(secrets).OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
@@ -154,6 +162,40 @@ public sealed class ApplyStack : StackTask
         if (model.NetworkMode == StackNetworking.Host)
             StackLog.Milestone(string.Format(Strings.HostModeReplicas, model.Name, StackNetworking.ReplicaPort(model, 1), StackNetworking.ReplicaPort(model, model.Replicas)));
         return true;
+    }
+
+    /// <summary>Key of the secret digests, in the project's intermediate folder (never in a label or an image).</summary>
+    private string SaltFile => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(ModelFile))!, "secret.salt");
+
+    /// <summary>
+    /// The backing containers with their secret values read (in memory only) and keyed into a digest for their config hash;
+    /// each connection string holding one is added to <paramref name="appSecrets"/>. Null after an unavailable source (logged).
+    /// </summary>
+    private List<BackingService>? ResolveServiceSecrets(StackModel model, List<KeyValuePair<string, string>> appSecrets)
+    {
+        var salt = SecretDigests.LoadOrCreateSalt(SaltFile);
+        var services = new List<BackingService>();
+        var count = 0;
+        foreach (var service in model.Services)
+        {
+            if (service.Secrets.Count == 0) { services.Add(service); continue; }
+            var (values, problems) = SecretEnvironment.Resolve(service.Secrets, Environment.GetEnvironmentVariable, File.ReadAllText);
+            MSBuildDiagnosticSink.Log(Log, problems);
+            if (problems.Count > 0) return null;
+            count += values.Count;
+            var connection = values.Aggregate(service.ConnectionString, (text, v) => text.Replace(BackingService.SecretPlaceholder(v.Key), v.Value, StringComparison.Ordinal));
+            if (connection != service.ConnectionString && model.AppDependsOn.Contains(service.Name) && !model.Environment.Any(e => e.Key == service.EnvironmentName))
+                appSecrets.Add(new(service.EnvironmentName, connection));
+            services.Add(service with
+            {
+                Environment = service.Environment.Concat(values).OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
+                SecretNames = values.Select(v => v.Key).ToHashSet(StringComparer.Ordinal),
+                SecretDigest = SecretDigests.Compute(salt, values),
+                ConnectionString = connection,
+            });
+        }
+        StackLog.Step($"secret environment of backing containers: {count} value(s) read from their sources, passed to their containers only");
+        return services;
     }
 
     /// <summary>

@@ -160,18 +160,23 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             RuntimeIdentifier = RuntimeIdentifier,
             HostArchitecture = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant(),
             HostOperatingSystem = OperatingSystem.IsLinux() ? "Linux" : OperatingSystem.IsMacOS() ? "macOS" : OperatingSystem.IsWindows() ? "Windows" : System.Runtime.InteropServices.RuntimeInformation.OSDescription,
-            // An item with a secret source and a Value lands in both lists, which the validator reports as a conflict.
-            Environment = StackEnvironment.Where(i => !IsSecret(i) || i.GetMetadata("Value").Length > 0)
+            // An item with a secret source and a Value lands in both lists, which the validator reports as a conflict. Items
+            // with Container metadata are a backing container's, not the replicas'.
+            Environment = AppItems.Where(i => !IsSecret(i) || i.GetMetadata("Value").Length > 0)
                 .Select(i => new KeyValuePair<string, string>(i.ItemSpec, i.GetMetadata("Value"))).ToList(),
+            Secrets = AppItems.Where(IsSecret).Select(ToSecretSource).ToList(),
             Containers = StackContainer.Select(i => new ServiceInput(i.ItemSpec)
             {
                 Image = i.GetMetadata("Image"), Port = i.GetMetadata("Port"), HostPort = i.GetMetadata("HostPort"),
                 Environment = i.GetMetadata("Environment"), Volume = i.GetMetadata("Volume"), Command = i.GetMetadata("Command"),
                 ReadyWhen = i.GetMetadata("ReadyWhen"), DependsOn = i.GetMetadata("DependsOn"), ConnectionString = i.GetMetadata("ConnectionString"),
+                ItemEnvironment = ForContainer(i.ItemSpec).Where(e => !IsSecret(e) || e.GetMetadata("Value").Length > 0)
+                    .Select(e => new KeyValuePair<string, string>(e.ItemSpec, e.GetMetadata("Value"))).ToList(),
+                Secrets = ForContainer(i.ItemSpec).Where(IsSecret).Select(ToSecretSource).ToList(),
             }).ToList(),
+            UnknownContainerEnvironment = StackEnvironment.Where(e => e.GetMetadata("Container").Trim() is { Length: > 0 } c && !StackContainer.Any(i => i.ItemSpec.Trim() == c))
+                .Select(e => (e.ItemSpec, e.GetMetadata("Container").Trim())).ToList(),
             DependsOn = StackDependsOn,
-            Secrets = StackEnvironment.Where(IsSecret).Select(i => new SecretSource(i.ItemSpec, i.GetMetadata("FromEnvironment").Trim(),
-                i.GetMetadata("FromFile") is { Length: > 0 } f ? Path.GetFullPath(f, DefiningDirectory(i)) : "")).ToList(),
         };
         var (model, diagnostics) = StackModelBuilder.Build(input);
         MSBuildDiagnosticSink.Log(Log, diagnostics);
@@ -192,6 +197,14 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
         try { return File.ReadAllText(path).ReplaceLineEndings("\n"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
+
+    private IEnumerable<ITaskItem> AppItems => StackEnvironment.Where(i => i.GetMetadata("Container").Trim().Length == 0);
+
+    private IEnumerable<ITaskItem> ForContainer(string container) =>
+        StackEnvironment.Where(i => i.GetMetadata("Container").Trim() is { Length: > 0 } c && c == container.Trim());
+
+    private static SecretSource ToSecretSource(ITaskItem i) => new(i.ItemSpec, i.GetMetadata("FromEnvironment").Trim(),
+        i.GetMetadata("FromFile") is { Length: > 0 } f ? Path.GetFullPath(f, DefiningDirectory(i)) : "");
 
     private static bool IsSecret(ITaskItem i) => i.GetMetadata("FromEnvironment").Length > 0 || i.GetMetadata("FromFile").Length > 0;
 

@@ -27,8 +27,20 @@ internal sealed record BackingService
     public required ReadyRule ReadyWhen { get; init; }
     /// <summary>Other backing containers this one starts after (each ready first).</summary>
     public IReadOnlyList<string> DependsOn { get; init; } = [];
-    /// <summary>What dependants get as ConnectionStrings__{Name} (empty: nothing).</summary>
+    /// <summary>
+    /// What dependants get as ConnectionStrings__{Name} (empty: nothing). A secret setting in it (a password from FromEnvironment
+    /// or FromFile) stands as <see cref="SecretPlaceholder"/> until ApplyStack reads the value.
+    /// </summary>
     public string ConnectionString { get; init; } = "";
+    /// <summary>Secret environment: sources only; ApplyStack reads the values (see <see cref="SecretEnvironment"/>).</summary>
+    public IReadOnlyList<SecretSource> Secrets { get; init; } = [];
+    /// <summary>In memory only (ApplyStack): names of its environment variables whose values are secrets.</summary>
+    [JsonIgnore] public IReadOnlySet<string> SecretNames { get; init; } = new HashSet<string>();
+    /// <summary>In memory only: a keyed digest of its secret values (see <see cref="SecretDigests"/>); null without secrets.</summary>
+    [JsonIgnore] public string? SecretDigest { get; init; }
+
+    /// <summary>Where a secret value goes in <see cref="ConnectionString"/> until it is read: "secret:POSTGRES_PASSWORD" between two U+0001 characters.</summary>
+    public static string SecretPlaceholder(string name) => $"\u0001secret:{name}\u0001";
 
     [JsonIgnore] public string EnvironmentName => "ConnectionStrings__" + Name;
 }

@@ -50,7 +50,18 @@ internal static partial class BackingServices
                 Bad("ReadyWhen", c.ReadyWhen, "also set Port: the port to check");
             foreach (var dep in Split(c.DependsOn).Where(x => !names.Contains(x)))
                 d.Add(Diagnostic.Error(nameof(Strings.DependencyUnknown), name, dep, Known(names)));
+            foreach (var key in c.ItemEnvironment.Select(e => e.Key).Concat(c.Secrets.Select(e => e.Name)).Where(k => !EnvNamePattern().IsMatch(k)))
+                d.Add(Diagnostic.Error(nameof(Strings.EnvironmentInvalid), key));
+            foreach (var secret in c.Secrets.GroupBy(x => x.Name, StringComparer.Ordinal))
+            {
+                if (secret.Count() > 1 || secret.Any(x => (x.FromEnvironment.Length > 0) == (x.FromFile.Length > 0)) || c.ItemEnvironment.Any(e => e.Key == secret.Key))
+                    d.Add(Diagnostic.Error(nameof(Strings.SecretSourceConflict), secret.Key));
+                else if (secret.Single().FromEnvironment is { Length: > 0 } variable && !EnvNamePattern().IsMatch(variable))
+                    d.Add(Diagnostic.Error(nameof(Strings.SecretSourceInvalid), secret.Key, variable));
+            }
         }
+        foreach (var (item, container) in input.UnknownContainerEnvironment)
+            d.Add(Diagnostic.Error(nameof(Strings.EnvironmentContainerUnknown), item, container, Known(names)));
         foreach (var dep in Split(input.DependsOn).Where(x => !names.Contains(x)))
             d.Add(Diagnostic.Error(nameof(Strings.DependencyUnknown), input.ProjectName, dep, Known(names)));
         if (FindCycle(input.Containers) is { } cycle) d.Add(Diagnostic.Error(nameof(Strings.DependencyCycle), string.Join(" → ", cycle)));
@@ -66,8 +77,11 @@ internal static partial class BackingServices
         {
             var image = ImageReference.Parse(c.Image.Trim())!;
             if (input.RegistryMirror.Length > 0) image = image.WithMirror(input.RegistryMirror);
-            var environment = Pairs(c.Environment).GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last())
+            // StackEnvironment items (Container = this one) win over the Environment metadata.
+            var environment = Pairs(c.Environment).Concat(c.ItemEnvironment).GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last())
                 .OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
+            // A secret is known by name only: the connection string holds a placeholder for its value until ApplyStack reads it.
+            var settings = environment.Concat(c.Secrets.Select(x => new KeyValuePair<string, string>(x.Name, BackingService.SecretPlaceholder(x.Name)))).ToList();
             var port = PortOf(c);
             var rule = ReadyRule.Parse(c.ReadyWhen) ?? new ReadyRule(port > 0 ? ReadyRule.Tcp : ReadyRule.Running, "");
             var name = c.Name.Trim();
@@ -82,7 +96,8 @@ internal static partial class BackingServices
                 Command = c.Command.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries),
                 ReadyWhen = rule,
                 DependsOn = Split(c.DependsOn).Distinct(StringComparer.Ordinal).ToList(),
-                ConnectionString = KnownImages.ConnectionString(c.Image, name, port, environment, c.ConnectionString.Trim()),
+                ConnectionString = KnownImages.ConnectionString(c.Image, name, port, settings, c.ConnectionString.Trim()),
+                Secrets = c.Secrets.OrderBy(x => x.Name, StringComparer.Ordinal).ToList(),
             });
         }
         var appDependsOn = input.DependsOn.Trim().Length > 0 ? Split(input.DependsOn).Distinct(StringComparer.Ordinal).ToList() : services.Select(s => s.Name).ToList();

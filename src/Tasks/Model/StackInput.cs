@@ -74,6 +74,8 @@ internal sealed record StackInput
     public IReadOnlyList<SecretSource> Secrets { get; init; } = [];
     /// <summary>StackContainer items, metadata as written.</summary>
     public IReadOnlyList<ServiceInput> Containers { get; init; } = [];
+    /// <summary>StackEnvironment items whose Container metadata names no StackContainer: (item, container).</summary>
+    public IReadOnlyList<(string Item, string Container)> UnknownContainerEnvironment { get; init; } = [];
     /// <summary>StackDependsOn: the StackContainer names the app replicas start after ("a;b"); empty: every one of them.</summary>
     public string DependsOn { get; init; } = "";
 }
@@ -92,4 +94,8 @@ internal sealed record ServiceInput(string Name)
     public string ReadyWhen { get; init; } = "";
     public string DependsOn { get; init; } = "";
     public string ConnectionString { get; init; } = "";
+    /// <summary>StackEnvironment items with Container set to this item's name: plain values (they win over Environment).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> ItemEnvironment { get; init; } = [];
+    /// <summary>StackEnvironment items with Container set to this item's name and a secret source (FromEnvironment, FromFile).</summary>
+    public IReadOnlyList<SecretSource> Secrets { get; init; } = [];
 }

@@ -133,7 +133,8 @@ internal static class Reconciler
     {
         ["role"] = StackLabels.RoleService,
         ["image"] = imageId,
-        ["env"] = service.Environment,
+        ["env"] = service.Environment.Where(e => !service.SecretNames.Contains(e.Key)).ToList(),
+        ["secrets"] = service.SecretDigest,
         ["command"] = service.Command,
         ["volumes"] = service.Volumes.Select(v => $"{v.Name}:{v.Target}").ToList(),
         ["publish"] = service.HostPort > 0 ? $"{model.HostAddress}:{service.HostPort}->{service.Port}" : "",
