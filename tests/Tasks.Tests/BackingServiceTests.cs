@@ -1,3 +1,4 @@
+using ProxyStack.Engine;
 using ProxyStack.Model;
 using ProxyStack.Planning;
 using Xunit;
@@ -237,5 +238,50 @@ public sealed class BackingServiceTests
         var guessed = withSecret with { Environment = [.. db.Environment, new("TOKEN", "other")] };
         Assert.Equal(Reconciler.ServiceHash(model, withSecret, "sha256:pg1"), Reconciler.ServiceHash(model, guessed, "sha256:pg1"));
         Assert.NotEqual(Reconciler.ServiceHash(model, withSecret, "sha256:pg1"), Reconciler.ServiceHash(model, withSecret with { SecretDigest = "digest-2" }, "sha256:pg1"));
+    }
+    private static (FakeEngine Engine, ProxyStack.Execution.ReadinessWaiter Waiter) RunningEngine(bool running = true)
+    {
+        var engine = new FakeEngine();
+        engine.Containers["hello-db"] = ("d1", new Dictionary<string, string>(), running);
+        return (engine, new ProxyStack.Execution.ReadinessWaiter(engine, new CapturingStackLog()));
+    }
+
+    [Fact]
+    public async Task A_readiness_command_that_never_returns_is_cut_at_the_deadline_and_is_STACK4019_not_a_hang()
+    {
+        var (engine, waiter) = RunningEngine();
+        engine.ExecHangs = true;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<ProxyStack.Execution.ServiceNotReadyException>(() => ProxyStack.Execution.ServiceReadiness.WaitAsync(
+            engine, waiter, "hello-db", "hello-net", ReadyRule.Parse("command:sleep 1000")!, 5432, TimeSpan.FromSeconds(2), CancellationToken.None));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), clock.Elapsed.ToString());
+        Assert.Equal("the check did not finish before the deadline", e.LastResult);
+        Assert.Equal("command:sleep 1000", e.Rule);
+
+        // An image without a shell cannot run the check at all: said at once, with what to use instead, not waited on.
+        engine.ExecHangs = false;
+        engine.ExecFailure = new EngineRequestException("exec hello-db", "exec: \"sh\": executable file not found in $PATH", conflict: false);
+        clock.Restart();
+        var noShell = await Assert.ThrowsAsync<ProxyStack.Execution.ServiceNotReadyException>(() => ProxyStack.Execution.ServiceReadiness.WaitAsync(
+            engine, waiter, "hello-db", "hello-net", ReadyRule.Parse("tcp")!, 5432, TimeSpan.FromSeconds(60), CancellationToken.None));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), clock.Elapsed.ToString());
+        Assert.Contains("use ReadyWhen=log:<pattern> or http:<path>", noShell.LastResult);
+    }
+
+    [Fact]
+    public async Task Tcp_readiness_reads_the_containers_own_socket_table_and_an_exited_container_fails_at_once()
+    {
+        var (engine, waiter) = RunningEngine();
+        await ProxyStack.Execution.ServiceReadiness.WaitAsync(engine, waiter, "hello-db", "hello-net", ReadyRule.Parse("tcp")!, 5432, TimeSpan.FromSeconds(5), CancellationToken.None);
+        Assert.Contains(engine.Execs, x => x.StartsWith("hello-db: sh -c", StringComparison.Ordinal) && x.Contains(":1538 [0-9A-F]+:0000 0A", StringComparison.Ordinal));
+
+        engine.ExecResult = (1, "");
+        var e = await Assert.ThrowsAsync<ProxyStack.Execution.ServiceNotReadyException>(() => ProxyStack.Execution.ServiceReadiness.WaitAsync(
+            engine, waiter, "hello-db", "hello-net", ReadyRule.Parse("tcp")!, 5432, TimeSpan.FromSeconds(1), CancellationToken.None));
+        Assert.StartsWith("nothing listens on port 5432 yet", e.LastResult);
+
+        var (stopped, stoppedWaiter) = RunningEngine(running: false);
+        await Assert.ThrowsAsync<ContainerExitedException>(() => ProxyStack.Execution.ServiceReadiness.WaitAsync(
+            stopped, stoppedWaiter, "hello-db", "hello-net", ReadyRule.Parse("tcp")!, 5432, TimeSpan.FromSeconds(30), CancellationToken.None));
     }
 }

@@ -172,11 +172,17 @@ internal sealed class FakeEngine : IContainerEngine
 
     public Task<string> GetLogsAsync(string name, int tail, CancellationToken ct) => Task.FromResult($"log of {name}\nUnhandled exception: boom");
     public Task FollowLogsAsync(string name, Action<string> onLine, CancellationToken ct) => Task.CompletedTask;
-    public Task<(long ExitCode, string Output)> ExecAsync(string name, IReadOnlyList<string> command, CancellationToken ct)
+    public async Task<(long ExitCode, string Output)> ExecAsync(string name, IReadOnlyList<string> command, CancellationToken ct)
     {
-        Execs.Add($"{name}: {string.Join(' ', command)}");
-        return Task.FromResult(ExecResult);
+        lock (Execs) Execs.Add($"{name}: {string.Join(' ', command)}");
+        if (ExecHangs) await Task.Delay(Timeout.Infinite, ct);
+        if (ExecFailure is { } failure) throw failure;
+        return ExecResult;
     }
+    /// <summary>Thrown by every exec, as an engine does when the command cannot start (no sh in the image).</summary>
+    public Exception? ExecFailure { get; set; }
+    /// <summary>Every exec waits until it is cancelled (a readiness command that never returns).</summary>
+    public bool ExecHangs { get; set; }
     public Task WriteFileAsync(string name, string path, string content, CancellationToken ct) => Record($"write {name}:{path}");
     public Task<string?> ReadFileAsync(string name, string path, CancellationToken ct) => Task.FromResult<string?>(null);
 

@@ -37,8 +37,34 @@ internal static class ServiceReadiness
                 throw new ContainerExitedException(name, status.ExitCode, await engine.GetLogsAsync(name, 30, ct).ConfigureAwait(false));
             if (status is { Running: true })
             {
-                (var ready, last) = await CheckAsync(engine, name, rule, port, ct).ConfigureAwait(false);
-                if (ready) return;
+                // A check never outlives the wait: a command that hangs is cut at the deadline (at least a second).
+                using var check = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                check.CancelAfter(Max(deadline - DateTime.UtcNow, TimeSpan.FromSeconds(1)));
+                try
+                {
+                    (var ready, last) = await CheckAsync(engine, name, rule, port, check.Token).ConfigureAwait(false);
+                    if (ready) return;
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    last = "the check did not finish before the deadline";
+                }
+                catch (RegexMatchTimeoutException)
+                {
+                    last = "the log: pattern took too long to match";
+                }
+                catch (EngineRequestException e) when (e.IsConflict)
+                {
+                    // The engine refuses an exec into a container that is restarting: not ready yet.
+                    last = $"the check could not run yet ({e.Reason})";
+                }
+                catch (EngineRequestException e) when (rule.Kind is ReadyRule.Tcp or ReadyRule.Command)
+                {
+                    // No shell in the image (a distroless one): the check cannot run, and waiting will not change that.
+                    throw new ServiceNotReadyException(name, rule.ToString(), (int)timeout.TotalSeconds,
+                        $"the check could not run in the container ({e.Reason}); use ReadyWhen=log:<pattern> or http:<path> for an image without sh",
+                        await engine.GetLogsAsync(name, 30, ct).ConfigureAwait(false));
+                }
             }
             else last = $"container {status?.State ?? "missing"}";
             if (DateTime.UtcNow >= deadline)
@@ -46,6 +72,8 @@ internal static class ServiceReadiness
             await Task.Delay(Poll, ct).ConfigureAwait(false);
         }
     }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     /// <summary>One check of a running container: whether it is ready, and what was seen.</summary>
     private static async Task<(bool Ready, string Seen)> CheckAsync(IContainerEngine engine, string name, ReadyRule rule, int port, CancellationToken ct)
@@ -61,25 +89,17 @@ internal static class ServiceReadiness
                 // A socket listening on the port, from the kernel's own table inside the container (as Testcontainers checks
                 // a port from within): state 0A is LISTEN, the local port is hexadecimal.
                 var hex = port.ToString("X4", CultureInfo.InvariantCulture);
-                return await RunAsync(engine, name, rule, $"cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -qiE ':{hex} [0-9A-F]+:0000 0A'",
+                return await RunAsync(engine, name, $"cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -qiE ':{hex} [0-9A-F]+:0000 0A'",
                     $"nothing listens on port {port} yet", ct).ConfigureAwait(false);
             default:
-                return await RunAsync(engine, name, rule, rule.Argument, "the command did not exit 0", ct).ConfigureAwait(false);
+                return await RunAsync(engine, name, rule.Argument, "the command did not exit 0", ct).ConfigureAwait(false);
         }
     }
 
-    private static async Task<(bool, string)> RunAsync(IContainerEngine engine, string name, ReadyRule rule, string script, string notYet, CancellationToken ct)
+    private static async Task<(bool, string)> RunAsync(IContainerEngine engine, string name, string script, string notYet, CancellationToken ct)
     {
-        try
-        {
-            var (code, output) = await engine.ExecAsync(name, ["sh", "-c", script], ct).ConfigureAwait(false);
-            return code == 0 ? (true, "ready") : (false, $"{notYet} (exit code {code}{(output.Trim().Length > 0 ? ": " + output.Trim() : "")})");
-        }
-        catch (EngineRequestException e) when (!e.IsConflict)
-        {
-            // No shell in the image (a distroless one): the check cannot run, and waiting will not change that.
-            throw new ServiceNotReadyException(name, rule.ToString(), 0, $"the check could not run in the container ({e.Reason}); use ReadyWhen=log:<pattern> or http:<path> for an image without sh", "");
-        }
+        var (code, output) = await engine.ExecAsync(name, ["sh", "-c", script], ct).ConfigureAwait(false);
+        return code == 0 ? (true, "ready") : (false, $"{notYet} (exit code {code}{(output.Trim().Length > 0 ? ": " + output.Trim() : "")})");
     }
 }
 
