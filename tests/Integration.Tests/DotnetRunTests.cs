@@ -195,6 +195,11 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
                 ["DOTNET_WATCH_BROWSER_PATH"] = browser,
             }));
         Assert.True(await watch.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), watch.Output);
+        // On a terminal the bring-up's progress lines wait for the foreground program (the build's live status line would
+        // overwrite them) and come whole, each on its own line, before the URL.
+        Assert.Matches($@"(?m)^  {Stack}-app-1 ready \(\d+\.\d s\)?$", watch.Output);
+        Assert.True(watch.Output.IndexOf("  applied in ", StringComparison.Ordinal) is var applied && applied >= 0
+            && applied < watch.Output.IndexOf("Now listening on: ", StringComparison.Ordinal), watch.Output);
         Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (!File.Exists(opened) && DateTime.UtcNow < deadline) await Task.Delay(200);

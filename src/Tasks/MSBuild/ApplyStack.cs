@@ -41,6 +41,8 @@ public sealed class ApplyStack : StackTask
 
     private protected override bool ProgressToConsole => UnderRun;
 
+    private protected override string? StackDirectory => Path.GetDirectoryName(Path.GetFullPath(ModelFile));
+
     /// <summary>The app image's stamp (reference, id): under `dotnet run`, a stamp this process did not write means the image was up to date.</summary>
     public string AppImageStamp { get; set; } = "";
 

@@ -185,6 +185,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
         if (!model.SharedKeys && input.SharedKeys.Trim().Length == 0)
             Log.LogMessageFromResources(MessageImportance.High, nameof(Strings.KeyRingLeftToApp), model.Name, KeyRing.OwnStorageMarker);
         StampFile.WriteIfChanged(ModelFile, StackModelFile.Serialize(model));
+        // A new `dotnet run`: progress lines left by one whose bring-up failed are not this run's.
+        if (UnderRun) Execution.RunProgress.Clear(Path.GetDirectoryName(Path.GetFullPath(ModelFile))!);
         NormalizedStackName = model.Name;
         StackUrl = model.ServedUrl;
         ResolvedNginxImage = model.NginxImage;

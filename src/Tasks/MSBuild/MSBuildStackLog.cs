@@ -9,7 +9,9 @@ namespace ProxyStack.MSBuild;
 /// <paramref name="console"/> (the build of `dotnet run`, which shows no message of any importance), milestones and progress
 /// lines are written to standard output as well: the task runs in `dotnet run`'s own process, whose output is the terminal.
 /// </summary>
-internal sealed class MSBuildStackLog(TaskLoggingHelper log, bool console = false) : IStackLog
+/// On a terminal they are kept for `dotnet run`'s foreground program instead (see <see cref="RunProgress"/>), in
+/// <paramref name="stackDirectory"/>.
+internal sealed class MSBuildStackLog(TaskLoggingHelper log, bool console = false, string? stackDirectory = null) : IStackLog
 {
     private static readonly object Gate = new();
 
@@ -27,7 +29,9 @@ internal sealed class MSBuildStackLog(TaskLoggingHelper log, bool console = fals
 
     private void ToConsole(string message)
     {
-        if (console) lock (Gate) Console.Out.WriteLine(message);
+        if (!console) return;
+        if (stackDirectory is not null && RunProgress.Deferred) RunProgress.Append(stackDirectory, message);
+        else lock (Gate) Console.Out.WriteLine(message);
     }
 
     public void Step(string message) => log.LogMessage(MessageImportance.Normal, message);

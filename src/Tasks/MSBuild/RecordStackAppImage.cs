@@ -26,6 +26,8 @@ public sealed class RecordStackAppImage : StackTask
 
     private protected override bool ProgressToConsole => UnderRun;
 
+    private protected override string? StackDirectory => Path.GetDirectoryName(Path.GetFullPath(StampFile));
+
     private protected override async Task<bool> ExecuteAsync(CancellationToken ct)
     {
         string? id = null;

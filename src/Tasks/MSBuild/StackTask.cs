@@ -33,7 +33,10 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
         set => _engine = value;
     }
 
-    internal IStackLog StackLog => new MSBuildStackLog(Log, ProgressToConsole);
+    internal IStackLog StackLog => new MSBuildStackLog(Log, ProgressToConsole, StackDirectory);
+
+    /// <summary>The stack's intermediate folder (obj/…/stack/), where `dotnet run`'s progress lines wait on a terminal; null: unknown.</summary>
+    private protected virtual string? StackDirectory => null;
 
     /// <summary>Whether milestones and progress lines go to the console too (the build of `dotnet run`).</summary>
     private protected virtual bool ProgressToConsole => false;

@@ -43,6 +43,8 @@ internal static partial class StackRunner
         }
         else
         {
+            // The bring-up's progress lines, kept by the build while its terminal display owned the screen (see RunProgress).
+            foreach (var line in RunProgress.Consume(Path.GetDirectoryName(Path.GetFullPath(modelFile))!)) Console.Out.WriteLine(line);
             // The line ASP.NET prints and tools look for (dotnet watch opens the browser there; VS Code's serverReadyAction
             // pattern matches it): the stack's URL, before any replica's own "Now listening on" with its unpublished port.
             log.Milestone(string.Format(Strings.NowListening, model.ServedUrl));
