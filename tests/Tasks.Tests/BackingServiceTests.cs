@@ -252,17 +252,17 @@ public sealed class BackingServiceTests
         var (engine, waiter) = RunningEngine();
         engine.ExecHangs = true;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var e = await Assert.ThrowsAsync<ProxyStack.Execution.ServiceNotReadyException>(() => ProxyStack.Execution.ServiceReadiness.WaitAsync(
+        var e = await Assert.ThrowsAsync<ProxyStack.Execution.ReadinessTimeoutException>(() => ProxyStack.Execution.ServiceReadiness.WaitAsync(
             engine, waiter, "hello-db", "hello-net", ReadyRule.Parse("command:sleep 1000")!, 5432, TimeSpan.FromSeconds(2), CancellationToken.None));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), clock.Elapsed.ToString());
         Assert.Equal("the check did not finish before the deadline", e.LastResult);
-        Assert.Equal("command:sleep 1000", e.Rule);
+        Assert.Equal("command:sleep 1000", e.Target);
 
         // An image without a shell cannot run the check at all: said at once, with what to use instead, not waited on.
         engine.ExecHangs = false;
         engine.ExecFailure = new EngineRequestException("exec hello-db", "exec: \"sh\": executable file not found in $PATH", conflict: false);
         clock.Restart();
-        var noShell = await Assert.ThrowsAsync<ProxyStack.Execution.ServiceNotReadyException>(() => ProxyStack.Execution.ServiceReadiness.WaitAsync(
+        var noShell = await Assert.ThrowsAsync<ProxyStack.Execution.ReadinessTimeoutException>(() => ProxyStack.Execution.ServiceReadiness.WaitAsync(
             engine, waiter, "hello-db", "hello-net", ReadyRule.Parse("tcp")!, 5432, TimeSpan.FromSeconds(60), CancellationToken.None));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), clock.Elapsed.ToString());
         Assert.Contains("use ReadyWhen=log:<pattern> or http:<path>", noShell.LastResult);
@@ -276,7 +276,7 @@ public sealed class BackingServiceTests
         Assert.Contains(engine.Execs, x => x.StartsWith("hello-db: sh -c", StringComparison.Ordinal) && x.Contains(":1538 [0-9A-F]+:0000 0A", StringComparison.Ordinal));
 
         engine.ExecResult = (1, "");
-        var e = await Assert.ThrowsAsync<ProxyStack.Execution.ServiceNotReadyException>(() => ProxyStack.Execution.ServiceReadiness.WaitAsync(
+        var e = await Assert.ThrowsAsync<ProxyStack.Execution.ReadinessTimeoutException>(() => ProxyStack.Execution.ServiceReadiness.WaitAsync(
             engine, waiter, "hello-db", "hello-net", ReadyRule.Parse("tcp")!, 5432, TimeSpan.FromSeconds(1), CancellationToken.None));
         Assert.StartsWith("nothing listens on port 5432 yet", e.LastResult);
 

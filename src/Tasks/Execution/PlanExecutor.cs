@@ -365,7 +365,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
             StackException s => s.Diagnostic,
             ContainerExitedException x when isProxy => Diagnostic.Error(nameof(Strings.ProxyNotReady), x.Name, model.ServedUrl, model.ReadyTimeoutSeconds,
                 $"exited with code {x.ExitCode}", Tail(x.Logs), outcome),
-            ServiceNotReadyException n => Diagnostic.Error(nameof(Strings.ServiceNotReady), n.Name, n.Rule, n.Seconds, n.LastResult, Tail(n.Logs), outcome),
+            ReadinessTimeoutException n when step.Kind == StepKind.WaitService => Diagnostic.Error(nameof(Strings.ServiceNotReady), n.Name, n.Target, n.Seconds, n.LastResult, Tail(n.Logs), outcome),
             ContainerExitedException x when step.Kind == StepKind.WaitService =>
                 Diagnostic.Error(nameof(Strings.ServiceNotReady), x.Name, step.Content!, model.ReadyTimeoutSeconds, $"exited with code {x.ExitCode}", Tail(x.Logs), outcome),
             ContainerExitedException x => Diagnostic.Error(nameof(Strings.ReplicaExited), x.Name, x.ExitCode, Tail(x.Logs), outcome),

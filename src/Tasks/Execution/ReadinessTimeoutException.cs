@@ -1,6 +1,6 @@
 namespace ProxyStack.Execution;
 
-/// <summary>A container never answered its readiness probe in time.</summary>
+/// <summary>A container never answered its readiness probe in time (Target: the address asked, or a backing container's ReadyWhen rule).</summary>
 internal sealed class ReadinessTimeoutException(string name, string target, int seconds, string lastResult, string logs)
     : Exception($"'{name}' did not answer {target} within {seconds} s.")
 {

@@ -25,7 +25,7 @@ internal static class ServiceReadiness
             }
             catch (ReadinessTimeoutException t)
             {
-                throw new ServiceNotReadyException(name, rule.ToString(), t.Seconds, t.LastResult, t.Logs);
+                throw new ReadinessTimeoutException(name, rule.ToString(), t.Seconds, t.LastResult, t.Logs);
             }
         }
         var deadline = DateTime.UtcNow + timeout;
@@ -61,14 +61,14 @@ internal static class ServiceReadiness
                 catch (EngineRequestException e) when (rule.Kind is ReadyRule.Tcp or ReadyRule.Command)
                 {
                     // No shell in the image (a distroless one): the check cannot run, and waiting will not change that.
-                    throw new ServiceNotReadyException(name, rule.ToString(), (int)timeout.TotalSeconds,
+                    throw new ReadinessTimeoutException(name, rule.ToString(), (int)timeout.TotalSeconds,
                         $"the check could not run in the container ({e.Reason}); use ReadyWhen=log:<pattern> or http:<path> for an image without sh",
                         await engine.GetLogsAsync(name, 30, ct).ConfigureAwait(false));
                 }
             }
             else last = $"container {status?.State ?? "missing"}";
             if (DateTime.UtcNow >= deadline)
-                throw new ServiceNotReadyException(name, rule.ToString(), (int)timeout.TotalSeconds, last, await engine.GetLogsAsync(name, 30, ct).ConfigureAwait(false));
+                throw new ReadinessTimeoutException(name, rule.ToString(), (int)timeout.TotalSeconds, last, await engine.GetLogsAsync(name, 30, ct).ConfigureAwait(false));
             await Task.Delay(Poll, ct).ConfigureAwait(false);
         }
     }
@@ -101,15 +101,4 @@ internal static class ServiceReadiness
         var (code, output) = await engine.ExecAsync(name, ["sh", "-c", script], ct).ConfigureAwait(false);
         return code == 0 ? (true, "ready") : (false, $"{notYet} (exit code {code}{(output.Trim().Length > 0 ? ": " + output.Trim() : "")})");
     }
-}
-
-/// <summary>A backing container that did not become ready by its rule in time.</summary>
-internal sealed class ServiceNotReadyException(string name, string rule, int seconds, string lastResult, string logs)
-    : Exception($"'{name}' was not ready by ReadyWhen={rule} within {seconds} s.")
-{
-    public string Name { get; } = name;
-    public string Rule { get; } = rule;
-    public int Seconds { get; } = seconds;
-    public string LastResult { get; } = lastResult;
-    public string Logs { get; } = logs;
 }

@@ -14,9 +14,6 @@ internal static partial class BackingServices
     [GeneratedRegex(@"^[a-z][a-z0-9-]{0,30}\z")]
     private static partial Regex NamePattern();
 
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*\z")]
-    private static partial Regex EnvNamePattern();
-
     [GeneratedRegex(@"^[a-z0-9][a-z0-9_.-]{0,30}\z")]
     private static partial Regex VolumeNamePattern();
 
@@ -39,26 +36,19 @@ internal static partial class BackingServices
             if (c.Port.Trim().Length > 0 && StackValidator.ParseInt(c.Port) is not (>= 1 and <= 65535)) Bad("Port", c.Port, "use the port the container serves on, 1–65535");
             if (c.HostPort.Trim().Length > 0 && StackValidator.ParseInt(c.HostPort) is not (>= 1 and <= 65535)) Bad("HostPort", c.HostPort, "use a free host port, 1–65535, or leave it empty to publish nothing");
             if (c.HostPort.Trim().Length > 0 && PortOf(c) == 0) Bad("HostPort", c.HostPort, "also set Port: the container port to publish");
-            if (Pairs(c.Environment).Any(p => !EnvNamePattern().IsMatch(p.Key))) Bad("Environment", c.Environment, "write NAME=value pairs separated by ';'");
+            if (Pairs(c.Environment).Any(p => !StackValidator.IsEnvironmentName(p.Key))) Bad("Environment", c.Environment, "write NAME=value pairs separated by ';'");
             foreach (var v in Split(c.Volume))
                 if (ParseVolume(v) is not { } volume || volume.Name == "keys") Bad("Volume", v, "write name:/absolute/path (a named volume, kept across runs; not keys, the key ring's), pairs separated by ';'");
-            if (c.ReadyWhen.Trim().Length > 0 && ReadyRule.Parse(c.ReadyWhen) is null)
+            var rule = ReadyRule.Parse(c.ReadyWhen);
+            if (c.ReadyWhen.Trim().Length > 0 && rule is null)
                 Bad("ReadyWhen", c.ReadyWhen, "use tcp, log:<regular expression>, command:<shell command>, http:/path or running");
-            else if (ReadyRule.Parse(c.ReadyWhen) is { Kind: ReadyRule.Log } log && !IsRegex(log.Argument))
+            else if (rule is { Kind: ReadyRule.Log } && !IsRegex(rule.Argument))
                 Bad("ReadyWhen", c.ReadyWhen, "write a valid .NET regular expression after log:");
-            else if (ReadyRule.Parse(c.ReadyWhen) is { Kind: ReadyRule.Tcp or ReadyRule.Http } && PortOf(c) == 0)
+            else if (rule is { Kind: ReadyRule.Tcp or ReadyRule.Http } && PortOf(c) == 0)
                 Bad("ReadyWhen", c.ReadyWhen, "also set Port: the port to check");
             foreach (var dep in Split(c.DependsOn).Where(x => !names.Contains(x)))
                 d.Add(Diagnostic.Error(nameof(Strings.DependencyUnknown), name, dep, Known(names)));
-            foreach (var key in c.ItemEnvironment.Select(e => e.Key).Concat(c.Secrets.Select(e => e.Name)).Where(k => !EnvNamePattern().IsMatch(k)))
-                d.Add(Diagnostic.Error(nameof(Strings.EnvironmentInvalid), key));
-            foreach (var secret in c.Secrets.GroupBy(x => x.Name, StringComparer.Ordinal))
-            {
-                if (secret.Count() > 1 || secret.Any(x => (x.FromEnvironment.Length > 0) == (x.FromFile.Length > 0)) || c.ItemEnvironment.Any(e => e.Key == secret.Key))
-                    d.Add(Diagnostic.Error(nameof(Strings.SecretSourceConflict), secret.Key));
-                else if (secret.Single().FromEnvironment is { Length: > 0 } variable && !EnvNamePattern().IsMatch(variable))
-                    d.Add(Diagnostic.Error(nameof(Strings.SecretSourceInvalid), secret.Key, variable));
-            }
+            StackValidator.ValidateEnvironment(c.ItemEnvironment, c.Secrets, d);
         }
         foreach (var (item, container) in input.UnknownContainerEnvironment)
             d.Add(Diagnostic.Error(nameof(Strings.EnvironmentContainerUnknown), item, container, Known(names)));

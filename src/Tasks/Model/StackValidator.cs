@@ -76,18 +76,7 @@ internal static partial class StackValidator
             d.Add(Diagnostic.Error(nameof(Strings.HostModePortRange), hp, n));
         if (ParseBool(input.KeepRunning) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackKeepRunning", input.KeepRunning));
         if (ParseBool(input.RunHook) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackRunHook", input.RunHook));
-        foreach (var key in input.Environment.Select(e => e.Key).Concat(input.Secrets.Select(s => s.Name)).Distinct(StringComparer.Ordinal))
-        {
-            if (!EnvNamePattern().IsMatch(key)) d.Add(Diagnostic.Error(nameof(Strings.EnvironmentInvalid), key));
-            else if (OwnedVariables.Contains(key)) d.Add(Diagnostic.Error(nameof(Strings.EnvironmentOwned), key));
-        }
-        foreach (var secret in input.Secrets.GroupBy(s => s.Name, StringComparer.Ordinal))
-        {
-            if (secret.Count() > 1 || secret.Any(s => (s.FromEnvironment.Length > 0) == (s.FromFile.Length > 0)) || input.Environment.Any(e => e.Key == secret.Key))
-                d.Add(Diagnostic.Error(nameof(Strings.SecretSourceConflict), secret.Key));
-            else if (secret.Single().FromEnvironment is { Length: > 0 } variable && !EnvNamePattern().IsMatch(variable))
-                d.Add(Diagnostic.Error(nameof(Strings.SecretSourceInvalid), secret.Key, variable));
-        }
+        ValidateEnvironment(input.Environment, input.Secrets, d, owned: OwnedVariables);
         BackingServices.Validate(input, d);
         // A worker, console app or library has nothing for nginx to serve: said at once, before any image work sends the user
         // after a base image (a worker can publish a container, and would fail on the runtime base image instead).
@@ -124,6 +113,30 @@ internal static partial class StackValidator
         if (input.NetworkMode == StackNetworking.Host && ParseInt(input.HostPort) is { } hp && ParseInt(input.Replicas) is { } n && port > hp && port <= hp + n)
             d.Add(Diagnostic.Error(nameof(Strings.HttpsPortConflict), port));
     }
+
+    /// <summary>
+    /// StackEnvironment items of the replicas or of one backing container: names a shell can set, none of the
+    /// <paramref name="owned"/> ones, and each secret with exactly one source that no plain value of the same name shadows.
+    /// </summary>
+    public static void ValidateEnvironment(IReadOnlyList<KeyValuePair<string, string>> environment, IReadOnlyList<SecretSource> secrets,
+        List<Diagnostic> d, IReadOnlySet<string>? owned = null)
+    {
+        foreach (var key in environment.Select(e => e.Key).Concat(secrets.Select(s => s.Name)).Distinct(StringComparer.Ordinal))
+        {
+            if (!IsEnvironmentName(key)) d.Add(Diagnostic.Error(nameof(Strings.EnvironmentInvalid), key));
+            else if (owned?.Contains(key) == true) d.Add(Diagnostic.Error(nameof(Strings.EnvironmentOwned), key));
+        }
+        foreach (var secret in secrets.GroupBy(s => s.Name, StringComparer.Ordinal))
+        {
+            if (secret.Count() > 1 || secret.Any(s => (s.FromEnvironment.Length > 0) == (s.FromFile.Length > 0)) || environment.Any(e => e.Key == secret.Key))
+                d.Add(Diagnostic.Error(nameof(Strings.SecretSourceConflict), secret.Key));
+            else if (secret.Single().FromEnvironment is { Length: > 0 } variable && !IsEnvironmentName(variable))
+                d.Add(Diagnostic.Error(nameof(Strings.SecretSourceInvalid), secret.Key, variable));
+        }
+    }
+
+    /// <summary>A variable name a shell can set: letters, digits and '_', not starting with a digit.</summary>
+    public static bool IsEnvironmentName(string name) => EnvNamePattern().IsMatch(name);
 
     /// <summary>Variables ProxyStack sets on every replica itself: a StackEnvironment item of the same name would be overridden.</summary>
     public static readonly IReadOnlySet<string> OwnedVariables = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
