@@ -79,5 +79,13 @@ app.MapGet("/count", async (CancellationToken ct) =>
     var read = await stream.ReadAsync(reply, ct);
     return Results.Text(System.Text.Encoding.ASCII.GetString(reply, 0, read).TrimStart(':').Trim() + "\n");
 });
+// The API project (StackProject "api") called from here, at the address ProxyStack passes as services__api__http__0 — the key
+// Microsoft.Extensions.ServiceDiscovery reads ("http://api:8080": the stack's nginx, which routes only to ready replicas).
+app.MapGet("/from-api", async (CancellationToken ct) =>
+{
+    if (app.Configuration["services:api:http:0"] is not { Length: > 0 } api) return Results.NotFound("no api configured\n");
+    using var http = new HttpClient();
+    return Results.Text(await http.GetStringAsync(api + "/", ct));
+});
 
 app.Run();

@@ -79,7 +79,7 @@ public sealed class BackingServiceTests
     {
         var unknown = StackModelBuilder.Build(Input(Redis(dependsOn: "db")));
         Assert.Null(unknown.Model);
-        Assert.Contains(unknown.Diagnostics, d => d.Code == "STACK1041" && d.Format().Contains("'cache' depends on 'db'") && d.Format().Contains("StackContainer items: cache"));
+        Assert.Contains(unknown.Diagnostics, d => d.Code == "STACK1041" && d.Format().Contains("'cache' depends on 'db'") && d.Format().Contains("names it can depend on: cache"));
 
         var app = StackModelBuilder.Build(Input(Redis()) with { DependsOn = "cahce" });
         Assert.Contains(app.Diagnostics, d => d.Code == "STACK1041" && d.Format().Contains("'HelloStack' depends on 'cahce'"));

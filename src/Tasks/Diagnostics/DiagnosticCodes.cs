@@ -47,6 +47,8 @@ internal static class DiagnosticCodes
     public const string DependencyCycle = "STACK1042";
     public const string StackContainerNeedsBridge = "STACK1043";
     public const string EnvironmentContainerUnknown = "STACK1044";
+    public const string StackProjectInvalid = "STACK1045";
+    public const string EnvironmentProjectUnknown = "STACK1046";
     public const string BaseImageUnavailable = "STACK2001";
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";

@@ -254,7 +254,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
             case StepKind.WaitReady:
                 var m = model!;
                 await _waiter.WaitForReplicaAsync(step.Resource, StackNetworking.ContainerNetwork(m), StackNetworking.ProbeAddress(m),
-                    step.ProbePort, m.Health, timeout, ct).ConfigureAwait(false);
+                    step.ProbePort, step.Probe ?? m.Health, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.WaitService:
                 await ServiceReadiness.WaitAsync(engine, _waiter, step.Resource, StackNetworking.ContainerNetwork(model!), ReadyRule.Parse(step.Content!)!,
@@ -358,7 +358,8 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
         var isProxy = step.Resource == model.ProxyName;
         // Log tails are copied into the build log: secret values the app printed are masked there.
         var secrets = model.Environment.Where(v => model.SecretNames.Contains(v.Key))
-            .Concat(model.Services.SelectMany(sv => sv.Environment.Where(v => sv.SecretNames.Contains(v.Key)))).Select(v => v.Value).ToList();
+            .Concat(model.Services.SelectMany(sv => sv.Environment.Where(v => sv.SecretNames.Contains(v.Key))))
+            .Concat(model.Projects.SelectMany(p => p.Environment.Where(v => p.SecretNames.Contains(v.Key)))).Select(v => v.Value).ToList();
         string Tail(string logs) => Indent(SecretDigests.Redact(logs, secrets));
         return e switch
         {
@@ -370,7 +371,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                 Diagnostic.Error(nameof(Strings.ServiceNotReady), x.Name, step.Content!, model.ReadyTimeoutSeconds, $"exited with code {x.ExitCode}", Tail(x.Logs), outcome),
             ContainerExitedException x => Diagnostic.Error(nameof(Strings.ReplicaExited), x.Name, x.ExitCode, Tail(x.Logs), outcome),
             ReadinessTimeoutException t when isProxy => Diagnostic.Error(nameof(Strings.ProxyNotReady), t.Name, t.Target, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
-            ReadinessTimeoutException t => Diagnostic.Error(nameof(Strings.ReplicaNotReady), t.Name, model.Health, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
+            ReadinessTimeoutException t => Diagnostic.Error(nameof(Strings.ReplicaNotReady), t.Name, step.Probe ?? model.Health, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
             HealthPathNotServedException n => Diagnostic.Error(nameof(Strings.HealthPathNotServed), n.Name, n.Path, n.Answer, n.Seconds, outcome),
             ProxyReloadException r => Diagnostic.Error(nameof(Strings.ProxyReloadFailed), r.Name, r.Output, SnippetLocation(model, r.Output)),
             EngineUnavailableException u => Diagnostic.Error(nameof(Strings.EngineUnreachable), u.Endpoint, u.Reason),

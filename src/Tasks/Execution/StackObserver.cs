@@ -69,12 +69,15 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
     {
         var network = StackNetworking.ContainerNetwork(model);
         // A replica of another networking mode is replaced whatever it answers (and may sit on a network the relay is not on).
-        var candidates = containers.Where(c => c.BelongsTo(model.Name) && c.Running && c.Role == StackLabels.RoleApp
-            && c.Replica is { } n && n <= model.Replicas && c.Name == model.AppName(n) && c.Label(StackLabels.NetworkMode) == model.NetworkMode).ToList();
-        var results = await Task.WhenAll(candidates.Select(async c =>
+        // Each replica with its own set's probe: the front project's, or its StackProject's.
+        var candidates = containers.Where(c => c.BelongsTo(model.Name) && c.Running && c.Role == StackLabels.RoleApp && c.Label(StackLabels.NetworkMode) == model.NetworkMode)
+            .Select(c => (Container: c, Set: model.ReplicaSets.FirstOrDefault(s => s.ProjectKey == c.Project)))
+            .Where(x => x.Set is { } set && x.Container.Replica is { } n && n <= set.Replicas && x.Container.Name == set.AppName(n)).ToList();
+        var results = await Task.WhenAll(candidates.Select(async x =>
         {
+            var (c, set) = (x.Container, x.Set!);
             var failure = await _waiter.ProbeReplicaOnceAsync(c.Name, network,
-                StackNetworking.ProbeAddress(model), StackNetworking.ReplicaPort(model, c.Replica!.Value), model.Health, ct).ConfigureAwait(false);
+                StackNetworking.ProbeAddress(set), StackNetworking.ReplicaPort(set, c.Replica!.Value), set.Health, ct).ConfigureAwait(false);
             return (c.Name, failure);
         })).ConfigureAwait(false);
         return results.Where(r => r.failure is not null).ToDictionary(r => r.Name, r => r.failure!);

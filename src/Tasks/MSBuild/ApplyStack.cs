@@ -22,6 +22,8 @@ public sealed class ApplyStack : StackTask
     /// Example: sha256:3f1c… (a reference such as hellostack:latest is accepted too)
     /// </summary>
     [Required] public string AppImage { get; set; } = "";
+    /// <summary>Each StackProject's image this build produced: Include is the project's name, metadata Image its id. Example: api</summary>
+    public ITaskItem[] ProjectImages { get; set; } = [];
     /// <summary>The proxy image this build produced, by id. Example: sha256:9ab2…</summary>
     [Required] public string ProxyImage { get; set; } = "";
     /// <summary>Example: obj/Debug/net10.0/stack/nginx.conf</summary>
@@ -65,11 +67,26 @@ public sealed class ApplyStack : StackTask
         if (model.Secrets.Count > 0)
         {
             // Before any engine call: an unavailable secret leaves everything as it was.
-            var (values, problems) = SecretEnvironment.Resolve(model.Secrets, Environment.GetEnvironmentVariable, File.ReadAllText);
-            MSBuildDiagnosticSink.Log(Log, problems);
-            if (problems.Count > 0) return false;
+            if (ReadSecrets(model.Secrets) is not { } values) return false;
             secrets.AddRange(values);
             StackLog.Step($"secret environment: {values.Count} value(s) read from their sources, passed to the replicas only");
+        }
+        if (model.Projects.Any(p => p.Secrets.Count > 0))
+        {
+            // StackProjects' secrets (StackEnvironment items with Project): read now too, in memory only, keyed into a digest.
+            var projects = new List<AppProject>();
+            foreach (var project in model.Projects)
+            {
+                if (project.Secrets.Count == 0) { projects.Add(project); continue; }
+                if (ReadSecrets(project.Secrets) is not { } values) return false;
+                projects.Add(project with
+                {
+                    Environment = project.Environment.Concat(values).OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
+                    SecretNames = values.Select(v => v.Key).ToHashSet(StringComparer.Ordinal),
+                    SecretDigest = SecretDigests.Compute(SecretDigests.LoadOrCreateSalt(SaltFile), values),
+                });
+            }
+            model = model with { Projects = projects };
         }
         if (!TryReadUserSecrets(out var userSecrets)) return false;
         if (model.HttpsPort > 0)
@@ -126,7 +143,8 @@ public sealed class ApplyStack : StackTask
         // Replicas are probed from inside the stack's network (the host may have no route to container addresses).
         await using var relay = new ProbeRelay(Engine, StackLog, model, ProxyImage);
         var observer = new StackObserver(Engine, StackLog, relay);
-        string[] images = [AppImage, model.NginxImage, .. model.Services.Select(sv => sv.Image)];
+        var projectImages = ProjectImages.ToDictionary(i => i.ItemSpec, i => i.GetMetadata("Image"), StringComparer.Ordinal);
+        string[] images = [AppImage, model.NginxImage, .. model.Services.Select(sv => sv.Image), .. projectImages.Values];
         var observed = await observer.ObserveAsync(model, images, ct).ConfigureAwait(false);
         StackLog.Detail($"profile: observe (listing, image ids, proxy config, ports, readiness) took {clock.ElapsedMilliseconds} ms");
         if (model.Adopt && Reconciler.OtherOwner(model, observed) is { } owner)
@@ -141,7 +159,7 @@ public sealed class ApplyStack : StackTask
             if (failures.Count > 0) return false;
             observed = await observer.ObserveAsync(model, images, ct).ConfigureAwait(false);
         }
-        var result = Reconciler.Reconcile(model, observed, AppImage, ProxyImage, config);
+        var result = Reconciler.Reconcile(model, observed, AppImage, ProxyImage, config, projectImages);
         MSBuildDiagnosticSink.Log(Log, result.Diagnostics);
         if (result.HasErrors) return false;
 
@@ -181,9 +199,7 @@ public sealed class ApplyStack : StackTask
         foreach (var service in model.Services)
         {
             if (service.Secrets.Count == 0) { services.Add(service); continue; }
-            var (values, problems) = SecretEnvironment.Resolve(service.Secrets, Environment.GetEnvironmentVariable, File.ReadAllText);
-            MSBuildDiagnosticSink.Log(Log, problems);
-            if (problems.Count > 0) return null;
+            if (ReadSecrets(service.Secrets) is not { } values) return null;
             count += values.Count;
             var connection = values.Aggregate(service.ConnectionString, (text, v) => text.Replace(BackingService.SecretPlaceholder(v.Key), v.Value, StringComparison.Ordinal));
             if (connection != service.ConnectionString && model.AppDependsOn.Contains(service.Name) && !model.Environment.Any(e => e.Key == service.EnvironmentName))
@@ -198,6 +214,14 @@ public sealed class ApplyStack : StackTask
         }
         StackLog.Step($"secret environment of backing containers: {count} value(s) read from their sources, passed to their containers only");
         return services;
+    }
+
+    /// <summary>Secret values read from their sources (in memory only); null after one is unavailable (logged).</summary>
+    private IReadOnlyList<KeyValuePair<string, string>>? ReadSecrets(IReadOnlyList<SecretSource> sources)
+    {
+        var (values, problems) = SecretEnvironment.Resolve(sources, Environment.GetEnvironmentVariable, File.ReadAllText);
+        MSBuildDiagnosticSink.Log(Log, problems);
+        return problems.Count > 0 ? null : values;
     }
 
     /// <summary>

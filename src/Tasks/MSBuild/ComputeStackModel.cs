@@ -92,8 +92,14 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     /// http:&lt;path&gt; | running), DependsOn ("a;b"), ConnectionString ({host}, {port}). Example: cache with Image=redis:7
     /// </summary>
     public ITaskItem[] StackContainer { get; set; } = [];
-    /// <summary>The StackContainer items the app replicas start after ("a;b"; empty: all of them). Example: db;cache</summary>
+    /// <summary>The StackContainer and StackProject items the app replicas start after ("a;b"; empty: every StackContainer). Example: db;cache</summary>
     public string StackDependsOn { get; set; } = "";
+    /// <summary>
+    /// Other ASP.NET Core projects served by the stack: Include is the project file; metadata Name (default: the file's name,
+    /// lower-case), Route (required), StripPrefix (true), Replicas (1), HealthPath, AppPort (8080), DependsOn.
+    /// Example: ../Api/Api.csproj with Route=/api
+    /// </summary>
+    public ITaskItem[] StackProject { get; set; } = [];
     /// <summary>"PublishAot" or "PublishTrimmed" when the project sets it true, else empty. Example: PublishAot</summary>
     public string NativeOrTrimmed { get; set; } = "";
     /// <summary>$(RuntimeIdentifier), or for a native AOT or trimmed project that sets none, the one ProxyStack publishes for. Example: linux-x64</summary>
@@ -113,6 +119,11 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     [Output] public string ResolvedNginxImage { get; set; } = "";
     /// <summary>Tag of the proxy image to build. Example: proxystack/hellostack-proxy:latest</summary>
     [Output] public string ProxyImage { get; set; } = "";
+    /// <summary>
+    /// The StackProject items to build images of: the full path of the project file, and in AdditionalProperties its name and
+    /// image repository (&lt;stack&gt;-&lt;name&gt;). Example: /src/HelloStack/Api/HelloStack.Api.csproj
+    /// </summary>
+    [Output] public ITaskItem[] ProjectItems { get; set; } = [];
 
     public override bool Execute()
     {
@@ -177,6 +188,17 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             UnknownContainerEnvironment = StackEnvironment.Where(e => e.GetMetadata("Container").Trim() is { Length: > 0 } c && !StackContainer.Any(i => i.ItemSpec.Trim() == c))
                 .Select(e => (e.ItemSpec, e.GetMetadata("Container").Trim())).ToList(),
             DependsOn = StackDependsOn,
+            Projects = StackProject.Select(i => new ProjectInput(StackProjectName(i))
+            {
+                Path = i.ItemSpec, Exists = File.Exists(Path.GetFullPath(i.ItemSpec, DefiningDirectory(i))),
+                Route = i.GetMetadata("Route"), StripPrefix = i.GetMetadata("StripPrefix"), Replicas = i.GetMetadata("Replicas"),
+                HealthPath = i.GetMetadata("HealthPath"), AppPort = i.GetMetadata("AppPort"), DependsOn = i.GetMetadata("DependsOn"),
+                ItemEnvironment = ForProject(StackProjectName(i)).Where(e => !IsSecret(e) || e.GetMetadata("Value").Length > 0)
+                    .Select(e => new KeyValuePair<string, string>(e.ItemSpec, e.GetMetadata("Value"))).ToList(),
+                Secrets = ForProject(StackProjectName(i)).Where(IsSecret).Select(ToSecretSource).ToList(),
+            }).ToList(),
+            UnknownProjectEnvironment = StackEnvironment.Where(e => e.GetMetadata("Project").Trim() is { Length: > 0 } p && !StackProject.Any(i => StackProjectName(i) == p))
+                .Select(e => (e.ItemSpec, e.GetMetadata("Project").Trim())).ToList(),
         };
         var (model, diagnostics) = StackModelBuilder.Build(input);
         MSBuildDiagnosticSink.Log(Log, diagnostics);
@@ -191,6 +213,10 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
         StackUrl = model.ServedUrl;
         ResolvedNginxImage = model.NginxImage;
         ProxyImage = StackNames.ProxyImage(model.Name) + ":latest";
+        ProjectItems = StackProject.Select(i => (ITaskItem)new Microsoft.Build.Utilities.TaskItem(Path.GetFullPath(i.ItemSpec, DefiningDirectory(i)), new Dictionary<string, string>
+        {
+            ["AdditionalProperties"] = $"_StackProjectName={StackProjectName(i)};ContainerRepository={model.Name}-{StackProjectName(i)}",
+        })).ToArray();
         return true;
     }
 
@@ -200,7 +226,13 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
-    private IEnumerable<ITaskItem> AppItems => StackEnvironment.Where(i => i.GetMetadata("Container").Trim().Length == 0);
+    private IEnumerable<ITaskItem> AppItems => StackEnvironment.Where(i => i.GetMetadata("Container").Trim().Length == 0 && i.GetMetadata("Project").Trim().Length == 0);
+
+    private IEnumerable<ITaskItem> ForProject(string project) =>
+        StackEnvironment.Where(i => i.GetMetadata("Project").Trim() is { Length: > 0 } p && p == project);
+
+    /// <summary>A StackProject's name: its Name metadata, else its project file's name made a DNS name ("Shop.Api" → "shop-api").</summary>
+    internal static string StackProjectName(ITaskItem i) => i.GetMetadata("Name").Trim() is { Length: > 0 } name ? name : StackProjects.DefaultName(i.ItemSpec);
 
     private IEnumerable<ITaskItem> ForContainer(string container) =>
         StackEnvironment.Where(i => i.GetMetadata("Container").Trim() is { Length: > 0 } c && c == container.Trim());

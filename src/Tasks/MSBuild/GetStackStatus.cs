@@ -22,15 +22,16 @@ public sealed class GetStackStatus : StackTask
         // Replicas are asked through a probe relay on the stack's network, as the bring-up asks them.
         await using var relay = new ProbeRelay(Engine, StackLog, model, model.NginxImage);
         var waiter = new ReadinessWaiter(Engine, StackLog, relay);
-        foreach (var c in containers.Where(c => c.BelongsTo(model.Name)).OrderBy(c => c.Role == StackLabels.RoleProxy ? 1 : 0).ThenBy(c => c.Replica ?? 0))
+        foreach (var c in containers.Where(c => c.BelongsTo(model.Name)).OrderBy(c => c.Role == StackLabels.RoleProxy ? 1 : 0).ThenBy(c => c.Project, StringComparer.Ordinal).ThenBy(c => c.Replica ?? 0))
         {
             // The same probes as the bring-up: a replica on its address on the network, the proxy through its URL.
             var status = await Engine.InspectContainerAsync(c.Name, StackNetworking.ContainerNetwork(model), ct).ConfigureAwait(false);
             // A backing container counts as ready while it runs (its ReadyWhen rule was checked when it started).
             var ready = status is { Running: true } && (c.Role == StackLabels.RoleService || (c.Role == StackLabels.RoleProxy
                 ? (await ReadinessWaiter.ProbeAsync(new Uri(model.ServedUrl + model.HealthPath), model.ProxyHealth, ct).ConfigureAwait(false)).Ok
-                : c.Replica is { } n && await waiter.ProbeReplicaOnceAsync(c.Name, StackNetworking.ContainerNetwork(model), StackNetworking.ProbeAddress(model),
-                    StackNetworking.ReplicaPort(model, n), model.Health, ct).ConfigureAwait(false) is null));
+                : c.Replica is { } n && model.ReplicaSets.FirstOrDefault(set => set.ProjectKey == c.Project) is { } set
+                    && await waiter.ProbeReplicaOnceAsync(c.Name, StackNetworking.ContainerNetwork(model), StackNetworking.ProbeAddress(model),
+                        StackNetworking.ReplicaPort(set, n), set.Health, ct).ConfigureAwait(false) is null));
             rows.Add([c.Name, c.Role ?? "?", status?.State ?? "gone", ready ? "yes" : "no", c.ShortId]);
         }
         var widths = Enumerable.Range(0, 5).Select(i => rows.Max(r => r[i].Length)).ToArray();

@@ -52,10 +52,11 @@ internal static partial class BackingServices
         }
         foreach (var (item, container) in input.UnknownContainerEnvironment)
             d.Add(Diagnostic.Error(nameof(Strings.EnvironmentContainerUnknown), item, container, Known(names)));
-        foreach (var dep in Split(input.DependsOn).Where(x => !names.Contains(x)))
-            d.Add(Diagnostic.Error(nameof(Strings.DependencyUnknown), input.ProjectName, dep, Known(names)));
-        if (FindCycle(input.Containers) is { } cycle) d.Add(Diagnostic.Error(nameof(Strings.DependencyCycle), string.Join(" → ", cycle)));
-        if (input.Containers.Count > 0 && input.NetworkMode != StackNetworking.Bridge)
+        var appKnown = names.Concat(input.Projects.Select(p => p.Name)).ToHashSet(StringComparer.Ordinal);
+        foreach (var dep in Split(input.DependsOn).Where(x => !appKnown.Contains(x)))
+            d.Add(Diagnostic.Error(nameof(Strings.DependencyUnknown), input.ProjectName, dep, Known(appKnown)));
+        if (FindCycle(input.Containers, c => c.Name.Trim(), c => c.DependsOn) is { } cycle) d.Add(Diagnostic.Error(nameof(Strings.DependencyCycle), string.Join(" → ", cycle)));
+        if ((input.Containers.Count > 0 || input.Projects.Count > 0) && input.NetworkMode != StackNetworking.Bridge)
             d.Add(Diagnostic.Error(nameof(Strings.StackContainerNeedsBridge), input.NetworkMode));
     }
 
@@ -63,7 +64,7 @@ internal static partial class BackingServices
     public static (IReadOnlyList<BackingService> Services, IReadOnlyList<string> AppDependsOn) Build(StackInput input, string stack)
     {
         var services = new List<BackingService>();
-        foreach (var c in StartOrder(input.Containers))
+        foreach (var c in StartOrder(input.Containers, c => c.Name.Trim(), c => c.DependsOn))
         {
             var image = ImageReference.Parse(c.Image.Trim())!;
             if (input.RegistryMirror.Length > 0) image = image.WithMirror(input.RegistryMirror);
@@ -120,9 +121,9 @@ internal static partial class BackingServices
     }
 
     /// <summary>A dependency cycle as names ("a → b → a"), or null. Unknown names are reported elsewhere and ignored here.</summary>
-    private static List<string>? FindCycle(IReadOnlyList<ServiceInput> containers)
+    public static List<string>? FindCycle<T>(IReadOnlyList<T> items, Func<T, string> name, Func<T, string> dependsOn)
     {
-        var edges = containers.GroupBy(c => c.Name.Trim()).ToDictionary(g => g.Key, g => Split(g.First().DependsOn));
+        var edges = items.GroupBy(name).ToDictionary(g => g.Key, g => Split(dependsOn(g.First())));
         var state = new Dictionary<string, int>();
         var path = new List<string>();
         List<string>? Visit(string n)
@@ -144,18 +145,18 @@ internal static partial class BackingServices
     }
 
     /// <summary>Item order, each item moved after the items it depends on (the input has no cycle).</summary>
-    private static List<ServiceInput> StartOrder(IReadOnlyList<ServiceInput> containers)
+    public static List<T> StartOrder<T>(IReadOnlyList<T> items, Func<T, string> name, Func<T, string> dependsOn)
     {
-        var ordered = new List<ServiceInput>();
+        var ordered = new List<T>();
         var placed = new HashSet<string>(StringComparer.Ordinal);
-        void Place(ServiceInput c)
+        void Place(T item)
         {
-            if (!placed.Add(c.Name.Trim())) return;
-            foreach (var dep in Split(c.DependsOn))
-                if (containers.FirstOrDefault(x => x.Name.Trim() == dep) is { } target) Place(target);
-            ordered.Add(c);
+            if (!placed.Add(name(item))) return;
+            foreach (var dep in Split(dependsOn(item)))
+                if (items.FirstOrDefault(x => name(x) == dep) is { } target) Place(target);
+            ordered.Add(item);
         }
-        foreach (var c in containers) Place(c);
+        foreach (var item in items) Place(item);
         return ordered;
     }
 }

@@ -76,8 +76,34 @@ internal sealed record StackInput
     public IReadOnlyList<ServiceInput> Containers { get; init; } = [];
     /// <summary>StackEnvironment items whose Container metadata names no StackContainer: (item, container).</summary>
     public IReadOnlyList<(string Item, string Container)> UnknownContainerEnvironment { get; init; } = [];
-    /// <summary>StackDependsOn: the StackContainer names the app replicas start after ("a;b"); empty: every one of them.</summary>
+    /// <summary>StackDependsOn: the StackContainer and StackProject names the app replicas start after ("a;b"); empty: every StackContainer.</summary>
     public string DependsOn { get; init; } = "";
+    /// <summary>StackProject items, metadata as written.</summary>
+    public IReadOnlyList<ProjectInput> Projects { get; init; } = [];
+    /// <summary>StackEnvironment items whose Project metadata names no StackProject: (item, project).</summary>
+    public IReadOnlyList<(string Item, string Project)> UnknownProjectEnvironment { get; init; } = [];
+}
+
+/// <summary>
+/// One StackProject item as MSBuild handed it over: its name (the Name metadata, else the project file's name) and metadata,
+/// unparsed.
+/// </summary>
+internal sealed record ProjectInput(string Name)
+{
+    /// <summary>The project file as written in Include. Example: ../HelloStack.Api/HelloStack.Api.csproj</summary>
+    public string Path { get; init; } = "";
+    /// <summary>Whether the project file exists.</summary>
+    public bool Exists { get; init; } = true;
+    public string Route { get; init; } = "";
+    public string StripPrefix { get; init; } = "";
+    public string Replicas { get; init; } = "";
+    public string HealthPath { get; init; } = "";
+    public string AppPort { get; init; } = "";
+    public string DependsOn { get; init; } = "";
+    /// <summary>StackEnvironment items with Project set to this item's name: plain values.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> ItemEnvironment { get; init; } = [];
+    /// <summary>StackEnvironment items with Project set to this item's name and a secret source (FromEnvironment, FromFile).</summary>
+    public IReadOnlyList<SecretSource> Secrets { get; init; } = [];
 }
 
 /// <summary>One StackContainer item as MSBuild handed it over: its name (Include) and metadata, unparsed.</summary>

@@ -83,13 +83,47 @@ internal sealed record StackModel
 
     /// <summary>StackContainer items, in the order they start (each after what it depends on).</summary>
     public IReadOnlyList<BackingService> Services { get; init; } = [];
-    /// <summary>The backing containers the app replicas start after and get connection strings of.</summary>
+    /// <summary>The backing containers (and StackProjects) the app replicas start after and get connection strings (addresses) of.</summary>
     public IReadOnlyList<string> AppDependsOn { get; init; } = [];
+
+    /// <summary>StackProject items, in the order they start (each after the projects it depends on).</summary>
+    public IReadOnlyList<AppProject> Projects { get; init; } = [];
+    /// <summary>
+    /// Whose replicas this model describes: "" for the front project, else a StackProject's name (see <see cref="ForProject"/>).
+    /// In memory only.
+    /// </summary>
+    [JsonIgnore] public string ProjectKey { get; init; } = "";
+
+    /// <summary>
+    /// A StackProject's replicas as a model of their own: the stack's settings with the project's replicas, port, health
+    /// probe, environment and dependencies, so planning, container specs and probing treat every replica set alike.
+    /// </summary>
+    public StackModel ForProject(AppProject project) => this with
+    {
+        ProjectKey = project.Name,
+        Replicas = project.Replicas,
+        AppPort = project.AppPort,
+        HealthPath = project.HealthPath,
+        HealthStrict = project.HealthStrict,
+        AppProtocol = AppProtocols.Http1,
+        Environment = project.Environment,
+        Secrets = project.Secrets,
+        LaunchProfile = "",
+        AppDependsOn = project.DependsOn,
+        // A connection string to a backing container with secret settings holds a secret too (ApplyStack resolved it).
+        SecretNames = project.SecretNames.Concat(Services.Where(s => project.DependsOn.Contains(s.Name) && s.SecretNames.Count > 0).Select(s => s.EnvironmentName)).ToHashSet(StringComparer.Ordinal),
+        SecretDigest = string.Concat(new[] { project.SecretDigest }.Concat(Services.Where(s => project.DependsOn.Contains(s.Name)).Select(s => s.SecretDigest)).Where(x => x is not null)) is { Length: > 0 } digest ? digest : null,
+    };
+
+    /// <summary>Every replica set of the stack: the front project's (this model) and each StackProject's, in start order.</summary>
+    [JsonIgnore] public IReadOnlyList<StackModel> ReplicaSets => ProjectKey.Length > 0 ? [this]
+        : BackingServices.StartOrder([this, .. Projects.Select(ForProject)], m => m.ProjectKey, m => string.Join(';', m.AppDependsOn));
     public string ServiceName(string service) => StackNames.Service(Name, service);
 
     [JsonIgnore] public string NetworkName => StackNames.Network(Name);
     [JsonIgnore] public string ProxyName => StackNames.Proxy(Name);
-    public string AppName(int replica) => StackNames.App(Name, replica);
+    /// <summary>Replica <paramref name="replica"/>'s name: &lt;stack&gt;-app-N for the front project, &lt;stack&gt;-&lt;project&gt;-N for a StackProject.</summary>
+    public string AppName(int replica) => StackNames.App(Name, replica, ProjectKey);
     [JsonIgnore] public string Url => $"http://{UrlHost}:{HostPort}";
     /// <summary>https://…:HttpsPort, or null without HTTPS.</summary>
     [JsonIgnore] public string? HttpsUrl => HttpsPort > 0 ? $"https://{UrlHost}:{HttpsPort}" : null;

@@ -40,9 +40,16 @@ internal static class StackModelBuilder
         var discovered = input.DiscoveredHealthPath is { } found && StackValidator.IsValidHealthPath(found) ? found : null;
         var stackName = StackNames.Normalize(input.StackName.Length > 0 ? input.StackName : input.ProjectName)!;
         var (services, appDependsOn) = BackingServices.Build(input, stackName);
+        // StackProjects run in Development under `dotnet run` too, unless their own StackEnvironment says otherwise.
+        var projects = StackProjects.Build(input).Select(p => !input.UnderRun ? p : p with
+        {
+            Environment = p.Environment.Concat(RunEnvironmentNames.Where(n => !p.Environment.Any(e => e.Key == n)).Select(n => new KeyValuePair<string, string>(n, "Development")))
+                .OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
+        }).ToList();
         var model = new StackModel
         {
             Services = services,
+            Projects = projects,
             AppDependsOn = appDependsOn,
             Name = stackName,
             Replicas = StackValidator.ParseInt(input.Replicas)!.Value,

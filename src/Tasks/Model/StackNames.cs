@@ -11,7 +11,7 @@ internal static partial class StackNames
 
     public static string Network(string stack) => $"{stack}-net";
     public static string Proxy(string stack) => $"{stack}-proxy";
-    public static string App(string stack, int replica) => $"{stack}-app-{replica}";
+    public static string App(string stack, int replica, string project = "") => $"{stack}-{(project.Length > 0 ? project : "app")}-{replica}";
     /// <summary>
     /// DNS membership: the name a new replica starts and is probed under, outside nginx's upstream; it is renamed to its slot
     /// name (<see cref="App"/>) once every new replica is ready.

@@ -53,7 +53,7 @@ internal static class StackNetworking
     /// </summary>
     public static IReadOnlyList<string> ContainerNames(StackModel m)
     {
-        var slots = Enumerable.Range(1, m.Replicas).Select(m.AppName).ToList();
+        var slots = m.ReplicaSets.SelectMany(set => Enumerable.Range(1, set.Replicas).Select(set.AppName)).ToList();
         return [m.ProxyName, .. slots, .. ReplicasByDns(m) ? slots.Select(StackNames.Joining) : [], .. m.Services.Select(s => m.ServiceName(s.Name))];
     }
 
@@ -101,6 +101,12 @@ internal static class StackNetworking
         foreach (var service in m.Services.Where(s => m.AppDependsOn.Contains(s.Name) && s.ConnectionString.Length > 0))
             if (!env.Any(e => string.Equals(e.Key, service.EnvironmentName, StringComparison.OrdinalIgnoreCase)))
                 env.Add(new(service.EnvironmentName, service.ConnectionString));
+        // Every StackProject's address, for each other replica set, as Microsoft.Extensions.ServiceDiscovery reads it: the
+        // project's name on the stack's network, which is nginx's (it routes only to ready replicas), so the address holds
+        // whatever the start order and through every redeploy.
+        foreach (var project in m.Projects.Where(p => p.Name != m.ProjectKey))
+            if (!env.Any(e => string.Equals(e.Key, project.EnvironmentName, StringComparison.OrdinalIgnoreCase)))
+                env.Add(new(project.EnvironmentName, project.Address));
         return env;
     }
 

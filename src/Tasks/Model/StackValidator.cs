@@ -78,6 +78,7 @@ internal static partial class StackValidator
         if (ParseBool(input.RunHook) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackRunHook", input.RunHook));
         ValidateEnvironment(input.Environment, input.Secrets, d, owned: OwnedVariables);
         BackingServices.Validate(input, d);
+        StackProjects.Validate(input, d);
         // A worker, console app or library has nothing for nginx to serve: said at once, before any image work sends the user
         // after a base image (a worker can publish a container, and would fail on the runtime base image instead).
         if (!input.IsWebProject) d.Add(Diagnostic.Error(nameof(Strings.NotWebProject), input.ProjectName));

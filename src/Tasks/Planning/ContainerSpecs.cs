@@ -29,6 +29,7 @@ internal static class ContainerSpecs
         labels[StackLabels.Replica] = replica.ToString(CultureInfo.InvariantCulture);
         labels[StackLabels.ConfigHash] = hash;
         labels[StackLabels.ImageId] = imageId;
+        if (model.ProjectKey.Length > 0) labels[StackLabels.Project] = model.ProjectKey;
         return new ContainerSpec
         {
             Name = name, Image = imageId, Network = StackNetworking.ContainerNetwork(model), Labels = labels,
@@ -84,6 +85,8 @@ internal static class ContainerSpecs
                 new ContainerFile(NginxConfigWriter.TlsDirectory + "/key.pem", tls.KeyPem, UnixFileMode.UserRead | UnixFileMode.UserWrite, NginxConfigWriter.UserId),
             ],
             Links = StackNetworking.ProxyLinks(model),
+            // StackProjects are reached through nginx under their own names (services__api__http__0=http://api:8080).
+            Aliases = model.Projects.Select(p => p.Name).ToList(),
             RestartPolicy = RestartPolicy(model),
             ReadOnlyRootWithTmpfs = ProxyTmpfs,
             TmpfsOwner = NginxConfigWriter.User,
@@ -99,6 +102,8 @@ internal static class ContainerSpecs
     {
         Name = proxy.Name + "-check",
         Publish = [],
+        // Never reachable under a project's name: it only checks the config and exits.
+        Aliases = [],
         RestartPolicy = "no",
         Command = ["sh", "-c", $"{NginxConfigWriter.WriteResolverScript} && exec nginx -t -q -c {NginxConfigWriter.BakedConfigPath}"],
     };

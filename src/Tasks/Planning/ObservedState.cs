@@ -42,6 +42,8 @@ internal sealed record ObservedContainer(string Id, string Name, IReadOnlyDictio
     public string? Owner => Label(StackLabels.Owner);
     public string? Role => Label(StackLabels.Role);
     public int? Replica => int.TryParse(Label(StackLabels.Replica), out var r) ? r : null;
+    /// <summary>Whose replica this is: "" for the front project's, else the StackProject's name.</summary>
+    public string Project => Label(StackLabels.Project) ?? "";
     /// <summary>A backing container's item name (StackContainer), or null.</summary>
     public string? Service => Label(StackLabels.Service);
     public string ShortId => Id[..Math.Min(12, Id.Length)];

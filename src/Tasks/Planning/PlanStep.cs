@@ -18,6 +18,8 @@ internal sealed record PlanStep(int Id, StepKind Kind, string Resource, string C
     public bool UndoByStarting { get; init; }
     /// <summary>For WaitReady: the port the replica listens on (its own in host mode).</summary>
     public int ProbePort { get; init; }
+    /// <summary>For WaitReady: what makes the replica ready (its replica set's health probe).</summary>
+    public Model.HealthProbe? Probe { get; init; }
     /// <summary>
     /// For JoinUpstream, where the engine's DNS keeps join-time names (Podman): the slot name is also made the replica's
     /// network alias, by rejoining the network (nothing but the probe has talked to it yet).

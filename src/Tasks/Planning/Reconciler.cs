@@ -24,12 +24,16 @@ namespace ProxyStack.Planning;
 /// </summary>
 internal static class Reconciler
 {
-    public static ReconcileResult Reconcile(StackModel model, ObservedState observed, string appImage, string proxyImage, string proxyConfig)
+    /// <summary>Plans the stack's change. <paramref name="projectImages"/>: each StackProject's image (name → reference or id) built for this run.</summary>
+    public static ReconcileResult Reconcile(StackModel model, ObservedState observed, string appImage, string proxyImage, string proxyConfig,
+        IReadOnlyDictionary<string, string>? projectImages = null)
     {
-        var diagnostics = CheckOwnership(model, observed, appImage);
+        var images = new Dictionary<string, string>(StringComparer.Ordinal) { [""] = appImage };
+        foreach (var project in model.Projects) images[project.Name] = projectImages?.GetValueOrDefault(project.Name) ?? "";
+        var diagnostics = CheckOwnership(model, observed, images.Values);
         if (diagnostics.Count > 0) return new ReconcileResult(Plan.Empty, [], diagnostics);
 
-        var planner = new Planner(model, observed, observed.ImageIds[appImage], proxyImage, proxyConfig);
+        var planner = new Planner(model, observed, images.ToDictionary(i => i.Key, i => observed.ImageIds[i.Value]), proxyImage, proxyConfig);
         planner.PlanNetwork();
         planner.PlanVolumes();
         planner.PlanServices();
@@ -45,7 +49,7 @@ internal static class Reconciler
     /// Phase 1, before anything is planned: a name we need that is held by something we did not create, a stack owned by another
     /// checkout, or an image or mode the engine cannot serve stops the whole plan, so nothing is half-changed.
     /// </summary>
-    private static List<Diagnostic> CheckOwnership(StackModel model, ObservedState observed, string appImage)
+    private static List<Diagnostic> CheckOwnership(StackModel model, ObservedState observed, IEnumerable<string> appImages)
     {
         var diagnostics = new List<Diagnostic>();
         var stack = model.Name;
@@ -60,7 +64,7 @@ internal static class Reconciler
             diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignVolume), v.Name, stack));
         if (OtherOwner(model, observed) is { } owner)
             diagnostics.Add(Diagnostic.Error(nameof(Strings.StackOwnedElsewhere), stack, owner, model.Owner));
-        if (!observed.ImageIds.ContainsKey(appImage))
+        foreach (var appImage in appImages.Where(i => !observed.ImageIds.ContainsKey(i)))
             diagnostics.Add(Diagnostic.Error(nameof(Strings.AppImageMissing), appImage));
         return diagnostics;
     }
@@ -156,6 +160,8 @@ internal static class Reconciler
         // HTTPS: the port and the certificate (its digest; the key never leaves memory). Left out without HTTPS, so the hash
         // of every existing proxy stays what it was.
         if (model.HttpsPort != 0) inputs["https"] = $"{model.HostAddress}:{model.HttpsPort} {model.Tls?.CertificateDigest}";
+        // The StackProjects' names it answers to (network aliases are set at creation); left out without any.
+        if (model.Projects.Count > 0) inputs["aliases"] = model.Projects.Select(p => p.Name).ToList();
         return ConfigHash.Compute(inputs);
     }
 
@@ -168,8 +174,12 @@ internal static class Reconciler
     };
 
     /// <summary>The mutable state of one planning run, shared by the phases.</summary>
-    private sealed class Planner(StackModel model, ObservedState observed, string appImageId, string proxyImage, string proxyConfig)
+    private sealed class Planner(StackModel model, ObservedState observed, IReadOnlyDictionary<string, string> appImageIds, string proxyImage, string proxyConfig)
     {
+        /// <summary>The front project's replicas and each StackProject's, in start order (see <see cref="StackModel.ReplicaSets"/>).</summary>
+        private readonly IReadOnlyList<StackModel> _sets = model.ReplicaSets;
+        /// <summary>Replica sets this plan starts replicas of: project name ("" for the front) → their WaitReady steps.</summary>
+        private readonly Dictionary<string, List<int>> _setReady = new(StringComparer.Ordinal);
         private readonly PlanBuilder _b = new();
         private readonly List<ObservedContainer> _ours = observed.Containers.Where(c => c.BelongsTo(model.Name)).ToList();
         private readonly List<int> _ready = [];
@@ -285,23 +295,33 @@ internal static class Reconciler
         /// </summary>
         public void PlanReplicas()
         {
+            foreach (var set in _sets) PlanReplicaSet(set, appImageIds[set.ProjectKey]);
+        }
+
+        /// <summary>One replica set (the front project's, or a StackProject's): each set after what it depends on is ready.</summary>
+        private void PlanReplicaSet(StackModel set, string appImageId)
+        {
             int? previousHostReplacement = null;
-            for (var i = 1; i <= model.Replicas; i++)
+            var setReady = new List<int>();
+            for (var i = 1; i <= set.Replicas; i++)
             {
-                var name = model.AppName(i);
-                var appHash = AppHash(model, appImageId, i);
+                var name = set.AppName(i);
+                var appHash = AppHash(set, appImageId, i);
                 var existing = _ours.FirstOrDefault(c => c.Name == name);
-                var deps = _netDeps.Concat(_keyDeps).Concat(model.AppDependsOn.Where(_serviceReady.ContainsKey).Select(d => _serviceReady[d])).ToList();
+                var deps = _netDeps.Concat(_keyDeps).Concat(set.AppDependsOn.Where(_serviceReady.ContainsKey).Select(d => _serviceReady[d]))
+                    .Concat(set.AppDependsOn.Where(_setReady.ContainsKey).SelectMany(d => _setReady[d])).ToList();
                 string cause;
                 if (existing is null)
                 {
                     cause = "missing";
-                    CheckReplicaPort(name, i);
+                    CheckReplicaPort(set, name, i);
                 }
                 else if (_netExists && existing.Label(StackLabels.ConfigHash) == appHash && !existing.Running && !_dns)
                 {
                     var start = _b.Add(StepKind.StartContainer, name, "not running", deps);
-                    _ready.Add(_b.Add(StepKind.WaitReady, name, "not running", [start], probePort: StackNetworking.ReplicaPort(model, i)));
+                    var restarted = _b.Add(StepKind.WaitReady, name, "not running", [start], probePort: StackNetworking.ReplicaPort(set, i), probe: set.Health);
+                    _ready.Add(restarted);
+                    setReady.Add(restarted);
                     _replicasChanged = true;
                     continue;
                 }
@@ -312,7 +332,7 @@ internal static class Reconciler
                 }
                 else
                 {
-                    cause = ReplaceCause(existing, appHash);
+                    cause = ReplaceCause(existing, appHash, appImageId);
                     if (existing.Label(StackLabels.ImageId) is { } oldImage && oldImage != appImageId) _oldImages.Add(oldImage);
                     if (_host && existing.Label(StackLabels.NetworkMode) == StackNetworking.Host)
                     {
@@ -325,7 +345,7 @@ internal static class Reconciler
                         deps.Add(_b.Add(StepKind.RetireContainer, name, cause, [], content: temp));
                         _retiring.Add((temp, "replaced"));
                     }
-                    CheckReplicaPort(name, i);
+                    CheckReplicaPort(set, name, i);
                 }
                 var created = _dns ? StackNames.Joining(name) : name;
                 if (_dns && _ours.FirstOrDefault(c => c.Name == created) is { } stale)
@@ -335,19 +355,21 @@ internal static class Reconciler
                     deps.Add(_b.Add(StepKind.RemoveContainer, stale.Name, "left over from an interrupted replacement", [stopStale]));
                     _handled.Add(stale.Name);
                 }
-                var spec = ContainerSpecs.App(model, created, i, appImageId, appHash);
+                var spec = ContainerSpecs.App(set, created, i, appImageId, appHash);
                 var create = _b.Add(StepKind.CreateContainer, created, cause, deps, spec);
                 // An empty key ring: ASP.NET Core creates a key at startup when it finds none, so replicas starting together
                 // would each create their own and refuse each other's payloads. The first writes the ring; the others start
                 // once it is ready, and load that ring.
                 var started = _b.Add(StepKind.StartContainer, created, cause, _firstKeyWriter is { } writer ? [create, writer] : [create]);
-                var waited = _b.Add(StepKind.WaitReady, created, cause, [started], probePort: StackNetworking.ReplicaPort(model, i));
+                var waited = _b.Add(StepKind.WaitReady, created, cause, [started], probePort: StackNetworking.ReplicaPort(set, i), probe: set.Health);
+                setReady.Add(waited);
                 if (_keyDeps.Length > 0) _firstKeyWriter ??= waited;
                 _ready.Add(waited);
                 if (_host && existing is not null) previousHostReplacement = waited;
                 if (_dns) _joining.Add((name, cause, existing));
                 _replicasChanged = true;
             }
+            if (setReady.Count > 0) _setReady[set.ProjectKey] = setReady;
         }
 
         /// <summary>
@@ -386,31 +408,41 @@ internal static class Reconciler
                 if (old is not null && settled is null && handOvers > 1)
                     settled = _b.Add(StepKind.AwaitResolver, model.ProxyName, $"let nginx resolve {name} before the other slots change hands", [join]);
             }
-            foreach (var surplus in _ours.Where(c => IsSurplus(c) && c.Replica is { } r && c.Name == model.AppName(r)).OrderByDescending(c => c.Replica))
+            foreach (var surplus in _ours.Where(c => IsSurplus(c) && c.Replica is { } r && SetOf(c) is { } set && c.Name == set.AppName(r)).OrderByDescending(c => c.Replica))
             {
                 var temp = StackNames.Retiring(surplus.Name, surplus.Id);
-                _ready.Add(_b.Add(StepKind.RetireContainer, surplus.Name, $"replica {surplus.Replica} > StackReplicas {model.Replicas}", allReady, content: temp));
-                _retiring.Add((temp, $"replica {surplus.Replica} > StackReplicas {model.Replicas}"));
+                _ready.Add(_b.Add(StepKind.RetireContainer, surplus.Name, SurplusCause(surplus), allReady, content: temp));
+                _retiring.Add((temp, SurplusCause(surplus)));
                 _handled.Add(surplus.Name);
                 _membershipChanges++;
             }
         }
 
-        /// <summary>A replica that is not one of the desired names: above the replica count, or left from an interrupted replacement.</summary>
+        /// <summary>
+        /// A replica that is not one of the desired names: above its set's replica count, left from an interrupted replacement,
+        /// or of a StackProject no longer declared.
+        /// </summary>
         private bool IsSurplus(ObservedContainer c) =>
-            c.Role == StackLabels.RoleApp && !(c.Replica <= model.Replicas && c.Name == model.AppName(c.Replica!.Value));
+            c.Role == StackLabels.RoleApp && !(SetOf(c) is { } set && c.Replica <= set.Replicas && c.Name == set.AppName(c.Replica!.Value));
 
-        private string ReplaceCause(ObservedContainer existing, string appHash) =>
+        /// <summary>The replica set a replica belongs to, by its project label; null for a StackProject no longer declared.</summary>
+        private StackModel? SetOf(ObservedContainer c) => _sets.FirstOrDefault(s => s.ProjectKey == c.Project);
+
+        private string SurplusCause(ObservedContainer c) => SetOf(c) is { } set
+            ? $"replica {c.Replica} > {(set.ProjectKey.Length > 0 ? $"Replicas of {set.ProjectKey}" : "StackReplicas")} {set.Replicas}"
+            : $"no longer a StackProject ({c.Project})";
+
+        private string ReplaceCause(ObservedContainer existing, string appHash, string appImageId) =>
             !_netExists ? "network recreated"
             : existing.Label(StackLabels.ConfigHash) == appHash && !existing.Running ? "not running"
             : existing.Label(StackLabels.ConfigHash) == appHash ? $"not ready ({observed.UnreadyReplicas[existing.Name]})"
             : existing.Label(StackLabels.NetworkMode) is { } was && was != model.NetworkMode ? $"network mode {was} → {model.NetworkMode}"
             : existing.Label(StackLabels.ImageId) != appImageId ? "image changed" : "configuration changed";
 
-        private void CheckReplicaPort(string name, int replica)
+        private void CheckReplicaPort(StackModel set, string name, int replica)
         {
-            if (_host && observed.BusyReplicaPorts.Contains(StackNetworking.ReplicaPort(model, replica)))
-                Diagnostics.Add(Diagnostic.Error(nameof(Strings.ReplicaPortInUse), name, StackNetworking.ReplicaPort(model, replica)));
+            if (_host && observed.BusyReplicaPorts.Contains(StackNetworking.ReplicaPort(set, replica)))
+                Diagnostics.Add(Diagnostic.Error(nameof(Strings.ReplicaPortInUse), name, StackNetworking.ReplicaPort(set, replica)));
         }
 
         /// <summary>
@@ -498,7 +530,7 @@ internal static class Reconciler
             var surplus = _ours
                 .Where(c => IsSurplus(c) && !_handled.Contains(c.Name))
                 .OrderByDescending(c => c.Replica ?? int.MaxValue).ThenBy(c => c.Name, StringComparer.Ordinal)
-                .Select(c => (c.Name, Cause: c.Name.Contains("-retiring-", StringComparison.Ordinal) ? "left over from an interrupted replacement" : $"replica {c.Replica} > StackReplicas {model.Replicas}"));
+                .Select(c => (c.Name, Cause: c.Name.Contains("-retiring-", StringComparison.Ordinal) ? "left over from an interrupted replacement" : SurplusCause(c)));
             var leftoverProxies = _ours.Where(c => c.Role == StackLabels.RoleProxy && c.Name != model.ProxyName)
                 .Select(c => (c.Name, Cause: "left over from an interrupted replacement"));
             // A backing container no longer declared, or left stepped aside by an interrupted run, goes after the commit point;
@@ -542,12 +574,12 @@ internal static class Reconciler
         private readonly List<PlanStep> _steps = [];
 
         public int Add(StepKind kind, string resource, string cause, IEnumerable<int> dependsOn, ContainerSpec? spec = null, string? content = null,
-            bool commit = false, bool undoByStarting = false, int probePort = 0, bool asAlias = false)
+            bool commit = false, bool undoByStarting = false, int probePort = 0, bool asAlias = false, HealthProbe? probe = null)
         {
             var id = _steps.Count + 1;
             _steps.Add(new PlanStep(id, kind, resource, cause, dependsOn.Distinct().Order().ToList())
             {
-                Container = spec, Content = content, IsCommit = commit, UndoByStarting = undoByStarting, ProbePort = probePort, AsAlias = asAlias,
+                Container = spec, Content = content, IsCommit = commit, UndoByStarting = undoByStarting, ProbePort = probePort, AsAlias = asAlias, Probe = probe,
             });
             return id;
         }

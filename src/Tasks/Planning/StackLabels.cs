@@ -28,6 +28,9 @@ internal static class StackLabels
     /// <summary>On a backing container (StackContainer): its item name.</summary>
     public const string Service = "proxystack.service";
 
+    /// <summary>On a StackProject's replica: the project's name (absent on the front project's replicas).</summary>
+    public const string Project = "proxystack.project";
+
     public const string RoleApp = "app";
     /// <summary>A backing container (StackContainer).</summary>
     public const string RoleService = "service";

@@ -104,20 +104,81 @@ internal static class NginxConfigWriter
                     keepalive 32;
                 }
 
-            {{RedirectServer(model)}}    server {
-            {{Listen(model)}}{{Snippets(model, ProxyConfigSnippet.Server, "        ")}}
+            {{ProjectUpstreams(model)}}{{RedirectServer(model)}}    server {
+            {{Listen(model)}}{{Snippets(model, ProxyConfigSnippet.Server, "        ")}}{{ProjectLocations(model)}}
                     location / {
-            {{(model.AppHttp2 ? Http2Location(model) : Http1Location)}}{{AffinityCookie(model)}}        }
+            {{(model.AppHttp2 ? Http2Location(model) : Http1Location("http://app"))}}{{AffinityCookie(model)}}        }
                 }
-            }
+            {{ProjectServers(model)}}}
 
             """);
         return sb.ToString();
     }
 
+    /// <summary>Each StackProject's upstream: its replica slots, as the front project's upstream lists the front's.</summary>
+    private static string ProjectUpstreams(StackModel model)
+    {
+        var sb = new StringBuilder();
+        foreach (var set in model.ReplicaSets.Where(s => s.ProjectKey.Length > 0))
+        {
+            var upstream = Upstream(set);
+            sb.Append($"    # StackProject '{set.ProjectKey}'. {UpstreamComment(set)}\n    upstream {upstream} {{\n");
+            if (StackNetworking.ReplicasByDns(set)) sb.Append($"        zone {upstream} 64k;\n");
+            sb.Append(AffinityMethod(set));
+            foreach (var server in StackNetworking.Upstreams(set))
+                sb.Append($"        server {server} max_fails={MaxFails} fail_timeout={FailTimeoutSeconds}s;\n");
+            sb.Append("        keepalive 32;\n    }\n\n");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Each StackProject at its Route: the prefix itself and everything under it (not /apiother), the longest prefix winning as
+    /// nginx picks prefix locations. With StripPrefix the prefix is cut (/api/items reaches the app as /items) and named in
+    /// X-Forwarded-Prefix, for an app that wants to know it (UsePathBase).
+    /// </summary>
+    private static string ProjectLocations(StackModel model)
+    {
+        var sb = new StringBuilder();
+        foreach (var project in model.Projects)
+        {
+            var pass = $"http://{Upstream(model.ForProject(project))}{(project.StripPrefix ? "/" : "")}";
+            var prefix = project.StripPrefix ? Directives($"proxy_set_header X-Forwarded-Prefix {project.Route};") : "";
+            sb.Append($"\n        # StackProject '{project.Name}'{(project.StripPrefix ? ", its prefix removed" : "")}.\n");
+            foreach (var location in new[] { $"= {project.Route}", $"{project.Route}/" })
+                sb.Append($"        location {location} {{\n{Http1Location(pass)}{prefix}{AffinityCookie(model)}        }}\n");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// For the replicas: each StackProject under its own name on the stack's network (nginx carries it as an alias), every
+    /// path as it is — what services__&lt;name&gt;__http__0 points at.
+    /// </summary>
+    private static string ProjectServers(StackModel model)
+    {
+        var sb = new StringBuilder();
+        foreach (var project in model.Projects)
+            sb.Append($$"""
+
+                    # StackProject '{{project.Name}}' for the other replicas: {{project.Address}} ({{project.EnvironmentName}}).
+                    server {
+                        listen {{StackNetworking.ProxyListen(model)}};
+                        server_name {{project.Name}};
+                        location / {
+                {{Http1Location($"http://{Upstream(model.ForProject(project))}")}}        }
+                    }
+
+                """);
+        return sb.ToString();
+    }
+
+    /// <summary>A replica set's upstream name: app for the front project, project-&lt;name&gt; for a StackProject.</summary>
+    private static string Upstream(StackModel set) => set.ProjectKey.Length > 0 ? "project-" + set.ProjectKey : "app";
+
     /// <summary>The app speaks HTTP/1.1 (WebSocket upgrades included).</summary>
-    private static readonly string Http1Location = Directives(
-        "proxy_pass http://app;",
+    private static string Http1Location(string pass) => Directives(
+        $"proxy_pass {pass};",
         "proxy_http_version 1.1;",
         "proxy_set_header Host $host;",
         "proxy_set_header X-Forwarded-Host $http_host;",

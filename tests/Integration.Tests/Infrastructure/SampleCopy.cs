@@ -46,6 +46,8 @@ public sealed class SampleCopy : IDisposable
             <StackTasksAssembly>{Repository.TasksAssembly}</StackTasksAssembly>
             <!-- The sample's Redis (its StackContainer) only for the tests about backing containers: -p:HelloStackCache=true. -->
             <HelloStackCache Condition="'$(HelloStackCache)' == ''">false</HelloStackCache>
+            <!-- Its API project (a StackProject) only for the tests about several projects: -p:HelloStackApi=true. -->
+            <HelloStackApi Condition="'$(HelloStackApi)' == ''">false</HelloStackApi>
           </PropertyGroup>
         </Project>
         """);

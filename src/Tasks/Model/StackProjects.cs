@@ -1,0 +1,122 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+using ProxyStack.Diagnostics;
+
+namespace ProxyStack.Model;
+
+/// <summary>
+/// Another ASP.NET Core project of the solution served by the stack (a StackProject item on the front project): its own image
+/// (the SDK's PublishContainer, as the front project's), its own replicas &lt;stack&gt;-&lt;name&gt;-N behind the same nginx
+/// at <see cref="Route"/>, and reachable by the other replicas as http://&lt;name&gt;:8080 (through nginx, which only routes to
+/// ready replicas).
+/// </summary>
+internal sealed record AppProject
+{
+    /// <summary>Its name: replicas' names, nginx's upstream, the host name dependants reach it by. Example: api</summary>
+    public required string Name { get; init; }
+    /// <summary>The path prefix nginx serves it at, without a trailing '/'. Example: /api</summary>
+    public required string Route { get; init; }
+    /// <summary>The prefix is removed before the request reaches the app (/api/items → /items; X-Forwarded-Prefix says what it was).</summary>
+    public bool StripPrefix { get; init; } = true;
+    public int Replicas { get; init; } = 1;
+    public int AppPort { get; init; } = 8080;
+    public string HealthPath { get; init; } = "/";
+    public bool HealthStrict { get; init; }
+    /// <summary>Its StackEnvironment (items with Project = this name), sorted by name.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
+    /// <summary>Secret environment: sources only; ApplyStack reads the values.</summary>
+    public IReadOnlyList<SecretSource> Secrets { get; init; } = [];
+    /// <summary>StackContainer and StackProject names its replicas start after (and get the addresses of).</summary>
+    public IReadOnlyList<string> DependsOn { get; init; } = [];
+    /// <summary>In memory only (ApplyStack): names of its environment variables whose values are secrets.</summary>
+    [JsonIgnore] public IReadOnlySet<string> SecretNames { get; init; } = new HashSet<string>();
+    /// <summary>In memory only: a keyed digest of its secret values; null without secrets.</summary>
+    [JsonIgnore] public string? SecretDigest { get; init; }
+
+    /// <summary>What dependants get: the key Microsoft.Extensions.ServiceDiscovery reads ("services__api__http__0").</summary>
+    [JsonIgnore] public string EnvironmentName => $"services__{Name}__http__0";
+
+    /// <summary>The address dependants reach it at: nginx on the stack's network, under the project's name.</summary>
+    [JsonIgnore] public string Address => $"http://{Name}:{Proxy.NginxConfigWriter.ContainerPort.ToString(CultureInfo.InvariantCulture)}";
+}
+
+/// <summary>StackProject items: checked all at once (each problem named with its item and metadata), then built.</summary>
+internal static partial class StackProjects
+{
+    [GeneratedRegex(@"^[a-z][a-z0-9-]{0,30}\z")]
+    private static partial Regex NamePattern();
+
+    /// <summary>A path prefix that can be written into nginx's config as it is: segments of unreserved characters.</summary>
+    [GeneratedRegex(@"^(/[A-Za-z0-9._~-]+)+/?\z")]
+    private static partial Regex RoutePattern();
+
+    private static readonly string[] Reserved = ["app", "proxy", "net", "keys"];
+
+    /// <summary>"Api.Orders" → "api-orders": the default name, from the project file's name.</summary>
+    public static string DefaultName(string projectPath) =>
+        StackNames.Normalize(Path.GetFileNameWithoutExtension(projectPath))?.Replace('.', '-').Replace('_', '-') ?? "";
+
+    public static void Validate(StackInput input, List<Diagnostic> d)
+    {
+        var containers = input.Containers.Select(c => c.Name.Trim()).ToHashSet(StringComparer.Ordinal);
+        var projects = input.Projects.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var known = containers.Concat(projects).ToHashSet(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var routes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in input.Projects)
+        {
+            var name = p.Name;
+            void Bad(string metadata, string value, string fix) => d.Add(Diagnostic.Error(nameof(Strings.StackProjectInvalid), name, metadata, value, fix));
+            if (!p.Exists) Bad("Include", p.Path, "name the project file of another ASP.NET Core project, relative to this project");
+            if (!NamePattern().IsMatch(name) || Reserved.Contains(name))
+                Bad("Name", name, "use a lower-case DNS name (letters, digits and '-', at most 31; not app, proxy, net or keys): dependants reach it by this name");
+            else if (!seen.Add(name) || containers.Contains(name)) Bad("Name", name, "give each StackProject and StackContainer its own name");
+            else if (containers.FirstOrDefault(c => c.StartsWith(name + "-", StringComparison.Ordinal)) is { } clash)
+                Bad("Name", name, $"its replicas would be named like StackContainer '{clash}' ({name}-1, …): rename one of them");
+            var route = NormalizeRoute(p.Route);
+            if (p.Route.Trim().Length == 0) Bad("Route", "", $"give the path prefix nginx serves it at, e.g. Route=\"/{name}\"");
+            else if (route is null) Bad("Route", p.Route, "use a path prefix such as /api (letters, digits and . _ ~ -, segments separated by '/'); '/' is the front project's");
+            else if (routes.TryGetValue(route, out var other)) Bad("Route", p.Route, $"StackProject '{other}' is served there already: give each its own prefix");
+            else routes[route] = name;
+            if (p.Replicas.Trim().Length > 0 && StackValidator.ParseInt(p.Replicas) is not (>= 1 and <= StackValidator.MaxReplicas))
+                Bad("Replicas", p.Replicas, $"use a whole number from 1 to {StackValidator.MaxReplicas}");
+            if (p.AppPort.Trim().Length > 0 && StackValidator.ParseInt(p.AppPort) is not (>= 1 and <= 65535))
+                Bad("AppPort", p.AppPort, "use the port the app listens on in its container, 1–65535 (8080 for the .NET images)");
+            if (p.HealthPath.Length > 0 && !StackValidator.IsValidHealthPath(p.HealthPath))
+                Bad("HealthPath", p.HealthPath, "use a path such as /healthz");
+            if (StackValidator.ParseBool(p.StripPrefix) is null) Bad("StripPrefix", p.StripPrefix, "use true or false");
+            foreach (var dep in BackingServices.Split(p.DependsOn).Where(x => !known.Contains(x) || x == name))
+                d.Add(Diagnostic.Error(nameof(Strings.DependencyUnknown), name, dep, Known(known.Where(k => k != name).ToList())));
+            StackValidator.ValidateEnvironment(p.ItemEnvironment, p.Secrets, d);
+        }
+        foreach (var (item, project) in input.UnknownProjectEnvironment)
+            d.Add(Diagnostic.Error(nameof(Strings.EnvironmentProjectUnknown), item, project, Known(projects)));
+        if (BackingServices.FindCycle(input.Projects, p => p.Name, p => p.DependsOn) is { } cycle) d.Add(Diagnostic.Error(nameof(Strings.DependencyCycle), string.Join(" → ", cycle)));
+    }
+
+    /// <summary>The projects of valid input, in the order they start (each after the projects it depends on).</summary>
+    public static IReadOnlyList<AppProject> Build(StackInput input) => BackingServices.StartOrder(input.Projects, p => p.Name, p => p.DependsOn).Select(p => new AppProject
+    {
+        Name = p.Name,
+        Route = NormalizeRoute(p.Route)!,
+        StripPrefix = p.StripPrefix.Trim().Length == 0 || StackValidator.ParseBool(p.StripPrefix)!.Value,
+        Replicas = StackValidator.ParseInt(p.Replicas) ?? 1,
+        AppPort = StackValidator.ParseInt(p.AppPort) ?? 8080,
+        // As for the front project: a HealthPath set must answer 2xx/3xx; none set, any answer below 500 at "/".
+        HealthPath = p.HealthPath.Length > 0 ? p.HealthPath : "/",
+        HealthStrict = p.HealthPath.Length > 0,
+        Environment = p.ItemEnvironment.GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last()).OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
+        Secrets = p.Secrets.OrderBy(x => x.Name, StringComparer.Ordinal).ToList(),
+        DependsOn = BackingServices.Split(p.DependsOn).Distinct(StringComparer.Ordinal).ToList(),
+    }).ToList();
+
+    /// <summary>"/api/" → "/api"; null for anything that is not a prefix other than "/".</summary>
+    public static string? NormalizeRoute(string raw)
+    {
+        var route = raw.Trim();
+        return RoutePattern().IsMatch(route) ? route.TrimEnd('/') : null;
+    }
+
+    private static string Known(IReadOnlyCollection<string> names) => names.Count == 0 ? "(none)" : string.Join(", ", names.Order(StringComparer.Ordinal));
+}

@@ -1,0 +1,206 @@
+using ProxyStack.Model;
+using ProxyStack.Planning;
+using ProxyStack.Proxy;
+using Xunit;
+
+namespace ProxyStack.Tests;
+
+/// <summary>StackProject items: validation, wiring, nginx routes, and plans that treat each project's replicas as a set of their own.</summary>
+public sealed class StackProjectTests
+{
+    private const string ApiImage = "hello-api:latest";
+    private const string ApiImageId = "sha256:api1";
+
+    private static ProjectInput Api(string route = "/api", string dependsOn = "") => new("api") { Path = "../Api/Api.csproj", Route = route, Replicas = "2", DependsOn = dependsOn };
+
+    private static StackInput Input(params ProjectInput[] projects) => Builders.ValidInput() with { StackName = "hello", Projects = projects };
+
+    private static StackModel Model(StackInput input) => StackModelBuilder.Build(input).Model!;
+
+    private static IReadOnlyList<Diagnostics.Diagnostic> Errors(StackInput input) => StackModelBuilder.Build(input).Diagnostics.Where(d => d.IsError).ToList();
+
+    private static ReconcileResult Reconcile(StackModel model, ObservedState observed, string apiImage = ApiImage) =>
+        Reconciler.Reconcile(model, observed, Builders.AppImage, Builders.ProxyImage, NginxConfigWriter.Write(model), new Dictionary<string, string> { ["api"] = apiImage });
+
+    private static Dictionary<string, string> Images() => new(Builders.Images()) { [ApiImage] = ApiImageId, ["hello-api:v2"] = "sha256:api2", ["redis:7"] = "sha256:redis1" };
+
+    /// <summary>A stack that is up as <paramref name="model"/> wants it, the API's replicas from <paramref name="apiId"/>.</summary>
+    private static ObservedState Running(StackModel model, string apiId = ApiImageId)
+    {
+        var running = Builders.Running(model, NginxConfigWriter.Write(model));
+        var api = model.ReplicaSets.Single(s => s.ProjectKey == "api");
+        var replicas = Enumerable.Range(1, api.Replicas).Select(i =>
+        {
+            var spec = ContainerSpecs.App(api, api.AppName(i), i, apiId, Reconciler.AppHash(api, apiId, i));
+            return new ObservedContainer($"{i:x2}".PadLeft(64, 'd'), spec.Name, spec.Labels, true);
+        });
+        return running with { Containers = [.. running.Containers, .. replicas], ImageIds = Images() };
+    }
+
+    [Theory]
+    [InlineData("Route", "")]
+    [InlineData("Route", "api")]
+    [InlineData("Route", "/")]
+    [InlineData("Route", "/a b")]
+    [InlineData("Name", "API")]
+    [InlineData("Name", "proxy")]
+    [InlineData("Replicas", "0")]
+    [InlineData("StripPrefix", "maybe")]
+    [InlineData("HealthPath", "healthz")]
+    [InlineData("AppPort", "http")]
+    public void A_StackProject_with_bad_metadata_is_STACK1045_naming_the_project_and_the_metadata(string metadata, string value)
+    {
+        var project = metadata switch
+        {
+            "Route" => Api(route: value),
+            "Name" => Api() with { },
+            "Replicas" => Api() with { Replicas = value },
+            "StripPrefix" => Api() with { StripPrefix = value },
+            "HealthPath" => Api() with { HealthPath = value },
+            _ => Api() with { AppPort = value },
+        };
+        if (metadata == "Name") project = new ProjectInput(value) { Path = project.Path, Route = "/api" };
+        var error = Assert.Single(Errors(Input(project)));
+        Assert.Equal("STACK1045", error.Code);
+        Assert.Contains($"StackProject '{project.Name}' has {metadata}=\"{value}\"", error.Format());
+    }
+
+    [Fact]
+    public void A_missing_project_file_a_shared_route_and_a_name_a_StackContainer_has_are_each_STACK1045()
+    {
+        var errors = Errors(Input(Api() with { Exists = false }, new ProjectInput("cache") { Path = "c.csproj", Route = "/api/" }) with
+        {
+            Containers = [new ServiceInput("cache") { Image = "redis:7" }],
+        });
+        Assert.All(errors, e => Assert.Equal("STACK1045", e.Code));
+        Assert.Contains(errors, e => e.Format().Contains("has Include=\"../Api/Api.csproj\""));
+        Assert.Contains(errors, e => e.Format().Contains("'cache' has Name=\"cache\": give each StackProject and StackContainer its own name"));
+        Assert.Contains(errors, e => e.Format().Contains("'cache' has Route=\"/api/\": StackProject 'api' is served there already"));
+    }
+
+    [Fact]
+    public void Unknown_dependencies_and_cycles_are_refused_before_anything_starts()
+    {
+        var unknown = Assert.Single(Errors(Input(Api(dependsOn: "db"))));
+        Assert.Equal("STACK1041", unknown.Code);
+        Assert.Contains("'api' depends on 'db'", unknown.Format());
+        var front = Assert.Single(Errors(Input(Api()) with { DependsOn = "web" }));
+        Assert.Equal("STACK1041", front.Code);
+
+        var web = new ProjectInput("web") { Path = "w.csproj", Route = "/web", DependsOn = "api" };
+        var cycle = Assert.Single(Errors(Input(Api(dependsOn: "web"), web)));
+        Assert.Equal("STACK1042", cycle.Code);
+        Assert.Contains("api → web → api", cycle.Format());
+    }
+
+    [Fact]
+    public void StackEnvironment_for_an_unknown_project_is_STACK1046_and_projects_need_bridge_mode()
+    {
+        var env = Assert.Single(Errors(Input(Api()) with { UnknownProjectEnvironment = [("Greeting", "apii")] }));
+        Assert.Equal("STACK1046", env.Code);
+        Assert.Contains("Project=\"apii\"", env.Format());
+        Assert.Contains("api", env.Format());
+        var host = Assert.Single(Errors(Input(Api()) with { NetworkMode = "host" }));
+        Assert.Equal("STACK1043", host.Code);
+    }
+
+    [Fact]
+    public void Every_replica_set_is_wired_to_the_projects_through_nginx_and_to_the_containers_it_depends_on()
+    {
+        var model = Model(Input(Api(dependsOn: "cache") with { ItemEnvironment = [new("Greeting", "hi")] }) with
+        {
+            Containers = [new ServiceInput("cache") { Image = "redis:7" }],
+            UnderRun = true,
+        });
+        var front = StackNetworking.AppEnvironment(model, 1);
+        Assert.Contains(new KeyValuePair<string, string>("services__api__http__0", "http://api:8080"), front);
+        Assert.Contains(new KeyValuePair<string, string>("ConnectionStrings__cache", "cache:6379"), front);
+        var api = model.ReplicaSets.Single(s => s.ProjectKey == "api");
+        var apiEnv = StackNetworking.AppEnvironment(api, 1);
+        Assert.Contains(new KeyValuePair<string, string>("ConnectionStrings__cache", "cache:6379"), apiEnv);
+        Assert.Contains(new KeyValuePair<string, string>("Greeting", "hi"), apiEnv);
+        // Under `dotnet run` the project runs in Development, as the front project does; never wired to itself.
+        Assert.Contains(new KeyValuePair<string, string>("ASPNETCORE_ENVIRONMENT", "Development"), apiEnv);
+        Assert.DoesNotContain(apiEnv, e => e.Key.StartsWith("services__", StringComparison.Ordinal));
+        Assert.Equal(["hello-api-1", "hello-api-2"], StackNetworking.ContainerNames(model).Where(n => n.StartsWith("hello-api-", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void nginx_serves_each_project_at_its_route_and_under_its_name_for_the_other_replicas()
+    {
+        var model = Model(Input(Api(), new ProjectInput("admin") { Path = "a.csproj", Route = "/admin", StripPrefix = "false" }));
+        var config = NginxConfigWriter.Write(model);
+        Assert.Contains("upstream project-api {", config);
+        Assert.Contains("server hello-api-2:8080 max_fails=3", config);
+        Assert.Contains("location = /api {\n            proxy_pass http://project-api/;", config);
+        Assert.Contains("location /api/ {\n            proxy_pass http://project-api/;", config);
+        Assert.Contains("proxy_set_header X-Forwarded-Prefix /api;", config);
+        // StripPrefix=false: the path reaches the app as it came.
+        Assert.Contains("location /admin/ {\n            proxy_pass http://project-admin;", config);
+        Assert.Contains("server_name api;\n        location / {\n            proxy_pass http://project-api;", config);
+        // The front project's location is unchanged.
+        Assert.Contains("location / {\n            proxy_pass http://app;", config);
+
+        var proxy = ContainerSpecs.Proxy(model, "img", "base", "hash");
+        Assert.Equal(["api", "admin"], proxy.Aliases);
+        Assert.Empty(ContainerSpecs.ConfigCheck(proxy).Aliases);
+    }
+
+    [Fact]
+    public void A_fresh_stack_starts_each_project_after_what_it_depends_on_with_its_own_labels_and_probe()
+    {
+        var model = Model(Input(Api(dependsOn: "cache") with { HealthPath = "/healthz" }) with
+        {
+            Containers = [new ServiceInput("cache") { Image = "redis:7" }],
+            DependsOn = "api",
+        });
+        var result = Reconcile(model, new ObservedState { ImageIds = Images() });
+        Assert.False(result.HasErrors, string.Join("\n", result.Diagnostics));
+        var steps = result.Plan.Steps;
+        int Step(StepKind kind, string resource) => steps.Single(s => s.Kind == kind && s.Resource == resource).Id;
+        var cacheReady = Step(StepKind.WaitService, "hello-cache");
+        var apiReady = new[] { Step(StepKind.WaitReady, "hello-api-1"), Step(StepKind.WaitReady, "hello-api-2") };
+        Assert.Contains(cacheReady, steps.Single(s => s.Id == Step(StepKind.CreateContainer, "hello-api-1")).DependsOn);
+        // The front project (StackDependsOn=api) starts once the API's replicas are ready.
+        Assert.Superset(apiReady.ToHashSet(), steps.Single(s => s.Id == Step(StepKind.CreateContainer, "hello-app-1")).DependsOn.ToHashSet());
+        var create = steps.Single(s => s.Kind == StepKind.CreateContainer && s.Resource == "hello-api-1").Container!;
+        Assert.Equal("api", create.Labels[StackLabels.Project]);
+        Assert.Equal(ApiImageId, create.Image);
+        Assert.Equal(new HealthProbe("/healthz", true), steps.Single(s => s.Id == apiReady[0]).Probe);
+        Assert.Equal(model.Health, steps.Single(s => s.Kind == StepKind.WaitReady && s.Resource == "hello-app-1").Probe);
+    }
+
+    [Fact]
+    public void A_change_to_one_projects_image_replaces_only_that_projects_replicas_and_an_unchanged_stack_has_no_step()
+    {
+        var model = Model(Input(Api()));
+        var running = Running(model);
+        var same = Reconcile(model, running);
+        Assert.True(same.Plan.IsEmpty, same.Plan.ToString());
+
+        var changed = Reconcile(model, running, apiImage: "hello-api:v2");
+        Assert.False(changed.HasErrors, string.Join("\n", changed.Diagnostics));
+        Assert.Equal(["hello-app-1", "hello-app-2", "hello-app-3"], changed.Kept.Where(k => k.StartsWith("hello-app-", StringComparison.Ordinal)));
+        var created = changed.Plan.Steps.Where(s => s.Kind == StepKind.CreateContainer).Select(s => s.Resource).ToList();
+        Assert.Equal(["hello-api-1", "hello-api-2"], created);
+        Assert.All(changed.Plan.Steps.Where(s => s.Kind == StepKind.CreateContainer), s => Assert.Equal("image changed", s.Cause));
+    }
+
+    [Fact]
+    public void A_project_no_longer_declared_has_its_replicas_removed_after_the_proxy_stops_routing_to_them()
+    {
+        var before = Model(Input(Api()));
+        var after = Model(Input());
+        var result = Builders.Reconcile(after, Running(before));
+        Assert.False(result.HasErrors, string.Join("\n", result.Diagnostics));
+        // nginx no longer answers to "api" (the proxy is replaced, its aliases being fixed at creation) before they stop.
+        var commit = result.Plan.Steps.Single(s => s.IsCommit);
+        foreach (var name in new[] { "hello-api-1", "hello-api-2" })
+        {
+            var stop = result.Plan.Steps.Single(s => s.Kind == StepKind.StopContainer && s.Resource == name);
+            Assert.Equal("no longer a StackProject (api)", stop.Cause);
+            Assert.True(stop.Id > commit.Id);
+            Assert.Contains(result.Plan.Steps, s => s.Kind == StepKind.RemoveContainer && s.Resource == name);
+        }
+    }
+}
