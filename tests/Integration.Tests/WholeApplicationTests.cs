@@ -1,0 +1,99 @@
+using ProxyStack.IntegrationTests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ProxyStack.IntegrationTests;
+
+/// <summary>
+/// The grown sample as one application: the front project, its API (a StackProject at /api) and its Redis (a StackContainer),
+/// behind one nginx, brought up and changed by the front project's StackUp alone. Alone on the machine: it counts failed
+/// requests under load.
+/// </summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class WholeApplicationTests(ITestOutputHelper output) : StackTest
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+    private readonly SampleCopy _sample = new();
+
+    private Dictionary<string, string> Props(params (string Key, string Value)[] more)
+    {
+        var props = new Dictionary<string, string>
+        {
+            ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "2", ["HelloStackCache"] = "true", ["HelloStackApi"] = "true",
+        };
+        foreach (var (k, v) in more) props[k] = v;
+        return props;
+    }
+
+    private Task<string> Get(string path) => Http.GetStringAsync($"http://127.0.0.1:{Port}{path}");
+
+    [DockerFact]
+    public async Task The_grown_sample_serves_every_part_and_a_change_to_the_api_replaces_only_its_replicas_with_no_failed_request()
+    {
+        var up = await _sample.BuildAsync("StackUp", Props());
+        Assert.True(up.ExitCode == 0, up.ToString());
+
+        // Every part answers through the one nginx: the front project at /, the API at /api (its prefix removed and named in
+        // X-Forwarded-Prefix), the front project calling the API at the address it was given (services__api__http__0), and
+        // /count on the shared Redis, one number across the replicas.
+        Assert.Equal("hello world\n", await Get("/"));
+        Assert.Equal("hello from the api\n", await Get("/api"));
+        Assert.Equal("hello from the api\n", await Get("/api/"));
+        Assert.StartsWith("/api Production", await Get("/api/info"));
+        Assert.Equal("hello from the api\n", await Get("/from-api"));
+        var apiHosts = new HashSet<string>();
+        for (var i = 1; i <= 10; i++)
+        {
+            Assert.Equal($"{i}\n", await Get("/count"));
+            apiHosts.Add(await Get("/api/whoami"));
+        }
+        Assert.Equal(2, apiHosts.Count);
+
+        // Each project's replicas carry its name; the front project's replicas were created only once Redis was ready.
+        var containers = await Probe.ContainersAsync(Stack);
+        var api = containers.Where(c => c.Labels.TryGetValue("proxystack.project", out var p) && p == "api").Select(c => c.Names[0].TrimStart('/')).Order().ToList();
+        Assert.Equal([$"{Stack}-api-1", $"{Stack}-api-2"], api);
+        var ready = up.Output.IndexOf($"wait ready {Stack}-cache", StringComparison.Ordinal);
+        Assert.True(ready >= 0 && ready < up.Output.IndexOf($"create {Stack}-app-", StringComparison.Ordinal), up.Output);
+
+        // A change to the API's code: only its replicas are replaced, under load on both projects, without one failed request.
+        var before = await Probe.SnapshotAsync(Stack);
+        var program = Path.Combine(_sample.Directory, "Api", "Program.cs");
+        File.WriteAllText(program, File.ReadAllText(program).Replace("hello from the api", "hello from the api, v2"));
+        var onApi = new LoadGenerator($"http://127.0.0.1:{Port}/api", workers: 4);
+        var onFront = new LoadGenerator($"http://127.0.0.1:{Port}/", workers: 2);
+        await using (onApi)
+        await using (onFront)
+        {
+            await Task.Delay(1000);
+            var redeploy = await _sample.BuildAsync("StackUp", Props());
+            Assert.True(redeploy.ExitCode == 0, redeploy.ToString());
+            Assert.Contains($"keep {Stack}-cache: unchanged", redeploy.Output);
+            await Task.Delay(1500);
+            await onApi.StopAsync();
+            await onFront.StopAsync();
+            output.WriteLine(onApi.Report());
+            output.WriteLine(onFront.Report());
+            Assert.True(onApi.Errors == 0 && onApi.Non2xx == 0, onApi.Report());
+            Assert.True(onFront.Errors == 0 && onFront.Non2xx == 0, onFront.Report());
+            Assert.True(onApi.Bodies.ContainsKey("hello from the api") && onApi.Bodies.ContainsKey("hello from the api, v2"), onApi.Report());
+        }
+        var after = await Probe.SnapshotAsync(Stack);
+        foreach (var name in new[] { $"{Stack}-app-1", $"{Stack}-app-2", $"{Stack}-cache", $"{Stack}-proxy" })
+            Assert.Equal(before[name].Id, after[name].Id);
+        foreach (var name in new[] { $"{Stack}-api-1", $"{Stack}-api-2" })
+            Assert.NotEqual(before[name].Id, after[name].Id);
+        Assert.Equal("hello from the api, v2\n", await Get("/from-api"));
+
+        // StackDown removes every part and keeps Redis's data; StackRemoveVolumes removes that too.
+        var down = await _sample.BuildAsync("StackDown", Props());
+        Assert.True(down.ExitCode == 0, down.ToString());
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Contains(await Probe.VolumesAsync(Stack), v => v.Name == $"{Stack}-cache-data");
+        var gone = await _sample.BuildAsync("StackDown", Props(("StackRemoveVolumes", "true")));
+        Assert.True(gone.ExitCode == 0, gone.ToString());
+        Assert.Empty(await Probe.VolumesAsync(Stack));
+    }
+
+    protected override void DisposeMore() => _sample.Dispose();
+}
