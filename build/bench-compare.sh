@@ -84,7 +84,7 @@ under_load() { # method port run [key: what the figures are recorded as; the met
   grep -q "requests in" "$work/wrk.out" || { echo "wrk printed no result" >&2; cat "$work/wrk.out" >&2; return 1; }
 }
 
-if [ "${BENCH_ONLY:-}" != desktop ]; then
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = compare ]; then
 echo "comparison: configs and compose files" >&2
 for n in 1 4 16; do config_for "$n"; compose_file "$n"; done
 ps_down
@@ -162,7 +162,7 @@ fi
 # beside the same figures on the default engine, in this run. The engine is restarted between the two and restored after.
 # Podman (rootful, its Docker-compatible service; build/provision.sh sets it up) is measured the same way, with the app image
 # loaded by the SDK's LocalRegistry=Podman.
-if [ "${BENCH_ONLY:-}" != compare ]; then
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = desktop ]; then
   for topo in linux desktop podman; do
     echo "engine: $topo" >&2
     PROXYSTACK_TOPOLOGY=${topo/podman/linux} bash "$root/build/provision.sh" >/dev/null 2>&1

@@ -6,7 +6,8 @@
 # everything it started (by label and by name) when it ends, even on failure.
 #   build/bench.sh [runs]          BENCH_ONLY=compare: only the comparison; BENCH_ONLY=desktop: only the engine figures
 #                                  (stack-up and redeploy on the default engine, in Docker Desktop's topology and on Podman);
-#                                  BENCH_ONLY=watch: only edit-to-served under dotnet watch
+#                                  BENCH_ONLY=watch: only edit-to-served under dotnet watch; BENCH_ONLY=app: only the
+#                                  whole application (front, API, Redis) against docker-compose
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-5}
@@ -25,22 +26,23 @@ podman_socket=/run/podman/podman.sock
 clean_stack() {
   for id in $(curl -sf --unix-socket "$1" "http://localhost/containers/json?all=1&filters=%7B%22label%22%3A%5B%22proxystack.stack%3D$stack%22%5D%7D" | grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4); do
     curl -sf -X DELETE --unix-socket "$1" "http://localhost/containers/$id?force=1" >/dev/null || true; done
-  for path in "networks/$stack-net" "volumes/$stack-keys" "images/$stack:latest?force=1" "images/proxystack/$stack-proxy:latest?force=1"; do
+  for path in "networks/$stack-net" "volumes/$stack-keys" "volumes/$stack-cache-data" "images/$stack:latest?force=1" "images/$stack-api:latest?force=1" "images/proxystack/$stack-proxy:latest?force=1"; do
     curl -sf -X DELETE --unix-socket "$1" "http://localhost/$path" >/dev/null || true; done
 }
 cleanup() {
   clean_stack /var/run/docker.sock
   # The engine figures also run the stack on Podman.
   [ -S "$podman_socket" ] && clean_stack "$podman_socket"
-  docker rm -f $(docker ps -aq --filter name='^raw-' --filter name='^cmp-') >/dev/null 2>&1 || true
-  docker network rm raw-net benchcmp_net >/dev/null 2>&1 || true
+  docker rm -f $(docker ps -aq --filter name='^raw-' --filter name='^cmp-' --filter name='^bapp-') >/dev/null 2>&1 || true
+  docker network rm raw-net benchcmp_net benchapp_net >/dev/null 2>&1 || true
+  docker volume rm benchapp_cache-data >/dev/null 2>&1 || true
   rm -rf "$work"
   # The topology figures restart the engine into Docker Desktop's topology: never leave it there.
   bash "$root/build/provision.sh" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
-cp -r "$root/samples/HelloStack" "$work/HelloStack"; rm -rf "$work/HelloStack/bin" "$work/HelloStack/obj"
+cp -r "$root/samples/HelloStack" "$work/HelloStack"; rm -rf "$work/HelloStack/bin" "$work/HelloStack/obj" "$work/HelloStack/Api/bin" "$work/HelloStack/Api/obj"
 # BenchGeneration: a replica setting the redeploy comparison changes, so ProxyStack replaces every replica with the same
 # image, as `docker-compose up --force-recreate` and the raw CLI's rm + run do.
 cat >"$work/Directory.Build.props" <<PROPS
@@ -48,6 +50,11 @@ cat >"$work/Directory.Build.props" <<PROPS
   <PropertyGroup>
     <ProxyStackSdkDir>$root/src/Sdk/Sdk/</ProxyStackSdkDir>
     <StackTasksAssembly>$root/src/Tasks/bin/Release/net10.0/ProxyStack.Tasks.dll</StackTasksAssembly>
+  </PropertyGroup>
+  <!-- The sample's API project and Redis only in the whole-application figures (bench-app.sh), which pass them true. -->
+  <PropertyGroup>
+    <HelloStackCache Condition="'\$(HelloStackCache)' == ''">false</HelloStackCache>
+    <HelloStackApi Condition="'\$(HelloStackApi)' == ''">false</HelloStackApi>
   </PropertyGroup>
   <ItemGroup><StackEnvironment Include="BENCH_GENERATION" Value="\$(BenchGeneration)" /></ItemGroup>
 </Project>
@@ -132,6 +139,7 @@ up 3
 
 }
 source "$root/build/bench-compare.sh"
+[ -n "${BENCH_ONLY:-}" ] && [ "${BENCH_ONLY:-}" != app ] || source "$root/build/bench-app.sh"
 
 ratio() { awk -v a="$(stat "$1" | cut -d'|' -f1)" -v b="$(stat "$2" | cut -d'|' -f1)" 'BEGIN { printf "%.2f", a / b }'; }
 slash() { stat "$1" | tr -d ' ' | tr '|' '/'; }
@@ -151,7 +159,7 @@ cat <<MD
 | \`dotnet publish -t:PublishContainer\` alone after an edit (reference) | $(stat publish-container-only) |
 MD
 fi
-if [ "${BENCH_ONLY:-}" != desktop ]; then
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = compare ]; then
 cat <<MD
 Warm stack-up, images built, nothing running; ready = first 200 through nginx (seconds, median/min/max; ratio = median ÷ raw CLI median):
 
@@ -193,7 +201,20 @@ for m in ps:"ProxyStack rolling replacement (a replica setting changed, \`StackU
   echo "| ${m#*:} | $(slash "fail-$k") | $(total "non2xx-$k") | $(total "connect-$k")/$(total "read-$k")/$(total "write-$k")/$(total "timeout-$k") | $(stat "redeploy-$k" | cut -d'|' -f1 | tr -d ' ') | $(stat "rps-redeploy-$k" | cut -d'|' -f1 | tr -d ' ') |"
 done
 fi
-if [ "${BENCH_ONLY:-}" != compare ]; then
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = app ]; then
+cat <<MD
+
+The whole application — the sample's front project (3 replicas), its API (\`StackProject\`, 2 replicas at /api) and Redis
+(\`StackContainer\`, its volume kept) behind one nginx — warm, images built, nothing running; ready = the first 200 on both / and
+/api (seconds, median/min/max; resources left after teardown: containers + networks, summed over all runs):
+
+| | docker-compose (a compose file written for the benchmark, same images and nginx config) | ProxyStack |
+| --- | --- | --- |
+| warm stack-up | $(slash app-up-cmp) | $(slash app-up-ps) (×$(ratio app-up-ps app-up-cmp) of compose) |
+| teardown (\`docker-compose down\` / \`StackDown\`) | $(slash app-down-cmp), left $(total app-left-cmp) | $(slash app-down-ps), left $(total app-left-ps) |
+MD
+fi
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = desktop ]; then
 cat <<MD
 
 Engines (4 replicas): the default engine; Docker Desktop's topology (the engine without its userland proxy and the host

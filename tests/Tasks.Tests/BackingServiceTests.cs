@@ -150,7 +150,7 @@ public sealed class BackingServiceTests
             13. start hello-proxy: missing (after 12)
             14. wait proxy hello-proxy: missing (after 13)
             """, Builders.Reconcile(model, Fresh(model)));
-        Assert.Equal(["tcp", "tcp"], Builders.Reconcile(model, Fresh(model)).Plan.Steps.Where(s => s.Kind == StepKind.WaitService).Select(s => s.Content));
+        Assert.Equal(["tcp", "tcp"], Builders.Reconcile(model, Fresh(model)).Plan.Steps.Where(s => s.Kind == StepKind.WaitService).Select(s => s.Service!.Rule.ToString()));
     }
 
     [Fact]

@@ -34,7 +34,7 @@ public class DnsMembershipTests
         // Without DNS membership (an older nginx, host or link mode) replicas are listed and the config reloads on changes.
         Assert.Contains("server hello-app-1:8080 max_fails", NginxConfigWriter.Write(Builders.Model(3)));
         Assert.DoesNotContain("hello-app-4", NginxConfigWriter.Write(Builders.Model(3)));
-        Assert.DoesNotContain("resolve", NginxConfigWriter.Write(Model(3) with { NetworkMode = StackNetworking.Host }));
+        Assert.DoesNotContain("resolve", NginxConfigWriter.Write(Model(3) with { NetworkMode = StackNetworkMode.Host.Name }));
     }
 
     [Fact]
@@ -108,7 +108,7 @@ public class DnsMembershipTests
         Assert.All(steps.Where(s => s.Kind == StepKind.RetireContainer), r => Assert.Superset(waits, r.DependsOn.ToHashSet()));
         foreach (var join in steps.Where(s => s.Kind == StepKind.JoinUpstream))
         {
-            Assert.Equal(join.Resource + "-joining", join.Content);
+            Assert.Equal(join.Resource + "-joining", join.RenameFrom);
             Assert.Contains(steps.Single(s => s.Kind == StepKind.RetireContainer && s.Resource == join.Resource).Id, join.DependsOn);
         }
         Assert.All(steps.Where(s => s.Kind == StepKind.StopContainer), s => Assert.Equal([resolver.Id], s.DependsOn));
@@ -122,8 +122,8 @@ public class DnsMembershipTests
         var steps = Builders.Reconcile(Model(3), observed).Plan.Steps;
         var resolver = Assert.Single(steps, s => s.Kind == StepKind.AwaitResolver);
         Assert.True(resolver.IsCommit);
-        Assert.All(steps.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.True(j.AsAlias));
-        Assert.All(Builders.Reconcile(Model(3), observed with { DnsFollowsRenames = true }).Plan.Steps.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.False(j.AsAlias));
+        Assert.All(steps.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.Equal("hello-net", j.AliasNetwork));
+        Assert.All(Builders.Reconcile(Model(3), observed with { DnsFollowsRenames = true }).Plan.Steps.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.Null(j.AliasNetwork));
         var waits = steps.Where(s => s.Kind == StepKind.WaitReady).Select(s => s.Id).ToHashSet();
         Assert.Equal(3, steps.Count(s => s.Kind == StepKind.JoinUpstream));
         Assert.All(steps.Where(s => s.Kind == StepKind.RetireContainer), r => Assert.Equal(waits, r.DependsOn.Where(waits.Contains).ToHashSet()));
@@ -194,9 +194,9 @@ public class DnsMembershipTests
         engine.Containers["hello-app-2"] = ("old2", new Dictionary<string, string>(), true);
         var plan = new Plan([
             new PlanStep(1, StepKind.CreateContainer, "hello-app-2-joining", "image changed", []) { Container = ContainerSpecs.App(model, "hello-app-2-joining", 2, Builders.AppImageId, "h") },
-            new PlanStep(2, StepKind.RetireContainer, "hello-app-2", "image changed", [1]) { Content = "hello-app-2-retiring-old2" },
-            new PlanStep(3, StepKind.JoinUpstream, "hello-app-2", "image changed", [2]) { Content = "hello-app-2-joining" },
-            new PlanStep(4, StepKind.ReloadProxy, "hello-proxy", "configuration changed", [3]) { Content = "x", IsCommit = true },
+            new PlanStep(2, StepKind.RetireContainer, "hello-app-2", "image changed", [1]) { RenameTo = "hello-app-2-retiring-old2" },
+            new PlanStep(3, StepKind.JoinUpstream, "hello-app-2", "image changed", [2]) { RenameFrom = "hello-app-2-joining" },
+            new PlanStep(4, StepKind.ReloadProxy, "hello-proxy", "configuration changed", [3]) { Config = "x", IsCommit = true },
         ]);
         engine.ExecResult = (1, "nginx: [emerg] refused by the test");
         var e = await Assert.ThrowsAsync<ProxyStack.Diagnostics.StackException>(() => new PlanExecutor(engine, new NullStackLog()).ExecuteAsync(plan, model, CancellationToken.None));
@@ -220,7 +220,7 @@ public class DnsMembershipTests
         var model = Model(2);
         var engine = new FakeEngine { Address = "127.0.0.1" };
         engine.Containers["hello-app-2-joining"] = ("new2", new Dictionary<string, string>(), true);
-        var plan = new Plan([new PlanStep(1, StepKind.JoinUpstream, "hello-app-2", "missing", []) { Content = "hello-app-2-joining", AsAlias = !dnsFollowsRenames }]);
+        var plan = new Plan([new PlanStep(1, StepKind.JoinUpstream, "hello-app-2", "missing", []) { RenameFrom = "hello-app-2-joining", AliasNetwork = dnsFollowsRenames ? null : "hello-net" }]);
         await new PlanExecutor(engine, new NullStackLog()).ExecuteAsync(plan, model, CancellationToken.None);
         var rename = engine.Calls.IndexOf("rename hello-app-2-joining hello-app-2");
         var rejoin = engine.Calls.IndexOf("rejoin hello-app-2 hello-net as hello-app-2");

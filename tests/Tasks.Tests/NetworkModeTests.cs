@@ -11,7 +11,7 @@ public class NetworkModeTests
 {
     /// <summary>"bridge.resolve": bridge mode with an nginx that re-resolves upstream names (DNS membership, the default image's).</summary>
     private static StackModel Model(string mode, int replicas = 3) => mode == "bridge.resolve"
-        ? Builders.Model(replicas, "hellostack") with { NetworkMode = StackNetworking.Bridge, NginxVersion = "1.30.6" }
+        ? Builders.Model(replicas, "hellostack") with { NetworkMode = StackNetworkMode.Bridge.Name, NginxVersion = "1.30.6" }
         : Builders.Model(replicas, "hellostack") with { NetworkMode = mode };
     private static string Golden(string name) => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", name)).ReplaceLineEndings("\n");
 

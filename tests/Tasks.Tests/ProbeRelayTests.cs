@@ -154,7 +154,7 @@ public sealed class ProbeRelayTests : IDisposable
     public void Host_mode_asks_replicas_on_loopback_directly_without_a_relay()
     {
         using var replicas = new OkServer();
-        var model = Builders.Model(1) with { NetworkMode = StackNetworking.Host, AppPort = replicas.Port, HostPort = Ports.Free() };
+        var model = Builders.Model(1) with { NetworkMode = StackNetworkMode.Host.Name, AppPort = replicas.Port, HostPort = Ports.Free() };
         var engine = Engine();
         _scratch.Apply(model with { ReadyTimeoutSeconds = 1 }, engine).Execute();
         Assert.DoesNotContain(engine.Specs.Keys, n => n.Contains("-relay-", StringComparison.Ordinal));

@@ -166,8 +166,8 @@ public sealed class StackProjectTests
         var create = steps.Single(s => s.Kind == StepKind.CreateContainer && s.Resource == "hello-api-1").Container!;
         Assert.Equal("api", create.Labels[StackLabels.Project]);
         Assert.Equal(ApiImageId, create.Image);
-        Assert.Equal(new HealthProbe("/healthz", true), steps.Single(s => s.Id == apiReady[0]).Probe);
-        Assert.Equal(model.Health, steps.Single(s => s.Kind == StepKind.WaitReady && s.Resource == "hello-app-1").Probe);
+        Assert.Equal(new HealthProbe("/healthz", true), steps.Single(s => s.Id == apiReady[0]).Replica!.Health);
+        Assert.Equal(model.Health, steps.Single(s => s.Kind == StepKind.WaitReady && s.Resource == "hello-app-1").Replica!.Health);
     }
 
     [Fact]

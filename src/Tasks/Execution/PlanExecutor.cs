@@ -134,7 +134,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
         {
             StepKind.CreateNetwork => $"network {step.Resource} created {time}",
             StepKind.WaitReady => $"{StackNames.SlotOf(step.Resource)} ready {time}",
-            StepKind.WaitService => $"{step.Resource} ready ({step.Content}) {time}",
+            StepKind.WaitService => $"{step.Resource} ready ({step.Service?.Rule}) {time}",
             StepKind.WaitProxy => $"proxy {step.Resource} ready {time}",
             StepKind.ReloadProxy => $"proxy {step.Resource} reloaded {time}",
             _ => null,
@@ -187,13 +187,13 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                     // retirement then gives the slot back to the old replica.
                     undo.Add((step, async t =>
                     {
-                        await engine.RenameContainerAsync(step.Resource, step.Content!, t).ConfigureAwait(false);
-                        await engine.StopContainerAsync(step.Content!, StopTimeout, t).ConfigureAwait(false);
-                        await engine.RemoveContainerAsync(step.Content!, t).ConfigureAwait(false);
+                        await engine.RenameContainerAsync(step.Resource, step.RenameFrom!, t).ConfigureAwait(false);
+                        await engine.StopContainerAsync(step.RenameFrom!, StopTimeout, t).ConfigureAwait(false);
+                        await engine.RemoveContainerAsync(step.RenameFrom!, t).ConfigureAwait(false);
                     }));
                     break;
                 case StepKind.RetireContainer:
-                    undo.Add((step, t => engine.RenameContainerAsync(step.Content!, step.Resource, t)));
+                    undo.Add((step, t => engine.RenameContainerAsync(step.RenameTo!, step.Resource, t)));
                     break;
                 case StepKind.StopContainer when step.UndoByStarting:
                     undo.Add((step, t => engine.StartContainerAsync(step.Resource, t)));
@@ -234,16 +234,16 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
         switch (step.Kind)
         {
             case StepKind.CreateNetwork:
-                await engine.CreateNetworkAsync(step.Resource, Reconciler.Labels(model!, StackLabels.RoleNetwork), ct).ConfigureAwait(false);
+                await engine.CreateNetworkAsync(step.Resource, step.Labels!.ToDictionary(), ct).ConfigureAwait(false);
                 break;
             case StepKind.CreateVolume:
-                await engine.CreateVolumeAsync(step.Resource, Reconciler.Labels(model!, step.Resource == model!.KeysVolumeName ? StackLabels.RoleKeys : StackLabels.RoleData), ct).ConfigureAwait(false);
+                await engine.CreateVolumeAsync(step.Resource, step.Labels!.ToDictionary(), ct).ConfigureAwait(false);
                 break;
             case StepKind.RemoveVolume:
                 await engine.RemoveVolumeAsync(step.Resource, ct).ConfigureAwait(false);
                 break;
             case StepKind.RetireContainer:
-                await engine.RenameContainerAsync(step.Resource, step.Content!, ct).ConfigureAwait(false);
+                await engine.RenameContainerAsync(step.Resource, step.RenameTo!, ct).ConfigureAwait(false);
                 break;
             case StepKind.CreateContainer:
                 await engine.CreateContainerAsync(step.Container!, ct).ConfigureAwait(false);
@@ -252,33 +252,31 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                 await engine.StartContainerAsync(step.Resource, ct).ConfigureAwait(false);
                 break;
             case StepKind.WaitReady:
-                var m = model!;
-                await _waiter.WaitForReplicaAsync(step.Resource, StackNetworking.ContainerNetwork(m), StackNetworking.ProbeAddress(m),
-                    step.ProbePort, step.Probe ?? m.Health, timeout, ct).ConfigureAwait(false);
+                var replica = step.Replica!;
+                await _waiter.WaitForReplicaAsync(step.Resource, replica.Network, replica.Address, replica.Port, replica.Health, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.WaitService:
-                await ServiceReadiness.WaitAsync(engine, _waiter, step.Resource, StackNetworking.ContainerNetwork(model!), ReadyRule.Parse(step.Content!)!,
-                    step.ProbePort, timeout, ct).ConfigureAwait(false);
+                await ServiceReadiness.WaitAsync(engine, _waiter, step.Resource, step.Service!.Network, step.Service.Rule, step.Service.Port, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.CheckProxyConfig:
                 await CheckConfigAsync(step.Container!, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.WaitProxy:
-                await _waiter.WaitForProxyAsync(step.Resource, StackNetworking.ContainerNetwork(model!), model!.ServedUrl, model.ProxyHealth, timeout, ct).ConfigureAwait(false);
+                await _waiter.WaitForProxyAsync(step.Resource, step.Proxy!.Network, step.Proxy.Url, step.Proxy.Health, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.ReloadProxy:
-                await ReloadAsync(step.Resource, step.Content!, ct).ConfigureAwait(false);
+                await ReloadAsync(step.Resource, step.Config!, ct).ConfigureAwait(false);
                 break;
             case StepKind.Drain:
                 await Task.Delay(DrainTime, ct).ConfigureAwait(false);
                 break;
             case StepKind.JoinUpstream:
-                await engine.RenameContainerAsync(step.Content!, step.Resource, ct).ConfigureAwait(false);
+                await engine.RenameContainerAsync(step.RenameFrom!, step.Resource, ct).ConfigureAwait(false);
                 // Where DNS keeps join-time names (Podman), the slot name becomes the replica's alias by rejoining the
                 // network: nothing but the probe has talked to it yet. A replica leaving its slot there stays resolvable
                 // until it stops; nginx then finds its port closed and tries the next replica.
-                if (step.AsAlias)
-                    await engine.RejoinNetworkAsync(step.Resource, StackNetworking.ContainerNetwork(model!), step.Resource, ct).ConfigureAwait(false);
+                if (step.AliasNetwork is { } network)
+                    await engine.RejoinNetworkAsync(step.Resource, network, step.Resource, ct).ConfigureAwait(false);
                 break;
             case StepKind.AwaitResolver:
                 await Task.Delay(ResolverTime, ct).ConfigureAwait(false);
@@ -368,10 +366,10 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                 $"exited with code {x.ExitCode}", Tail(x.Logs), outcome),
             ReadinessTimeoutException n when step.Kind == StepKind.WaitService => Diagnostic.Error(nameof(Strings.ServiceNotReady), n.Name, n.Target, n.Seconds, n.LastResult, Tail(n.Logs), outcome),
             ContainerExitedException x when step.Kind == StepKind.WaitService =>
-                Diagnostic.Error(nameof(Strings.ServiceNotReady), x.Name, step.Content!, model.ReadyTimeoutSeconds, $"exited with code {x.ExitCode}", Tail(x.Logs), outcome),
+                Diagnostic.Error(nameof(Strings.ServiceNotReady), x.Name, step.Service!.Rule, model.ReadyTimeoutSeconds, $"exited with code {x.ExitCode}", Tail(x.Logs), outcome),
             ContainerExitedException x => Diagnostic.Error(nameof(Strings.ReplicaExited), x.Name, x.ExitCode, Tail(x.Logs), outcome),
             ReadinessTimeoutException t when isProxy => Diagnostic.Error(nameof(Strings.ProxyNotReady), t.Name, t.Target, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
-            ReadinessTimeoutException t => Diagnostic.Error(nameof(Strings.ReplicaNotReady), t.Name, step.Probe ?? model.Health, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
+            ReadinessTimeoutException t => Diagnostic.Error(nameof(Strings.ReplicaNotReady), t.Name, step.Replica?.Health ?? model.Health, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
             HealthPathNotServedException n => Diagnostic.Error(nameof(Strings.HealthPathNotServed), n.Name, n.Path, n.Answer, n.Seconds, outcome),
             ProxyReloadException r => Diagnostic.Error(nameof(Strings.ProxyReloadFailed), r.Name, r.Output, SnippetLocation(model, r.Output)),
             EngineUnavailableException u => Diagnostic.Error(nameof(Strings.EngineUnreachable), u.Endpoint, u.Reason),

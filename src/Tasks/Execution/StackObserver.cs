@@ -42,7 +42,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
         for (var i = 1; i <= StackNetworking.ReplicaHostPorts(model).Count; i++)
         {
             var own = containers.FirstOrDefault(c => c.Name == model.AppName(i) && c.BelongsTo(model.Name));
-            var heldByOwn = own is { Running: true } && own.Label(StackLabels.NetworkMode) == StackNetworking.Host;
+            var heldByOwn = own is { Running: true } && StackNetworkMode.Parse(own.Label(StackLabels.NetworkMode)) is { OnHostNetwork: true };
             if (!heldByOwn && IsPortBusy("127.0.0.1", StackNetworking.ReplicaPort(model, i))) busyReplicaPorts.Add(StackNetworking.ReplicaPort(model, i));
         }
 

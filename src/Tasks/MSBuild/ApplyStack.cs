@@ -170,7 +170,7 @@ public sealed class ApplyStack : StackTask
             StackLog.Milestone(string.Format(Strings.StackPlanSummary, model.Name, result.Plan.Steps.Count));
             StackLog.Detail("Plan:\n" + result.Plan);
             // Host mode binds this machine's loopback only if the engine's host network is this machine's: asked, not assumed.
-            if (model.NetworkMode == StackNetworking.Host && result.Plan.Steps.Any(s => s.Kind == StepKind.CreateContainer))
+            if (model.Network.OnHostNetwork && result.Plan.Steps.Any(s => s.Kind == StepKind.CreateContainer))
                 await HostNetworkCheck.RunAsync(Engine, StackLog, model, model.NginxImage, ct).ConfigureAwait(false);
             await new PlanExecutor(Engine, StackLog, relay).ExecuteAsync(result.Plan, model, ct).ConfigureAwait(false);
             StackLog.Progress($"applied in {clock.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s");
@@ -179,7 +179,7 @@ public sealed class ApplyStack : StackTask
         // Under `dotnet run` the foreground program prints this line (with "press Ctrl-C to stop"): the build log only.
         Log.LogMessage(MessageImportance.High, string.Format(Strings.StackListening, model.Name, model.Replicas, model.ServedUrl));
         if (model.HttpsUrl is { } https && !model.HttpsRedirect) StackLog.Milestone($"Stack '{model.Name}': also at {https}");
-        if (model.NetworkMode == StackNetworking.Host)
+        if (model.Network.OnHostNetwork)
             StackLog.Milestone(string.Format(Strings.HostModeReplicas, model.Name, StackNetworking.ReplicaPort(model, 1), StackNetworking.ReplicaPort(model, model.Replicas)));
         return true;
     }

@@ -56,7 +56,7 @@ internal static partial class BackingServices
         foreach (var dep in Split(input.DependsOn).Where(x => !appKnown.Contains(x)))
             d.Add(Diagnostic.Error(nameof(Strings.DependencyUnknown), input.ProjectName, dep, Known(appKnown)));
         if (FindCycle(input.Containers, c => c.Name.Trim(), c => c.DependsOn) is { } cycle) d.Add(Diagnostic.Error(nameof(Strings.DependencyCycle), string.Join(" → ", cycle)));
-        if ((input.Containers.Count > 0 || input.Projects.Count > 0) && input.NetworkMode != StackNetworking.Bridge)
+        if ((input.Containers.Count > 0 || input.Projects.Count > 0) && StackNetworkMode.Parse(input.NetworkMode) is { OwnsNetwork: false })
             d.Add(Diagnostic.Error(nameof(Strings.StackContainerNeedsBridge), input.NetworkMode));
     }
 

@@ -27,6 +27,8 @@ internal sealed record StackModel
     /// <summary>The nginx base image, mirror already applied.</summary>
     public required string NginxImage { get; init; }
     public required string NetworkMode { get; init; }
+    /// <summary><see cref="NetworkMode"/> as the type that owns its rules.</summary>
+    [JsonIgnore] public StackNetworkMode Network => StackNetworkMode.Parse(NetworkMode) ?? StackNetworkMode.Bridge;
     public required bool KeepRunning { get; init; }
     /// <summary>Seconds a bring-up or teardown waits for another one of the same stack before STACK4014.</summary>
     public int LockTimeoutSeconds { get; init; } = 300;

@@ -12,40 +12,35 @@ namespace ProxyStack.Model;
 /// </summary>
 internal static class StackNetworking
 {
-    public const string Bridge = "bridge";
-    public const string Host = "host";
-    public const string Link = "link";
-    public static readonly string[] Modes = [Bridge, Host, Link];
+    /// <summary>The engine's own networks: the host's, and its default bridge.</summary>
+    public const string HostNetwork = "host";
+    public const string DefaultBridge = "bridge";
 
     /// <summary>Whether the stack owns a network of its own (only bridge mode).</summary>
-    public static bool OwnsNetwork(StackModel m) => m.NetworkMode == Bridge;
+    public static bool OwnsNetwork(StackModel m) => m.Network.OwnsNetwork;
 
     /// <summary>The network containers join: the stack's own, the host's, or Docker's default bridge.</summary>
-    public static string ContainerNetwork(StackModel m) => m.NetworkMode switch
-    {
-        Host => "host",
-        Link => "bridge",
-        _ => m.NetworkName,
-    };
+    public static string ContainerNetwork(StackModel m) =>
+        m.Network.OwnsNetwork ? m.NetworkName : m.Network.OnHostNetwork ? HostNetwork : DefaultBridge;
 
     /// <summary>The port replica <paramref name="replica"/> listens on.</summary>
-    public static int ReplicaPort(StackModel m, int replica) => m.NetworkMode == Host ? m.HostPort + replica : m.AppPort;
+    public static int ReplicaPort(StackModel m, int replica) => m.Network.OnHostNetwork ? m.HostPort + replica : m.AppPort;
 
     /// <summary>Where the proxy (and the readiness probe, in host mode) reaches a replica: its name, or loopback in host mode.</summary>
-    public static string ReplicaHost(StackModel m, int replica) => m.NetworkMode == Host ? "127.0.0.1" : m.AppName(replica);
+    public static string ReplicaHost(StackModel m, int replica) => m.Network.OnHostNetwork ? "127.0.0.1" : m.AppName(replica);
 
     /// <summary>
     /// The address a readiness probe reaches a replica on: loopback in host mode, else null for the container's own address on
     /// the stack network (the readiness wait, the observer's check and StackStatus all probe this way).
     /// </summary>
-    public static string? ProbeAddress(StackModel m) => m.NetworkMode == Host ? "127.0.0.1" : null;
+    public static string? ProbeAddress(StackModel m) => m.Network.OnHostNetwork ? "127.0.0.1" : null;
 
     /// <summary>
     /// Whether replicas join and leave nginx's upstream through DNS: bridge mode with an nginx that re-resolves upstream names
     /// (1.27.3 or later). nginx then resolves one alias that only ready replicas carry, so scaling and rolling replacement
     /// need no reload; otherwise every replica is listed by name and a change of replicas reloads nginx.
     /// </summary>
-    public static bool ReplicasByDns(StackModel m) => m.NetworkMode == Bridge && m.NginxResolves;
+    public static bool ReplicasByDns(StackModel m) => m.Network.OwnsNetwork && m.NginxResolves;
 
     /// <summary>
     /// The container names a bring-up may create: the proxy, every replica slot and, with DNS membership, each slot's joining
@@ -77,7 +72,7 @@ internal static class StackNetworking
     /// <summary>nginx's HTTPS listen address: its own unprivileged port, or the host address and StackHttpsPort in host mode.</summary>
     public static string ProxyListenHttps(StackModel m) => Listen(m, m.HttpsPort, Proxy.NginxConfigWriter.ContainerHttpsPort);
 
-    private static string Listen(StackModel m, int hostPort, int containerPort) => m.NetworkMode == Host
+    private static string Listen(StackModel m, int hostPort, int containerPort) => m.Network.OnHostNetwork
         ? $"{(m.HostAddress.Contains(':') ? $"[{m.HostAddress}]" : m.HostAddress)}:{hostPort.ToString(CultureInfo.InvariantCulture)}"
         : containerPort.ToString(CultureInfo.InvariantCulture);
 
@@ -88,7 +83,7 @@ internal static class StackNetworking
     public static List<KeyValuePair<string, string>> AppEnvironment(StackModel m, int replica)
     {
         var port = ReplicaPort(m, replica).ToString(CultureInfo.InvariantCulture);
-        List<KeyValuePair<string, string>> env = m.NetworkMode == Host
+        List<KeyValuePair<string, string>> env = m.Network.OnHostNetwork
             ? [new("ASPNETCORE_HTTP_PORTS", ""), new("ASPNETCORE_URLS", $"http://127.0.0.1:{port}")]
             : [new("ASPNETCORE_HTTP_PORTS", port)];
         // The shared key ring is found where ASP.NET Core looks by default: under LOCALAPPDATA (see KeyRing). Without a
@@ -111,12 +106,12 @@ internal static class StackNetworking
     }
 
     /// <summary>Links the proxy is created with in link mode ("name:alias"), else none.</summary>
-    public static IReadOnlyList<string> ProxyLinks(StackModel m) => m.NetworkMode == Link
+    public static IReadOnlyList<string> ProxyLinks(StackModel m) => m.Network.LinksReplicas
         ? Enumerable.Range(1, m.Replicas).Select(i => $"{m.AppName(i)}:{m.AppName(i)}").ToList()
         : [];
 
     /// <summary>Host ports a bring-up needs besides StackHostPort: the replicas' own ports in host mode.</summary>
-    public static IReadOnlyList<int> ReplicaHostPorts(StackModel m) => m.NetworkMode == Host
+    public static IReadOnlyList<int> ReplicaHostPorts(StackModel m) => m.Network.OnHostNetwork
         ? Enumerable.Range(1, m.Replicas).Select(i => m.HostPort + i).ToList()
         : [];
 }

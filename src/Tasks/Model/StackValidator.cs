@@ -60,7 +60,7 @@ internal static partial class StackValidator
                 d.Add(Diagnostic.Warning(nameof(Strings.HostAddressAllInterfaces), input.HostAddress));
                 break;
         }
-        if (input.NetworkMode == StackNetworking.Host && ParseInt(input.HostPort) is { } privileged and >= 1 and < 1024)
+        if (StackNetworkMode.Parse(input.NetworkMode) is { OnHostNetwork: true } && ParseInt(input.HostPort) is { } privileged and >= 1 and < 1024)
             d.Add(Diagnostic.Error(nameof(Strings.HostModePrivilegedPort), privileged));
         if (IsRootUser(input.ContainerUser)) d.Add(Diagnostic.Warning(nameof(Strings.ContainerUserRoot), input.ContainerUser));
         if (ParseBool(input.Adopt) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackAdopt", input.Adopt));
@@ -69,10 +69,11 @@ internal static partial class StackValidator
         if (ImageReference.Parse(input.NginxImage) is null) d.Add(Diagnostic.Error(nameof(Strings.ImageReferenceInvalid), "StackNginxImage", input.NginxImage));
         if (input.RegistryMirror.Length > 0 && !ImageReference.IsValidMirror(input.RegistryMirror))
             d.Add(Diagnostic.Error(nameof(Strings.RegistryMirrorInvalid), input.RegistryMirror));
-        if (!StackNetworking.Modes.Contains(input.NetworkMode))
-            d.Add(Diagnostic.Error(nameof(Strings.NetworkModeInvalid), input.NetworkMode, string.Join(", ", StackNetworking.Modes)));
-        else if (input.NetworkMode == StackNetworking.Link) d.Add(Diagnostic.Warning(nameof(Strings.LinkModeLegacy)));
-        else if (input.NetworkMode == StackNetworking.Host && ParseInt(input.HostPort) is { } hp && ParseInt(input.Replicas) is { } n and >= 1 && hp + n > 65535)
+        var mode = StackNetworkMode.Parse(input.NetworkMode);
+        if (mode is null)
+            d.Add(Diagnostic.Error(nameof(Strings.NetworkModeInvalid), input.NetworkMode, string.Join(", ", StackNetworkMode.All)));
+        else if (mode.LinksReplicas) d.Add(Diagnostic.Warning(nameof(Strings.LinkModeLegacy)));
+        else if (mode.OnHostNetwork && ParseInt(input.HostPort) is { } hp && ParseInt(input.Replicas) is { } n and >= 1 && hp + n > 65535)
             d.Add(Diagnostic.Error(nameof(Strings.HostModePortRange), hp, n));
         if (ParseBool(input.KeepRunning) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackKeepRunning", input.KeepRunning));
         if (ParseBool(input.RunHook) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackRunHook", input.RunHook));
@@ -110,8 +111,8 @@ internal static partial class StackValidator
             return;
         }
         if (port == ParseInt(input.HostPort)) d.Add(Diagnostic.Error(nameof(Strings.HttpsPortConflict), port));
-        if (input.NetworkMode == StackNetworking.Host && port < 1024) d.Add(Diagnostic.Error(nameof(Strings.HostModePrivilegedPort), port));
-        if (input.NetworkMode == StackNetworking.Host && ParseInt(input.HostPort) is { } hp && ParseInt(input.Replicas) is { } n && port > hp && port <= hp + n)
+        if (StackNetworkMode.Parse(input.NetworkMode) is { OnHostNetwork: true } && port < 1024) d.Add(Diagnostic.Error(nameof(Strings.HostModePrivilegedPort), port));
+        if (StackNetworkMode.Parse(input.NetworkMode) is { OnHostNetwork: true } && ParseInt(input.HostPort) is { } hp && ParseInt(input.Replicas) is { } n && port > hp && port <= hp + n)
             d.Add(Diagnostic.Error(nameof(Strings.HttpsPortConflict), port));
     }
 

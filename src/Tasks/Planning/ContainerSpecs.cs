@@ -73,7 +73,7 @@ internal static class ContainerSpecs
         {
             Name = model.ProxyName, Image = image, Network = StackNetworking.ContainerNetwork(model), Labels = labels,
             // In host mode nginx binds StackHostAddress:StackHostPort (and StackHttpsPort) itself; there is nothing to publish.
-            Publish = model.NetworkMode == StackNetworking.Host ? [] : model.HttpsPort == 0
+            Publish = model.Network.OnHostNetwork ? [] : model.HttpsPort == 0
                 ? [new PortBinding(model.HostAddress, model.HostPort, NginxConfigWriter.ContainerPort)]
                 : [new PortBinding(model.HostAddress, model.HostPort, NginxConfigWriter.ContainerPort), new PortBinding(model.HostAddress, model.HttpsPort, NginxConfigWriter.ContainerHttpsPort)],
             // The certificate and key never enter an image: they are copied into an anonymous volume of this container only
@@ -152,7 +152,7 @@ internal static class ContainerSpecs
     {
         Name = $"{model.ProxyName}-hostnet-{Guid.NewGuid().ToString("N")[..8]}",
         Image = image,
-        Network = StackNetworking.Host,
+        Network = StackNetworking.HostNetwork,
         Labels = Labels(model, StackLabels.RoleProxy),
         Files = [new ContainerFile(configPath, config, UnixFileMode.UserRead, NginxConfigWriter.UserId)],
         User = NginxConfigWriter.User,

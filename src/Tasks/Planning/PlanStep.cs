@@ -8,23 +8,33 @@ namespace ProxyStack.Planning;
 /// <param name="DependsOn">Steps that must have succeeded first.</param>
 internal sealed record PlanStep(int Id, StepKind Kind, string Resource, string Cause, IReadOnlyList<int> DependsOn)
 {
-    /// <summary>For CreateContainer: the container to create.</summary>
+    // Typed payloads: each kind carries everything its execution needs, so the executor executes and decides nothing.
+
+    /// <summary>CreateContainer, CheckProxyConfig: the container to create.</summary>
     public ContainerSpec? Container { get; init; }
-    /// <summary>For ReloadProxy: the new nginx.conf. For RetireContainer: the temporary name.</summary>
-    public string? Content { get; init; }
+    /// <summary>CreateNetwork, CreateVolume: the labels it is created with.</summary>
+    public IReadOnlyDictionary<string, string>? Labels { get; init; }
+    /// <summary>RetireContainer: the temporary name the container steps aside to (unique per container).</summary>
+    public string? RenameTo { get; init; }
+    /// <summary>JoinUpstream: the name the new replica has until it takes its slot's name (Resource).</summary>
+    public string? RenameFrom { get; init; }
+    /// <summary>ReloadProxy: the new nginx.conf.</summary>
+    public string? Config { get; init; }
+    /// <summary>WaitReady: how the replica is probed.</summary>
+    public ReplicaCheck? Replica { get; init; }
+    /// <summary>WaitService: the backing container's rule and port.</summary>
+    public ServiceCheck? Service { get; init; }
+    /// <summary>WaitProxy: the URL nginx serves and the probe through it.</summary>
+    public ProxyCheck? Proxy { get; init; }
     /// <summary>The commit point: once it succeeded nginx may route to what this run created, so nothing before it is undone.</summary>
     public bool IsCommit { get; init; }
     /// <summary>For StopContainer before the commit point: undone by starting the container again (the old proxy).</summary>
     public bool UndoByStarting { get; init; }
-    /// <summary>For WaitReady: the port the replica listens on (its own in host mode).</summary>
-    public int ProbePort { get; init; }
-    /// <summary>For WaitReady: what makes the replica ready (its replica set's health probe).</summary>
-    public Model.HealthProbe? Probe { get; init; }
     /// <summary>
-    /// For JoinUpstream, where the engine's DNS keeps join-time names (Podman): the slot name is also made the replica's
-    /// network alias, by rejoining the network (nothing but the probe has talked to it yet).
+    /// JoinUpstream, where the engine's DNS keeps join-time names (Podman): the network on which the slot name is also made the
+    /// replica's network alias, by rejoining it (nothing but the probe has talked to it yet); null elsewhere.
     /// </summary>
-    public bool AsAlias { get; init; }
+    public string? AliasNetwork { get; init; }
     public string Describe() => $"{Kind switch
     {
         StepKind.CreateNetwork => "create network",
@@ -46,8 +56,17 @@ internal sealed record PlanStep(int Id, StepKind Kind, string Resource, string C
         StepKind.RemoveVolume => "remove volume",
         StepKind.WaitService => "wait ready",
         _ => Kind.ToString(),
-    }} {Resource}{(Kind == StepKind.RetireContainer ? " as " + Content : "")}: {Cause}";
+    }} {Resource}{(Kind == StepKind.RetireContainer ? " as " + RenameTo : "")}: {Cause}";
 
     public override string ToString() =>
         $"{Id,2}. {Describe()}{(DependsOn.Count > 0 ? " (after " + string.Join(",", DependsOn) + ")" : "")}";
 }
+
+/// <summary>A replica's readiness probe: on <paramref name="Network"/> at its own address (or <paramref name="Address"/>, loopback in host mode) and <paramref name="Port"/>.</summary>
+internal sealed record ReplicaCheck(string Network, string? Address, int Port, Model.HealthProbe Health);
+
+/// <summary>A backing container's readiness: its ReadyWhen rule, checked in the container (or on <paramref name="Port"/> on <paramref name="Network"/>).</summary>
+internal sealed record ServiceCheck(string Network, Model.ReadyRule Rule, int Port);
+
+/// <summary>The proxy's readiness: <paramref name="Health"/> asked through <paramref name="Url"/> (and its container on <paramref name="Network"/>).</summary>
+internal sealed record ProxyCheck(string Network, string Url, Model.HealthProbe Health);

@@ -152,7 +152,7 @@ internal static class Reconciler
     {
         ["role"] = StackLabels.RoleProxy,
         ["base"] = nginxBaseId,
-        ["publish"] = model.NetworkMode == StackNetworking.Host ? $"host {model.HostAddress}:{model.HostPort}" : $"{model.HostAddress}:{model.HostPort}->{NginxConfigWriter.ContainerPort}",
+        ["publish"] = model.Network.OnHostNetwork ? $"host {model.HostAddress}:{model.HostPort}" : $"{model.HostAddress}:{model.HostPort}->{NginxConfigWriter.ContainerPort}",
         ["network"] = StackNetworking.ContainerNetwork(model),
         ["links"] = StackNetworking.ProxyLinks(model),
         ["hardening"] = ContainerSpecs.HardeningVersion,
@@ -185,7 +185,7 @@ internal static class Reconciler
         private readonly List<int> _ready = [];
         private readonly List<(string Name, string Cause)> _retiring = [];
         private readonly SortedSet<string> _oldImages = new(StringComparer.Ordinal);
-        private readonly bool _host = model.NetworkMode == StackNetworking.Host;
+        private readonly bool _host = model.Network.OnHostNetwork;
         /// <summary>DNS membership (see <see cref="StackNetworking.ReplicasByDns"/>): replicas join nginx's upstream through an alias.</summary>
         private readonly bool _dns = StackNetworking.ReplicasByDns(model);
         /// <summary>DNS membership: slot names that change hands in this plan (joins and renames away).</summary>
@@ -228,7 +228,7 @@ internal static class Reconciler
         public void PlanNetwork()
         {
             _netExists = !StackNetworking.OwnsNetwork(model) || observed.Networks.Any(n => n.BelongsTo(model.Name) && n.Name == model.NetworkName);
-            if (!_netExists) _netDeps = [_b.Add(StepKind.CreateNetwork, model.NetworkName, "missing", [])];
+            if (!_netExists) _netDeps = [_b.Add(StepKind.CreateNetwork, model.NetworkName, "missing", [], with: s => s with { Labels = Labels(model, StackLabels.RoleNetwork) })];
         }
 
         /// <summary>
@@ -240,9 +240,9 @@ internal static class Reconciler
         {
             // The backing containers' named volumes too: created labelled before the container that mounts them, and kept.
             foreach (var name in ServiceVolumeNames(model).Where(n => !observed.Volumes.Any(v => v.BelongsTo(model.Name) && v.Name == n)))
-                _volumeCreated[name] = _b.Add(StepKind.CreateVolume, name, "missing", []);
+                _volumeCreated[name] = _b.Add(StepKind.CreateVolume, name, "missing", [], with: s => s with { Labels = Labels(model, StackLabels.RoleData) });
             if (!model.SharedKeys || observed.Volumes.Any(v => v.BelongsTo(model.Name) && v.Name == model.KeysVolumeName)) return;
-            _keyDeps = [_b.Add(StepKind.CreateVolume, model.KeysVolumeName, "missing", [])];
+            _keyDeps = [_b.Add(StepKind.CreateVolume, model.KeysVolumeName, "missing", [], with: s => s with { Labels = Labels(model, StackLabels.RoleKeys) })];
         }
 
         /// <summary>
@@ -274,12 +274,13 @@ internal static class Reconciler
                     // Stepped aside and stopped, not removed: a successor that fails brings it back (renamed back, started),
                     // and it is removed only once its successor is ready.
                     retired = StackNames.Retiring(name, existing.Id);
-                    var retire = _b.Add(StepKind.RetireContainer, name, cause, service.DependsOn.Where(_serviceReady.ContainsKey).Select(d => _serviceReady[d]), content: retired);
+                    var retire = _b.Add(StepKind.RetireContainer, name, cause, service.DependsOn.Where(_serviceReady.ContainsKey).Select(d => _serviceReady[d]), with: s => s with { RenameTo = retired });
                     deps.Add(_b.Add(StepKind.StopContainer, retired, cause, [retire], undoByStarting: true));
                 }
                 var create = _b.Add(StepKind.CreateContainer, name, cause, deps, ContainerSpecs.Service(model, service, imageId, hash));
                 var start = _b.Add(StepKind.StartContainer, name, cause, [create]);
-                _serviceReady[service.Name] = _b.Add(StepKind.WaitService, name, cause, [start], content: service.ReadyWhen.ToString(), probePort: service.Port);
+                _serviceReady[service.Name] = _b.Add(StepKind.WaitService, name, cause, [start],
+                    with: s => s with { Service = new ServiceCheck(StackNetworking.ContainerNetwork(model), service.ReadyWhen, service.Port) });
                 if (retired is not null) _retiredServices.Add((retired, cause, _serviceReady[service.Name]));
             }
         }
@@ -319,7 +320,7 @@ internal static class Reconciler
                 else if (_netExists && existing.Label(StackLabels.ConfigHash) == appHash && !existing.Running && !_dns)
                 {
                     var start = _b.Add(StepKind.StartContainer, name, "not running", deps);
-                    var restarted = _b.Add(StepKind.WaitReady, name, "not running", [start], probePort: StackNetworking.ReplicaPort(set, i), probe: set.Health);
+                    var restarted = _b.Add(StepKind.WaitReady, name, "not running", [start], with: s => s with { Replica = ReplicaCheck(set, i) });
                     _ready.Add(restarted);
                     setReady.Add(restarted);
                     _replicasChanged = true;
@@ -334,7 +335,7 @@ internal static class Reconciler
                 {
                     cause = ReplaceCause(existing, appHash, appImageId);
                     if (existing.Label(StackLabels.ImageId) is { } oldImage && oldImage != appImageId) _oldImages.Add(oldImage);
-                    if (_host && existing.Label(StackLabels.NetworkMode) == StackNetworking.Host)
+                    if (_host && StackNetworkMode.Parse(existing.Label(StackLabels.NetworkMode)) is { OnHostNetwork: true })
                     {
                         var stop = _b.Add(StepKind.StopContainer, name, cause, previousHostReplacement is { } p ? [p] : []);
                         deps.Add(_b.Add(StepKind.RemoveContainer, name, cause, [stop]));
@@ -342,7 +343,7 @@ internal static class Reconciler
                     else if (!_dns)
                     {
                         var temp = StackNames.Retiring(name, existing.Id);
-                        deps.Add(_b.Add(StepKind.RetireContainer, name, cause, [], content: temp));
+                        deps.Add(_b.Add(StepKind.RetireContainer, name, cause, [], with: s => s with { RenameTo = temp }));
                         _retiring.Add((temp, "replaced"));
                     }
                     CheckReplicaPort(set, name, i);
@@ -361,7 +362,7 @@ internal static class Reconciler
                 // would each create their own and refuse each other's payloads. The first writes the ring; the others start
                 // once it is ready, and load that ring.
                 var started = _b.Add(StepKind.StartContainer, created, cause, _firstKeyWriter is { } writer ? [create, writer] : [create]);
-                var waited = _b.Add(StepKind.WaitReady, created, cause, [started], probePort: StackNetworking.ReplicaPort(set, i), probe: set.Health);
+                var waited = _b.Add(StepKind.WaitReady, created, cause, [started], with: s => s with { Replica = ReplicaCheck(set, i) });
                 setReady.Add(waited);
                 if (_keyDeps.Length > 0) _firstKeyWriter ??= waited;
                 _ready.Add(waited);
@@ -399,10 +400,14 @@ internal static class Reconciler
                 if (old is not null)
                 {
                     var temp = StackNames.Retiring(name, old.Id);
-                    after.Add(_b.Add(StepKind.RetireContainer, name, cause, settled is { } s ? [.. allReady, s] : allReady, content: temp));
+                    after.Add(_b.Add(StepKind.RetireContainer, name, cause, settled is { } s ? [.. allReady, s] : allReady, with: s => s with { RenameTo = temp }));
                     _retiring.Add((temp, "replaced"));
                 }
-                var join = _b.Add(StepKind.JoinUpstream, name, cause, after, content: StackNames.Joining(name), asAlias: !observed.DnsFollowsRenames);
+                var join = _b.Add(StepKind.JoinUpstream, name, cause, after, with: s => s with
+                {
+                    RenameFrom = StackNames.Joining(name),
+                    AliasNetwork = observed.DnsFollowsRenames ? null : StackNetworking.ContainerNetwork(model),
+                });
                 _ready.Add(join);
                 _membershipChanges++;
                 if (old is not null && settled is null && handOvers > 1)
@@ -411,7 +416,7 @@ internal static class Reconciler
             foreach (var surplus in _ours.Where(c => IsSurplus(c) && c.Replica is { } r && SetOf(c) is { } set && c.Name == set.AppName(r)).OrderByDescending(c => c.Replica))
             {
                 var temp = StackNames.Retiring(surplus.Name, surplus.Id);
-                _ready.Add(_b.Add(StepKind.RetireContainer, surplus.Name, SurplusCause(surplus), allReady, content: temp));
+                _ready.Add(_b.Add(StepKind.RetireContainer, surplus.Name, SurplusCause(surplus), allReady, with: s => s with { RenameTo = temp }));
                 _retiring.Add((temp, SurplusCause(surplus)));
                 _handled.Add(surplus.Name);
                 _membershipChanges++;
@@ -439,6 +444,10 @@ internal static class Reconciler
             : existing.Label(StackLabels.NetworkMode) is { } was && was != model.NetworkMode ? $"network mode {was} → {model.NetworkMode}"
             : existing.Label(StackLabels.ImageId) != appImageId ? "image changed" : "configuration changed";
 
+        /// <summary>How replica <paramref name="replica"/> of <paramref name="set"/> is probed: its set's health probe, on its port.</summary>
+        private static ReplicaCheck ReplicaCheck(StackModel set, int replica) =>
+            new(StackNetworking.ContainerNetwork(set), StackNetworking.ProbeAddress(set), StackNetworking.ReplicaPort(set, replica), set.Health);
+
         private void CheckReplicaPort(StackModel set, string name, int replica)
         {
             if (_host && observed.BusyReplicaPorts.Contains(StackNetworking.ReplicaPort(set, replica)))
@@ -456,7 +465,7 @@ internal static class Reconciler
             var proxyHash = ProxyHash(model, nginxBaseId);
             _replicasChanged |= _ours.Any(IsSurplus);
             var proxy = _ours.FirstOrDefault(c => c.Name == model.ProxyName);
-            var linksStale = model.NetworkMode == StackNetworking.Link && _replicasChanged;
+            var linksStale = model.Network.LinksReplicas && _replicasChanged;
             var spec = ContainerSpecs.Proxy(model, proxyImage, nginxBaseId, proxyHash);
             if (proxy is not null && _netExists && proxy.Running && proxy.Label(StackLabels.ConfigHash) == proxyHash && !linksStale)
             {
@@ -466,7 +475,7 @@ internal static class Reconciler
                     // DNS membership: nginx sees slot names change hands once its resolver asks again; it reloads only for a
                     // changed config, and before any slot changes hands (a config it refuses then leaves every slot as it was).
                     if (configDiffers)
-                        _commit = _b.Add(StepKind.ReloadProxy, model.ProxyName, "configuration changed", _ready, content: proxyConfig, commit: true);
+                        _commit = _b.Add(StepKind.ReloadProxy, model.ProxyName, "configuration changed", _ready, commit: true, with: s => s with { Config = proxyConfig });
                     PlanMembership(_commit is { } reload ? [reload] : []);
                     if (_membershipChanges > 0)
                         _resolved = _b.Add(StepKind.AwaitResolver, model.ProxyName, "let nginx resolve the changed replicas", _ready, commit: _commit is null);
@@ -476,7 +485,7 @@ internal static class Reconciler
                 }
                 if ((_replicasChanged && !_dns) || configDiffers)
                     _commit = _b.Add(StepKind.ReloadProxy, model.ProxyName, _replicasChanged ? "replicas changed" : "configuration changed", _ready,
-                        content: proxyConfig, commit: true);
+                        commit: true, with: s => s with { Config = proxyConfig });
                 else Kept.Add(model.ProxyName);
                 return;
             }
@@ -513,12 +522,14 @@ internal static class Reconciler
                 var sameBinding = proxy.Label(StackLabels.Publish) == ContainerSpecs.PublishLabel(model);
                 var before = _ready.ToList();
                 if (sameBinding) before = [_b.Add(StepKind.CheckProxyConfig, model.ProxyName, cause, _ready, ContainerSpecs.ConfigCheck(spec))];
-                var retire = _b.Add(StepKind.RetireContainer, model.ProxyName, cause, before, content: _retiredProxy);
+                var retired = _retiredProxy;
+                var retire = _b.Add(StepKind.RetireContainer, model.ProxyName, cause, before, with: s => s with { RenameTo = retired });
                 deps.Add(sameBinding ? _b.Add(StepKind.StopContainer, _retiredProxy, cause, [retire], undoByStarting: true) : retire);
             }
             var create = _b.Add(StepKind.CreateContainer, model.ProxyName, cause, deps, spec);
             var start = _b.Add(StepKind.StartContainer, model.ProxyName, cause, [create]);
-            _commit = _b.Add(StepKind.WaitProxy, model.ProxyName, cause, [start], commit: true);
+            _commit = _b.Add(StepKind.WaitProxy, model.ProxyName, cause, [start], commit: true,
+                with: s => s with { Proxy = new ProxyCheck(StackNetworking.ContainerNetwork(model), model.ServedUrl, model.ProxyHealth) });
         }
 
         /// <summary>
@@ -573,14 +584,13 @@ internal static class Reconciler
     {
         private readonly List<PlanStep> _steps = [];
 
-        public int Add(StepKind kind, string resource, string cause, IEnumerable<int> dependsOn, ContainerSpec? spec = null, string? content = null,
-            bool commit = false, bool undoByStarting = false, int probePort = 0, bool asAlias = false, HealthProbe? probe = null)
+        /// <summary>Adds a step; <paramref name="with"/> sets its typed payload (what its kind needs to be executed).</summary>
+        public int Add(StepKind kind, string resource, string cause, IEnumerable<int> dependsOn, ContainerSpec? spec = null,
+            bool commit = false, bool undoByStarting = false, Func<PlanStep, PlanStep>? with = null)
         {
             var id = _steps.Count + 1;
-            _steps.Add(new PlanStep(id, kind, resource, cause, dependsOn.Distinct().Order().ToList())
-            {
-                Container = spec, Content = content, IsCommit = commit, UndoByStarting = undoByStarting, ProbePort = probePort, AsAlias = asAlias, Probe = probe,
-            });
+            var step = new PlanStep(id, kind, resource, cause, dependsOn.Distinct().Order().ToList()) { Container = spec, IsCommit = commit, UndoByStarting = undoByStarting };
+            _steps.Add(with?.Invoke(step) ?? step);
             return id;
         }
 

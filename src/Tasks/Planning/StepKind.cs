@@ -20,7 +20,7 @@ internal enum StepKind
     /// <summary>Run nginx -t in a throwaway container of the new proxy image, before the old proxy has to stop for it.</summary>
     CheckProxyConfig,
     /// <summary>
-    /// DNS membership: a ready replica is renamed from &lt;slot&gt;-joining to its slot name, which nginx resolves (Content: the
+    /// DNS membership: a ready replica is renamed from &lt;slot&gt;-joining to its slot name, which nginx resolves (RenameFrom: the
     /// joining name).
     /// </summary>
     JoinUpstream,
@@ -30,6 +30,6 @@ internal enum StepKind
     CreateVolume,
     /// <summary>Remove a named volume (StackDown with StackRemoveVolumes, or adoption).</summary>
     RemoveVolume,
-    /// <summary>Wait until a backing container is ready by its ReadyWhen rule (Content: the rule; ProbePort: its port).</summary>
+    /// <summary>Wait until a backing container is ready by its ReadyWhen rule (Service: the rule and its port).</summary>
     WaitService,
 }

@@ -350,10 +350,7 @@ internal static class NginxConfigWriter
 
     private static string UpstreamComment(StackModel model) => StackNetworking.ReplicasByDns(model)
         ? $"Every replica slot by name, re-resolved each second: a replica holds its slot's name only while it serves, so replicas come and go without a reload."
-        : model.NetworkMode switch
-    {
-        StackNetworking.Host => "Replicas on this host's loopback, one port each (host network mode).",
-        StackNetworking.Link => "Replicas by link alias; the links write them into /etc/hosts when the proxy is created.",
-        _ => "Replicas by container name; names resolve through Docker's DNS when nginx (re)loads this file.",
-    };
+        : model.Network.OnHostNetwork ? "Replicas on this host's loopback, one port each (host network mode)."
+        : model.Network.LinksReplicas ? "Replicas by link alias; the links write them into /etc/hosts when the proxy is created."
+        : "Replicas by container name; names resolve through Docker's DNS when nginx (re)loads this file.";
 }
