@@ -4,7 +4,7 @@ using Xunit;
 namespace ProxyStack.IntegrationTests;
 
 /// <summary>This repository as a new contributor gets it: no build output anywhere, then one StackUp of the sample.</summary>
-[Collection(BuildsCollection.Name)]
+[Collection(StacksCollection.Name)]
 public sealed class FreshCloneTests : StackTest
 {
     /// <summary>

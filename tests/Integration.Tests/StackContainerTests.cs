@@ -3,7 +3,10 @@ using Xunit;
 
 namespace ProxyStack.IntegrationTests;
 
-/// <summary>Backing containers (StackContainer): the sample's Redis, started first, shared by every replica, its data kept.</summary>
+/// <summary>
+/// Backing containers (StackContainer) that fail to get ready, and PostgreSQL. The sample's Redis — started first, shared by every
+/// replica, its data kept across StackDown — is tested with the whole application (WholeApplicationTests).
+/// </summary>
 [Collection(StacksCollection.Name)]
 public sealed class StackContainerTests(SharedSample shared) : StackTest
 {
@@ -17,56 +20,6 @@ public sealed class StackContainerTests(SharedSample shared) : StackTest
         };
         foreach (var (k, v) in more) props[k] = v;
         return props;
-    }
-
-    [DockerFact]
-    public async Task The_samples_redis_starts_before_the_replicas_serves_them_all_and_its_volume_outlives_StackDown()
-    {
-        var up = await shared.Sample.BuildAsync("StackUp", Props());
-        Assert.True(up.ExitCode == 0, up.ToString());
-
-        // /count increments one number in Redis: 30 requests spread over the 3 replicas count 1 to 30 without a gap.
-        var hosts = new HashSet<string>();
-        for (var i = 1; i <= 30; i++)
-        {
-            Assert.Equal($"{i}\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/count"));
-            hosts.Add(await Http.GetStringAsync($"http://127.0.0.1:{Port}/whoami"));
-        }
-        Assert.Equal(3, hosts.Count);
-        Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
-
-        // Start order, from the engine's own times: every replica was created after Redis had started and the bring-up had
-        // seen it listening (its readiness step comes before any replica's creation in the step log).
-        var cache = await Probe.InspectAsync($"{Stack}-cache");
-        Assert.Equal(["cache"], cache.NetworkSettings.Networks[$"{Stack}-net"].Aliases.Where(a => a == "cache"));
-        Assert.True(cache.HostConfig.PortBindings is null || cache.HostConfig.PortBindings.Count == 0, "a backing container without HostPort publishes nothing");
-        var cacheStarted = DateTime.Parse(cache.State.StartedAt, null, System.Globalization.DateTimeStyles.RoundtripKind);
-        foreach (var listed in (await Probe.ContainersAsync(Stack)).Where(c => c.Labels["proxystack.role"] == "app"))
-        {
-            var replica = await Probe.InspectAsync(listed.ID);
-            Assert.True(replica.Created > cacheStarted, $"{replica.Name} was created {replica.Created:O}, before Redis started {cacheStarted:O}");
-        }
-        var ready = up.Output.IndexOf($"wait ready {Stack}-cache", StringComparison.Ordinal);
-        Assert.True(ready >= 0 && ready < up.Output.IndexOf($"create {Stack}-app-", StringComparison.Ordinal), up.Output);
-
-        // A second StackUp keeps it; StackDown removes it and keeps its data; the next StackUp counts on.
-        var again = await shared.Sample.BuildAsync("StackUp", Props());
-        Assert.True(again.ExitCode == 0, again.ToString());
-        Assert.Contains($"keep {Stack}-cache: unchanged", again.Output);
-        var down = await shared.Sample.BuildAsync("StackDown", Props());
-        Assert.True(down.ExitCode == 0, down.ToString());
-        Assert.Contains($"{Stack}-cache-data", down.Output);
-        Assert.Empty(await Probe.ContainersAsync(Stack));
-        Assert.Contains(await Probe.VolumesAsync(Stack), v => v.Name == $"{Stack}-cache-data");
-        var back = await shared.Sample.BuildAsync("StackUp", Props());
-        Assert.True(back.ExitCode == 0, back.ToString());
-        Assert.Equal("31\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/count"));
-
-        // StackRemoveVolumes removes its volume with everything else.
-        var gone = await shared.Sample.BuildAsync("StackDown", Props(("StackRemoveVolumes", "true")));
-        Assert.True(gone.ExitCode == 0, gone.ToString());
-        Assert.Empty(await Probe.ContainersAsync(Stack));
-        Assert.Empty(await Probe.VolumesAsync(Stack));
     }
 
     [DockerFact]

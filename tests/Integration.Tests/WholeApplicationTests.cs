@@ -49,10 +49,23 @@ public sealed class WholeApplicationTests(ITestOutputHelper output) : StackTest
         }
         Assert.Equal(2, apiHosts.Count);
 
-        // Each project's replicas carry its name; the front project's replicas were created only once Redis was ready.
+        // Each project's replicas carry its name.
         var containers = await Probe.ContainersAsync(Stack);
         var api = containers.Where(c => c.Labels.TryGetValue("proxystack.project", out var p) && p == "api").Select(c => c.Names[0].TrimStart('/')).Order().ToList();
         Assert.Equal([$"{Stack}-api-1", $"{Stack}-api-2"], api);
+
+        // Redis is on the stack's network by its name and publishes nothing. Start order, from the engine's own times: every
+        // replica of the front project (which depends on it) was created after Redis had started and the bring-up had seen it
+        // listening (its readiness step comes before any such replica's creation in the step log).
+        var cache = await Probe.InspectAsync($"{Stack}-cache");
+        Assert.Contains("cache", cache.NetworkSettings.Networks[$"{Stack}-net"].Aliases);
+        Assert.True(cache.HostConfig.PortBindings is null || cache.HostConfig.PortBindings.Count == 0, "a backing container without HostPort publishes nothing");
+        var cacheStarted = DateTime.Parse(cache.State.StartedAt, null, System.Globalization.DateTimeStyles.RoundtripKind);
+        foreach (var listed in containers.Where(c => c.Labels["proxystack.role"] == "app" && !c.Labels.ContainsKey("proxystack.project")))
+        {
+            var replica = await Probe.InspectAsync(listed.ID);
+            Assert.True(replica.Created > cacheStarted, $"{replica.Name} was created {replica.Created:O}, before Redis started {cacheStarted:O}");
+        }
         var ready = up.Output.IndexOf($"wait ready {Stack}-cache", StringComparison.Ordinal);
         Assert.True(ready >= 0 && ready < up.Output.IndexOf($"create {Stack}-app-", StringComparison.Ordinal), up.Output);
 
@@ -85,11 +98,15 @@ public sealed class WholeApplicationTests(ITestOutputHelper output) : StackTest
             Assert.NotEqual(before[name].Id, after[name].Id);
         Assert.Equal("hello from the api, v2\n", await Get("/from-api"));
 
-        // StackDown removes every part and keeps Redis's data; StackRemoveVolumes removes that too.
+        // StackDown removes every part and keeps Redis's data: the next StackUp counts on. StackRemoveVolumes removes it too.
         var down = await _sample.BuildAsync("StackDown", Props());
         Assert.True(down.ExitCode == 0, down.ToString());
+        Assert.Contains($"{Stack}-cache-data", down.Output);
         Assert.Empty(await Probe.ContainersAsync(Stack));
         Assert.Contains(await Probe.VolumesAsync(Stack), v => v.Name == $"{Stack}-cache-data");
+        var back = await _sample.BuildAsync("StackUp", Props());
+        Assert.True(back.ExitCode == 0, back.ToString());
+        Assert.Equal("11\n", await Get("/count"));
         var gone = await _sample.BuildAsync("StackDown", Props(("StackRemoveVolumes", "true")));
         Assert.True(gone.ExitCode == 0, gone.ToString());
         Assert.Empty(await Probe.VolumesAsync(Stack));

@@ -178,6 +178,7 @@ public sealed class ApplyStack : StackTask
         StackUrl = model.ServedUrl;
         // Under `dotnet run` the foreground program prints this line (with "press Ctrl-C to stop"): the build log only.
         Log.LogMessage(MessageImportance.High, string.Format(Strings.StackListening, model.Name, model.Replicas, model.ServedUrl));
+        foreach (var line in model.ProjectLines) Log.LogMessage(MessageImportance.High, line);
         if (model.HttpsUrl is { } https && !model.HttpsRedirect) StackLog.Milestone($"Stack '{model.Name}': also at {https}");
         if (model.Network.OnHostNetwork)
             StackLog.Milestone(string.Format(Strings.HostModeReplicas, model.Name, StackNetworking.ReplicaPort(model, 1), StackNetworking.ReplicaPort(model, model.Replicas)));

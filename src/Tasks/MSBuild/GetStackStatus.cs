@@ -32,7 +32,7 @@ public sealed class GetStackStatus : StackTask
                 : c.Replica is { } n && model.ReplicaSets.FirstOrDefault(set => set.ProjectKey == c.Project) is { } set
                     && await waiter.ProbeReplicaOnceAsync(c.Name, StackNetworking.ContainerNetwork(model), StackNetworking.ProbeAddress(model),
                         StackNetworking.ReplicaPort(set, n), set.Health, ct).ConfigureAwait(false) is null));
-            rows.Add([c.Name, c.Role ?? "?", status?.State ?? "gone", ready ? "yes" : "no", c.ShortId]);
+            rows.Add([c.Name, c.Project.Length > 0 ? $"{c.Role} ({c.Project})" : c.Role ?? "?", status?.State ?? "gone", ready ? "yes" : "no", c.ShortId]);
         }
         var widths = Enumerable.Range(0, 5).Select(i => rows.Max(r => r[i].Length)).ToArray();
         var table = new StringBuilder();

@@ -122,6 +122,9 @@ internal sealed record StackModel
         : BackingServices.StartOrder([this, .. Projects.Select(ForProject)], m => m.ProjectKey, m => string.Join(';', m.AppDependsOn));
     public string ServiceName(string service) => StackNames.Service(Name, service);
 
+    /// <summary>One line per StackProject: where it is served and by how many replicas.</summary>
+    [JsonIgnore] public IEnumerable<string> ProjectLines => Projects.Select(p => string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.ProjectListening, Name, p.Name, p.Replicas, ServedUrl + p.Route));
+
     [JsonIgnore] public string NetworkName => StackNames.Network(Name);
     [JsonIgnore] public string ProxyName => StackNames.Proxy(Name);
     /// <summary>Replica <paramref name="replica"/>'s name: &lt;stack&gt;-app-N for the front project, &lt;stack&gt;-&lt;project&gt;-N for a StackProject.</summary>

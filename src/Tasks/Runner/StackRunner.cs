@@ -48,6 +48,7 @@ internal static partial class StackRunner
             // The line ASP.NET prints and tools look for (dotnet watch opens the browser there; VS Code's serverReadyAction
             // pattern matches it): the stack's URL, before any replica's own "Now listening on" with its unpublished port.
             log.Milestone(string.Format(Strings.NowListening, model.ServedUrl));
+            foreach (var line in model.ProjectLines) log.Milestone(line);
             log.Milestone(string.Format(Strings.StackListening, model.Name, model.Replicas, model.ServedUrl) + " — press Ctrl-C to stop.");
         }
         // On standard output: dotnet watch shows the process's standard output, not its standard error.
