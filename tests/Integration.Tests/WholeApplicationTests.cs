@@ -14,6 +14,8 @@ public sealed class WholeApplicationTests(ITestOutputHelper output) : StackTest
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
     private readonly SampleCopy _sample = new();
+    /// <summary>The API's own environment, a secret read from the build's environment (StackEnvironment with Project and FromEnvironment).</summary>
+    private static readonly Dictionary<string, string> Env = new() { ["HELLO_API_GREETING"] = "hello-from-a-secret" };
 
     private Dictionary<string, string> Props(params (string Key, string Value)[] more)
     {
@@ -30,7 +32,8 @@ public sealed class WholeApplicationTests(ITestOutputHelper output) : StackTest
     [DockerFact]
     public async Task The_grown_sample_serves_every_part_and_a_change_to_the_api_replaces_only_its_replicas_with_no_failed_request()
     {
-        var up = await _sample.BuildAsync("StackUp", Props());
+        _sample.AddToProject("""  <ItemGroup><StackEnvironment Include="Greeting" Project="api" FromEnvironment="HELLO_API_GREETING" /></ItemGroup>""");
+        var up = await _sample.BuildAsync("StackUp", Props(), Env);
         Assert.True(up.ExitCode == 0, up.ToString());
 
         // Every part answers through the one nginx: the front project at /, the API at /api (its prefix removed and named in
@@ -39,7 +42,9 @@ public sealed class WholeApplicationTests(ITestOutputHelper output) : StackTest
         Assert.Equal("hello world\n", await Get("/"));
         Assert.Equal("hello from the api\n", await Get("/api"));
         Assert.Equal("hello from the api\n", await Get("/api/"));
-        Assert.StartsWith("/api Production", await Get("/api/info"));
+        // The API got its own StackEnvironment (a secret, read when its containers were created), the front project did not.
+        Assert.Equal("/api Production hello-from-a-secret\n", await Get("/api/info"));
+        Assert.DoesNotContain("hello-from-a-secret", up.Output);
         Assert.Equal("hello from the api\n", await Get("/from-api"));
         var apiHosts = new HashSet<string>();
         for (var i = 1; i <= 10; i++)
@@ -79,7 +84,7 @@ public sealed class WholeApplicationTests(ITestOutputHelper output) : StackTest
         await using (onFront)
         {
             await Task.Delay(1000);
-            var redeploy = await _sample.BuildAsync("StackUp", Props());
+            var redeploy = await _sample.BuildAsync("StackUp", Props(), Env);
             Assert.True(redeploy.ExitCode == 0, redeploy.ToString());
             Assert.Contains($"keep {Stack}-cache: unchanged", redeploy.Output);
             await Task.Delay(1500);
@@ -98,15 +103,31 @@ public sealed class WholeApplicationTests(ITestOutputHelper output) : StackTest
             Assert.NotEqual(before[name].Id, after[name].Id);
         Assert.Equal("hello from the api, v2\n", await Get("/from-api"));
 
-        // StackDown removes every part and keeps Redis's data: the next StackUp counts on. StackRemoveVolumes removes it too.
+        // StackDown removes every part and keeps Redis's data.
         var down = await _sample.BuildAsync("StackDown", Props());
         Assert.True(down.ExitCode == 0, down.ToString());
         Assert.Contains($"{Stack}-cache-data", down.Output);
         Assert.Empty(await Probe.ContainersAsync(Stack));
         Assert.Contains(await Probe.VolumesAsync(Stack), v => v.Name == $"{Stack}-cache-data");
-        var back = await _sample.BuildAsync("StackUp", Props());
-        Assert.True(back.ExitCode == 0, back.ToString());
-        Assert.Equal("11\n", await Get("/count"));
+
+        // `dotnet run` brings every part up again (Redis counts on from its kept data), and Ctrl-C leaves nothing but the
+        // kept volumes.
+        using (var run = RunningProcess.Start(Cli.Dotnet(_sample.Directory,
+            ["run", "--project", _sample.ProjectFile, .. Props().Select(p => $"-p:{p.Key}={p.Value}")],
+            new Dictionary<string, string>(Env) { ["StackRegistryMirror"] = Repository.Mirror })))
+        {
+            Assert.True(await run.WaitForOutputAsync("press Ctrl-C to stop", TimeSpan.FromMinutes(3)), run.Output);
+            Assert.Contains($"Stack '{Stack}': StackProject 'api', 2 replica(s), at http://127.0.0.1:{Port}/api", run.Output);
+            Assert.Equal("11\n", await Get("/count"));
+            Assert.Equal("hello from the api, v2\n", await Get("/from-api"));
+            Assert.StartsWith("/api Development", await Get("/api/info"));
+            Cli.SignalGroup(run.Id, Cli.SIGINT);
+            var exit = await run.WaitForExitAsync(TimeSpan.FromSeconds(90));
+            Assert.True(exit == 0, $"exit {exit}\n{run.Output}");
+        }
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
+        Assert.Equal([$"{Stack}-cache-data", $"{Stack}-keys"], (await Probe.VolumesAsync(Stack)).Select(v => v.Name).Order());
         var gone = await _sample.BuildAsync("StackDown", Props(("StackRemoveVolumes", "true")));
         Assert.True(gone.ExitCode == 0, gone.ToString());
         Assert.Empty(await Probe.VolumesAsync(Stack));
