@@ -174,6 +174,15 @@ public sealed class BackingServiceTests
              6. remove hello-cache-retiring-cccccccccccc: configuration changed (after 5)
             """, Builders.Reconcile(changed, running with { ImageIds = Fresh(changed).ImageIds }));
 
+        // Unchanged and running but failing its rule now (still initializing after an interrupted run): waited for again,
+        // not taken as ready, not recreated.
+        var unready = Builders.Reconcile(model, running with { UnreadyServices = new Dictionary<string, string> { ["hello-db"] = "nothing listens on port 5432 yet" } });
+        Builders.AssertPlan("""
+             1. wait ready hello-db: not ready (nothing listens on port 5432 yet)
+            """, unready);
+        Assert.Contains("hello-cache", unready.Kept);
+        Assert.DoesNotContain("hello-db", unready.Kept);
+
         var without = Model(Postgres());
         var removal = Builders.Reconcile(without, running).Plan.ToString();
         Assert.Contains("stop hello-cache: no longer a StackContainer", removal);

@@ -75,6 +75,29 @@ internal static class ServiceReadiness
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
+    /// <summary>
+    /// One check of a running backing container by its rule, cut after <see cref="OnceTimeout"/>: null when it is ready now,
+    /// else what was seen. A kept container is kept only once proven ready again (see StackObserver).
+    /// </summary>
+    public static async Task<string?> CheckOnceAsync(IContainerEngine engine, ReadinessWaiter waiter, string name, string network, ReadyRule rule, int port, CancellationToken ct)
+    {
+        if (rule.Kind == ReadyRule.Http)
+            return await waiter.ProbeReplicaOnceAsync(name, network, null, port, new HealthProbe(rule.Argument, Strict: true), ct).ConfigureAwait(false);
+        using var check = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        check.CancelAfter(OnceTimeout);
+        try
+        {
+            var (ready, seen) = await CheckAsync(engine, name, rule, port, check.Token).ConfigureAwait(false);
+            return ready ? null : seen;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested) { return "the check did not finish in time"; }
+        catch (RegexMatchTimeoutException) { return "the log: pattern took too long to match"; }
+        catch (EngineRequestException e) { return $"the check could not run ({e.Reason})"; }
+    }
+
+    /// <summary>How long one check of a kept container may take before it counts as not ready.</summary>
+    public static readonly TimeSpan OnceTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>One check of a running container: whether it is ready, and what was seen.</summary>
     private static async Task<(bool Ready, string Seen)> CheckAsync(IContainerEngine engine, string name, ReadyRule rule, int port, CancellationToken ct)
     {

@@ -32,6 +32,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
         // while the old proxy still serves.
         var holdsBinding = proxy is not null && proxy.Label(StackLabels.Publish) == ContainerSpecs.PublishLabel(model);
         var unreadyTask = ProbeReplicasAsync(model, containers, ct);
+        var unreadyServicesTask = CheckServicesAsync(model, containers, ct);
         string? configHash = null;
         if (proxy is { Running: true } && await engine.ReadFileAsync(proxy.Name, NginxConfigWriter.ConfigPath, ct).ConfigureAwait(false) is { } config)
             configHash = ConfigHash.Of(config);
@@ -55,6 +56,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
             ProxyConfigHash = configHash,
             BusyHostPort = holdsBinding ? 0 : new[] { model.HostPort, model.HttpsPort }.FirstOrDefault(p => p != 0 && IsPortBusy(model.HostAddress, p)),
             UnreadyReplicas = unready,
+            UnreadyServices = await unreadyServicesTask.ConfigureAwait(false),
             BusyReplicaPorts = busyReplicaPorts,
             DnsFollowsRenames = await dnsFollowsRenamesTask.ConfigureAwait(false),
         };
@@ -81,6 +83,18 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
             return (c.Name, failure);
         })).ConfigureAwait(false);
         return results.Where(r => r.failure is not null).ToDictionary(r => r.Name, r => r.failure!);
+    }
+
+    /// <summary>Checks every running backing container of the stack once, by its rule, in parallel (see <see cref="ObservedState.UnreadyServices"/>).</summary>
+    private async Task<IReadOnlyDictionary<string, string>> CheckServicesAsync(StackModel model, IReadOnlyList<ObservedContainer> containers, CancellationToken ct)
+    {
+        var network = StackNetworking.ContainerNetwork(model);
+        var results = await Task.WhenAll(model.Services
+            .Select(s => (Service: s, Container: containers.FirstOrDefault(c => c.Name == model.ServiceName(s.Name) && c.BelongsTo(model.Name) && c.Running)))
+            .Where(x => x.Container is not null)
+            .Select(async x => (x.Container!.Name, Failure: await ServiceReadiness.CheckOnceAsync(engine, _waiter, x.Container.Name, network, x.Service.ReadyWhen, x.Service.Port, ct).ConfigureAwait(false))))
+            .ConfigureAwait(false);
+        return results.Where(r => r.Failure is not null).ToDictionary(r => r.Name, r => r.Failure!);
     }
 
     /// <summary>Whether something already listens on address:port (another process, or another stack's proxy).</summary>

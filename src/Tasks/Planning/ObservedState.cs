@@ -23,6 +23,11 @@ internal sealed record ObservedState
     /// </summary>
     public IReadOnlyDictionary<string, string> UnreadyReplicas { get; init; } = new Dictionary<string, string>();
     /// <summary>
+    /// Running backing containers of the stack that did not pass one check of their ReadyWhen rule, with what was seen: an
+    /// unchanged one is waited for again instead of being taken as ready because it once was.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> UnreadyServices { get; init; } = new Dictionary<string, string>();
+    /// <summary>
     /// The engine's DNS answers to a container's new name after a rename (Docker's does; Podman's keeps join-time names, and
     /// replicas take their slots there as network aliases, so a slot never goes unresolvable while it changes hands).
     /// </summary>

@@ -261,7 +261,13 @@ internal static class Reconciler
                 var existing = _ours.FirstOrDefault(c => c.Name == name);
                 if (existing is not null && _netExists && existing.Running && existing.Label(StackLabels.ConfigHash) == hash)
                 {
-                    Kept.Add(name);
+                    // Unchanged and running: kept once it passes its rule now; one that does not (still initializing after an
+                    // interrupted run, say) is waited for again — never recreated for it: its data may be what it is busy with.
+                    if (observed.UnreadyServices.TryGetValue(name, out var seen))
+                        _serviceReady[service.Name] = _b.Add(StepKind.WaitService, name, $"not ready ({seen})",
+                            service.DependsOn.Where(_serviceReady.ContainsKey).Select(d => _serviceReady[d]),
+                            with: s => s with { Service = new ServiceCheck(StackNetworking.ContainerNetwork(model), service.ReadyWhen, service.Port) });
+                    else Kept.Add(name);
                     continue;
                 }
                 var deps = _netDeps.Concat(service.Volumes.Select(v => _volumeCreated.GetValueOrDefault(v.Name)).Where(id => id > 0))
