@@ -103,6 +103,13 @@ public sealed class WholeApplicationTests(ITestOutputHelper output) : StackTest
             Assert.NotEqual(before[name].Id, after[name].Id);
         Assert.Equal("hello from the api, v2\n", await Get("/from-api"));
 
+        // Nothing changed: no image is built (neither project's inputs changed) and no container is touched.
+        var noop = await _sample.BuildAsync("StackUp", Props(), Env);
+        Assert.True(noop.ExitCode == 0, noop.ToString());
+        Assert.Contains($"Stack '{Stack}' is up to date.", noop.Output);
+        Assert.DoesNotContain("Building image", noop.Output);
+        Assert.Equal(after, await Probe.SnapshotAsync(Stack));
+
         // StackDown removes every part and keeps Redis's data.
         var down = await _sample.BuildAsync("StackDown", Props());
         Assert.True(down.ExitCode == 0, down.ToString());
