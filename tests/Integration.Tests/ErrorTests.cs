@@ -43,6 +43,22 @@ public sealed class ErrorTests(SharedSample shared) : StackTest
     }
 
     [DockerFact]
+    public async Task A_StackProject_that_is_not_a_web_app_is_STACK1045_naming_it_before_any_container()
+    {
+        // A library of the solution named as a StackProject by mistake (a ProjectReference was meant).
+        using var sample = new SampleCopy();
+        var lib = Path.Combine(Path.GetDirectoryName(sample.Directory)!, "Lib");
+        Directory.CreateDirectory(lib);
+        File.WriteAllText(Path.Combine(lib, "Lib.csproj"), """<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>""");
+        sample.AddToProject("""  <ItemGroup><StackProject Include="../Lib/Lib.csproj" Route="/lib" /></ItemGroup>""");
+        var up = await sample.BuildAsync("StackUp", Props());
+        Assert.NotEqual(0, up.ExitCode);
+        Assert.Contains("error STACK1045: StackProject 'lib' has Include=\"Lib.csproj\": name an ASP.NET Core app (Sdk=\"Microsoft.NET.Sdk.Web\", or a FrameworkReference to Microsoft.AspNetCore.App), which nginx can serve; reference a library or worker with a ProjectReference instead.", up.Output);
+        Assert.DoesNotContain("   at ", up.Output);
+        await AssertNothingLeftAsync();
+    }
+
+    [DockerFact]
     public async Task No_reachable_engine_fails_fast_with_STACK3001_naming_the_endpoint_and_DOCKER_HOST()
     {
         // Warm restore and evaluation first, so the measurement is of ProxyStack's probe, not of NuGet.
