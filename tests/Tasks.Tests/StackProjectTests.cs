@@ -76,6 +76,10 @@ public sealed class StackProjectTests
         Assert.Contains(errors, e => e.Format().Contains("has Include=\"../Api/Api.csproj\""));
         Assert.Contains(errors, e => e.Format().Contains("'cache' has Name=\"cache\": give each StackProject and StackContainer its own name"));
         Assert.Contains(errors, e => e.Format().Contains("'cache' has Route=\"/api/\": StackProject 'api' is served there already"));
+
+        // nginx resolves replicas by name: a name longer than a DNS label allows is refused, naming the longest one.
+        var longName = Assert.Single(Errors(Input(new ProjectInput("orders-fulfilment-service-api") { Path = "o.csproj", Route = "/orders" }) with { StackName = "contoso-shop-storefront-web-frontend" }));
+        Assert.Contains("(contoso-shop-storefront-web-frontend-orders-fulfilment-service-api-16) would be longer than the 63 characters", longName.Format());
     }
 
     [Fact]

@@ -57,8 +57,12 @@ internal static partial class StackProjects
     public static string DefaultName(string projectPath) =>
         StackNames.Normalize(Path.GetFileNameWithoutExtension(projectPath))?.Replace('.', '-').Replace('_', '-') ?? "";
 
+    /// <summary>The longest DNS label: nginx resolves each replica by its container name.</summary>
+    private const int MaxDnsLabel = 63;
+
     public static void Validate(StackInput input, List<Diagnostic> d)
     {
+        var stack = StackNames.Normalize(input.StackName.Length > 0 ? input.StackName : input.ProjectName);
         var containers = input.Containers.Select(c => c.Name.Trim()).ToHashSet(StringComparer.Ordinal);
         var projects = input.Projects.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
         var known = containers.Concat(projects).ToHashSet(StringComparer.Ordinal);
@@ -74,6 +78,8 @@ internal static partial class StackProjects
             else if (!seen.Add(name) || containers.Contains(name)) Bad("Name", name, "give each StackProject and StackContainer its own name");
             else if (containers.FirstOrDefault(c => c.StartsWith(name + "-", StringComparison.Ordinal)) is { } clash)
                 Bad("Name", name, $"its replicas would be named like StackContainer '{clash}' ({name}-1, …): rename one of them");
+            else if (stack is not null && StackNames.App(stack, StackValidator.MaxReplicas, name).Length > MaxDnsLabel)
+                Bad("Name", name, $"with the stack '{stack}' its replicas' names ({StackNames.App(stack, StackValidator.MaxReplicas, name)}) would be longer than the {MaxDnsLabel} characters a DNS name may have, which nginx resolves them by: use a shorter Name or StackName");
             var route = NormalizeRoute(p.Route);
             if (p.Route.Trim().Length == 0) Bad("Route", "", $"give the path prefix nginx serves it at, e.g. Route=\"/{name}\"");
             else if (route is null) Bad("Route", p.Route, "use a path prefix such as /api (letters, digits and . _ ~ -, segments separated by '/'); '/' is the front project's");
