@@ -38,25 +38,10 @@ internal static class ServiceReadiness
             if (status is { Running: true })
             {
                 // A check never outlives the wait: a command that hangs is cut at the deadline (at least a second).
-                using var check = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                check.CancelAfter(Max(deadline - DateTime.UtcNow, TimeSpan.FromSeconds(1)));
                 try
                 {
-                    (var ready, last) = await CheckAsync(engine, name, rule, port, check.Token).ConfigureAwait(false);
+                    (var ready, last) = await GuardedCheckAsync(engine, name, rule, port, Max(deadline - DateTime.UtcNow, TimeSpan.FromSeconds(1)), ct).ConfigureAwait(false);
                     if (ready) return;
-                }
-                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-                {
-                    last = "the check did not finish before the deadline";
-                }
-                catch (RegexMatchTimeoutException)
-                {
-                    last = "the log: pattern took too long to match";
-                }
-                catch (EngineRequestException e) when (e.IsConflict)
-                {
-                    // The engine refuses an exec into a container that is restarting: not ready yet.
-                    last = $"the check could not run yet ({e.Reason})";
                 }
                 catch (EngineRequestException e) when (rule.Kind is ReadyRule.Tcp or ReadyRule.Command)
                 {
@@ -83,16 +68,27 @@ internal static class ServiceReadiness
     {
         if (rule.Kind == ReadyRule.Http)
             return await waiter.ProbeReplicaOnceAsync(name, network, null, port, new HealthProbe(rule.Argument, Strict: true), ct).ConfigureAwait(false);
-        using var check = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        check.CancelAfter(OnceTimeout);
         try
         {
-            var (ready, seen) = await CheckAsync(engine, name, rule, port, check.Token).ConfigureAwait(false);
+            var (ready, seen) = await GuardedCheckAsync(engine, name, rule, port, OnceTimeout, ct).ConfigureAwait(false);
             return ready ? null : seen;
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested) { return "the check did not finish in time"; }
-        catch (RegexMatchTimeoutException) { return "the log: pattern took too long to match"; }
         catch (EngineRequestException e) { return $"the check could not run ({e.Reason})"; }
+    }
+
+    /// <summary>
+    /// One check cut after <paramref name="limit"/>, its failures that mean "not ready yet" turned into what was seen: a check
+    /// that did not finish, a log pattern too slow to match, an exec the engine refuses while the container restarts. Other
+    /// engine refusals (no shell in the image) are the caller's to judge.
+    /// </summary>
+    private static async Task<(bool Ready, string Seen)> GuardedCheckAsync(IContainerEngine engine, string name, ReadyRule rule, int port, TimeSpan limit, CancellationToken ct)
+    {
+        using var check = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        check.CancelAfter(limit);
+        try { return await CheckAsync(engine, name, rule, port, check.Token).ConfigureAwait(false); }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested) { return (false, "the check did not finish before the deadline"); }
+        catch (RegexMatchTimeoutException) { return (false, "the log: pattern took too long to match"); }
+        catch (EngineRequestException e) when (e.IsConflict) { return (false, $"the check could not run yet ({e.Reason})"); }
     }
 
     /// <summary>How long one check of a kept container may take before it counts as not ready.</summary>

@@ -73,7 +73,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
         // A replica of another networking mode is replaced whatever it answers (and may sit on a network the relay is not on).
         // Each replica with its own set's probe: the front project's, or its StackProject's.
         var candidates = containers.Where(c => c.BelongsTo(model.Name) && c.Running && c.Role == StackLabels.RoleApp && c.Label(StackLabels.NetworkMode) == model.NetworkMode)
-            .Select(c => (Container: c, Set: model.ReplicaSets.FirstOrDefault(s => s.ProjectKey == c.Project)))
+            .Select(c => (Container: c, Set: model.SetOf(c.Project)))
             .Where(x => x.Set is { } set && x.Container.Replica is { } n && n <= set.Replicas && x.Container.Name == set.AppName(n)).ToList();
         var results = await Task.WhenAll(candidates.Select(async x =>
         {

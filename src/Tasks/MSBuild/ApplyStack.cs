@@ -75,6 +75,7 @@ public sealed class ApplyStack : StackTask
         {
             // StackProjects' secrets (StackEnvironment items with Project): read now too, in memory only, keyed into a digest.
             var projects = new List<AppProject>();
+            var salt = SecretDigests.LoadOrCreateSalt(SaltFile);
             foreach (var project in model.Projects)
             {
                 if (project.Secrets.Count == 0) { projects.Add(project); continue; }
@@ -83,7 +84,7 @@ public sealed class ApplyStack : StackTask
                 {
                     Environment = project.Environment.Concat(values).OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
                     SecretNames = values.Select(v => v.Key).ToHashSet(StringComparer.Ordinal),
-                    SecretDigest = SecretDigests.Compute(SecretDigests.LoadOrCreateSalt(SaltFile), values),
+                    SecretDigest = SecretDigests.Compute(salt, values),
                 });
             }
             model = model with { Projects = projects };

@@ -29,7 +29,7 @@ public sealed class GetStackStatus : StackTask
             // A backing container counts as ready while it runs (its ReadyWhen rule was checked when it started).
             var ready = status is { Running: true } && (c.Role == StackLabels.RoleService || (c.Role == StackLabels.RoleProxy
                 ? (await ReadinessWaiter.ProbeAsync(new Uri(model.ServedUrl + model.HealthPath), model.ProxyHealth, ct).ConfigureAwait(false)).Ok
-                : c.Replica is { } n && model.ReplicaSets.FirstOrDefault(set => set.ProjectKey == c.Project) is { } set
+                : c.Replica is { } n && model.SetOf(c.Project) is { } set
                     && await waiter.ProbeReplicaOnceAsync(c.Name, StackNetworking.ContainerNetwork(model), StackNetworking.ProbeAddress(model),
                         StackNetworking.ReplicaPort(set, n), set.Health, ct).ConfigureAwait(false) is null));
             rows.Add([c.Name, c.Project.Length > 0 ? $"{c.Role} ({c.Project})" : c.Role ?? "?", status?.State ?? "gone", ready ? "yes" : "no", c.ShortId]);

@@ -121,6 +121,8 @@ internal sealed record StackModel
     [JsonIgnore] public IReadOnlyList<StackModel> ReplicaSets => ProjectKey.Length > 0 ? [this]
         : BackingServices.StartOrder([this, .. Projects.Select(ForProject)], m => m.ProjectKey, m => string.Join(';', m.AppDependsOn));
     public string ServiceName(string service) => StackNames.Service(Name, service);
+    /// <summary>The replica set a replica belongs to by its project label ("" for the front project); null for a StackProject no longer declared.</summary>
+    public StackModel? SetOf(string project) => ReplicaSets.FirstOrDefault(s => s.ProjectKey == project);
 
     /// <summary>One line per StackProject: where it is served and by how many replicas.</summary>
     [JsonIgnore] public IEnumerable<string> ProjectLines => Projects.Select(p => string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.ProjectListening, Name, p.Name, p.Replicas, ServedUrl + p.Route));

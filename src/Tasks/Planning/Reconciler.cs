@@ -259,14 +259,14 @@ internal static class Reconciler
                 var imageId = observed.ImageIds.GetValueOrDefault(service.Image, service.Image);
                 var hash = ServiceHash(model, service, imageId);
                 var existing = _ours.FirstOrDefault(c => c.Name == name);
+                var check = new ServiceCheck(StackNetworking.ContainerNetwork(model), service.ReadyWhen, service.Port);
                 if (existing is not null && _netExists && existing.Running && existing.Label(StackLabels.ConfigHash) == hash)
                 {
                     // Unchanged and running: kept once it passes its rule now; one that does not (still initializing after an
                     // interrupted run, say) is waited for again — never recreated for it: its data may be what it is busy with.
                     if (observed.UnreadyServices.TryGetValue(name, out var seen))
                         _serviceReady[service.Name] = _b.Add(StepKind.WaitService, name, $"not ready ({seen})",
-                            service.DependsOn.Where(_serviceReady.ContainsKey).Select(d => _serviceReady[d]),
-                            with: s => s with { Service = new ServiceCheck(StackNetworking.ContainerNetwork(model), service.ReadyWhen, service.Port) });
+                            service.DependsOn.Where(_serviceReady.ContainsKey).Select(d => _serviceReady[d]), with: s => s with { Service = check });
                     else Kept.Add(name);
                     continue;
                 }
@@ -285,8 +285,7 @@ internal static class Reconciler
                 }
                 var create = _b.Add(StepKind.CreateContainer, name, cause, deps, ContainerSpecs.Service(model, service, imageId, hash));
                 var start = _b.Add(StepKind.StartContainer, name, cause, [create]);
-                _serviceReady[service.Name] = _b.Add(StepKind.WaitService, name, cause, [start],
-                    with: s => s with { Service = new ServiceCheck(StackNetworking.ContainerNetwork(model), service.ReadyWhen, service.Port) });
+                _serviceReady[service.Name] = _b.Add(StepKind.WaitService, name, cause, [start], with: s => s with { Service = check });
                 if (retired is not null) _retiredServices.Add((retired, cause, _serviceReady[service.Name]));
             }
         }
