@@ -11,22 +11,26 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
 
-    private RunningProcess Run(bool keepRunning = false, string? launchProfile = null) => RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory,
+    private RunningProcess Run(bool keepRunning = false, string? launchProfile = null, params string[] more) => RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory,
         ["run", "--project", shared.Sample.ProjectFile, $"-p:StackName={Stack}", $"-p:StackHostPort={Port}", "-p:StackReplicas=2",
-         $"-p:StackKeepRunning={keepRunning.ToString().ToLowerInvariant()}", .. launchProfile is null ? Array.Empty<string>() : ["--launch-profile", launchProfile]],
+         $"-p:StackKeepRunning={keepRunning.ToString().ToLowerInvariant()}", .. launchProfile is null ? Array.Empty<string>() : ["--launch-profile", launchProfile], .. more],
         new Dictionary<string, string> { ["StackRegistryMirror"] = Repository.Mirror }));
 
     [DockerFact]
     public Task Dotnet_run_serves_the_stack_and_ctrl_c_leaves_no_container_and_no_network() =>
         RunThenStopWith(Cli.SIGINT, group: true);
 
+    /// <summary>
+    /// Also on Visual Studio's path: the tasks in the out-of-process .NET task host that MSBuild on .NET Framework uses
+    /// (<see cref="TaskHostTests"/>).
+    /// </summary>
     [DockerFact]
     public Task Dotnet_run_stops_cleanly_on_SIGTERM_and_warns_when_it_applied_another_launch_profile_than_the_replicas_got() =>
-        RunThenStopWith(Cli.SIGTERM, group: false, launchProfile: "Staging");
+        RunThenStopWith(Cli.SIGTERM, group: false, launchProfile: "Staging", "-p:_StackMSBuildRuntimeType=Full");
 
-    private async Task RunThenStopWith(int signal, bool group, string? launchProfile = null)
+    private async Task RunThenStopWith(int signal, bool group, string? launchProfile = null, params string[] more)
     {
-        using var run = Run(launchProfile: launchProfile);
+        using var run = Run(launchProfile: launchProfile, more: more);
         Assert.True(await run.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), run.Output);
         Assert.Contains($"Stack '{Stack}': 2 replica(s) behind nginx at http://127.0.0.1:{Port}", run.Output);
         // The bring-up was watchable: one line per replica and for the proxy with how long each took, then the URL once, first
@@ -197,7 +201,8 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         Assert.True(await watch.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), watch.Output);
         // On a terminal the bring-up's progress lines wait for the foreground program (the build's live status line would
         // overwrite them) and come whole, each on its own line, before the URL.
-        Assert.Matches($@"(?m)^  {Stack}-app-1 ready \(\d+\.\d s\)?$", watch.Output);
+        Assert.Matches($@"(?m)^  {Stack}-app-1 ready \(\d+\.\d s\)
+?$", watch.Output);
         Assert.True(watch.Output.IndexOf("  applied in ", StringComparison.Ordinal) is var applied && applied >= 0
             && applied < watch.Output.IndexOf("Now listening on: ", StringComparison.Ordinal), watch.Output);
         Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));

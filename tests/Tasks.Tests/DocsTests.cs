@@ -23,6 +23,17 @@ public class DocsTests
         foreach (Match m in Regex.Matches(doc, @"STACK\d{4}"))
             Assert.Contains(m.Value, codes);
     }
+
+    /// <summary>A code the SDK's targets raise with an Error task says what its resource says (the targets cannot read it).</summary>
+    [Fact]
+    public void A_code_raised_by_the_targets_has_its_resource_text()
+    {
+        var targets = File.ReadAllText(Repository.File("src", "Sdk", "Sdk", "Sdk.targets"));
+        var error = Regex.Match(targets, "Code=\"STACK1047\"\\s+Text=\"([^\"]*)\"");
+        Assert.True(error.Success);
+        var text = System.Net.WebUtility.HtmlDecode(error.Groups[1].Value).Replace("$(_StackMSBuildVersion)", "{0}");
+        Assert.Equal(ProxyStack.Resources.Strings.MSBuildTooOld, "STACK1047: " + text);
+    }
 }
 
 public class FailureModesCatalogueTests
@@ -121,11 +132,12 @@ public class FailureModesCatalogueTests
         var sources = string.Join("\n", Repository.SourceFiles("src", "Tasks")
             .Where(f => !f.EndsWith("DiagnosticCodes.cs"))
             .Select(File.ReadAllText));
+        var targets = File.ReadAllText(Repository.File("src", "Sdk", "Sdk", "Sdk.targets")) + File.ReadAllText(Repository.File("src", "Sdk", "Sdk", "Project.targets"));
         var doc = File.ReadAllText(Repository.File("docs", "failure-modes.md"));
         foreach (Match m in Regex.Matches(doc, @"STACK\d{4}"))
         {
             Assert.True(Codes.TryGetValue(m.Value, out var name), $"{m.Value} is not a code");
-            Assert.Contains($"nameof(Strings.{name})", sources);
+            Assert.True(sources.Contains($"nameof(Strings.{name})") || targets.Contains($"Code=\"{m.Value}\""), $"{m.Value} is emitted nowhere");
         }
     }
 }

@@ -109,7 +109,7 @@ internal static class RunOwner
         || args.Count > 1 && Path.GetFileNameWithoutExtension(args[0]) == "dotnet" && args[1] == "watch";
 
     /// <summary>The parent from /proc/&lt;pid&gt;/stat (field 4); 0 when it cannot be read.</summary>
-    private static int ParentOf(int pid) =>
+    public static int ParentOf(int pid) =>
         RunRegistry.StatFields(pid) is { Length: > 1 } fields && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var parent) ? parent : 0;
 
     private static IReadOnlyList<string> CommandLineOf(int pid)

@@ -251,14 +251,16 @@ public sealed class ApplyStack : StackTask
     private const string ReaperShell = "exec \"$0\" \"$@\" </dev/null >>\"$PROXYSTACK_REAPER_LOG\" 2>&1";
 
     /// <summary>
-    /// Under `dotnet run` (which runs this task in its own process): registers the run with the stack and starts the reaper
+    /// Under `dotnet run` (which runs the build in its own process): registers the run with the stack and starts the reaper
     /// that removes the stack once the run's process is gone, however it ends — before any container exists, so no moment of
-    /// the bring-up is left uncovered. The run's process is this one, or under `dotnet watch` dotnet watch itself (see
+    /// the bring-up is left uncovered. The run's process is the build's (<see cref="StackTask.BuildProcessId"/>), or under
+    /// `dotnet watch` dotnet watch itself (see
     /// <see cref="RunOwner"/>). Once per process: a later bring-up of the same run (or of watch's next restart) reuses the reaper.
     /// </summary>
     private void StartReaper(StackModel model)
     {
-        var pid = RunOwner.Find(Environment.ProcessId);
+        var build = BuildProcessId;
+        var pid = RunOwner.Find(build);
         if (!RunRegistry.Register(model.Name, pid)) return;
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : Environment.ProcessPath ?? "dotnet";
         var log = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(ModelFile))!, "reaper.log");
@@ -271,7 +273,7 @@ public sealed class ApplyStack : StackTask
         psi.UseShellExecute = false;
         psi.Environment["PROXYSTACK_REAPER_LOG"] = log;
         using var reaper = System.Diagnostics.Process.Start(psi);
-        StackLog.Detail($"reaper started (pid {reaper?.Id}) for {(pid == Environment.ProcessId ? "dotnet run" : "dotnet watch")} pid {pid}; log: {log}");
+        StackLog.Detail($"reaper started (pid {reaper?.Id}) for {(pid == build ? "dotnet run" : "dotnet watch")} pid {pid}; log: {log}");
     }
 
     /// <summary>

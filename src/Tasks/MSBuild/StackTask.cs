@@ -44,6 +44,16 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
     /// <summary>What this task's time is called in the stack-up profile (detailed verbosity); null: not profiled.</summary>
     private protected virtual string? ProfileLabel => null;
 
+    /// <summary>
+    /// The process running the build: this one, or — when MSBuild runs the task in a task host (MSBuild on .NET Framework
+    /// runs every task of ours in a .NET task host; see Sdk.targets) — the MSBuild process that started the host, which
+    /// outlives it. A `dotnet run` stack belongs to that process, not to a task host that ends with the build. (The parent
+    /// is read from Linux's /proc; elsewhere this process.)
+    /// </summary>
+    private protected int BuildProcessId =>
+        BuildEngine?.GetType().Name == "OutOfProcTaskHostNode" && RunOwner.ParentOf(Environment.ProcessId) is > 1 and var parent
+            ? parent : Environment.ProcessId;
+
     public void Cancel()
     {
         try { _cts.Cancel(); }

@@ -12,7 +12,8 @@ public abstract class StackTest : IDisposable
     /// <summary>The engine the test's stacks live on, for the probe and the teardown: the default engine when null.</summary>
     protected virtual string? EngineEndpoint => null;
     protected string Stack { get; } = Ports.NewStackName();
-    protected int Port { get; } = Ports.Free();
+    /// <summary>The proxy's port, the first of four free ones: host networking publishes three replicas on the ports after it.</summary>
+    protected int Port { get; } = Ports.FreeRun(4);
     /// <summary>Other stacks the test brought up; cleaned up too.</summary>
     protected List<string> OtherStacks { get; } = [];
     private readonly List<string> _tempFolders = [];
