@@ -17,6 +17,8 @@ app.UseWebSockets();
 app.MapGet("/", () => "hello world\n");
 // The replica's host name (its container id), so load balancing across replicas can be seen.
 app.MapGet("/whoami", () => Environment.MachineName + "\n");
+// The serving process's id: with StackAppOnHost (F5 that debugs) a process on the host, else a replica's own (1 or so).
+app.MapGet("/pid", () => $"{Environment.ProcessId}\n");
 // The host environment, a value only appsettings.Development.json sets and one only the launch profile sets: Development and
 // both values under `dotnet run`, Production and neither under StackUp.
 app.MapGet("/environment", () => $"{app.Environment.EnvironmentName} {app.Configuration["HelloStack:Settings"] ?? "-"} {app.Configuration["HelloStack:Profile"] ?? "-"}\n");

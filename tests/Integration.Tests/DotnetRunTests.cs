@@ -178,6 +178,56 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
     }
 
     /// <summary>
+    /// F5 that debugs: the sample's "HelloStack (debug)" launch profile sets StackAppOnHost, which the build reads from the
+    /// profile Visual Studio has selected ($(ActiveDebugProfile), as its .user file sets it; `dotnet run` does not tell the
+    /// build its profile). The app is a process on this host — the one `dotnet run` (or the IDE's debugger) started — with
+    /// the profile's environment, and nginx in its container serves it through the engine's host gateway, while the API
+    /// project still runs in containers at its route and the app reaches it. Ctrl-C removes every container.
+    /// </summary>
+    [DockerFact]
+    public async Task The_debug_profile_runs_the_app_on_the_host_behind_the_stacks_nginx_and_ctrl_c_removes_the_containers()
+    {
+        using var run = RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory,
+            ["run", "--project", shared.Sample.ProjectFile, "--launch-profile", "HelloStack (debug)", "-p:ActiveDebugProfile=HelloStack (debug)",
+             $"-p:StackName={Stack}", $"-p:StackHostPort={Port}", "-p:HelloStackApi=true"],
+            new Dictionary<string, string> { ["StackRegistryMirror"] = Repository.Mirror }));
+        Assert.True(await run.WaitForOutputAsync($"Now listening on: http://127.0.0.1:{Port + 1}", StartTimeout), run.Output);
+        Assert.Contains($"Stack '{Stack}': the app on this host (http://127.0.0.1:{Port + 1}) behind nginx at http://127.0.0.1:{Port}", run.Output);
+        Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+        // The process that answered through nginx is a process of this host, started by `dotnet run`.
+        var pid = int.Parse((await Http.GetStringAsync($"http://127.0.0.1:{Port}/pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("HelloStack", File.ReadAllText($"/proc/{pid}/cmdline"));
+        Assert.Contains(run.Id, Ancestors(pid));
+        Assert.Equal("Development from-appsettings.Development.json from-the-debug-profile\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/environment"));
+        // No replica of the app; the API's replicas serve its route, and the app on the host reaches the API.
+        var containers = (await Probe.ContainersAsync(Stack)).Select(c => c.Names[0].TrimStart('/')).ToList();
+        Assert.Equal([$"{Stack}-api-1", $"{Stack}-api-2", $"{Stack}-proxy"], containers.Order());
+        Assert.StartsWith("hello from the api", await Http.GetStringAsync($"http://127.0.0.1:{Port}/api"));
+        Assert.StartsWith("hello from the api", await Http.GetStringAsync($"http://127.0.0.1:{Port}/from-api"));
+
+        Cli.SignalGroup(run.Id, Cli.SIGINT);
+        Assert.NotNull(await run.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        // The stack belongs to the run: once `dotnet run` has gone, the reaper removes it.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await Probe.ContainersAsync(Stack)).Count > 0 && DateTime.UtcNow < deadline) await Task.Delay(500);
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
+    }
+
+    /// <summary>The process's parent, grandparent and so on, from Linux's /proc.</summary>
+    private static List<int> Ancestors(int pid)
+    {
+        var chain = new List<int>();
+        for (var depth = 0; depth < 6 && pid > 1; depth++)
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            pid = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+            chain.Add(pid);
+        }
+        return chain;
+    }
+
+    /// <summary>
     /// `dotnet watch --no-hot-reload run`: watch opens the browser at the stack's URL (the runner's "Now listening on" line, not
     /// a replica's), a saved change restarts the run and the stack stays up through it — the next run replaces the replicas
     /// rolling while wrk and slow POSTs count no failure — and Ctrl-C removes the stack.

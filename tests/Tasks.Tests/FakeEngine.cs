@@ -67,6 +67,8 @@ internal sealed class FakeEngine : IContainerEngine
     public Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct) =>
         BuildFailure is null ? Record($"build {tag}") : Task.FromException(BuildFailure);
 
+    public Task<string?> HostGatewayAsync(CancellationToken ct) => Task.FromResult<string?>("172.17.0.1");
+
     public Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {
         Networks[name] = labels.ToDictionary();

@@ -51,6 +51,8 @@ internal static class DiagnosticCodes
     public const string EnvironmentProjectUnknown = "STACK1046";
     /// <summary>Raised by Sdk.targets (no task can load there); the resource keeps its text in step.</summary>
     public const string MSBuildTooOld = "STACK1047";
+    public const string AppOnHostNeedsBridge = "STACK1048";
+    public const string AppOnHostPortConflict = "STACK1049";
     public const string BaseImageUnavailable = "STACK2001";
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";

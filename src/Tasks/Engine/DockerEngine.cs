@@ -153,6 +153,23 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
     /// winner (the oldest, then the lowest id), and fails as a conflict when its own was not the winner. The engine may commit
     /// the two creations in either order, so only the one that sees both decides; it is enough that one does.
     /// </summary>
+    public Task<string?> HostGatewayAsync(CancellationToken ct) =>
+        // Docker's default bridge is "bridge"; Podman's default network is "podman".
+        CallOrMissing<string?>("inspect the default bridge network", async () =>
+        {
+            foreach (var name in new[] { "bridge", "podman" })
+            {
+                try
+                {
+                    var net = await _client.Networks.InspectNetworkAsync(name, ct).ConfigureAwait(false);
+                    if (net.IPAM?.Config?.Select(c => c.Gateway).FirstOrDefault(g => System.Net.IPAddress.TryParse(g, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) is { } gateway)
+                        return gateway;
+                }
+                catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound) { }
+            }
+            return null;
+        }, null);
+
     public async Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {
         var created = await Call("create network " + name, () => _client.Networks.CreateNetworkAsync(new NetworksCreateParameters
@@ -244,6 +261,7 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
                 },
             },
             Links = spec.Links.ToList(),
+            ExtraHosts = spec.ExtraHosts.ToList(),
             // Hardening (see ContainerSpecs): no privilege gain through setuid binaries, no capabilities, bounded processes
             // and logs. Ports below 1024 need no capability in a container (the engine sets ip_unprivileged_port_start=0).
             SecurityOpt = ["no-new-privileges:true"],

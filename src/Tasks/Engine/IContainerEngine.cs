@@ -30,6 +30,11 @@ internal interface IContainerEngine
     Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct);
 
     Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct);
+    /// <summary>
+    /// The host's address on the engine's default bridge — where a container's host-gateway leads — or null when the engine
+    /// has no such network (or it has no IPv4 gateway).
+    /// </summary>
+    Task<string?> HostGatewayAsync(CancellationToken ct);
     Task<bool> RemoveNetworkAsync(string name, CancellationToken ct);
 
     /// <summary>Volumes labelled with the stack, plus any volume named one of <paramref name="names"/>.</summary>

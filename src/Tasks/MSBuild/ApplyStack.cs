@@ -21,7 +21,7 @@ public sealed class ApplyStack : StackTask
     /// The app image this build produced, by id, so a tag moved by a concurrent build is never deployed.
     /// Example: sha256:3f1c… (a reference such as hellostack:latest is accepted too)
     /// </summary>
-    [Required] public string AppImage { get; set; } = "";
+    public string AppImage { get; set; } = "";
     /// <summary>Each StackProject's image this build produced: Include is the project's name, metadata Image its id. Example: api</summary>
     public ITaskItem[] ProjectImages { get; set; } = [];
     /// <summary>The proxy image this build produced, by id. Example: sha256:9ab2…</summary>
@@ -37,6 +37,13 @@ public sealed class ApplyStack : StackTask
 
     /// <summary>Example: http://127.0.0.1:8080</summary>
     [Output] public string StackUrl { get; set; } = "";
+
+    /// <summary>
+    /// With StackAppOnHost: the app on the host's command-line arguments — where it must listen for nginx to reach it, and
+    /// the addresses of the StackProjects it depends on, through nginx. Example:
+    /// --urls "http://127.0.0.1:8081;http://172.17.0.1:8081" --services:api:http:0=http://127.0.0.1:8080/api
+    /// </summary>
+    [Output] public string AppOnHostArguments { get; set; } = "";
 
     /// <summary>Whether `dotnet run` runs this bring-up: its build prints no message, so progress goes to the console too.</summary>
     public bool UnderRun { get; set; }
@@ -145,7 +152,7 @@ public sealed class ApplyStack : StackTask
         await using var relay = new ProbeRelay(Engine, StackLog, model, ProxyImage);
         var observer = new StackObserver(Engine, StackLog, relay);
         var projectImages = ProjectImages.ToDictionary(i => i.ItemSpec, i => i.GetMetadata("Image"), StringComparer.Ordinal);
-        string[] images = [AppImage, model.NginxImage, .. model.Services.Select(sv => sv.Image), .. projectImages.Values];
+        string[] images = [.. AppImage.Length > 0 ? [AppImage] : Array.Empty<string>(), model.NginxImage, .. model.Services.Select(sv => sv.Image), .. projectImages.Values];
         var observed = await observer.ObserveAsync(model, images, ct).ConfigureAwait(false);
         StackLog.Detail($"profile: observe (listing, image ids, proxy config, ports, readiness) took {clock.ElapsedMilliseconds} ms");
         if (model.Adopt && Reconciler.OtherOwner(model, observed) is { } owner)
@@ -177,8 +184,16 @@ public sealed class ApplyStack : StackTask
             StackLog.Progress($"applied in {clock.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s");
         }
         StackUrl = model.ServedUrl;
-        // Under `dotnet run` the foreground program prints this line (with "press Ctrl-C to stop"): the build log only.
-        Log.LogMessage(MessageImportance.High, string.Format(Strings.StackListening, model.Name, model.Replicas, model.ServedUrl));
+        if (model.AppOnHostPort > 0)
+        {
+            AppOnHostArguments = StackNetworking.AppOnHostArguments(model, await Engine.HostGatewayAsync(ct).ConfigureAwait(false));
+            foreach (var service in model.Services.Where(s => model.AppDependsOn.Contains(s.Name) && s.ConnectionString.Length > 0))
+                StackLog.Milestone(string.Format(Strings.AppOnHostWithoutService, model.Name, service.Name, service.EnvironmentName));
+        }
+        // Under `dotnet run` the foreground program prints this line (with "press Ctrl-C to stop"): the build log only. With
+        // the app on the host the foreground program is the app itself, so the bring-up says where it is served.
+        if (UnderRun && model.AppOnHostPort > 0) StackLog.Milestone(model.ListeningLine);
+        else Log.LogMessage(MessageImportance.High, model.ListeningLine);
         foreach (var line in model.ProjectLines) Log.LogMessage(MessageImportance.High, line);
         if (model.HttpsUrl is { } https && !model.HttpsRedirect) StackLog.Milestone($"Stack '{model.Name}': also at {https}");
         if (model.Network.OnHostNetwork)

@@ -36,6 +36,17 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     public string StackNetworkMode { get; set; } = "";
     /// <summary>Example: false</summary>
     public string StackKeepRunning { get; set; } = "";
+    /// <summary>
+    /// Whether the front project runs on this host instead of in containers; empty: as the IDE's selected launch profile says
+    /// (<see cref="ActiveDebugProfile"/>), else false. Example: true
+    /// </summary>
+    public string StackAppOnHost { get; set; } = "";
+    /// <summary>The launch profile Visual Studio has selected ($(ActiveDebugProfile), from the project's .user file). Example: HelloStack (debug)</summary>
+    public string ActiveDebugProfile { get; set; } = "";
+    /// <summary>StackAppOnHost as decided: set, or from the selected launch profile's StackAppOnHost variable. Example: true</summary>
+    [Output] public bool AppOnHost { get; set; }
+    /// <summary>The port the app on the host listens on (empty: StackHostPort + 1). Example: 5080</summary>
+    public string StackAppOnHostPort { get; set; } = "";
     /// <summary>Whether `dotnet run` brings the stack up (the hook's condition is in Sdk.targets; validated here). Example: true</summary>
     public string StackRunHook { get; set; } = "";
     /// <summary>Under `dotnet run`: the launch profile whose environment the replicas get (empty: dotnet run's default).</summary>
@@ -143,6 +154,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             RegistryMirror = StackRegistryMirror,
             NetworkMode = StackNetworkMode,
             KeepRunning = StackKeepRunning,
+            AppOnHost = StackAppOnHost.Trim().Length > 0 ? StackAppOnHost : LaunchProfiles.AppOnHost(ActiveDebugProfile.Length > 0 && LaunchSettingsFile.Length > 0 ? ReadOrNull(LaunchSettingsFile) : null, ActiveDebugProfile) ? "true" : "false",
+            AppOnHostPort = StackAppOnHostPort,
             RunHook = StackRunHook,
             LockTimeout = StackLockTimeout,
             MaxRequestBodySize = StackMaxRequestBodySize,
@@ -203,6 +216,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
         var (model, diagnostics) = StackModelBuilder.Build(input);
         MSBuildDiagnosticSink.Log(Log, diagnostics);
         if (model is null || Log.HasLoggedErrors) return false;
+        AppOnHost = model.AppOnHostPort > 0;
 
         if (!model.SharedKeys && input.SharedKeys.Trim().Length == 0)
             Log.LogMessageFromResources(MessageImportance.High, nameof(Strings.KeyRingLeftToApp), model.Name, KeyRing.OwnStorageMarker);

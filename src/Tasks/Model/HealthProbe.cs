@@ -12,10 +12,13 @@ namespace ProxyStack.Model;
 /// <param name="Http2">Probe over HTTP/2 with prior knowledge: the app speaks nothing else (gRPC).</param>
 internal sealed record HealthProbe(string Path, bool Strict, bool Http2 = false)
 {
-    public bool Passes(int status) => Strict ? status < 400 : status < 500;
+    /// <summary>Any HTTP answer passes: the proxy in front of an app on the host that starts only after the bring-up (nginx answers 502 until then).</summary>
+    public bool AnyAnswer { get; init; }
+
+    public bool Passes(int status) => AnyAnswer || (Strict ? status < 400 : status < 500);
 
     /// <summary>"GET /healthz (2xx or 3xx)", for messages.</summary>
-    public override string ToString() => $"GET {Path} ({(Strict ? "2xx or 3xx" : "any status below 500")})";
+    public override string ToString() => $"GET {Path} ({(AnyAnswer ? "any answer" : Strict ? "2xx or 3xx" : "any status below 500")})";
 }
 
 /// <summary>Finds the path of the project's ASP.NET Core health checks, when its code maps them at a literal path.</summary>

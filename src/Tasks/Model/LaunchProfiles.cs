@@ -67,6 +67,19 @@ internal static class LaunchProfiles
         }
     }
 
+    /// <summary>
+    /// Whether launch profile <paramref name="name"/> runs the app on the host: its environmentVariables set StackAppOnHost to
+    /// true. (Visual Studio tells the build which profile is selected, as $(ActiveDebugProfile); `dotnet run` does not.) A
+    /// missing file, profile or variable, or unreadable JSON: false — the build never fails over an IDE's selection.
+    /// </summary>
+    public static bool AppOnHost(string? json, string name)
+    {
+        if (json is null || name.Trim().Length == 0) return false;
+        var (profile, error) = Select(json, "", name);
+        return error is null && profile is not null
+            && profile.Environment.Any(e => e.Key == "StackAppOnHost" && StackValidator.ParseBool(e.Value) == true);
+    }
+
     private static string? CommandName(JsonElement profile) =>
         profile.TryGetProperty("commandName", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
 }

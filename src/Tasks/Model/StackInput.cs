@@ -18,6 +18,10 @@ internal sealed record StackInput
     public string RegistryMirror { get; init; } = "";
     public string NetworkMode { get; init; } = "";
     public string KeepRunning { get; init; } = "";
+    /// <summary>StackAppOnHost (true|false): the front project runs on this host, not in containers (F5 that debugs).</summary>
+    public string AppOnHost { get; init; } = "false";
+    /// <summary>StackAppOnHostPort: where the app on the host listens (empty: StackHostPort + 1). Example: 5080</summary>
+    public string AppOnHostPort { get; init; } = "";
     /// <summary>StackRunHook: whether `dotnet run` brings the stack up (true|false).</summary>
     public string RunHook { get; init; } = "true";
     public string LockTimeout { get; init; } = "";

@@ -21,8 +21,11 @@ internal sealed record StackModel
     public bool HealthStrict { get; init; } = true;
     /// <summary>The probe of a replica (over HTTP/2 when the app speaks only that).</summary>
     [JsonIgnore] public HealthProbe Health => new(HealthPath, HealthStrict, AppHttp2);
-    /// <summary>The probe through nginx, which speaks HTTP/1.1 to the host whatever the app speaks.</summary>
-    [JsonIgnore] public HealthProbe ProxyHealth => new(HealthPath, HealthStrict);
+    /// <summary>
+    /// The probe through nginx, which speaks HTTP/1.1 to the host whatever the app speaks. With the app on the host, which
+    /// starts after the bring-up, nginx answering at all is the proxy being ready.
+    /// </summary>
+    [JsonIgnore] public HealthProbe ProxyHealth => new(HealthPath, HealthStrict) { AnyAnswer = AppOnHostPort > 0 };
     public required int ReadyTimeoutSeconds { get; init; }
     /// <summary>The nginx base image, mirror already applied.</summary>
     public required string NginxImage { get; init; }
@@ -30,6 +33,11 @@ internal sealed record StackModel
     /// <summary><see cref="NetworkMode"/> as the type that owns its rules.</summary>
     [JsonIgnore] public StackNetworkMode Network => StackNetworkMode.Parse(NetworkMode) ?? StackNetworkMode.Bridge;
     public required bool KeepRunning { get; init; }
+    /// <summary>
+    /// StackAppOnHost: the port the front project listens on as a process on this host (the IDE's F5, debugger attached),
+    /// reached by nginx through the engine's host gateway; its replica set is then empty. 0: the app runs in containers.
+    /// </summary>
+    public int AppOnHostPort { get; init; }
     /// <summary>Seconds a bring-up or teardown waits for another one of the same stack before STACK4014.</summary>
     public int LockTimeoutSeconds { get; init; } = 300;
     /// <summary>Largest request body nginx passes on, in bytes (0: no limit). Kestrel's default, 30,000,000.</summary>
@@ -104,6 +112,7 @@ internal sealed record StackModel
     {
         ProjectKey = project.Name,
         Replicas = project.Replicas,
+        AppOnHostPort = 0,
         AppPort = project.AppPort,
         HealthPath = project.HealthPath,
         HealthStrict = project.HealthStrict,
@@ -123,6 +132,11 @@ internal sealed record StackModel
     public string ServiceName(string service) => StackNames.Service(Name, service);
     /// <summary>The replica set a replica belongs to by its project label ("" for the front project); null for a StackProject no longer declared.</summary>
     public StackModel? SetOf(string project) => ReplicaSets.FirstOrDefault(s => s.ProjectKey == project);
+
+    /// <summary>Where the stack is served and by what: the front project's replicas, or the app on this host.</summary>
+    [JsonIgnore] public string ListeningLine => AppOnHostPort > 0
+        ? string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.AppOnHostListening, Name, AppOnHostPort, ServedUrl)
+        : string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.StackListening, Name, Replicas, ServedUrl);
 
     /// <summary>One line per StackProject: where it is served and by how many replicas.</summary>
     [JsonIgnore] public IEnumerable<string> ProjectLines => Projects.Select(p => string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.ProjectListening, Name, p.Name, p.Replicas, ServedUrl + p.Route));

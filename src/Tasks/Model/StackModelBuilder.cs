@@ -52,7 +52,9 @@ internal static class StackModelBuilder
             Projects = projects,
             AppDependsOn = appDependsOn,
             Name = stackName,
-            Replicas = StackValidator.ParseInt(input.Replicas)!.Value,
+            // The app on the host is the front project's only instance: no replica of it runs in a container.
+            Replicas = StackValidator.AppOnHostPort(input) > 0 ? 0 : StackValidator.ParseInt(input.Replicas)!.Value,
+            AppOnHostPort = StackValidator.AppOnHostPort(input),
             HostAddress = input.HostAddress.Trim(),
             HostPort = StackValidator.ParseInt(input.HostPort)!.Value,
             AppPort = StackValidator.ParseInt(input.AppPort)!.Value,

@@ -62,9 +62,40 @@ internal static class StackNetworking
     /// nginx's upstream servers: with DNS membership every slot name a replica can hold (1 to the most replicas a stack may
     /// have), re-resolved, so the config never depends on StackReplicas; otherwise each replica by name or loopback port.
     /// </summary>
-    public static IReadOnlyList<string> Upstreams(StackModel m) => ReplicasByDns(m)
+    public static IReadOnlyList<string> Upstreams(StackModel m) => m.AppOnHostPort > 0
+        ? [$"{AppOnHostName}:{m.AppOnHostPort.ToString(CultureInfo.InvariantCulture)}"]
+        : ReplicasByDns(m)
         ? Enumerable.Range(1, StackValidator.MaxReplicas).Select(i => $"{m.AppName(i)}:{m.AppPort.ToString(CultureInfo.InvariantCulture)} resolve").ToList()
         : Enumerable.Range(1, m.Replicas).Select(i => $"{ReplicaHost(m, i)}:{ReplicaPort(m, i).ToString(CultureInfo.InvariantCulture)}").ToList();
+
+    /// <summary>The name the proxy reaches the app on this host by (StackAppOnHost): the engine's host gateway, as Docker Desktop names it.</summary>
+    public const string AppOnHostName = "host.docker.internal";
+
+    /// <summary>
+    /// The app on the host's command-line configuration (ASP.NET Core reads it above the launch profile's): its URLs, and for
+    /// each StackProject its address through nginx's published port and route (a replica gets http://api:8080, which only
+    /// containers resolve). Backing containers are not reachable from the host unless published (HostPort), so they get none.
+    /// </summary>
+    public static string AppOnHostArguments(StackModel m, string? hostGateway) =>
+        $"--urls \"{string.Join(';', AppOnHostUrls(m.AppOnHostPort, hostGateway))}\""
+        + string.Concat(m.Projects.Select(p => $" --services:{p.Name}:http:0={m.Url}{p.Route}"));
+
+    /// <summary>
+    /// Where the app on the host listens: loopback (where Docker Desktop's host gateway leads, and for the developer's browser)
+    /// and, when the engine's host gateway is an address of this machine (a Linux engine), that address too — the docker0
+    /// bridge, which only this machine and its containers reach. Never all interfaces.
+    /// </summary>
+    public static IReadOnlyList<string> AppOnHostUrls(int port, string? hostGateway)
+    {
+        var urls = new List<string> { $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}" };
+        if (hostGateway is not null && System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+                .SelectMany(i => i.GetIPProperties().UnicastAddresses).Any(a => a.Address.ToString() == hostGateway))
+            urls.Add($"http://{hostGateway}:{port.ToString(CultureInfo.InvariantCulture)}");
+        return urls.Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The proxy's extra /etc/hosts entries: with StackAppOnHost, <see cref="AppOnHostName"/> at the engine's host gateway.</summary>
+    public static IReadOnlyList<string> ProxyExtraHosts(StackModel m) => m.AppOnHostPort > 0 ? [$"{AppOnHostName}:host-gateway"] : [];
 
     /// <summary>nginx's listen directive: an unprivileged port in its own network namespace, or the host address and port in host mode.</summary>
     public static string ProxyListen(StackModel m) => Listen(m, m.HostPort, Proxy.NginxConfigWriter.ContainerPort);

@@ -76,6 +76,7 @@ internal static partial class StackValidator
         else if (mode.OnHostNetwork && ParseInt(input.HostPort) is { } hp && ParseInt(input.Replicas) is { } n and >= 1 && hp + n > 65535)
             d.Add(Diagnostic.Error(nameof(Strings.HostModePortRange), hp, n));
         if (ParseBool(input.KeepRunning) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackKeepRunning", input.KeepRunning));
+        ValidateAppOnHost(input, mode, d);
         if (ParseBool(input.RunHook) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackRunHook", input.RunHook));
         ValidateEnvironment(input.Environment, input.Secrets, d, owned: OwnedVariables);
         BackingServices.Validate(input, d);
@@ -93,6 +94,31 @@ internal static partial class StackValidator
         else if (!input.ContainerSupport) d.Add(Diagnostic.Error(nameof(Strings.ContainerSupportMissing), input.ProjectName));
         return d;
     }
+
+    /// <summary>
+    /// StackAppOnHost and its port: nginx reaches the app on the host through the engine's host gateway, which a proxy on the
+    /// stack's own network has (bridge mode only); the port is the app's, so it may be neither of nginx's.
+    /// </summary>
+    private static void ValidateAppOnHost(StackInput input, StackNetworkMode? mode, List<Diagnostic> d)
+    {
+        if (ParseBool(input.AppOnHost) is not { } onHost)
+        {
+            d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackAppOnHost", input.AppOnHost));
+            return;
+        }
+        if (!onHost) return;
+        if (mode is { OwnsNetwork: false }) d.Add(Diagnostic.Error(nameof(Strings.AppOnHostNeedsBridge), input.NetworkMode));
+        if (ParseInt(input.HostPort) is not { } hostPort) return; // STACK1004 said it
+        var port = input.AppOnHostPort.Trim().Length == 0 ? hostPort + 1 : ParseInt(input.AppOnHostPort);
+        if (port is not (>= 1 and <= 65535))
+            d.Add(Diagnostic.Error(nameof(Strings.PortInvalid), "StackAppOnHostPort", input.AppOnHostPort));
+        else if (port == hostPort || port == ParseInt(input.HttpsPort))
+            d.Add(Diagnostic.Error(nameof(Strings.AppOnHostPortConflict), port));
+    }
+
+    /// <summary>The port the app on the host listens on: StackAppOnHostPort, else StackHostPort + 1 (0: not on the host).</summary>
+    public static int AppOnHostPort(StackInput input) => ParseBool(input.AppOnHost) != true ? 0
+        : ParseInt(input.AppOnHostPort) is { } port ? port : ParseInt(input.HostPort)!.Value + 1;
 
     /// <summary>StackHttpsPort, StackHttpsRedirect and the certificate pair (the files themselves are read by ApplyStack).</summary>
     private static void ValidateHttps(StackInput input, List<Diagnostic> d)

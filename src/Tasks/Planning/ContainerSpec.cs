@@ -37,6 +37,8 @@ internal sealed record ContainerSpec
     public int PidsLimit { get; init; }
     /// <summary>More DNS names on <see cref="Network"/> (a backing container's item name: "cache").</summary>
     public IReadOnlyList<string> Aliases { get; init; } = [];
+    /// <summary>More /etc/hosts entries ("name:address", address may be host-gateway): the proxy's way to the app on the host.</summary>
+    public IReadOnlyList<string> ExtraHosts { get; init; } = [];
     /// <summary>Legacy links ("name:alias"), link mode's proxy only.</summary>
     public IReadOnlyList<string> Links { get; init; } = [];
 }

@@ -85,6 +85,7 @@ internal static class ContainerSpecs
                 new ContainerFile(NginxConfigWriter.TlsDirectory + "/key.pem", tls.KeyPem, UnixFileMode.UserRead | UnixFileMode.UserWrite, NginxConfigWriter.UserId),
             ],
             Links = StackNetworking.ProxyLinks(model),
+            ExtraHosts = StackNetworking.ProxyExtraHosts(model),
             // StackProjects are reached through nginx under their own names (services__api__http__0=http://api:8080).
             Aliases = model.Projects.Select(p => p.Name).ToList(),
             RestartPolicy = RestartPolicy(model),

@@ -28,7 +28,9 @@ internal static class Reconciler
     public static ReconcileResult Reconcile(StackModel model, ObservedState observed, string appImage, string proxyImage, string proxyConfig,
         IReadOnlyDictionary<string, string>? projectImages = null)
     {
-        var images = new Dictionary<string, string>(StringComparer.Ordinal) { [""] = appImage };
+        // Every replica set's image; the front project's only when its replicas run in containers (not StackAppOnHost).
+        var images = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (model.AppOnHostPort == 0) images[""] = appImage;
         foreach (var project in model.Projects) images[project.Name] = projectImages?.GetValueOrDefault(project.Name) ?? "";
         var diagnostics = CheckOwnership(model, observed, images.Values);
         if (diagnostics.Count > 0) return new ReconcileResult(Plan.Empty, [], diagnostics);
@@ -162,6 +164,8 @@ internal static class Reconciler
         if (model.HttpsPort != 0) inputs["https"] = $"{model.HostAddress}:{model.HttpsPort} {model.Tls?.CertificateDigest}";
         // The StackProjects' names it answers to (network aliases are set at creation); left out without any.
         if (model.Projects.Count > 0) inputs["aliases"] = model.Projects.Select(p => p.Name).ToList();
+        // The host-gateway entry of StackAppOnHost (set at creation); left out without it.
+        if (StackNetworking.ProxyExtraHosts(model) is { Count: > 0 } hosts) inputs["hosts"] = hosts;
         return ConfigHash.Compute(inputs);
     }
 
@@ -301,7 +305,7 @@ internal static class Reconciler
         /// </summary>
         public void PlanReplicas()
         {
-            foreach (var set in _sets) PlanReplicaSet(set, appImageIds[set.ProjectKey]);
+            foreach (var set in _sets) PlanReplicaSet(set, appImageIds.GetValueOrDefault(set.ProjectKey, ""));
         }
 
         /// <summary>One replica set (the front project's, or a StackProject's): each set after what it depends on is ready.</summary>
@@ -439,7 +443,8 @@ internal static class Reconciler
         private StackModel? SetOf(ObservedContainer c) => _sets.FirstOrDefault(s => s.ProjectKey == c.Project);
 
         private string SurplusCause(ObservedContainer c) => SetOf(c) is { } set
-            ? $"replica {c.Replica} > {(set.ProjectKey.Length > 0 ? $"Replicas of {set.ProjectKey}" : "StackReplicas")} {set.Replicas}"
+            ? set.AppOnHostPort > 0 ? "the app runs on this host (StackAppOnHost)"
+            : $"replica {c.Replica} > {(set.ProjectKey.Length > 0 ? $"Replicas of {set.ProjectKey}" : "StackReplicas")} {set.Replicas}"
             : $"no longer a StackProject ({c.Project})";
 
         private string ReplaceCause(ObservedContainer existing, string appHash, string appImageId) =>

@@ -49,7 +49,7 @@ internal static partial class StackRunner
             // pattern matches it): the stack's URL, before any replica's own "Now listening on" with its unpublished port.
             log.Milestone(string.Format(Strings.NowListening, model.ServedUrl));
             foreach (var line in model.ProjectLines) log.Milestone(line);
-            log.Milestone(string.Format(Strings.StackListening, model.Name, model.Replicas, model.ServedUrl) + " — press Ctrl-C to stop.");
+            log.Milestone(model.ListeningLine + " — press Ctrl-C to stop.");
         }
         // On standard output: dotnet watch shows the process's standard output, not its standard error.
         if (UnderHotReload(Environment.GetEnvironmentVariables(), AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name))) log.Milestone("warning: " + Strings.WatchHotReloadIneffective);

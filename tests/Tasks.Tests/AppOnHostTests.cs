@@ -1,0 +1,115 @@
+using ProxyStack.Model;
+using ProxyStack.Planning;
+using ProxyStack.Proxy;
+using Xunit;
+
+namespace ProxyStack.Tests;
+
+/// <summary>StackAppOnHost: the front project runs on the host, nginx and everything else in containers route to it.</summary>
+public sealed class AppOnHostTests
+{
+    private static StackInput OnHost(string port = "") => Builders.ValidInput() with { StackName = "hello", AppOnHost = "true", AppOnHostPort = port };
+
+    private static List<Diagnostics.Diagnostic> Errors(StackInput input) => StackModelBuilder.Build(input).Diagnostics.Where(d => d.IsError).ToList();
+
+    [Fact]
+    public void The_app_on_the_host_listens_on_the_port_after_nginxs_unless_told_and_has_no_replica()
+    {
+        var model = StackModelBuilder.Build(OnHost()).Model!;
+        Assert.Equal(8081, model.AppOnHostPort);
+        Assert.Equal(0, model.Replicas);
+        Assert.Equal(0, model.ReplicaSets.Single().Replicas);
+        Assert.Equal(5080, StackModelBuilder.Build(OnHost("5080")).Model!.AppOnHostPort);
+        Assert.Equal(0, Builders.Model().AppOnHostPort);
+        Assert.Equal("Stack 'hello': the app on this host (http://127.0.0.1:8081) behind nginx at http://127.0.0.1:8080", model.ListeningLine);
+    }
+
+    [Theory]
+    [InlineData("host", "", "STACK1048")]
+    [InlineData("link", "", "STACK1048")]
+    [InlineData("bridge", "8080", "STACK1049")]
+    [InlineData("bridge", "70000", "STACK1004")]
+    [InlineData("bridge", "http", "STACK1004")]
+    public void Bad_combinations_are_refused_with_their_codes(string mode, string port, string code)
+    {
+        var errors = Errors(OnHost(port) with { NetworkMode = mode });
+        Assert.Contains(errors, e => e.Code == code);
+        if (code == "STACK1004") Assert.Contains(errors, e => e.Format().Contains("StackAppOnHostPort"));
+    }
+
+    [Fact]
+    public void StackAppOnHost_that_is_not_a_boolean_is_STACK1012()
+    {
+        var errors = Errors(Builders.ValidInput() with { AppOnHost = "yes please" });
+        Assert.Contains(errors, e => e.Code == "STACK1012" && e.Format().Contains("StackAppOnHost"));
+    }
+
+    [Fact]
+    public void Nginx_routes_the_front_to_the_host_gateway_and_the_proxy_gets_that_name_at_creation()
+    {
+        var model = StackModelBuilder.Build(OnHost()).Model! with { NginxVersion = "1.30.6" };
+        var config = NginxConfigWriter.Write(model);
+        Assert.Contains("server host.docker.internal:8081 max_fails=3 fail_timeout=5s;", config);
+        Assert.DoesNotContain("hello-app-1", config);
+        var proxy = ContainerSpecs.Proxy(model, Builders.ProxyImage, Builders.NginxId, "h");
+        Assert.Equal(["host.docker.internal:host-gateway"], proxy.ExtraHosts);
+        Assert.Empty(ContainerSpecs.Proxy(Builders.Model(), Builders.ProxyImage, Builders.NginxId, "h").ExtraHosts);
+        // The entry is set at creation: switching to or from the host recreates the proxy.
+        Assert.NotEqual(Reconciler.ProxyHash(Builders.Model(), Builders.NginxId), Reconciler.ProxyHash(model with { }, Builders.NginxId));
+        // nginx is ready when it answers at all: the app on the host starts only after the bring-up.
+        Assert.True(model.ProxyHealth.Passes(502));
+        Assert.False(Builders.Model().ProxyHealth.Passes(502));
+    }
+
+    [Fact]
+    public void Switching_a_running_stack_to_the_host_replaces_the_proxy_then_removes_the_app_replicas()
+    {
+        var inContainers = Builders.Model(replicas: 2);
+        var observed = Builders.Running(inContainers, NginxConfigWriter.Write(inContainers));
+        var model = StackModelBuilder.Build(OnHost() with { Replicas = "2" }).Model!;
+        var result = Reconciler.Reconcile(model, observed, "", Builders.ProxyImage, NginxConfigWriter.Write(model));
+        // The proxy is replaced first (it gets the host gateway at creation); the replicas go once the new one serves.
+        Builders.AssertPlan("""
+             1. check config hello-proxy: definition changed
+             2. retire hello-proxy as hello-proxy-retiring-bbbbbbbbbbbb: definition changed (after 1)
+             3. stop hello-proxy-retiring-bbbbbbbbbbbb: definition changed (after 2)
+             4. create hello-proxy: definition changed (after 3)
+             5. start hello-proxy: definition changed (after 4)
+             6. wait proxy hello-proxy: definition changed (after 5)
+             7. drain hello-proxy: let in-flight requests finish (after 6)
+             8. stop hello-proxy-retiring-bbbbbbbbbbbb: replaced (after 7)
+             9. remove hello-proxy-retiring-bbbbbbbbbbbb: replaced (after 8)
+            10. stop hello-app-2: the app runs on this host (StackAppOnHost) (after 7)
+            11. remove hello-app-2: the app runs on this host (StackAppOnHost) (after 10)
+            12. stop hello-app-1: the app runs on this host (StackAppOnHost) (after 7)
+            13. remove hello-app-1: the app runs on this host (StackAppOnHost) (after 12)
+            """, result);
+    }
+
+    [Fact]
+    public void The_app_is_told_where_to_listen_and_where_the_projects_are_through_nginx()
+    {
+        var model = StackModelBuilder.Build(OnHost() with { Projects = [new ProjectInput("api") { Path = "../Api/Api.csproj", Route = "/api" }] }).Model!;
+        // A gateway that is no address of this machine (Docker Desktop's VM) is left out: the app could not bind it.
+        Assert.Equal("--urls \"http://127.0.0.1:8081\" --services:api:http:0=http://127.0.0.1:8080/api", StackNetworking.AppOnHostArguments(model, "203.0.113.7"));
+        // One that is (the docker0 bridge of a Linux engine) is added; here loopback stands in for it, listed once.
+        Assert.Equal("--urls \"http://127.0.0.1:8081\"", StackNetworking.AppOnHostArguments(model with { Projects = [] }, "127.0.0.1"));
+    }
+
+    [Theory]
+    [InlineData("HelloStack (debug)", true)]
+    [InlineData("HelloStack (stack)", false)]
+    [InlineData("Missing", false)]
+    [InlineData("", false)]
+    public void The_launch_profile_the_IDE_selected_can_put_the_app_on_the_host(string selected, bool onHost)
+    {
+        const string json = """
+            { "profiles": {
+                "HelloStack (stack)": { "commandName": "Project" },
+                "HelloStack (debug)": { "commandName": "Project", "environmentVariables": { "StackAppOnHost": "true" } } } }
+            """;
+        Assert.Equal(onHost, LaunchProfiles.AppOnHost(json, selected));
+        Assert.False(LaunchProfiles.AppOnHost("{ not json", selected));
+        Assert.False(LaunchProfiles.AppOnHost(null, selected));
+    }
+}
