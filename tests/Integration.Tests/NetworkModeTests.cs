@@ -64,53 +64,12 @@ public sealed partial class NetworkModeTests(SharedSample shared) : StackTest
         Assert.Empty(await Probe.NetworksAsync(Stack));
     }
 
+    /// <summary>
+    /// Each mode's promise, checked on one stack that walks bridge → host → link → bridge (every switch on a running stack,
+    /// so no stray network or container of the mode before may be left), then StackDown leaves nothing.
+    /// </summary>
     [DockerFact]
-    public async Task Bridge_mode_serves_every_replica_and_publishes_only_nginx()
-    {
-        var up = await UpAsync("bridge");
-        Assert.True(up.ExitCode == 0, up.ToString());
-        Assert.Equal(3, (await UpstreamsServingAsync()).Count);
-        await AssertReplicasPublishNothingAsync();
-        Assert.Single(await Probe.NetworksAsync(Stack));
-        // On the host only nginx listens for the stack: its port, on loopback.
-        Assert.Equal([$"0100007F:{Port:X4}"], ListenersOn(Port));
-        await AssertNothingLeftAfterDownAsync();
-    }
-
-    [DockerFact]
-    public async Task Host_mode_serves_every_replica_from_loopback_ports_only()
-    {
-        var up = await UpAsync("host");
-        Assert.True(up.ExitCode == 0, up.ToString());
-        Assert.Contains($"replicas listen on 127.0.0.1:{Port + 1} to 127.0.0.1:{Port + 3}, reachable from this host only", up.Output);
-        Assert.Equal(Enumerable.Range(1, 3).Select(n => $"127.0.0.1:{Port + n}").ToHashSet(), await UpstreamsServingAsync());
-        for (var n = 1; n <= 3; n++)
-        {
-            // Each replica answers on its own port, and listens on loopback (0100007F) only, never on all interfaces.
-            Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port + n}/"));
-            Assert.Equal([$"0100007F:{Port + n:X4}"], ListenersOn(Port + n));
-        }
-        Assert.Equal([$"0100007F:{Port:X4}"], ListenersOn(Port));
-        Assert.Empty(await Probe.NetworksAsync(Stack));
-        await AssertNothingLeftAfterDownAsync();
-    }
-
-    [DockerFact]
-    public async Task Link_mode_serves_every_replica_with_a_legacy_warning_and_publishes_only_nginx()
-    {
-        var up = await UpAsync("link");
-        Assert.True(up.ExitCode == 0, up.ToString());
-        Assert.Contains("warning STACK1014", up.Output);
-        Assert.Equal(3, (await UpstreamsServingAsync()).Count);
-        await AssertReplicasPublishNothingAsync();
-        var proxy = await Probe.InspectAsync($"{Stack}-proxy");
-        Assert.Equal(3, proxy.HostConfig.Links.Count);
-        Assert.Empty(await Probe.NetworksAsync(Stack));
-        await AssertNothingLeftAfterDownAsync();
-    }
-
-    [DockerFact]
-    public async Task Switching_modes_on_a_running_stack_leaves_no_stray_network_or_container()
+    public async Task Every_mode_serves_every_replica_exposes_only_what_it_should_and_switching_leaves_nothing_stray()
     {
         foreach (var mode in new[] { "bridge", "host", "link", "bridge" })
         {
@@ -122,6 +81,31 @@ public sealed partial class NetworkModeTests(SharedSample shared) : StackTest
             Assert.Equal(mode == "bridge" ? 1 : 0, (await Probe.NetworksAsync(Stack)).Count);
             var serving = await UpstreamsServingAsync();
             Assert.True(serving.Count == 3, $"{mode}: upstreams {string.Join(", ", serving)}\n{up.Output}");
+            // On the host only nginx listens for the stack: its port, on loopback (0100007F).
+            Assert.Equal([$"0100007F:{Port:X4}"], ListenersOn(Port));
+            switch (mode)
+            {
+                case "host":
+                    Assert.Contains($"replicas listen on 127.0.0.1:{Port + 1} to 127.0.0.1:{Port + 3}, reachable from this host only", up.Output);
+                    Assert.Equal(Enumerable.Range(1, 3).Select(n => $"127.0.0.1:{Port + n}").ToHashSet(), serving);
+                    for (var n = 1; n <= 3; n++)
+                    {
+                        // Each replica answers on its own port, and listens on loopback only, never on all interfaces.
+                        Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port + n}/"));
+                        Assert.Equal([$"0100007F:{Port + n:X4}"], ListenersOn(Port + n));
+                    }
+                    break;
+                case "link":
+                    Assert.Contains("warning STACK1014", up.Output);
+                    await AssertReplicasPublishNothingAsync();
+                    Assert.Equal(3, (await Probe.InspectAsync($"{Stack}-proxy")).HostConfig.Links.Count);
+                    break;
+                default:
+                    await AssertReplicasPublishNothingAsync();
+                    // The replica ports of host mode are free again.
+                    Assert.All(Enumerable.Range(1, 3), n => Assert.Empty(ListenersOn(Port + n)));
+                    break;
+            }
         }
         await AssertNothingLeftAfterDownAsync();
     }

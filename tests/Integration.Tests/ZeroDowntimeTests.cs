@@ -25,7 +25,7 @@ public sealed class ZeroDowntimeTests(ITestOutputHelper output) : StackTest
     /// Rolling redeploys and a 3 → 1 → 3 scale under load from clients that never retry: wrk (GETs on keep-alive connections)
     /// and a stream of slow POSTs (a second each in the app, one connection each). Every replica is replaced three times
     /// through a changed StackEnvironment value (no compile, so the load keeps its rate), then the stack scales. (A code change
-    /// under the same load, through dotnet watch, is DotnetRunTests' watch test: a replica is replaced the same way whatever
+    /// under the same load, through dotnet watch, is DotnetRunLifetimeTests' watch test: a replica is replaced the same way whatever
     /// changed it.) With the default nginx (1.27.3 or later) replicas join and leave through DNS and nothing reloads: wrk counts 0 socket
     /// errors and 0 non-2xx and no POST fails. The load runs at full rate for 3 s before and after each operation and must
     /// have sent at least <see cref="StrictMinimumRequests"/> GETs for the count to mean anything; the rate itself is a speed

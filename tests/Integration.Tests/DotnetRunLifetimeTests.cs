@@ -1,0 +1,170 @@
+using ProxyStack.IntegrationTests.Infrastructure;
+using Xunit;
+
+namespace ProxyStack.IntegrationTests;
+
+/// <summary>
+/// `dotnet run` ended at chosen moments of its bring-up, and `dotnet watch` counting failed requests through a saved change:
+/// both need the machine to themselves (<see cref="IntegrationCollection"/>).
+/// </summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    private RunningProcess Run() => RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory,
+        ["run", "--project", shared.Sample.ProjectFile, $"-p:StackName={Stack}", $"-p:StackHostPort={Port}", "-p:StackReplicas=2", "-p:StackKeepRunning=false"],
+        new Dictionary<string, string> { ["StackRegistryMirror"] = Repository.Mirror }));
+
+    /// <summary>
+    /// `dotnet run` killed or terminated at many points of its life — while containers are being created, while replicas are
+    /// being waited on, in the window between the bring-up and the foreground program, and once serving — leaves nothing of
+    /// its (non-kept) stack running: the reaper removes it, and no log runner lives on as an orphan.
+    /// </summary>
+    [DockerFact]
+    public async Task A_dotnet_run_stack_never_outlives_its_dotnet_run_however_it_ends()
+    {
+        // Moments of the bring-up, seen from outside as a user or an IDE would: the first container exists; the proxy exists;
+        // the first request through nginx succeeds (before the log runner has started: the window of the original report);
+        // the runner is streaming logs.
+        // Ctrl-C goes to the whole process group, as a terminal sends it; at "first request served" it lands in the hand-over
+        // from the bring-up to the foreground program, where `dotnet run` alone receives it.
+        var points = new (string Moment, Func<RunningProcess, Task<bool>> Reached, int Signal)[]
+        {
+            // (The first replica: the one-off nginx -v container of the proxy build, which can come earlier, exits by itself.)
+            ("first container created", async _ => (await Probe.ContainersAsync(Stack)).Any(c => c.Labels["proxystack.role"] == "app"), 9),
+            ("proxy created", async _ => (await Probe.ContainersAsync(Stack)).Any(c => c.Labels["proxystack.role"] == "proxy"), Cli.SIGTERM),
+            ("first request served", _ => AnswersAsync(), Cli.SIGTERM),
+            ("first request served", _ => AnswersAsync(), Cli.SIGINT),
+            ("first request served", _ => AnswersAsync(), 9),
+            ("runner streaming", r => Task.FromResult(r.Output.Contains("press Ctrl-C to stop")), 9),
+        };
+        foreach (var (moment, reached, signal) in points)
+        {
+            using (var run = Run())
+            {
+                var hit = false;
+                for (var i = 0; i < 1800 && !hit; i++)
+                {
+                    hit = await reached(run);
+                    if (!hit) await Task.Delay(100);
+                }
+                Assert.True(hit, $"never reached '{moment}': {run.Output}");
+                if (signal == Cli.SIGINT) Cli.SignalGroup(run.Id, signal);
+                else Cli.Signal(run.Id, signal);
+                var exit = await run.WaitForExitAsync(TimeSpan.FromSeconds(60));
+                // Ctrl-C ends `dotnet run` by itself (cleanly once the runner has it; as a cancelled bring-up — STACK4006 — if the
+                // task was still finishing): it never keeps serving.
+                if (signal == Cli.SIGINT) Assert.True(exit is not null, $"Ctrl-C at '{moment}' did not end dotnet run:\n{run.Output}");
+            }
+            var gone = false;
+            for (var i = 0; i < 120 && !gone; i++)
+            {
+                gone = (await Probe.ContainersAsync(Stack)).Count == 0 && (await Probe.NetworksAsync(Stack)).Count == 0;
+                if (!gone) await Task.Delay(250);
+            }
+            Assert.True(gone, $"signal {signal} at '{moment}' left: {string.Join(", ", (await Probe.ContainersAsync(Stack)).Select(c => c.Names[0]))}");
+            await Task.Delay(1500);
+            Assert.Empty(ProxyStackProcesses(" run "));
+        }
+        Assert.Empty(ProxyStackProcesses(" reap "));
+
+        // The machine's worst case: the reaper dies with `dotnet run` (a power cut, kill -9 of everything). What is left is
+        // found and removed by the next StackDown.
+        using (var run = Run())
+        {
+            Assert.True(await run.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), run.Output);
+            // Everything at once: the reaper, the log runner (which would tear down once orphaned) and `dotnet run`.
+            foreach (var pid in ProxyStackProcessIds(" reap ").Concat(ProxyStackProcessIds(" run "))) Cli.Signal(pid, 9);
+            Cli.Signal(run.Id, 9);
+            await run.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        }
+        Assert.Equal(3, (await Probe.ContainersAsync(Stack)).Count);
+        var down = await shared.Sample.BuildAsync("StackDown", new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString() });
+        Assert.True(down.ExitCode == 0, down.ToString());
+        Assert.Contains($"Stack '{Stack}': removed 4 resource(s).", down.Output);
+    }
+
+    private List<int> ProxyStackProcessIds(string verb) => Directory.EnumerateDirectories("/proc")
+        .Where(d => int.TryParse(Path.GetFileName(d), out _))
+        .Where(d => { try { var c = File.ReadAllText(Path.Combine(d, "cmdline")).Replace('\0', ' '); return c.Contains("ProxyStack.Tasks.dll") && c.Contains(verb) && c.Contains(shared.Sample.Directory); } catch (IOException) { return false; } catch (UnauthorizedAccessException) { return false; } })
+        .Select(d => int.Parse(Path.GetFileName(d)))
+        .ToList();
+
+    /// <summary>ProxyStack.Tasks.dll programs started for this test's sample copy that are still alive.</summary>
+    private List<int> ProxyStackProcesses(string verb) => ProxyStackProcessIds(verb);
+
+    private async Task<bool> AnswersAsync()
+    {
+        try { return (await Http.GetAsync($"http://127.0.0.1:{Port}/")).IsSuccessStatusCode; }
+        catch (HttpRequestException) { return false; }
+        catch (TaskCanceledException) { return false; }
+    }
+
+    /// <summary>
+    /// `dotnet watch --no-hot-reload run`: watch opens the browser at the stack's URL (the runner's "Now listening on" line, not
+    /// a replica's), a saved change restarts the run and the stack stays up through it — the next run replaces the replicas
+    /// rolling while wrk and slow POSTs count no failure — and Ctrl-C removes the stack.
+    /// </summary>
+    [DockerFact]
+    public async Task Dotnet_watch_keeps_the_stack_through_a_saved_change_with_no_failed_request_and_ctrl_c_removes_it()
+    {
+        using var sample = new SampleCopy();
+        var browser = Path.Combine(sample.Directory, "browser.sh");
+        var opened = Path.Combine(sample.Directory, "browser-opened.txt");
+        File.WriteAllText(browser, $"#!/bin/sh\necho \"$1\" >> '{opened}'\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(browser, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        using var watch = RunningProcess.StartInTerminal(Cli.Dotnet(sample.Directory,
+            ["watch", "--no-hot-reload", "run"],
+            // Properties as environment variables: dotnet watch reads -p as --project. The sample's 3 replicas.
+            new Dictionary<string, string>
+            {
+                ["StackRegistryMirror"] = Repository.Mirror, ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(),
+                ["DOTNET_WATCH_BROWSER_PATH"] = browser,
+            }));
+        Assert.True(await watch.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), watch.Output);
+        // On a terminal the bring-up's progress lines wait for the foreground program (the build's live status line would
+        // overwrite them) and come whole, each on its own line, before the URL.
+        Assert.Matches($@"(?m)^  {Stack}-app-1 ready \(\d+\.\d s\)
+?$", watch.Output);
+        Assert.True(watch.Output.IndexOf("  applied in ", StringComparison.Ordinal) is var applied && applied >= 0
+            && applied < watch.Output.IndexOf("Now listening on: ", StringComparison.Ordinal), watch.Output);
+        Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!File.Exists(opened) && DateTime.UtcNow < deadline) await Task.Delay(200);
+        Assert.True(File.Exists(opened), "dotnet watch opened no browser\n" + watch.Output);
+        Assert.Equal($"http://127.0.0.1:{Port}", File.ReadAllText(opened).Trim());
+        var proxy = (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"];
+
+        var load = new StrictLoad($"http://127.0.0.1:{Port}");
+        await using (load)
+        {
+            await Task.Delay(2000);
+            sample.EditProgram("hello world", "hello watch");
+            deadline = DateTime.UtcNow.AddMinutes(3);
+            while (DateTime.UtcNow < deadline && !(await TryGetAsync($"http://127.0.0.1:{Port}/")).StartsWith("hello watch", StringComparison.Ordinal))
+                await Task.Delay(500);
+            await Task.Delay(2000);
+            var wrk = await load.StopAsync();
+            Assert.True(wrk.Requests >= 1000 && wrk.Non2xx == 0 && wrk.SocketErrors == 0 && load.PostFailures.Count == 0 && load.Posts > 0, load.Report() + "\n" + watch.Output);
+        }
+        Assert.Equal("hello watch\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+        Assert.Contains($"Stack '{Stack}' stays up while dotnet watch restarts", watch.Output);
+        Assert.Equal(proxy, (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"]);
+
+        // Ctrl-C in the terminal (a SIGINT sent to the group without one is not what dotnet watch sees from a keyboard).
+        watch.PressCtrlC();
+        Assert.True(await watch.WaitForExitAsync(TimeSpan.FromSeconds(60)) is not null, watch.Output);
+        deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await Probe.ContainersAsync(Stack)).Count > 0 && DateTime.UtcNow < deadline) await Task.Delay(500);
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
+    }
+
+    private static async Task<string> TryGetAsync(string url)
+    {
+        try { return await Http.GetStringAsync(url); }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { return ""; }
+    }
+}
