@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# ProxyStack against the alternatives, on this machine, in one run: the recipe by hand (raw docker CLI), docker-compose, and
-# ProxyStack (StackUp and dotnet run). Sourced by build/bench.sh after the inner-loop figures; expects $work/HelloStack,
+# ProxyStack against the alternatives, on this machine, in one run: the recipe by hand (raw docker CLI), docker-compose, .NET
+# Aspire (an AppHost, build/bench-aspire/) and ProxyStack (StackUp and dotnet run). Sourced by build/bench.sh after the inner-loop figures; expects $work/HelloStack,
 # $stack, $out, $runs and the helpers defined there. Every method brings up the same stack: N replicas of the HelloStack app
 # image behind nginx on a user-defined bridge network, the proxy published on loopback; ready = first 200 through nginx.
 # Each run goes through N = 1, 4, 16 and, for each N, through every method in an order rotated run by run. At N = 4 the
@@ -9,18 +9,21 @@ set -euo pipefail
 
 appimg="$stack:latest"
 nginx_img="localhost:5000/library/nginx:stable"
-raw_port=18490; cmp_port=18491; direct_port=18492; naive_port=18493
+raw_port=18490; cmp_port=18491; direct_port=18492; naive_port=18493; asp_port=18494
 sock() { curl -sf --unix-socket /var/run/docker.sock "$@"; }
 first_200() { for _ in $(seq 2400); do [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/")" = 200 ] && return 0; sleep 0.05; done; echo "no 200 on $1" >&2; return 1; }
 config_for() { # n -> configs equivalent to ProxyStack's for containers raw-app-<i> and cmp-app-<i> (generated, nothing started)
   dotnet build -t:GenerateStackProxyConfig "${props[@]}" "-p:StackReplicas=$1" >/dev/null
-  for prefix in raw cmp; do
+  for prefix in raw cmp asp; do
     sed -e "s/$stack-app-/$prefix-app-/g" -e 's/max_fails=3/max_fails=0/' "$work/HelloStack/obj/Debug/net10.0/stack/nginx.conf" >"$work/$prefix-$1.conf"
   done
 }
+# nginx with a config of ProxyStack's, started as ProxyStack starts it: first the resolver line the config includes (Docker's
+# DNS on a user-defined network), then nginx.
+proxy_start='mkdir -p /run/proxystack && echo "resolver 127.0.0.11 valid=1s ipv6=off;" > /run/proxystack/resolver.conf && exec nginx -c /etc/proxystack/nginx.conf -g "daemon off;"'
 proxy_run() { # name network port config
-  docker run -d --name "$1" --network "$2" -p "127.0.0.1:$3:8080" -u 65534:65534 -v "$4:/etc/proxystack/nginx.conf:ro" \
-    "$nginx_img" nginx -c /etc/proxystack/nginx.conf -g 'daemon off;' >/dev/null
+  docker run -d --name "$1" --network "$2" -p "127.0.0.1:$3:8080" -v "$4:/etc/proxystack/nginx.conf:ro" \
+    --entrypoint sh "$nginx_img" -c "$proxy_start" >/dev/null
 }
 
 raw_up() { # n
@@ -35,7 +38,7 @@ raw_redeploy() { for i in 1 2 3 4; do docker rm -f "raw-app-$i" >/dev/null; dock
 compose_file() { # n
   { echo "version: '3.8'"; echo "services:"
     for i in $(seq "$1"); do printf '  app-%s:\n    image: %s\n    container_name: cmp-app-%s\n    restart: unless-stopped\n    networks: [net]\n' "$i" "$appimg" "$i"; done
-    printf '  proxy:\n    image: %s\n    container_name: cmp-proxy\n    user: "65534:65534"\n    command: ["nginx", "-c", "/etc/proxystack/nginx.conf", "-g", "daemon off;"]\n' "$nginx_img"
+    printf '  proxy:\n    image: %s\n    container_name: cmp-proxy\n    entrypoint: ["sh", "-c", %s]\n' "$nginx_img" "$(printf '%s' "$proxy_start" | sed 's/"/\\"/g; s/.*/"&"/')"
     printf '    ports: ["127.0.0.1:%s:8080"]\n    volumes: ["%s:/etc/proxystack/nginx.conf:ro"]\n    networks: [net]\n' "$cmp_port" "$work/cmp-$1.conf"
     printf '    depends_on: [%s]\n' "$(seq -s, -f 'app-%g' "$1")"
     printf 'networks:\n  net: {}\n'
@@ -44,6 +47,23 @@ compose_file() { # n
 cmp_up() { docker-compose -p benchcmp -f "$work/compose-$1.yml" up -d >/dev/null 2>&1; first_200 "$cmp_port"; }
 cmp_down() { docker-compose -p benchcmp -f "$work/compose-$1.yml" down >/dev/null 2>&1; }
 cmp_redeploy() { docker-compose -p benchcmp -f "$work/compose-4.yml" up -d --force-recreate app-1 app-2 app-3 app-4 >/dev/null 2>&1; }
+
+# Aspire: the AppHost run as a developer runs it (dotnet run, here of the build made once), stopped with SIGTERM as an IDE
+# stops it; its orchestrator (DCP) removes the containers and the session network on the way out. It has no rolling
+# replacement: a redeploy is the AppHost stopped and started again with the new image.
+asp_dir="$work/aspire"
+asp_prepare() { mkdir -p "$asp_dir"; cp "$root/build/bench-aspire/"* "$asp_dir/"; dotnet build "$asp_dir" -nologo -v:q >/dev/null; }
+asp_up() { # n
+  BENCH_N=$1 BENCH_IMAGE=$appimg BENCH_NGINX=$nginx_img BENCH_PORT=$asp_port BENCH_CONF="$work/asp-$1.conf" \
+    setsid dotnet run --no-build --project "$asp_dir" >"$work/asp.log" 2>&1 & echo $! >"$work/asp.pid"; echo "$1" >"$work/asp.n"
+  first_200 "$asp_port"
+}
+asp_down() {
+  local pid; pid=$(cat "$work/asp.pid")
+  kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+  for _ in $(seq 600); do [ "$(leftovers asp-)" = 0 ] && [ "$(leftovers aspire-session)" = 0 ] && return 0; sleep 0.05; done
+}
+asp_redeploy() { asp_down; asp_up "$(cat "$work/asp.n")"; }
 
 ps_up() { up "$1"; first_200 "$port"; }
 ps_down() { dotnet build -t:StackDown "${props[@]}" >/dev/null; }
@@ -89,20 +109,25 @@ echo "comparison: configs and compose files" >&2
 for n in 1 4 16; do config_for "$n"; compose_file "$n"; done
 ps_down
 
-methods=(raw cmp ps run)
+asp_prepare
+methods=(raw cmp asp ps run)
 for run in $(seq "$runs"); do
   echo "comparison: run $run of $runs" >&2
-  order=("${methods[@]:$(( (run - 1) % 4 ))}" "${methods[@]:0:$(( (run - 1) % 4 ))}")
+  order=("${methods[@]:$(( (run - 1) % ${#methods[@]} ))}" "${methods[@]:0:$(( (run - 1) % ${#methods[@]} ))}")
   for n in 1 4 16; do
     for m in "${order[@]}"; do
       t=$(now); "${m}_up" "$n"; record "up-$m-$n" "$(since "$t")"
       if [ "$n" = 4 ] && [ "$m" != run ]; then
-        case $m in raw) p=$raw_port ;; cmp) p=$cmp_port ;; *) p=$port ;; esac
+        case $m in raw) p=$raw_port ;; cmp) p=$cmp_port ;; asp) p=$asp_port ;; *) p=$port ;; esac
         under_load "$m" "$p" "$run"
       fi
       t=$(now); "${m}_down" "$n"; record "down-$m-$n" "$(since "$t")"
-      case $m in raw) p=raw- ;; cmp) p=benchcmp ;; *) p="$stack-" ;; esac
-      [ "$m" = cmp ] && record "left-$m-$n" $(( $(leftovers cmp-) + $(leftovers benchcmp) )) || record "left-$m-$n" "$(leftovers "$p")"
+      case $m in raw) p=raw- ;; cmp) p=benchcmp ;; asp) p=asp- ;; *) p="$stack-" ;; esac
+      case $m in
+        cmp) record "left-$m-$n" $(( $(leftovers cmp-) + $(leftovers benchcmp) )) ;;
+        asp) record "left-$m-$n" $(( $(leftovers asp-) + $(leftovers aspire-session) )) ;;
+        *) record "left-$m-$n" "$(leftovers "$p")" ;;
+      esac
     done
   done
 done

@@ -30,10 +30,13 @@ clean_stack() {
     curl -sf -X DELETE --unix-socket "$1" "http://localhost/$path" >/dev/null || true; done
 }
 cleanup() {
+  # An Aspire AppHost of the comparison still running (a failed run) goes first: its orchestrator removes its containers.
+  [ -f "$work/asp.pid" ] && { kill -TERM "$(cat "$work/asp.pid")" 2>/dev/null || true; sleep 3; }
   clean_stack /var/run/docker.sock
   # The engine figures also run the stack on Podman.
   [ -S "$podman_socket" ] && clean_stack "$podman_socket"
-  docker rm -f $(docker ps -aq --filter name='^raw-' --filter name='^cmp-' --filter name='^bapp-') >/dev/null 2>&1 || true
+  docker rm -f $(docker ps -aq --filter name='^raw-' --filter name='^cmp-' --filter name='^bapp-' --filter name='^asp-') >/dev/null 2>&1 || true
+  docker network rm $(docker network ls -q --filter name='^aspire-session') >/dev/null 2>&1 || true
   docker network rm raw-net benchcmp_net benchapp_net >/dev/null 2>&1 || true
   docker volume rm benchapp_cache-data >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -163,21 +166,21 @@ if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = compare ]; then
 cat <<MD
 Warm stack-up, images built, nothing running; ready = first 200 through nginx (seconds, median/min/max; ratio = median ÷ raw CLI median):
 
-| N | raw CLI | docker-compose | ProxyStack \`StackUp\` | ProxyStack \`dotnet run\` |
-| --- | --- | --- | --- | --- |
+| N | raw CLI | docker-compose | .NET Aspire (AppHost \`dotnet run\`) | ProxyStack \`StackUp\` | ProxyStack \`dotnet run\` |
+| --- | --- | --- | --- | --- | --- |
 MD
 for n in 1 4 16; do
-  echo "| $n | $(slash "up-raw-$n") | $(slash "up-cmp-$n") (×$(ratio "up-cmp-$n" "up-raw-$n")) | $(slash "up-ps-$n") (×$(ratio "up-ps-$n" "up-raw-$n")) | $(slash "up-run-$n") (×$(ratio "up-run-$n" "up-raw-$n")) |"
+  row="| $n | $(slash "up-raw-$n")"; for m in cmp asp ps run; do row+=" | $(slash "up-$m-$n") (×$(ratio "up-$m-$n" "up-raw-$n"))"; done; echo "$row |"
 done
 cat <<MD
 
 Teardown (seconds, median/min/max) and resources left after it (containers + networks, summed over all runs):
 
-| N | raw CLI | docker-compose | ProxyStack \`StackDown\` | ProxyStack SIGTERM to \`dotnet run\` |
-| --- | --- | --- | --- | --- |
+| N | raw CLI | docker-compose | .NET Aspire SIGTERM to the AppHost | ProxyStack \`StackDown\` | ProxyStack SIGTERM to \`dotnet run\` |
+| --- | --- | --- | --- | --- | --- |
 MD
 for n in 1 4 16; do
-  row="| $n"; for m in raw cmp ps run; do row+=" | $(slash "down-$m-$n"), left $(total "left-$m-$n")"; done; echo "$row |"
+  row="| $n"; for m in raw cmp asp ps run; do row+=" | $(slash "down-$m-$n"), left $(total "left-$m-$n")"; done; echo "$row |"
 done
 cat <<MD
 
@@ -196,7 +199,7 @@ cat <<MD
 | Redeploy of 4 replicas under load (wrk -t2 -c16, from 0.5 s before until 0.5 s after) | failed requests median/min/max | non-2xx, all runs | socket errors, all runs (connect/read/write/timeout) | redeploy seconds median | requests/s during it, median |
 | --- | --- | --- | --- | --- | --- |
 MD
-for m in ps:"ProxyStack rolling replacement (a replica setting changed, \`StackUp\`)" cmp:"\`docker-compose up -d --force-recreate\`" raw:"raw CLI \`docker rm -f\` + \`docker run\`, one replica after another"; do
+for m in ps:"ProxyStack rolling replacement (a replica setting changed, \`StackUp\`)" cmp:"\`docker-compose up -d --force-recreate\`" asp:".NET Aspire: the AppHost stopped and started again (it has no rolling replacement)" raw:"raw CLI \`docker rm -f\` + \`docker run\`, one replica after another"; do
   k=${m%%:*}
   echo "| ${m#*:} | $(slash "fail-$k") | $(total "non2xx-$k") | $(total "connect-$k")/$(total "read-$k")/$(total "write-$k")/$(total "timeout-$k") | $(stat "redeploy-$k" | cut -d'|' -f1 | tr -d ' ') | $(stat "rps-redeploy-$k" | cut -d'|' -f1 | tr -d ' ') |"
 done

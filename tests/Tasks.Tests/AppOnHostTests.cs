@@ -90,10 +90,10 @@ public sealed class AppOnHostTests
     public void The_app_is_told_where_to_listen_and_where_the_projects_are_through_nginx()
     {
         var model = StackModelBuilder.Build(OnHost() with { Projects = [new ProjectInput("api") { Path = "../Api/Api.csproj", Route = "/api" }] }).Model!;
-        // A gateway that is no address of this machine (Docker Desktop's VM) is left out: the app could not bind it.
-        Assert.Equal("--urls \"http://127.0.0.1:8081\" --services:api:http:0=http://127.0.0.1:8080/api", StackNetworking.AppOnHostArguments(model, "203.0.113.7"));
-        // One that is (the docker0 bridge of a Linux engine) is added; here loopback stands in for it, listed once.
-        Assert.Equal("--urls \"http://127.0.0.1:8081\"", StackNetworking.AppOnHostArguments(model with { Projects = [] }, "127.0.0.1"));
+        // Without a gateway of this machine (Docker Desktop: it is inside the VM) loopback only.
+        Assert.Equal("--urls \"http://127.0.0.1:8081\" --services:api:http:0=http://127.0.0.1:8080/api", StackNetworking.AppOnHostArguments(model, null));
+        // With one (the docker0 bridge of a Linux engine), that address too, and never all interfaces.
+        Assert.Equal("--urls \"http://127.0.0.1:8081;http://172.17.0.1:8081\"", StackNetworking.AppOnHostArguments(model with { Projects = [] }, "172.17.0.1"));
     }
 
     [Theory]

@@ -186,7 +186,11 @@ public sealed class ApplyStack : StackTask
         StackUrl = model.ServedUrl;
         if (model.AppOnHostPort > 0)
         {
-            AppOnHostArguments = StackNetworking.AppOnHostArguments(model, await Engine.HostGatewayAsync(ct).ConfigureAwait(false));
+            // The gateway is bound only where it is an address of this machine (on Docker Desktop it is inside the VM).
+            var gateway = await Engine.HostGatewayAsync(ct).ConfigureAwait(false);
+            var local = gateway is not null && System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+                .SelectMany(i => i.GetIPProperties().UnicastAddresses).Any(a => a.Address.ToString() == gateway);
+            AppOnHostArguments = StackNetworking.AppOnHostArguments(model, local ? gateway : null);
             foreach (var service in model.Services.Where(s => model.AppDependsOn.Contains(s.Name) && s.ConnectionString.Length > 0))
                 StackLog.Milestone(string.Format(Strings.AppOnHostWithoutService, model.Name, service.Name, service.EnvironmentName));
         }

@@ -76,23 +76,20 @@ internal static class StackNetworking
     /// each StackProject its address through nginx's published port and route (a replica gets http://api:8080, which only
     /// containers resolve). Backing containers are not reachable from the host unless published (HostPort), so they get none.
     /// </summary>
-    public static string AppOnHostArguments(StackModel m, string? hostGateway) =>
-        $"--urls \"{string.Join(';', AppOnHostUrls(m.AppOnHostPort, hostGateway))}\""
+    /// <param name="m">The stack.</param>
+    /// <param name="localGateway">The engine's host gateway when it is an address of this machine (a Linux engine), else null.</param>
+    public static string AppOnHostArguments(StackModel m, string? localGateway) =>
+        $"--urls \"{string.Join(';', AppOnHostUrls(m.AppOnHostPort, localGateway))}\""
         + string.Concat(m.Projects.Select(p => $" --services:{p.Name}:http:0={m.Url}{p.Route}"));
 
     /// <summary>
     /// Where the app on the host listens: loopback (where Docker Desktop's host gateway leads, and for the developer's browser)
-    /// and, when the engine's host gateway is an address of this machine (a Linux engine), that address too — the docker0
-    /// bridge, which only this machine and its containers reach. Never all interfaces.
+    /// and the engine's host gateway when it is an address of this machine (a Linux engine) — the docker0 bridge, which only
+    /// this machine and its containers reach. Never all interfaces.
     /// </summary>
-    public static IReadOnlyList<string> AppOnHostUrls(int port, string? hostGateway)
-    {
-        var urls = new List<string> { $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}" };
-        if (hostGateway is not null && System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
-                .SelectMany(i => i.GetIPProperties().UnicastAddresses).Any(a => a.Address.ToString() == hostGateway))
-            urls.Add($"http://{hostGateway}:{port.ToString(CultureInfo.InvariantCulture)}");
-        return urls.Distinct(StringComparer.Ordinal).ToList();
-    }
+    public static IReadOnlyList<string> AppOnHostUrls(int port, string? localGateway) =>
+        new[] { "127.0.0.1", localGateway }.OfType<string>().Distinct(StringComparer.Ordinal)
+            .Select(address => $"http://{address}:{port.ToString(CultureInfo.InvariantCulture)}").ToList();
 
     /// <summary>The proxy's extra /etc/hosts entries: with StackAppOnHost, <see cref="AppOnHostName"/> at the engine's host gateway.</summary>
     public static IReadOnlyList<string> ProxyExtraHosts(StackModel m) => m.AppOnHostPort > 0 ? [$"{AppOnHostName}:host-gateway"] : [];
