@@ -138,14 +138,16 @@ public sealed class ApplyStack : StackTask
         if (!await PullServiceImagesAsync(model, ct).ConfigureAwait(false)) return false;
         using var _ = await StackLock.AcquireAsync(model.Name, StackLog, TimeSpan.FromSeconds(model.LockTimeoutSeconds), ct).ConfigureAwait(false);
 
-        if (model.Ephemeral)
+        if (UnderRun)
         {
-            // A Ctrl-C from here on that the bring-up does not see in time (it lands after the last step, as the task returns)
-            // would reach only `dotnet run`: noted for the foreground program (see RunInterrupt).
+            // A marker an earlier run left (its last Ctrl-C reached `dotnet run` too) means nothing to this one, whether or
+            // not this stack is kept. A Ctrl-C from here on that the bring-up does not see in time (it lands after the last
+            // step, as the task returns) would reach only `dotnet run`: noted for the foreground program (see RunInterrupt),
+            // which with the app on the host is the app itself.
             RunInterrupt.Clear(ModelFile);
-            RunInterrupt.Arm(ModelFile);
-            StartReaper(model);
+            if (model.AppOnHostPort == 0) RunInterrupt.Arm(ModelFile);
         }
+        if (model.Ephemeral) StartReaper(model);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         // Replicas are probed from inside the stack's network (the host may have no route to container addresses).
