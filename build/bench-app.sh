@@ -25,7 +25,7 @@ dotnet build -t:StackDown "${app_props[@]}" >/dev/null
   for i in 1 2 3; do printf '  app-%s:\n    image: %s\n    container_name: bapp-app-%s\n    environment: [ConnectionStrings__cache=cache:6379, services__api__http__0=http://api:8080]\n    depends_on: [cache]\n    networks: [net]\n' "$i" "$app_img" "$i"; done
   for i in 1 2; do printf '  api-%s:\n    image: %s\n    container_name: bapp-api-%s\n    networks: [net]\n' "$i" "$api_img" "$i"; done
   printf '  proxy:\n    image: localhost:5000/library/nginx:stable\n    container_name: bapp-proxy\n'
-  printf '    command: ["sh", "-c", "mkdir -p /run/proxystack && echo \\"resolver 127.0.0.11 valid=1s ipv6=off;\\" > /run/proxystack/resolver.conf && exec nginx -c /etc/proxystack/nginx.conf -g \\"daemon off;\\""]\n'
+  compose_entrypoint
   printf '    ports: ["127.0.0.1:%s:8080"]\n    volumes: ["%s:/etc/proxystack/nginx.conf:ro"]\n' "$app_port" "$work/app-nginx.conf"
   printf '    networks: {net: {aliases: [api]}}\n    depends_on: [app-1, app-2, app-3, api-1, api-2]\n'
   printf 'volumes:\n  cache-data: {}\nnetworks:\n  net: {}\n'

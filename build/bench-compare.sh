@@ -21,6 +21,8 @@ config_for() { # n -> configs equivalent to ProxyStack's for containers raw-app-
 # nginx with a config of ProxyStack's, started as ProxyStack starts it: first the resolver line the config includes (Docker's
 # DNS on a user-defined network), then nginx.
 proxy_start='mkdir -p /run/proxystack && echo "resolver 127.0.0.11 valid=1s ipv6=off;" > /run/proxystack/resolver.conf && exec nginx -c /etc/proxystack/nginx.conf -g "daemon off;"'
+# The same start as a compose service line (for the compose files here and in bench-app.sh).
+compose_entrypoint() { printf '    entrypoint: ["sh", "-c", "%s"]\n' "${proxy_start//\"/\\\"}"; }
 proxy_run() { # name network port config
   docker run -d --name "$1" --network "$2" -p "127.0.0.1:$3:8080" -v "$4:/etc/proxystack/nginx.conf:ro" \
     --entrypoint sh "$nginx_img" -c "$proxy_start" >/dev/null
@@ -38,7 +40,7 @@ raw_redeploy() { for i in 1 2 3 4; do docker rm -f "raw-app-$i" >/dev/null; dock
 compose_file() { # n
   { echo "version: '3.8'"; echo "services:"
     for i in $(seq "$1"); do printf '  app-%s:\n    image: %s\n    container_name: cmp-app-%s\n    restart: unless-stopped\n    networks: [net]\n' "$i" "$appimg" "$i"; done
-    printf '  proxy:\n    image: %s\n    container_name: cmp-proxy\n    entrypoint: ["sh", "-c", %s]\n' "$nginx_img" "$(printf '%s' "$proxy_start" | sed 's/"/\\"/g; s/.*/"&"/')"
+    printf '  proxy:\n    image: %s\n    container_name: cmp-proxy\n' "$nginx_img"; compose_entrypoint
     printf '    ports: ["127.0.0.1:%s:8080"]\n    volumes: ["%s:/etc/proxystack/nginx.conf:ro"]\n    networks: [net]\n' "$cmp_port" "$work/cmp-$1.conf"
     printf '    depends_on: [%s]\n' "$(seq -s, -f 'app-%g' "$1")"
     printf 'networks:\n  net: {}\n'
@@ -54,7 +56,7 @@ cmp_redeploy() { docker-compose -p benchcmp -f "$work/compose-4.yml" up -d --for
 asp_dir="$work/aspire"
 asp_prepare() { mkdir -p "$asp_dir"; cp "$root/build/bench-aspire/"* "$asp_dir/"; dotnet build "$asp_dir" -nologo -v:q >/dev/null; }
 asp_up() { # n
-  BENCH_N=$1 BENCH_IMAGE=$appimg BENCH_NGINX=$nginx_img BENCH_PORT=$asp_port BENCH_CONF="$work/asp-$1.conf" \
+  BENCH_N=$1 BENCH_IMAGE=$appimg BENCH_NGINX=$nginx_img BENCH_PORT=$asp_port BENCH_CONF="$work/asp-$1.conf" BENCH_PROXY_START=$proxy_start \
     setsid dotnet run --no-build --project "$asp_dir" >"$work/asp.log" 2>&1 & echo $! >"$work/asp.pid"; echo "$1" >"$work/asp.n"
   first_200 "$asp_port"
 }

@@ -7,13 +7,14 @@ var app = Split(Environment.GetEnvironmentVariable("BENCH_IMAGE") ?? "hellostack
 var nginx = Split(Environment.GetEnvironmentVariable("BENCH_NGINX") ?? "nginx:stable");
 var port = int.Parse(Environment.GetEnvironmentVariable("BENCH_PORT") ?? "18494");
 var conf = Environment.GetEnvironmentVariable("BENCH_CONF") ?? throw new InvalidOperationException("BENCH_CONF names the nginx config");
+// How ProxyStack starts its proxy: the resolver line the config includes, then nginx (bench-compare.sh's proxy_start).
+var start = Environment.GetEnvironmentVariable("BENCH_PROXY_START") ?? throw new InvalidOperationException("BENCH_PROXY_START names the proxy's start command");
 
 var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions { Args = args, DisableDashboard = true });
 builder.AddContainer("asp-proxy", nginx.Name, nginx.Tag)
     .WithBindMount(conf, "/etc/proxystack/nginx.conf", isReadOnly: true)
-    // The resolver line ProxyStack's proxy writes at start (Docker's DNS on a user-defined network, which Aspire's is).
     .WithEntrypoint("sh")
-    .WithArgs("-c", "mkdir -p /run/proxystack && echo 'resolver 127.0.0.11 valid=1s ipv6=off;' > /run/proxystack/resolver.conf && exec nginx -c /etc/proxystack/nginx.conf -g 'daemon off;'")
+    .WithArgs("-c", start)
     .WithHttpEndpoint(port: port, targetPort: 8080, isProxied: false);
 for (var i = 1; i <= n; i++) builder.AddContainer($"asp-app-{i}", app.Name, app.Tag);
 builder.Build().Run();

@@ -146,13 +146,6 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
         if (progress.Errors is { } errors) throw new EngineRequestException("build image " + tag, errors, conflict: false);
     }
 
-    /// <summary>
-    /// Engines before API 1.44 allow two networks of one name, and the driver no longer sends CheckDuplicate. Two concurrent
-    /// bring-ups on one engine (the per-machine lock cannot see another machine) could each create "&lt;stack&gt;-net", after
-    /// which every use of the name is ambiguous. So after creating, look: whoever sees more than one removes all but the
-    /// winner (the oldest, then the lowest id), and fails as a conflict when its own was not the winner. The engine may commit
-    /// the two creations in either order, so only the one that sees both decides; it is enough that one does.
-    /// </summary>
     public Task<string?> HostGatewayAsync(CancellationToken ct) =>
         // Docker's default bridge is "bridge"; Podman's default network is "podman".
         CallOrMissing<string?>("inspect the default bridge network", async () =>
@@ -170,6 +163,13 @@ internal sealed class DockerEngine : IContainerEngine, IDisposable
             return null;
         }, null);
 
+    /// <summary>
+    /// Engines before API 1.44 allow two networks of one name, and the driver no longer sends CheckDuplicate. Two concurrent
+    /// bring-ups on one engine (the per-machine lock cannot see another machine) could each create "&lt;stack&gt;-net", after
+    /// which every use of the name is ambiguous. So after creating, look: whoever sees more than one removes all but the
+    /// winner (the oldest, then the lowest id), and fails as a conflict when its own was not the winner. The engine may commit
+    /// the two creations in either order, so only the one that sees both decides; it is enough that one does.
+    /// </summary>
     public async Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {
         var created = await Call("create network " + name, () => _client.Networks.CreateNetworkAsync(new NetworksCreateParameters

@@ -139,6 +139,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     public override bool Execute()
     {
         var sources = SourceFiles.Select(f => f.GetMetadata("FullPath")).Where(File.Exists).Select(File.ReadAllText).ToList();
+        // Read once: under `dotnet run` for the replicas' environment, and for the profile an IDE has selected (StackAppOnHost).
+        var launchSettings = (UnderRun || ActiveDebugProfile.Length > 0) && LaunchSettingsFile.Length > 0 ? ReadOrNull(LaunchSettingsFile) : null;
         var input = new StackInput
         {
             ProjectName = ProjectName,
@@ -154,7 +156,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             RegistryMirror = StackRegistryMirror,
             NetworkMode = StackNetworkMode,
             KeepRunning = StackKeepRunning,
-            AppOnHost = StackAppOnHost.Trim().Length > 0 ? StackAppOnHost : LaunchProfiles.AppOnHost(ActiveDebugProfile.Length > 0 && LaunchSettingsFile.Length > 0 ? ReadOrNull(LaunchSettingsFile) : null, ActiveDebugProfile) ? "true" : "false",
+            AppOnHost = StackAppOnHost.Trim().Length > 0 ? StackAppOnHost : LaunchProfiles.AppOnHost(launchSettings, ActiveDebugProfile) ? "true" : "false",
             AppOnHostPort = StackAppOnHostPort,
             RunHook = StackRunHook,
             LockTimeout = StackLockTimeout,
@@ -175,7 +177,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             ContainerUser = ContainerUser,
             UnderRun = UnderRun,
             LaunchProfile = StackLaunchProfile,
-            LaunchSettings = UnderRun && LaunchSettingsFile.Length > 0 ? ReadOrNull(LaunchSettingsFile) : null,
+            LaunchSettings = UnderRun ? launchSettings : null,
             LaunchSettingsPath = LaunchSettingsFile,
             Owner = $"{Environment.MachineName}:{(ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory()).TrimEnd('/', '\\')}",
             ContainerSupport = ContainerSupport,

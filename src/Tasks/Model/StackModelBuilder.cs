@@ -40,6 +40,7 @@ internal static class StackModelBuilder
         var discovered = input.DiscoveredHealthPath is { } found && StackValidator.IsValidHealthPath(found) ? found : null;
         var stackName = StackNames.Normalize(input.StackName.Length > 0 ? input.StackName : input.ProjectName)!;
         var (services, appDependsOn) = BackingServices.Build(input, stackName);
+        var appOnHostPort = StackValidator.AppOnHostPortOf(input)!.Value;
         // StackProjects run in Development under `dotnet run` too, unless their own StackEnvironment says otherwise.
         var projects = StackProjects.Build(input).Select(p => !input.UnderRun ? p : p with
         {
@@ -53,8 +54,8 @@ internal static class StackModelBuilder
             AppDependsOn = appDependsOn,
             Name = stackName,
             // The app on the host is the front project's only instance: no replica of it runs in a container.
-            Replicas = StackValidator.AppOnHostPort(input) > 0 ? 0 : StackValidator.ParseInt(input.Replicas)!.Value,
-            AppOnHostPort = StackValidator.AppOnHostPort(input),
+            Replicas = appOnHostPort > 0 ? 0 : StackValidator.ParseInt(input.Replicas)!.Value,
+            AppOnHostPort = appOnHostPort,
             HostAddress = input.HostAddress.Trim(),
             HostPort = StackValidator.ParseInt(input.HostPort)!.Value,
             AppPort = StackValidator.ParseInt(input.AppPort)!.Value,

@@ -108,17 +108,20 @@ internal static partial class StackValidator
         }
         if (!onHost) return;
         if (mode is { OwnsNetwork: false }) d.Add(Diagnostic.Error(nameof(Strings.AppOnHostNeedsBridge), input.NetworkMode));
-        if (ParseInt(input.HostPort) is not { } hostPort) return; // STACK1004 said it
-        var port = input.AppOnHostPort.Trim().Length == 0 ? hostPort + 1 : ParseInt(input.AppOnHostPort);
+        if (ParseInt(input.HostPort) is null) return; // STACK1004 said it
+        var port = AppOnHostPortOf(input);
         if (port is not (>= 1 and <= 65535))
             d.Add(Diagnostic.Error(nameof(Strings.PortInvalid), "StackAppOnHostPort", input.AppOnHostPort));
-        else if (port == hostPort || port == ParseInt(input.HttpsPort))
+        else if (port == ParseInt(input.HostPort) || port == ParseInt(input.HttpsPort))
             d.Add(Diagnostic.Error(nameof(Strings.AppOnHostPortConflict), port));
     }
 
-    /// <summary>The port the app on the host listens on: StackAppOnHostPort, else StackHostPort + 1 (0: not on the host).</summary>
-    public static int AppOnHostPort(StackInput input) => ParseBool(input.AppOnHost) != true ? 0
-        : ParseInt(input.AppOnHostPort) is { } port ? port : ParseInt(input.HostPort)!.Value + 1;
+    /// <summary>
+    /// The port the app on the host listens on: StackAppOnHostPort, else StackHostPort + 1; 0 when the app runs in
+    /// containers, null when a port does not parse (STACK1004).
+    /// </summary>
+    public static int? AppOnHostPortOf(StackInput input) => ParseBool(input.AppOnHost) != true ? 0
+        : input.AppOnHostPort.Trim().Length > 0 ? ParseInt(input.AppOnHostPort) : ParseInt(input.HostPort) + 1;
 
     /// <summary>StackHttpsPort, StackHttpsRedirect and the certificate pair (the files themselves are read by ApplyStack).</summary>
     private static void ValidateHttps(StackInput input, List<Diagnostic> d)
