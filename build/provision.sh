@@ -17,7 +17,9 @@
 #   4. wrk, the strict load generator the zero-error tests use (it never retries a request), gcc with the C library and
 #      zlib headers, which native AOT links with (the webapiaot template test), and Debian's chromium, the browser the
 #      Blazor template test drives through Playwright (which downloads no browser of its own);
-#   5. Podman's Docker-compatible service on /run/podman/podman.sock (rootful, netavark), the second engine (see ensure_podman).
+#   5. docker-compose (Debian's 1.29), which the StackPublish test runs the written compose file with, and the Kubernetes
+#      schema validators in build/k8s-schema (npm ci from its lock file; node is on the machine);
+#   6. Podman's Docker-compatible service on /run/podman/podman.sock (rootful, netavark), the second engine (see ensure_podman).
 # PROXYSTACK_TOPOLOGY=desktop (tests of Docker Desktop's topology) restarts the engine without its userland proxy and stops
 # the host from reaching container addresses; a plain run restores the default (see ensure_topology_rule).
 # Idempotent: every step checks first, so a provisioned machine returns in seconds.
@@ -268,8 +270,17 @@ insecure = true" && changed=1
   log "podman did not come up; see /var/log/proxystack-podman.log"; tail -n 30 /var/log/proxystack-podman.log >&2; exit 1
 }
 
+# The Kubernetes OpenAPI schema validators the manifest test runs offline (kubernetes-models), from the lock file.
+ensure_k8s_schema() {
+  local dir; dir="$(cd "$(dirname "$0")" && pwd)/k8s-schema"
+  [ -d "$dir/node_modules/kubernetes-models" ] && return 0
+  log "npm ci in $dir"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
 start=$(date +%s)
-apt_install curl ca-certificates wrk gcc libc6-dev zlib1g-dev chromium
+apt_install curl ca-certificates wrk gcc libc6-dev zlib1g-dev chromium docker-compose
+ensure_k8s_schema
 ensure_engine
 ensure_topology_rule
 ensure_registry
@@ -280,4 +291,4 @@ ensure_nginx
 ensure_redis
 ensure_postgres
 ensure_podman
-log "ready in $(( $(date +%s) - start )) s: engine, registry $REGISTRY, base images, redis, postgres, podman"
+log "ready in $(( $(date +%s) - start )) s: engine, registry $REGISTRY, base images, redis, postgres, docker-compose, k8s schema, podman"

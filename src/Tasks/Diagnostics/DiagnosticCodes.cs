@@ -53,6 +53,11 @@ internal static class DiagnosticCodes
     public const string MSBuildTooOld = "STACK1047";
     public const string AppOnHostNeedsBridge = "STACK1048";
     public const string AppOnHostPortConflict = "STACK1049";
+    public const string StackTargetInvalid = "STACK1050";
+    public const string StackNameRejectedByTarget = "STACK1051";
+    public const string ManifestNameInvalid = "STACK1052";
+    public const string NginxCannotResolveForTarget = "STACK1053";
+    public const string HttpsNotPublished = "STACK1054";
     public const string BaseImageUnavailable = "STACK2001";
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";

@@ -70,33 +70,9 @@ public sealed class ApplyStack : StackTask
             if (File.GetLastWriteTimeUtc(AppImageStamp) < self.StartTime.ToUniversalTime())
                 StackLog.Progress($"app image {File.ReadLines(AppImageStamp).FirstOrDefault()} up to date");
         }
-        var secrets = new List<KeyValuePair<string, string>>();
-        if (model.Secrets.Count > 0)
-        {
-            // Before any engine call: an unavailable secret leaves everything as it was.
-            if (ReadSecrets(model.Secrets) is not { } values) return false;
-            secrets.AddRange(values);
-            StackLog.Step($"secret environment: {values.Count} value(s) read from their sources, passed to the replicas only");
-        }
-        if (model.Projects.Any(p => p.Secrets.Count > 0))
-        {
-            // StackProjects' secrets (StackEnvironment items with Project): read now too, in memory only, keyed into a digest.
-            var projects = new List<AppProject>();
-            var salt = SecretDigests.LoadOrCreateSalt(SaltFile);
-            foreach (var project in model.Projects)
-            {
-                if (project.Secrets.Count == 0) { projects.Add(project); continue; }
-                if (ReadSecrets(project.Secrets) is not { } values) return false;
-                projects.Add(project with
-                {
-                    Environment = project.Environment.Concat(values).OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
-                    SecretNames = values.Select(v => v.Key).ToHashSet(StringComparer.Ordinal),
-                    SecretDigest = SecretDigests.Compute(salt, values),
-                });
-            }
-            model = model with { Projects = projects };
-        }
-        if (!TryReadUserSecrets(out var userSecrets)) return false;
+        // Before any engine call: an unavailable secret leaves everything as it was.
+        if (new StackSecrets(Log, StackLog, ModelFile).Resolve(model, UserSecretsId) is not { } withSecrets) return false;
+        model = withSecrets;
         if (model.HttpsPort > 0)
         {
             // Before any engine call too: a missing or mismatched certificate leaves everything as it was.
@@ -108,31 +84,6 @@ public sealed class ApplyStack : StackTask
             }
             model = model with { Tls = tls };
             StackLog.Step($"HTTPS on {model.HttpsUrl} with {tls}");
-        }
-        if (model.Services.Any(sv => sv.Secrets.Count > 0))
-        {
-            // Backing containers' secrets (StackEnvironment items with Container): read now too, before any engine call; a
-            // connection string that holds one (a database password) becomes a secret of the replicas.
-            var resolved = ResolveServiceSecrets(model, secrets);
-            if (resolved is null) return false;
-            model = model with { Services = resolved };
-        }
-        if (userSecrets.Count > 0)
-        {
-            secrets.AddRange(UserSecrets.Unshadowed(userSecrets, model.Environment.Concat(secrets).Select(e => e.Key)));
-            StackLog.Step($"user secrets: {userSecrets.Count} value(s) passed to the replicas as environment");
-        }
-        if (secrets.Count > 0)
-        {
-            // In memory only: the model file on disk never holds secret values, and the config-hash label holds them only
-            // keyed with a salt that stays in the project's intermediate folder.
-            var salt = SecretDigests.LoadOrCreateSalt(SaltFile);
-            model = model with
-            {
-                Environment = model.Environment.Concat(secrets).OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
-                SecretNames = secrets.Select(s => s.Key).ToHashSet(StringComparer.Ordinal),
-                SecretDigest = SecretDigests.Compute(salt, secrets),
-            };
         }
         var config = await File.ReadAllTextAsync(ProxyConfigFile, ct).ConfigureAwait(false);
         if (!await PullServiceImagesAsync(model, ct).ConfigureAwait(false)) return false;
@@ -207,46 +158,6 @@ public sealed class ApplyStack : StackTask
         return true;
     }
 
-    /// <summary>Key of the secret digests, in the project's intermediate folder (never in a label or an image).</summary>
-    private string SaltFile => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(ModelFile))!, "secret.salt");
-
-    /// <summary>
-    /// The backing containers with their secret values read (in memory only) and keyed into a digest for their config hash;
-    /// each connection string holding one is added to <paramref name="appSecrets"/>. Null after an unavailable source (logged).
-    /// </summary>
-    private List<BackingService>? ResolveServiceSecrets(StackModel model, List<KeyValuePair<string, string>> appSecrets)
-    {
-        var salt = SecretDigests.LoadOrCreateSalt(SaltFile);
-        var services = new List<BackingService>();
-        var count = 0;
-        foreach (var service in model.Services)
-        {
-            if (service.Secrets.Count == 0) { services.Add(service); continue; }
-            if (ReadSecrets(service.Secrets) is not { } values) return null;
-            count += values.Count;
-            var connection = values.Aggregate(service.ConnectionString, (text, v) => text.Replace(BackingService.SecretPlaceholder(v.Key), v.Value, StringComparison.Ordinal));
-            if (connection != service.ConnectionString && model.AppDependsOn.Contains(service.Name) && !model.Environment.Any(e => e.Key == service.EnvironmentName))
-                appSecrets.Add(new(service.EnvironmentName, connection));
-            services.Add(service with
-            {
-                Environment = service.Environment.Concat(values).OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
-                SecretNames = values.Select(v => v.Key).ToHashSet(StringComparer.Ordinal),
-                SecretDigest = SecretDigests.Compute(salt, values),
-                ConnectionString = connection,
-            });
-        }
-        StackLog.Step($"secret environment of backing containers: {count} value(s) read from their sources, passed to their containers only");
-        return services;
-    }
-
-    /// <summary>Secret values read from their sources (in memory only); null after one is unavailable (logged).</summary>
-    private IReadOnlyList<KeyValuePair<string, string>>? ReadSecrets(IReadOnlyList<SecretSource> sources)
-    {
-        var (values, problems) = SecretEnvironment.Resolve(sources, Environment.GetEnvironmentVariable, File.ReadAllText);
-        MSBuildDiagnosticSink.Log(Log, problems);
-        return problems.Count > 0 ? null : values;
-    }
-
     /// <summary>
     /// The backing containers' images, pulled when the engine lacks them (before the lock and before anything changes): an
     /// image no registry gives is STACK2001 naming it, with the stack as it was.
@@ -295,30 +206,5 @@ public sealed class ApplyStack : StackTask
         psi.Environment["PROXYSTACK_REAPER_LOG"] = log;
         using var reaper = System.Diagnostics.Process.Start(psi);
         StackLog.Detail($"reaper started (pid {reaper?.Id}) for {(pid == build ? "dotnet run" : "dotnet watch")} pid {pid}; log: {log}");
-    }
-
-    /// <summary>
-    /// The secrets.json of <see cref="UserSecretsId"/>, where `dotnet user-secrets` keeps it on this OS. A file that is not
-    /// JSON is STACK1023 naming it (never a parser stack trace); false then.
-    /// </summary>
-    private bool TryReadUserSecrets(out IReadOnlyList<KeyValuePair<string, string>> secrets)
-    {
-        secrets = [];
-        if (string.IsNullOrWhiteSpace(UserSecretsId) || UserSecretsId.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0) return true;
-        var root = OperatingSystem.IsWindows()
-            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData), "Microsoft", "UserSecrets")
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".microsoft", "usersecrets");
-        var file = Path.Combine(root, UserSecretsId, "secrets.json");
-        if (!File.Exists(file)) return true;
-        try
-        {
-            secrets = UserSecrets.ToEnvironment(File.ReadAllText(file));
-            return true;
-        }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
-        {
-            MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.UserSecretsInvalid), file, e.Message));
-            return false;
-        }
     }
 }

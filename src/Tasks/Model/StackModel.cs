@@ -91,6 +91,12 @@ internal sealed record StackModel
     /// <summary>In memory only: a keyed digest of the secret values (see <see cref="SecretDigests"/>); null without secrets.</summary>
     [JsonIgnore] public string? SecretDigest { get; init; }
 
+    /// <summary>
+    /// In memory only: the StackTarget this model is written out for ("" — this machine's engine; see
+    /// <see cref="Manifests.StackTargets"/>). nginx then reaches each replica set by its service's name.
+    /// </summary>
+    [JsonIgnore] public string Target { get; init; } = "";
+
     /// <summary>StackContainer items, in the order they start (each after what it depends on).</summary>
     public IReadOnlyList<BackingService> Services { get; init; } = [];
     /// <summary>The backing containers (and StackProjects) the app replicas start after and get connection strings (addresses) of.</summary>

@@ -330,7 +330,7 @@ internal static class NginxConfigWriter
     /// DNS membership: the slots no replica holds fail to resolve every second, which nginx logs at "error" through the main
     /// log; that one logs only critical messages, while requests (connect failures, 502s) log through the http block's.
     /// </summary>
-    private static string GlobalErrorLog(StackModel model) => StackNetworking.ReplicasByDns(model)
+    private static string GlobalErrorLog(StackModel model) => StackNetworking.ReplicasByDns(model) && model.Target.Length == 0
         ? "# Only critical messages here: free replica slots fail to resolve every second. Request errors: see http.\nerror_log stderr crit;"
         : "error_log stderr warn;";
 
@@ -348,7 +348,10 @@ internal static class NginxConfigWriter
     /// <summary>A re-resolved upstream keeps its servers in shared memory.</summary>
     private static string Zone(StackModel model) => !StackNetworking.ReplicasByDns(model) ? "" : "        zone app 64k;\n";
 
-    private static string UpstreamComment(StackModel model) => StackNetworking.ReplicasByDns(model)
+    private static string UpstreamComment(StackModel model) => model.Target.Length > 0
+        ? (StackNetworking.ReplicasByDns(model) ? $"The service's replicas by its name, re-resolved each second: replicas come and go without a reload."
+            : "The Service by its name: one cluster address in front of the ready pods.")
+        : StackNetworking.ReplicasByDns(model)
         ? $"Every replica slot by name, re-resolved each second: a replica holds its slot's name only while it serves, so replicas come and go without a reload."
         : model.Network.OnHostNetwork ? "Replicas on this host's loopback, one port each (host network mode)."
         : model.Network.LinksReplicas ? "Replicas by link alias; the links write them into /etc/hosts when the proxy is created."

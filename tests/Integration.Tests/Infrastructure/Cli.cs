@@ -24,6 +24,14 @@ internal static partial class Cli
         return psi;
     }
 
+    /// <summary>Another program (docker-compose, node), its output captured.</summary>
+    public static ProcessStartInfo Program(string file, string workingDirectory, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return psi;
+    }
+
     public static async Task<ProcessResult> RunAsync(ProcessStartInfo psi, TimeSpan? timeout = null)
     {
         var clock = Stopwatch.StartNew();

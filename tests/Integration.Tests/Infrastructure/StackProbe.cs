@@ -75,6 +75,32 @@ public sealed class StackProbe : IDisposable
     /// Returns the containers, networks and volumes it had to remove (images are not counted: StackDown keeps them on purpose;
     /// the tests' own teardown removes volumes, so one left here was missed).
     /// </summary>
+    /// <summary>
+    /// Removes what carries compose's project label <paramref name="project"/> (containers, networks, volumes): the safety net
+    /// after a test ran a written compose file. Returns what it had to remove.
+    /// </summary>
+    public async Task<List<string>> CleanComposeProjectAsync(string project)
+    {
+        var removed = new List<string>();
+        var filter = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"com.docker.compose.project={project}"] = true } };
+        foreach (var c in await _client.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = filter }))
+        {
+            await _client.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true });
+            removed.Add("container " + c.Names.FirstOrDefault()?.TrimStart('/'));
+        }
+        foreach (var n in await _client.Networks.ListNetworksAsync(new NetworksListParameters { Filters = filter }))
+        {
+            await _client.Networks.DeleteNetworkAsync(n.ID);
+            removed.Add("network " + n.Name);
+        }
+        foreach (var v in (await _client.Volumes.ListAsync(new VolumesListParameters { Filters = filter })).Volumes ?? [])
+        {
+            await _client.Volumes.RemoveAsync(v.Name, force: true);
+            removed.Add("volume " + v.Name);
+        }
+        return removed;
+    }
+
     public async Task<List<string>> CleanAsync(string stack)
     {
         var removed = new List<string>();
