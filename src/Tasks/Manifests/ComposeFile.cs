@@ -34,14 +34,14 @@ internal static class ComposeFile
                 Entrypoint = ["sh", "-c", $"chown {StackWorkloads.AppUserId}:{StackWorkloads.AppUserId} /keys && chmod 0700 /keys"],
                 Volumes = [$"{keys.Name}:/keys"],
                 Restart = "no",
-                Labels = Labels(published, proxy),
+                Labels = Labels(published, KeysOwnerService),
             };
         }
         foreach (var w in workloads)
         {
             file.Services[w.Name] = Service(published, w, keys is not null && w.Kind == WorkloadKind.App && w.Volumes.Count > 0);
             foreach (var v in w.Volumes)
-                file.Volumes.TryAdd(v.Name, new ComposeVolume { Labels = Labels(published, w) });
+                file.Volumes.TryAdd(v.Name, new ComposeVolume { Labels = Labels(published, w.Name) });
         }
         var serializer = new SerializerBuilder()
             .WithNamingConvention(UnderscoredNamingConvention.Instance)
@@ -79,16 +79,16 @@ internal static class ComposeFile
         Restart = "unless-stopped",
         CapDrop = w.DropAllCapabilities ? ["ALL"] : null,
         SecurityOpt = w.DropAllCapabilities ? ["no-new-privileges:true"] : null,
-        Labels = Labels(published, w),
+        Labels = Labels(published, w.Name),
     };
 
     /// <summary>The env file of a workload's secret settings (KEY=value per line, as compose reads it: no quoting, no interpolation).</summary>
     public static string SecretsFile(Workload w) => string.Concat(w.Secrets.Select(s => $"{s.Key}={s.Value}\n"));
 
-    private static Dictionary<string, string> Labels(StackModel published, Workload w) => new(StringComparer.Ordinal)
+    private static Dictionary<string, string> Labels(StackModel published, string service) => new(StringComparer.Ordinal)
     {
         ["app.kubernetes.io/part-of"] = published.Name,
-        ["app.kubernetes.io/component"] = w.Name,
+        ["app.kubernetes.io/component"] = service,
         ["app.kubernetes.io/managed-by"] = "ProxyStack",
     };
 

@@ -1,0 +1,158 @@
+using ProxyStack.Diagnostics;
+using ProxyStack.Manifests;
+using ProxyStack.Model;
+using ProxyStack.Proxy;
+using Xunit;
+using YamlDotNet.RepresentationModel;
+
+namespace ProxyStack.Tests;
+
+/// <summary>
+/// StackPublish's pure core: what stops a stack from being written out, the workloads every format shares, and the compose
+/// file and Kubernetes manifests themselves (golden files; PROXYSTACK_UPDATE_GOLDEN=1 rewrites them from the code).
+/// </summary>
+public sealed class ManifestTests
+{
+    private const string SecretValue = "p4ss$word";
+
+    /// <summary>The whole application: 3 replicas of the front project, an API at /api with 2, Postgres with a volume, a shared
+    /// key ring, and a secret setting of the front project (as StackSecrets leaves the model once it read it).</summary>
+    private static StackModel Model(string name = "hello", string nginx = "1.30.6", int httpsPort = 0)
+    {
+        var input = Builders.ValidInput() with
+        {
+            StackName = name,
+            SharedKeys = "true",
+            HttpsPort = httpsPort > 0 ? httpsPort.ToString() : "",
+            Projects = [new ProjectInput("api") { Path = "../Api/Api.csproj", Route = "/api", Replicas = "2" }],
+            Containers = [new ServiceInput("db") { Image = "postgres:15", Environment = "POSTGRES_PASSWORD=dev;POSTGRES_DB=shop", Volume = "db-data:/var/lib/postgresql/data" }],
+        };
+        var result = StackModelBuilder.Build(input);
+        Assert.True(result.Model is not null, string.Join("\n", result.Diagnostics.Select(d => d.Format())));
+        var model = result.Model! with { NginxVersion = nginx };
+        return model with
+        {
+            Environment = [.. model.Environment, new("Payments__Key", SecretValue), new("Greeting", "hi $USER")],
+            SecretNames = new HashSet<string> { "Payments__Key" },
+        };
+    }
+
+    private static readonly Dictionary<string, string> ProjectImages = new() { ["api"] = "registry.example.com/hello-api:1.0" };
+
+    private static (StackModel Published, IReadOnlyList<Workload> Workloads) Publish(StackModel model, string target)
+    {
+        var published = StackWorkloads.ForTarget(model, target);
+        return (published, StackWorkloads.Build(published, "registry.example.com/hello:1.0", ProjectImages));
+    }
+
+    private static void AssertGolden(string name, string actual)
+    {
+        var path = Repository.File("tests", "Tasks.Tests", "Golden", name);
+        if (Environment.GetEnvironmentVariable("PROXYSTACK_UPDATE_GOLDEN") == "1") File.WriteAllText(path, actual);
+        Assert.Equal(File.ReadAllText(path).ReplaceLineEndings("\n"), actual);
+    }
+
+    [Fact]
+    public void The_compose_file_and_its_nginx_config_match_the_golden_files()
+    {
+        var (published, workloads) = Publish(Model(), StackTargets.Compose);
+        AssertGolden("compose.yaml", ComposeFile.Write(published, workloads));
+        AssertGolden("nginx.compose.conf", NginxConfigWriter.Write(published));
+        Assert.Equal($"Payments__Key={SecretValue}\n", ComposeFile.SecretsFile(workloads.Single(w => w.Name == "app")));
+    }
+
+    [Fact]
+    public void The_kubernetes_manifests_match_the_golden_files()
+    {
+        var (published, workloads) = Publish(Model(), StackTargets.Kubernetes);
+        var config = NginxConfigWriter.Write(published);
+        AssertGolden("kubernetes.stack.yaml", KubernetesManifests.Serialize(published, KubernetesManifests.Objects(published, workloads, config), "the stack"));
+        AssertGolden("kubernetes.secrets.yaml", KubernetesManifests.Serialize(published, KubernetesManifests.Secrets(published, workloads), "its secret settings"));
+    }
+
+    [Fact]
+    public void Every_workload_keeps_the_stacks_wiring_and_nginx_reaches_each_replica_set_by_its_service()
+    {
+        var (published, workloads) = Publish(Model(), StackTargets.Compose);
+        Assert.Equal(["db", "app", "api-app", "proxy"], workloads.Select(w => w.Name));
+        var app = workloads.Single(w => w.Name == "app");
+        Assert.Equal(3, app.Replicas);
+        Assert.Equal("registry.example.com/hello:1.0", app.Image);
+        // The same settings a replica gets from StackUp: its port, the API's address through nginx, the database's connection
+        // string, the key ring's location; the secret only among the secrets.
+        Assert.Contains(new KeyValuePair<string, string>("services__api__http__0", "http://api:8080"), app.Environment);
+        Assert.Contains(app.Environment, e => e.Key == "ConnectionStrings__db" && e.Value.Contains("Host=db"));
+        Assert.DoesNotContain(app.Environment, e => e.Key == "Payments__Key");
+        Assert.Equal([new("Payments__Key", SecretValue)], app.Secrets);
+        Assert.Equal(["db"], app.DependsOn);
+        Assert.Equal("registry.example.com/hello-api:1.0", workloads.Single(w => w.Name == "api-app").Image);
+        // The volume is scoped by the target (a compose project, a namespace): no stack prefix.
+        Assert.Equal([new ServiceVolume("db-data", "/var/lib/postgresql/data")], workloads.Single(w => w.Name == "db").Volumes);
+        var proxy = workloads.Single(w => w.Kind == WorkloadKind.Proxy);
+        Assert.Equal(["api"], proxy.Aliases);
+        Assert.Equal([(8080, 8080)], proxy.Publish);
+
+        var compose = NginxConfigWriter.Write(published);
+        Assert.Contains("server app:8080 resolve max_fails=3", compose);
+        Assert.Contains("server api-app:8080 resolve max_fails=3", compose);
+        Assert.Contains($"include {NginxConfigWriter.ResolverPath};", compose);
+        var kubernetes = NginxConfigWriter.Write(Publish(Model(), StackTargets.Kubernetes).Published);
+        Assert.Contains("server app:8080 max_fails=3", kubernetes);
+        Assert.DoesNotContain(" resolve", kubernetes);
+        Assert.DoesNotContain("include", kubernetes);
+    }
+
+    [Fact]
+    public void The_compose_file_reads_back_as_written_with_every_dollar_escaped_and_no_secret()
+    {
+        var (published, workloads) = Publish(Model(), StackTargets.Compose);
+        var text = ComposeFile.Write(published, workloads);
+        Assert.DoesNotContain(SecretValue, text);
+        var yaml = new YamlStream();
+        yaml.Load(new StringReader(text));
+        var services = (YamlMappingNode)((YamlMappingNode)yaml.Documents[0].RootNode)["services"];
+        var app = (YamlMappingNode)services["app"];
+        Assert.Equal("3", ((YamlScalarNode)((YamlMappingNode)app["deploy"])["replicas"]).Value);
+        // Compose interpolates '$': a literal dollar is written '$$'.
+        Assert.Equal("hi $$USER", ((YamlScalarNode)((YamlMappingNode)app["environment"])["Greeting"]).Value);
+        Assert.Equal(["app.secrets.env"], ((YamlSequenceNode)app["env_file"]).Select(n => ((YamlScalarNode)n).Value));
+        // The replicas start once the key ring's volume belongs to their user.
+        Assert.Equal("service_completed_successfully", ((YamlScalarNode)((YamlMappingNode)((YamlMappingNode)app["depends_on"])[ComposeFile.KeysOwnerService])["condition"]).Value);
+        Assert.Equal(["127.0.0.1:8080:8080"], ((YamlSequenceNode)((YamlMappingNode)services["proxy"])["ports"]).Select(n => ((YamlScalarNode)n).Value));
+    }
+
+    public static TheoryData<string, string, string, int, string> Problems => new()
+    {
+        { "", "hello", "1.30.6", 0, "STACK1050: StackTarget is '': StackPublish writes the stack for compose or kubernetes. Run dotnet build -t:StackPublish -p:StackTarget=compose (or kubernetes)." },
+        { "swarm", "hello", "1.30.6", 0, "STACK1050: StackTarget is 'swarm': StackPublish writes the stack for compose or kubernetes. Run dotnet build -t:StackPublish -p:StackTarget=compose (or kubernetes)." },
+        { "kubernetes", "hello.world", "1.30.6", 0, "STACK1051: Stack name 'hello.world' is not a name kubernetes accepts for a project or namespace (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters). Set StackName to such a name." },
+        { "compose", "hello_world", "1.30.6", 0, "STACK1051: Stack name 'hello_world' is not a name compose accepts for a project or namespace (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters). Set StackName to such a name." },
+        { "compose", "hello", "1.22.1", 0, "STACK1053: StackNginxImage 'nginx:stable' carries nginx 1.22.1; StackTarget=compose needs nginx 1.27.3 or later, which re-resolves each service's name as its replicas come and go. Use nginx:stable (or a later image) as StackNginxImage." },
+        { "kubernetes", "hello", "1.30.6", 8443, "STACK1054: StackHttpsPort is set, but the kubernetes manifests serve plain HTTP on port 8080: the development certificate stays on this machine. Terminate TLS in front of them (an ingress or a load balancer)." },
+    };
+
+    [Theory]
+    [MemberData(nameof(Problems))]
+    public void What_cannot_be_written_out_is_a_coded_message_naming_what_to_change(string target, string name, string nginx, int httpsPort, string expected)
+    {
+        var found = StackWorkloads.Check(Model(name, nginx, httpsPort), target);
+        Assert.Equal([expected], found.Select(d => d.Format()));
+    }
+
+    [Fact]
+    public void An_older_nginx_still_serves_kubernetes_which_reaches_services_without_re_resolving()
+    {
+        Assert.Empty(StackWorkloads.Check(Model(nginx: "1.22.1"), StackTargets.Kubernetes));
+        Assert.Empty(StackWorkloads.Check(Model(), StackTargets.Compose));
+    }
+
+    [Fact]
+    public void A_service_name_used_twice_or_not_a_dns_label_is_STACK1052_naming_both_owners()
+    {
+        var clash = Model() with { Services = [.. Model().Services, Model().Services[0] with { Name = "proxy" }] };
+        var found = StackWorkloads.Check(clash, StackTargets.Kubernetes).Single();
+        Assert.Equal("STACK1052: StackContainer 'proxy' becomes the kubernetes service 'proxy' (nginx has it too). Rename the item so that every service name is a DNS label (lowercase letters, digits and '-') used once.", found.Format());
+        var underscore = Model() with { Services = [Model().Services[0] with { Name = "my_db" }] };
+        Assert.Equal(DiagnosticCodes.ManifestNameInvalid, StackWorkloads.Check(underscore, StackTargets.Kubernetes).Single().Code);
+    }
+}
