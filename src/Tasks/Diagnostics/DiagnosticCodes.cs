@@ -58,14 +58,19 @@ internal static class DiagnosticCodes
     public const string ManifestNameInvalid = "STACK1052";
     public const string NginxCannotResolveForTarget = "STACK1053";
     public const string HttpsNotPublished = "STACK1054";
+    public const string SwarmNeedsBridge = "STACK1055";
+    public const string SwarmPublishesEverywhere = "STACK1056";
+    public const string StackRegistryMissing = "STACK1057";
     public const string BaseImageUnavailable = "STACK2001";
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";
+    public const string ImagePushFailed = "STACK2004";
     public const string EngineUnreachable = "STACK3001";
     public const string EngineRequestFailed = "STACK3002";
     public const string HostNetworkUnsupported = "STACK3003";
     public const string EngineEndpointInvalid = "STACK3004";
     public const string UnexpectedFailure = "STACK3005";
+    public const string EngineNotSwarmManager = "STACK3006";
     public const string ForeignContainer = "STACK4001";
     public const string ForeignNetwork = "STACK4002";
     public const string HostPortInUse = "STACK4003";
@@ -85,6 +90,8 @@ internal static class DiagnosticCodes
     public const string HealthPathNotServed = "STACK4017";
     public const string ProbeRelayFailed = "STACK4018";
     public const string ServiceNotReady = "STACK4019";
+    public const string SwarmUpdateFailed = "STACK4020";
+    public const string ForeignService = "STACK4021";
     public const string ContainerSupportMissing = "STACK5001";
     public const string NotWebProject = "STACK5002";
 }

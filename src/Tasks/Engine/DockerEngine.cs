@@ -12,7 +12,7 @@ namespace ProxyStack.Engine;
 /// <see cref="IContainerEngine"/> over Docker.DotNet: the only file that uses its types. It sends no fixed API version, so the
 /// daemon answers with its own (1.41 on Debian's engine). Driver errors are translated here and nowhere else.
 /// </summary>
-internal sealed class DockerEngine : IContainerEngine, IDisposable
+internal sealed partial class DockerEngine : IContainerEngine, IDisposable
 {
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(3);
     private readonly DockerClient _client;

@@ -10,6 +10,8 @@ internal static class StackTargets
 {
     public const string Compose = "compose";
     public const string Kubernetes = "kubernetes";
+    /// <summary>Deployed (StackDeploy) to the swarm the engine manages, through the Engine API's services.</summary>
+    public const string Swarm = "swarm";
     public static readonly IReadOnlyList<string> Published = [Compose, Kubernetes];
 
     /// <summary>The service (compose) or Deployment and Service (Kubernetes) nginx reaches the proxy's own service by.</summary>
@@ -20,6 +22,12 @@ internal static class StackTargets
     /// project's own name, which is nginx's (the other replicas reach a StackProject through nginx, as on this machine).
     /// </summary>
     public static string ReplicaService(StackModel set) => set.ProjectKey.Length > 0 ? set.ProjectKey + "-app" : "app";
+
+    /// <summary>
+    /// The name nginx resolves a replica set's replicas by: the service's name (compose's DNS answers it with every replica;
+    /// Kubernetes' Service is one cluster address), or on Swarm tasks.&lt;service&gt;, every task's own address.
+    /// </summary>
+    public static string UpstreamHost(StackModel set) => set.Target == Swarm ? $"tasks.{SwarmServices.ServiceName(set, ReplicaService(set))}" : ReplicaService(set);
 
     /// <summary>
     /// A name Kubernetes accepts for a namespace and a Service (an RFC 1123 label: lowercase letters, digits and '-', starting

@@ -36,13 +36,16 @@ internal static class StackWorkloads
         HttpsRedirect = false,
         Tls = null,
         Ephemeral = false,
+        // Swarm mounts a named volume per node, created empty and root-owned, with no step before the tasks start to give it
+        // to the app's user: each task keeps its own key ring there (docs/scale-out.md).
+        KeyRingDirectory = target == StackTargets.Swarm ? "" : model.KeyRingDirectory,
     };
 
     /// <summary>What stops the stack from being written out for <paramref name="target"/>, and what it leaves out (warnings).</summary>
     public static IReadOnlyList<Diagnostic> Check(StackModel model, string target)
     {
         var d = new List<Diagnostic>();
-        if (!StackTargets.Published.Contains(target))
+        if (!StackTargets.Published.Contains(target) && target != StackTargets.Swarm)
         {
             d.Add(Diagnostic.Error(nameof(Strings.StackTargetInvalid), target));
             return d;
@@ -56,7 +59,11 @@ internal static class StackWorkloads
                 d.Add(Diagnostic.Error(nameof(Strings.ManifestNameInvalid), what, name, target, names.TryGetValue(name, out var other) ? $"{other} has it too" : "not a DNS label"));
             names.TryAdd(name, what);
         }
-        if (target == StackTargets.Compose && model.NginxVersion.Length > 0 && !model.NginxResolves)
+        if (target == StackTargets.Swarm && !model.Network.OwnsNetwork)
+            d.Add(Diagnostic.Error(nameof(Strings.SwarmNeedsBridge), model.NetworkMode));
+        if (target == StackTargets.Swarm && model.HostAddress is not ("0.0.0.0" or "::"))
+            d.Add(Diagnostic.Warning(nameof(Strings.SwarmPublishesEverywhere), model.HostPort, model.HostAddress));
+        if (target != StackTargets.Kubernetes && model.NginxVersion.Length > 0 && !model.NginxResolves)
             d.Add(Diagnostic.Error(nameof(Strings.NginxCannotResolveForTarget), model.NginxImage, model.NginxVersion, target));
         if (model.HttpsPort > 0)
             d.Add(Diagnostic.Warning(nameof(Strings.HttpsNotPublished), target, model.HostPort));
@@ -94,7 +101,8 @@ internal static class StackWorkloads
                 // The target scopes volumes to the stack (a compose project, a namespace): no stack prefix in their names.
                 Volumes = service.Volumes.Select(v => v with { Name = v.Name.StartsWith(published.Name + "-", StringComparison.Ordinal) ? v.Name[(published.Name.Length + 1)..] : v.Name }).ToList(),
                 DependsOn = service.DependsOn,
-                Publish = service.HostPort > 0 ? [(service.HostPort, service.Port)] : [],
+                // On Swarm a published port is on every address of every node: a database is never published there.
+                Publish = service.HostPort > 0 && published.Target != StackTargets.Swarm ? [(service.HostPort, service.Port)] : [],
                 DropAllCapabilities = false,
             });
         }

@@ -65,7 +65,7 @@ internal static class StackNetworking
     public static IReadOnlyList<string> Upstreams(StackModel m) => m.Target.Length > 0
         // Written out for compose or Kubernetes: the replica set's service by name. Compose's DNS answers it with every
         // running replica, re-resolved; a Kubernetes Service name is one stable cluster address, resolved once.
-        ? [$"{Manifests.StackTargets.ReplicaService(m)}:{m.AppPort.ToString(CultureInfo.InvariantCulture)}{(ReplicasByDns(m) ? " resolve" : "")}"]
+        ? [$"{Manifests.StackTargets.UpstreamHost(m)}:{m.AppPort.ToString(CultureInfo.InvariantCulture)}{(ReplicasByDns(m) ? " resolve" : "")}"]
         : m.AppOnHostPort > 0
         ? [$"{AppOnHostName}:{m.AppOnHostPort.ToString(CultureInfo.InvariantCulture)}"]
         : ReplicasByDns(m)

@@ -1,0 +1,115 @@
+using Microsoft.Build.Framework;
+using ProxyStack.Diagnostics;
+using ProxyStack.Engine;
+using ProxyStack.Execution;
+using ProxyStack.Manifests;
+using ProxyStack.Proxy;
+
+namespace ProxyStack.MSBuild;
+
+/// <summary>
+/// StackDeploy with StackTarget=swarm: pushes the app images this build produced to StackRegistry, then creates or updates the
+/// stack's services on the swarm the engine manages (see <see cref="SwarmDeployer"/>). Every check that can fail — the target,
+/// the network mode, the registry, the engine's swarm role, the pushes — runs before any service changes.
+/// </summary>
+public sealed class DeployStackToSwarm : StackTask
+{
+    /// <summary>Example: obj/Debug/net10.0/stack/model.json</summary>
+    [Required] public string ModelFile { get; set; } = "";
+    /// <summary>The front project's image this build produced, by id. Example: sha256:3f1c…</summary>
+    [Required] public string AppImage { get; set; } = "";
+    /// <summary>Each StackProject's image: Include is the project's name, metadata Image its id. Example: api</summary>
+    public ITaskItem[] ProjectImages { get; set; } = [];
+    /// <summary>The nginx version of StackNginxImage (from InspectStackProxyBase; empty: unknown). Example: 1.30.6</summary>
+    public string NginxVersion { get; set; } = "";
+    /// <summary>The project's UserSecretsId, if any. Example: 8f3c…</summary>
+    public string UserSecretsId { get; set; } = "";
+    /// <summary>StackRegistry: where the app images are pushed for every node to pull. Example: registry.example.com:5000</summary>
+    public string Registry { get; set; } = "";
+
+    private protected override string? StackDirectory => Path.GetDirectoryName(Path.GetFullPath(ModelFile));
+
+    private protected override string ProfileLabel => "deploy";
+
+    private protected override async Task<bool> ExecuteAsync(CancellationToken ct)
+    {
+        var model = ReadModel(ModelFile) with { NginxVersion = NginxVersion };
+        var problems = StackWorkloads.Check(model, StackTargets.Swarm).ToList();
+        if (Registry.Trim().Length == 0) problems.Add(Diagnostic.Error(nameof(Strings.StackRegistryMissing)));
+        MSBuildDiagnosticSink.Log(Log, problems);
+        if (problems.Any(p => p.IsError)) return false;
+        if (Engine is not DockerEngine engine) throw new InvalidOperationException("StackDeploy needs a Docker engine.");
+        var (state, manager) = await engine.SwarmStateAsync(ct).ConfigureAwait(false);
+        if (state != "active" || !manager)
+        {
+            MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.EngineNotSwarmManager), engine.Endpoint, manager ? state : state == "active" ? "a worker" : state));
+            return false;
+        }
+        if (new StackSecrets(Log, StackLog, ModelFile).Resolve(model, UserSecretsId) is not { } withSecrets) return false;
+        var published = StackWorkloads.ForTarget(withSecrets, StackTargets.Swarm);
+
+        // The images every node pulls: tagged with their id in the stack's repositories, pushed before anything changes.
+        var images = new Dictionary<string, string>(StringComparer.Ordinal) { [""] = AppImage };
+        foreach (var item in ProjectImages) images[item.ItemSpec] = item.GetMetadata("Image");
+        var pushed = new Dictionary<string, string>(StringComparer.Ordinal);
+        var healthChecks = true;
+        foreach (var (project, id) in images)
+        {
+            var set = project.Length == 0 ? published : published.ForProject(published.Projects.Single(p => p.Name == project));
+            var reference = SwarmServices.PushedImage(Registry.Trim(), published, StackTargets.ReplicaService(set), id);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            if (await engine.PushAsync(id, reference, ct).ConfigureAwait(false) is { } why)
+            {
+                MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.ImagePushFailed), reference, why));
+                return false;
+            }
+            StackLog.Progress($"pushed {reference} ({clock.Elapsed.TotalSeconds:0.0} s)");
+            pushed[project] = reference;
+            // An image on a chiseled base has no shell to run the health check with: its tasks count as ready once started.
+            if (await engine.InspectImageAsync(id, ct).ConfigureAwait(false) is { } image
+                && image.Labels.TryGetValue("org.opencontainers.image.base.name", out var baseName) && baseName.Contains("chiseled", StringComparison.Ordinal))
+                healthChecks = false;
+        }
+        var workloads = StackWorkloads.Build(published, pushed[""], pushed.Where(p => p.Key.Length > 0).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal));
+        var config = NginxConfigWriter.Write(published);
+        using var _ = await StackLock.AcquireAsync("swarm-" + model.Name, StackLog, TimeSpan.FromSeconds(model.LockTimeoutSeconds), ct).ConfigureAwait(false);
+        var clockAll = System.Diagnostics.Stopwatch.StartNew();
+        var failed = await new SwarmDeployer(engine, StackLog).DeployAsync(published, workloads, config, healthChecks, ct).ConfigureAwait(false);
+        MSBuildDiagnosticSink.Log(Log, failed);
+        if (failed.Count > 0) return false;
+        StackLog.Milestone(string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.SwarmDeployed, model.Name,
+            string.Join(", ", workloads.Select(w => $"{SwarmServices.ServiceName(published, w.Name)} {(w.Kind == WorkloadKind.Proxy ? "on every node" : $"×{w.Replicas}")}")), model.HostPort)
+            + $" ({clockAll.Elapsed.TotalSeconds:0.0} s)");
+        return true;
+    }
+}
+
+/// <summary>StackDown with StackTarget=swarm: removes every service, config and network of the swarm stack (volumes with StackRemoveVolumes), by its label only.</summary>
+public sealed class RemoveSwarmStack : StackTask
+{
+    /// <summary>Example: obj/Debug/net10.0/stack/model.json</summary>
+    [Required] public string ModelFile { get; set; } = "";
+    /// <summary>StackRemoveVolumes (true|false). Example: false</summary>
+    public string RemoveVolumes { get; set; } = "";
+
+    private protected override async Task<bool> ExecuteAsync(CancellationToken ct)
+    {
+        var model = ReadModel(ModelFile);
+        if (Model.StackValidator.ParseBool(RemoveVolumes) is not { } removeVolumes)
+        {
+            MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackRemoveVolumes", RemoveVolumes));
+            return false;
+        }
+        if (Engine is not DockerEngine engine) throw new InvalidOperationException("StackDown -p:StackTarget=swarm needs a Docker engine.");
+        using var _ = await StackLock.AcquireAsync("swarm-" + model.Name, StackLog, TimeSpan.FromSeconds(model.LockTimeoutSeconds), ct).ConfigureAwait(false);
+        if (!model.Adopt && (await engine.ListServicesAsync(SwarmServices.StackLabel, model.Name, ct).ConfigureAwait(false))
+                .Select(s => s.Spec?.Labels is { } l && l.TryGetValue(Planning.StackLabels.Owner, out var o) ? o : "").FirstOrDefault(o => o != model.Owner) is { } owner)
+        {
+            MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.StackOwnedElsewhere), model.Name, owner, model.Owner));
+            return false;
+        }
+        var removed = await new SwarmDeployer(engine, StackLog).RemoveAsync(model.Name, removeVolumes, ct).ConfigureAwait(false);
+        StackLog.Milestone(removed.Count == 0 ? $"Swarm stack '{model.Name}': nothing to remove." : $"Swarm stack '{model.Name}' removed: {string.Join(", ", removed)}.");
+        return true;
+    }
+}

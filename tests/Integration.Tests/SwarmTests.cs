@@ -1,0 +1,151 @@
+using Docker.DotNet.Models;
+using ProxyStack.IntegrationTests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ProxyStack.IntegrationTests;
+
+/// <summary>
+/// StackDeploy on a real single-node swarm of this machine's engine (made a swarm manager by the test, and left as it was
+/// found): what stops a deploy before anything changes, a deploy of 3 replicas, a code change rolled out and a 3→5→2 scale
+/// under a strict load with no failed request, and a StackDown that removes exactly the stack's services, configs and
+/// network. Alone on the machine: it counts failed requests under load.
+/// </summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class SwarmTests(ITestOutputHelper output) : StackTest
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+    private readonly SampleCopy _sample = new();
+    private bool _joinedSwarm;
+    private bool _gatewayBridgeExisted;
+    private const string GatewayBridge = "docker_gwbridge";
+
+    private Dictionary<string, string> Props(int replicas, int round = 0, params (string Key, string Value)[] more)
+    {
+        var props = new Dictionary<string, string>
+        {
+            ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = replicas.ToString(), ["StackTarget"] = "swarm",
+            ["StackRegistry"] = Repository.Mirror, ["StackHostAddress"] = "0.0.0.0", ["RedeployRound"] = round.ToString(),
+        };
+        foreach (var (k, v) in more) props[k] = v;
+        return props;
+    }
+
+    private async Task<IList<SwarmService>> ServicesAsync() =>
+        await Probe.Client.Swarm.ListServicesAsync(new ServiceListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"proxystack.swarm-stack={Stack}"] = true } },
+        });
+
+    [DockerFact]
+    public async Task A_deploy_rolls_a_code_change_and_scales_with_no_failed_request_and_StackDown_removes_exactly_the_stack()
+    {
+        _sample.AddToProject("""  <ItemGroup><StackEnvironment Include="REDEPLOY_ROUND" Value="$(RedeployRound)" /></ItemGroup>""");
+        var info = await Probe.Client.System.GetSystemInfoAsync();
+        if (info.Swarm?.LocalNodeState is not "active")
+        {
+            // Not a swarm manager: a coded error before anything is built or pushed.
+            var refused = await _sample.BuildAsync("StackDeploy", Props(3));
+            Assert.True(refused.ExitCode != 0 && refused.Output.Contains("error STACK3006: The engine at ") && refused.Output.Contains("is not a swarm manager (its swarm state: inactive)"), refused.ToString());
+            // Swarm makes its own bridge (docker_gwbridge) on first use, and leaves it behind: the test removes it if it made it.
+            _gatewayBridgeExisted = (await Probe.Client.Networks.ListNetworksAsync()).Any(n => n.Name == GatewayBridge);
+            await Probe.Client.Swarm.InitSwarmAsync(new SwarmInitParameters { ListenAddr = "127.0.0.1:2377", AdvertiseAddr = "127.0.0.1" });
+            _joinedSwarm = true;
+        }
+
+        // What stops a deploy before any service exists: no registry, one the engine cannot push to, a network mode Swarm has not.
+        var noRegistry = await _sample.BuildAsync("StackDeploy", Props(3, more: ("StackRegistry", "")));
+        Assert.True(noRegistry.ExitCode != 0 && noRegistry.Output.Contains("error STACK1057: StackDeploy to swarm pushes the app images to a registry every node pulls from, and StackRegistry is empty."), noRegistry.ToString());
+        var unreachable = await _sample.BuildAsync("StackDeploy", Props(3, more: ("StackRegistry", "127.0.0.1:1")));
+        Assert.True(unreachable.ExitCode != 0 && unreachable.Output.Contains($"error STACK2004: The engine could not push 127.0.0.1:1/{Stack}-app:"), unreachable.ToString());
+        var host = await _sample.BuildAsync("StackDeploy", Props(3, more: ("StackNetworkMode", "host")));
+        Assert.True(host.ExitCode != 0 && host.Output.Contains("error STACK1055: StackNetworkMode is 'host', which Swarm cannot run"), host.ToString());
+        Assert.Empty(await ServicesAsync());
+
+        // A service of someone else's beside the stack (no label of ours): never touched.
+        var bystander = $"{Stack}-bystander";
+        await Probe.Client.Swarm.CreateServiceAsync(new ServiceCreateParameters
+        {
+            Service = new ServiceSpec
+            {
+                Name = bystander,
+                TaskTemplate = new TaskSpec { ContainerSpec = new ContainerSpec { Image = $"{Repository.Mirror}/library/nginx:stable" } },
+                Mode = new ServiceMode { Replicated = new ReplicatedService { Replicas = 0 } },
+            },
+        });
+        try
+        {
+            var up = await _sample.BuildAsync("StackDeploy", Props(3));
+            Assert.True(up.ExitCode == 0, up.ToString());
+            Assert.Contains($"Stack '{Stack}' deployed to the swarm: {Stack}-app ×3, {Stack}-proxy on every node. Listening on port {Port} of every node", up.Output);
+            Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+            var hosts = new HashSet<string>();
+            for (var i = 0; i < 30; i++) hosts.Add(await Http.GetStringAsync($"http://127.0.0.1:{Port}/whoami"));
+            Assert.Equal(3, hosts.Count);
+            var app = (await ServicesAsync()).Single(s => s.Spec.Name == $"{Stack}-app");
+            Assert.Equal("start-first", app.Spec.UpdateConfig.Order);
+            Assert.Equal("rollback", app.Spec.UpdateConfig.FailureAction);
+            Assert.NotNull(app.Spec.TaskTemplate.ContainerSpec.Healthcheck);
+            Assert.StartsWith($"{Repository.Mirror}/{Stack}-app:", app.Spec.TaskTemplate.ContainerSpec.Image);
+
+            // The same deploy again changes nothing.
+            var again = await _sample.BuildAsync("StackDeploy", Props(3));
+            Assert.True(again.ExitCode == 0 && again.Output.Contains($"{Stack}-app up to date"), again.ToString());
+
+            // A code change rolled out, then 3→5→2, under a load that never retries: not one failed request.
+            var load = new StrictLoad($"http://127.0.0.1:{Port}");
+            await using (load)
+            {
+                await Task.Delay(2000);
+                _sample.EditProgram("hello world", "hello swarm");
+                var rolled = await _sample.BuildAsync("StackDeploy", Props(3));
+                Assert.True(rolled.ExitCode == 0 && rolled.Output.Contains($"{Stack}-app updated"), rolled.ToString());
+                Assert.Equal("hello swarm\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+                var five = await _sample.BuildAsync("StackDeploy", Props(5));
+                Assert.True(five.ExitCode == 0, five.ToString());
+                var two = await _sample.BuildAsync("StackDeploy", Props(2));
+                Assert.True(two.ExitCode == 0, two.ToString());
+                await Task.Delay(2000);
+                var wrk = await load.StopAsync();
+                output.WriteLine(load.Report());
+                Assert.True(wrk.Non2xx == 0 && wrk.SocketErrors == 0 && load.PostFailures.Count == 0 && load.Posts > 0, load.Report());
+                Assert.True(wrk.RequestsPerSecond >= 200, $"{wrk.RequestsPerSecond:0} requests/s: the load was too light to prove anything");
+            }
+            var tasks = await Probe.Client.Tasks.ListAsync(new TasksListParameters
+            {
+                Filters = new Dictionary<string, IDictionary<string, bool>> { ["service"] = new Dictionary<string, bool> { [$"{Stack}-app"] = true }, ["desired-state"] = new Dictionary<string, bool> { ["running"] = true } },
+            });
+            Assert.Equal(2, tasks.Count);
+
+            var down = await _sample.BuildAsync("StackDown", new Dictionary<string, string> { ["StackName"] = Stack, ["StackTarget"] = "swarm" });
+            Assert.True(down.ExitCode == 0, down.ToString());
+            Assert.Empty(await ServicesAsync());
+            Assert.DoesNotContain(await Probe.Client.Configs.ListConfigsAsync(), c => c.Spec.Labels?.ContainsKey("proxystack.swarm-stack") == true && c.Spec.Labels["proxystack.swarm-stack"] == Stack);
+            Assert.DoesNotContain(await Probe.Client.Networks.ListNetworksAsync(), n => n.Name == $"{Stack}-swarm");
+            Assert.NotNull(await Probe.Client.Swarm.InspectServiceAsync(bystander));
+        }
+        finally
+        {
+            await Probe.Client.Swarm.RemoveServiceAsync(bystander);
+        }
+    }
+
+    protected override void DisposeMore()
+    {
+        try
+        {
+            using var engine = new ProxyStack.Engine.DockerEngine();
+            new ProxyStack.Execution.SwarmDeployer(engine, new NullStackLog()).RemoveAsync(Stack, removeVolumes: true, CancellationToken.None).GetAwaiter().GetResult();
+            if (_joinedSwarm)
+            {
+                using var probe = new StackProbe();
+                probe.Client.Swarm.LeaveSwarmAsync(new SwarmLeaveParameters { Force = true }).GetAwaiter().GetResult();
+                if (!_gatewayBridgeExisted) probe.Client.Networks.DeleteNetworkAsync(GatewayBridge).GetAwaiter().GetResult();
+            }
+        }
+        finally
+        {
+            _sample.Dispose();
+        }
+    }
+}
