@@ -26,9 +26,21 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
         {
             ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = replicas.ToString(), ["StackTarget"] = "swarm",
             ["StackRegistry"] = Repository.Mirror, ["StackHostAddress"] = "0.0.0.0", ["RedeployRound"] = round.ToString(),
+            // The whole sample: the API (a StackProject at /api) and Redis (a StackContainer with a volume) as services too.
+            ["HelloStackApi"] = "true", ["HelloStackCache"] = "true",
+            // The health check's start period: a task that never becomes healthy fails (and its update rolls back) after it.
+            ["StackReadyTimeout"] = "20",
         };
         foreach (var (k, v) in more) props[k] = v;
         return props;
+    }
+
+    /// <summary>StackDeploy with <paramref name="props"/>, its time in the test's output.</summary>
+    private async Task<ProcessResult> Deploy(Dictionary<string, string> props)
+    {
+        var result = await _sample.BuildAsync("StackDeploy", props);
+        output.WriteLine($"StackDeploy {string.Join(" ", props.Where(p => p.Key is "StackReplicas" or "StackRegistry" or "BrokenUrl" or "StackNetworkMode").Select(p => $"{p.Key}={p.Value}"))}: exit {result.ExitCode} in {result.Elapsed.TotalSeconds:0.0} s");
+        return result;
     }
 
     private async Task<IList<SwarmService>> ServicesAsync() =>
@@ -40,12 +52,17 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
     [DockerFact]
     public async Task A_deploy_rolls_a_code_change_and_scales_with_no_failed_request_and_StackDown_removes_exactly_the_stack()
     {
-        _sample.AddToProject("""  <ItemGroup><StackEnvironment Include="REDEPLOY_ROUND" Value="$(RedeployRound)" /></ItemGroup>""");
+        _sample.AddToProject("""
+              <ItemGroup>
+                <StackEnvironment Include="REDEPLOY_ROUND" Value="$(RedeployRound)" />
+                <StackEnvironment Include="Kestrel__Endpoints__Broken__Url" Value="$(BrokenUrl)" Condition="'$(BrokenUrl)' != ''" />
+              </ItemGroup>
+            """);
         var info = await Probe.Client.System.GetSystemInfoAsync();
         if (info.Swarm?.LocalNodeState is not "active")
         {
             // Not a swarm manager: a coded error before anything is built or pushed.
-            var refused = await _sample.BuildAsync("StackDeploy", Props(3));
+            var refused = await Deploy(Props(3));
             Assert.True(refused.ExitCode != 0 && refused.Output.Contains("error STACK3006: The engine at ") && refused.Output.Contains("is not a swarm manager (its swarm state: inactive)"), refused.ToString());
             // Swarm makes its own bridge (docker_gwbridge) on first use, and leaves it behind: the test removes it if it made it.
             _gatewayBridgeExisted = (await Probe.Client.Networks.ListNetworksAsync()).Any(n => n.Name == GatewayBridge);
@@ -54,11 +71,11 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
         }
 
         // What stops a deploy before any service exists: no registry, one the engine cannot push to, a network mode Swarm has not.
-        var noRegistry = await _sample.BuildAsync("StackDeploy", Props(3, more: ("StackRegistry", "")));
+        var noRegistry = await Deploy(Props(3, more: ("StackRegistry", "")));
         Assert.True(noRegistry.ExitCode != 0 && noRegistry.Output.Contains("error STACK1057: StackDeploy to swarm pushes the app images to a registry every node pulls from, and StackRegistry is empty."), noRegistry.ToString());
-        var unreachable = await _sample.BuildAsync("StackDeploy", Props(3, more: ("StackRegistry", "127.0.0.1:1")));
+        var unreachable = await Deploy(Props(3, more: ("StackRegistry", "127.0.0.1:1")));
         Assert.True(unreachable.ExitCode != 0 && unreachable.Output.Contains($"error STACK2004: The engine could not push 127.0.0.1:1/{Stack}-app:"), unreachable.ToString());
-        var host = await _sample.BuildAsync("StackDeploy", Props(3, more: ("StackNetworkMode", "host")));
+        var host = await Deploy(Props(3, more: [("StackNetworkMode", "host"), ("HelloStackApi", "false"), ("HelloStackCache", "false")]));
         Assert.True(host.ExitCode != 0 && host.Output.Contains("error STACK1055: StackNetworkMode is 'host', which Swarm cannot run"), host.ToString());
         Assert.Empty(await ServicesAsync());
 
@@ -75,10 +92,19 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
         });
         try
         {
-            var up = await _sample.BuildAsync("StackDeploy", Props(3));
+            var up = await Deploy(Props(3));
             Assert.True(up.ExitCode == 0, up.ToString());
-            Assert.Contains($"Stack '{Stack}' deployed to the swarm: {Stack}-app ×3, {Stack}-proxy on every node. Listening on port {Port} of every node", up.Output);
+            Assert.Contains($"Stack '{Stack}' deployed to the swarm: {Stack}-cache ×1, {Stack}-app ×3, {Stack}-api-app ×2, {Stack}-proxy on every node. Listening on port {Port} of every node", up.Output);
             Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+            // Every part through the one nginx: the API at /api, the app calling it by its name (nginx's alias), Redis by its
+            // name (a service alias) with its data on a volume, on a manager.
+            Assert.Equal("hello from the api\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/api/"));
+            Assert.Equal("hello from the api\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/from-api"));
+            Assert.Equal("1\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/count"));
+            Assert.Equal("2\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/count"));
+            var cache = (await ServicesAsync()).Single(s => s.Spec.Name == $"{Stack}-cache");
+            Assert.Equal(["node.role == manager"], cache.Spec.TaskTemplate.Placement.Constraints);
+            Assert.Equal($"{Stack}-cache-data", cache.Spec.TaskTemplate.ContainerSpec.Mounts.Single().Source);
             var hosts = new HashSet<string>();
             for (var i = 0; i < 30; i++) hosts.Add(await Http.GetStringAsync($"http://127.0.0.1:{Port}/whoami"));
             Assert.Equal(3, hosts.Count);
@@ -89,7 +115,7 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
             Assert.StartsWith($"{Repository.Mirror}/{Stack}-app:", app.Spec.TaskTemplate.ContainerSpec.Image);
 
             // The same deploy again changes nothing.
-            var again = await _sample.BuildAsync("StackDeploy", Props(3));
+            var again = await Deploy(Props(3));
             Assert.True(again.ExitCode == 0 && again.Output.Contains($"{Stack}-app up to date"), again.ToString());
 
             // A code change rolled out, then 3→5→2, under a load that never retries: not one failed request.
@@ -98,12 +124,12 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
             {
                 await Task.Delay(2000);
                 _sample.EditProgram("hello world", "hello swarm");
-                var rolled = await _sample.BuildAsync("StackDeploy", Props(3));
+                var rolled = await Deploy(Props(3));
                 Assert.True(rolled.ExitCode == 0 && rolled.Output.Contains($"{Stack}-app updated"), rolled.ToString());
                 Assert.Equal("hello swarm\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
-                var five = await _sample.BuildAsync("StackDeploy", Props(5));
+                var five = await Deploy(Props(5));
                 Assert.True(five.ExitCode == 0, five.ToString());
-                var two = await _sample.BuildAsync("StackDeploy", Props(2));
+                var two = await Deploy(Props(2));
                 Assert.True(two.ExitCode == 0, two.ToString());
                 await Task.Delay(2000);
                 var wrk = await load.StopAsync();
@@ -117,12 +143,23 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
             });
             Assert.Equal(2, tasks.Count);
 
+            // An update whose tasks fail (Kestrel cannot bind the address it is given): Swarm rolls it back, the deploy says so,
+            // and the replicas that were serving serve on.
+            var broken = await Deploy(Props(2, more: ("BrokenUrl", "http://256.0.0.1:1")));
+            Assert.True(broken.ExitCode != 0 && broken.Output.Contains($"error STACK4020: Swarm service {Stack}-app did not converge: the update rollback"), broken.ToString());
+            Assert.Equal("hello swarm\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+            var fixedAgain = await Deploy(Props(2));
+            Assert.True(fixedAgain.ExitCode == 0, fixedAgain.ToString());
+
             var down = await _sample.BuildAsync("StackDown", new Dictionary<string, string> { ["StackName"] = Stack, ["StackTarget"] = "swarm" });
             Assert.True(down.ExitCode == 0, down.ToString());
+            output.WriteLine($"StackDown: {down.Elapsed.TotalSeconds:0.0} s");
             Assert.Empty(await ServicesAsync());
             Assert.DoesNotContain(await Probe.Client.Configs.ListConfigsAsync(), c => c.Spec.Labels?.ContainsKey("proxystack.swarm-stack") == true && c.Spec.Labels["proxystack.swarm-stack"] == Stack);
             Assert.DoesNotContain(await Probe.Client.Networks.ListNetworksAsync(), n => n.Name == $"{Stack}-swarm");
             Assert.NotNull(await Probe.Client.Swarm.InspectServiceAsync(bystander));
+            // Redis's volume stays for the next deploy, as StackDown's does on this machine; the test's cleanup removes it.
+            Assert.Single((await Probe.Client.Volumes.ListAsync(new VolumesListParameters())).Volumes, v => v.Name == $"{Stack}-cache-data");
         }
         finally
         {
@@ -136,16 +173,20 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
         {
             using var engine = new ProxyStack.Engine.DockerEngine();
             new ProxyStack.Execution.SwarmDeployer(engine, new NullStackLog()).RemoveAsync(Stack, removeVolumes: true, CancellationToken.None).GetAwaiter().GetResult();
-            if (_joinedSwarm)
-            {
-                using var probe = new StackProbe();
-                probe.Client.Swarm.LeaveSwarmAsync(new SwarmLeaveParameters { Force = true }).GetAwaiter().GetResult();
-                if (!_gatewayBridgeExisted) probe.Client.Networks.DeleteNetworkAsync(GatewayBridge).GetAwaiter().GetResult();
-            }
         }
         finally
         {
+            LeaveSwarm();
             _sample.Dispose();
         }
+    }
+
+    /// <summary>Leaves the swarm the test made (its gateway bridge with it), so the engine is as the test found it.</summary>
+    private void LeaveSwarm()
+    {
+        if (!_joinedSwarm) return;
+        using var probe = new StackProbe();
+        probe.Client.Swarm.LeaveSwarmAsync(new SwarmLeaveParameters { Force = true }).GetAwaiter().GetResult();
+        if (!_gatewayBridgeExisted) probe.Client.Networks.DeleteNetworkAsync(GatewayBridge).GetAwaiter().GetResult();
     }
 }

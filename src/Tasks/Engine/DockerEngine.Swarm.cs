@@ -52,6 +52,13 @@ internal sealed partial class DockerEngine
             Filters = new Dictionary<string, IDictionary<string, bool>> { ["service"] = new Dictionary<string, bool> { [service] = true } },
         }, ct), []).ConfigureAwait(false);
 
+    /// <summary>Containers of a service's tasks still on this node (running or not), by the label Swarm gives them.</summary>
+    public async Task<int> CountServiceContainersAsync(string serviceId, CancellationToken ct) =>
+        (await Call("list containers of service " + serviceId, () => _client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true, Filters = LabelFilter("com.docker.swarm.service.id", serviceId),
+        }, ct)).ConfigureAwait(false)).Count;
+
     /// <summary>The configs carrying <paramref name="label"/>=<paramref name="value"/> (filtered here: the list endpoint's filters vary by version).</summary>
     public async Task<IReadOnlyList<SwarmConfig>> ListConfigsAsync(string label, string value, CancellationToken ct) =>
         (await Call("list configs", () => _client.Configs.ListConfigsAsync(ct)).ConfigureAwait(false))

@@ -89,6 +89,9 @@ internal sealed class SwarmDeployer(DockerEngine engine, IStackLog log)
         var limit = TimeSpan.FromSeconds(readySeconds) * Math.Max(1, updated ? replicas ?? 1 : 1) + TimeSpan.FromSeconds(30);
         var until = DateTime.UtcNow + limit;
         var sawUpdate = false;
+        // When this update was recorded (the service's UpdatedAt at the first look): an update status from before it (a
+        // rollback an earlier deploy left) says nothing about this one; a rollback of this one moves UpdatedAt again.
+        DateTime? issued = null;
         var waitedForUpdate = System.Diagnostics.Stopwatch.StartNew();
         string lastError = "";
         while (true)
@@ -97,7 +100,8 @@ internal sealed class SwarmDeployer(DockerEngine engine, IStackLog log)
             var svc = await engine.InspectServiceAsync(service, ct).ConfigureAwait(false);
             if (svc is null) return Diagnostic.Error(nameof(Strings.SwarmUpdateFailed), service, "the service was removed while it was deployed");
             var state = svc.UpdateStatus?.State ?? "";
-            var thisUpdate = svc.UpdateStatus?.StartedAt is { } started && svc.UpdatedAt is { } at && started >= at.AddSeconds(-1);
+            issued ??= svc.UpdatedAt ?? DateTime.MinValue;
+            var thisUpdate = svc.UpdateStatus?.StartedAt is { } started && started >= issued.Value.AddSeconds(-1);
             if (updated && thisUpdate && state is "rollback_started" or "rollback_completed" or "rollback_paused" or "paused")
                 return Diagnostic.Error(nameof(Strings.SwarmUpdateFailed), service, $"the update {state.Replace('_', ' ')}: {svc.UpdateStatus!.Message}");
             sawUpdate |= thisUpdate;
@@ -128,10 +132,11 @@ internal sealed class SwarmDeployer(DockerEngine engine, IStackLog log)
             await engine.RemoveServiceAsync(s.ID!, ct).ConfigureAwait(false);
             removed.Add("service " + NameOf(s));
         }
-        // The tasks' containers go after their services: the network and the configs are free only then.
-        var until = DateTime.UtcNow.AddMinutes(1);
+        // The tasks' containers go after their services (each within its stop grace period): the network, the configs and
+        // the volumes are free only then.
+        var until = DateTime.UtcNow.AddSeconds(SwarmServices.StopGraceSeconds + 30);
         foreach (var s in services)
-            while ((await engine.ListTasksAsync(s.ID!, ct).ConfigureAwait(false)).Count > 0 && DateTime.UtcNow < until)
+            while (await engine.CountServiceContainersAsync(s.ID!, ct).ConfigureAwait(false) > 0 && DateTime.UtcNow < until)
                 await Task.Delay(Poll, ct).ConfigureAwait(false);
         foreach (var c in await engine.ListConfigsAsync(SwarmServices.StackLabel, stack, ct).ConfigureAwait(false))
             if (await engine.RemoveConfigAsync(c.ID!, ct).ConfigureAwait(false)) removed.Add("config " + c.Spec?.Name);

@@ -41,6 +41,9 @@ internal static class SwarmServices
         [StackLabels.Version] = StackLabels.ToolVersion,
     };
 
+    /// <summary>Where a backing container with a volume runs.</summary>
+    public const string VolumeConstraint = "node.role == manager";
+
     /// <summary>Seconds a task has to finish its requests after SIGTERM: ASP.NET Core's own shutdown timeout (30 s).</summary>
     public const int StopGraceSeconds = 30;
 
@@ -105,6 +108,9 @@ internal static class SwarmServices
                     ContainerSpec = container,
                     Networks = [new NetworkAttachmentConfig { Target = network, Aliases = w.Kind == WorkloadKind.Backing ? [w.Name] : w.Aliases.ToList() }],
                     RestartPolicy = new SwarmRestartPolicy { Condition = "any", Delay = TimeSpan.FromSeconds(1) },
+                    // A volume is local to the node that made it: a backing container with one stays on the managers, so its
+                    // data does not move to an empty volume on another node (one manager: one place).
+                    Placement = w.Kind == WorkloadKind.Backing && w.Volumes.Count > 0 ? new Placement { Constraints = [VolumeConstraint] } : null,
                 },
                 // nginx on every node, publishing its port there (host mode): what a node is asked on, it serves.
                 Mode = w.Kind == WorkloadKind.Proxy ? new ServiceMode { Global = new GlobalService() } : new ServiceMode { Replicated = new ReplicatedService { Replicas = (ulong)w.Replicas } },
