@@ -7,7 +7,8 @@
 #   build/bench.sh [runs]          BENCH_ONLY=compare: only the comparison; BENCH_ONLY=desktop: only the engine figures
 #                                  (stack-up and redeploy on the default engine, in Docker Desktop's topology and on Podman);
 #                                  BENCH_ONLY=watch: only edit-to-served under dotnet watch; BENCH_ONLY=app: only the
-#                                  whole application (front, API, Redis) against docker-compose
+#                                  whole application (front, API, Redis) against docker-compose; BENCH_ONLY=swarm: only
+#                                  StackDeploy on a single-node swarm beside StackUp
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-5}
@@ -143,6 +144,7 @@ up 3
 }
 source "$root/build/bench-compare.sh"
 [ -n "${BENCH_ONLY:-}" ] && [ "${BENCH_ONLY:-}" != app ] || source "$root/build/bench-app.sh"
+[ -n "${BENCH_ONLY:-}" ] && [ "${BENCH_ONLY:-}" != swarm ] || source "$root/build/bench-swarm.sh"
 
 ratio() { awk -v a="$(stat "$1" | cut -d'|' -f1)" -v b="$(stat "$2" | cut -d'|' -f1)" 'BEGIN { printf "%.2f", a / b }'; }
 slash() { stat "$1" | tr -d ' ' | tr '|' '/'; }
@@ -215,6 +217,22 @@ The whole application — the sample's front project (3 replicas), its API (\`St
 | --- | --- | --- |
 | warm stack-up | $(slash app-up-cmp) | $(slash app-up-ps) (×$(ratio app-up-ps app-up-cmp) of compose) |
 | teardown (\`docker-compose down\` / \`StackDown\`) | $(slash app-down-cmp), left $(total app-left-cmp) | $(slash app-down-ps), left $(total app-left-ps) |
+MD
+fi
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = swarm ]; then
+cat <<MD
+
+Docker Swarm beside this machine's engine: the sample with 3 replicas (no API, no Redis) by \`StackUp\` and by \`StackDeploy
+-p:StackTarget=swarm\` on a single-node swarm of the same engine (images built, nothing running, registry localhost:5000), in
+the same run (seconds median/min/max):
+
+| | \`StackUp\` (this engine) | \`StackDeploy\` (swarm) |
+| --- | --- | --- |
+| warm up to the first 200 through nginx | $(slash sw-up-local) | $(slash sw-up-swarm) |
+| rolling redeploy of every replica under load (wrk -t2 -c16), to the command's return | $(slash redeploy-sw-local) | $(slash redeploy-sw-swarm) |
+| failed requests during it, all runs (non-2xx + socket errors) | $(total fail-sw-local) | $(total fail-sw-swarm) |
+| requests/s during it, median | $(stat rps-redeploy-sw-local | cut -d'|' -f1 | tr -d ' ') | $(stat rps-redeploy-sw-swarm | cut -d'|' -f1 | tr -d ' ') |
+| teardown (\`StackDown\`) | $(slash sw-down-local) | $(slash sw-down-swarm) |
 MD
 fi
 if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = desktop ]; then

@@ -31,7 +31,7 @@ public sealed class PublishTests(ITestOutputHelper output) : StackTest
         _sample.AddToProject("""  <ItemGroup><StackEnvironment Include="Greeting" Project="api" FromEnvironment="HELLO_API_GREETING" /></ItemGroup>""");
         // No target: a coded error before anything is built, and nothing written.
         var none = await _sample.BuildAsync("StackPublish", Props(""));
-        Assert.True(none.ExitCode != 0 && none.Output.Contains("error STACK1050: StackTarget is '': StackPublish writes the stack for compose or kubernetes."), none.ToString());
+        Assert.True(none.ExitCode != 0 && none.Output.Contains("error STACK1050: StackTarget is '': StackPublish writes the stack for compose or kubernetes, StackDeploy deploys it to swarm."), none.ToString());
         Assert.False(Directory.Exists(Path.Combine(_sample.Directory, "bin", "Debug", "net10.0", "publish", "stack")));
 
         var published = await _sample.BuildAsync("StackPublish", Props("compose"), Env);

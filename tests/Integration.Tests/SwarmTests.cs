@@ -43,6 +43,16 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
         return result;
     }
 
+    private Task CreateForeignServiceAsync(string name) => Probe.Client.Swarm.CreateServiceAsync(new ServiceCreateParameters
+    {
+        Service = new ServiceSpec
+        {
+            Name = name,
+            TaskTemplate = new TaskSpec { ContainerSpec = new ContainerSpec { Image = $"{Repository.Mirror}/library/nginx:stable" } },
+            Mode = new ServiceMode { Replicated = new ReplicatedService { Replicas = 0 } },
+        },
+    });
+
     private async Task<IList<SwarmService>> ServicesAsync() =>
         await Probe.Client.Swarm.ListServicesAsync(new ServiceListParameters
         {
@@ -79,17 +89,15 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
         Assert.True(host.ExitCode != 0 && host.Output.Contains("error STACK1055: StackNetworkMode is 'host', which Swarm cannot run"), host.ToString());
         Assert.Empty(await ServicesAsync());
 
-        // A service of someone else's beside the stack (no label of ours): never touched.
+        // A service of someone else's with one of the stack's names: refused (STACK4021) before anything changes. One beside
+        // the stack (no label of ours): never touched.
+        await CreateForeignServiceAsync($"{Stack}-app");
+        var foreign = await Deploy(Props(3));
+        Assert.True(foreign.ExitCode != 0 && foreign.Output.Contains($"error STACK4021: A swarm service named '{Stack}-app' exists but does not belong to stack '{Stack}'."), foreign.ToString());
+        Assert.Empty(await ServicesAsync());
+        await Probe.Client.Swarm.RemoveServiceAsync($"{Stack}-app");
         var bystander = $"{Stack}-bystander";
-        await Probe.Client.Swarm.CreateServiceAsync(new ServiceCreateParameters
-        {
-            Service = new ServiceSpec
-            {
-                Name = bystander,
-                TaskTemplate = new TaskSpec { ContainerSpec = new ContainerSpec { Image = $"{Repository.Mirror}/library/nginx:stable" } },
-                Mode = new ServiceMode { Replicated = new ReplicatedService { Replicas = 0 } },
-            },
-        });
+        await CreateForeignServiceAsync(bystander);
         try
         {
             var up = await Deploy(Props(3));
@@ -173,6 +181,9 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
         {
             using var engine = new ProxyStack.Engine.DockerEngine();
             new ProxyStack.Execution.SwarmDeployer(engine, new NullStackLog()).RemoveAsync(Stack, removeVolumes: true, CancellationToken.None).GetAwaiter().GetResult();
+            // The services the test made as someone else's, if a failure left them.
+            foreach (var name in new[] { $"{Stack}-app", $"{Stack}-bystander" })
+                engine.RemoveServiceAsync(name, CancellationToken.None).GetAwaiter().GetResult();
         }
         finally
         {

@@ -123,8 +123,8 @@ public sealed class ManifestTests
 
     public static TheoryData<string, string, string, int, string> Problems => new()
     {
-        { "", "hello", "1.30.6", 0, "STACK1050: StackTarget is '': StackPublish writes the stack for compose or kubernetes. Run dotnet build -t:StackPublish -p:StackTarget=compose (or kubernetes)." },
-        { "swarm", "hello", "1.30.6", 0, "STACK1050: StackTarget is 'swarm': StackPublish writes the stack for compose or kubernetes. Run dotnet build -t:StackPublish -p:StackTarget=compose (or kubernetes)." },
+        { "", "hello", "1.30.6", 0, "STACK1050: StackTarget is '': StackPublish writes the stack for compose or kubernetes, StackDeploy deploys it to swarm. Run dotnet build -t:StackPublish -p:StackTarget=compose (or kubernetes), or -t:StackDeploy -p:StackTarget=swarm." },
+        { "helm", "hello", "1.30.6", 0, "STACK1050: StackTarget is 'helm': StackPublish writes the stack for compose or kubernetes, StackDeploy deploys it to swarm. Run dotnet build -t:StackPublish -p:StackTarget=compose (or kubernetes), or -t:StackDeploy -p:StackTarget=swarm." },
         { "kubernetes", "hello.world", "1.30.6", 0, "STACK1051: Stack name 'hello.world' is not a name kubernetes accepts for a project or namespace (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters). Set StackName to such a name." },
         { "compose", "hello_world", "1.30.6", 0, "STACK1051: Stack name 'hello_world' is not a name compose accepts for a project or namespace (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters). Set StackName to such a name." },
         { "compose", "hello", "1.22.1", 0, "STACK1053: StackNginxImage 'nginx:stable' carries nginx 1.22.1; StackTarget=compose needs nginx 1.27.3 or later, which re-resolves each service's name as its replicas come and go. Use nginx:stable (or a later image) as StackNginxImage." },
@@ -156,3 +156,4 @@ public sealed class ManifestTests
         Assert.Equal(DiagnosticCodes.ManifestNameInvalid, StackWorkloads.Check(underscore, StackTargets.Kubernetes).Single().Code);
     }
 }
+

@@ -8,8 +8,8 @@ namespace ProxyStack.Tests;
 public partial class SdkSurfaceTests
 {
     // Outputs and the test seam: read by targets, but not user input.
-    // Outputs, the tasks assembly and an extension point (StackPublishDependsOn, like ApplyStackDependsOn), not settings.
-    private static readonly string[] NotInputs = ["StackUrl", "StackAppImage", "StackTasksAssembly", "StackPublishDependsOn"];
+    // Outputs, the tasks assembly and extension points (StackPublishDependsOn, StackDeployDependsOn, like ApplyStackDependsOn), not settings.
+    private static readonly string[] NotInputs = ["StackUrl", "StackAppImage", "StackTasksAssembly", "StackPublishDependsOn", "StackDeployDependsOn"];
 
     [GeneratedRegex(@"^\| `(Stack\w+)` \|", RegexOptions.Multiline)]
     private static partial Regex ReadmeRow();
