@@ -45,7 +45,9 @@ for sock in "${sockets[@]}"; do
   engine_get() { curl -sf --max-time 10 --unix-socket "$sock" "http://localhost$1"; }
   if containers=$(engine_get '/containers/json?all=1') && networks=$(engine_get '/networks') && volumes=$(engine_get '/volumes') \
       && images=$(engine_get '/images/json?all=1'); then
-    all=$( (grep -o '"proxystack.stack":"pst-[^"]*"' <<<"$containers$networks$volumes"; grep -o '"proxystack.image-of":"pst-[^"]*"' <<<"$images") | sort -u)
+    # A local stack's resources, a swarm stack's (its volumes and network), a written compose file's project, test images.
+    all=$( (grep -oE '"(proxystack.stack|proxystack.swarm-stack|com.docker.compose.project)":"pst-[^"]*"' <<<"$containers$networks$volumes"
+            grep -o '"proxystack.image-of":"pst-[^"]*"' <<<"$images") | sort -u)
     leaks=$(grep -F ":\"$mine" <<<"$all")
     others=$(grep -vF ":\"$mine" <<<"$all")
     [ -z "$others" ] || { echo "leak check ($sock): test stacks of another run are on this engine (not counted):"; echo "$others"; }

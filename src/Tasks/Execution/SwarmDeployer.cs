@@ -29,7 +29,7 @@ internal sealed class SwarmDeployer(DockerEngine engine, IStackLog log)
             if (!ours.ContainsKey(name) && await engine.InspectServiceAsync(name, ct).ConfigureAwait(false) is not null)
                 return [Diagnostic.Error(nameof(Strings.ForeignService), name, published.Name)];
         }
-        if (!published.Adopt && ours.Values.Select(s => s.Spec?.Labels is { } l && l.TryGetValue(StackLabels.Owner, out var o) ? o : "").FirstOrDefault(o => o != published.Owner) is { } owner)
+        if (!published.Adopt && OtherOwner(ours.Values, published.Owner) is { } owner)
             return [Diagnostic.Error(nameof(Strings.StackOwnedElsewhere), published.Name, owner, published.Owner)];
         var network = SwarmServices.NetworkName(published);
         if (await engine.EnsureOverlayNetworkAsync(network, SwarmServices.Labels(published, StackLabels.RoleNetwork), SwarmServices.StackLabel, ct).ConfigureAwait(false) is null)
@@ -78,6 +78,14 @@ internal sealed class SwarmDeployer(DockerEngine engine, IStackLog log)
     }
 
     private static string NameOf(SwarmService s) => s.Spec?.Name ?? s.ID ?? "";
+
+    /// <summary>The checkout that deployed <paramref name="services"/> when it is not <paramref name="owner"/>; null when it is (or there are none).</summary>
+    private static string? OtherOwner(IEnumerable<SwarmService> services, string owner) =>
+        services.Select(s => s.Spec?.Labels is { } l && l.TryGetValue(StackLabels.Owner, out var o) ? o : "").FirstOrDefault(o => o != owner);
+
+    /// <summary>The checkout that deployed the swarm stack <paramref name="stack"/> when it is not <paramref name="owner"/> (STACK4012).</summary>
+    public async Task<string?> OtherOwnerAsync(string stack, string owner, CancellationToken ct) =>
+        OtherOwner(await engine.ListServicesAsync(SwarmServices.StackLabel, stack, ct).ConfigureAwait(false), owner);
 
     /// <summary>
     /// Waits until Swarm runs <paramref name="replicas"/> tasks of the service's current spec (healthy, where it has a health
