@@ -135,6 +135,10 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
                 var rolled = await Deploy(Props(3));
                 Assert.True(rolled.ExitCode == 0 && rolled.Output.Contains($"{Stack}-app updated"), rolled.ToString());
                 Assert.Equal("hello swarm\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+                // The earlier build's pushed tag is gone from this engine (it would keep the old image alive); the new one stays.
+                var pushedTags = (await Probe.Client.Images.ListImagesAsync(new ImagesListParameters { All = true }))
+                    .SelectMany(i => i.RepoTags ?? []).Where(t => t.StartsWith($"{Repository.Mirror}/{Stack}-app:", StringComparison.Ordinal)).ToList();
+                Assert.Single(pushedTags);
                 var five = await Deploy(Props(5));
                 Assert.True(five.ExitCode == 0, five.ToString());
                 var two = await Deploy(Props(2));

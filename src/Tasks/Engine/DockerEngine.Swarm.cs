@@ -30,6 +30,24 @@ internal sealed partial class DockerEngine
         catch (OperationCanceledException) when (!ct.IsCancellationRequested) { return $"no answer within {PullTimeout.TotalMinutes:0} minutes"; }
     }
 
+    /// <summary>
+    /// Removes this engine's other tags of <paramref name="reference"/>'s repository (earlier deploys' pushes), so they do not
+    /// keep old builds alive here; an image a container still uses keeps its tag. The registry keeps its copies.
+    /// </summary>
+    public async Task UntagEarlierPushesAsync(string reference, CancellationToken ct)
+    {
+        var repository = reference[..reference.LastIndexOf(':')];
+        var images = await Call("list images of " + repository, () => _client.Images.ListImagesAsync(new ImagesListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["reference"] = new Dictionary<string, bool> { [repository] = true } },
+        }, ct)).ConfigureAwait(false);
+        foreach (var tag in images.SelectMany(i => i.RepoTags ?? []).Where(t => t != reference && t.StartsWith(repository + ":", StringComparison.Ordinal)))
+        {
+            try { await _client.Images.DeleteImageAsync(tag, new ImageDeleteParameters(), ct).ConfigureAwait(false); }
+            catch (Docker.DotNet.DockerApiException) { }
+        }
+    }
+
     public async Task<IList<SwarmService>> ListServicesAsync(string label, string value, CancellationToken ct) =>
         await Call("list services", () => _client.Swarm.ListServicesAsync(new ServiceListParameters { Filters = LabelFilter(label, value) }, ct)).ConfigureAwait(false);
 

@@ -356,12 +356,16 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
     /// <summary>
     /// Podman names itself among /version's components ("Podman Engine"), and its DNS (aardvark-dns, or CNI's dnsname) keeps
     /// a container's join-time names — `podman rename` documents that a running container may not see a rename's effects
-    /// until it restarts. A rename-and-resolve probe would cost two containers on every run.
+    /// until it restarts. Docker's embedded DNS does the same once the engine is a swarm node (measured on Docker 28.2: after
+    /// `swarm init` a renamed container no longer resolves by its new name on a plain bridge network, and replicas taking
+    /// their slots by rename left nginx with no live upstream). A rename-and-resolve probe would cost two containers per run.
     /// </summary>
     public async Task<bool> DnsFollowsRenamesAsync(CancellationToken ct)
     {
-        var version = await Call("read the engine version", () => _client.System.GetVersionAsync(ct)).ConfigureAwait(false);
-        return version.Components?.Any(c => c.Name?.Contains("Podman", StringComparison.OrdinalIgnoreCase) == true) != true;
+        var version = Call("read the engine version", () => _client.System.GetVersionAsync(ct));
+        var info = Call("read the engine's info", () => _client.System.GetSystemInfoAsync(ct));
+        return (await version.ConfigureAwait(false)).Components?.Any(c => c.Name?.Contains("Podman", StringComparison.OrdinalIgnoreCase) == true) != true
+            && (await info.ConfigureAwait(false)).Swarm?.LocalNodeState is not ("active" or "pending");
     }
 
     public async Task RejoinNetworkAsync(string name, string network, string alias, CancellationToken ct)

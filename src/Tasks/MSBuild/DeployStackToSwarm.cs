@@ -77,6 +77,7 @@ public sealed class DeployStackToSwarm : StackTask
         var failed = await new SwarmDeployer(engine, StackLog).DeployAsync(published, workloads, config, healthChecks, ct).ConfigureAwait(false);
         MSBuildDiagnosticSink.Log(Log, failed);
         if (failed.Count > 0) return false;
+        foreach (var reference in pushed.Values) await engine.UntagEarlierPushesAsync(reference, ct).ConfigureAwait(false);
         StackLog.Milestone(string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.SwarmDeployed, model.Name,
             string.Join(", ", workloads.Select(w => $"{SwarmServices.ServiceName(published, w.Name)} {(w.Kind == WorkloadKind.Proxy ? "on every node" : $"×{w.Replicas}")}")), model.HostPort)
             + $" ({clockAll.Elapsed.TotalSeconds:0.0} s)");
