@@ -122,6 +122,33 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
             Assert.NotNull(app.Spec.TaskTemplate.ContainerSpec.Healthcheck);
             Assert.StartsWith($"{Repository.Mirror}/{Stack}-app:", app.Spec.TaskTemplate.ContainerSpec.Image);
 
+            // The same stack name on this machine's engine beside the swarm stack: StackUp, a rolling redeploy and StackDown of
+            // the local stack work on a swarm node (replicas take their slots as aliases there) and never touch the swarm's.
+            var local = new Dictionary<string, string>
+            {
+                ["StackName"] = Stack, ["StackHostPort"] = (Port + 1).ToString(), ["StackReplicas"] = "2", ["RedeployRound"] = "0",
+                ["HelloStackApi"] = "false", ["HelloStackCache"] = "false",
+            };
+            var localUp = await _sample.BuildAsync("StackUp", local);
+            Assert.True(localUp.ExitCode == 0 && localUp.Output.Contains("warning STACK3007: The engine at ") && localUp.Output.Contains("is a swarm node"), localUp.ToString());
+            var localRedeploy = await _sample.BuildAsync("StackUp", new Dictionary<string, string>(local) { ["RedeployRound"] = "1" });
+            Assert.True(localRedeploy.ExitCode == 0 && localRedeploy.Output.Contains("retire"), localRedeploy.ToString());
+            // What STACK3007 warns of: the node's DNS may still answer for the retired replicas for a few seconds.
+            var localHosts = new HashSet<string>();
+            var settle = DateTime.UtcNow.AddSeconds(20);
+            while (localHosts.Count < 2 && DateTime.UtcNow < settle)
+            {
+                using var answer = await Http.GetAsync($"http://127.0.0.1:{Port + 1}/whoami");
+                if (answer.IsSuccessStatusCode) localHosts.Add(await answer.Content.ReadAsStringAsync());
+                else await Task.Delay(250);
+            }
+            Assert.Equal(2, localHosts.Count);
+            var localDown = await _sample.BuildAsync("StackDown", local);
+            Assert.True(localDown.ExitCode == 0, localDown.ToString());
+            Assert.Empty(await Probe.ContainersAsync(Stack));
+            Assert.Equal(4, (await ServicesAsync()).Count);
+            Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+
             // The same deploy again changes nothing.
             var again = await Deploy(Props(3));
             Assert.True(again.ExitCode == 0 && again.Output.Contains($"{Stack}-app up to date"), again.ToString());

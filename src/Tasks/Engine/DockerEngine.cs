@@ -356,7 +356,7 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
     /// <summary>
     /// Podman names itself among /version's components ("Podman Engine"), and its DNS (aardvark-dns, or CNI's dnsname) keeps
     /// a container's join-time names — `podman rename` documents that a running container may not see a rename's effects
-    /// until it restarts. Docker's embedded DNS does the same once the engine is a swarm node (measured on Docker 28.2: after
+    /// until it restarts. Docker's embedded DNS does the same once the engine is a swarm node (measured on Docker 20.10: after
     /// `swarm init` a renamed container no longer resolves by its new name on a plain bridge network, and replicas taking
     /// their slots by rename left nginx with no live upstream). A rename-and-resolve probe would cost two containers per run.
     /// </summary>
