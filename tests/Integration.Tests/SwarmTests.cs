@@ -71,9 +71,10 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
         var info = await Probe.Client.System.GetSystemInfoAsync();
         if (info.Swarm?.LocalNodeState is not "active")
         {
-            // Not a swarm manager: a coded error before anything is built or pushed.
+            // Not a swarm manager: a coded error before anything is built or pushed (no image of the stack exists yet).
             var refused = await Deploy(Props(3));
             Assert.True(refused.ExitCode != 0 && refused.Output.Contains("error STACK3006: The engine at ") && refused.Output.Contains("is not a swarm manager (its swarm state: inactive)"), refused.ToString());
+            Assert.Empty(await Probe.ImagesAsync(Stack));
             // Swarm makes its own bridge (docker_gwbridge) on first use, and leaves it behind: the test removes it if it made it.
             _gatewayBridgeExisted = (await Probe.Client.Networks.ListNetworksAsync()).Any(n => n.Name == GatewayBridge);
             await Probe.Client.Swarm.InitSwarmAsync(new SwarmInitParameters { ListenAddr = "127.0.0.1:2377", AdvertiseAddr = "127.0.0.1" });
@@ -182,9 +183,9 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
             });
             Assert.Equal(2, tasks.Count);
 
-            // An update whose tasks fail (Kestrel cannot bind the address it is given): Swarm rolls it back, the deploy says so,
+            // An update whose tasks fail (Kestrel refuses the port it is given and the app exits): Swarm rolls it back, the deploy says so,
             // and the replicas that were serving serve on.
-            var broken = await Deploy(Props(2, more: ("BrokenUrl", "http://256.0.0.1:1")));
+            var broken = await Deploy(Props(2, more: ("BrokenUrl", "http://127.0.0.1:99999")));
             Assert.True(broken.ExitCode != 0 && broken.Output.Contains($"error STACK4020: Swarm service {Stack}-app did not converge: the update rollback"), broken.ToString());
             Assert.Equal("hello swarm\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
             var fixedAgain = await Deploy(Props(2));

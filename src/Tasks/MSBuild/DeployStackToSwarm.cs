@@ -16,8 +16,10 @@ public sealed class DeployStackToSwarm : StackTask
 {
     /// <summary>Example: obj/Debug/net10.0/stack/model.json</summary>
     [Required] public string ModelFile { get; set; } = "";
-    /// <summary>The front project's image this build produced, by id. Example: sha256:3f1c…</summary>
-    [Required] public string AppImage { get; set; } = "";
+    /// <summary>The front project's image this build produced, by id (required unless <see cref="CheckOnly"/>). Example: sha256:3f1c…</summary>
+    public string AppImage { get; set; } = "";
+    /// <summary>Only the checks that need no image (target, network mode, registry, the engine's swarm role), before the build: its errors, no warnings.</summary>
+    public bool CheckOnly { get; set; }
     /// <summary>Each StackProject's image: Include is the project's name, metadata Image its id. Example: api</summary>
     public ITaskItem[] ProjectImages { get; set; } = [];
     /// <summary>The nginx version of StackNginxImage (from InspectStackProxyBase; empty: unknown). Example: 1.30.6</summary>
@@ -36,7 +38,7 @@ public sealed class DeployStackToSwarm : StackTask
         var model = ReadModel(ModelFile) with { NginxVersion = NginxVersion };
         var problems = StackWorkloads.Check(model, StackTargets.Swarm).ToList();
         if (Registry.Trim().Length == 0) problems.Add(Diagnostic.Error(nameof(Strings.StackRegistryMissing)));
-        MSBuildDiagnosticSink.Log(Log, problems);
+        MSBuildDiagnosticSink.Log(Log, CheckOnly ? problems.Where(p => p.IsError).ToList() : problems);
         if (problems.Any(p => p.IsError)) return false;
         if (Engine is not DockerEngine engine) throw new InvalidOperationException("StackDeploy needs a Docker engine.");
         var (state, manager) = await engine.SwarmStateAsync(ct).ConfigureAwait(false);
@@ -45,6 +47,8 @@ public sealed class DeployStackToSwarm : StackTask
             MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.EngineNotSwarmManager), engine.Endpoint, manager ? state : state == "active" ? "a worker" : state));
             return false;
         }
+        if (CheckOnly) return true;
+        if (AppImage.Length == 0) throw new InvalidOperationException("DeployStackToSwarm needs AppImage.");
         if (new StackSecrets(Log, StackLog, ModelFile).Resolve(model, UserSecretsId) is not { } withSecrets) return false;
         var published = StackWorkloads.ForTarget(withSecrets, StackTargets.Swarm);
 
