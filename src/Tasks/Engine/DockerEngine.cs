@@ -363,9 +363,9 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
     public async Task<bool> DnsFollowsRenamesAsync(CancellationToken ct)
     {
         var version = Call("read the engine version", () => _client.System.GetVersionAsync(ct));
-        var info = Call("read the engine's info", () => _client.System.GetSystemInfoAsync(ct));
+        var swarm = SwarmStateAsync(ct);
         return (await version.ConfigureAwait(false)).Components?.Any(c => c.Name?.Contains("Podman", StringComparison.OrdinalIgnoreCase) == true) != true
-            && (await info.ConfigureAwait(false)).Swarm?.LocalNodeState is not ("active" or "pending");
+            && (await swarm.ConfigureAwait(false)).State is not ("active" or "pending");
     }
 
     public async Task RejoinNetworkAsync(string name, string network, string alias, CancellationToken ct)
