@@ -61,7 +61,7 @@ public sealed class PodmanTests(SharedSample shared, ITestOutputHelper output) :
         for (var n = 1; n <= 3; n++) Assert.Matches($@"{Stack}-app-{n}\s+app\s+running\s+yes", status.Output);
         Assert.Matches($@"{Stack}-cache\s+service\s+running\s+yes", status.Output);
 
-        await RedeployAndScaleToTwoUnderLoadAsync(sample, Props, Env, output);
+        await RedeployAndScaleToTwoUnderLoadAsync(sample, Props, Env, output, slotsByAlias: true);
         // Each slot resolves to its current replica alone, and the slot scaled away to nothing: the replaced and surplus
         // replicas left DNS when they stopped.
         var resolved = (await ResolveInProxyAsync(3)).Split('\n');
