@@ -118,12 +118,12 @@ public class DnsMembershipTests
     public void Where_slots_are_aliases_all_slots_change_hands_together_and_the_old_stop_after_one_resolver_wait()
     {
         // Podman: the old replica answers to its slot until it stops, so a slot has no gap to wait out between hand-overs.
-        var observed = Running(Model(3)) with { ImageIds = Builders.Images("sha256:app2"), DnsFollowsRenames = false };
+        var observed = Running(Model(3)) with { ImageIds = Builders.Images("sha256:app2"), Dns = ProxyStack.Engine.EngineDns.JoinTimeNames };
         var steps = Builders.Reconcile(Model(3), observed).Plan.Steps;
         var resolver = Assert.Single(steps, s => s.Kind == StepKind.AwaitResolver);
         Assert.True(resolver.IsCommit);
         Assert.All(steps.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.Equal("hello-net", j.AliasNetwork));
-        Assert.All(Builders.Reconcile(Model(3), observed with { DnsFollowsRenames = true }).Plan.Steps.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.Null(j.AliasNetwork));
+        Assert.All(Builders.Reconcile(Model(3), observed with { Dns = ProxyStack.Engine.EngineDns.FollowsRenames }).Plan.Steps.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.Null(j.AliasNetwork));
         var waits = steps.Where(s => s.Kind == StepKind.WaitReady).Select(s => s.Id).ToHashSet();
         Assert.Equal(3, steps.Count(s => s.Kind == StepKind.JoinUpstream));
         Assert.All(steps.Where(s => s.Kind == StepKind.RetireContainer), r => Assert.Equal(waits, r.DependsOn.Where(waits.Contains).ToHashSet()));

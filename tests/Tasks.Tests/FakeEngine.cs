@@ -146,7 +146,7 @@ internal sealed class FakeEngine : IContainerEngine
     }
 
     /// <summary>A Docker-like engine (Podman's side is planned from ObservedState and run in PodmanTests).</summary>
-    public Task<bool> DnsFollowsRenamesAsync(CancellationToken ct) => Task.FromResult(true);
+    public Task<EngineDns> DnsAsync(CancellationToken ct) => Task.FromResult(EngineDns.FollowsRenames);
 
     public Task RejoinNetworkAsync(string name, string network, string alias, CancellationToken ct) => Record($"rejoin {name} {network} as {alias}");
 

@@ -25,7 +25,7 @@ internal sealed class ThrowingEngine(Exception fault) : IContainerEngine
     public Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct) => Fail<string>();
     public Task StartContainerAsync(string name, CancellationToken ct) => Fail();
     public Task RenameContainerAsync(string name, string newName, CancellationToken ct) => Fail();
-    public Task<bool> DnsFollowsRenamesAsync(CancellationToken ct) => Fail<bool>();
+    public Task<EngineDns> DnsAsync(CancellationToken ct) => Fail<EngineDns>();
     public Task RejoinNetworkAsync(string name, string network, string alias, CancellationToken ct) => Fail();
     public Task StopContainerAsync(string name, TimeSpan timeout, CancellationToken ct) => Fail();
     public Task<bool> RemoveContainerAsync(string name, CancellationToken ct) => Fail<bool>();

@@ -360,12 +360,13 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
     /// `swarm init` a renamed container no longer resolves by its new name on a plain bridge network, and replicas taking
     /// their slots by rename left nginx with no live upstream). A rename-and-resolve probe would cost two containers per run.
     /// </summary>
-    public async Task<bool> DnsFollowsRenamesAsync(CancellationToken ct)
+    public async Task<EngineDns> DnsAsync(CancellationToken ct)
     {
         var version = Call("read the engine version", () => _client.System.GetVersionAsync(ct));
         var swarm = SwarmStateAsync(ct);
-        return (await version.ConfigureAwait(false)).Components?.Any(c => c.Name?.Contains("Podman", StringComparison.OrdinalIgnoreCase) == true) != true
-            && (await swarm.ConfigureAwait(false)).State is not ("active" or "pending");
+        if ((await version.ConfigureAwait(false)).Components?.Any(c => c.Name?.Contains("Podman", StringComparison.OrdinalIgnoreCase) == true) == true)
+            return EngineDns.JoinTimeNames;
+        return (await swarm.ConfigureAwait(false)).State is "active" or "pending" ? EngineDns.SwarmNode : EngineDns.FollowsRenames;
     }
 
     public async Task RejoinNetworkAsync(string name, string network, string alias, CancellationToken ct)

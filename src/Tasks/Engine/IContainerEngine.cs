@@ -50,11 +50,11 @@ internal interface IContainerEngine
     Task RenameContainerAsync(string name, string newName, CancellationToken ct);
 
     /// <summary>
-    /// Whether the engine's DNS answers to a container's new name after a rename (Docker's does). Podman's keeps the names a
-    /// container had when it joined the network; there a replica takes its slot name in DNS as a network alias instead
-    /// (<see cref="RejoinNetworkAsync"/>).
+    /// How the engine's DNS names containers: whether it answers to a container's new name after a rename (Docker's does), or
+    /// keeps the names a container had when it joined the network (Podman's, and Docker's on a swarm node); there a replica
+    /// takes its slot name in DNS as a network alias instead (<see cref="RejoinNetworkAsync"/>).
     /// </summary>
-    Task<bool> DnsFollowsRenamesAsync(CancellationToken ct);
+    Task<EngineDns> DnsAsync(CancellationToken ct);
 
     /// <summary>
     /// Disconnects a container from a network and connects it again with <paramref name="alias"/> as a DNS name there. Its

@@ -20,7 +20,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
         // The stack's volumes (its owner counts, whether or not this bring-up mounts them), and one that merely holds the key
         // ring's name.
         var volumesTask = engine.ListStackVolumesAsync(model.Name, [.. model.SharedKeys ? [model.KeysVolumeName] : Array.Empty<string>(), .. Reconciler.ServiceVolumeNames(model)], ct);
-        var dnsFollowsRenamesTask = StackNetworking.ReplicasByDns(model) ? engine.DnsFollowsRenamesAsync(ct) : Task.FromResult(true);
+        var dnsTask = StackNetworking.ReplicasByDns(model) ? engine.DnsAsync(ct) : Task.FromResult(EngineDns.FollowsRenames);
         var idsTask = Task.WhenAll(images.Distinct().Select(async image => (image, found: await engine.InspectImageAsync(image, ct).ConfigureAwait(false))));
         var (containers, networks) = await listing.ConfigureAwait(false);
         var volumes = await volumesTask.ConfigureAwait(false);
@@ -58,7 +58,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
             UnreadyReplicas = unready,
             UnreadyServices = await unreadyServicesTask.ConfigureAwait(false),
             BusyReplicaPorts = busyReplicaPorts,
-            DnsFollowsRenames = await dnsFollowsRenamesTask.ConfigureAwait(false),
+            Dns = await dnsTask.ConfigureAwait(false),
         };
     }
 

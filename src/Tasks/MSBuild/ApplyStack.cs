@@ -108,10 +108,9 @@ public sealed class ApplyStack : StackTask
         string[] images = [.. AppImage.Length > 0 ? [AppImage] : Array.Empty<string>(), model.NginxImage, .. model.Services.Select(sv => sv.Image), .. projectImages.Values];
         var observed = await observer.ObserveAsync(model, images, ct).ConfigureAwait(false);
         StackLog.Detail($"profile: observe (listing, image ids, proxy config, ports, readiness) took {clock.ElapsedMilliseconds} ms");
-        // A swarm node's DNS lags behind its containers (docs/networking.md): say so where replicas change hands through it
-        // (the engine asked for its swarm state once, while observing).
-        if (!observed.DnsFollowsRenames && Engine is Engine.DockerEngine docker && (await docker.SwarmStateAsync(ct).ConfigureAwait(false)).State == "active")
-            StackLog.Warn(Diagnostic.Warning(nameof(Strings.EngineIsSwarmNode), docker.Endpoint));
+        // A swarm node's DNS lags behind its containers (docs/networking.md): say so where replicas change hands through it.
+        if (observed.Dns == ProxyStack.Engine.EngineDns.SwarmNode)
+            StackLog.Warn(Diagnostic.Warning(nameof(Strings.EngineIsSwarmNode), Engine.Endpoint));
         if (model.Adopt && Reconciler.OtherOwner(model, observed) is { } owner)
         {
             // StackAdopt: the other checkout's stack goes first (its containers cannot be kept: they carry its owner).

@@ -28,10 +28,14 @@ internal sealed record ObservedState
     /// </summary>
     public IReadOnlyDictionary<string, string> UnreadyServices { get; init; } = new Dictionary<string, string>();
     /// <summary>
-    /// The engine's DNS answers to a container's new name after a rename (Docker's does; Podman's keeps join-time names, and
-    /// replicas take their slots there as network aliases, so a slot never goes unresolvable while it changes hands).
+    /// How the engine's DNS names containers (asked only where replicas are reached by DNS). Where it keeps join-time names
+    /// (Podman, a swarm node) replicas take their slots as network aliases, so a slot never goes unresolvable while it
+    /// changes hands.
     /// </summary>
-    public bool DnsFollowsRenames { get; init; } = true;
+    public Engine.EngineDns Dns { get; init; } = Engine.EngineDns.FollowsRenames;
+
+    /// <summary>Slots change hands by rename (<see cref="Dns"/> follows renames).</summary>
+    public bool DnsFollowsRenames => Dns == Engine.EngineDns.FollowsRenames;
 }
 
 internal sealed record ObservedContainer(string Id, string Name, IReadOnlyDictionary<string, string> Labels, bool Running)
