@@ -33,6 +33,11 @@ public class DocsTests
         Assert.True(error.Success);
         var text = System.Net.WebUtility.HtmlDecode(error.Groups[1].Value).Replace("$(_StackMSBuildVersion)", "{0}");
         Assert.Equal(ProxyStack.Resources.Strings.MSBuildTooOld, "STACK1047: " + text);
+        // StackPublish's and StackDeploy's checks share one text.
+        var shared = Regex.Match(targets, "<_StackTargetInvalidText>([^<]*)</_StackTargetInvalidText>");
+        Assert.True(shared.Success);
+        Assert.Equal(2, Regex.Matches(targets, "Code=\"STACK1050\" *\\s*Text=\"\\$\\(_StackTargetInvalidText\\)\"").Count);
+        Assert.Equal(ProxyStack.Resources.Strings.StackTargetInvalid, "STACK1050: " + System.Net.WebUtility.HtmlDecode(shared.Groups[1].Value).Replace("$(StackTarget)", "{0}"));
     }
 }
 

@@ -19,11 +19,21 @@ public sealed class SwarmServiceTests
         return StackModelBuilder.Build(input).Model! with { NginxVersion = "1.30.6" };
     }
 
-    private static IReadOnlyList<Docker.DotNet.Models.ServiceSpec> Specs(StackModel model)
+    private const string ApiImage = "localhost:5000/hello-api-app:ba9876543210";
+
+    private static IReadOnlyList<Docker.DotNet.Models.ServiceSpec> Specs(StackModel model, params string[] imagesWithoutShell)
     {
         var published = StackWorkloads.ForTarget(model, StackTargets.Swarm);
-        var workloads = StackWorkloads.Build(published, "localhost:5000/hello-app:0123456789ab", new Dictionary<string, string> { ["api"] = "localhost:5000/hello-api-app:ba9876543210" });
-        return SwarmServices.Specs(published, workloads, "cfg1", "hello-nginx-abc", healthChecks: true);
+        var workloads = StackWorkloads.Build(published, "localhost:5000/hello-app:0123456789ab", new Dictionary<string, string> { ["api"] = ApiImage });
+        return SwarmServices.Specs(published, workloads, "cfg1", "hello-nginx-abc", imagesWithoutShell.ToHashSet());
+    }
+
+    [Fact]
+    public void An_image_without_a_shell_loses_only_its_own_replica_sets_health_check()
+    {
+        var specs = Specs(Model(), ApiImage);
+        Assert.Null(specs.Single(s => s.Name == "hello-api-app").TaskTemplate.ContainerSpec.Healthcheck);
+        Assert.Equal("CMD", specs.Single(s => s.Name == "hello-app").TaskTemplate.ContainerSpec.Healthcheck.Test[0]);
     }
 
     [Fact]

@@ -19,7 +19,7 @@ internal sealed class SwarmDeployer(DockerEngine engine, IStackLog log)
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Coded diagnostics when the deploy cannot start or a service does not converge; empty on success.</summary>
-    public async Task<IReadOnlyList<Diagnostic>> DeployAsync(StackModel published, IReadOnlyList<Workload> workloads, string config, bool healthChecks, CancellationToken ct)
+    public async Task<IReadOnlyList<Diagnostic>> DeployAsync(StackModel published, IReadOnlyList<Workload> workloads, string config, IReadOnlySet<string> imagesWithoutShell, CancellationToken ct)
     {
         var ours = (await engine.ListServicesAsync(SwarmServices.StackLabel, published.Name, ct).ConfigureAwait(false)).ToDictionary(NameOf, StringComparer.Ordinal);
         // Before any change: a service of ours by name that is not ours, or the stack of another checkout.
@@ -40,7 +40,7 @@ internal sealed class SwarmDeployer(DockerEngine engine, IStackLog log)
         var configId = configs.FirstOrDefault(c => c.Spec?.Name == configName)?.ID
             ?? await engine.CreateConfigAsync(new SwarmConfigSpec { Name = configName, Labels = SwarmServices.Labels(published, StackLabels.RoleProxy), Data = Encoding.UTF8.GetBytes(config) }, ct).ConfigureAwait(false);
 
-        foreach (var spec in SwarmServices.Specs(published, workloads, configId, configName, healthChecks))
+        foreach (var spec in SwarmServices.Specs(published, workloads, configId, configName, imagesWithoutShell))
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
             // A global service (nginx) runs one task per node: as many as Swarm schedules.

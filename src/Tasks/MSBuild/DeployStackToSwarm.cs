@@ -36,7 +36,7 @@ public sealed class DeployStackToSwarm : StackTask
     private protected override async Task<bool> ExecuteAsync(CancellationToken ct)
     {
         var model = ReadModel(ModelFile) with { NginxVersion = NginxVersion };
-        var problems = StackWorkloads.Check(model, StackTargets.Swarm).ToList();
+        var problems = StackWorkloads.Check(model, StackTargets.Swarm, accepted: [StackTargets.Swarm]).ToList();
         if (Registry.Trim().Length == 0) problems.Add(Diagnostic.Error(nameof(Strings.StackRegistryMissing)));
         MSBuildDiagnosticSink.Log(Log, CheckOnly ? problems.Where(p => p.IsError).ToList() : problems);
         if (problems.Any(p => p.IsError)) return false;
@@ -56,7 +56,8 @@ public sealed class DeployStackToSwarm : StackTask
         var images = new Dictionary<string, string>(StringComparer.Ordinal) { [""] = AppImage };
         foreach (var item in ProjectImages) images[item.ItemSpec] = item.GetMetadata("Image");
         var pushed = new Dictionary<string, string>(StringComparer.Ordinal);
-        var healthChecks = true;
+        // Images on a chiseled base have no shell to run the health check with: their tasks count as ready once started.
+        var withoutShell = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (project, id) in images)
         {
             var set = project.Length == 0 ? published : published.ForProject(published.Projects.Single(p => p.Name == project));
@@ -69,16 +70,15 @@ public sealed class DeployStackToSwarm : StackTask
             }
             StackLog.Progress($"pushed {reference} ({clock.Elapsed.TotalSeconds:0.0} s)");
             pushed[project] = reference;
-            // An image on a chiseled base has no shell to run the health check with: its tasks count as ready once started.
             if (await engine.InspectImageAsync(id, ct).ConfigureAwait(false) is { } image
                 && image.Labels.TryGetValue("org.opencontainers.image.base.name", out var baseName) && baseName.Contains("chiseled", StringComparison.Ordinal))
-                healthChecks = false;
+                withoutShell.Add(reference);
         }
         var workloads = StackWorkloads.Build(published, pushed[""], pushed.Where(p => p.Key.Length > 0).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal));
         var config = NginxConfigWriter.Write(published);
         using var _ = await StackLock.AcquireAsync("swarm-" + model.Name, StackLog, TimeSpan.FromSeconds(model.LockTimeoutSeconds), ct).ConfigureAwait(false);
         var clockAll = System.Diagnostics.Stopwatch.StartNew();
-        var failed = await new SwarmDeployer(engine, StackLog).DeployAsync(published, workloads, config, healthChecks, ct).ConfigureAwait(false);
+        var failed = await new SwarmDeployer(engine, StackLog).DeployAsync(published, workloads, config, withoutShell, ct).ConfigureAwait(false);
         MSBuildDiagnosticSink.Log(Log, failed);
         if (failed.Count > 0) return false;
         foreach (var reference in pushed.Values) await engine.UntagEarlierPushesAsync(reference, ct).ConfigureAwait(false);

@@ -36,7 +36,7 @@ public sealed class PublishStackManifests : StackTask
     {
         var model = ReadModel(ModelFile) with { NginxVersion = NginxVersion };
         var target = Target.Trim().ToLowerInvariant();
-        var problems = target == StackTargets.Swarm ? [Diagnostic.Error(nameof(Strings.StackTargetInvalid), target)] : StackWorkloads.Check(model, target);
+        var problems = StackWorkloads.Check(model, target, accepted: StackTargets.Published);
         MSBuildDiagnosticSink.Log(Log, problems);
         if (problems.Any(p => p.IsError)) return Task.FromResult(false);
         if (new StackSecrets(Log, StackLog, ModelFile).Resolve(model, UserSecretsId) is not { } withSecrets) return Task.FromResult(false);

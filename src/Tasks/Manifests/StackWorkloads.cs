@@ -42,10 +42,10 @@ internal static class StackWorkloads
     };
 
     /// <summary>What stops the stack from being written out for <paramref name="target"/>, and what it leaves out (warnings).</summary>
-    public static IReadOnlyList<Diagnostic> Check(StackModel model, string target)
+    public static IReadOnlyList<Diagnostic> Check(StackModel model, string target, IReadOnlyCollection<string>? accepted = null)
     {
         var d = new List<Diagnostic>();
-        if (!StackTargets.Published.Contains(target) && target != StackTargets.Swarm)
+        if (!(accepted ?? [.. StackTargets.Published, StackTargets.Swarm]).Contains(target))
         {
             d.Add(Diagnostic.Error(nameof(Strings.StackTargetInvalid), target));
             return d;

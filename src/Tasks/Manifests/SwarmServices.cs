@@ -64,8 +64,9 @@ internal static class SwarmServices
     /// <param name="workloads">Its workloads, app images already the pushed references.</param>
     /// <param name="configId">nginx's config object.</param>
     /// <param name="configName">Its name.</param>
-    /// <param name="healthChecks">False for app images without a shell (chiseled): their tasks count as ready once started.</param>
-    public static IReadOnlyList<ServiceSpec> Specs(StackModel published, IReadOnlyList<Workload> workloads, string configId, string configName, bool healthChecks)
+    /// <param name="imagesWithoutShell">App images (pushed references) without a shell to run the health check with (chiseled):
+    /// their tasks count as ready once started; every other replica set keeps its health check.</param>
+    public static IReadOnlyList<ServiceSpec> Specs(StackModel published, IReadOnlyList<Workload> workloads, string configId, string configName, IReadOnlySet<string> imagesWithoutShell)
     {
         var network = NetworkName(published);
         var specs = new List<ServiceSpec>();
@@ -89,7 +90,7 @@ internal static class SwarmServices
                     .ToList(),
                 CapabilityDrop = w.DropAllCapabilities ? ["ALL"] : null,
                 StopGracePeriod = w.Kind == WorkloadKind.App ? TimeSpan.FromSeconds(StopGraceSeconds) : null,
-                Healthcheck = w is { Kind: WorkloadKind.App, Health: { } health } && healthChecks && !health.Http2
+                Healthcheck = w is { Kind: WorkloadKind.App, Health: { } health } && !imagesWithoutShell.Contains(w.Image) && !health.Http2
                     ? new HealthcheckConfig { Test = HealthTest(health, w.Port), Interval = TimeSpan.FromSeconds(1), Timeout = TimeSpan.FromSeconds(2), Retries = 3, StartPeriod = TimeSpan.FromSeconds(published.ReadyTimeoutSeconds) }
                     : null,
                 Configs = w.ConfigMountPath is { } path
