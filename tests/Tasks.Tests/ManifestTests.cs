@@ -45,19 +45,12 @@ public sealed class ManifestTests
         return (published, StackWorkloads.Build(published, "registry.example.com/hello:1.0", ProjectImages));
     }
 
-    private static void AssertGolden(string name, string actual)
-    {
-        var path = Repository.File("tests", "Tasks.Tests", "Golden", name);
-        if (Environment.GetEnvironmentVariable("PROXYSTACK_UPDATE_GOLDEN") == "1") File.WriteAllText(path, actual);
-        Assert.Equal(File.ReadAllText(path).ReplaceLineEndings("\n"), actual);
-    }
-
     [Fact]
     public void The_compose_file_and_its_nginx_config_match_the_golden_files()
     {
         var (published, workloads) = Publish(Model(), StackTargets.Compose);
-        AssertGolden("compose.yaml", ComposeFile.Write(published, workloads));
-        AssertGolden("nginx.compose.conf", NginxConfigWriter.Write(published));
+        GoldenFiles.AssertMatches("compose.yaml", ComposeFile.Write(published, workloads));
+        GoldenFiles.AssertMatches("nginx.compose.conf", NginxConfigWriter.Write(published));
         Assert.Equal($"Payments__Key={SecretValue}\n", ComposeFile.SecretsFile(workloads.Single(w => w.Name == "app")));
     }
 
@@ -66,8 +59,8 @@ public sealed class ManifestTests
     {
         var (published, workloads) = Publish(Model(), StackTargets.Kubernetes);
         var config = NginxConfigWriter.Write(published);
-        AssertGolden("kubernetes.stack.yaml", KubernetesManifests.Serialize(published, KubernetesManifests.Objects(published, workloads, config), "the stack"));
-        AssertGolden("kubernetes.secrets.yaml", KubernetesManifests.Serialize(published, KubernetesManifests.Secrets(published, workloads), "its secret settings"));
+        GoldenFiles.AssertMatches("kubernetes.stack.yaml", KubernetesManifests.Serialize(published, KubernetesManifests.Objects(published, workloads, config), "the stack"));
+        GoldenFiles.AssertMatches("kubernetes.secrets.yaml", KubernetesManifests.Serialize(published, KubernetesManifests.Secrets(published, workloads), "its secret settings"));
     }
 
     [Fact]
@@ -144,6 +137,14 @@ public sealed class ManifestTests
     {
         Assert.Empty(StackWorkloads.Check(Model(nginx: "1.22.1"), StackTargets.Kubernetes));
         Assert.Empty(StackWorkloads.Check(Model(), StackTargets.Compose));
+    }
+
+    [Fact]
+    public void Each_entry_point_accepts_only_its_own_targets()
+    {
+        Assert.Equal(DiagnosticCodes.StackTargetInvalid, StackWorkloads.Check(Model(), StackTargets.Swarm, accepted: StackTargets.Published).Single().Code);
+        Assert.Equal(DiagnosticCodes.StackTargetInvalid, StackWorkloads.Check(Model(), StackTargets.Compose, accepted: [StackTargets.Swarm]).Single().Code);
+        Assert.Empty(StackWorkloads.Check(Model(), StackTargets.Kubernetes, accepted: StackTargets.Published));
     }
 
     [Fact]
