@@ -135,17 +135,15 @@ public sealed class StackProjectTests
         var model = Model(Input(Api(), new ProjectInput("admin") { Path = "a.csproj", Route = "/admin", StripPrefix = "false" }));
         var config = NginxConfigWriter.Write(model);
         Assert.Contains("upstream project-api {", config);
-        Assert.Contains("upstream project-api-fresh {", config);
         Assert.Contains("server hello-api-2:8080 max_fails=3", config);
-        // The prefix is cut by a rewrite (proxy_pass names its upstream through $proxystack_fresh, so it can carry no URI).
-        Assert.Contains("location = /api {\n            rewrite ^ / break;\n            proxy_pass http://project-api$proxystack_fresh;", config);
-        Assert.Contains("location /api/ {\n            rewrite ^/api/(.*)$ /$1 break;\n            proxy_pass http://project-api$proxystack_fresh;", config);
+        Assert.Contains("location = /api {\n            proxy_pass http://project-api/;", config);
+        Assert.Contains("location /api/ {\n            proxy_pass http://project-api/;", config);
         Assert.Contains("proxy_set_header X-Forwarded-Prefix /api;", config);
         // StripPrefix=false: the path reaches the app as it came.
-        Assert.Contains("location /admin/ {\n            proxy_pass http://project-admin$proxystack_fresh;", config);
-        Assert.Contains("server_name api;\n        location / {\n            proxy_pass http://project-api$proxystack_fresh;", config);
+        Assert.Contains("location /admin/ {\n            proxy_pass http://project-admin;", config);
+        Assert.Contains("server_name api;\n        location / {\n            proxy_pass http://project-api;", config);
         // The front project's location is unchanged.
-        Assert.Contains("location / {\n            proxy_pass http://app$proxystack_fresh;", config);
+        Assert.Contains("location / {\n            proxy_pass http://app;", config);
 
         var proxy = ContainerSpecs.Proxy(model, "img", "base", "hash");
         Assert.Equal(["api", "admin"], proxy.Aliases);

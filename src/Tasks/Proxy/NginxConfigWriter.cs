@@ -88,29 +88,26 @@ internal static class NginxConfigWriter
                 proxy_read_timeout {{model.ProxyReadTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}}s;
                 proxy_send_timeout {{model.ProxyReadTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}}s;
 
-                # A request with a body (POST, PUT, PATCH) streams to the app as it arrives, so nginx can never send it again:
-                # it goes over a connection of its own (the -fresh upstreams keep none alive), never over a kept-alive one
-                # that a stopping replica may be closing at that moment. A refused connection is retried on the next replica.
-                map $request_method $proxystack_fresh {
-                    default '';
-                    POST    {{FreshSuffix}};
-                    PUT     {{FreshSuffix}};
-                    PATCH   {{FreshSuffix}};
-                    LOCK    {{FreshSuffix}};
-                }
-
-                # WebSocket: pass Upgrade through; otherwise an empty Connection header so upstream keepalive works, or close
-                # on a connection of its own (the replica closes it first, so nginx keeps no closed sockets waiting).
-                map $http_upgrade$proxystack_fresh $connection_upgrade {
+                # WebSocket: pass Upgrade through; otherwise send an empty Connection header so upstream keepalive works.
+                map $http_upgrade $connection_upgrade {
                     default upgrade;
                     ''      '';
-                    {{FreshSuffix}}  close;
                 }
 
-            {{Snippets(model, ProxyConfigSnippet.Http, "    ")}}{{AffinityMaps(model)}}{{Resolver(model)}}{{Upstreams(model, "app", UpstreamComment(model), fresh: !model.AppHttp2)}}{{ProjectUpstreams(model)}}{{RedirectServer(model)}}    server {
+            {{Snippets(model, ProxyConfigSnippet.Http, "    ")}}{{AffinityMaps(model)}}{{Resolver(model)}}    upstream app {
+                    # {{UpstreamComment(model)}}
+            {{Zone(model)}}{{AffinityMethod(model)}}
+            """);
+        foreach (var upstream in StackNetworking.Upstreams(model))
+            sb.Append($"        server {upstream} max_fails={MaxFails} fail_timeout={FailTimeoutSeconds}s;\n");
+        sb.Append($$"""
+                    keepalive 32;
+                }
+
+            {{ProjectUpstreams(model)}}{{RedirectServer(model)}}    server {
             {{Listen(model)}}{{Snippets(model, ProxyConfigSnippet.Server, "        ")}}{{ProjectLocations(model)}}
                     location / {
-            {{(model.AppHttp2 ? Http2Location(model) : Http1Location("app"))}}{{AffinityCookie(model)}}        }
+            {{(model.AppHttp2 ? Http2Location(model) : Http1Location("http://app"))}}{{AffinityCookie(model)}}        }
                 }
             {{ProjectServers(model)}}}
 
@@ -118,34 +115,22 @@ internal static class NginxConfigWriter
         return sb.ToString();
     }
 
-    /// <summary>The suffix of a replica set's upstream without keep-alive (for requests with a body).</summary>
-    private const string FreshSuffix = "-fresh";
-
-    /// <summary>
-    /// A replica set's upstreams: <paramref name="name"/>, its connections kept alive, and (with <paramref name="fresh"/>)
-    /// <paramref name="name"/>-fresh, the same servers balanced the same way but a new connection per request, for requests
-    /// with a body, which nginx cannot send twice.
-    /// </summary>
-    private static string Upstreams(StackModel set, string name, string comment, bool fresh)
+    /// <summary>Each StackProject's upstream: its replica slots, as the front project's upstream lists the front's.</summary>
+    private static string ProjectUpstreams(StackModel model)
     {
         var sb = new StringBuilder();
-        foreach (var (upstream, keepalive) in fresh ? new[] { (name, true), (name + FreshSuffix, false) } : [(name, true)])
+        foreach (var set in model.ReplicaSets.Where(s => s.ProjectKey.Length > 0))
         {
-            sb.Append($"    upstream {upstream} {{\n");
-            sb.Append(keepalive ? $"        # {comment}\n" : $"        # The replicas of {name}, a new connection per request: for requests with a body.\n");
+            var upstream = Upstream(set);
+            sb.Append($"    # StackProject '{set.ProjectKey}'. {UpstreamComment(set)}\n    upstream {upstream} {{\n");
             if (StackNetworking.ReplicasByDns(set)) sb.Append($"        zone {upstream} 64k;\n");
             sb.Append(AffinityMethod(set));
             foreach (var server in StackNetworking.Upstreams(set))
                 sb.Append($"        server {server} max_fails={MaxFails} fail_timeout={FailTimeoutSeconds}s;\n");
-            if (keepalive) sb.Append("        keepalive 32;\n");
-            sb.Append("    }\n\n");
+            sb.Append("        keepalive 32;\n    }\n\n");
         }
         return sb.ToString();
     }
-
-    /// <summary>Each StackProject's upstreams: its replica slots, as the front project's upstreams list the front's.</summary>
-    private static string ProjectUpstreams(StackModel model) => string.Concat(model.ReplicaSets.Where(s => s.ProjectKey.Length > 0)
-        .Select(set => Upstreams(set, Upstream(set), $"StackProject '{set.ProjectKey}'. {UpstreamComment(set)}", fresh: true)));
 
     /// <summary>
     /// Each StackProject at its Route: the prefix itself and everything under it (not /apiother), the longest prefix winning as
@@ -157,14 +142,11 @@ internal static class NginxConfigWriter
         var sb = new StringBuilder();
         foreach (var project in model.Projects)
         {
-            var upstream = Upstream(model.ForProject(project));
+            var pass = $"http://{Upstream(model.ForProject(project))}{(project.StripPrefix ? "/" : "")}";
             var prefix = project.StripPrefix ? Directives($"proxy_set_header X-Forwarded-Prefix {project.Route};") : "";
             sb.Append($"\n        # StackProject '{project.Name}'{(project.StripPrefix ? ", its prefix removed" : "")}.\n");
-            // The prefix is cut by a rewrite: proxy_pass names its upstream through a variable, and a URI part there would
-            // replace every request's path.
-            var route = project.Route.Replace(".", "\\.", StringComparison.Ordinal);
-            foreach (var (location, rewrite) in new[] { ($"= {project.Route}", "rewrite ^ / break;"), ($"{project.Route}/", $"rewrite ^{route}/(.*)$ /$1 break;") })
-                sb.Append($"        location {location} {{\n{(project.StripPrefix ? Directives(rewrite) : "")}{Http1Location(upstream)}{prefix}{AffinityCookie(model)}        }}\n");
+            foreach (var location in new[] { $"= {project.Route}", $"{project.Route}/" })
+                sb.Append($"        location {location} {{\n{Http1Location(pass)}{prefix}{AffinityCookie(model)}        }}\n");
         }
         return sb.ToString();
     }
@@ -184,7 +166,7 @@ internal static class NginxConfigWriter
                         listen {{StackNetworking.ProxyListen(model)}};
                         server_name {{project.Name}};
                         location / {
-                {{Http1Location(Upstream(model.ForProject(project)))}}        }
+                {{Http1Location($"http://{Upstream(model.ForProject(project))}")}}        }
                     }
 
                 """);
@@ -194,12 +176,9 @@ internal static class NginxConfigWriter
     /// <summary>A replica set's upstream name: app for the front project, project-&lt;name&gt; for a StackProject.</summary>
     private static string Upstream(StackModel set) => set.ProjectKey.Length > 0 ? "project-" + set.ProjectKey : "app";
 
-    /// <summary>
-    /// The app speaks HTTP/1.1 (WebSocket upgrades included); a request with a body goes to the upstream's -fresh twin (see
-    /// the $proxystack_fresh map).
-    /// </summary>
-    private static string Http1Location(string upstream) => Directives(
-        $"proxy_pass http://{upstream}$proxystack_fresh;",
+    /// <summary>The app speaks HTTP/1.1 (WebSocket upgrades included).</summary>
+    private static string Http1Location(string pass) => Directives(
+        $"proxy_pass {pass};",
         "proxy_http_version 1.1;",
         "proxy_set_header Host $host;",
         "proxy_set_header X-Forwarded-Host $http_host;",
@@ -365,6 +344,9 @@ internal static class NginxConfigWriter
 
 
             """;
+
+    /// <summary>A re-resolved upstream keeps its servers in shared memory.</summary>
+    private static string Zone(StackModel model) => !StackNetworking.ReplicasByDns(model) ? "" : "        zone app 64k;\n";
 
     private static string UpstreamComment(StackModel model) => model.Target.Length > 0
         ? (StackNetworking.ReplicasByDns(model) ? $"The service's replicas by its name, re-resolved each second: replicas come and go without a reload."
