@@ -6,13 +6,12 @@ namespace ProxyStack.Tests;
 
 public class ProxyConfigTests
 {
-    private static string Golden(string name) => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", name)).ReplaceLineEndings("\n");
 
     [Fact]
     public void Bridge_config_matches_the_golden_file()
     {
         var model = Builders.Model(3, "hellostack");
-        Assert.Equal(Golden("nginx.bridge.conf"), NginxConfigWriter.Write(model));
+        GoldenFiles.AssertMatches("nginx.bridge.conf", NginxConfigWriter.Write(model));
     }
 
     [Theory]
@@ -85,7 +84,7 @@ public class ProxyConfigTests
         var model = StackModelBuilder.Build(Builders.ValidInput() with { StackName = "hello", SessionAffinity = affinity, NetworkMode = mode, HostPort = "18080" }).Model!;
         var actual = NginxConfigWriter.Write(model);
         if (Environment.GetEnvironmentVariable("PROXYSTACK_WRITE_GOLDEN") is { } dir) File.WriteAllText(Path.Combine(dir, $"nginx.{mode}.{affinity}.conf"), actual);
-        Assert.Equal(Golden($"nginx.{mode}.{affinity}.conf"), actual);
+        GoldenFiles.AssertMatches($"nginx.{mode}.{affinity}.conf", actual);
     }
 
     [Fact]

@@ -64,12 +64,12 @@ public abstract class StackTest : IDisposable
     /// <param name="props">The stack's properties for a replica count and a redeploy round.</param>
     /// <param name="slotsByAlias">The engine's DNS keeps join-time names (Podman), so a leaving replica answers to its slot
     /// until it stops, and a POST that nginx writes on a kept-alive connection just as the stopping Kestrel closes it fails
-    /// with 502 (nginx retries only idempotent requests; see how-it-works.md, "On Podman"). Allowed there: at most one such
+    /// with 502 (nginx sends a request with a body only once; how-it-works.md, "On Podman"). Allowed there: at most one such
     /// 502 per replica that left under the load (three replaced, one scaled away), and nothing else.</param>
     protected async Task RedeployAndScaleToTwoUnderLoadAsync(SampleCopy sample, Func<int, int, Dictionary<string, string>> props,
         Dictionary<string, string> env, Xunit.Abstractions.ITestOutputHelper output, bool slotsByAlias = false)
     {
-        var load = new StrictLoad($"http://127.0.0.1:{Port}");
+        var load = new StrictLoad($"http://127.0.0.1:{Port}", pacedRate: 400);
         await using (load)
         {
             await Task.Delay(2000);
@@ -81,9 +81,11 @@ public abstract class StackTest : IDisposable
             await Task.Delay(2000);
             var wrk = await load.StopAsync();
             output.WriteLine(load.Report());
-            // What nginx said about every request that went wrong (its warn-level log), for the diagnosis of a failure.
-            var proxyLog = string.Join("\n", (await Probe.LogsAsync($"{Stack}-proxy")).Split('\n')
-                .Where(l => l.Contains("[warn]", StringComparison.Ordinal) || l.Contains("[error]", StringComparison.Ordinal)).Take(20));
+            // What nginx said about requests that went wrong (its warn-level log), for the diagnosis of a failure: POSTs first.
+            var problems = (await Probe.LogsAsync($"{Stack}-proxy")).Split('\n')
+                .Where(l => l.Contains("[warn]", StringComparison.Ordinal) || l.Contains("[error]", StringComparison.Ordinal)).ToList();
+            var proxyLog = string.Join("\n", problems.Where(l => l.Contains("\"POST ", StringComparison.Ordinal)).Take(20)
+                .Concat(problems.Where(l => !l.Contains("\"POST ", StringComparison.Ordinal)).Take(10)));
             output.WriteLine(proxyLog);
             var report = load.Report() + "\n" + proxyLog;
             Xunit.Assert.True(wrk.Non2xx == 0 && wrk.SocketErrors == 0, report);
