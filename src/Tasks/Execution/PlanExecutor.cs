@@ -30,10 +30,13 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
     public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan RollbackTimeout = TimeSpan.FromSeconds(60);
     /// <summary>
-    /// How long nginx can take to see a replica that joined: its resolver keeps an answer <see cref="StackNetworking.ResolveValidSeconds"/>
-    /// and then asks again; a second on top covers the question and the workers picking up the new set.
+    /// How long nginx can take to see a slot change hands: a re-resolved upstream server asks again (validity + 1) seconds
+    /// after each answer (nginx's upstream zone timer, in whole seconds: 2 s with <see cref="StackNetworking.ResolveValidSeconds"/>
+    /// of 1), and the question itself and a busy worker's timers add to that. A second of margin: with exactly 2 s, a loaded
+    /// 2-core machine saw nginx still hold a stopped replica's address (a GET 502 in WholeApplicationTests, and a twin
+    /// upstream's POSTs failing "no live upstreams" in every Podman run).
     /// </summary>
-    public static readonly TimeSpan ResolverTime = TimeSpan.FromSeconds(StackNetworking.ResolveValidSeconds + 1);
+    public static readonly TimeSpan ResolverTime = TimeSpan.FromSeconds(StackNetworking.ResolveValidSeconds + 2);
 
     private readonly ReadinessWaiter _waiter = new(engine, log, relay);
 
