@@ -66,11 +66,11 @@ if [ "$failed" -gt 0 ]; then
   for trx in "$results"/*.trx; do
     [ -f "$trx" ] || continue
     # A TRX result is <UnitTestResult testName=… outcome="Failed"> … <Message>first lines</Message>; awk keeps the
-    # name and the message's first 12 lines (XML entities for < > & " left as they are: this is a pointer, not a report).
+    # name and the message's first 30 lines (XML entities for < > & " left as they are: this is a pointer, not a report).
     awk '
       /<UnitTestResult / { failed = ($0 ~ /outcome="Failed"/); if (failed) { n = $0; sub(/.*testName="/, "", n); sub(/".*/, "", n); print "FAILED " n } }
       failed && /<Message>/ { inmsg = 1; lines = 0; sub(/.*<Message>/, "") }
-      inmsg { done = sub(/<\/Message>.*/, ""); if (lines++ < 12) print "    " substr($0, 1, 300); if (done) { inmsg = 0; failed = 0 } }
+      inmsg { done = sub(/<\/Message>.*/, ""); if (lines++ < 30) print "    " substr($0, 1, 300); if (done) { inmsg = 0; failed = 0 } }
     ' "$trx"
   done
 fi

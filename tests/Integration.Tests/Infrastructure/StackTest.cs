@@ -73,21 +73,25 @@ public abstract class StackTest : IDisposable
         await using (load)
         {
             await Task.Delay(2000);
+            load.Mark("redeploy");
             var redeploy = await sample.BuildAsync("StackUp", props(3, 1), env);
             Xunit.Assert.True(redeploy.ExitCode == 0, redeploy.ToString());
             Xunit.Assert.Contains("retire", redeploy.Output);
+            load.Mark("scale");
             var scaled = await sample.BuildAsync("StackUp", props(2, 1), env);
             Xunit.Assert.True(scaled.ExitCode == 0, scaled.ToString());
+            load.Mark("settle");
             await Task.Delay(2000);
             var wrk = await load.StopAsync();
-            output.WriteLine(load.Report());
-            // What nginx said about requests that went wrong (its warn-level log), for the diagnosis of a failure: POSTs first.
+            // What nginx said about requests that went wrong (its warn-level log), for the diagnosis of a failure: each kind of
+            // complaint once with its count and first occurrence, POSTs first, ahead of the load's own report.
             var problems = (await Probe.LogsAsync($"{Stack}-proxy")).Split('\n')
-                .Where(l => l.Contains("[warn]", StringComparison.Ordinal) || l.Contains("[error]", StringComparison.Ordinal)).ToList();
-            var proxyLog = string.Join("\n", problems.Where(l => l.Contains("\"POST ", StringComparison.Ordinal)).Take(20)
-                .Concat(problems.Where(l => !l.Contains("\"POST ", StringComparison.Ordinal)).Take(10)));
-            output.WriteLine(proxyLog);
-            var report = load.Report() + "\n" + proxyLog;
+                .Where(l => l.Contains("[warn]", StringComparison.Ordinal) || l.Contains("[error]", StringComparison.Ordinal))
+                .GroupBy(l => System.Text.RegularExpressions.Regex.Replace(l, @"^\S+ \S+ |\*\d+ |\d+#\d+: |client: [^,]+, |upstream: ""[^""]*"", ", ""))
+                .OrderBy(g => g.Key.Contains("\"POST ", StringComparison.Ordinal) ? 0 : 1)
+                .Select(g => $"nginx ×{g.Count()}: {g.First()}").Take(12);
+            var report = load.Report(problems);
+            output.WriteLine(report);
             Xunit.Assert.True(wrk.Non2xx == 0 && wrk.SocketErrors == 0, report);
             if (slotsByAlias)
                 Xunit.Assert.True(load.PostFailures.Count <= 4 && load.PostFailures.All(f => f.EndsWith(" 502 Bad Gateway", StringComparison.Ordinal)), report);

@@ -25,6 +25,10 @@ internal sealed partial class StrictLoad : IAsyncDisposable
     /// <summary>Slow POST failures: anything but a 200 with the body's length, with when and what.</summary>
     public List<string> PostFailures { get; } = [];
     public long Posts => Interlocked.Read(ref _posts);
+    private readonly List<string> _marks = [];
+
+    /// <summary>Notes that a phase of the change under load begins now (its time goes into the report).</summary>
+    public void Mark(string phase) { lock (_marks) _marks.Add($"{phase} {_clock.Elapsed.TotalSeconds:0.0}s"); }
 
     /// <param name="baseUrl">http://127.0.0.1:port (loopback only)</param>
     /// <param name="slowPosters">Parallel POST /slow loops; each request takes about a second in the app.</param>
@@ -109,7 +113,24 @@ internal sealed partial class StrictLoad : IAsyncDisposable
         return WrkResult.Parse(_wrkReport);
     }
 
-    public string Report() => $"{_wrkReport}\nslow POSTs: {Posts}, failed: {PostFailures.Count}\n{string.Join("\n", PostFailures.Take(20))}";
+    /// <summary>
+    /// What happened, shortest first (a CI log keeps only a failure message's first lines): the counts, the phases' start
+    /// times, when the POSTs failed and how, the caller's context, then the first failures and wrk's own report.
+    /// </summary>
+    /// <param name="context">Lines to put after the counts and phases (what the proxy logged, say).</param>
+    public string Report(IEnumerable<string>? context = null)
+    {
+        var wrk = _wrkReport is null ? null : WrkResult.Parse(_wrkReport);
+        List<string> failures;
+        lock (PostFailures) failures = [.. PostFailures];
+        var span = failures.Count == 0 ? "" : $" between {failures[0].Split(' ')[0]} and {failures[^1].Split(' ')[0]}: "
+            + string.Join(", ", failures.GroupBy(f => f[(f.IndexOf(' ') + 1)..]).Select(g => $"{g.Count()}× {g.Key}"));
+        return $"GETs: {wrk?.Requests} in {wrk?.Seconds:0.0}s, non-2xx {wrk?.Non2xx}, socket errors {wrk?.SocketErrors}; "
+            + $"slow POSTs: {Posts}, failed: {failures.Count}{span}\n"
+            + $"phases: {string.Join(", ", _marks)}, end {_clock.Elapsed.TotalSeconds:0.0}s\n"
+            + string.Concat((context ?? []).Select(l => l + "\n"))
+            + string.Concat(failures.Take(10).Select(f => f + "\n")) + _wrkReport;
+    }
 
     public async ValueTask DisposeAsync()
     {
