@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using ProxyStack.IntegrationTests.Infrastructure;
@@ -31,8 +32,15 @@ public sealed partial class NetworkModeTests(SharedSample shared) : StackTest
         await Http.GetAsync($"http://127.0.0.1:{Port}{marker}");
         for (var i = 0; i < 30; i++) Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
         using var engine = new ProxyStack.Engine.DockerEngine();
-        var logs = await engine.GetLogsAsync($"{Stack}-proxy", 200, CancellationToken.None);
-        var after = logs.LastIndexOf(marker, StringComparison.Ordinal);
+        // nginx writes its access log at least once a second (buffered): wait for the marker and the 30 lines after it.
+        var logs = "";
+        var after = -1;
+        for (var wait = Stopwatch.StartNew(); wait.Elapsed < TimeSpan.FromSeconds(5); await Task.Delay(200))
+        {
+            logs = await engine.GetLogsAsync($"{Stack}-proxy", 200, CancellationToken.None);
+            after = logs.LastIndexOf(marker, StringComparison.Ordinal);
+            if (after >= 0 && UpstreamInLog().Matches(logs[after..]).Count >= 31) break;
+        }
         Assert.True(after >= 0, "the marker request is not in nginx's log:\n" + logs);
         return UpstreamInLog().Matches(logs[after..]).SelectMany(m => m.Groups[1].Value.Split(", ")).ToHashSet();
     }

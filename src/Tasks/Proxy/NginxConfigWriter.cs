@@ -71,7 +71,8 @@ internal static class NginxConfigWriter
                 server_tokens off;
                 # The path without its query string: query strings carry tokens (SignalR's access_token) that must not be logged.
                 log_format proxystack '$remote_addr "$request_method $uri $server_protocol" $status $body_bytes_sent upstream=$upstream_addr rt=$request_time';
-                access_log /dev/stdout proxystack;
+                # Buffered, written at least each second: a write per request costs a fifth of the proxy's throughput (benchmarks.md).
+                access_log /dev/stdout proxystack buffer=64k flush=1s;
                 # Temp files under /tmp, so the config works with the public image and Debian's package alike.
                 client_body_temp_path /tmp/nginx-client-body;
                 proxy_temp_path /tmp/nginx-proxy;

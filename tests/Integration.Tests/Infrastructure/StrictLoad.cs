@@ -127,7 +127,7 @@ internal sealed partial class StrictLoad : IAsyncDisposable
             + string.Join(", ", failures.GroupBy(f => f[(f.IndexOf(' ') + 1)..]).Select(g => $"{g.Count()}× {g.Key}"));
         return $"GETs: {wrk?.Requests} in {wrk?.Seconds:0.0}s, non-2xx {wrk?.Non2xx}, socket errors {wrk?.SocketErrors}; "
             + $"slow POSTs: {Posts}, failed: {failures.Count}{span}\n"
-            + $"phases: {string.Join(", ", _marks)}, end {_clock.Elapsed.TotalSeconds:0.0}s\n"
+            + $"phases: {string.Concat(_marks.Select(m => m + ", "))}end {_clock.Elapsed.TotalSeconds:0.0}s\n"
             + string.Concat((context ?? []).Select(l => l + "\n"))
             + string.Concat(failures.Take(10).Select(f => f + "\n")) + _wrkReport;
     }
