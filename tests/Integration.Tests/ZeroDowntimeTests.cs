@@ -65,16 +65,19 @@ public sealed class ZeroDowntimeTests(ITestOutputHelper output) : StackTest
             await Task.Delay(Settle);
             for (var round = 1; round <= last; round++)
             {
+                load.Mark($"redeploy {round}");
                 AssertRolling(await sample.BuildAsync("StackUp", P(3, round)));
                 await Task.Delay(Settle);
             }
             var beforeScale = await Probe.SnapshotAsync(Stack);
+            load.Mark("scale to 1");
             var down = await sample.BuildAsync("StackUp", P(1, last));
             Assert.True(down.ExitCode == 0, down.ToString());
             await Task.Delay(Settle);
             var middle = await Probe.SnapshotAsync(Stack);
             Assert.Equal([$"{Stack}-app-1", $"{Stack}-proxy"], middle.Keys.Order());
             Assert.Equal(beforeScale[$"{Stack}-app-1"], middle[$"{Stack}-app-1"]);
+            load.Mark("scale to 3");
             var up = await sample.BuildAsync("StackUp", P(3, last));
             Assert.True(up.ExitCode == 0, up.ToString());
             if (dns) Assert.DoesNotContain($"reload {Stack}-proxy", down.Output + up.Output);
