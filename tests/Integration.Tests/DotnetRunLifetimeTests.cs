@@ -137,7 +137,7 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
         Assert.Equal($"http://127.0.0.1:{Port}", File.ReadAllText(opened).Trim());
         var proxy = (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"];
 
-        var load = new StrictLoad($"http://127.0.0.1:{Port}", pacedRate: 400);
+        var load = new StrictLoad($"http://127.0.0.1:{Port}", pacedRate: StrictLoad.BesideAChange);
         await using (load)
         {
             await Task.Delay(2000);

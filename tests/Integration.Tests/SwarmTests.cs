@@ -155,7 +155,7 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
             Assert.True(again.ExitCode == 0 && again.Output.Contains($"{Stack}-app up to date"), again.ToString());
 
             // A code change rolled out, then 3→5→2, under a load that never retries: not one failed request.
-            var load = new StrictLoad($"http://127.0.0.1:{Port}", pacedRate: 600);
+            var load = new StrictLoad($"http://127.0.0.1:{Port}", pacedRate: StrictLoad.BesideASwarmUpdate);
             await using (load)
             {
                 await Task.Delay(2000);

@@ -69,7 +69,7 @@ public abstract class StackTest : IDisposable
     protected async Task RedeployAndScaleToTwoUnderLoadAsync(SampleCopy sample, Func<int, int, Dictionary<string, string>> props,
         Dictionary<string, string> env, Xunit.Abstractions.ITestOutputHelper output, bool slotsByAlias = false)
     {
-        var load = new StrictLoad($"http://127.0.0.1:{Port}", pacedRate: 400);
+        var load = new StrictLoad($"http://127.0.0.1:{Port}", pacedRate: StrictLoad.BesideAChange);
         await using (load)
         {
             await Task.Delay(2000);

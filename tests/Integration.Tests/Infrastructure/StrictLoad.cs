@@ -30,6 +30,13 @@ internal sealed partial class StrictLoad : IAsyncDisposable
     /// <summary>Notes that a phase of the change under load begins now (its time goes into the report).</summary>
     public void Mark(string phase) { lock (_marks) _marks.Add($"{phase} {_clock.Elapsed.TotalSeconds:0.0}s"); }
 
+    /// <summary>
+    /// The pace of the tests beside ZeroDowntimeTests (another engine, topology or entry point): enough to catch a dropped
+    /// request during any change (an error window of 10 ms still meets several requests), little enough to leave the change its
+    /// CPU. SwarmTests aims higher: it must show at least 200 req/s through its rolling update, with a margin.
+    /// </summary>
+    public const int BesideAChange = 400, BesideASwarmUpdate = 600;
+
     /// <param name="baseUrl">http://127.0.0.1:port (loopback only)</param>
     /// <param name="slowPosters">Parallel POST /slow loops; each request takes about a second in the app.</param>
     /// <param name="pacedRate">
