@@ -90,7 +90,10 @@ public abstract class StackTest : IDisposable
                 .GroupBy(l => System.Text.RegularExpressions.Regex.Replace(l, @"^\S+ \S+ |\*\d+ |\d+#\d+: |client: [^,]+, |upstream: ""[^""]*"", ", ""))
                 .OrderBy(g => g.Key.Contains("\"POST ", StringComparison.Ordinal) ? 0 : 1)
                 .Select(g => $"nginx ×{g.Count()}: {g.First()}").Take(12);
-            var report = load.Report(problems);
+            // And where every container of the stack is now, to set beside the addresses nginx named.
+            var containers = (await Probe.ContainersAsync(Stack)).Select(c => $"{c.Names.FirstOrDefault()?.TrimStart('/')} {c.State} "
+                + string.Join(",", c.NetworkSettings?.Networks?.Values.Select(n => n.IPAddress) ?? []));
+            var report = load.Report([.. problems, "containers: " + string.Join("; ", containers)]);
             output.WriteLine(report);
             Xunit.Assert.True(wrk.Non2xx == 0 && wrk.SocketErrors == 0, report);
             if (slotsByAlias)
