@@ -133,7 +133,10 @@ for run in $(seq "$runs"); do
     done
   done
 done
+fi
 
+# Proxy throughput (BENCH_ONLY=proxy: this alone): direct, the stack's proxy, a naive nginx and variants of the stack's config.
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = compare ] || [ "${BENCH_ONLY:-}" = proxy ]; then
 echo "comparison: proxy throughput" >&2
 docker network create raw-net >/dev/null
 docker run -d --name raw-app-1 --network raw-net -p "127.0.0.1:$direct_port:8080" "$appimg" >/dev/null
@@ -156,8 +159,8 @@ docker exec "$stack-proxy" cat /run/proxystack/nginx.conf >"$work/ps.conf"
 # "copy" changes nothing: the baseline for the others (same way of running as theirs, unlike the stack's own proxy).
 variants=(
   "copy:s|^||"
-  "logbuf:s|access_log /dev/stdout proxystack;|access_log /dev/stdout proxystack buffer=64k flush=1s;|"
-  "nolog:s|access_log /dev/stdout proxystack;|access_log off;|"
+  "logeach:s|access_log /dev/stdout proxystack buffer=64k flush=1s;|access_log /dev/stdout proxystack;|"
+  "nolog:s|access_log /dev/stdout proxystack buffer=64k flush=1s;|access_log off;|"
   "buffering:s|proxy_buffering off;|proxy_buffering on;|"
   "workers1:s|worker_processes auto;|worker_processes 1;|"
   "nokeepalive:s|keepalive 32;||"

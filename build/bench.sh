@@ -8,7 +8,8 @@
 #                                  (stack-up and redeploy on the default engine, in Docker Desktop's topology and on Podman);
 #                                  BENCH_ONLY=watch: only edit-to-served under dotnet watch; BENCH_ONLY=app: only the
 #                                  whole application (front, API, Redis) against docker-compose; BENCH_ONLY=swarm: only
-#                                  StackDeploy on a single-node swarm beside StackUp
+#                                  StackDeploy on a single-node swarm beside StackUp; BENCH_ONLY=proxy: only the proxy
+#                                  throughput (direct, the stack's nginx, a naive nginx, variants of the stack's config)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-5}
@@ -184,6 +185,8 @@ MD
 for n in 1 4 16; do
   row="| $n"; for m in raw cmp asp ps run; do row+=" | $(slash "down-$m-$n"), left $(total "left-$m-$n")"; done; echo "$row |"
 done
+fi
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = compare ] || [ "${BENCH_ONLY:-}" = proxy ]; then
 cat <<MD
 
 | Proxy throughput (wrk -t2 -c32 -d3s, 1 replica) | requests/s median/min/max | p50 latency median/min/max (ms) |
@@ -192,11 +195,15 @@ cat <<MD
 | through ProxyStack's nginx | $(slash rps-proxystack) (×$(ratio rps-proxystack rps-direct) of direct) | $(slash p50-proxystack) |
 | through a naive nginx (plain proxy_pass, no upstream keepalive) | $(slash rps-naive) (×$(ratio rps-naive rps-direct) of direct) | $(slash p50-naive) |
 | ProxyStack's config unchanged, run like the variants below (their baseline) | $(slash rps-var-copy) (×$(ratio rps-var-copy rps-direct) of direct) | $(slash p50-var-copy) |
-| ProxyStack's config, access log buffered (64k, flushed each second) | $(slash rps-var-logbuf) (×$(ratio rps-var-logbuf rps-direct) of direct) | $(slash p50-var-logbuf) |
+| ProxyStack's config, access log written line by line (unbuffered, the default until 2026-12-01) | $(slash rps-var-logeach) (×$(ratio rps-var-logeach rps-direct) of direct) | $(slash p50-var-logeach) |
 | ProxyStack's config, no access log | $(slash rps-var-nolog) (×$(ratio rps-var-nolog rps-direct) of direct) | $(slash p50-var-nolog) |
 | ProxyStack's config, proxy_buffering on | $(slash rps-var-buffering) (×$(ratio rps-var-buffering rps-direct) of direct) | $(slash p50-var-buffering) |
 | ProxyStack's config, worker_processes 1 | $(slash rps-var-workers1) (×$(ratio rps-var-workers1 rps-direct) of direct) | $(slash p50-var-workers1) |
 | ProxyStack's config, no upstream keepalive | $(slash rps-var-nokeepalive) (×$(ratio rps-var-nokeepalive rps-direct) of direct) | $(slash p50-var-nokeepalive) |
+MD
+fi
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = compare ]; then
+cat <<MD
 
 | Redeploy of 4 replicas under load (wrk -t2 -c16, from 0.5 s before until 0.5 s after) | failed requests median/min/max | non-2xx, all runs | socket errors, all runs (connect/read/write/timeout) | redeploy seconds median | requests/s during it, median |
 | --- | --- | --- | --- | --- | --- |
