@@ -106,20 +106,20 @@ under_load() { # method port run [key: what the figures are recorded as; the met
   grep -q "requests in" "$work/wrk.out" || { echo "wrk printed no result" >&2; cat "$work/wrk.out" >&2; return 1; }
 }
 
-if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = compare ]; then
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = compare ] || [ "${BENCH_ONLY:-}" = fixed ]; then
 echo "comparison: configs and compose files" >&2
 for n in 1 4 16; do config_for "$n"; compose_file "$n"; done
 ps_down
 
-asp_prepare
-methods=(raw cmp asp ps run)
+# BENCH_ONLY=fixed: only what issue 17's fixed-cost targets compare (the raw CLI floor, StackUp, dotnet run), no redeploys.
+if [ "${BENCH_ONLY:-}" = fixed ]; then methods=(raw ps run); else asp_prepare; methods=(raw cmp asp ps run); fi
 for run in $(seq "$runs"); do
   echo "comparison: run $run of $runs" >&2
   order=("${methods[@]:$(( (run - 1) % ${#methods[@]} ))}" "${methods[@]:0:$(( (run - 1) % ${#methods[@]} ))}")
   for n in 1 4 16; do
     for m in "${order[@]}"; do
       t=$(now); "${m}_up" "$n"; record "up-$m-$n" "$(since "$t")"
-      if [ "$n" = 4 ] && [ "$m" != run ]; then
+      if [ "$n" = 4 ] && [ "$m" != run ] && [ "${BENCH_ONLY:-}" != fixed ]; then
         case $m in raw) p=$raw_port ;; cmp) p=$cmp_port ;; asp) p=$asp_port ;; *) p=$port ;; esac
         under_load "$m" "$p" "$run"
       fi

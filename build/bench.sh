@@ -9,7 +9,9 @@
 #                                  BENCH_ONLY=watch: only edit-to-served under dotnet watch; BENCH_ONLY=app: only the
 #                                  whole application (front, API, Redis) against docker-compose; BENCH_ONLY=swarm: only
 #                                  StackDeploy on a single-node swarm beside StackUp; BENCH_ONLY=proxy: only the proxy
-#                                  throughput (direct, the stack's nginx, a naive nginx, variants of the stack's config)
+#                                  throughput (direct, the stack's nginx, a naive nginx, variants of the stack's config);
+#                                  BENCH_ONLY=fixed: the inner loop (without dotnet watch) and warm stack-up of the raw CLI,
+#                                  StackUp and dotnet run, with issue 17's fixed-cost targets computed from this run
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-5}
@@ -111,8 +113,8 @@ if [ "${BENCH_ONLY:-}" = watch ]; then
   exit 0
 fi
 
-# BENCH_ONLY skips the inner-loop figures.
-[ -n "${BENCH_ONLY:-}" ] || {
+# BENCH_ONLY skips the inner-loop figures (BENCH_ONLY=fixed keeps them, without dotnet watch).
+[ -n "${BENCH_ONLY:-}" ] && [ "${BENCH_ONLY:-}" != fixed ] || {
 for i in $(seq "$runs"); do
   t=$(now); dotnet build "${props[@]}" >/dev/null; record plain-build "$(since "$t")"
   before=$(ids)
@@ -139,7 +141,7 @@ for i in $(seq "$runs"); do
   [ -n "$served" ] || { echo "new text never served" >&2; exit 1; }
   record edit-to-served "$served"; record edit-to-stackup-returned "$(since "$t")"
 done
-watch_edits
+[ "${BENCH_ONLY:-}" = fixed ] || watch_edits
 up 3
 
 }
@@ -153,7 +155,7 @@ total() { awk '{s+=$1} END {print s+0}' "$out/$1.txt"; }
 machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), .NET SDK $(dotnet --version), Docker $(docker version -f '{{.Server.Version}}' 2>/dev/null), docker-compose $(docker-compose version --short 2>/dev/null), nginx $(docker run --rm localhost:5000/library/nginx:stable nginx -v 2>&1 | sed 's|.*/||'), $runs runs of every figure, $(awk -v b="$begun" -v s="$started" -v e="$(date +%s)" 'BEGIN { printf "%.1f min in all, %.1f of them after provisioning", (e - b) / 60, (e - s) / 60 }')"
 echo "Machine: $machine"
 echo
-if [ -z "${BENCH_ONLY:-}" ]; then
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = fixed ]; then
 cat <<MD
 | Inner loop (seconds) | median | min | max |
 | --- | --- | --- | --- |
@@ -161,9 +163,42 @@ cat <<MD
 | no-op \`dotnet build -t:StackUp\`, 3 replicas running, nothing changed | $(stat noop-stackup) |
 | edit-to-served: edit Program.cs, \`StackUp\`, first response with the new text (3 replicas, rolling) | $(stat edit-to-served) |
 | edit to \`StackUp\` returned (old replicas drained and removed) | $(stat edit-to-stackup-returned) |
-| edit-to-served under \`dotnet watch --no-hot-reload run\` (3 replicas, rolling; the stack stays up) | $(stat watch-edit-to-served) |
 | \`dotnet publish -t:PublishContainer\` alone after an edit (reference) | $(stat publish-container-only) |
 MD
+[ -n "${BENCH_ONLY:-}" ] || echo "| edit-to-served under \`dotnet watch --no-hot-reload run\` (3 replicas, rolling; the stack stays up) | $(stat watch-edit-to-served) |"
+fi
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = fixed ]; then
+# Issue 17's fixed-cost targets, every figure from this run (medians).
+med() { stat "$1" | cut -d'|' -f1 | tr -d ' '; }
+verdict() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%s", (a <= b) ? "met" : "missed" }'; }
+sum() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a + b }'; }
+cat <<MD
+
+| Fixed cost (medians of this run, seconds) | ProxyStack | target | met? |
+| --- | --- | --- | --- |
+MD
+for n in 1 4 16; do
+  bound=$(sum "$(med plain-build)" "$(med "up-raw-$n")")
+  echo "| warm \`StackUp\` at N = $n ≤ plain \`dotnet build\` + raw CLI floor | $(med "up-ps-$n") | $(med plain-build) + $(med "up-raw-$n") = $bound | $(verdict "$(med "up-ps-$n")" "$bound") |"
+done
+bound=$(sum "$(med plain-build)" 0.3)
+echo "| no-op \`StackUp\` ≤ plain \`dotnet build\` + 0.3 s | $(med noop-stackup) | $(med plain-build) + 0.3 = $bound | $(verdict "$(med noop-stackup)" "$bound") |"
+bound=$(sum "$(med publish-container-only)" 2)
+echo "| edit-to-served ≤ \`PublishContainer\` alone + 2 s | $(med edit-to-served) | $(med publish-container-only) + 2 = $bound | $(verdict "$(med edit-to-served)" "$bound") |"
+for n in 1 4 16; do
+  bound=$(sum "$(med "up-ps-$n")" 0.5)
+  echo "| \`dotnet run\` first 200 at N = $n ≤ \`StackUp\` + 0.5 s | $(med "up-run-$n") | $(med "up-ps-$n") + 0.5 = $bound | $(verdict "$(med "up-run-$n")" "$bound") |"
+done
+fi
+if [ "${BENCH_ONLY:-}" = fixed ]; then
+cat <<MD
+
+Warm stack-up, images built, nothing running; ready = first 200 through nginx (seconds, median/min/max):
+
+| N | raw CLI | ProxyStack \`StackUp\` | ProxyStack \`dotnet run\` |
+| --- | --- | --- | --- |
+MD
+for n in 1 4 16; do echo "| $n | $(slash "up-raw-$n") | $(slash "up-ps-$n") | $(slash "up-run-$n") |"; done
 fi
 if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = compare ]; then
 cat <<MD
