@@ -342,6 +342,9 @@ internal static class NginxConfigWriter
                 # The resolver line names the DNS server the engine gave this container (written at start from its resolv.conf:
                 # Docker's 127.0.0.11, Podman's network gateway).
                 include {{ResolverPath}};
+                # An unanswered question is given up after 1 s and asked again (nginx resends only after 5 s): Podman's aardvark-dns answers
+                # nothing while it reloads on a network change, and nginx keeps a departed replica's address until it has an answer.
+                resolver_timeout 1s;
 
 
             """;
