@@ -388,9 +388,32 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
         CallOrMissing("remove container " + name, async () =>
         {
             // With its anonymous volumes (the proxy's TLS files): nothing of a removed container stays on the engine's disk.
-            await _client.Containers.RemoveContainerAsync(name, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, ct).ConfigureAwait(false);
+            try
+            {
+                await _client.Containers.RemoveContainerAsync(name, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, ct).ConfigureAwait(false);
+            }
+            catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.Conflict && (ExtractMessage(e.ResponseBody) ?? e.Message).Contains("already in progress", StringComparison.OrdinalIgnoreCase))
+            {
+                // Someone else's removal of it is under way (a `dotnet run` killed while retiring a replica: the engine goes on
+                // with the request it had). Ours is done when theirs is; a removal that never finishes stays an error.
+                await WaitUntilGoneAsync(name, e, ct).ConfigureAwait(false);
+            }
             return true;
         }, false);
+
+    private async Task WaitUntilGoneAsync(string name, DockerApiException conflict, CancellationToken ct)
+    {
+        for (var deadline = DateTime.UtcNow + RemovalInProgressLimit; DateTime.UtcNow < deadline;)
+        {
+            await Task.Delay(200, ct).ConfigureAwait(false);
+            try { await _client.Containers.InspectContainerAsync(name, ct).ConfigureAwait(false); }
+            catch (Exception e) when (e is DockerContainerNotFoundException || e is DockerApiException { StatusCode: HttpStatusCode.NotFound }) { return; }
+        }
+        throw conflict;
+    }
+
+    /// <summary>How long a removal someone else started may take before ours reports it as not done.</summary>
+    private static readonly TimeSpan RemovalInProgressLimit = TimeSpan.FromSeconds(30);
 
     public Task<ContainerStatus?> InspectContainerAsync(string name, string network, CancellationToken ct) =>
         CallOrMissing<ContainerStatus?>("inspect container " + name, async () =>
