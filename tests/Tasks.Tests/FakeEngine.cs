@@ -120,7 +120,10 @@ internal sealed class FakeEngine : IContainerEngine
     {
         Specs[spec.Name] = spec;
         if (spec.Files.FirstOrDefault(f => f.Path == Proxy.ProbeRelayConfig.Path) is { } relayConfig)
+        {
             Relays[spec.Name] = new FakeRelay(System.Text.RegularExpressions.Regex.Match(relayConfig.Content, "!= \"([0-9A-F]+)\"").Groups[1].Value, Forwarded);
+            RelayCreated?.Invoke();
+        }
         var id = $"{++_ids:x4}".PadLeft(64, '0');
         Containers[spec.Name] = (id, spec.Labels.ToDictionary(), false);
         Calls.Add($"create {spec.Name}");
@@ -131,9 +134,23 @@ internal sealed class FakeEngine : IContainerEngine
     {
         var recorded = Record($"start {name}");
         if (recorded.IsFaulted) return recorded;
+        if (Relays.ContainsKey(name) && RelayStartDelay > TimeSpan.Zero) return StartRelayLateAsync(name, ct);
         var c = Containers[name];
         Containers[name] = c with { Running = !CrashOnStart.ContainsKey(name) && !(RelayCrashes && Relays.ContainsKey(name)) };
         return recorded;
+    }
+
+    /// <summary>Called when a relay is created (a test's replica can start listening then).</summary>
+    public Action? RelayCreated { get; set; }
+
+    /// <summary>How long a relay's start takes (an engine busy starting the replicas beside it).</summary>
+    public TimeSpan RelayStartDelay { get; set; }
+
+    private async Task StartRelayLateAsync(string name, CancellationToken ct)
+    {
+        await Task.Delay(RelayStartDelay, ct);
+        var c = Containers[name];
+        Containers[name] = c with { Running = !RelayCrashes };
     }
 
     public Task RenameContainerAsync(string name, string newName, CancellationToken ct)

@@ -10,14 +10,17 @@ namespace ProxyStack.Tests;
 /// </summary>
 internal sealed class OkServer : IDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _serving;
     private readonly string _status;
 
-    public OkServer(string status = "200 OK")
+    /// <param name="status">What it answers.</param>
+    /// <param name="port">Where it listens: a port picked by the system when 0.</param>
+    public OkServer(string status = "200 OK", int port = 0)
     {
         _status = status;
+        _listener = new(IPAddress.Loopback, port);
         _listener.Start();
         _serving = ServeAsync(_stop.Token);
     }

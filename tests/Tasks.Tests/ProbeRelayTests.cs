@@ -107,6 +107,35 @@ public sealed class ProbeRelayTests : IDisposable
     }
 
     [Fact]
+    public void On_the_engines_own_bridge_a_new_replica_is_asked_directly_while_the_relay_starts_and_the_relay_goes_once_it_answers()
+    {
+        // A first bring-up on a Linux engine: the replica is not listening at its first probe (no HTTP answer: unknown yet
+        // whether a firewall is in the way), so the relay is created; it takes 5 s to start (an engine busy starting the
+        // replicas), and the replica listens from the relay's creation on. It is ready on its next direct answer (waiting
+        // for the relay, as before, asked it through the relay 5 s later), and the relay's start is stopped and its
+        // container removed.
+        var port = Ports.Free();
+        var model = Builders.Model(1) with { AppPort = port, HostPort = Ports.Free(), ReadyTimeoutSeconds = 1 };
+        var engine = Engine();
+        engine.Gateway = "127.0.0.1";
+        engine.RelayStartDelay = TimeSpan.FromSeconds(5);
+        OkServer? late = null;
+        engine.RelayCreated = () => late ??= new OkServer(port: port);
+        try
+        {
+            // The proxy's own probe goes to its published port, which nothing serves in a unit test: its STACK4010 ends the run.
+            Assert.False(_scratch.Apply(model, engine).Execute());
+            var error = Assert.Single(_scratch.Build.Errors);
+            Assert.Equal("STACK4010", error.Code);
+            Assert.Contains(engine.Calls, c => c.StartsWith("start " + model.ProxyName + "-relay-", StringComparison.Ordinal));
+            Assert.Contains(engine.Calls, c => c.StartsWith("rm " + model.ProxyName + "-relay-", StringComparison.Ordinal));
+            Assert.Empty(engine.Forwarded);
+            Assert.Empty(engine.Relays);
+        }
+        finally { late?.Dispose(); }
+    }
+
+    [Fact]
     public void Once_a_replica_answered_directly_one_not_listening_yet_is_asked_directly_again_without_a_relay()
     {
         // The running replicas answer directly (the route is proven); the new third one never listens (nothing at 127.0.0.3):

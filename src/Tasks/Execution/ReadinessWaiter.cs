@@ -50,7 +50,7 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
     /// <paramref name="network"/> (asked through the relay), or <paramref name="fixedAddress"/> when given (host mode: 127.0.0.1, asked directly).
     /// </summary>
     public Task WaitForReplicaAsync(string name, string network, string? fixedAddress, int port, HealthProbe health, TimeSpan timeout, CancellationToken ct) =>
-        WaitAsync(name, network, status => (fixedAddress ?? status.IpAddress) is { } a ? ReplicaProbe(a, port, health, direct: fixedAddress is not null, status.Gateway) : null, health,
+        WaitAsync(name, network, status => (fixedAddress ?? status.IpAddress) is { } a ? ReplicaProbe(a, port, health, direct: fixedAddress is not null, status.Gateway, waiting: true) : null, health,
             stopOnSteadyNotFound: true, timeout, ct);
 
     /// <summary>One probe of a replica, no waiting: null when it answered with a success status, else what happened.</summary>
@@ -59,7 +59,7 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
         var status = await engine.InspectContainerAsync(name, network, ct).ConfigureAwait(false);
         if (status is not { Running: true }) return "not running";
         if ((fixedAddress ?? status.IpAddress) is not { } address) return "no address on " + network;
-        var (ok, result, _) = await ReplicaProbe(address, port, health, direct: fixedAddress is not null, status.Gateway).Send(ct).ConfigureAwait(false);
+        var (ok, result, _) = await ReplicaProbe(address, port, health, direct: fixedAddress is not null, status.Gateway, waiting: false).Send(ct).ConfigureAwait(false);
         return ok ? null : $"GET {health.Path} → {result}";
     }
 
@@ -72,9 +72,11 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
     /// request gets no HTTP answer at all (a firewall between host and containers, or an app not yet listening) until some
     /// replica has answered directly (<see cref="ProbeRelay.DirectRouteProven"/>: then it is not listening yet); and through
     /// the relay alone where the engine is elsewhere (a VM: Docker Desktop, Podman machines, Colima), whose container
-    /// addresses the host cannot reach — or could reach something else at, through a VPN's route.
+    /// addresses the host cannot reach — or could reach something else at, through a VPN's route. While
+    /// <paramref name="waiting"/> (the caller asks again in a moment), a replica on the bridge that gives no answer yet is not
+    /// ready, and the relay starts in the background meanwhile; a single probe (the observation's) waits for the relay.
     /// </summary>
-    private Probe ReplicaProbe(string address, int port, HealthProbe health, bool direct, string? gateway)
+    private Probe ReplicaProbe(string address, int port, HealthProbe health, bool direct, string? gateway, bool waiting)
     {
         var uri = new Uri($"http://{(address.Contains(':') ? $"[{address}]" : address)}:{port}{health.Path}");
         if (direct || relay is null) return new Probe(uri.ToString(), ct => ProbeAsync(uri, health, ct));
@@ -84,8 +86,12 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
             if (onBridge)
             {
                 var answered = await ProbeAsync(uri, health, ct).ConfigureAwait(false);
-                if (answered.Status > 0) relay.DirectRouteProven = true;
+                if (answered.Status > 0) relay.ProveDirectRoute();
                 if (answered.Status > 0 || relay.DirectRouteProven) return answered;
+                if (waiting)
+                    return await relay.TryGetAsync(ct).ConfigureAwait(false) is { } started
+                        ? await ProbeThroughRelayAsync(started.Address, started.Token, uri, health, ct).ConfigureAwait(false)
+                        : answered;
             }
             var (relayAddress, token) = await relay.GetAsync(ct).ConfigureAwait(false);
             return await ProbeThroughRelayAsync(relayAddress, token, uri, health, ct).ConfigureAwait(false);
