@@ -60,30 +60,38 @@ internal sealed class ProbeRelay(IContainerEngine engine, IStackLog log, StackMo
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            if (_live is { } live) return (live.Address, live.Token);
-            // The start outlives the call that began it (a background start is awaited by a later call), so it runs on the
-            // relay's own token, cancelled by CloseAsync, and on the first caller's, which is the bring-up's.
-            if (_starting is null)
+            while (true)
             {
-                lock (_cancelLock) _startCancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                _starting = StartAsync(_startCancel.Token);
-            }
-            if (!wait && !_starting.IsCompleted) return null;
-            var starting = _starting;
-            try
-            {
-                var started = await starting.ConfigureAwait(false);
-                _live = started;
-                return (started.Address, started.Token);
-            }
-            finally
-            {
-                // Done, either way: a failed start is reported to this caller, and the next one tries again.
-                _starting = null;
-                lock (_cancelLock)
+                if (_live is { } live) return (live.Address, live.Token);
+                // The start outlives the call that began it (a background start is awaited by a later call): it stops when
+                // the bring-up is cancelled (the first caller's token), when a replica proves the direct route, or at CloseAsync.
+                if (_starting is null)
                 {
-                    _startCancel?.Dispose();
-                    _startCancel = null;
+                    lock (_cancelLock) _startCancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    _starting = StartAsync(_startCancel.Token);
+                }
+                if (!wait && !_starting.IsCompleted) return null;
+                try
+                {
+                    var started = await _starting.ConfigureAwait(false);
+                    _live = started;
+                    return (started.Address, started.Token);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    // Stopped because a replica answered directly, not by this caller: not ready yet for a probe that asks
+                    // again (it will ask directly); a caller that needs the relay starts it anew.
+                    if (!wait) return null;
+                }
+                finally
+                {
+                    // Done, either way: a failed start is reported to this caller, and the next one tries again.
+                    _starting = null;
+                    lock (_cancelLock)
+                    {
+                        _startCancel?.Dispose();
+                        _startCancel = null;
+                    }
                 }
             }
         }
