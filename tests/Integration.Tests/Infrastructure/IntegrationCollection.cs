@@ -25,8 +25,8 @@ public sealed class StacksCollection : ICollectionFixture<SharedSample>
 }
 
 /// <summary>
-/// Tests dominated by project builds (templates, secrets) and the proxy-feature tests (outcomes only; the event-stream check
-/// is causal, not timed): beside <see cref="StacksCollection"/>. The two lanes are balanced by their summed test time (the
+/// Tests dominated by project builds (templates, secrets, the published manifests) and the proxy-feature tests (outcomes
+/// only; the event-stream check is causal, not timed): beside <see cref="StacksCollection"/>. The two lanes are balanced by their summed test time (the
 /// error tests sit with the stacks for that: measured, the stacks' lane had ended 2 minutes before this one).
 /// </summary>
 [CollectionDefinition(Name)]
