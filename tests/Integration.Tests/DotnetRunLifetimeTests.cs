@@ -167,10 +167,5 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
         Assert.Empty(await Probe.NetworksAsync(Stack));
     }
 
-    private static int Occurrences(string text, string part)
-    {
-        var count = 0;
-        for (var at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal)) count++;
-        return count;
-    }
+    private static int Occurrences(string text, string part) => System.Text.RegularExpressions.Regex.Matches(text, System.Text.RegularExpressions.Regex.Escape(part)).Count;
 }

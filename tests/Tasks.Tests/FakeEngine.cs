@@ -135,10 +135,12 @@ internal sealed class FakeEngine : IContainerEngine
         var recorded = Record($"start {name}");
         if (recorded.IsFaulted) return recorded;
         if (Relays.ContainsKey(name) && RelayStartDelay > TimeSpan.Zero) return StartRelayLateAsync(name, ct);
-        var c = Containers[name];
-        Containers[name] = c with { Running = !CrashOnStart.ContainsKey(name) && !(RelayCrashes && Relays.ContainsKey(name)) };
+        MarkStarted(name);
         return recorded;
     }
+
+    private void MarkStarted(string name) =>
+        Containers[name] = Containers[name] with { Running = !CrashOnStart.ContainsKey(name) && !(RelayCrashes && Relays.ContainsKey(name)) };
 
     /// <summary>Called when a relay is created (a test's replica can start listening then).</summary>
     public Action? RelayCreated { get; set; }
@@ -149,8 +151,7 @@ internal sealed class FakeEngine : IContainerEngine
     private async Task StartRelayLateAsync(string name, CancellationToken ct)
     {
         await Task.Delay(RelayStartDelay, ct);
-        var c = Containers[name];
-        Containers[name] = c with { Running = !RelayCrashes };
+        MarkStarted(name);
     }
 
     public Task RenameContainerAsync(string name, string newName, CancellationToken ct)

@@ -407,7 +407,7 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
         {
             await Task.Delay(200, ct).ConfigureAwait(false);
             try { await _client.Containers.InspectContainerAsync(name, ct).ConfigureAwait(false); }
-            catch (Exception e) when (e is DockerContainerNotFoundException || e is DockerApiException { StatusCode: HttpStatusCode.NotFound }) { return; }
+            catch (Exception e) when (IsNotFound(e)) { return; }
         }
         throw conflict;
     }
@@ -525,11 +525,14 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
     private async Task<T> CallOrMissing<T>(string operation, Func<Task<T>> call, T whenMissing)
     {
         try { return await call().ConfigureAwait(false); }
-        catch (Exception e) when (e is DockerContainerNotFoundException or DockerImageNotFoundException
-                                  || e is DockerApiException { StatusCode: HttpStatusCode.NotFound }) { return whenMissing; }
+        catch (Exception e) when (IsNotFound(e)) { return whenMissing; }
         catch (DockerApiException e) { throw Refused(operation, e); }
         catch (Exception e) when (e is not OperationCanceledException and not EngineRequestException) { throw Unavailable(e); }
     }
+
+    /// <summary>The engine's "no such container, image, network or file".</summary>
+    private static bool IsNotFound(Exception e) =>
+        e is DockerContainerNotFoundException or DockerImageNotFoundException || e is DockerApiException { StatusCode: HttpStatusCode.NotFound };
 
     private async Task Call(string operation, Func<Task> call)
     {

@@ -83,16 +83,8 @@ internal sealed class ProbeRelay(IContainerEngine engine, IStackLog log, StackMo
                     // again (it will ask directly); a caller that needs the relay starts it anew.
                     if (!wait) return null;
                 }
-                finally
-                {
-                    // Done, either way: a failed start is reported to this caller, and the next one tries again.
-                    _starting = null;
-                    lock (_cancelLock)
-                    {
-                        _startCancel?.Dispose();
-                        _startCancel = null;
-                    }
-                }
+                // Done, either way: a failed start is reported to this caller, and the next one tries again.
+                finally { ForgetStart(); }
             }
         }
         finally { _gate.Release(); }
@@ -100,6 +92,16 @@ internal sealed class ProbeRelay(IContainerEngine engine, IStackLog log, StackMo
 
     private Task<(string Name, Uri Address, string Token)>? _starting;
     private CancellationTokenSource? _startCancel;
+
+    private void ForgetStart()
+    {
+        _starting = null;
+        lock (_cancelLock)
+        {
+            _startCancel?.Dispose();
+            _startCancel = null;
+        }
+    }
 
     private async Task<(string Name, Uri Address, string Token)> StartAsync(CancellationToken ct)
     {
@@ -164,12 +166,7 @@ internal sealed class ProbeRelay(IContainerEngine engine, IStackLog log, StackMo
                 lock (_cancelLock) _startCancel?.Cancel();
                 try { _live = await starting.ConfigureAwait(false); }
                 catch (Exception e) when (e is OperationCanceledException or StackException or EngineRequestException or EngineUnavailableException) { }
-                _starting = null;
-                lock (_cancelLock)
-                {
-                    _startCancel?.Dispose();
-                    _startCancel = null;
-                }
+                finally { ForgetStart(); }
             }
             if (_live is { } live) await RemoveAsync(live.Name).ConfigureAwait(false);
             _live = null;
