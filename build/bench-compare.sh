@@ -106,7 +106,7 @@ under_load() { # method port run [key: what the figures are recorded as; the met
   grep -q "requests in" "$work/wrk.out" || { echo "wrk printed no result" >&2; cat "$work/wrk.out" >&2; return 1; }
 }
 
-if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = compare ] || [ "${BENCH_ONLY:-}" = fixed ]; then
+if part compare fixed; then
 echo "comparison: configs and compose files" >&2
 for n in 1 4 16; do config_for "$n"; compose_file "$n"; done
 ps_down
@@ -136,7 +136,7 @@ done
 fi
 
 # Proxy throughput (BENCH_ONLY=proxy: this alone): direct, the stack's proxy, a naive nginx and variants of the stack's config.
-if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = compare ] || [ "${BENCH_ONLY:-}" = proxy ]; then
+if part compare proxy; then
 echo "comparison: proxy throughput" >&2
 docker network create raw-net >/dev/null
 docker run -d --name raw-app-1 --network raw-net -p "127.0.0.1:$direct_port:8080" "$appimg" >/dev/null
@@ -192,7 +192,7 @@ fi
 # beside the same figures on the default engine, in this run. The engine is restarted between the two and restored after.
 # Podman (rootful, its Docker-compatible service; build/provision.sh sets it up) is measured the same way, with the app image
 # loaded by the SDK's LocalRegistry=Podman.
-if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = desktop ]; then
+if part desktop; then
   for topo in linux desktop podman; do
     echo "engine: $topo" >&2
     PROXYSTACK_TOPOLOGY=${topo/podman/linux} bash "$root/build/provision.sh" >/dev/null 2>&1

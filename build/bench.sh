@@ -15,6 +15,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-5}
+# part NAME...: whether this run measures a part named NAME (every part without BENCH_ONLY; with no NAME, only then).
+part() { [ -z "${BENCH_ONLY:-}" ] && return 0; local p; for p; do [ "$BENCH_ONLY" = "$p" ] && return 0; done; return 1; }
 begun=$(date +%s)
 bash "$root/build/provision.sh" >&2
 # The comparison needs Debian's docker-compose and wrk.
@@ -114,7 +116,7 @@ if [ "${BENCH_ONLY:-}" = watch ]; then
 fi
 
 # BENCH_ONLY skips the inner-loop figures (BENCH_ONLY=fixed keeps them, without dotnet watch).
-[ -n "${BENCH_ONLY:-}" ] && [ "${BENCH_ONLY:-}" != fixed ] || {
+part fixed && {
 for i in $(seq "$runs"); do
   t=$(now); dotnet build "${props[@]}" >/dev/null; record plain-build "$(since "$t")"
   before=$(ids)
@@ -146,8 +148,8 @@ up 3
 
 }
 source "$root/build/bench-compare.sh"
-[ -n "${BENCH_ONLY:-}" ] && [ "${BENCH_ONLY:-}" != app ] || source "$root/build/bench-app.sh"
-[ -n "${BENCH_ONLY:-}" ] && [ "${BENCH_ONLY:-}" != swarm ] || source "$root/build/bench-swarm.sh"
+part app && source "$root/build/bench-app.sh"
+part swarm && source "$root/build/bench-swarm.sh"
 
 ratio() { awk -v a="$(stat "$1" | cut -d'|' -f1)" -v b="$(stat "$2" | cut -d'|' -f1)" 'BEGIN { printf "%.2f", a / b }'; }
 slash() { stat "$1" | tr -d ' ' | tr '|' '/'; }
@@ -155,7 +157,7 @@ total() { awk '{s+=$1} END {print s+0}' "$out/$1.txt"; }
 machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), .NET SDK $(dotnet --version), Docker $(docker version -f '{{.Server.Version}}' 2>/dev/null), docker-compose $(docker-compose version --short 2>/dev/null), nginx $(docker run --rm localhost:5000/library/nginx:stable nginx -v 2>&1 | sed 's|.*/||'), $runs runs of every figure, $(awk -v b="$begun" -v s="$started" -v e="$(date +%s)" 'BEGIN { printf "%.1f min in all, %.1f of them after provisioning", (e - b) / 60, (e - s) / 60 }')"
 echo "Machine: $machine"
 echo
-if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = fixed ]; then
+if part fixed; then
 cat <<MD
 | Inner loop (seconds) | median | min | max |
 | --- | --- | --- | --- |
@@ -165,9 +167,9 @@ cat <<MD
 | edit to \`StackUp\` returned (old replicas drained and removed) | $(stat edit-to-stackup-returned) |
 | \`dotnet publish -t:PublishContainer\` alone after an edit (reference) | $(stat publish-container-only) |
 MD
-[ -n "${BENCH_ONLY:-}" ] || echo "| edit-to-served under \`dotnet watch --no-hot-reload run\` (3 replicas, rolling; the stack stays up) | $(stat watch-edit-to-served) |"
+part && echo "| edit-to-served under \`dotnet watch --no-hot-reload run\` (3 replicas, rolling; the stack stays up) | $(stat watch-edit-to-served) |"
 fi
-if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = fixed ]; then
+if part fixed; then
 # Issue 17's fixed-cost targets, every figure from this run (medians).
 med() { stat "$1" | cut -d'|' -f1 | tr -d ' '; }
 verdict() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%s", (a <= b) ? "met" : "missed" }'; }
@@ -200,7 +202,7 @@ Warm stack-up, images built, nothing running; ready = first 200 through nginx (s
 MD
 for n in 1 4 16; do echo "| $n | $(slash "up-raw-$n") | $(slash "up-ps-$n") | $(slash "up-run-$n") |"; done
 fi
-if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = compare ]; then
+if part compare; then
 cat <<MD
 Warm stack-up, images built, nothing running; ready = first 200 through nginx (seconds, median/min/max; ratio = median ÷ raw CLI median):
 
@@ -221,7 +223,7 @@ for n in 1 4 16; do
   row="| $n"; for m in raw cmp asp ps run; do row+=" | $(slash "down-$m-$n"), left $(total "left-$m-$n")"; done; echo "$row |"
 done
 fi
-if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = compare ] || [ "${BENCH_ONLY:-}" = proxy ]; then
+if part compare proxy; then
 cat <<MD
 
 | Proxy throughput (wrk -t2 -c32 -d3s, 1 replica) | requests/s median/min/max | p50 latency median/min/max (ms) |
@@ -237,7 +239,7 @@ cat <<MD
 | ProxyStack's config, no upstream keepalive | $(slash rps-var-nokeepalive) (×$(ratio rps-var-nokeepalive rps-direct) of direct) | $(slash p50-var-nokeepalive) |
 MD
 fi
-if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = compare ]; then
+if part compare; then
 cat <<MD
 
 | Redeploy of 4 replicas under load (wrk -t2 -c16, from 0.5 s before until 0.5 s after) | failed requests median/min/max | non-2xx, all runs | socket errors, all runs (connect/read/write/timeout) | redeploy seconds median | requests/s during it, median |
@@ -248,7 +250,7 @@ for m in ps:"ProxyStack rolling replacement (a replica setting changed, \`StackU
   echo "| ${m#*:} | $(slash "fail-$k") | $(total "non2xx-$k") | $(total "connect-$k")/$(total "read-$k")/$(total "write-$k")/$(total "timeout-$k") | $(stat "redeploy-$k" | cut -d'|' -f1 | tr -d ' ') | $(stat "rps-redeploy-$k" | cut -d'|' -f1 | tr -d ' ') |"
 done
 fi
-if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = app ]; then
+if part app; then
 cat <<MD
 
 The whole application — the sample's front project (3 replicas), its API (\`StackProject\`, 2 replicas at /api) and Redis
@@ -261,7 +263,7 @@ The whole application — the sample's front project (3 replicas), its API (\`St
 | teardown (\`docker-compose down\` / \`StackDown\`) | $(slash app-down-cmp), left $(total app-left-cmp) | $(slash app-down-ps), left $(total app-left-ps) |
 MD
 fi
-if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = swarm ]; then
+if part swarm; then
 cat <<MD
 
 Docker Swarm beside this machine's engine: the sample with 3 replicas (no API, no Redis) by \`StackUp\` and by \`StackDeploy
@@ -277,7 +279,7 @@ the same run (seconds median/min/max):
 | teardown (\`StackDown\`) | $(slash sw-down-local) | $(slash sw-down-swarm) |
 MD
 fi
-if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = desktop ]; then
+if part desktop; then
 cat <<MD
 
 Engines (4 replicas): the default engine; Docker Desktop's topology (the engine without its userland proxy and the host
