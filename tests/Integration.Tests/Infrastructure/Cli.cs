@@ -16,6 +16,10 @@ internal static partial class Cli
         psi.Environment["DOTNET_NOLOGO"] = "1";
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         psi.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        // A user's default, which this machine's environment turns off: every compile then starts a compiler of its own
+        // (measured: an edit and StackUp 3 s of CPU and 2.5 s more, a fresh copy's first StackUp 4–5 s of CPU more). The
+        // compiler server the builds share is shut down at the end of build/test.sh.
+        psi.Environment["UseSharedCompilation"] = "true";
         psi.Environment["NO_COLOR"] = "1";
         psi.Environment.Remove("MSBuildExtensionsPath");
         psi.Environment.Remove("MSBuildSDKsPath");
