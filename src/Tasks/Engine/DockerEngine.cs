@@ -18,6 +18,14 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
     private readonly DockerClient _client;
 
     private static readonly TimeSpan PullTimeout = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Volumes given to a container user by this engine object (one task's run): by volume, image, user and mount point. The
+    /// replicas of a set share the key ring volume, their image and its user, so only the first replica's creation asks the
+    /// engine; the others wait for it. Each archive request costs the engine a process of its own (about 0.15 s of CPU), and
+    /// giving a volume away takes two or three of them. A failed attempt is forgotten, so the next creation tries again.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Volume, string Image, string User, string Target), Lazy<Task>> _volumesGiven = new();
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(10);
 
     /// <summary>
@@ -312,7 +320,20 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
             await Call("copy files into " + spec.Name, () => _client.Containers.ExtractArchiveToContainerAsync(response.ID,
                 new CopyToContainerParameters { Path = folder.Key }, tar, ct)).ConfigureAwait(false);
         }
-        foreach (var mount in spec.Mounts.Where(m => m.OwnedByContainerUser)) await GiveToContainerUserAsync(response.ID, spec.Name, mount.Target, ct).ConfigureAwait(false);
+        foreach (var mount in spec.Mounts.Where(m => m.OwnedByContainerUser))
+        {
+            var key = (mount.Source, spec.Image, spec.User ?? "", mount.Target);
+            var given = _volumesGiven.GetOrAdd(key, _ => new Lazy<Task>(() => GiveToContainerUserAsync(response.ID, spec.Name, mount.Target, ct)));
+            try
+            {
+                await given.Value.WaitAsync(ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                _volumesGiven.TryRemove(KeyValuePair.Create(key, given));
+                throw;
+            }
+        }
         return response.ID;
     }
 
