@@ -17,8 +17,6 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(3);
     private readonly DockerClient _client;
 
-    private static readonly TimeSpan PullTimeout = TimeSpan.FromMinutes(10);
-
     /// <summary>
     /// Volumes given to a container user by this engine object (one task's run): by volume, image, user and mount point. The
     /// replicas of a set share the key ring volume, their image and its user, so only the first replica's creation asks the
@@ -26,6 +24,8 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
     /// giving a volume away takes two or three of them. A failed attempt is forgotten, so the next creation tries again.
     /// </summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Volume, string Image, string User, string Target), Lazy<Task>> _volumesGiven = new();
+
+    private static readonly TimeSpan PullTimeout = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(10);
 
     /// <summary>
