@@ -19,8 +19,8 @@ runs=${1:-5}
 part() { [ -z "${BENCH_ONLY:-}" ] && return 0; local p; for p; do [ "$BENCH_ONLY" = "$p" ] && return 0; done; return 1; }
 begun=$(date +%s)
 bash "$root/build/provision.sh" >&2
-# The comparison needs Debian's docker-compose and wrk.
-for pkg in docker-compose wrk; do dpkg -s "$pkg" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null; }; done
+# The comparison needs Debian's docker-compose and wrk; the package is unpacked with unzip.
+for pkg in docker-compose wrk unzip; do dpkg -s "$pkg" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null; }; done
 started=$(date +%s)
 out="$root/artifacts/bench"; mkdir -p "$out"; rm -f "$out"/*.txt
 work=$(mktemp -d /tmp/proxystack-bench-XXXX)
@@ -57,8 +57,8 @@ cp -r "$root/samples/HelloStack" "$work/HelloStack"; rm -rf "$work/HelloStack/bi
 cat >"$work/Directory.Build.props" <<PROPS
 <Project>
   <PropertyGroup>
-    <ProxyStackSdkDir>$root/src/Sdk/Sdk/</ProxyStackSdkDir>
-    <StackTasksAssembly>$root/src/Tasks/bin/Release/net10.0/ProxyStack.Tasks.dll</StackTasksAssembly>
+    <ProxyStackSdkDir>$work/sdk/Sdk/</ProxyStackSdkDir>
+    <StackTasksAssembly>$work/sdk/tasks/net10.0/ProxyStack.Tasks.dll</StackTasksAssembly>
   </PropertyGroup>
   <!-- The sample's API project and Redis only in the whole-application figures (bench-app.sh), which pass them true. -->
   <PropertyGroup>
@@ -68,7 +68,9 @@ cat >"$work/Directory.Build.props" <<PROPS
   <ItemGroup><StackEnvironment Include="BENCH_GENERATION" Value="\$(BenchGeneration)" /></ItemGroup>
 </Project>
 PROPS
-dotnet build "$root/src/Tasks" -c Release -nologo -v:q >&2
+# What users get: the SDK package as build/pack.sh makes it (its tasks precompiled for linux-x64), unpacked.
+bash "$root/build/pack.sh" 0.0.0-bench "$work/package" >&2
+unzip -q "$work/package/ProxyStack.Sdk.0.0.0-bench.nupkg" 'Sdk/*' 'tasks/*' -d "$work/sdk"
 cd "$work/HelloStack"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 MSBUILDDISABLENODEREUSE=1 StackRegistryMirror=localhost:5000
 props=(-nologo -v:m -tl:off -nr:false "-p:StackName=$stack" "-p:StackHostPort=$port" "-p:StackRegistryMirror=localhost:5000")
