@@ -9,14 +9,16 @@ namespace ProxyStack.Model;
 /// </summary>
 internal static class StackModelFile
 {
-    private static readonly JsonSerializerOptions Options = new()
-    {
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
-
-    public static string Serialize(StackModel model) => JsonSerializer.Serialize(model, Options) + "\n";
+    public static string Serialize(StackModel model) => JsonSerializer.Serialize(model, StackModelJson.Default.StackModel) + "\n";
 
     public static StackModel Deserialize(string json) =>
-        JsonSerializer.Deserialize<StackModel>(json, Options) ?? throw new InvalidDataException("Empty stack model file.");
+        JsonSerializer.Deserialize(json, StackModelJson.Default.StackModel) ?? throw new InvalidDataException("Empty stack model file.");
 }
+
+/// <summary>
+/// The model's JSON, generated at compile time: every task and the runner read the model in a process of their own, where a
+/// reflection-based serializer would first build its converters (measured in docs/benchmarks.md).
+/// </summary>
+[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(StackModel))]
+internal sealed partial class StackModelJson : JsonSerializerContext;
