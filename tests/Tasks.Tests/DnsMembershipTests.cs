@@ -40,6 +40,9 @@ public class DnsMembershipTests
     [Fact]
     public void A_fresh_stack_starts_replicas_outside_the_upstream_and_names_them_into_it_once_all_are_ready()
     {
+        // The missing proxy starts once the replicas have (it routes only to slot names, which they take once ready); its wait,
+        // the commit step, comes after every join and makes nginx resolve them at once.
+        var result = Builders.Reconcile(Model(2), new ObservedState { ImageIds = Builders.Images() });
         AssertPlan("""
              1. create network hello-net: missing
              2. create hello-app-1-joining: missing (after 1)
@@ -50,10 +53,41 @@ public class DnsMembershipTests
              7. wait ready hello-app-2-joining: missing (after 6)
              8. join upstream hello-app-1: missing (after 1,4,7)
              9. join upstream hello-app-2: missing (after 1,4,7)
-            10. create hello-proxy: missing (after 1,8,9)
+            10. create hello-proxy: missing (after 1,3,6)
             11. start hello-proxy: missing (after 10)
-            12. wait proxy hello-proxy: missing (after 11)
-            """, Builders.Reconcile(Model(2), new ObservedState { ImageIds = Builders.Images() }));
+            12. wait proxy hello-proxy: missing (after 8,9,11)
+            """, result);
+        Assert.True(Assert.Single(result.Plan.Steps, s => s.Kind == StepKind.WaitProxy).Proxy!.ResolveNow);
+    }
+
+    [Fact]
+    public async Task A_proxy_started_before_its_replicas_is_told_to_resolve_once_when_it_first_answers_without_them()
+    {
+        // nginx answers 502 while it has no replica resolved; one reload makes it resolve the slots at once.
+        using var proxy = new OkServer("502 Bad Gateway");
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        engine.Containers["hello-proxy"] = ("p", [], true);
+        var signals = 0;
+        var waiter = new ReadinessWaiter(engine, new CapturingStackLog());
+        await waiter.WaitForProxyAsync("hello-proxy", "hello-net", $"http://127.0.0.1:{proxy.Port}", new HealthProbe("/", Strict: false),
+            TimeSpan.FromSeconds(20), CancellationToken.None, _ => { signals++; proxy.Status = "200 OK"; return Task.CompletedTask; });
+        Assert.Equal(1, signals);
+
+        // Still 502 after it: the wait goes on to its timeout (STACK4010's exception), without a second reload.
+        proxy.Status = "502 Bad Gateway";
+        signals = 0;
+        await Assert.ThrowsAsync<ReadinessTimeoutException>(() => waiter.WaitForProxyAsync("hello-proxy", "hello-net",
+            $"http://127.0.0.1:{proxy.Port}", new HealthProbe("/", Strict: false), TimeSpan.FromSeconds(2), CancellationToken.None,
+            _ => { signals++; return Task.CompletedTask; }));
+        Assert.Equal(1, signals);
+    }
+
+    [Fact]
+    public void A_replaced_proxy_still_starts_after_the_replicas_and_is_not_told_to_resolve_again()
+    {
+        // Only a missing proxy starts early: a serving one is replaced once its successor's upstream is ready.
+        var result = Builders.Reconcile(Model(2) with { HostPort = 18099 }, Running(Model(2)));
+        Assert.False(Assert.Single(result.Plan.Steps, s => s.Kind == StepKind.WaitProxy).Proxy!.ResolveNow);
     }
 
     [Fact]

@@ -13,7 +13,7 @@ internal sealed class OkServer : IDisposable
     private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _serving;
-    private readonly string _status;
+    private volatile string _status;
 
     /// <param name="status">What it answers.</param>
     /// <param name="port">Where it listens: a port picked by the system when 0.</param>
@@ -27,9 +27,11 @@ internal sealed class OkServer : IDisposable
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
+    /// <summary>What it answers from the next request on.</summary>
+    public string Status { get => _status; set => _status = value; }
+
     private async Task ServeAsync(CancellationToken ct)
     {
-        var ok = Encoding.ASCII.GetBytes($"HTTP/1.1 {_status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         try
         {
             while (!ct.IsCancellationRequested)
@@ -38,7 +40,7 @@ internal sealed class OkServer : IDisposable
                 var stream = client.GetStream();
                 var buffer = new byte[4096];
                 _ = await stream.ReadAsync(buffer, ct);
-                await stream.WriteAsync(ok, ct);
+                await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {_status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), ct);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or IOException) { }

@@ -265,7 +265,8 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                 await CheckConfigAsync(step.Container!, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.WaitProxy:
-                await _waiter.WaitForProxyAsync(step.Resource, step.Proxy!.Network, step.Proxy.Url, step.Proxy.Health, timeout, ct).ConfigureAwait(false);
+                await _waiter.WaitForProxyAsync(step.Resource, step.Proxy!.Network, step.Proxy.Url, step.Proxy.Health, timeout, ct,
+                    step.Proxy.ResolveNow ? c => engine.SignalContainerAsync(step.Resource, "HUP", c) : null).ConfigureAwait(false);
                 break;
             case StepKind.ReloadProxy:
                 await ReloadAsync(step.Resource, step.Config!, ct).ConfigureAwait(false);

@@ -68,5 +68,9 @@ internal sealed record ReplicaCheck(string Network, string? Address, int Port, M
 /// <summary>A backing container's readiness: its ReadyWhen rule, checked in the container (or on <paramref name="Port"/> on <paramref name="Network"/>).</summary>
 internal sealed record ServiceCheck(string Network, Model.ReadyRule Rule, int Port);
 
-/// <summary>The proxy's readiness: <paramref name="Health"/> asked through <paramref name="Url"/> (and its container on <paramref name="Network"/>).</summary>
-internal sealed record ProxyCheck(string Network, string Url, Model.HealthProbe Health);
+/// <summary>
+/// The proxy's readiness: <paramref name="Health"/> asked through <paramref name="Url"/> (and its container on
+/// <paramref name="Network"/>). <paramref name="ResolveNow"/>: nginx started before the replicas took their slot names, so
+/// once it answers at all it is told to reload, which resolves them at once instead of at its next resolver tick (up to 2 s).
+/// </summary>
+internal sealed record ProxyCheck(string Network, string Url, Model.HealthProbe Health, bool ResolveNow = false);

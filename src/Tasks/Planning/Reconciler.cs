@@ -187,6 +187,8 @@ internal static class Reconciler
         private readonly PlanBuilder _b = new();
         private readonly List<ObservedContainer> _ours = observed.Containers.Where(c => c.BelongsTo(model.Name)).ToList();
         private readonly List<int> _ready = [];
+        /// <summary>The StartContainer steps of every new replica (a missing proxy starts after them, see PlanProxy).</summary>
+        private readonly List<int> _started = [];
         private readonly List<(string Name, string Cause)> _retiring = [];
         private readonly SortedSet<string> _oldImages = new(StringComparer.Ordinal);
         private readonly bool _host = model.Network.OnHostNetwork;
@@ -371,6 +373,7 @@ internal static class Reconciler
                 // would each create their own and refuse each other's payloads. The first writes the ring; the others start
                 // once it is ready, and load that ring.
                 var started = _b.Add(StepKind.StartContainer, created, cause, _firstKeyWriter is { } writer ? [create, writer] : [create]);
+                _started.Add(started);
                 var waited = _b.Add(StepKind.WaitReady, created, cause, [started], with: s => s with { Replica = ReplicaCheck(set, i) });
                 setReady.Add(waited);
                 if (_keyDeps.Length > 0) _firstKeyWriter ??= waited;
@@ -510,12 +513,20 @@ internal static class Reconciler
                     observed.BusyHostPort == model.HostPort ? "StackHostPort" : "StackHttpsPort"));
                 return;
             }
-            var deps = _netDeps.Concat(_ready).ToList();
+            // A missing proxy with DNS membership starts while the replicas boot rather than once they are ready: nginx routes
+            // only to slot names, which replicas take once ready, so until then it answers 502 where nothing answered before.
+            // After the replicas' starts, because the engine starts containers one at a time (measured: started among four
+            // replicas, it delayed the last one's readiness by more than it saved). Its wait, the commit step, still comes
+            // after every replica took its slot, and reloads nginx so that it resolves them at once instead of at its next
+            // resolver tick. Nothing served before, so a failure removes it with the rest.
+            var early = proxy is null && _dns && model.AppOnHostPort == 0;
+            var deps = early ? _netDeps.Concat(_started).ToList() : _netDeps.Concat(_ready).ToList();
             if (proxy is null)
             {
                 // A user's StackProxyConfig directives are checked with nginx -t before the proxy is created, so a mistake
                 // in them is STACK4008 naming the file and line, not a proxy that exits.
-                if (model.ProxyConfigs.Count > 0) deps.Add(_b.Add(StepKind.CheckProxyConfig, model.ProxyName, cause, _ready, ContainerSpecs.ConfigCheck(spec)));
+                if (model.ProxyConfigs.Count > 0)
+                    deps.Add(_b.Add(StepKind.CheckProxyConfig, model.ProxyName, cause, early ? deps.ToList() : _ready, ContainerSpecs.ConfigCheck(spec)));
             }
             else if (!proxy.Running || !_netExists)
             {
@@ -538,8 +549,8 @@ internal static class Reconciler
             }
             var create = _b.Add(StepKind.CreateContainer, model.ProxyName, cause, deps, spec);
             var start = _b.Add(StepKind.StartContainer, model.ProxyName, cause, [create]);
-            _commit = _b.Add(StepKind.WaitProxy, model.ProxyName, cause, [start], commit: true,
-                with: s => s with { Proxy = new ProxyCheck(StackNetworking.ContainerNetwork(model), model.ServedUrl, model.ProxyHealth) });
+            _commit = _b.Add(StepKind.WaitProxy, model.ProxyName, cause, early ? [start, .. _ready] : [start], commit: true,
+                with: s => s with { Proxy = new ProxyCheck(StackNetworking.ContainerNetwork(model), model.ServedUrl, model.ProxyHealth, ResolveNow: early) });
         }
 
         /// <summary>
