@@ -110,12 +110,12 @@ public sealed class ProbeRelayTests : IDisposable
     public void On_the_engines_own_bridge_a_new_replica_is_asked_directly_while_the_relay_starts_and_the_relay_goes_once_it_answers()
     {
         // A first bring-up on a Linux engine: the replica is not listening at its first probe (no HTTP answer: unknown yet
-        // whether a firewall is in the way), so the relay is created; it takes 5 s to start (an engine busy starting the
-        // replicas), and the replica listens from the relay's creation on. It is ready on its next direct answer (waiting
-        // for the relay, as before, asked it through the relay 5 s later), and the relay's start is stopped and its
-        // container removed.
+        // whether a firewall is in the way), and still not after ProbeRelay.BackgroundStartDelay, so the relay is created;
+        // it takes 5 s to start (an engine busy starting the replicas), and the replica listens from the relay's creation
+        // on. It is ready on its next direct answer (waiting for the relay, as before, asked it through the relay 5 s
+        // later), and the relay's start is stopped and its container removed.
         var port = Ports.Free();
-        var model = Builders.Model(1) with { AppPort = port, HostPort = Ports.Free(), ReadyTimeoutSeconds = 1 };
+        var model = Builders.Model(1) with { AppPort = port, HostPort = Ports.Free(), ReadyTimeoutSeconds = 4 };
         var engine = Engine();
         engine.Gateway = "127.0.0.1";
         engine.RelayStartDelay = TimeSpan.FromSeconds(5);
@@ -133,6 +133,27 @@ public sealed class ProbeRelayTests : IDisposable
             Assert.Empty(engine.Relays);
         }
         finally { late?.Dispose(); }
+    }
+
+    [Fact]
+    public async Task On_the_engines_own_bridge_a_new_replica_that_listens_soon_is_asked_directly_and_no_relay_is_made()
+    {
+        // The usual first bring-up on a Linux engine: the replica listens half a second after its start, within the relay's
+        // BackgroundStartDelay, so it is ready on a direct answer and no relay container is created at all.
+        var port = Ports.Free();
+        var model = Builders.Model(1) with { AppPort = port, HostPort = Ports.Free(), ReadyTimeoutSeconds = 1 };
+        var engine = Engine();
+        engine.Gateway = "127.0.0.1";
+        var listening = Task.Delay(500).ContinueWith(_ => new OkServer(port: port), TaskScheduler.Default);
+        try
+        {
+            // The proxy's own probe goes to its published port, which nothing serves in a unit test: its STACK4010 ends the run.
+            Assert.False(_scratch.Apply(model, engine).Execute());
+            Assert.Equal("STACK4010", Assert.Single(_scratch.Build.Errors).Code);
+            Assert.Contains(engine.Calls, c => c.StartsWith("start hello-app-1", StringComparison.Ordinal));
+            Assert.DoesNotContain(engine.Specs.Keys, n => n.Contains("-relay-", StringComparison.Ordinal));
+        }
+        finally { (await listening).Dispose(); }
     }
 
     [Fact]

@@ -47,13 +47,28 @@ internal sealed class ProbeRelay(IContainerEngine engine, IStackLog log, StackMo
     public async Task<(Uri Address, string Token)> GetAsync(CancellationToken ct) => (await GetOrStartAsync(wait: true, ct).ConfigureAwait(false))!.Value;
 
     /// <summary>
-    /// The relay's address and token once it answers; null while it is starting (the first call starts it in the background).
-    /// For a caller that asks again anyway — a readiness wait on this machine's own bridge, which keeps asking the replica
-    /// directly meanwhile: measured, starting the relay cost 1.3 s of a 5 s bring-up of one replica (2.2 s at four), and on a
-    /// Linux engine the replica usually answers directly before the relay would have, so nobody waits for it. A start that
-    /// failed is thrown here, by the call that finds it so.
+    /// The relay's address and token once it answers; null while it is starting (a call <see cref="BackgroundStartDelay"/>
+    /// or more after the first starts it in the background). For a caller that asks again anyway — a readiness wait on this
+    /// machine's own bridge, which keeps asking the replica directly meanwhile: measured, starting the relay cost 1.3 s of a
+    /// 5 s bring-up of one replica (2.2 s at four), and on a Linux engine the replica usually answers directly before the
+    /// relay would have, so nobody waits for it. A start that failed is thrown here, by the call that finds it so.
     /// </summary>
-    public Task<(Uri Address, string Token)?> TryGetAsync(CancellationToken ct) => GetOrStartAsync(wait: false, ct);
+    public Task<(Uri Address, string Token)?> TryGetAsync(CancellationToken ct)
+    {
+        var first = _firstTry ??= DateTime.UtcNow;
+        return DateTime.UtcNow - first < BackgroundStartDelay ? Task.FromResult<(Uri, string)?>(null) : GetOrStartAsync(wait: false, ct);
+    }
+
+    /// <summary>
+    /// How long replicas on this machine's own bridge may be asked directly without an answer before the relay starts beside
+    /// them: on a Linux engine a new replica usually listens within it, and then no relay container is made at all (its
+    /// create, start and removal took the engine's time from the replicas' own starts; see docs/benchmarks.md). Behind a
+    /// firewall between this machine and its bridge, readiness is this much later.
+    /// </summary>
+    public static readonly TimeSpan BackgroundStartDelay = TimeSpan.FromSeconds(2);
+
+    /// <summary>When a readiness wait first found a replica not answering directly (one run's waits share it).</summary>
+    private DateTime? _firstTry;
 
     private async Task<(Uri Address, string Token)?> GetOrStartAsync(bool wait, CancellationToken ct)
     {
