@@ -147,14 +147,14 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
     }
 
     /// <summary>
-    /// Waits for the proxy: GET &lt;url&gt;&lt;path&gt; on the host. <paramref name="onFirstRefusal"/>, if given, is called once
-    /// when the proxy first answers but not ready (an nginx that is up and has no replica resolved yet); the proxy is asked
-    /// again right after it.
+    /// Waits for the proxy: GET &lt;url&gt;&lt;path&gt; on the host. <paramref name="onFirstAnswer"/>, if given, is called once
+    /// when the proxy first answers at all (an nginx that is up, and may not have resolved every replica yet, even where the
+    /// probed route already answers); the proxy is asked again right after it.
     /// </summary>
     public Task WaitForProxyAsync(string name, string network, string url, HealthProbe health, TimeSpan timeout, CancellationToken ct,
-        Func<CancellationToken, Task>? onFirstRefusal = null) =>
+        Func<CancellationToken, Task>? onFirstAnswer = null) =>
         WaitAsync(name, network, _ => new Probe(url + health.Path, c => ProbeAsync(new Uri(url + health.Path), health, c)), health,
-            stopOnSteadyNotFound: false, timeout, ct, onFirstRefusal);
+            stopOnSteadyNotFound: false, timeout, ct, onFirstAnswer);
 
     /// <summary>
     /// How long a strict probe of a replica may be answered "not found" before waiting stops: the app is up and serves nothing
@@ -164,7 +164,7 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
     public static readonly TimeSpan SteadyNotFoundTime = TimeSpan.FromSeconds(10);
 
     private async Task WaitAsync(string name, string network, Func<ContainerStatus, Probe?> target, HealthProbe health, bool stopOnSteadyNotFound,
-        TimeSpan timeout, CancellationToken ct, Func<CancellationToken, Task>? onFirstRefusal = null)
+        TimeSpan timeout, CancellationToken ct, Func<CancellationToken, Task>? onFirstAnswer = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         var last = "not probed yet";
@@ -181,19 +181,19 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
             if (probe is not null)
             {
                 var (ok, result, code) = await probe.Send(ct).ConfigureAwait(false);
+                if (code > 0 && onFirstAnswer is { } answered)
+                {
+                    onFirstAnswer = null;
+                    log.Detail($"{name} answered {result}: told to resolve again");
+                    await answered(ct).ConfigureAwait(false);
+                    continue;
+                }
                 if (ok)
                 {
                     log.Detail($"{name} ready: GET {probe.Target} -> {result}");
                     return;
                 }
                 last = result;
-                if (code > 0 && onFirstRefusal is { } refused)
-                {
-                    onFirstRefusal = null;
-                    log.Detail($"{name} answered {result}: told to resolve again");
-                    await refused(ct).ConfigureAwait(false);
-                    continue;
-                }
                 notFoundSince = stopOnSteadyNotFound && code is 404 or 405 or 410 ? notFoundSince ?? DateTime.UtcNow : null;
                 if (notFoundSince is { } since && DateTime.UtcNow - since >= SteadyNotFoundTime)
                     throw new HealthPathNotServedException(name, health.Path, result, (int)SteadyNotFoundTime.TotalSeconds);
