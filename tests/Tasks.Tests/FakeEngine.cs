@@ -154,8 +154,6 @@ internal sealed class FakeEngine : IContainerEngine
         MarkStarted(name);
     }
 
-    public Task SignalContainerAsync(string name, string signal, CancellationToken ct) => Record($"signal {signal} {name}");
-
     public Task RenameContainerAsync(string name, string newName, CancellationToken ct)
     {
         var recorded = Record($"rename {name} {newName}");

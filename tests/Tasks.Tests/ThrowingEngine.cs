@@ -24,7 +24,6 @@ internal sealed class ThrowingEngine(Exception fault) : IContainerEngine
     public Task<bool> RemoveVolumeAsync(string name, CancellationToken ct) => Fail<bool>();
     public Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct) => Fail<string>();
     public Task StartContainerAsync(string name, CancellationToken ct) => Fail();
-    public Task SignalContainerAsync(string name, string signal, CancellationToken ct) => Fail();
     public Task RenameContainerAsync(string name, string newName, CancellationToken ct) => Fail();
     public Task<EngineDns> DnsAsync(CancellationToken ct) => Fail<EngineDns>();
     public Task RejoinNetworkAsync(string name, string network, string alias, CancellationToken ct) => Fail();

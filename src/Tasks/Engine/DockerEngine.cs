@@ -371,9 +371,6 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
     public Task StartContainerAsync(string name, CancellationToken ct) =>
         Call("start container " + name, () => _client.Containers.StartContainerAsync(name, new ContainerStartParameters(), ct));
 
-    public Task SignalContainerAsync(string name, string signal, CancellationToken ct) =>
-        Call($"signal {signal} to container {name}", () => _client.Containers.KillContainerAsync(name, new ContainerKillParameters { Signal = signal }, ct));
-
     public Task RenameContainerAsync(string name, string newName, CancellationToken ct) =>
         Call($"rename container {name} to {newName}", () => _client.Containers.RenameContainerAsync(name, new ContainerRenameParameters { NewName = newName }, ct));
 

@@ -47,8 +47,6 @@ internal interface IContainerEngine
     /// <summary>Creates the container, then copies <see cref="ContainerSpec.Files"/> in and gives owned mounts to its user.</summary>
     Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct);
     Task StartContainerAsync(string name, CancellationToken ct);
-    /// <summary>Sends <paramref name="signal"/> ("HUP") to the container's main process.</summary>
-    Task SignalContainerAsync(string name, string signal, CancellationToken ct);
     Task RenameContainerAsync(string name, string newName, CancellationToken ct);
 
     /// <summary>

@@ -266,7 +266,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                 break;
             case StepKind.WaitProxy:
                 await _waiter.WaitForProxyAsync(step.Resource, step.Proxy!.Network, step.Proxy.Url, step.Proxy.Health, timeout, ct,
-                    step.Proxy.ResolveNow ? c => engine.SignalContainerAsync(step.Resource, "HUP", c) : null).ConfigureAwait(false);
+                    step.Proxy.ResolveNow ? c => ResolveAgainAsync(step.Resource, c) : null).ConfigureAwait(false);
                 break;
             case StepKind.ReloadProxy:
                 await ReloadAsync(step.Resource, step.Config!, ct).ConfigureAwait(false);
@@ -327,6 +327,17 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
         // connections may still meet an old worker with the old upstream set. Give it that moment, so that when StackUp
         // returns the new configuration is what serves.
         await Task.Delay(ReloadSettleTime, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reloads a proxy's unchanged config, which makes nginx resolve its upstream names at once. Through exec, not the engine's
+    /// kill API: Docker 20.10 marks a container sent any signal that way as stopped by hand, and its restart policy then
+    /// left the proxy down after an engine restart (FaultTests caught it).
+    /// </summary>
+    private async Task ResolveAgainAsync(string proxy, CancellationToken ct)
+    {
+        var (exit, output) = await engine.ExecAsync(proxy, ["nginx", "-c", NginxConfigWriter.ConfigPath, "-s", "reload"], ct).ConfigureAwait(false);
+        if (exit != 0) throw new ProxyReloadException(proxy, output);
     }
 
     /// <summary>A margin for nginx's master to switch workers after a reload signal (not measured; the switch itself is quick).</summary>

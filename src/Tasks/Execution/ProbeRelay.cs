@@ -55,8 +55,12 @@ internal sealed class ProbeRelay(IContainerEngine engine, IStackLog log, StackMo
     /// </summary>
     public Task<(Uri Address, string Token)?> TryGetAsync(CancellationToken ct)
     {
-        var first = _firstTry ??= DateTime.UtcNow;
-        return DateTime.UtcNow - first < BackgroundStartDelay ? Task.FromResult<(Uri, string)?>(null) : GetOrStartAsync(wait: false, ct);
+        // Replicas are waited for side by side: the first of their calls sets the time, atomically.
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        var first = Interlocked.CompareExchange(ref _firstTry, now, 0) is var set && set == 0 ? now : set;
+        return System.Diagnostics.Stopwatch.GetElapsedTime(first, now) < BackgroundStartDelay
+            ? Task.FromResult<(Uri, string)?>(null)
+            : GetOrStartAsync(wait: false, ct);
     }
 
     /// <summary>
@@ -67,8 +71,8 @@ internal sealed class ProbeRelay(IContainerEngine engine, IStackLog log, StackMo
     /// </summary>
     public static readonly TimeSpan BackgroundStartDelay = TimeSpan.FromSeconds(2);
 
-    /// <summary>When a readiness wait first found a replica not answering directly (one run's waits share it).</summary>
-    private DateTime? _firstTry;
+    /// <summary>When a readiness wait first found a replica not answering directly (a Stopwatch timestamp, 0 until then; one run's waits share it).</summary>
+    private long _firstTry;
 
     private async Task<(Uri Address, string Token)?> GetOrStartAsync(bool wait, CancellationToken ct)
     {
