@@ -321,7 +321,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
         var next = NginxConfigWriter.ConfigPath + ".next";
         await engine.WriteFileAsync(proxy, next, config, ct).ConfigureAwait(false);
         var (exit, output) = await engine.ExecAsync(proxy,
-            ["sh", "-c", $"nginx -t -q -c {next} && mv {next} {NginxConfigWriter.ConfigPath} && nginx -c {NginxConfigWriter.ConfigPath} -s reload"], ct).ConfigureAwait(false);
+            ["sh", "-c", $"nginx -t -q -c {next} && mv {next} {NginxConfigWriter.ConfigPath} && {string.Join(' ', ReloadCommand)}"], ct).ConfigureAwait(false);
         if (exit != 0) throw new ProxyReloadException(proxy, output);
         // `nginx -s reload` only signals the master, which then starts new workers and retires the old ones; until it has, new
         // connections may still meet an old worker with the old upstream set. Give it that moment, so that when StackUp
@@ -336,9 +336,12 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
     /// </summary>
     private async Task ResolveAgainAsync(string proxy, CancellationToken ct)
     {
-        var (exit, output) = await engine.ExecAsync(proxy, ["nginx", "-c", NginxConfigWriter.ConfigPath, "-s", "reload"], ct).ConfigureAwait(false);
+        var (exit, output) = await engine.ExecAsync(proxy, ReloadCommand, ct).ConfigureAwait(false);
         if (exit != 0) throw new ProxyReloadException(proxy, output);
     }
+
+    /// <summary>Tells the proxy's nginx to reload its live config (both reloads above).</summary>
+    private static readonly string[] ReloadCommand = ["nginx", "-c", NginxConfigWriter.ConfigPath, "-s", "reload"];
 
     /// <summary>A margin for nginx's master to switch workers after a reload signal (not measured; the switch itself is quick).</summary>
     private static readonly TimeSpan ReloadSettleTime = TimeSpan.FromMilliseconds(500);
