@@ -97,6 +97,17 @@ public sealed class AppOnHostTests
     }
 
     [Theory]
+    [InlineData("172.17.0.1", "172.17.0.0/16", "172.17.0.1")]
+    [InlineData(null, "172.17.0.0/16", "172.17.0.1")] // an engine that lists only the subnet: the bridge driver's default
+    [InlineData("", "10.88.0.0/16", "10.88.0.1")]
+    [InlineData(null, "fd00::/64", null)]
+    [InlineData("fd00::1", "fd00::/64", null)]
+    [InlineData(null, "not a subnet", null)]
+    [InlineData("garbage", "172.17.0.0/16", null)]
+    public void The_host_gateway_is_the_bridges_gateway_or_its_subnets_first_address(string? gateway, string subnet, string? expected) =>
+        Assert.Equal(expected, ProxyStack.Engine.DockerEngine.Ipv4Gateway(gateway, subnet));
+
+    [Theory]
     [InlineData("HelloStack (debug)", true)]
     [InlineData("HelloStack (stack)", false)]
     [InlineData("Missing", false)]

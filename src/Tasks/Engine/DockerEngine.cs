@@ -163,13 +163,29 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
                 try
                 {
                     var net = await _client.Networks.InspectNetworkAsync(name, ct).ConfigureAwait(false);
-                    if (net.IPAM?.Config?.Select(c => c.Gateway).FirstOrDefault(g => System.Net.IPAddress.TryParse(g, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) is { } gateway)
+                    if (net.IPAM?.Config?.Select(c => Ipv4Gateway(c.Gateway, c.Subnet)).FirstOrDefault(g => g is not null) is { } gateway)
                         return gateway;
                 }
                 catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound) { }
             }
             return null;
         }, null);
+
+    /// <summary>
+    /// A bridge's IPv4 gateway: the one its IPAM config names, or else, where the engine leaves it out (seen on Docker 20.10
+    /// when docker0 already had its address as dockerd started: only the subnet is listed), the bridge driver's default —
+    /// the subnet's first host address. Null for IPv6 and for text that is not an address.
+    /// </summary>
+    internal static string? Ipv4Gateway(string? gateway, string? subnet)
+    {
+        if (System.Net.IPAddress.TryParse(gateway, out var ip))
+            return ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? ip.ToString() : null;
+        if (!string.IsNullOrEmpty(gateway) || !System.Net.IPNetwork.TryParse(subnet, out var network)
+            || network.BaseAddress.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork || network.PrefixLength > 30) return null;
+        var bytes = network.BaseAddress.GetAddressBytes();
+        bytes[3]++;
+        return new System.Net.IPAddress(bytes).ToString();
+    }
 
     /// <summary>
     /// Engines before API 1.44 allow two networks of one name, and the driver no longer sends CheckDuplicate. Two concurrent
