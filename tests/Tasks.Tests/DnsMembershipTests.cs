@@ -38,10 +38,10 @@ public class DnsMembershipTests
     }
 
     [Fact]
-    public void A_fresh_stack_starts_replicas_outside_the_upstream_and_names_them_into_it_once_all_are_ready()
+    public void A_fresh_stack_starts_replicas_outside_the_upstream_and_names_each_into_it_once_it_is_ready()
     {
-        // The missing proxy starts once the replicas have (it routes only to slot names, which they take once ready); its wait,
-        // the commit step, comes after every join and makes nginx resolve them at once.
+        // The missing proxy starts once the replicas have (it routes only to slot names, which each takes once it is ready);
+        // its wait, the commit step, comes after every join and makes nginx resolve them at once.
         var result = Builders.Reconcile(Model(2), new ObservedState { ImageIds = Builders.Images() });
         AssertPlan("""
              1. create network hello-net: missing
@@ -51,8 +51,8 @@ public class DnsMembershipTests
              5. create hello-app-2-joining: missing (after 1)
              6. start hello-app-2-joining: missing (after 5)
              7. wait ready hello-app-2-joining: missing (after 6)
-             8. join upstream hello-app-1: missing (after 1,4,7)
-             9. join upstream hello-app-2: missing (after 1,4,7)
+             8. join upstream hello-app-1: missing (after 1,4)
+             9. join upstream hello-app-2: missing (after 1,7)
             10. create hello-proxy: missing (after 1,3,6)
             11. start hello-proxy: missing (after 10)
             12. wait proxy hello-proxy: missing (after 8,9,11)
@@ -127,7 +127,7 @@ public class DnsMembershipTests
     }
 
     [Fact]
-    public void A_rolling_replacement_hands_each_slot_over_after_all_are_ready_and_stops_the_old_after_the_resolver()
+    public void A_rolling_replacement_hands_each_slot_over_once_its_successor_is_ready_and_stops_the_old_after_the_resolver()
     {
         var observed = Running(Model(3)) with { ImageIds = Builders.Images("sha256:app2") };
         var result = Builders.Reconcile(Model(3), observed);
@@ -145,8 +145,10 @@ public class DnsMembershipTests
         Assert.Equal([steps.Single(s => s.Kind == StepKind.JoinUpstream && s.Resource == retires[0].Resource).Id], between.DependsOn);
         Assert.DoesNotContain(between.Id, retires[0].DependsOn);
         Assert.All(retires.Skip(1), r => Assert.Contains(between.Id, r.DependsOn));
-        // Nothing leaves a slot before every new replica is ready; a slot's new holder takes the name after the old one left it.
-        Assert.All(steps.Where(s => s.Kind == StepKind.RetireContainer), r => Assert.Superset(waits, r.DependsOn.ToHashSet()));
+        // A slot changes hands once its own successor is ready, not every new replica (the first new replica serves while the
+        // others boot); a slot's new holder takes the name after the old one left it.
+        Assert.All(retires, r => Assert.Equal(
+            [steps.Single(s => s.Kind == StepKind.WaitReady && s.Resource == r.Resource + "-joining").Id], r.DependsOn.Where(waits.Contains)));
         foreach (var join in steps.Where(s => s.Kind == StepKind.JoinUpstream))
         {
             Assert.Equal(join.Resource + "-joining", join.RenameFrom);
@@ -156,7 +158,39 @@ public class DnsMembershipTests
     }
 
     [Fact]
-    public void Where_slots_are_aliases_all_slots_change_hands_together_and_the_old_stop_after_one_resolver_wait()
+    public void A_replica_that_fails_after_the_first_slot_changed_hands_gives_that_slot_back_to_its_old_replica()
+    {
+        // The first new replica is ready at once and takes its slot; the second never answers (nothing listens on its
+        // address). The failure undoes the hand-over: slot 1 is the old replica's again, which never stopped.
+        using var scratch = new TaskScratch();
+        using var replicas = new OkServer();
+        var model = Model(2) with { AppPort = replicas.Port, HostPort = Ports.Free(), ReadyTimeoutSeconds = 1 };
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        foreach (var (k, v) in Builders.Images("sha256:app2")) engine.Images[k] = v;
+        foreach (var c in Running(model).Containers) engine.Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
+        engine.Networks[model.NetworkName] = Running(model).Networks.Single().Labels.ToDictionary();
+        engine.Files[$"{model.ProxyName}:{NginxConfigWriter.ConfigPath}"] = NginxConfigWriter.Write(model);
+        engine.Addresses["hello-app-2-joining"] = "127.0.0.2";
+        var before = engine.Containers.ToDictionary(c => c.Key, c => c.Value.Id);
+
+        var apply = scratch.Apply(model, engine);
+        apply.NginxVersion = model.NginxVersion;
+        Assert.False(apply.Execute());
+        var error = Assert.Single(scratch.Build.Errors);
+        Assert.Equal("STACK4004", error.Code);
+        Assert.EndsWith("Everything this bring-up created was removed and the stack is as it was.", error.Message);
+        var calls = engine.Calls.ToList();
+        Assert.DoesNotContain(engine.Execs, e => e.Contains("reload", StringComparison.Ordinal));
+        var joined = calls.IndexOf("rename hello-app-1-joining hello-app-1");
+        Assert.True(joined >= 0, string.Join("\n", calls));
+        Assert.True(joined < calls.IndexOf("rename hello-app-1 hello-app-1-joining"), string.Join("\n", calls));
+        Assert.Equal(before, engine.Containers.ToDictionary(c => c.Key, c => c.Value.Id));
+        Assert.All(engine.Containers.Values, c => Assert.True(c.Running));
+        Assert.DoesNotContain(calls, c => c.StartsWith("stop hello-app-1 ", StringComparison.Ordinal) || c == "stop hello-app-1");
+    }
+
+    [Fact]
+    public void Where_slots_are_aliases_each_slot_changes_hands_once_its_successor_is_ready_and_the_old_stop_after_one_resolver_wait()
     {
         // Podman: the old replica answers to its slot until it stops, so a slot has no gap to wait out between hand-overs.
         var observed = Running(Model(3)) with { ImageIds = Builders.Images("sha256:app2"), Dns = ProxyStack.Engine.EngineDns.JoinTimeNames };
@@ -167,7 +201,8 @@ public class DnsMembershipTests
         Assert.All(Builders.Reconcile(Model(3), observed with { Dns = ProxyStack.Engine.EngineDns.FollowsRenames }).Plan.Steps.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.Null(j.AliasNetwork));
         var waits = steps.Where(s => s.Kind == StepKind.WaitReady).Select(s => s.Id).ToHashSet();
         Assert.Equal(3, steps.Count(s => s.Kind == StepKind.JoinUpstream));
-        Assert.All(steps.Where(s => s.Kind == StepKind.RetireContainer), r => Assert.Equal(waits, r.DependsOn.Where(waits.Contains).ToHashSet()));
+        Assert.All(steps.Where(s => s.Kind == StepKind.RetireContainer), r => Assert.Equal(
+            [steps.Single(s => s.Kind == StepKind.WaitReady && s.Resource == r.Resource + "-joining").Id], r.DependsOn));
         Assert.All(steps.Where(s => s.Kind == StepKind.StopContainer), s => Assert.Equal([resolver.Id], s.DependsOn));
     }
 

@@ -204,7 +204,9 @@ internal sealed class FakeEngine : IContainerEngine
     /// <summary>Every exec waits until it is cancelled (a readiness command that never returns).</summary>
     public bool ExecHangs { get; set; }
     public Task WriteFileAsync(string name, string path, string content, CancellationToken ct) => Record($"write {name}:{path}");
-    public Task<string?> ReadFileAsync(string name, string path, CancellationToken ct) => Task.FromResult<string?>(null);
+    /// <summary>Files read from containers, by "name:path" (none by default: a proxy's config then reads as changed).</summary>
+    public Dictionary<string, string> Files { get; } = [];
+    public Task<string?> ReadFileAsync(string name, string path, CancellationToken ct) => Task.FromResult(Files.GetValueOrDefault($"{name}:{path}"));
 
     /// <summary>Calls (by the start of their recorded text, e.g. "rename hello-proxy-retiring") that the engine refuses.</summary>
     public List<string> FailingCalls { get; } = [];

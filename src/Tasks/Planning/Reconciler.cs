@@ -14,7 +14,7 @@ namespace ProxyStack.Planning;
 ///   (STACK4001/4002), or when the stack belongs to another checkout (STACK4012).
 /// - The network exists before any container is created on it.
 /// - nginx never routes to a replica that is not ready: the proxy is created, or reloaded with the new upstream set, only after
-///   every new replica's WaitReady step. A replica is kept only when it answered the current health probe (observed).
+///   every new replica's WaitReady step; with DNS membership a replica takes its slot name only after its own. A replica is kept only when it answered the current health probe (observed).
 /// - Nothing is stopped while nginx may still route to it: retired and surplus replicas are stopped only after the proxy step
 ///   and a drain.
 /// - A replica being replaced keeps serving under a temporary name until its successor is ready (rolling replacement).
@@ -202,7 +202,7 @@ internal static class Reconciler
         private int? _resolved;
         private bool _membershipPlanned;
         /// <summary>DNS membership: the slots whose new replica takes the name once all are ready, and the old holder if any.</summary>
-        private readonly List<(string Name, string Cause, ObservedContainer? Old)> _joining = [];
+        private readonly List<(string Name, string Cause, ObservedContainer? Old, int Ready)> _joining = [];
         private int[] _netDeps = [];
         private bool _netExists;
         /// <summary>
@@ -301,8 +301,8 @@ internal static class Reconciler
         /// replica keeps its traffic under a temporary name until the new one is ready, except in host mode, where two
         /// replicas cannot share a port and are replaced one at a time while nginx skips the missing one.
         /// With DNS membership nginx resolves the slot names (&lt;stack&gt;-app-N), so a name is the membership: a new replica
-        /// starts as &lt;slot&gt;-joining, outside the upstream; once every new replica is ready, each old one is renamed away
-        /// (nginx stops choosing it while its connections stay intact) and the new one takes the slot name. A stopped replica
+        /// starts as &lt;slot&gt;-joining, outside the upstream; once it is ready, the old one is renamed away (nginx stops
+        /// choosing it while its connections stay intact) and the new one takes the slot name (see PlanMembership). A stopped replica
         /// is replaced rather than started: under its slot name it would be resolvable before it is ready.
         /// </summary>
         public void PlanReplicas()
@@ -379,19 +379,21 @@ internal static class Reconciler
                 if (_keyDeps.Length > 0) _firstKeyWriter ??= waited;
                 _ready.Add(waited);
                 if (_host && existing is not null) previousHostReplacement = waited;
-                if (_dns) _joining.Add((name, cause, existing));
+                if (_dns) _joining.Add((name, cause, existing, waited));
                 _replicasChanged = true;
             }
             if (setReady.Count > 0) _setReady[set.ProjectKey] = setReady;
         }
 
         /// <summary>
-        /// DNS membership, once every new replica is ready: each old replica is renamed away from its slot and its successor
-        /// takes the slot name; a surplus replica (above StackReplicas) is renamed away too. nginx's resolver sees the change
-        /// within a second (the AwaitResolver commit step, planned with the proxy), and only then does anything stop.
+        /// DNS membership: each new replica takes its slot name as soon as it is ready (an old holder renamed away first), so
+        /// the first new replica serves while the others still boot; a surplus replica (above StackReplicas) is renamed away
+        /// once every new replica is ready. nginx's resolver sees the change within a second (the AwaitResolver commit step,
+        /// planned with the proxy), and only then does anything stop: until then a failure gives every slot back to its old
+        /// replica (the executor's undo of the joins and renames), which still runs.
         /// </summary>
-        /// <param name="first">Steps the hand-over waits for besides readiness: a config reload, so that a config nginx refuses
-        /// stops the run before any slot changed hands.</param>
+        /// <param name="first">Steps the hand-over waits for besides readiness: a config reload, which waits for every new
+        /// replica, so that a config nginx refuses stops the run before any slot changed hands.</param>
         private void PlanMembership(IReadOnlyList<int> first)
         {
             if (!_dns || _membershipPlanned) return;
@@ -406,13 +408,16 @@ internal static class Reconciler
             // Where slots are network aliases (Podman) there is no gap: the old replica answers to the slot until it stops.
             var handOvers = observed.DnsFollowsRenames ? _joining.Count(j => j.Old is not null) : 0;
             int? settled = null;
-            foreach (var (name, cause, old) in _joining)
+            foreach (var (name, cause, old, ready) in _joining)
             {
-                List<int> after = [.. allReady, .. _netDeps];
+                // Without a reload to wait for, a slot waits for its own replica only: edit-to-served is the first new
+                // replica's readiness, not the last one's.
+                List<int> gate = first.Count == 0 ? [ready] : allReady;
+                List<int> after = [.. gate, .. _netDeps];
                 if (old is not null)
                 {
                     var temp = StackNames.Retiring(name, old.Id);
-                    after.Add(_b.Add(StepKind.RetireContainer, name, cause, settled is { } s ? [.. allReady, s] : allReady, with: s => s with { RenameTo = temp }));
+                    after.Add(_b.Add(StepKind.RetireContainer, name, cause, settled is { } s ? [.. gate, s] : gate, with: s => s with { RenameTo = temp }));
                     _retiring.Add((temp, "replaced"));
                 }
                 var join = _b.Add(StepKind.JoinUpstream, name, cause, after, with: s => s with
