@@ -14,7 +14,8 @@ namespace ProxyStack.Planning;
 ///   (STACK4001/4002), or when the stack belongs to another checkout (STACK4012).
 /// - The network exists before any container is created on it.
 /// - nginx never routes to a replica that is not ready: the proxy is created, or reloaded with the new upstream set, only after
-///   every new replica's WaitReady step; with DNS membership a replica takes its slot name only after its own. A replica is kept only when it answered the current health probe (observed).
+///   every new replica's WaitReady step; with DNS membership a replica takes its slot name only after its own. A replica is
+///   kept only when it answered the current health probe (observed).
 /// - Nothing is stopped while nginx may still route to it: retired and surplus replicas are stopped only after the proxy step
 ///   and a drain.
 /// - A replica being replaced keeps serving under a temporary name until its successor is ready (rolling replacement).
@@ -201,7 +202,7 @@ internal static class Reconciler
         /// <summary>DNS membership: the AwaitResolver step that replicas renamed out of their slots stop after, once planned.</summary>
         private int? _resolved;
         private bool _membershipPlanned;
-        /// <summary>DNS membership: the slots whose new replica takes the name once all are ready, and the old holder if any.</summary>
+        /// <summary>DNS membership: the slots whose new replica takes the name once it is ready (its WaitReady step), and the old holder if any.</summary>
         private readonly List<(string Name, string Cause, ObservedContainer? Old, int Ready)> _joining = [];
         private int[] _netDeps = [];
         private bool _netExists;
@@ -302,8 +303,8 @@ internal static class Reconciler
         /// replicas cannot share a port and are replaced one at a time while nginx skips the missing one.
         /// With DNS membership nginx resolves the slot names (&lt;stack&gt;-app-N), so a name is the membership: a new replica
         /// starts as &lt;slot&gt;-joining, outside the upstream; once it is ready, the old one is renamed away (nginx stops
-        /// choosing it while its connections stay intact) and the new one takes the slot name (see PlanMembership). A stopped replica
-        /// is replaced rather than started: under its slot name it would be resolvable before it is ready.
+        /// choosing it while its connections stay intact) and the new one takes the slot name (see PlanMembership). A stopped
+        /// replica is replaced rather than started: under its slot name it would be resolvable before it is ready.
         /// </summary>
         public void PlanReplicas()
         {
