@@ -14,7 +14,7 @@ internal static partial class StackNames
     public static string App(string stack, int replica, string project = "") => $"{stack}-{(project.Length > 0 ? project : "app")}-{replica}";
     /// <summary>
     /// DNS membership: the name a new replica starts and is probed under, outside nginx's upstream; it is renamed to its slot
-    /// name (<see cref="App"/>) once every new replica is ready.
+    /// name (<see cref="App"/>) once it is ready (with a config reload in the plan, once every new replica is).
     /// </summary>
     public static string Joining(string name) => name + JoiningSuffix;
 
