@@ -165,10 +165,7 @@ public class DnsMembershipTests
         using var scratch = new TaskScratch();
         using var replicas = new OkServer();
         var model = Model(2) with { AppPort = replicas.Port, HostPort = Ports.Free(), ReadyTimeoutSeconds = 1 };
-        var engine = new FakeEngine { Address = "127.0.0.1" };
-        foreach (var (k, v) in Builders.Images("sha256:app2")) engine.Images[k] = v;
-        foreach (var c in Running(model).Containers) engine.Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
-        engine.Networks[model.NetworkName] = Running(model).Networks.Single().Labels.ToDictionary();
+        var engine = new FakeEngine { Address = "127.0.0.1" }.Holding(Running(model) with { ImageIds = Builders.Images("sha256:app2") });
         engine.Files[$"{model.ProxyName}:{NginxConfigWriter.ConfigPath}"] = NginxConfigWriter.Write(model);
         engine.Addresses["hello-app-2-joining"] = "127.0.0.2";
         var before = engine.Containers.ToDictionary(c => c.Key, c => c.Value.Id);

@@ -99,10 +99,7 @@ public sealed class EngineFaultTests : IDisposable
         using var replicas = new OkServer();
         var model = Builders.Model(2) with { AppPort = replicas.Port };
         var engine = new FakeEngine { ExecResult = (1, "nginx: [emerg] invalid number of arguments in \"proxy_pass\""), Address = "127.0.0.1" };
-        foreach (var (k, v) in Builders.Images()) engine.Images[k] = v;
-        foreach (var c in Builders.Running(model, "the config nginx runs now").Containers)
-            engine.Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
-        engine.Networks[model.NetworkName] = Reconciler.Labels(model, StackLabels.RoleNetwork);
+        engine.Holding(Builders.Running(model, "the config nginx runs now"));
 
         Assert.False(_scratch.Apply(model, engine).Execute());
         var error = Assert.Single(_scratch.Build.Errors);

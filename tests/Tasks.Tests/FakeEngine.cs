@@ -10,6 +10,15 @@ internal sealed class FakeEngine : IContainerEngine
     public SynchronizedList Calls { get; } = new();
     public System.Collections.Concurrent.ConcurrentDictionary<string, (string Id, Dictionary<string, string> Labels, bool Running)> Containers { get; } = new();
     public Dictionary<string, Dictionary<string, string>> Networks { get; } = [];
+
+    /// <summary>Holds what <paramref name="observed"/> saw: its containers, networks and image ids (a stack a previous StackUp left).</summary>
+    public FakeEngine Holding(ObservedState observed)
+    {
+        foreach (var (k, v) in observed.ImageIds) Images[k] = v;
+        foreach (var c in observed.Containers) Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
+        foreach (var n in observed.Networks) Networks[n.Name] = n.Labels.ToDictionary();
+        return this;
+    }
     public Dictionary<string, Dictionary<string, string>> Volumes { get; } = [];
     /// <summary>Every container spec created, by name (the last one of a name).</summary>
     public System.Collections.Concurrent.ConcurrentDictionary<string, ContainerSpec> Specs { get; } = new();

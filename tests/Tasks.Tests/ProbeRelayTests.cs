@@ -24,12 +24,7 @@ public sealed class ProbeRelayTests : IDisposable
     }
 
     /// <summary>The stack as a previous StackUp left it: both replicas and the proxy running, its network there.</summary>
-    private static void Running(FakeEngine engine, StackModel model)
-    {
-        foreach (var c in Builders.Running(model, NginxConfigWriter.Write(model)).Containers)
-            engine.Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
-        engine.Networks[model.NetworkName] = Reconciler.Labels(model, StackLabels.RoleNetwork);
-    }
+    private static void Running(FakeEngine engine, StackModel model) => engine.Holding(Builders.Running(model, NginxConfigWriter.Write(model)));
 
     [Fact]
     public void Replicas_are_asked_through_a_relay_on_the_stack_network_which_is_removed_at_the_end()

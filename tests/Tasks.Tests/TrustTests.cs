@@ -145,7 +145,7 @@ public sealed class TrustTests : IDisposable
     {
         var model = Builders.Model(1);
         var other = model with { Owner = "ci-7:/builds/shop" };
-        var engine = EngineWith(Builders.Running(other, NginxConfig(other)), other);
+        var engine = EngineWith(Builders.Running(other, NginxConfig(other)));
         Assert.False(new RemoveStack { BuildEngine = _scratch.Build, ModelFile = _scratch.WriteModel(model), Engine = engine }.Execute());
         Assert.Equal("STACK4012", Assert.Single(_scratch.Build.Errors).Code);
         Assert.Equal(2, engine.Containers.Count);
@@ -160,7 +160,7 @@ public sealed class TrustTests : IDisposable
     public void StackDown_never_removes_a_bystander_from_the_app_image()
     {
         var model = Builders.Model(1);
-        var engine = EngineWith(Builders.Running(model, NginxConfig(model)), model);
+        var engine = EngineWith(Builders.Running(model, NginxConfig(model)));
         engine.Containers["bystander"] = ("c".PadLeft(64, 'c'), new Dictionary<string, string> { [StackLabels.Stack] = "hello", [StackLabels.ImageOf] = "hello" }, true);
         Assert.True(new RemoveStack { BuildEngine = _scratch.Build, ModelFile = _scratch.WriteModel(model), Engine = engine }.Execute());
         Assert.Equal(["bystander"], engine.Containers.Keys);
@@ -192,7 +192,7 @@ public sealed class TrustTests : IDisposable
     {
         using var replicas = new OkServer();
         var model = Builders.Model(1) with { AppPort = replicas.Port };
-        var engine = EngineWith(Builders.Running(model, NginxConfig(model)), model);
+        var engine = EngineWith(Builders.Running(model, NginxConfig(model)));
         engine.Address = "127.0.0.1";
         var observed = await new StackObserver(engine, new NullStackLog()).ObserveAsync(model, [Builders.AppImage], CancellationToken.None);
         Assert.Empty(observed.UnreadyReplicas);
@@ -209,7 +209,7 @@ public sealed class TrustTests : IDisposable
     {
         using var replicas = new OkServer();
         var model = Builders.Model(1) with { AppPort = replicas.Port, HostPort = Ports.Free(), ReadyTimeoutSeconds = 1 };
-        var engine = EngineWith(Builders.Running(model, NginxConfig(model)), model);
+        var engine = EngineWith(Builders.Running(model, NginxConfig(model)));
         engine.Address = "127.0.0.1";
         engine.Images[model.NginxImage] = "sha256:nginx2"; // a new nginx base: the proxy must be replaced on the same port
         engine.CrashOnStart["hello-proxy-check"] = 0; // nginx -t passes
@@ -234,7 +234,7 @@ public sealed class TrustTests : IDisposable
     {
         using var replicas = new OkServer();
         var model = Builders.Model(1) with { AppPort = replicas.Port, HostPort = Ports.Free() };
-        var engine = EngineWith(Builders.Running(model, NginxConfig(model)), model);
+        var engine = EngineWith(Builders.Running(model, NginxConfig(model)));
         engine.Address = "127.0.0.1";
         engine.Images[model.NginxImage] = "sha256:nginx2";
         engine.CrashOnStart["hello-proxy-check"] = 1;
@@ -251,7 +251,7 @@ public sealed class TrustTests : IDisposable
     {
         using var replicas = new OkServer();
         var model = Builders.Model(1) with { AppPort = replicas.Port, HostPort = Ports.Free(), ReadyTimeoutSeconds = 1 };
-        var engine = EngineWith(Builders.Running(model, NginxConfig(model)), model);
+        var engine = EngineWith(Builders.Running(model, NginxConfig(model)));
         engine.Address = "127.0.0.1";
         engine.Images[model.NginxImage] = "sha256:nginx2";
         engine.CrashOnStart["hello-proxy-check"] = 0;
@@ -268,7 +268,7 @@ public sealed class TrustTests : IDisposable
     public void Teardown_that_cannot_remove_a_resource_removes_the_others_and_reports_STACK4009()
     {
         var model = Builders.Model(2);
-        var engine = EngineWith(Builders.Running(model, NginxConfig(model)), model);
+        var engine = EngineWith(Builders.Running(model, NginxConfig(model)));
         engine.FailingCalls.Add("rm hello-app-2");
         Assert.False(new RemoveStack { BuildEngine = _scratch.Build, ModelFile = _scratch.WriteModel(model), Engine = engine }.Execute());
         var error = Assert.Single(_scratch.Build.Errors);
@@ -492,12 +492,5 @@ public sealed class TrustTests : IDisposable
 
     private static string NginxConfig(StackModel model) => Proxy.NginxConfigWriter.Write(model);
 
-    private static FakeEngine EngineWith(ObservedState observed, StackModel model)
-    {
-        var engine = new FakeEngine();
-        foreach (var (k, v) in Builders.Images()) engine.Images[k] = v;
-        foreach (var c in observed.Containers) engine.Containers[c.Name] = (c.Id, c.Labels.ToDictionary(), c.Running);
-        foreach (var n in observed.Networks) engine.Networks[n.Name] = n.Labels.ToDictionary();
-        return engine;
-    }
+    private static FakeEngine EngineWith(ObservedState observed) => new FakeEngine().Holding(observed);
 }
