@@ -186,6 +186,51 @@ public class DnsMembershipTests
         Assert.DoesNotContain(calls, c => c.StartsWith("stop hello-app-1 ", StringComparison.Ordinal) || c == "stop hello-app-1");
     }
 
+    [Theory]
+    [InlineData(3, true)]
+    [InlineData(int.MaxValue, false)]
+    public void A_fresh_stack_returns_only_once_every_projects_route_reaches_a_replica(int apiFailures, bool served)
+    {
+        // A stand-in for nginx on the host port: the front project's route answers at once, the API's answers 502 (no
+        // replica resolved yet) for the first requests. The front project's answer alone says nothing about the API's.
+        using var replicas = new OkServer();
+        var apiAsked = 0;
+        OkServer? nginx = null;
+        using var scratch = new TaskScratch();
+        var model = Model(1) with
+        {
+            AppPort = replicas.Port, HostPort = Ports.Free(), ReadyTimeoutSeconds = 2,
+            Projects = [new AppProject { Name = "api", Route = "/api", AppPort = replicas.Port, HealthPath = "/healthz", HealthStrict = true }],
+        };
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        engine.Started = name => nginx ??= name == model.ProxyName
+            ? new OkServer(port: model.HostPort, byPath: path => path.StartsWith("/api/", StringComparison.Ordinal) && Interlocked.Increment(ref apiAsked) <= apiFailures ? "502 Bad Gateway" : null)
+            : null;
+        engine.Images[Builders.AppImage] = Builders.AppImageId;
+        engine.Images["api:latest"] = "sha256:api";
+        engine.Images[model.NginxImage] = Builders.NginxId;
+        var apply = scratch.Apply(model, engine);
+        apply.NginxVersion = model.NginxVersion;
+        apply.ProjectImages = [new Microsoft.Build.Utilities.TaskItem("api", new Dictionary<string, string> { ["Image"] = "api:latest" })];
+
+        Assert.True(served == apply.Execute(), string.Join("\n", scratch.Build.Errors.Select(e => e.Message)) + "\n" + string.Join("\n", engine.Calls));
+        using var stopped = nginx;
+        // Asked through the prefix at the path the API's replicas passed (the prefix is removed on the way).
+        Assert.Contains("/api/healthz", nginx!.Paths);
+        if (served)
+        {
+            Assert.Empty(scratch.Build.Errors);
+            Assert.Equal(apiFailures + 1, nginx.Paths.Count(p => p == "/api/healthz"));
+        }
+        else
+        {
+            var error = Assert.Single(scratch.Build.Errors);
+            Assert.Equal("STACK4010", error.Code);
+            Assert.Contains("GET /api/healthz → HTTP 502 BadGateway", error.Message);
+            Assert.Empty(engine.Containers);
+        }
+    }
+
     [Fact]
     public void Where_slots_are_aliases_each_slot_changes_hands_once_its_successor_is_ready_and_the_old_stop_after_one_resolver_wait()
     {

@@ -148,8 +148,14 @@ internal sealed class FakeEngine : IContainerEngine
         return recorded;
     }
 
-    private void MarkStarted(string name) =>
+    private void MarkStarted(string name)
+    {
         Containers[name] = Containers[name] with { Running = !CrashOnStart.ContainsKey(name) && !(RelayCrashes && Relays.ContainsKey(name)) };
+        Started?.Invoke(name);
+    }
+
+    /// <summary>Called when a container starts (a test's stand-in for it can start listening then).</summary>
+    public Action<string>? Started { get; set; }
 
     /// <summary>Called when a relay is created (a test's replica can start listening then).</summary>
     public Action? RelayCreated { get; set; }

@@ -14,18 +14,24 @@ internal sealed class OkServer : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _serving;
     private volatile string _status;
+    private readonly Func<string, string?>? _byPath;
 
     /// <param name="status">What it answers.</param>
     /// <param name="port">Where it listens: a port picked by the system when 0.</param>
-    public OkServer(string status = "200 OK", int port = 0)
+    /// <param name="byPath">What it answers a request for a path (null: <paramref name="status"/>), asked per request.</param>
+    public OkServer(string status = "200 OK", int port = 0, Func<string, string?>? byPath = null)
     {
         _status = status;
+        _byPath = byPath;
         _listener = new(IPAddress.Loopback, port);
         _listener.Start();
         _serving = ServeAsync(_stop.Token);
     }
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    /// <summary>The path of every request so far, in order.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Paths { get; } = new();
 
     /// <summary>What it answers from the next request on.</summary>
     public string Status { get => _status; set => _status = value; }
@@ -39,8 +45,11 @@ internal sealed class OkServer : IDisposable
                 using var client = await _listener.AcceptTcpClientAsync(ct);
                 var stream = client.GetStream();
                 var buffer = new byte[4096];
-                _ = await stream.ReadAsync(buffer, ct);
-                await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {_status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), ct);
+                var read = await stream.ReadAsync(buffer, ct);
+                var path = Encoding.ASCII.GetString(buffer, 0, read).Split(' ') is [_, var target, ..] ? target : "";
+                Paths.Enqueue(path);
+                var status = _byPath?.Invoke(path) ?? _status;
+                await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), ct);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or IOException) { }

@@ -266,7 +266,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                 break;
             case StepKind.WaitProxy:
                 await _waiter.WaitForProxyAsync(step.Resource, step.Proxy!.Network, step.Proxy.Url, step.Proxy.Health, timeout, ct,
-                    step.Proxy.ResolveNow ? c => ResolveAgainAsync(step.Resource, c) : null).ConfigureAwait(false);
+                    step.Proxy.ResolveNow ? c => ResolveAgainAsync(step.Resource, c) : null, step.Proxy.Routes).ConfigureAwait(false);
                 break;
             case StepKind.ReloadProxy:
                 await ReloadAsync(step.Resource, step.Config!, ct).ConfigureAwait(false);

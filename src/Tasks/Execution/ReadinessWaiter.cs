@@ -149,12 +149,30 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
     /// <summary>
     /// Waits for the proxy: GET &lt;url&gt;&lt;path&gt; on the host. <paramref name="onFirstAnswer"/>, if given, is called once
     /// when the proxy first answers at all (an nginx that is up, and may not have resolved every replica yet, even where the
-    /// probed route already answers); the proxy is asked again right after it.
+    /// probed route already answers); the proxy is asked again right after it. <paramref name="routes"/>: paths under
+    /// <paramref name="url"/> that must pass too, in the same round (each StackProject's route: nginx resolves every
+    /// upstream on its own, so the front project's answer says nothing of the others').
     /// </summary>
     public Task WaitForProxyAsync(string name, string network, string url, HealthProbe health, TimeSpan timeout, CancellationToken ct,
-        Func<CancellationToken, Task>? onFirstAnswer = null) =>
-        WaitAsync(name, network, _ => new Probe(url + health.Path, c => ProbeAsync(new Uri(url + health.Path), health, c)), health,
+        Func<CancellationToken, Task>? onFirstAnswer = null, IReadOnlyList<HealthProbe>? routes = null) =>
+        WaitAsync(name, network, _ => new Probe(url + health.Path, c => ProbeRoutesAsync(url, [health, .. routes ?? []], c)), health,
             stopOnSteadyNotFound: false, timeout, ct, onFirstAnswer);
+
+    /// <summary>
+    /// Each route in turn, stopping at the first that does not pass: the first route's answer when all pass, else the failing
+    /// one's, named by its path when it is not the first.
+    /// </summary>
+    private static async Task<(bool Ok, string Result, int Status)> ProbeRoutesAsync(string url, IReadOnlyList<HealthProbe> routes, CancellationToken ct)
+    {
+        (bool Ok, string Result, int Status) first = default;
+        for (var i = 0; i < routes.Count; i++)
+        {
+            var answer = await ProbeAsync(new Uri(url + routes[i].Path), routes[i], ct).ConfigureAwait(false);
+            if (i == 0) first = answer;
+            if (!answer.Ok) return i == 0 ? answer : (false, $"GET {routes[i].Path} → {answer.Result}", answer.Status);
+        }
+        return first;
+    }
 
     /// <summary>
     /// How long a strict probe of a replica may be answered "not found" before waiting stops: the app is up and serves nothing

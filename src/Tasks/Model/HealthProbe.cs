@@ -15,10 +15,17 @@ internal sealed record HealthProbe(string Path, bool Strict, bool Http2 = false)
     /// <summary>Any HTTP answer passes: the proxy in front of an app on the host that starts only after the bring-up (nginx answers 502 until then).</summary>
     public bool AnyAnswer { get; init; }
 
-    public bool Passes(int status) => AnyAnswer || (Strict ? status < 400 : status < 500);
+    /// <summary>
+    /// Any answer but nginx's own "no replica answered" (502, 504) passes: a StackProject's route through the proxy, whose
+    /// replicas already passed their own probe, so what is asked is whether nginx reaches one, not what the app says there.
+    /// </summary>
+    public bool ReachesReplica { get; init; }
+
+    public bool Passes(int status) => AnyAnswer || (ReachesReplica ? status is not (502 or 504) : Strict ? status < 400 : status < 500);
 
     /// <summary>"GET /healthz (2xx or 3xx)", for messages.</summary>
-    public override string ToString() => $"GET {Path} ({(AnyAnswer ? "any answer" : Strict ? "2xx or 3xx" : "any status below 500")})";
+    public override string ToString() =>
+        $"GET {Path} ({(AnyAnswer ? "any answer" : ReachesReplica ? "any answer but 502 or 504" : Strict ? "2xx or 3xx" : "any status below 500")})";
 }
 
 /// <summary>Finds the path of the project's ASP.NET Core health checks, when its code maps them at a literal path.</summary>

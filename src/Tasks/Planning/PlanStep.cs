@@ -70,8 +70,13 @@ internal sealed record ServiceCheck(string Network, Model.ReadyRule Rule, int Po
 
 /// <summary>
 /// The proxy's readiness: <paramref name="Health"/> asked through <paramref name="Url"/> (and its container on
-/// <paramref name="Network"/>). <paramref name="ResolveNow"/>: nginx started before the replicas took their slot names, so
-/// once it answers at all it is told to reload, which resolves them at once instead of at its next resolver tick (up to 2 s)
-/// — every project's slots, not only the probed route's, before the bring-up returns.
+/// <paramref name="Network"/>), then each of <see cref="Routes"/> (every StackProject's prefix) in the same pass, so
+/// that the bring-up returns only once every route nginx serves reaches a replica. <paramref name="ResolveNow"/>: nginx
+/// started before the replicas took their slot names, so once it answers at all it is told to reload, which resolves them
+/// at once instead of at its next resolver tick (up to 2 s).
 /// </summary>
-internal sealed record ProxyCheck(string Network, string Url, Model.HealthProbe Health, bool ResolveNow = false);
+internal sealed record ProxyCheck(string Network, string Url, Model.HealthProbe Health, bool ResolveNow = false)
+{
+    /// <summary>Each StackProject's route: a path under <see cref="Url"/>, and what passes there.</summary>
+    public IReadOnlyList<Model.HealthProbe> Routes { get; init; } = [];
+}
