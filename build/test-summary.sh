@@ -65,12 +65,21 @@ done
 if [ "$failed" -gt 0 ]; then
   for trx in "$results"/*.trx; do
     [ -f "$trx" ] || continue
-    # A TRX result is <UnitTestResult testName=… outcome="Failed"> … <Message>first lines</Message>; awk keeps the
-    # name and the message's first 30 lines (XML entities for < > & " left as they are: this is a pointer, not a report).
+    # A TRX result is <UnitTestResult testName=… outcome="Failed"> … <Message>first lines</Message><StackTrace>…; awk
+    # keeps the name, the message's first 30 lines and the stack trace's first 3 lines plus up to 8 more in our own code
+    # (where it failed, for a failure seen only on a machine we cannot reach). XML entities for < > & " are left as they
+    # are: this is a pointer, not a report.
     awk '
       /<UnitTestResult / { failed = ($0 ~ /outcome="Failed"/); if (failed) { n = $0; sub(/.*testName="/, "", n); sub(/".*/, "", n); print "FAILED " n } }
       failed && /<Message>/ { inmsg = 1; lines = 0; sub(/.*<Message>/, "") }
-      inmsg { done = sub(/<\/Message>.*/, ""); if (lines++ < 30) print "    " substr($0, 1, 300); if (done) { inmsg = 0; failed = 0 } }
+      inmsg { done = sub(/<\/Message>.*/, ""); if (lines++ < 30) print "    " substr($0, 1, 300); if (done) { inmsg = 0; intrace = 2 } ; next }
+      intrace == 2 && /<StackTrace>/ { intrace = 1; lines = 0; ours = 0; sub(/.*<StackTrace>/, "") }
+      intrace == 1 {
+        done = sub(/<\/StackTrace>.*/, "")
+        if (lines++ < 3 || ($0 ~ /ProxyStack/ && ours++ < 8)) print "      " substr($0, 1, 300)
+        if (done) { intrace = 0; failed = 0 }
+      }
+      /<\/UnitTestResult>/ { intrace = 0; failed = 0 }
     ' "$trx"
   done
 fi
