@@ -57,7 +57,13 @@ public class DnsMembershipTests
             11. start hello-proxy: missing (after 10)
             12. wait proxy hello-proxy: missing (after 8,9,11)
             """, result);
-        Assert.True(Assert.Single(result.Plan.Steps, s => s.Kind == StepKind.WaitProxy).Proxy!.ResolveNow);
+        var wait = Assert.Single(result.Plan.Steps, s => s.Kind == StepKind.WaitProxy).Proxy!;
+        Assert.True(wait.ResolveNow);
+        // The reload waits until the engine's DNS answers every slot name (Podman's drops questions while it reloads).
+        Assert.Equal(["hello-app-1", "hello-app-2"], wait.Slots);
+        Assert.StartsWith("if command -v getent > /dev/null; then i=0; while [ $i -lt 20 ] && ! RES_OPTIONS='timeout:1 attempts:1' getent hosts hello-app-1 hello-app-2 > /dev/null;",
+            PlanExecutor.ResolveAgainScript(wait.Slots));
+        Assert.EndsWith("exec nginx -c /run/proxystack/nginx.conf -s reload", PlanExecutor.ResolveAgainScript(wait.Slots));
     }
 
     [Fact]
@@ -220,6 +226,8 @@ public class DnsMembershipTests
         if (served)
         {
             Assert.Empty(scratch.Build.Errors);
+            // nginx was told to resolve again once the engine's DNS answered every slot of every set.
+            Assert.Contains(engine.Execs, e => e.StartsWith("hello-proxy: sh -c ", StringComparison.Ordinal) && e.Contains(" getent hosts hello-app-1 hello-api-1 > /dev/null;", StringComparison.Ordinal));
             Assert.Equal(apiFailures + 1, nginx.Paths.Count(p => p == "/api/healthz"));
         }
         else
@@ -239,6 +247,9 @@ public class DnsMembershipTests
         var steps = Builders.Reconcile(Model(3), observed).Plan.Steps;
         var resolver = Assert.Single(steps, s => s.Kind == StepKind.AwaitResolver);
         Assert.True(resolver.IsCommit);
+        // The wait counts from a DNS that answers every slot that changed hands (Podman's drops questions while it reloads).
+        Assert.Equal(["hello-app-1", "hello-app-2", "hello-app-3"], resolver.Slots);
+        Assert.All(Builders.Reconcile(Model(3), observed with { Dns = ProxyStack.Engine.EngineDns.FollowsRenames }).Plan.Steps.Where(s => s.Kind == StepKind.AwaitResolver), r => Assert.Empty(r.Slots));
         Assert.All(steps.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.Equal("hello-net", j.AliasNetwork));
         Assert.All(Builders.Reconcile(Model(3), observed with { Dns = ProxyStack.Engine.EngineDns.FollowsRenames }).Plan.Steps.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.Null(j.AliasNetwork));
         var waits = steps.Where(s => s.Kind == StepKind.WaitReady).Select(s => s.Id).ToHashSet();

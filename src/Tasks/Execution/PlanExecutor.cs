@@ -266,7 +266,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                 break;
             case StepKind.WaitProxy:
                 await _waiter.WaitForProxyAsync(step.Resource, step.Proxy!.Network, step.Proxy.Url, step.Proxy.Health, timeout, ct,
-                    step.Proxy.ResolveNow ? c => ResolveAgainAsync(step.Resource, c) : null, step.Proxy.Routes).ConfigureAwait(false);
+                    step.Proxy.ResolveNow ? c => ResolveAgainAsync(step.Resource, step.Proxy.Slots, c) : null, step.Proxy.Routes).ConfigureAwait(false);
                 break;
             case StepKind.ReloadProxy:
                 await ReloadAsync(step.Resource, step.Config!, ct).ConfigureAwait(false);
@@ -283,6 +283,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                     await engine.RejoinNetworkAsync(step.Resource, network, step.Resource, ct).ConfigureAwait(false);
                 break;
             case StepKind.AwaitResolver:
+                if (step.Slots.Count > 0) await engine.ExecAsync(step.Resource, ["sh", "-c", AwaitDnsScript(step.Slots)], ct).ConfigureAwait(false);
                 await Task.Delay(ResolverTime, ct).ConfigureAwait(false);
                 break;
             case StepKind.StopContainer:
@@ -334,11 +335,28 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
     /// kill API: Docker 20.10 marks a container sent any signal that way as stopped by hand, and its restart policy then
     /// left the proxy down after an engine restart (FaultTests caught it).
     /// </summary>
-    private async Task ResolveAgainAsync(string proxy, CancellationToken ct)
+    private async Task ResolveAgainAsync(string proxy, IReadOnlyList<string> slots, CancellationToken ct)
     {
-        var (exit, output) = await engine.ExecAsync(proxy, ReloadCommand, ct).ConfigureAwait(false);
+        var (exit, output) = await engine.ExecAsync(proxy, ["sh", "-c", ResolveAgainScript(slots)], ct).ConfigureAwait(false);
         if (exit != 0) throw new ProxyReloadException(proxy, output);
     }
+
+    /// <summary>
+    /// The reload, once the engine's DNS answers every slot name in the proxy: Podman's aardvark-dns answers nothing while it
+    /// reloads after a network change (the last replica's join has just made one), and a question nginx loses then leaves
+    /// that slot out for seconds — a CI run saw a fresh 3-replica stack on Podman answer from one replica right after
+    /// StackUp. Docker's DNS answers at once. Each lookup gives up after a second; 20 rounds at most, then the reload anyway
+    /// (nginx keeps asking on its own). An image without getent reloads at once.
+    /// </summary>
+    internal static string ResolveAgainScript(IReadOnlyList<string> slots) => AwaitDnsScript(slots) + "exec " + string.Join(' ', ReloadCommand);
+
+    /// <summary>
+    /// Shell that returns once the engine's DNS answers every one of <paramref name="slots"/> in the container (at most 20
+    /// rounds of a second's lookup; at once without getent). Also before a resolver wait on Podman, so that the wait counts
+    /// from a DNS that answers rather than from one still reloading after the joins.
+    /// </summary>
+    internal static string AwaitDnsScript(IReadOnlyList<string> slots) => slots.Count == 0 ? "" : "if command -v getent > /dev/null; then i=0; "
+        + $"while [ $i -lt 20 ] && ! RES_OPTIONS='timeout:1 attempts:1' getent hosts {string.Join(' ', slots)} > /dev/null; do i=$((i+1)); sleep 0.1; done; fi; ";
 
     /// <summary>Tells the proxy's nginx to reload its live config (both reloads above).</summary>
     private static readonly string[] ReloadCommand = ["nginx", "-c", NginxConfigWriter.ConfigPath, "-s", "reload"];

@@ -35,6 +35,11 @@ internal sealed record PlanStep(int Id, StepKind Kind, string Resource, string C
     /// replica's network alias, by rejoining it (nothing but the probe has talked to it yet); null elsewhere.
     /// </summary>
     public string? AliasNetwork { get; init; }
+    /// <summary>
+    /// AwaitResolver, where the engine's DNS keeps join-time names (Podman): the slot names that just changed hands, which the
+    /// engine's DNS must answer in the proxy before the wait counts (it drops questions while it reloads); empty elsewhere.
+    /// </summary>
+    public IReadOnlyList<string> Slots { get; init; } = [];
     public string Describe() => $"{Kind switch
     {
         StepKind.CreateNetwork => "create network",
@@ -79,4 +84,6 @@ internal sealed record ProxyCheck(string Network, string Url, Model.HealthProbe 
 {
     /// <summary>Each StackProject's route: a path under <see cref="Url"/>, and what passes there.</summary>
     public IReadOnlyList<Model.HealthProbe> Routes { get; init; } = [];
+    /// <summary>With <see cref="ResolveNow"/>: the slot names nginx is to resolve, which the engine's DNS must answer first.</summary>
+    public IReadOnlyList<string> Slots { get; init; } = [];
 }

@@ -497,7 +497,8 @@ internal static class Reconciler
                         _commit = _b.Add(StepKind.ReloadProxy, model.ProxyName, "configuration changed", _ready, commit: true, with: s => s with { Config = proxyConfig });
                     PlanMembership(_commit is { } reload ? [reload] : []);
                     if (_membershipChanges > 0)
-                        _resolved = _b.Add(StepKind.AwaitResolver, model.ProxyName, "let nginx resolve the changed replicas", _ready, commit: _commit is null);
+                        _resolved = _b.Add(StepKind.AwaitResolver, model.ProxyName, "let nginx resolve the changed replicas", _ready, commit: _commit is null,
+                            with: s => s with { Slots = observed.DnsFollowsRenames ? [] : _joining.Select(j => j.Name).ToList() });
                     _commit ??= _resolved;
                     if (_commit is null) Kept.Add(model.ProxyName);
                     return;
@@ -562,6 +563,7 @@ internal static class Reconciler
                     {
                         // Its health path where the prefix is removed (the path each replica passed), else the prefix itself.
                         Routes = model.Projects.Select(p => new HealthProbe(p.Route + (p.StripPrefix ? p.HealthPath : "/"), p.HealthStrict) { ReachesReplica = true }).ToList(),
+                        Slots = early ? _joining.Select(j => j.Name).ToList() : [],
                     },
                 });
         }
