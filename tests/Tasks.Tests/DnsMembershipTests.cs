@@ -61,9 +61,12 @@ public class DnsMembershipTests
         Assert.True(wait.ResolveNow);
         // The reload waits until the engine's DNS answers every slot name (Podman's drops questions while it reloads).
         Assert.Equal(["hello-app-1", "hello-app-2"], wait.Slots);
-        Assert.StartsWith("if command -v getent > /dev/null; then i=0; while [ $i -lt 20 ] && ! RES_OPTIONS='timeout:1 attempts:1' getent hosts hello-app-1 hello-app-2 > /dev/null;",
-            PlanExecutor.ResolveAgainScript(wait.Slots));
-        Assert.EndsWith("exec nginx -c /run/proxystack/nginx.conf -s reload", PlanExecutor.ResolveAgainScript(wait.Slots));
+        // Each slot must answer with its new replica's address (by name alone where the engine gives none).
+        var script = PlanExecutor.ResolveAgainScript([("hello-app-1", "10.89.0.13"), ("hello-app-2", null)]);
+        Assert.Contains("has() { RES_OPTIONS='timeout:1 attempts:1' getent ahostsv4 \"$1\" | grep -q \"^$2 \"; }; ", script);
+        Assert.Contains("slots_ok() { has hello-app-1 10.89.0.13 && getent hosts hello-app-2 > /dev/null && true; }; i=0; while [ $i -lt 20 ] && ! slots_ok;", script);
+        Assert.EndsWith("exec nginx -c /run/proxystack/nginx.conf -s reload", script);
+        Assert.Equal("exec nginx -c /run/proxystack/nginx.conf -s reload", PlanExecutor.ResolveAgainScript([]));
     }
 
     [Fact]
@@ -227,7 +230,7 @@ public class DnsMembershipTests
         {
             Assert.Empty(scratch.Build.Errors);
             // nginx was told to resolve again once the engine's DNS answered every slot of every set.
-            Assert.Contains(engine.Execs, e => e.StartsWith("hello-proxy: sh -c ", StringComparison.Ordinal) && e.Contains(" getent hosts hello-app-1 hello-api-1 > /dev/null;", StringComparison.Ordinal));
+            Assert.Contains(engine.Execs, e => e.StartsWith("hello-proxy: sh -c ", StringComparison.Ordinal) && e.Contains("slots_ok() { has hello-app-1 127.0.0.1 && has hello-api-1 127.0.0.1 && true; }", StringComparison.Ordinal));
             Assert.Equal(apiFailures + 1, nginx.Paths.Count(p => p == "/api/healthz"));
         }
         else
@@ -249,6 +252,7 @@ public class DnsMembershipTests
         Assert.True(resolver.IsCommit);
         // The wait counts from a DNS that answers every slot that changed hands (Podman's drops questions while it reloads).
         Assert.Equal(["hello-app-1", "hello-app-2", "hello-app-3"], resolver.Slots);
+        Assert.Equal("hello-net", resolver.AliasNetwork);
         Assert.All(Builders.Reconcile(Model(3), observed with { Dns = ProxyStack.Engine.EngineDns.FollowsRenames }).Plan.Steps.Where(s => s.Kind == StepKind.AwaitResolver), r => Assert.Empty(r.Slots));
         Assert.All(steps.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.Equal("hello-net", j.AliasNetwork));
         Assert.All(Builders.Reconcile(Model(3), observed with { Dns = ProxyStack.Engine.EngineDns.FollowsRenames }).Plan.Steps.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.Null(j.AliasNetwork));

@@ -266,7 +266,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                 break;
             case StepKind.WaitProxy:
                 await _waiter.WaitForProxyAsync(step.Resource, step.Proxy!.Network, step.Proxy.Url, step.Proxy.Health, timeout, ct,
-                    step.Proxy.ResolveNow ? c => ResolveAgainAsync(step.Resource, step.Proxy.Slots, c) : null, step.Proxy.Routes).ConfigureAwait(false);
+                    step.Proxy.ResolveNow ? c => ResolveAgainAsync(step.Resource, step.Proxy.Slots, step.Proxy.Network, c) : null, step.Proxy.Routes).ConfigureAwait(false);
                 break;
             case StepKind.ReloadProxy:
                 await ReloadAsync(step.Resource, step.Config!, ct).ConfigureAwait(false);
@@ -283,7 +283,8 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                     await engine.RejoinNetworkAsync(step.Resource, network, step.Resource, ct).ConfigureAwait(false);
                 break;
             case StepKind.AwaitResolver:
-                if (step.Slots.Count > 0) await engine.ExecAsync(step.Resource, ["sh", "-c", AwaitDnsScript(step.Slots)], ct).ConfigureAwait(false);
+                if (step.Slots.Count > 0)
+                    await engine.ExecAsync(step.Resource, ["sh", "-c", AwaitDnsScript(await SlotAddressesAsync(step.Slots, step.AliasNetwork!, ct).ConfigureAwait(false))], ct).ConfigureAwait(false);
                 await Task.Delay(ResolverTime, ct).ConfigureAwait(false);
                 break;
             case StepKind.StopContainer:
@@ -335,28 +336,37 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
     /// kill API: Docker 20.10 marks a container sent any signal that way as stopped by hand, and its restart policy then
     /// left the proxy down after an engine restart (FaultTests caught it).
     /// </summary>
-    private async Task ResolveAgainAsync(string proxy, IReadOnlyList<string> slots, CancellationToken ct)
+    private async Task ResolveAgainAsync(string proxy, IReadOnlyList<string> slots, string network, CancellationToken ct)
     {
-        var (exit, output) = await engine.ExecAsync(proxy, ["sh", "-c", ResolveAgainScript(slots)], ct).ConfigureAwait(false);
+        var addresses = await SlotAddressesAsync(slots, network, ct).ConfigureAwait(false);
+        var (exit, output) = await engine.ExecAsync(proxy, ["sh", "-c", ResolveAgainScript(addresses)], ct).ConfigureAwait(false);
         if (exit != 0) throw new ProxyReloadException(proxy, output);
     }
 
-    /// <summary>
-    /// The reload, once the engine's DNS answers every slot name in the proxy: Podman's aardvark-dns answers nothing while it
-    /// reloads after a network change (the last replica's join has just made one), and a question nginx loses then leaves
-    /// that slot out for seconds — a CI run saw a fresh 3-replica stack on Podman answer from one replica right after
-    /// StackUp. Docker's DNS answers at once. Each lookup gives up after a second; 20 rounds at most, then the reload anyway
-    /// (nginx keeps asking on its own). An image without getent reloads at once.
-    /// </summary>
-    internal static string ResolveAgainScript(IReadOnlyList<string> slots) => AwaitDnsScript(slots) + "exec " + string.Join(' ', ReloadCommand);
+    /// <summary>Each slot's replica's address on <paramref name="network"/> (null where the engine does not say).</summary>
+    private async Task<IReadOnlyList<(string Slot, string? Address)>> SlotAddressesAsync(IReadOnlyList<string> slots, string network, CancellationToken ct) =>
+        await Task.WhenAll(slots.Select(async slot => (slot, (await engine.InspectContainerAsync(slot, network, ct).ConfigureAwait(false))?.IpAddress))).ConfigureAwait(false);
 
     /// <summary>
-    /// Shell that returns once the engine's DNS answers every one of <paramref name="slots"/> in the container (at most 20
-    /// rounds of a second's lookup; at once without getent). Also before a resolver wait on Podman, so that the wait counts
-    /// from a DNS that answers rather than from one still reloading after the joins.
+    /// The reload, once the engine's DNS gives every slot name its new replica's address in the proxy: Podman's aardvark-dns
+    /// answers nothing while it reloads after a network change (the last replica's join has just made one), and a question
+    /// nginx loses then leaves that slot out for seconds — a CI run saw a fresh 3-replica stack on Podman answer from one
+    /// replica right after StackUp. Docker's DNS answers at once. Each lookup gives up after a second; 20 rounds at most,
+    /// then the reload anyway (nginx keeps asking on its own). An image without getent reloads at once.
     /// </summary>
-    internal static string AwaitDnsScript(IReadOnlyList<string> slots) => slots.Count == 0 ? "" : "if command -v getent > /dev/null; then i=0; "
-        + $"while [ $i -lt 20 ] && ! RES_OPTIONS='timeout:1 attempts:1' getent hosts {string.Join(' ', slots)} > /dev/null; do i=$((i+1)); sleep 0.1; done; fi; ";
+    internal static string ResolveAgainScript(IReadOnlyList<(string Slot, string? Address)> slots) => AwaitDnsScript(slots) + "exec " + string.Join(' ', ReloadCommand);
+
+    /// <summary>
+    /// Shell that returns once the engine's DNS, asked in the container, lists each slot's replica address among the slot
+    /// name's answers (only that it answers, where the address is unknown): at most 20 rounds of a second's lookup, at once
+    /// without getent. Also before a resolver wait on Podman, where a slot answers for its old replica too until that one
+    /// stops, so that the wait counts from a DNS that has the new replicas rather than from one still reloading.
+    /// </summary>
+    internal static string AwaitDnsScript(IReadOnlyList<(string Slot, string? Address)> slots) => slots.Count == 0 ? "" :
+        "if command -v getent > /dev/null; then "
+        + "has() { RES_OPTIONS='timeout:1 attempts:1' getent ahostsv4 \"$1\" | grep -q \"^$2 \"; }; "
+        + "slots_ok() { " + string.Concat(slots.Select(s => s.Address is { } a ? $"has {s.Slot} {a} && " : $"getent hosts {s.Slot} > /dev/null && ")) + "true; }; "
+        + "i=0; while [ $i -lt 20 ] && ! slots_ok; do i=$((i+1)); sleep 0.1; done; fi; ";
 
     /// <summary>Tells the proxy's nginx to reload its live config (both reloads above).</summary>
     private static readonly string[] ReloadCommand = ["nginx", "-c", NginxConfigWriter.ConfigPath, "-s", "reload"];

@@ -32,7 +32,8 @@ internal sealed record PlanStep(int Id, StepKind Kind, string Resource, string C
     public bool UndoByStarting { get; init; }
     /// <summary>
     /// JoinUpstream, where the engine's DNS keeps join-time names (Podman): the network on which the slot name is also made the
-    /// replica's network alias, by rejoining it (nothing but the probe has talked to it yet); null elsewhere.
+    /// replica's network alias, by rejoining it (nothing but the probe has talked to it yet); null elsewhere. AwaitResolver
+    /// there: the network on which <see cref="Slots"/>' replicas' addresses are read.
     /// </summary>
     public string? AliasNetwork { get; init; }
     /// <summary>

@@ -498,7 +498,11 @@ internal static class Reconciler
                     PlanMembership(_commit is { } reload ? [reload] : []);
                     if (_membershipChanges > 0)
                         _resolved = _b.Add(StepKind.AwaitResolver, model.ProxyName, "let nginx resolve the changed replicas", _ready, commit: _commit is null,
-                            with: s => s with { Slots = observed.DnsFollowsRenames ? [] : _joining.Select(j => j.Name).ToList() });
+                            with: s => s with
+                            {
+                                Slots = observed.DnsFollowsRenames ? [] : _joining.Select(j => j.Name).ToList(),
+                                AliasNetwork = observed.DnsFollowsRenames ? null : StackNetworking.ContainerNetwork(model),
+                            });
                     _commit ??= _resolved;
                     if (_commit is null) Kept.Add(model.ProxyName);
                     return;
