@@ -38,6 +38,15 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
     /// </summary>
     public static readonly TimeSpan ResolverTime = TimeSpan.FromSeconds(StackNetworking.ResolveValidSeconds + 2);
 
+    /// <summary>
+    /// The same where the engine's DNS drops questions while it reloads (Podman), counted from the moment it answers with the
+    /// new replicas: one question nginx loses then costs its 1 s resolver_timeout and 1 s before it asks again (nginx's
+    /// retry after a failed question), so 2 s more. Measured: with <see cref="ResolverTime"/> alone, PodmanTests' redeploy
+    /// failed about one run in four with "no live upstreams" and only the old replicas' addresses in nginx's log, while the
+    /// proxy's own lookups already listed the new ones.
+    /// </summary>
+    public static readonly TimeSpan ResolverTimeWhereDnsDrops = ResolverTime + TimeSpan.FromSeconds(2);
+
     private readonly ReadinessWaiter _waiter = new(engine, log, relay);
 
     /// <summary>Per-phase timings of the last <see cref="ExecuteAsync"/>, logged as its last detail line.</summary>
@@ -285,7 +294,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
             case StepKind.AwaitResolver:
                 if (step.Slots.Count > 0)
                     await engine.ExecAsync(step.Resource, ["sh", "-c", AwaitDnsScript(await SlotAddressesAsync(step.Slots, step.AliasNetwork!, ct).ConfigureAwait(false))], ct).ConfigureAwait(false);
-                await Task.Delay(ResolverTime, ct).ConfigureAwait(false);
+                await Task.Delay(step.Slots.Count > 0 ? ResolverTimeWhereDnsDrops : ResolverTime, ct).ConfigureAwait(false);
                 break;
             case StepKind.StopContainer:
                 await engine.StopContainerAsync(step.Resource, StopTimeout, ct).ConfigureAwait(false);
