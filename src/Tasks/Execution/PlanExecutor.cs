@@ -42,7 +42,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
     /// The same where the engine's DNS drops questions while it reloads (Podman), counted from the moment it answers with the
     /// new replicas: one question nginx loses then costs its 1 s resolver_timeout and 1 s before it asks again (nginx's
     /// retry after a failed question), so 2 s more. Measured: with <see cref="ResolverTime"/> alone, PodmanTests' redeploy
-    /// failed about one run in four with "no live upstreams" and only the old replicas' addresses in nginx's log, while the
+    /// failed about one run in five with "no live upstreams" and only the old replicas' addresses in nginx's log, while the
     /// proxy's own lookups already listed the new ones.
     /// </summary>
     public static readonly TimeSpan ResolverTimeWhereDnsDrops = ResolverTime + TimeSpan.FromSeconds(2);
