@@ -188,10 +188,8 @@ internal static class NginxConfigWriter
         "proxy_set_header X-Forwarded-Proto $scheme;",
         "proxy_set_header Upgrade $http_upgrade;",
         "proxy_set_header Connection $connection_upgrade;",
-        "# A dead replica refuses or drops the connection: try the next one instead of failing the request. A removed one",
-        "# answers nothing at all; after a second (a connect on the stack's network takes well under a millisecond) the",
-        "# request moves on, in time for clients that give up after 2 s.",
-        "proxy_connect_timeout 1s;",
+        "# A dead replica refuses or drops the connection: try the next one instead of failing the request.",
+        "proxy_connect_timeout 2s;",
         "proxy_next_upstream error timeout http_502 http_503 http_504;",
         "proxy_next_upstream_tries 0;",
         "proxy_next_upstream_timeout 10s;");
@@ -214,7 +212,7 @@ internal static class NginxConfigWriter
             $"grpc_read_timeout {timeout}s;",
             $"grpc_send_timeout {timeout}s;",
             "# A dead replica refuses or drops the connection: try the next one instead of failing the call.",
-            "grpc_connect_timeout 1s;",
+            "grpc_connect_timeout 2s;",
             "grpc_next_upstream error timeout http_502 http_503 http_504;",
             "grpc_next_upstream_tries 0;",
             "grpc_next_upstream_timeout 10s;");
