@@ -52,14 +52,36 @@ public sealed class BringUpFaultTests(SharedSample shared) : StackTest
     [DockerFact]
     public async Task Two_bring_ups_of_one_stack_at_once_give_one_stack_without_duplicates()
     {
-        var both = await Task.WhenAll(shared.Sample.BuildAsync("StackUp", Props(3)), shared.Sample.BuildAsync("StackUp", Props(3)));
-        Assert.All(both, r => Assert.True(r.ExitCode == 0, r.ToString()));
+        // Both start while the stack's lock is held (as a third bring-up would hold it), so they meet at the lock whatever
+        // their start-up times: started side by side and left alone, the first once finished before the second had asked
+        // (a full run, 2026-12-02). Each waits; once the lock is free they run one after the other.
+        var lockPath = ProxyStack.Execution.StackLock.PathFor(Stack);
+        using (var held = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose))
+        {
+            File.WriteAllText(lockPath + ".holder", $"pid {Environment.ProcessId}: the test");
+            var args = new List<string> { "build", shared.Sample.ProjectFile, "-t:StackUp", "-nologo", "-v:n", "-tl:off", "-nr:false",
+                $"-p:StackRegistryMirror={Repository.Mirror}" };
+            // Restored once before, never by two builds at once.
+            if (!File.Exists(Path.Combine(shared.Sample.Directory, "obj", "project.assets.json"))) Assert.Equal(0, (await shared.Sample.BuildAsync("Restore")).ExitCode);
+            args.Add("--no-restore");
+            args.AddRange(Props(3).Select(p => $"-p:{p.Key}={p.Value}"));
+            using var first = RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory, args));
+            using var second = RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory, args));
+            foreach (var build in new[] { first, second })
+                Assert.True(await build.WaitForOutputAsync($"Stack '{Stack}': waiting for another bring-up or teardown of this stack to finish (pid {Environment.ProcessId}: the test)", TimeSpan.FromMinutes(3)), build.Output);
+            File.Delete(lockPath + ".holder");
+            held.Dispose();
+            foreach (var build in new[] { first, second })
+            {
+                var exit = await build.WaitForExitAsync(TimeSpan.FromMinutes(3));
+                Assert.True(exit == 0, $"exit {exit}\n{build.Output}");
+            }
+        }
         var names = (await Probe.ContainersAsync(Stack)).Select(c => c.Names[0].TrimStart('/')).Order().ToList();
         Assert.Equal([$"{Stack}-app-1", $"{Stack}-app-2", $"{Stack}-app-3", $"{Stack}-proxy"], names);
         Assert.Single(await Probe.NetworksAsync(Stack));
-        // They ran one after the other: one waited for the other's lock. Each deploys the image id its own build produced, so
-        // all replicas run one image — the last one applied.
-        Assert.Contains(both, r => r.Output.Contains($"Stack '{Stack}': waiting for another bring-up or teardown of this stack to finish (pid "));
+        // They ran one after the other, the lock's work. Each deploys the image id its own build produced, so all replicas
+        // run one image — the last one applied.
         var images = new HashSet<string>();
         foreach (var c in (await Probe.ContainersAsync(Stack)).Where(c => c.Labels["proxystack.role"] == "app")) images.Add((await Probe.InspectAsync(c.ID)).Image);
         Assert.Single(images);
