@@ -10,7 +10,8 @@ internal static class Repository
     public static string Root { get; } = Metadata("RepositoryRoot");
     public static string Configuration { get; } = Metadata("Configuration");
     public static string File(params string[] parts) => Path.Combine([Root, .. parts]);
-    public static string TasksAssembly => File("src", "Tasks", "bin", Configuration, "net10.0", "ProxyStack.Tasks.dll");
+    /// <summary>The tasks as the package ships them (ProxyStack.Integration.Tests.csproj lays them out after its build).</summary>
+    public static string TasksAssembly { get; } = Path.Combine(Metadata("TasksLayout"), "ProxyStack.Tasks.dll");
 
     /// <summary>The registry mirror the tests use: CI and this machine have no route to public registries.</summary>
     public static string Mirror => Environment.GetEnvironmentVariable("PROXYSTACK_TEST_MIRROR") ?? "localhost:5000";
