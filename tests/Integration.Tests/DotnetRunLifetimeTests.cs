@@ -58,13 +58,9 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
                 // task was still finishing): it never keeps serving.
                 if (signal == Cli.SIGINT) Assert.True(exit is not null, $"Ctrl-C at '{moment}' did not end dotnet run:\n{run.Output}");
             }
-            var gone = false;
-            for (var i = 0; i < 120 && !gone; i++)
-            {
-                gone = (await Probe.ContainersAsync(Stack)).Count == 0 && (await Probe.NetworksAsync(Stack)).Count == 0;
-                if (!gone) await Task.Delay(250);
-            }
-            Assert.True(gone, $"signal {signal} at '{moment}' left: {string.Join(", ", (await Probe.ContainersAsync(Stack)).Select(c => c.Names[0]))}");
+            await Probe.WaitUntilGoneAsync(Stack, TimeSpan.FromSeconds(30));
+            var left = (await Probe.ContainersAsync(Stack)).Select(c => c.Names[0]).Concat((await Probe.NetworksAsync(Stack)).Select(n => n.Name)).ToList();
+            Assert.True(left.Count == 0, $"signal {signal} at '{moment}' left: {string.Join(", ", left)}");
             await Task.Delay(1500);
             Assert.Empty(ProxyStackProcesses(" run "));
         }
@@ -161,8 +157,7 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
         // Ctrl-C in the terminal (a SIGINT sent to the group without one is not what dotnet watch sees from a keyboard).
         watch.PressCtrlC();
         Assert.True(await watch.WaitForExitAsync(TimeSpan.FromSeconds(60)) is not null, watch.Output);
-        deadline = DateTime.UtcNow.AddSeconds(30);
-        while ((await Probe.ContainersAsync(Stack)).Count > 0 && DateTime.UtcNow < deadline) await Task.Delay(500);
+        await Probe.WaitUntilGoneAsync(Stack, TimeSpan.FromSeconds(30));
         Assert.Empty(await Probe.ContainersAsync(Stack));
         Assert.Empty(await Probe.NetworksAsync(Stack));
     }

@@ -127,8 +127,7 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         Cli.SignalGroup(run.Id, Cli.SIGINT);
         Assert.NotNull(await run.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         // The stack belongs to the run: once `dotnet run` has gone, the reaper removes it.
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while ((await Probe.ContainersAsync(Stack)).Count > 0 && DateTime.UtcNow < deadline) await Task.Delay(500);
+        await Probe.WaitUntilGoneAsync(Stack, TimeSpan.FromSeconds(30));
         Assert.Empty(await Probe.ContainersAsync(Stack));
         Assert.Empty(await Probe.NetworksAsync(Stack));
     }

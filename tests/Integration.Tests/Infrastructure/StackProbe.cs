@@ -29,6 +29,18 @@ public sealed class StackProbe : IDisposable
     public async Task<IList<NetworkResponse>> NetworksAsync(string stack) =>
         await _client.Networks.ListNetworksAsync(new NetworksListParameters { Filters = Label(stack) });
 
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> for a stack that something else removes (the reaper, after its `dotnet run`
+    /// has gone) to have no container and no network left: the network goes after the last container, so waiting for the
+    /// containers alone and then asserting the network raced (seen on a busy 2-core run).
+    /// </summary>
+    public async Task WaitUntilGoneAsync(string stack, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (((await ContainersAsync(stack)).Count > 0 || (await NetworksAsync(stack)).Count > 0) && DateTime.UtcNow < deadline)
+            await Task.Delay(500);
+    }
+
     /// <summary>Images built for the stack: they carry proxystack.image-of (never the ownership label, see StackLabels).</summary>
     public async Task<IList<ImagesListResponse>> ImagesAsync(string stack) =>
         await _client.Images.ListImagesAsync(new ImagesListParameters
