@@ -55,21 +55,15 @@ public sealed class BringUpFaultTests(SharedSample shared) : StackTest
         // Both start while the stack's lock is held (as a third bring-up would hold it), so they meet at the lock whatever
         // their start-up times: started side by side and left alone, the first once finished before the second had asked
         // (a full run, 2026-12-02). Each waits; once the lock is free they run one after the other.
-        var lockPath = ProxyStack.Execution.StackLock.PathFor(Stack);
-        using (var held = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose))
+        using (var held = await ProxyStack.Execution.StackLock.AcquireAsync(Stack, new NullStackLog(), TimeSpan.FromMinutes(1), CancellationToken.None))
         {
-            File.WriteAllText(lockPath + ".holder", $"pid {Environment.ProcessId}: the test");
-            var args = new List<string> { "build", shared.Sample.ProjectFile, "-t:StackUp", "-nologo", "-v:n", "-tl:off", "-nr:false",
-                $"-p:StackRegistryMirror={Repository.Mirror}" };
             // Restored once before, never by two builds at once.
             if (!File.Exists(Path.Combine(shared.Sample.Directory, "obj", "project.assets.json"))) Assert.Equal(0, (await shared.Sample.BuildAsync("Restore")).ExitCode);
-            args.Add("--no-restore");
-            args.AddRange(Props(3).Select(p => $"-p:{p.Key}={p.Value}"));
+            var args = shared.Sample.BuildArguments("StackUp", Props(3));
             using var first = RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory, args));
             using var second = RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory, args));
             foreach (var build in new[] { first, second })
-                Assert.True(await build.WaitForOutputAsync($"Stack '{Stack}': waiting for another bring-up or teardown of this stack to finish (pid {Environment.ProcessId}: the test)", TimeSpan.FromMinutes(3)), build.Output);
-            File.Delete(lockPath + ".holder");
+                Assert.True(await build.WaitForOutputAsync($"Stack '{Stack}': waiting for another bring-up or teardown of this stack to finish (pid {Environment.ProcessId}: ", TimeSpan.FromMinutes(3)), build.Output);
             held.Dispose();
             foreach (var build in new[] { first, second })
             {
@@ -95,9 +89,10 @@ public sealed class BringUpFaultTests(SharedSample shared) : StackTest
 
     private async Task InterruptStackUp(int signal, bool group)
     {
-        using var build = RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory,
-            ["build", shared.Sample.ProjectFile, "-t:StackUp", "-nologo", "-v:n", "-tl:off", "-nr:false", $"-p:StackRegistryMirror={Repository.Mirror}",
-             $"-p:StackName={Stack}", $"-p:StackHostPort={Port}", "-p:StackReplicas=2", "-p:StackHealthPath=/never-there", "-p:StackReadyTimeout=120"]));
+        using var build = RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory, shared.Sample.BuildArguments("StackUp", new Dictionary<string, string>
+        {
+            ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "2", ["StackHealthPath"] = "/never-there", ["StackReadyTimeout"] = "120",
+        })));
         Assert.True(await build.WaitForOutputAsync($"wait ready {Stack}-app-", TimeSpan.FromMinutes(3)), build.Output);
         await Task.Delay(1000);
         Assert.NotEmpty(await Probe.ContainersAsync(Stack));
