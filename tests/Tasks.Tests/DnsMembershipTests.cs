@@ -127,6 +127,7 @@ public class DnsMembershipTests
         Assert.DoesNotContain("drain", text);
         var steps = result.Plan.Steps;
         var resolver = Assert.Single(steps, s => s.Kind == StepKind.AwaitResolver);
+        Assert.Equal(StackNetworking.ResolverTime, resolver.Wait);
         Assert.Equal(["hello-app-3", "hello-app-2"], steps.Where(s => s.Kind == StepKind.RetireContainer).Select(s => s.Resource));
         Assert.All(steps.Where(s => s.Kind == StepKind.StopContainer), s =>
         {
@@ -151,6 +152,8 @@ public class DnsMembershipTests
         var retires = steps.Where(s => s.Kind == StepKind.RetireContainer).ToList();
         Assert.Equal(3, retires.Count);
         var between = Assert.Single(steps, s => s.Kind == StepKind.AwaitResolver && !s.IsCommit);
+        Assert.Equal(StackNetworking.ResolverTime, between.Wait);
+        Assert.Equal(StackNetworking.ResolverTime, resolver.Wait);
         Assert.Equal([steps.Single(s => s.Kind == StepKind.JoinUpstream && s.Resource == retires[0].Resource).Id], between.DependsOn);
         Assert.DoesNotContain(between.Id, retires[0].DependsOn);
         Assert.All(retires.Skip(1), r => Assert.Contains(between.Id, r.DependsOn));
@@ -253,7 +256,13 @@ public class DnsMembershipTests
         // The wait counts from a DNS that answers every slot that changed hands (Podman's drops questions while it reloads).
         Assert.Equal(["hello-app-1", "hello-app-2", "hello-app-3"], resolver.Slots);
         Assert.Equal("hello-net", resolver.AliasNetwork);
-        Assert.All(Builders.Reconcile(Model(3), observed with { Dns = ProxyStack.Engine.EngineDns.FollowsRenames }).Plan.Steps.Where(s => s.Kind == StepKind.AwaitResolver), r => Assert.Empty(r.Slots));
+        // The planner, which saw the engine's DNS, decides the wait; the executor only waits it.
+        Assert.Equal(StackNetworking.ResolverTimeWhereDnsDrops, resolver.Wait);
+        Assert.All(Builders.Reconcile(Model(3), observed with { Dns = ProxyStack.Engine.EngineDns.FollowsRenames }).Plan.Steps.Where(s => s.Kind == StepKind.AwaitResolver), r =>
+        {
+            Assert.Empty(r.Slots);
+            Assert.Equal(StackNetworking.ResolverTime, r.Wait);
+        });
         Assert.All(steps.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.Equal("hello-net", j.AliasNetwork));
         Assert.All(Builders.Reconcile(Model(3), observed with { Dns = ProxyStack.Engine.EngineDns.FollowsRenames }).Plan.Steps.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.Null(j.AliasNetwork));
         var waits = steps.Where(s => s.Kind == StepKind.WaitReady).Select(s => s.Id).ToHashSet();

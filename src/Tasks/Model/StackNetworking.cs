@@ -59,6 +59,24 @@ internal static class StackNetworking
     public const int ResolveValidSeconds = 1;
 
     /// <summary>
+    /// How long nginx can take to see a slot change hands: a re-resolved upstream server asks again (validity + 1) seconds
+    /// after each answer (nginx's upstream zone timer, in whole seconds: 2 s with <see cref="ResolveValidSeconds"/>
+    /// of 1), and the question itself and a busy worker's timers add to that. A second of margin: with exactly 2 s, a loaded
+    /// 2-core machine saw nginx still hold a stopped replica's address (a GET 502 in WholeApplicationTests, and a twin
+    /// upstream's POSTs failing "no live upstreams" in every Podman run).
+    /// </summary>
+    public static readonly TimeSpan ResolverTime = TimeSpan.FromSeconds(ResolveValidSeconds + 2);
+
+    /// <summary>
+    /// The same where the engine's DNS drops questions while it reloads (Podman), counted from the moment it answers with the
+    /// new replicas: one question nginx loses then costs its 1 s resolver_timeout and 1 s before it asks again (nginx's
+    /// retry after a failed question), so 2 s more. Measured: with <see cref="ResolverTime"/> alone, PodmanTests' redeploy
+    /// failed about one run in five with "no live upstreams" and only the old replicas' addresses in nginx's log, while the
+    /// proxy's own lookups already listed the new ones.
+    /// </summary>
+    public static readonly TimeSpan ResolverTimeWhereDnsDrops = ResolverTime + TimeSpan.FromSeconds(2);
+
+    /// <summary>
     /// nginx's upstream servers: with DNS membership every slot name a replica can hold (1 to the most replicas a stack may
     /// have), re-resolved, so the config never depends on StackReplicas; otherwise each replica by name or loopback port.
     /// </summary>

@@ -41,6 +41,12 @@ internal sealed record PlanStep(int Id, StepKind Kind, string Resource, string C
     /// engine's DNS must answer in the proxy before the wait counts (it drops questions while it reloads); empty elsewhere.
     /// </summary>
     public IReadOnlyList<string> Slots { get; init; } = [];
+    /// <summary>
+    /// AwaitResolver: how long nginx's resolver is given to see the change, after <see cref="Slots"/> (if any) resolve in the
+    /// proxy — <see cref="Model.StackNetworking.ResolverTime"/>, or <see cref="Model.StackNetworking.ResolverTimeWhereDnsDrops"/> where
+    /// the planner saw that the engine's DNS drops questions while it reloads.
+    /// </summary>
+    public TimeSpan Wait { get; init; }
     public string Describe() => $"{Kind switch
     {
         StepKind.CreateNetwork => "create network",

@@ -204,6 +204,8 @@ internal static class Reconciler
         private bool _membershipPlanned;
         /// <summary>DNS membership: the slots whose new replica takes the name once it is ready (its WaitReady step), and the old holder if any.</summary>
         private readonly List<(string Name, string Cause, ObservedContainer? Old, int Ready)> _joining = [];
+        /// <summary>The slot names new replicas take (DNS membership).</summary>
+        private List<string> JoiningSlots => [.. _joining.Select(j => j.Name)];
         private int[] _netDeps = [];
         private bool _netExists;
         /// <summary>
@@ -429,7 +431,8 @@ internal static class Reconciler
                 _ready.Add(join);
                 _membershipChanges++;
                 if (old is not null && settled is null && handOvers > 1)
-                    settled = _b.Add(StepKind.AwaitResolver, model.ProxyName, $"let nginx resolve {name} before the other slots change hands", [join]);
+                    settled = _b.Add(StepKind.AwaitResolver, model.ProxyName, $"let nginx resolve {name} before the other slots change hands", [join],
+                        with: s => s with { Wait = StackNetworking.ResolverTime });
             }
             foreach (var surplus in _ours.Where(c => IsSurplus(c) && c.Replica is { } r && SetOf(c) is { } set && c.Name == set.AppName(r)).OrderByDescending(c => c.Replica))
             {
@@ -500,8 +503,9 @@ internal static class Reconciler
                         _resolved = _b.Add(StepKind.AwaitResolver, model.ProxyName, "let nginx resolve the changed replicas", _ready, commit: _commit is null,
                             with: s => s with
                             {
-                                Slots = observed.DnsFollowsRenames ? [] : _joining.Select(j => j.Name).ToList(),
+                                Slots = observed.DnsFollowsRenames ? [] : JoiningSlots,
                                 AliasNetwork = observed.DnsFollowsRenames ? null : StackNetworking.ContainerNetwork(model),
+                                Wait = observed.DnsFollowsRenames || _joining.Count == 0 ? StackNetworking.ResolverTime : StackNetworking.ResolverTimeWhereDnsDrops,
                             });
                     _commit ??= _resolved;
                     if (_commit is null) Kept.Add(model.ProxyName);
@@ -567,7 +571,7 @@ internal static class Reconciler
                     {
                         // Its health path where the prefix is removed (the path each replica passed), else the prefix itself.
                         Routes = model.Projects.Select(p => new HealthProbe(p.Route + (p.StripPrefix ? p.HealthPath : "/"), p.HealthStrict) { ReachesReplica = true }).ToList(),
-                        Slots = early ? _joining.Select(j => j.Name).ToList() : [],
+                        Slots = early ? JoiningSlots : [],
                     },
                 });
         }
@@ -607,7 +611,8 @@ internal static class Reconciler
                 // too) have seen the rename.
                 List<int> after = !_dns || proxies.Contains(name) ? [drain ??= _b.Add(StepKind.Drain, model.ProxyName, "let in-flight requests finish", committed)]
                     : _membershipChanges == 0 ? committed
-                    : [_resolved ??= _b.Add(StepKind.AwaitResolver, model.ProxyName, "let nginx resolve the changed replicas", committed)];
+                    : [_resolved ??= _b.Add(StepKind.AwaitResolver, model.ProxyName, "let nginx resolve the changed replicas", committed,
+                        with: s => s with { Wait = StackNetworking.ResolverTime })];
                 var stop = _b.Add(StepKind.StopContainer, name, cause, after);
                 removed.Add(_b.Add(StepKind.RemoveContainer, name, cause, [stop]));
             }
