@@ -14,11 +14,12 @@ export PROXYSTACK_TEST_MIRROR=${PROXYSTACK_TEST_MIRROR:-localhost:5000}
 # This run's tag goes into every integration test's stack name (pst-<tag>-…), so the leak check counts what this run left
 # and not what an earlier, killed run (or one running beside it on the same engine) did.
 export PROXYSTACK_TEST_RUN=${PROXYSTACK_TEST_RUN:-r$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')}
-# Builds share one compiler server, as on a developer's machine (some CI images turn it off); it is stopped afterwards, so
-# the run leaves no process behind.
+# Builds share one compiler server, as on a developer's machine (some CI images turn it off), and most tests' builds the
+# MSBuild server (tests/Integration.Tests/Infrastructure/Cli.cs says which); all are stopped afterwards, so the run leaves
+# no process behind.
 export UseSharedCompilation=true
 dotnet test Tasks.sln -nologo --results-directory "$results" --logger "trx" --logger "console;verbosity=normal" 2>&1 \
   | grep -vE '/reference:|^\s*$'
 test_rc=${PIPESTATUS[0]}
-dotnet build-server shutdown --vbcscompiler > /dev/null 2>&1 || true
+dotnet build-server shutdown > /dev/null 2>&1 || true
 exec bash build/test-summary.sh "$results" "$test_rc"

@@ -9,13 +9,26 @@ internal static partial class Cli
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);
 
-    public static ProcessStartInfo Dotnet(string workingDirectory, IEnumerable<string> args, IDictionary<string, string>? env = null)
+    /// <param name="buildServer">
+    /// Whether `dotnet build` may hand the build to the MSBuild server, the resident process the .NET 11 SDK uses by default
+    /// (and MSBuild's worker nodes stay for the next build): for builds whose outcome is asserted, not how their process ends.
+    /// Otherwise (the default, and the .NET 10 CLI's) the build runs in the `dotnet` process the test starts and signals, with
+    /// nodes of its own. Both are shut down at the end of build/test.sh.
+    /// </param>
+    public static ProcessStartInfo Dotnet(string workingDirectory, IEnumerable<string> args, IDictionary<string, string>? env = null, bool buildServer = false)
     {
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_NOLOGO"] = "1";
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        psi.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        psi.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = buildServer ? "1" : "0";
+        if (buildServer)
+        {
+            psi.Environment.Remove("MSBUILDDISABLENODEREUSE");
+            // Set by `dotnet test` for its own test host, inherited here, and one of MSBuild's reasons to build without the server.
+            psi.Environment.Remove("MSBUILDENSURESTDOUTFORTASKPROCESSES");
+        }
+        else psi.Environment["MSBUILDDISABLENODEREUSE"] = "1";
         // A user's default, which this machine's environment turns off: every compile then starts a compiler of its own
         // (measured: an edit and StackUp 3 s of CPU and 2.5 s more, a fresh copy's first StackUp 4–5 s of CPU more). The
         // compiler server the builds share is shut down at the end of build/test.sh.
