@@ -72,6 +72,8 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
             Assert.Empty(await Probe.NetworksAsync(Stack));
             await Task.Delay(1000); // the reaper's pass, after `dotnet run` has gone
             Assert.True((await Probe.InspectAsync(bystander.ID)).State.Running);
+            // Nor does the run leave its registration folder in the temp folder.
+            Assert.False(Directory.Exists(ProxyStack.Execution.RunRegistry.FolderFor(Stack)), ProxyStack.Execution.RunRegistry.FolderFor(Stack));
         }
         finally
         {

@@ -23,9 +23,17 @@ internal static class RunRegistry
         return true;
     }
 
+    /// <summary>
+    /// Removes <paramref name="pid"/>'s registration, and the stack's folder once it holds none, so that runs leave nothing in
+    /// the temp folder. Called under the stack lock, as <see cref="Register"/> is, so no registration races the removal.
+    /// </summary>
     public static void Unregister(string stack, int pid)
     {
-        try { File.Delete(Path.Combine(FolderFor(stack), pid.ToString(CultureInfo.InvariantCulture))); }
+        try
+        {
+            File.Delete(Path.Combine(FolderFor(stack), pid.ToString(CultureInfo.InvariantCulture)));
+            if (Directory.Exists(FolderFor(stack)) && !Directory.EnumerateFileSystemEntries(FolderFor(stack)).Any()) Directory.Delete(FolderFor(stack));
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
