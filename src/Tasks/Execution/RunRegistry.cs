@@ -29,10 +29,11 @@ internal static class RunRegistry
     /// </summary>
     public static void Unregister(string stack, int pid)
     {
+        var folder = FolderFor(stack);
         try
         {
-            File.Delete(Path.Combine(FolderFor(stack), pid.ToString(CultureInfo.InvariantCulture)));
-            if (Directory.Exists(FolderFor(stack)) && !Directory.EnumerateFileSystemEntries(FolderFor(stack)).Any()) Directory.Delete(FolderFor(stack));
+            File.Delete(Path.Combine(folder, pid.ToString(CultureInfo.InvariantCulture)));
+            if (Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any()) Directory.Delete(folder);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }

@@ -500,13 +500,18 @@ internal static class Reconciler
                         _commit = _b.Add(StepKind.ReloadProxy, model.ProxyName, "configuration changed", _ready, commit: true, with: s => s with { Config = proxyConfig });
                     PlanMembership(_commit is { } reload ? [reload] : []);
                     if (_membershipChanges > 0)
+                    {
+                        // Where the engine's DNS drops questions (Podman), the wait counts from a DNS that answers every slot that
+                        // changed hands, and is longer.
+                        List<string> slots = observed.DnsFollowsRenames ? [] : JoiningSlots;
                         _resolved = _b.Add(StepKind.AwaitResolver, model.ProxyName, "let nginx resolve the changed replicas", _ready, commit: _commit is null,
                             with: s => s with
                             {
-                                Slots = observed.DnsFollowsRenames ? [] : JoiningSlots,
+                                Slots = slots,
                                 AliasNetwork = observed.DnsFollowsRenames ? null : StackNetworking.ContainerNetwork(model),
-                                Wait = observed.DnsFollowsRenames || _joining.Count == 0 ? StackNetworking.ResolverTime : StackNetworking.ResolverTimeWhereDnsDrops,
+                                Wait = slots.Count > 0 ? StackNetworking.ResolverTimeWhereDnsDrops : StackNetworking.ResolverTime,
                             });
+                    }
                     _commit ??= _resolved;
                     if (_commit is null) Kept.Add(model.ProxyName);
                     return;

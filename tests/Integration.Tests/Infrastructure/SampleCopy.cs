@@ -79,10 +79,18 @@ public sealed class SampleCopy : IDisposable
         Cli.RunAsync(Cli.Dotnet(Directory, BuildArguments(target, properties, verbosity), env, buildServer: true), timeout);
 
     /// <summary>The command line of <see cref="BuildAsync"/>, for a test that starts the build itself (to signal it, or to run two at once).</summary>
-    public List<string> BuildArguments(string target, IDictionary<string, string>? properties = null, string verbosity = "n")
+    public List<string> BuildArguments(string target, IDictionary<string, string>? properties = null, string verbosity = "n") =>
+        BuildCommand(ProjectFile, target, properties, restored: File.Exists(Path.Combine(Directory, "obj", "project.assets.json")), verbosity);
+
+    /// <summary>
+    /// The tests' one `dotnet build -t:&lt;target&gt;` command line for a project: the mirror always set, --no-restore once the
+    /// project was restored (see <see cref="BuildAsync"/>), the properties, and the verbosity when one is given.
+    /// </summary>
+    public static List<string> BuildCommand(string projectFile, string target, IDictionary<string, string>? properties, bool restored, string? verbosity = null)
     {
-        var args = new List<string> { "build", ProjectFile, $"-t:{target}", "-nologo", $"-v:{verbosity}", "-tl:off", $"-p:StackRegistryMirror={Repository.Mirror}" };
-        if (File.Exists(Path.Combine(Directory, "obj", "project.assets.json"))) args.Add("--no-restore");
+        var args = new List<string> { "build", projectFile, $"-t:{target}", "-nologo", "-tl:off", $"-p:StackRegistryMirror={Repository.Mirror}" };
+        if (verbosity is not null) args.Add($"-v:{verbosity}");
+        if (restored) args.Add("--no-restore");
         foreach (var (k, v) in properties ?? new Dictionary<string, string>()) args.Add($"-p:{k}={v}");
         return args;
     }

@@ -32,12 +32,10 @@ public sealed class TemplateProject : IDisposable
     /// <summary>`dotnet build -t:&lt;target&gt;` with the given properties, the mirror always set.</summary>
     public Task<ProcessResult> BuildAsync(string target, IDictionary<string, string> properties)
     {
-        var args = new List<string> { "build", ProjectFile, $"-t:{target}", "-nologo", "-tl:off", $"-p:StackRegistryMirror={Repository.Mirror}" };
         // Restored by its first build (with the Sdk line: `dotnet new`'s own restore knew nothing of it); later builds change no
         // package (see SampleCopy.BuildAsync).
-        if (_built) args.Add("--no-restore");
+        var args = SampleCopy.BuildCommand(ProjectFile, target, properties, restored: _built);
         _built = true;
-        foreach (var (k, v) in properties) args.Add($"-p:{k}={v}");
         return Cli.RunAsync(Cli.Dotnet(Directory, args, buildServer: true), TimeSpan.FromMinutes(5));
     }
 
