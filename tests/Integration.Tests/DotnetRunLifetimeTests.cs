@@ -81,7 +81,7 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
         Assert.True(down.ExitCode == 0, down.ToString());
         Assert.Contains($"Stack '{Stack}': removed 4 resource(s).", down.Output);
         // The killed run's registration went with its stack: nothing of it is left in the temp folder.
-        Assert.False(Directory.Exists(Path.Combine(Path.GetTempPath(), $"proxystack-{Stack}.runs")), "StackDown left the killed run's registration");
+        Assert.False(Directory.Exists(ProxyStack.Execution.RunRegistry.FolderFor(Stack)), "StackDown left the killed run's registration");
     }
 
     private List<int> ProxyStackProcessIds(string verb) => Directory.EnumerateDirectories("/proc")

@@ -407,6 +407,10 @@ public sealed class TrustTests : IDisposable
             Assert.Equal([Environment.ProcessId], RunRegistry.OthersAlive(stack, 1));
             // A registration whose process is gone (or whose pid was reused) does not count, and is cleaned up.
             File.WriteAllText(Path.Combine(RunRegistry.FolderFor(stack), "999999"), "12345");
+            // StackDown's pruning: the ended run leaves, the live one stays.
+            Assert.Equal([Environment.ProcessId], RunRegistry.RemoveEnded(stack));
+            Assert.False(File.Exists(Path.Combine(RunRegistry.FolderFor(stack), "999999")));
+            File.WriteAllText(Path.Combine(RunRegistry.FolderFor(stack), "999999"), "12345");
             RunRegistry.Unregister(stack, Environment.ProcessId);
             Assert.Empty(RunRegistry.OthersAlive(stack, 1));
             // The last registration gone, the stack's folder goes too: runs leave nothing in the temp folder.

@@ -38,19 +38,26 @@ internal static class RunRegistry
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
-    /// <summary>Registered runs other than <paramref name="pid"/> whose process is still alive (stale entries are removed).</summary>
-    public static IReadOnlyList<int> OthersAlive(string stack, int pid)
+    /// <summary>Registered runs other than <paramref name="pid"/> whose process is still alive (ended ones are removed).</summary>
+    public static IReadOnlyList<int> OthersAlive(string stack, int pid) => RemoveEnded(stack).Where(p => p != pid).ToList();
+
+    /// <summary>
+    /// Removes the registrations of runs whose process has ended (or whose pid now belongs to another process), and the
+    /// stack's folder once it holds none; returns the runs still alive. StackDown calls it so that a run killed together with
+    /// its reaper leaves nothing behind.
+    /// </summary>
+    public static IReadOnlyList<int> RemoveEnded(string stack)
     {
         var alive = new List<int>();
         if (!Directory.Exists(FolderFor(stack))) return alive;
         foreach (var file in Directory.EnumerateFiles(FolderFor(stack)))
         {
-            if (!int.TryParse(Path.GetFileName(file), NumberStyles.None, CultureInfo.InvariantCulture, out var other) || other == pid) continue;
+            if (!int.TryParse(Path.GetFileName(file), NumberStyles.None, CultureInfo.InvariantCulture, out var run)) continue;
             string recorded;
             try { recorded = File.ReadAllText(file); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
-            if (StartMarker(other) == recorded && recorded.Length > 0) alive.Add(other);
-            else Unregister(stack, other);
+            if (StartMarker(run) == recorded && recorded.Length > 0) alive.Add(run);
+            else Unregister(stack, run);
         }
         return alive;
     }

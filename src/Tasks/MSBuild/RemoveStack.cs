@@ -45,9 +45,8 @@ public sealed class RemoveStack : StackTask
             }
         }
         var (_, failures) = await StackTeardown.RunAsync(Engine, StackLog, model.Name, owner: null, ct, removeVolumes).ConfigureAwait(false);
-        // Registrations of `dotnet run`s that are gone (one killed together with its reaper) leave with their stack, and the
-        // registry's folder with them; a run still alive keeps its own.
-        RunRegistry.OthersAlive(model.Name, 0);
+        // Registrations of `dotnet run`s that have ended (one killed together with its reaper) leave with their stack.
+        RunRegistry.RemoveEnded(model.Name);
         MSBuildDiagnosticSink.Log(Log, failures);
         return failures.Count == 0;
     }
