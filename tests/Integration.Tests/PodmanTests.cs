@@ -34,13 +34,15 @@ public sealed class PodmanTests(SharedSample shared, ITestOutputHelper output) :
         ["RedeployRound"] = round.ToString(), ["LocalRegistry"] = "Podman", ["HelloStackCache"] = "true",
     };
 
-    /// <summary>The replicas' names as nginx resolves them in the proxy, one address per slot.</summary>
-    private async Task<string> ResolveInProxyAsync(int replicas)
+    /// <summary>The replicas' names as the engine's DNS answers them in the proxy, one address per slot.</summary>
+    private Task<string> ResolveInProxyAsync(int replicas) => ExecInProxyAsync(["getent", "hosts", .. Enumerable.Range(1, replicas).Select(n => $"{Stack}-app-{n}")]);
+
+    /// <summary>A command's output (stdout, then stderr) in the stack's proxy.</summary>
+    private async Task<string> ExecInProxyAsync(params string[] command)
     {
-        var names = Enumerable.Range(1, replicas).Select(n => $"{Stack}-app-{n}").ToList();
         var exec = await Probe.Client.Exec.CreateContainerExecAsync($"{Stack}-proxy", new Docker.DotNet.Models.ContainerExecCreateParameters
         {
-            Cmd = ["getent", "hosts", .. names], AttachStdout = true, AttachStderr = true,
+            Cmd = command, AttachStdout = true, AttachStderr = true,
         });
         using var stream = await Probe.Client.Exec.StartContainerExecAsync(exec.ID, new Docker.DotNet.Models.ContainerExecStartParameters());
         var (stdout, stderr) = await stream.ReadOutputToEndAsync(CancellationToken.None);
@@ -80,6 +82,13 @@ public sealed class PodmanTests(SharedSample shared, ITestOutputHelper output) :
             Assert.Equal([address], resolved.Where(l => l.Contains($" {Stack}-app-{n}.", StringComparison.Ordinal)).Select(l => l.Split(' ')[0]).Distinct());
         }
         Assert.DoesNotContain(resolved, l => l.Contains($" {Stack}-app-3.", StringComparison.Ordinal));
+        // nginx routes by address here: its live config lists exactly the two serving replicas' addresses.
+        var live = await ExecInProxyAsync("cat", "/run/proxystack/nginx.conf");
+        Assert.StartsWith("# Routed by address", live);
+        var routed = System.Text.RegularExpressions.Regex.Matches(live, @"server (\S+):8080 max_fails=\d+ fail_timeout=\d+s; # (\S+)").Select(m => (m.Groups[2].Value, m.Groups[1].Value)).ToList();
+        var expected = new List<(string, string)>();
+        for (var n = 1; n <= 2; n++) expected.Add(($"{Stack}-app-{n}", (await Probe.InspectAsync($"{Stack}-app-{n}")).NetworkSettings.Networks[$"{Stack}-net"].IPAddress));
+        Assert.Equal(expected, routed);
         hosts.Clear();
         for (var i = 0; i < 30; i++) hosts.Add(await Http.GetStringAsync($"http://127.0.0.1:{Port}/whoami"));
         Assert.Equal(2, hosts.Count);

@@ -134,7 +134,8 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
             Assert.True(localUp.ExitCode == 0 && localUp.Output.Contains("warning STACK3007: The engine at ") && localUp.Output.Contains("is a swarm node"), localUp.ToString());
             var localRedeploy = await _sample.BuildAsync("StackUp", new Dictionary<string, string>(local) { ["RedeployRound"] = "1" });
             Assert.True(localRedeploy.ExitCode == 0 && localRedeploy.Output.Contains("retire"), localRedeploy.ToString());
-            // What STACK3007 warns of: the node's DNS may still answer for the retired replicas for a few seconds.
+            // nginx routes by address on a swarm node (its DNS keeps join-time names and answers for removed containers for a
+            // while): the redeploy's reload named the new replicas, which both answer.
             var localHosts = new HashSet<string>();
             var settle = DateTime.UtcNow.AddSeconds(20);
             while (localHosts.Count < 2 && DateTime.UtcNow < settle)

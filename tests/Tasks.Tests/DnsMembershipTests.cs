@@ -245,31 +245,88 @@ public class DnsMembershipTests
         }
     }
 
-    [Fact]
-    public void Where_slots_are_aliases_each_slot_changes_hands_once_its_successor_is_ready_and_the_old_stop_after_one_resolver_wait()
+    /// <summary>Podman: replicas 1..n hold their slots, at 10.89.0.(10+n), and the proxy routes to those addresses.</summary>
+    private static ObservedState RoutedOnPodman(StackModel model)
     {
-        // Podman: the old replica answers to its slot until it stops, so a slot has no gap to wait out between hand-overs.
-        var observed = Running(Model(3)) with { ImageIds = Builders.Images("sha256:app2"), Dns = ProxyStack.Engine.EngineDns.JoinTimeNames };
-        var steps = Builders.Reconcile(Model(3), observed).Plan.Steps;
-        var resolver = Assert.Single(steps, s => s.Kind == StepKind.AwaitResolver);
-        Assert.True(resolver.IsCommit);
-        // The wait counts from a DNS that answers every slot that changed hands (Podman's drops questions while it reloads).
-        Assert.Equal(["hello-app-1", "hello-app-2", "hello-app-3"], resolver.Slots);
-        Assert.Equal("hello-net", resolver.AliasNetwork);
-        // The planner, which saw the engine's DNS, decides the wait; the executor only waits it.
-        Assert.Equal(StackNetworking.ResolverTimeWhereDnsDrops, resolver.Wait);
-        Assert.All(Builders.Reconcile(Model(3), observed with { Dns = ProxyStack.Engine.EngineDns.FollowsRenames }).Plan.Steps.Where(s => s.Kind == StepKind.AwaitResolver), r =>
+        var addresses = Enumerable.Range(1, model.Replicas).ToDictionary(n => model.AppName(n), n => $"10.89.0.{10 + n}");
+        return Running(model) with
         {
-            Assert.Empty(r.Slots);
-            Assert.Equal(StackNetworking.ResolverTime, r.Wait);
-        });
-        Assert.All(steps.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.Equal("hello-net", j.AliasNetwork));
-        Assert.All(Builders.Reconcile(Model(3), observed with { Dns = ProxyStack.Engine.EngineDns.FollowsRenames }).Plan.Steps.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.Null(j.AliasNetwork));
-        var waits = steps.Where(s => s.Kind == StepKind.WaitReady).Select(s => s.Id).ToHashSet();
-        Assert.Equal(3, steps.Count(s => s.Kind == StepKind.JoinUpstream));
+            Dns = ProxyStack.Engine.EngineDns.JoinTimeNames,
+            SlotAddresses = addresses,
+            ProxyConfigHash = ConfigHash.Of(NginxConfigWriter.RouteByAddress(NginxConfigWriter.Write(model), addresses)),
+        };
+    }
+
+    [Fact]
+    public void Where_slots_are_aliases_the_config_lists_the_replicas_addresses_and_keeps_names_where_none_is_known()
+    {
+        var model = Model(3) with { Projects = [new AppProject { Name = "api", Route = "/api" }] };
+        var config = NginxConfigWriter.Write(model);
+        var routed = NginxConfigWriter.RouteByAddress(config, new Dictionary<string, string> { ["hello-app-1"] = "10.89.0.11", ["hello-app-2"] = "10.89.0.12" });
+        Assert.StartsWith(NginxConfigWriter.AddressHeader + "\n", routed);
+        Assert.Contains("        server 10.89.0.11:8080 max_fails=3 fail_timeout=5s; # hello-app-1\n        server 10.89.0.12:8080 max_fails=3 fail_timeout=5s; # hello-app-2\n        keepalive 32;", routed);
+        // The other slots of that upstream are left out; an upstream with no address known keeps resolving its names.
+        Assert.DoesNotContain("hello-app-3:8080", routed);
+        Assert.Contains("server hello-api-1:8080 resolve", routed);
+        Assert.Equal(config.Split('\n').Length + 1 - 16 + 2, routed.Split('\n').Length);
+        // Deterministic: the planner compares what it renders with what the proxy holds.
+        Assert.Equal(routed, NginxConfigWriter.RouteByAddress(config, new Dictionary<string, string> { ["hello-app-2"] = "10.89.0.12", ["hello-app-1"] = "10.89.0.11" }));
+        Assert.DoesNotContain("hello-app-1:8080 resolve", routed);
+        Assert.Contains("hello-app-1:8080 resolve", NginxConfigWriter.RouteByAddress(config, new Dictionary<string, string>()));
+    }
+
+    [Fact]
+    public void Where_slots_are_aliases_each_slot_changes_hands_then_one_reload_routes_by_address_before_the_old_leave()
+    {
+        // Podman: the old replica answers to its slot until it stops, and nginx's resolver was seen to keep departed
+        // addresses, so the slots change hands and one reload gives nginx the new replicas' addresses; only then, after a drain,
+        // do the old ones stop.
+        var observed = RoutedOnPodman(Model(3)) with { ImageIds = Builders.Images("sha256:app2") };
+        var steps = Builders.Reconcile(Model(3), observed).Plan.Steps;
+        Assert.DoesNotContain(steps, s => s.Kind == StepKind.AwaitResolver);
+        var reload = Assert.Single(steps, s => s.Kind == StepKind.ReloadProxy);
+        Assert.True(reload.IsCommit && reload.RouteByAddress);
+        Assert.Equal("replicas changed", reload.Cause);
+        Assert.Equal(["hello-app-1", "hello-app-2", "hello-app-3"], reload.Slots);
+        Assert.Equal("hello-net", reload.AliasNetwork);
+        Assert.Equal(NginxConfigWriter.Write(Model(3)), reload.Config);
+        var joins = steps.Where(s => s.Kind == StepKind.JoinUpstream).ToList();
+        Assert.Equal(3, joins.Count);
+        Assert.All(joins, j => Assert.Equal("hello-net", j.AliasNetwork));
+        Assert.Equal(joins.Select(j => j.Id).Order(), reload.DependsOn);
         Assert.All(steps.Where(s => s.Kind == StepKind.RetireContainer), r => Assert.Equal(
             [steps.Single(s => s.Kind == StepKind.WaitReady && s.Resource == r.Resource + "-joining").Id], r.DependsOn));
-        Assert.All(steps.Where(s => s.Kind == StepKind.StopContainer), s => Assert.Equal([resolver.Id], s.DependsOn));
+        var drain = Assert.Single(steps, s => s.Kind == StepKind.Drain);
+        Assert.Equal([reload.Id], drain.DependsOn);
+        Assert.All(steps.Where(s => s.Kind == StepKind.StopContainer), s => Assert.Equal([drain.Id], s.DependsOn));
+        // A swarm node's DNS keeps join-time names too: the same plan.
+        Assert.Equal(Builders.Reconcile(Model(3), observed).Plan.ToString(),
+            Builders.Reconcile(Model(3), observed with { Dns = ProxyStack.Engine.EngineDns.SwarmNode }).Plan.ToString());
+        // Where renames reach the DNS (Docker), the same change goes through nginx's resolver, without a reload.
+        var docker = Builders.Reconcile(Model(3), Running(Model(3)) with { ImageIds = Builders.Images("sha256:app2") }).Plan.Steps;
+        Assert.DoesNotContain(docker, s => s.Kind == StepKind.ReloadProxy || s.RouteByAddress);
+        Assert.All(docker.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.Null(j.AliasNetwork));
+    }
+
+    [Fact]
+    public void Where_slots_are_aliases_a_scale_down_reloads_without_the_surplus_and_a_stale_proxy_is_reloaded()
+    {
+        var observed = RoutedOnPodman(Model(3));
+        Assert.True(Builders.Reconcile(Model(3), observed).Plan.IsEmpty);
+        AssertPlan("""
+             1. retire hello-app-3 as hello-app-3-retiring-aaaaaaaaaaaa: replica 3 > StackReplicas 2
+             2. reload hello-proxy: replicas changed (after 1)
+             3. drain hello-proxy: let in-flight requests finish (after 2)
+             4. stop hello-app-3-retiring-aaaaaaaaaaaa: replica 3 > StackReplicas 2 (after 3)
+             5. remove hello-app-3-retiring-aaaaaaaaaaaa: replica 3 > StackReplicas 2 (after 4)
+            """, Builders.Reconcile(Model(2), observed));
+        // A proxy that holds other addresses (a replica that came back with a new one) or its image's config (it restarted)
+        // is reloaded, nothing else changes.
+        foreach (var stale in new[] { observed with { SlotAddresses = new Dictionary<string, string>(observed.SlotAddresses) { ["hello-app-2"] = "10.89.0.99" } },
+            observed with { ProxyConfigHash = ConfigHash.Of(NginxConfigWriter.Write(Model(3))) } })
+            AssertPlan("""
+                 1. reload hello-proxy: configuration or replica addresses changed
+                """, Builders.Reconcile(Model(3), stale));
     }
 
     [Fact]

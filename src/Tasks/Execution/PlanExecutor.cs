@@ -258,7 +258,11 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                 break;
             case StepKind.WaitProxy:
                 await _waiter.WaitForProxyAsync(step.Resource, step.Proxy!.Network, step.Proxy.Url, step.Proxy.Health, timeout, ct,
-                    step.Proxy.ResolveNow ? c => ResolveAgainAsync(step.Resource, step.Proxy.Slots, step.Proxy.Network, c) : null, step.Proxy.Routes).ConfigureAwait(false);
+                    step.RouteByAddress ? c => ReloadByAddressAsync(step, c)
+                    : step.Proxy.ResolveNow ? c => ResolveAgainAsync(step.Resource, step.Proxy.Slots, step.Proxy.Network, c) : null, step.Proxy.Routes).ConfigureAwait(false);
+                break;
+            case StepKind.ReloadProxy when step.RouteByAddress:
+                await ReloadByAddressAsync(step, ct).ConfigureAwait(false);
                 break;
             case StepKind.ReloadProxy:
                 await ReloadAsync(step.Resource, step.Config!, ct).ConfigureAwait(false);
@@ -275,8 +279,6 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                     await engine.RejoinNetworkAsync(step.Resource, network, step.Resource, ct).ConfigureAwait(false);
                 break;
             case StepKind.AwaitResolver:
-                if (step.Slots.Count > 0)
-                    await engine.ExecAsync(step.Resource, ["sh", "-c", AwaitDnsScript(await SlotAddressesAsync(step.Slots, step.AliasNetwork!, ct).ConfigureAwait(false))], ct).ConfigureAwait(false);
                 await Task.Delay(step.Wait, ct).ConfigureAwait(false);
                 break;
             case StepKind.StopContainer:
@@ -324,6 +326,17 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
     }
 
     /// <summary>
+    /// Where nginx routes by address: the step's config with every slot's replica address as the engine gives it now (after
+    /// this run's joins, which may have given a replica a new one), checked and swapped in by a graceful reload.
+    /// </summary>
+    private async Task ReloadByAddressAsync(PlanStep step, CancellationToken ct)
+    {
+        var addresses = await SlotAddressesAsync(step.Slots, step.AliasNetwork!, ct).ConfigureAwait(false);
+        var config = NginxConfigWriter.RouteByAddress(step.Config!, addresses.Where(a => a.Address is not null).ToDictionary(a => a.Slot, a => a.Address!, StringComparer.Ordinal));
+        await ReloadAsync(step.Resource, config, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Reloads a proxy's unchanged config, which makes nginx resolve its upstream names at once. Through exec, not the engine's
     /// kill API: Docker 20.10 marks a container sent any signal that way as stopped by hand, and its restart policy then
     /// left the proxy down after an engine restart (FaultTests caught it).
@@ -340,19 +353,18 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
         await Task.WhenAll(slots.Select(async slot => (slot, (await engine.InspectContainerAsync(slot, network, ct).ConfigureAwait(false))?.IpAddress))).ConfigureAwait(false);
 
     /// <summary>
-    /// The reload, once the engine's DNS gives every slot name its new replica's address in the proxy: Podman's aardvark-dns
-    /// answers nothing while it reloads after a network change (the last replica's join has just made one), and a question
-    /// nginx loses then leaves that slot out for seconds — a CI run saw a fresh 3-replica stack on Podman answer from one
-    /// replica right after StackUp. Docker's DNS answers at once. Each lookup gives up after a second; 20 rounds at most,
-    /// then the reload anyway (nginx keeps asking on its own). An image without getent reloads at once.
+    /// The reload, once the engine's DNS gives every slot name its new replica's address in the proxy (where nginx resolves
+    /// by name). Docker's DNS answers at once; a DNS that drops questions while it reloads after a network change (Podman's
+    /// aardvark-dns, where nginx now routes by address instead) made a CI run see a fresh 3-replica stack answer from one
+    /// replica right after StackUp. Each lookup gives up after a second; 20 rounds at most, then the reload anyway (nginx
+    /// keeps asking on its own). An image without getent reloads at once.
     /// </summary>
     internal static string ResolveAgainScript(IReadOnlyList<(string Slot, string? Address)> slots) => AwaitDnsScript(slots) + "exec " + string.Join(' ', ReloadCommand);
 
     /// <summary>
     /// Shell that returns once the engine's DNS, asked in the container, lists each slot's replica address among the slot
     /// name's answers (only that it answers, where the address is unknown): at most 20 rounds of a second's lookup, at once
-    /// without getent. Also before a resolver wait on Podman, where a slot answers for its old replica too until that one
-    /// stops, so that the wait counts from a DNS that has the new replicas rather than from one still reloading.
+    /// without getent.
     /// </summary>
     internal static string AwaitDnsScript(IReadOnlyList<(string Slot, string? Address)> slots) => slots.Count == 0 ? "" :
         "if command -v getent > /dev/null; then "

@@ -37,6 +37,9 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
         if (proxy is { Running: true } && await engine.ReadFileAsync(proxy.Name, NginxConfigWriter.ConfigPath, ct).ConfigureAwait(false) is { } config)
             configHash = ConfigHash.Of(config);
         var unready = await unreadyTask.ConfigureAwait(false);
+        var dns = await dnsTask.ConfigureAwait(false);
+        var slotAddressesTask = dns == EngineDns.FollowsRenames ? Task.FromResult<IReadOnlyDictionary<string, string>>(new Dictionary<string, string>())
+            : SlotAddressesAsync(model, containers, proxy is { Running: true }, ct);
 
         // Host mode: a replica port counts as busy unless the stack's own running host-mode replica holds it.
         var busyReplicaPorts = new HashSet<int>();
@@ -58,8 +61,23 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
             UnreadyReplicas = unready,
             UnreadyServices = await unreadyServicesTask.ConfigureAwait(false),
             BusyReplicaPorts = busyReplicaPorts,
-            Dns = await dnsTask.ConfigureAwait(false),
+            Dns = dns,
+            SlotAddresses = await slotAddressesTask.ConfigureAwait(false),
         };
+    }
+
+    /// <summary>
+    /// Where the engine's DNS keeps join-time names and a proxy runs: each running replica holding a slot name, with its address
+    /// on the stack network (see <see cref="ObservedState.SlotAddresses"/>). Empty elsewhere (no requests).
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, string>> SlotAddressesAsync(StackModel model, IReadOnlyList<ObservedContainer> containers, bool proxyRuns, CancellationToken ct)
+    {
+        if (!proxyRuns) return new Dictionary<string, string>();
+        var network = StackNetworking.ContainerNetwork(model);
+        var slots = StackNetworking.SlotNames(model).ToHashSet(StringComparer.Ordinal);
+        var holders = containers.Where(c => c.BelongsTo(model.Name) && c.Running && c.Role == StackLabels.RoleApp && slots.Contains(c.Name)).ToList();
+        var found = await Task.WhenAll(holders.Select(async c => (c.Name, (await engine.InspectContainerAsync(c.Name, network, ct).ConfigureAwait(false))?.IpAddress))).ConfigureAwait(false);
+        return found.Where(f => f.IpAddress is not null).ToDictionary(f => f.Name, f => f.IpAddress!, StringComparer.Ordinal);
     }
 
     /// <summary>

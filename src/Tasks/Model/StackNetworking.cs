@@ -52,6 +52,10 @@ internal static class StackNetworking
         return [m.ProxyName, .. slots, .. ReplicasByDns(m) ? slots.Select(StackNames.Joining) : [], .. m.Services.Select(s => m.ServiceName(s.Name))];
     }
 
+    /// <summary>The slot names replicas serve under: StackReplicas of each replica set that runs in containers (not StackAppOnHost).</summary>
+    public static IReadOnlyList<string> SlotNames(StackModel m) =>
+        m.ReplicaSets.Where(set => set.AppOnHostPort == 0).SelectMany(set => Enumerable.Range(1, set.Replicas).Select(set.AppName)).ToList();
+
     /// <summary>Docker's DNS server inside every container on a user-defined network (the proxy reads the one its engine gave it).</summary>
     public const string EngineDns = "127.0.0.11";
 
@@ -66,15 +70,6 @@ internal static class StackNetworking
     /// upstream's POSTs failing "no live upstreams" in every Podman run).
     /// </summary>
     public static readonly TimeSpan ResolverTime = TimeSpan.FromSeconds(ResolveValidSeconds + 2);
-
-    /// <summary>
-    /// The same where the engine's DNS drops questions while it reloads (Podman), counted from the moment it answers with the
-    /// new replicas: one question nginx loses then costs its 1 s resolver_timeout and 1 s before it asks again (nginx's
-    /// retry after a failed question), so 2 s more. Measured: with <see cref="ResolverTime"/> alone, PodmanTests' redeploy
-    /// failed about one run in five with "no live upstreams" and only the old replicas' addresses in nginx's log, while the
-    /// proxy's own lookups already listed the new ones.
-    /// </summary>
-    public static readonly TimeSpan ResolverTimeWhereDnsDrops = ResolverTime + TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// nginx's upstream servers: with DNS membership every slot name a replica can hold (1 to the most replicas a stack may

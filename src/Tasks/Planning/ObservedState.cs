@@ -34,6 +34,13 @@ internal sealed record ObservedState
     /// </summary>
     public Engine.EngineDns Dns { get; init; } = Engine.EngineDns.FollowsRenames;
 
+    /// <summary>
+    /// Where the engine's DNS keeps join-time names: each running replica that holds a slot name, with its address on the
+    /// stack network. The proxy there routes by address (<see cref="Proxy.NginxConfigWriter.RouteByAddress"/>), and the
+    /// planner compares the config it should hold with the one it holds. Empty elsewhere.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> SlotAddresses { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Slots change hands by rename (<see cref="Dns"/> follows renames).</summary>
     public bool DnsFollowsRenames => Dns == Engine.EngineDns.FollowsRenames;
 }

@@ -18,8 +18,15 @@ internal sealed record PlanStep(int Id, StepKind Kind, string Resource, string C
     public string? RenameTo { get; init; }
     /// <summary>JoinUpstream: the name the new replica has until it takes its slot's name (Resource).</summary>
     public string? RenameFrom { get; init; }
-    /// <summary>ReloadProxy: the new nginx.conf.</summary>
+    /// <summary>ReloadProxy: the new nginx.conf; with <see cref="RouteByAddress"/> (also WaitProxy), the config it is rendered from.</summary>
     public string? Config { get; init; }
+    /// <summary>
+    /// ReloadProxy, WaitProxy, where the engine's DNS keeps join-time names (Podman, a swarm node): nginx is given
+    /// <see cref="Config"/> with each of <see cref="Slots"/> replaced by the address its replica has on
+    /// <see cref="AliasNetwork"/> when the step runs (<see cref="Proxy.NginxConfigWriter.RouteByAddress"/>) — a WaitProxy
+    /// once the new proxy answers at all.
+    /// </summary>
+    public bool RouteByAddress { get; init; }
     /// <summary>WaitReady: how the replica is probed.</summary>
     public ReplicaCheck? Replica { get; init; }
     /// <summary>WaitService: the backing container's rule and port.</summary>
@@ -31,21 +38,14 @@ internal sealed record PlanStep(int Id, StepKind Kind, string Resource, string C
     /// <summary>For StopContainer before the commit point: undone by starting the container again (the old proxy).</summary>
     public bool UndoByStarting { get; init; }
     /// <summary>
-    /// JoinUpstream, where the engine's DNS keeps join-time names (Podman): the network on which the slot name is also made the
-    /// replica's network alias, by rejoining it (nothing but the probe has talked to it yet); null elsewhere. AwaitResolver
-    /// there: the network on which <see cref="Slots"/>' replicas' addresses are read.
+    /// JoinUpstream, where the engine's DNS keeps join-time names (Podman, a swarm node): the network on which the slot name is
+    /// also made the replica's network alias, by rejoining it (nothing but the probe has talked to it yet); null elsewhere.
+    /// With <see cref="RouteByAddress"/>: the network on which <see cref="Slots"/>' replicas' addresses are read.
     /// </summary>
     public string? AliasNetwork { get; init; }
-    /// <summary>
-    /// AwaitResolver, where the engine's DNS keeps join-time names (Podman): the slot names that just changed hands, which the
-    /// engine's DNS must answer in the proxy before the wait counts (it drops questions while it reloads); empty elsewhere.
-    /// </summary>
+    /// <summary>With <see cref="RouteByAddress"/>: every slot name that serves (StackReplicas of each replica set); empty elsewhere.</summary>
     public IReadOnlyList<string> Slots { get; init; } = [];
-    /// <summary>
-    /// AwaitResolver: how long nginx's resolver is given to see the change, after <see cref="Slots"/> (if any) resolve in the
-    /// proxy — <see cref="Model.StackNetworking.ResolverTime"/>, or <see cref="Model.StackNetworking.ResolverTimeWhereDnsDrops"/> where
-    /// the planner saw that the engine's DNS drops questions while it reloads.
-    /// </summary>
+    /// <summary>AwaitResolver: how long nginx's resolver is given to see the change (<see cref="Model.StackNetworking.ResolverTime"/>).</summary>
     public TimeSpan Wait { get; init; }
     public string Describe() => $"{Kind switch
     {

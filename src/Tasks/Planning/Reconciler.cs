@@ -195,6 +195,19 @@ internal static class Reconciler
         private readonly bool _host = model.Network.OnHostNetwork;
         /// <summary>DNS membership (see <see cref="StackNetworking.ReplicasByDns"/>): replicas join nginx's upstream through an alias.</summary>
         private readonly bool _dns = StackNetworking.ReplicasByDns(model);
+        /// <summary>
+        /// DNS membership where slots are join-time aliases (Podman, a swarm node): nginx is given the slot holders' addresses
+        /// by a reload instead of resolving the slots (see <see cref="NginxConfigWriter.RouteByAddress"/>).
+        /// </summary>
+        private readonly bool _byAddress = StackNetworking.ReplicasByDns(model) && !observed.DnsFollowsRenames && model.Target.Length == 0;
+        /// <summary>With <see cref="_byAddress"/>: a reload or proxy wait that gives nginx the slot holders' addresses when it runs.</summary>
+        private PlanStep RoutedByAddress(PlanStep s) => s with
+        {
+            Config = proxyConfig,
+            RouteByAddress = true,
+            Slots = StackNetworking.SlotNames(model),
+            AliasNetwork = StackNetworking.ContainerNetwork(model),
+        };
         /// <summary>DNS membership: slot names that change hands in this plan (joins and renames away).</summary>
         private int _membershipChanges;
         /// <summary>Surplus or stale containers already planned for (renamed away or removed) by the replica phase.</summary>
@@ -491,6 +504,20 @@ internal static class Reconciler
             var spec = ContainerSpecs.Proxy(model, proxyImage, nginxBaseId, proxyHash);
             if (proxy is not null && _netExists && proxy.Running && proxy.Label(StackLabels.ConfigHash) == proxyHash && !linksStale)
             {
+                if (_byAddress)
+                {
+                    // Slots are join-time aliases (Podman, a swarm node): nginx routes by address. Every slot changes hands
+                    // first, then one graceful reload gives nginx the replicas' addresses (it checks the config first, so one it
+                    // refuses undoes the hand-overs), and only then does anything leave. Also when nothing changes hands but
+                    // the proxy holds other addresses or another config (restarted from its image, a replica's new address).
+                    PlanMembership([]);
+                    var routeCause = _membershipChanges > 0 ? "replicas changed"
+                        : observed.ProxyConfigHash != ConfigHash.Of(NginxConfigWriter.RouteByAddress(proxyConfig, observed.SlotAddresses)) ? "configuration or replica addresses changed"
+                        : null;
+                    if (routeCause is null) Kept.Add(model.ProxyName);
+                    else _commit = _b.Add(StepKind.ReloadProxy, model.ProxyName, routeCause, _ready, commit: true, with: RoutedByAddress);
+                    return;
+                }
                 var configDiffers = observed.ProxyConfigHash != ConfigHash.Of(proxyConfig);
                 if (_dns)
                 {
@@ -500,18 +527,8 @@ internal static class Reconciler
                         _commit = _b.Add(StepKind.ReloadProxy, model.ProxyName, "configuration changed", _ready, commit: true, with: s => s with { Config = proxyConfig });
                     PlanMembership(_commit is { } reload ? [reload] : []);
                     if (_membershipChanges > 0)
-                    {
-                        // Where the engine's DNS drops questions (Podman), the wait counts from a DNS that answers every slot that
-                        // changed hands, and is longer.
-                        List<string> slots = observed.DnsFollowsRenames ? [] : JoiningSlots;
                         _resolved = _b.Add(StepKind.AwaitResolver, model.ProxyName, "let nginx resolve the changed replicas", _ready, commit: _commit is null,
-                            with: s => s with
-                            {
-                                Slots = slots,
-                                AliasNetwork = observed.DnsFollowsRenames ? null : StackNetworking.ContainerNetwork(model),
-                                Wait = slots.Count > 0 ? StackNetworking.ResolverTimeWhereDnsDrops : StackNetworking.ResolverTime,
-                            });
-                    }
+                            with: s => s with { Wait = StackNetworking.ResolverTime });
                     _commit ??= _resolved;
                     if (_commit is null) Kept.Add(model.ProxyName);
                     return;
@@ -570,7 +587,7 @@ internal static class Reconciler
             var create = _b.Add(StepKind.CreateContainer, model.ProxyName, cause, deps, spec);
             var start = _b.Add(StepKind.StartContainer, model.ProxyName, cause, [create]);
             _commit = _b.Add(StepKind.WaitProxy, model.ProxyName, cause, early ? [start, .. _ready] : [start], commit: true,
-                with: s => s with
+                with: s => (_byAddress ? RoutedByAddress(s) : s) with
                 {
                     Proxy = new ProxyCheck(StackNetworking.ContainerNetwork(model), model.ServedUrl, model.ProxyHealth, ResolveNow: early)
                     {
@@ -611,10 +628,11 @@ internal static class Reconciler
             {
                 // With DNS membership a replica leaves nginx's upstream by its rename (nginx stops choosing it once its resolver
                 // has seen that, the commit step), so its graceful stop only lets Kestrel finish what it already has. Everything
-                // else waits until nginx has had time to finish in-flight requests after a reload.
+                // else waits until nginx has had time to finish in-flight requests after a reload — also a replica that leaves
+                // where nginx routes by address (its reload is what took it out).
                 // When a new or replaced proxy was the commit point, renamed replicas still wait until resolvers (an old proxy's
                 // too) have seen the rename.
-                List<int> after = !_dns || proxies.Contains(name) ? [drain ??= _b.Add(StepKind.Drain, model.ProxyName, "let in-flight requests finish", committed)]
+                List<int> after = !_dns || _byAddress || proxies.Contains(name) ? [drain ??= _b.Add(StepKind.Drain, model.ProxyName, "let in-flight requests finish", committed)]
                     : _membershipChanges == 0 ? committed
                     : [_resolved ??= _b.Add(StepKind.AwaitResolver, model.ProxyName, "let nginx resolve the changed replicas", committed,
                         with: s => s with { Wait = StackNetworking.ResolverTime })];

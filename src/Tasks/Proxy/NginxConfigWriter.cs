@@ -116,6 +116,48 @@ internal static class NginxConfigWriter
         return sb.ToString();
     }
 
+    /// <summary>The first line of a config routed by address (see <see cref="RouteByAddress"/>).</summary>
+    public const string AddressHeader =
+        "# Routed by address: this engine's DNS keeps the names a replica joined with, so each upstream lists its ready replicas' addresses, and ProxyStack reloads nginx when they change.";
+
+    private static readonly System.Text.RegularExpressions.Regex ResolvedServer =
+        new(@"^(?<indent>[ \t]*)server (?<host>[^\s:]+):(?<port>\d+) resolve(?<rest>[^\n]*)$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// The DNS-membership config with each upstream's slot names replaced by the addresses of the replicas that hold them now
+    /// (<paramref name="slotAddresses"/>: slot name → address), where the engine's DNS keeps join-time names (Podman, a
+    /// swarm node): there a replica leaving its slot still answers to it until it stops, and nginx's resolver was seen to keep
+    /// departed addresses, so membership is a reload with exact addresses instead. A slot without an address is left out; an
+    /// upstream none of whose slots has one keeps its names (nginx resolves them, as before). Pure text, deterministic: the
+    /// planner renders what the proxy should hold and compares it with what it holds.
+    /// </summary>
+    public static string RouteByAddress(string config, IReadOnlyDictionary<string, string> slotAddresses)
+    {
+        var output = new List<string> { AddressHeader };
+        List<string>? block = null;
+        foreach (var line in config.Split('\n'))
+        {
+            if (block is null)
+            {
+                if (line.TrimStart().StartsWith("upstream ", StringComparison.Ordinal) && line.TrimEnd().EndsWith('{')) block = [line];
+                else output.Add(line);
+                continue;
+            }
+            block.Add(line);
+            if (line.Trim() != "}") continue;
+            var routed = block.Any(l => ResolvedServer.Match(l) is { Success: true } m && slotAddresses.ContainsKey(m.Groups["host"].Value));
+            foreach (var l in block)
+            {
+                if (!routed || ResolvedServer.Match(l) is not { Success: true } m) output.Add(l);
+                else if (slotAddresses.TryGetValue(m.Groups["host"].Value, out var address))
+                    output.Add($"{m.Groups["indent"].Value}server {(address.Contains(':') ? $"[{address}]" : address)}:{m.Groups["port"].Value}{m.Groups["rest"].Value} # {m.Groups["host"].Value}");
+            }
+            block = null;
+        }
+        if (block is not null) output.AddRange(block);
+        return string.Join('\n', output);
+    }
+
     /// <summary>Each StackProject's upstream: its replica slots, as the front project's upstream lists the front's.</summary>
     private static string ProjectUpstreams(StackModel model)
     {

@@ -20,7 +20,8 @@ internal sealed partial class StrictLoad : IAsyncDisposable
     private long _posts;
     private string? _wrkReport;
     private readonly string? _script;
-    private const int Connections = 16;
+    /// <summary>wrk's connections, each paced on its own.</summary>
+    public const int Connections = 16;
 
     /// <summary>Slow POST failures: anything but a 200 with the body's length, with when and what.</summary>
     public List<string> PostFailures { get; } = [];
@@ -151,6 +152,9 @@ internal sealed partial class StrictLoad : IAsyncDisposable
 /// <summary>wrk's counts: requests, socket errors (connect, read, write, timeout) and non-2xx/3xx responses.</summary>
 internal sealed partial record WrkResult(long Requests, double Seconds, long SocketErrors, long Non2xx)
 {
+    /// <summary>Of <see cref="SocketErrors"/>, those where the server closed the connection before wrk read an answer.</summary>
+    public long ReadErrors { get; init; }
+
     public double RequestsPerSecond => Requests / Math.Max(0.001, Seconds);
 
     public static WrkResult Parse(string output)
@@ -165,7 +169,7 @@ internal sealed partial record WrkResult(long Requests, double Seconds, long Soc
         };
         return new WrkResult(long.Parse(total.Groups[1].Value), seconds,
             errors.Success ? Enumerable.Range(1, 4).Sum(i => long.Parse(errors.Groups[i].Value)) : 0,
-            non2xx.Success ? long.Parse(non2xx.Groups[1].Value) : 0);
+            non2xx.Success ? long.Parse(non2xx.Groups[1].Value) : 0) { ReadErrors = errors.Success ? long.Parse(errors.Groups[2].Value) : 0 };
     }
 
     [GeneratedRegex(@"(\d+) requests in ([\d.]+)(us|ms|s|m|h)\b")]
