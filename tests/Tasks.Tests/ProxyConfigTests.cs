@@ -133,6 +133,11 @@ public class ProxyConfigTests
         Assert.Equal(("nginx/headers.conf", 2), NginxConfigWriter.Locate(model, broken));
         Assert.Null(NginxConfigWriter.Locate(model, broken + 1)); // the end marker is ProxyStack's
         Assert.Null(NginxConfigWriter.Locate(model, 1));
+        // Routed by address (Podman), the config nginx checks has other lines: the error is traced in that text.
+        var routed = NginxConfigWriter.RouteByAddress(NginxConfigWriter.Write(model with { NginxVersion = "1.30.6" }), new Dictionary<string, string> { ["hello-app-1"] = "10.89.0.11" }).Split('\n');
+        var brokenThere = Array.FindIndex(routed, l => l.Contains("not_a_directive", StringComparison.Ordinal)) + 1;
+        Assert.NotEqual(broken, brokenThere);
+        Assert.Equal(("nginx/headers.conf", 2), NginxConfigWriter.Locate(string.Join('\n', routed), brokenThere));
         // As the STACK4008 message shows it, from nginx's own words:
         var d = ProxyStack.Diagnostics.Diagnostic.Error("ProxyReloadFailed", "hello-proxy", $"nginx: [emerg] unknown directive \"not_a_directive\" in /run/proxystack/nginx.conf.next:{broken}", " (StackProxyConfig 'nginx/headers.conf', line 2)");
         Assert.StartsWith("STACK4008: nginx in 'hello-proxy' rejected the new configuration (StackProxyConfig 'nginx/headers.conf', line 2): nginx: [emerg]", d.Format());

@@ -318,7 +318,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
         await engine.WriteFileAsync(proxy, next, config, ct).ConfigureAwait(false);
         var (exit, output) = await engine.ExecAsync(proxy,
             ["sh", "-c", $"nginx -t -q -c {next} && mv {next} {NginxConfigWriter.ConfigPath} && {string.Join(' ', ReloadCommand)}"], ct).ConfigureAwait(false);
-        if (exit != 0) throw new ProxyReloadException(proxy, output);
+        if (exit != 0) throw new ProxyReloadException(proxy, output, config);
         // `nginx -s reload` only signals the master, which then starts new workers and retires the old ones; until it has, new
         // connections may still meet an old worker with the old upstream set. Give it that moment, so that when StackUp
         // returns the new configuration is what serves.
@@ -421,7 +421,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
             ReadinessTimeoutException t when isProxy => Diagnostic.Error(nameof(Strings.ProxyNotReady), t.Name, t.Target, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
             ReadinessTimeoutException t => Diagnostic.Error(nameof(Strings.ReplicaNotReady), t.Name, step.Replica?.Health ?? model.Health, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
             HealthPathNotServedException n => Diagnostic.Error(nameof(Strings.HealthPathNotServed), n.Name, n.Path, n.Answer, n.Seconds, outcome),
-            ProxyReloadException r => Diagnostic.Error(nameof(Strings.ProxyReloadFailed), r.Name, r.Output, SnippetLocation(model, r.Output)),
+            ProxyReloadException r => Diagnostic.Error(nameof(Strings.ProxyReloadFailed), r.Name, r.Output, SnippetLocation(r.Config ?? NginxConfigWriter.Write(model), r.Output)),
             EngineUnavailableException u => Diagnostic.Error(nameof(Strings.EngineUnreachable), u.Endpoint, u.Reason),
             EngineRequestException r => Diagnostic.Error(nameof(Strings.ApplyStepFailed), step.Describe(), r.Reason, outcome),
             _ => Diagnostic.Error(nameof(Strings.ApplyStepFailed), step.Describe(), e.Message, outcome),
@@ -429,10 +429,10 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
     }
 
     /// <summary>" (StackProxyConfig 'file', line n)" when nginx's error points into a user's snippet, else "".</summary>
-    private static string SnippetLocation(StackModel model, string nginxOutput)
+    private static string SnippetLocation(string config, string nginxOutput)
     {
         var match = System.Text.RegularExpressions.Regex.Match(nginxOutput, @"nginx\.conf(?:\.next)?:(\d+)");
-        return match.Success && NginxConfigWriter.Locate(model, int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)) is { } at
+        return match.Success && NginxConfigWriter.Locate(config, int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)) is { } at
             ? $" (StackProxyConfig '{at.Path}', line {at.Line})" : "";
     }
 

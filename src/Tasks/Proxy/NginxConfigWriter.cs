@@ -264,7 +264,7 @@ internal static class NginxConfigWriter
     private static string Directives(params string[] lines) => string.Concat(lines.Select(l => "            " + l + "\n"));
 
     /// <summary>
-    /// The StackProxyConfig snippets of one block, each between marker comments that <see cref="Locate"/> reads back, so an
+    /// The StackProxyConfig snippets of one block, each between marker comments that <see cref="Locate(string, int)"/> reads back, so an
     /// error nginx reports at a line of the generated file can be traced to the user's file and line.
     /// </summary>
     private static string Snippets(StackModel model, string block, string indent)
@@ -287,9 +287,12 @@ internal static class NginxConfigWriter
     /// Where line <paramref name="line"/> (1-based) of the generated config comes from: a StackProxyConfig file and its line,
     /// or null for ProxyStack's own lines.
     /// </summary>
-    public static (string Path, int Line)? Locate(StackModel model, int line)
+    public static (string Path, int Line)? Locate(StackModel model, int line) => Locate(Write(model), line);
+
+    /// <summary>The same in a config as nginx was given it (routed by address, its lines are not <see cref="Write"/>'s).</summary>
+    public static (string Path, int Line)? Locate(string config, int line)
     {
-        var lines = Write(model).Split('\n');
+        var lines = config.Split('\n');
         if (line < 1 || line > lines.Length || IsMarker(lines[line - 1])) return null;
         for (var i = line - 2; i >= 0; i--)
         {
