@@ -61,6 +61,17 @@ for sock in "${sockets[@]}"; do
   fi
 done
 
+# The temp folder too: a stack's lock (proxystack-<stack>.lock and its .holder) and its dotnet run registrations
+# (proxystack-<stack>.runs) must be gone once its tests are (a SIGKILLed run's are removed by the next StackDown). Only this
+# run's stacks count, as above.
+tmp=${TMPDIR:-/tmp}
+left=$(find "$tmp" -maxdepth 1 -name "proxystack-$mine*" 2>/dev/null | sort)
+if [ -n "$left" ]; then
+  echo "leak check ($tmp): files left behind by tests:"; echo "$left"; failed=$((failed + 1))
+else
+  echo "leak check ($tmp): no lock or run registration left behind"; passed=$((passed + 1))
+fi
+
 # Failed tests again, just above the last line, so a log that keeps only its tail still names them and why.
 if [ "$failed" -gt 0 ]; then
   for trx in "$results"/*.trx; do
