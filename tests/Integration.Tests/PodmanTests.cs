@@ -89,6 +89,25 @@ public sealed class PodmanTests(SharedSample shared, ITestOutputHelper output) :
         var expected = new List<(string, string)>();
         for (var n = 1; n <= 2; n++) expected.Add(($"{Stack}-app-{n}", (await Probe.InspectAsync($"{Stack}-app-{n}")).NetworkSettings.Networks[$"{Stack}-net"].IPAddress));
         Assert.Equal(expected, routed);
+
+        // A crashed replica (its process SIGKILLed from outside the engine) comes back by the restart policy with the address
+        // nginx holds, and serves again within 10 s.
+        var victim = $"{Stack}-app-1";
+        Cli.Signal((int)(await Probe.InspectAsync(victim)).State.Pid, 9);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var seen = new HashSet<string>();
+        while (clock.Elapsed < TimeSpan.FromSeconds(10) && seen.Count < 2)
+        {
+            await Task.Delay(500);
+            seen.Clear();
+            for (var i = 0; i < 50; i++)
+                try { seen.Add(await Http.GetStringAsync($"http://127.0.0.1:{Port}/whoami")); }
+                catch (HttpRequestException) { }
+        }
+        var back = await Probe.InspectAsync(victim);
+        Assert.True(back.RestartCount > 0, "the killed replica was not restarted");
+        Assert.Equal(expected[0].Item2, back.NetworkSettings.Networks[$"{Stack}-net"].IPAddress);
+        Assert.True(seen.Count == 2, $"after {clock.Elapsed.TotalSeconds:0.0} s 50 requests reached {string.Join(", ", seen)}");
         hosts.Clear();
         for (var i = 0; i < 30; i++) hosts.Add(await Http.GetStringAsync($"http://127.0.0.1:{Port}/whoami"));
         Assert.Equal(2, hosts.Count);
