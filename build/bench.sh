@@ -277,6 +277,7 @@ the same run (seconds median/min/max):
 | warm up to the first 200 through nginx | $(slash sw-up-local) | $(slash sw-up-swarm) |
 | rolling redeploy of every replica under load (wrk -t2 -c16), to the command's return | $(slash redeploy-sw-local) | $(slash redeploy-sw-swarm) |
 | failed requests during it, all runs (non-2xx + socket errors) | $(total fail-sw-local) | $(total fail-sw-swarm) |
+| of which non-2xx / connect / read / write / timeout | $(total non2xx-sw-local) / $(total connect-sw-local) / $(total read-sw-local) / $(total write-sw-local) / $(total timeout-sw-local) | $(total non2xx-sw-swarm) / $(total connect-sw-swarm) / $(total read-sw-swarm) / $(total write-sw-swarm) / $(total timeout-sw-swarm) |
 | requests/s during it, median | $(stat rps-redeploy-sw-local | cut -d'|' -f1 | tr -d ' ') | $(stat rps-redeploy-sw-swarm | cut -d'|' -f1 | tr -d ' ') |
 | teardown (\`StackDown\`) | $(slash sw-down-local) | $(slash sw-down-swarm) |
 MD
