@@ -15,14 +15,23 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
     public async Task<ObservedState> ObserveAsync(StackModel model, IReadOnlyList<string> images, CancellationToken ct)
     {
         // Independent requests overlap (measured on Podman under load: one after another, they took 10 s): the listing, the
-        // volumes, the image ids and which engine this is; then the proxy's config and the replicas' readiness.
+        // volumes, the image ids and which engine this is; then the proxy's config and the replicas' readiness. When each part
+        // was done goes into the detail log (-v:d), so that what a no-op StackUp waits for is measured, not guessed.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var done = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        async Task<T> Timed<T>(string part, Task<T> task)
+        {
+            var result = await task.ConfigureAwait(false);
+            done[part] = clock.ElapsedMilliseconds;
+            return result;
+        }
         var listing = engine.ListStackResourcesAsync(model.Name, [model.NetworkName, .. StackNetworking.ContainerNames(model)], ct);
         // The stack's volumes (its owner counts, whether or not this bring-up mounts them), and one that merely holds the key
         // ring's name.
         var volumesTask = engine.ListStackVolumesAsync(model.Name, [.. model.SharedKeys ? [model.KeysVolumeName] : Array.Empty<string>(), .. Reconciler.ServiceVolumeNames(model)], ct);
-        var dnsTask = StackNetworking.ReplicasByDns(model) ? engine.DnsAsync(ct) : Task.FromResult(EngineDns.FollowsRenames);
-        var idsTask = Task.WhenAll(images.Distinct().Select(async image => (image, found: await engine.InspectImageAsync(image, ct).ConfigureAwait(false))));
-        var (containers, networks) = await listing.ConfigureAwait(false);
+        var dnsTask = Timed("engine kind", StackNetworking.ReplicasByDns(model) ? engine.DnsAsync(ct) : Task.FromResult(EngineDns.FollowsRenames));
+        var idsTask = Timed("image ids", Task.WhenAll(images.Distinct().Select(async image => (image, found: await engine.InspectImageAsync(image, ct).ConfigureAwait(false)))));
+        var (containers, networks) = await Timed("listing", listing).ConfigureAwait(false);
         var volumes = await volumesTask.ConfigureAwait(false);
         var ids = (await idsTask.ConfigureAwait(false)).Where(i => i.found is not null).ToDictionary(i => i.image, i => i.found!.Value.Id);
 
@@ -31,10 +40,10 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
         // engine restart, when it may hold the port for a moment): a replacement that moves to a taken port must be refused
         // while the old proxy still serves.
         var holdsBinding = proxy is not null && proxy.Label(StackLabels.Publish) == ContainerSpecs.PublishLabel(model);
-        var unreadyTask = ProbeReplicasAsync(model, containers, ct);
-        var unreadyServicesTask = CheckServicesAsync(model, containers, ct);
+        var unreadyTask = Timed("readiness", ProbeReplicasAsync(model, containers, ct));
+        var unreadyServicesTask = Timed("backing containers", CheckServicesAsync(model, containers, ct));
         string? configHash = null;
-        if (proxy is { Running: true } && await engine.ReadFileAsync(proxy.Name, NginxConfigWriter.ConfigPath, ct).ConfigureAwait(false) is { } config)
+        if (proxy is { Running: true } && await Timed("proxy config", engine.ReadFileAsync(proxy.Name, NginxConfigWriter.ConfigPath, ct)).ConfigureAwait(false) is { } config)
             configHash = ConfigHash.Of(config);
         var unready = await unreadyTask.ConfigureAwait(false);
         var dns = await dnsTask.ConfigureAwait(false);
@@ -50,7 +59,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
             if (!heldByOwn && IsPortBusy("127.0.0.1", StackNetworking.ReplicaPort(model, i))) busyReplicaPorts.Add(StackNetworking.ReplicaPort(model, i));
         }
 
-        return new ObservedState
+        var observed = new ObservedState
         {
             Containers = containers,
             Networks = networks,
@@ -64,6 +73,8 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
             Dns = dns,
             SlotAddresses = await slotAddressesTask.ConfigureAwait(false),
         };
+        log.Detail("profile: observe parts done at " + string.Join(", ", done.OrderBy(d => d.Value).Select(d => $"{d.Key} {d.Value} ms")) + $", all {clock.ElapsedMilliseconds} ms");
+        return observed;
     }
 
     /// <summary>
