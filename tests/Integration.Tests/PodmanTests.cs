@@ -89,6 +89,9 @@ public sealed class PodmanTests(SharedSample shared, ITestOutputHelper output) :
         var expected = new List<(string, string)>();
         for (var n = 1; n <= 2; n++) expected.Add(($"{Stack}-app-{n}", (await Probe.InspectAsync($"{Stack}-app-{n}")).NetworkSettings.Networks[$"{Stack}-net"].IPAddress));
         Assert.Equal(expected, routed);
+        // The proxy holds what the planner renders from the observed addresses: the same StackUp again changes nothing.
+        var again = await sample.BuildAsync("StackUp", Props(2, 1), Env);
+        Assert.True(again.ExitCode == 0 && again.Output.Contains($"Stack '{Stack}' is up to date"), again.ToString());
 
         // A crashed replica (its process SIGKILLed from outside the engine) comes back by the restart policy with the address
         // nginx holds, and serves again within 10 s.

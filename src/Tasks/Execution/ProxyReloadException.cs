@@ -5,6 +5,7 @@ internal sealed class ProxyReloadException(string name, string output, string? c
 {
     public string Name { get; } = name;
     public string Output { get; } = output;
-    /// <summary>The config nginx refused, where it is not the stack's generated one (routed by address); null otherwise.</summary>
+    /// <summary>The config nginx refused as ProxyStack wrote it into the proxy (a reload; routed by address, its lines differ
+    /// from the generated config's); null for a check of the proxy image's own, which is the generated config.</summary>
     public string? Config { get; } = config;
 }

@@ -54,13 +54,17 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
             stopOnSteadyNotFound: true, timeout, ct);
 
     /// <summary>One probe of a replica, no waiting: null when it answered with a success status, else what happened.</summary>
-    public async Task<string?> ProbeReplicaOnceAsync(string name, string network, string? fixedAddress, int port, HealthProbe health, CancellationToken ct)
+    public async Task<string?> ProbeReplicaOnceAsync(string name, string network, string? fixedAddress, int port, HealthProbe health, CancellationToken ct) =>
+        (await ProbeReplicaOnceAtAsync(name, network, fixedAddress, port, health, ct).ConfigureAwait(false)).Failure;
+
+    /// <summary>The same, with the replica's address on <paramref name="network"/> as the engine gave it (null when it has none).</summary>
+    public async Task<(string? Failure, string? Address)> ProbeReplicaOnceAtAsync(string name, string network, string? fixedAddress, int port, HealthProbe health, CancellationToken ct)
     {
         var status = await engine.InspectContainerAsync(name, network, ct).ConfigureAwait(false);
-        if (status is not { Running: true }) return "not running";
-        if ((fixedAddress ?? status.IpAddress) is not { } address) return "no address on " + network;
+        if (status is not { Running: true }) return ("not running", null);
+        if ((fixedAddress ?? status.IpAddress) is not { } address) return ("no address on " + network, null);
         var (ok, result, _) = await ReplicaProbe(address, port, health, direct: fixedAddress is not null, status.Gateway, waiting: false).Send(ct).ConfigureAwait(false);
-        return ok ? null : $"GET {health.Path} → {result}";
+        return (ok ? null : $"GET {health.Path} → {result}", status.IpAddress);
     }
 
     /// <summary>A probe of one replica: what it is called in messages, and how to send it.</summary>

@@ -45,10 +45,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
         string? configHash = null;
         if (proxy is { Running: true } && await Timed("proxy config", engine.ReadFileAsync(proxy.Name, NginxConfigWriter.ConfigPath, ct)).ConfigureAwait(false) is { } config)
             configHash = ConfigHash.Of(config);
-        var unready = await unreadyTask.ConfigureAwait(false);
-        var dns = await dnsTask.ConfigureAwait(false);
-        var slotAddressesTask = dns == EngineDns.FollowsRenames ? Task.FromResult<IReadOnlyDictionary<string, string>>(new Dictionary<string, string>())
-            : SlotAddressesAsync(model, containers, proxy is { Running: true }, ct);
+        var (unready, slotAddresses) = await unreadyTask.ConfigureAwait(false);
 
         // Host mode: a replica port counts as busy unless the stack's own running host-mode replica holds it.
         var busyReplicaPorts = new HashSet<int>();
@@ -70,25 +67,11 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
             UnreadyReplicas = unready,
             UnreadyServices = await unreadyServicesTask.ConfigureAwait(false),
             BusyReplicaPorts = busyReplicaPorts,
-            Dns = dns,
-            SlotAddresses = await slotAddressesTask.ConfigureAwait(false),
+            Dns = await dnsTask.ConfigureAwait(false),
+            SlotAddresses = slotAddresses,
         };
         log.Detail("profile: observe parts done at " + string.Join(", ", done.OrderBy(d => d.Value).Select(d => $"{d.Key} {d.Value} ms")) + $", all {clock.ElapsedMilliseconds} ms");
         return observed;
-    }
-
-    /// <summary>
-    /// Where the engine's DNS keeps join-time names and a proxy runs: each running replica holding a slot name, with its address
-    /// on the stack network (see <see cref="ObservedState.SlotAddresses"/>). Empty elsewhere (no requests).
-    /// </summary>
-    private async Task<IReadOnlyDictionary<string, string>> SlotAddressesAsync(StackModel model, IReadOnlyList<ObservedContainer> containers, bool proxyRuns, CancellationToken ct)
-    {
-        if (!proxyRuns) return new Dictionary<string, string>();
-        var network = StackNetworking.ContainerNetwork(model);
-        var slots = StackNetworking.SlotNames(model).ToHashSet(StringComparer.Ordinal);
-        var holders = containers.Where(c => c.BelongsTo(model.Name) && c.Running && c.Role == StackLabels.RoleApp && slots.Contains(c.Name)).ToList();
-        var found = await Task.WhenAll(holders.Select(async c => (c.Name, (await engine.InspectContainerAsync(c.Name, network, ct).ConfigureAwait(false))?.IpAddress))).ConfigureAwait(false);
-        return found.Where(f => f.IpAddress is not null).ToDictionary(f => f.Name, f => f.IpAddress!, StringComparer.Ordinal);
     }
 
     /// <summary>
@@ -96,7 +79,9 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
     /// a replica is kept only when it is ready now (a changed StackHealthPath, or a replica left unready by an interrupted
     /// run, shows here and makes the reconciler replace it).
     /// </summary>
-    private async Task<IReadOnlyDictionary<string, string>> ProbeReplicasAsync(StackModel model, IReadOnlyList<ObservedContainer> containers, CancellationToken ct)
+    /// <returns>The replicas that did not answer, with what happened; and every probed replica's address on the stack network
+    /// (see <see cref="ObservedState.SlotAddresses"/>: the probe's own inspection, no request more).</returns>
+    private async Task<(IReadOnlyDictionary<string, string> Unready, IReadOnlyDictionary<string, string> Addresses)> ProbeReplicasAsync(StackModel model, IReadOnlyList<ObservedContainer> containers, CancellationToken ct)
     {
         var network = StackNetworking.ContainerNetwork(model);
         // A replica of another networking mode is replaced whatever it answers (and may sit on a network the relay is not on).
@@ -107,11 +92,12 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
         var results = await Task.WhenAll(candidates.Select(async x =>
         {
             var (c, set) = (x.Container, x.Set!);
-            var failure = await _waiter.ProbeReplicaOnceAsync(c.Name, network,
+            var (failure, address) = await _waiter.ProbeReplicaOnceAtAsync(c.Name, network,
                 StackNetworking.ProbeAddress(set), StackNetworking.ReplicaPort(set, c.Replica!.Value), set.Health, ct).ConfigureAwait(false);
-            return (c.Name, failure);
+            return (c.Name, failure, address);
         })).ConfigureAwait(false);
-        return results.Where(r => r.failure is not null).ToDictionary(r => r.Name, r => r.failure!);
+        return (results.Where(r => r.failure is not null).ToDictionary(r => r.Name, r => r.failure!),
+            results.Where(r => r.address is not null).ToDictionary(r => r.Name, r => r.address!, StringComparer.Ordinal));
     }
 
     /// <summary>Checks every running backing container of the stack once, by its rule, in parallel (see <see cref="ObservedState.UnreadyServices"/>).</summary>

@@ -35,9 +35,10 @@ internal sealed record ObservedState
     public Engine.EngineDns Dns { get; init; } = Engine.EngineDns.FollowsRenames;
 
     /// <summary>
-    /// Where the engine's DNS keeps join-time names: each running replica that holds a slot name, with its address on the
-    /// stack network. The proxy there routes by address (<see cref="Proxy.NginxConfigWriter.RouteByAddress"/>), and the
-    /// planner compares the config it should hold with the one it holds. Empty elsewhere.
+    /// Each running replica that holds its slot name (those <see cref="UnreadyReplicas"/> probes), with its address on the
+    /// stack network as the probe found it. Where the engine's DNS keeps join-time names the proxy routes by address
+    /// (<see cref="Proxy.NginxConfigWriter.RouteByAddress"/>), and the planner compares the config it should hold with the one
+    /// it holds.
     /// </summary>
     public IReadOnlyDictionary<string, string> SlotAddresses { get; init; } = new Dictionary<string, string>();
 
