@@ -167,6 +167,24 @@ public class DnsMembershipTests
             Assert.Contains(steps.Single(s => s.Kind == StepKind.RetireContainer && s.Resource == join.Resource).Id, join.DependsOn);
         }
         Assert.All(steps.Where(s => s.Kind == StepKind.StopContainer), s => Assert.Equal([resolver.Id], s.DependsOn));
+        // The first new replica comes up alone (edit-to-served is its start and readiness); the others are created once it
+        // is ready, which their hand-overs wait for anyway.
+        var creates = steps.Where(s => s.Kind == StepKind.CreateContainer).ToList();
+        var firstReady = steps.Single(s => s.Kind == StepKind.WaitReady && s.Resource == "hello-app-1-joining").Id;
+        Assert.Equal(["hello-app-1-joining", "hello-app-2-joining", "hello-app-3-joining"], creates.Select(c => c.Resource));
+        Assert.DoesNotContain(firstReady, creates[0].DependsOn);
+        Assert.All(creates.Skip(1), c => Assert.Contains(firstReady, c.DependsOn));
+    }
+
+    [Fact]
+    public void A_bring_up_creates_every_replica_side_by_side()
+    {
+        var result = Builders.Reconcile(Model(3), new ObservedState { ImageIds = Builders.Images() });
+        var steps = result.Plan.Steps;
+        var waits = steps.Where(s => s.Kind == StepKind.WaitReady).Select(s => s.Id).ToHashSet();
+        var creates = steps.Where(s => s.Kind == StepKind.CreateContainer && s.Resource.Contains("-app-")).ToList();
+        Assert.Equal(3, creates.Count);
+        Assert.All(creates, c => Assert.DoesNotContain(c.DependsOn, waits.Contains));
     }
 
     [Fact]

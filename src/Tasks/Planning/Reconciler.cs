@@ -330,6 +330,7 @@ internal static class Reconciler
         private void PlanReplicaSet(StackModel set, string appImageId)
         {
             int? previousHostReplacement = null;
+            int? firstReplacement = null;
             var setReady = new List<int>();
             for (var i = 1; i <= set.Replicas; i++)
             {
@@ -384,6 +385,11 @@ internal static class Reconciler
                     _handled.Add(stale.Name);
                 }
                 var spec = ContainerSpecs.App(set, created, i, appImageId, appHash);
+                // A rolling replacement's first new replica comes up alone: its slot changes hands as soon as it is ready, while
+                // the others' hand-overs wait for nginx to resolve it anyway, so they are created once it is ready and leave it
+                // the engine and the CPU it boots with (edit-to-served is this replica's start, its readiness and nginx's next
+                // lookup).
+                if (_dns && existing is not null && firstReplacement is { } leader) deps.Add(leader);
                 var create = _b.Add(StepKind.CreateContainer, created, cause, deps, spec);
                 // An empty key ring: ASP.NET Core creates a key at startup when it finds none, so replicas starting together
                 // would each create their own and refuse each other's payloads. The first writes the ring; the others start
@@ -393,6 +399,7 @@ internal static class Reconciler
                 var waited = _b.Add(StepKind.WaitReady, created, cause, [started], with: s => s with { Replica = ReplicaCheck(set, i) });
                 setReady.Add(waited);
                 if (_keyDeps.Length > 0) _firstKeyWriter ??= waited;
+                if (_dns && existing is not null) firstReplacement ??= waited;
                 _ready.Add(waited);
                 if (_host && existing is not null) previousHostReplacement = waited;
                 if (_dns) _joining.Add((name, cause, existing, waited));
