@@ -89,6 +89,20 @@ public sealed class ErrorTests(SharedSample shared) : StackTest
     }
 
     [DockerFact]
+    public async Task A_taken_app_on_host_port_fails_with_STACK4003_and_starts_nothing()
+    {
+        // The app on the host would start only after the bring-up and crash on the port: refused before anything starts.
+        var appPort = Ports.Free();
+        using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, appPort);
+        squatter.Start();
+        var result = await shared.Sample.BuildAsync("StackUp", Props(("StackAppOnHost", "true"), ("StackAppOnHostPort", appPort.ToString())));
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error STACK4003", result.Output);
+        Assert.Contains($"StackAppOnHostPort {appPort} on 127.0.0.1", result.Output);
+        await AssertNothingLeftAsync();
+    }
+
+    [DockerFact]
     public async Task Invalid_property_values_fail_with_their_codes_before_any_engine_call()
     {
         var cases = new (string Property, string Value, string Code)[]

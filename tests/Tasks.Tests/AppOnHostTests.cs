@@ -87,6 +87,21 @@ public sealed class AppOnHostTests
     }
 
     [Fact]
+    public void A_taken_app_port_is_STACK4003_naming_StackAppOnHostPort_before_anything_changes()
+    {
+        var inContainers = Builders.Model(replicas: 2);
+        var observed = Builders.Running(inContainers, NginxConfigWriter.Write(inContainers)) with { BusyAppOnHostPort = 8081 };
+        var model = StackModelBuilder.Build(OnHost() with { Replicas = "2" }).Model!;
+        var result = Reconciler.Reconcile(model, observed, "", Builders.ProxyImage, NginxConfigWriter.Write(model));
+        Assert.Empty(result.Plan.Steps);
+        var error = Assert.Single(result.Diagnostics);
+        Assert.Equal("STACK4003", error.Code);
+        Assert.Contains("StackAppOnHostPort 8081 on 127.0.0.1", error.Format());
+        // Free, the same change is planned.
+        Assert.NotEmpty(Reconciler.Reconcile(model, observed with { BusyAppOnHostPort = 0 }, "", Builders.ProxyImage, NginxConfigWriter.Write(model)).Plan.Steps);
+    }
+
+    [Fact]
     public void The_app_is_told_where_to_listen_and_where_the_projects_are_through_nginx()
     {
         var model = StackModelBuilder.Build(OnHost() with { Projects = [new ProjectInput("api") { Path = "../Api/Api.csproj", Route = "/api" }] }).Model!;

@@ -67,6 +67,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
             UnreadyReplicas = unready,
             UnreadyServices = await unreadyServicesTask.ConfigureAwait(false),
             BusyReplicaPorts = busyReplicaPorts,
+            BusyAppOnHostPort = model.AppOnHostPort > 0 && IsPortBusy(StackNetworking.AppOnHostBindAddress, model.AppOnHostPort) ? model.AppOnHostPort : 0,
             Dns = await dnsTask.ConfigureAwait(false),
             SlotAddresses = slotAddresses,
         };

@@ -99,13 +99,16 @@ internal static class StackNetworking
         $"--urls \"{string.Join(';', AppOnHostUrls(m.AppOnHostPort, localGateway))}\""
         + string.Concat(m.Projects.Select(p => $" --services:{p.Name}:http:0={m.Url}{p.Route}"));
 
+    /// <summary>The address the app on the host always binds (and whose port is checked before a bring-up).</summary>
+    public const string AppOnHostBindAddress = "127.0.0.1";
+
     /// <summary>
     /// Where the app on the host listens: loopback (where Docker Desktop's host gateway leads, and for the developer's browser)
     /// and the engine's host gateway when it is an address of this machine (a Linux engine) — the docker0 bridge, which only
     /// this machine and its containers reach. Never all interfaces.
     /// </summary>
     public static IReadOnlyList<string> AppOnHostUrls(int port, string? localGateway) =>
-        new[] { "127.0.0.1", localGateway }.OfType<string>().Distinct(StringComparer.Ordinal)
+        new[] { AppOnHostBindAddress, localGateway }.OfType<string>().Distinct(StringComparer.Ordinal)
             .Select(address => $"http://{address}:{port.ToString(CultureInfo.InvariantCulture)}").ToList();
 
     /// <summary>The proxy's extra /etc/hosts entries: with StackAppOnHost, <see cref="AppOnHostName"/> at the engine's host gateway.</summary>

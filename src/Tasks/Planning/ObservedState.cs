@@ -15,6 +15,8 @@ internal sealed record ObservedState
     public string? ProxyConfigHash { get; init; }
     /// <summary>A host port the proxy needs (StackHostPort, StackHttpsPort) on the host address that something else listens on; 0: none.</summary>
     public int BusyHostPort { get; init; }
+    /// <summary>StackAppOnHostPort when something already listens on it on loopback, where the app on the host will bind; 0: free or not used.</summary>
+    public int BusyAppOnHostPort { get; init; }
     /// <summary>Host-mode replica ports that something other than the stack's own replica holds.</summary>
     public IReadOnlySet<int> BusyReplicaPorts { get; init; } = new HashSet<int>();
     /// <summary>

@@ -69,6 +69,10 @@ internal static class Reconciler
             diagnostics.Add(Diagnostic.Error(nameof(Strings.StackOwnedElsewhere), stack, owner, model.Owner));
         foreach (var appImage in appImages.Where(i => !observed.ImageIds.ContainsKey(i)))
             diagnostics.Add(Diagnostic.Error(nameof(Strings.AppImageMissing), appImage));
+        // The app on the host (StackAppOnHost) starts only after the stack is up: a port it cannot bind would crash it there,
+        // with the stack already changed for it.
+        if (observed.BusyAppOnHostPort != 0)
+            diagnostics.Add(Diagnostic.Error(nameof(Strings.HostPortInUse), StackNetworking.AppOnHostBindAddress, observed.BusyAppOnHostPort, "StackAppOnHostPort"));
         return diagnostics;
     }
 
