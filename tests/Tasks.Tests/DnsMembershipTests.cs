@@ -428,6 +428,24 @@ public class DnsMembershipTests
         Assert.Equal("old2", engine.Containers["hello-app-2"].Id);
     }
 
+    [Fact]
+    public async Task Containers_start_two_at_a_time_while_their_creates_run_side_by_side()
+    {
+        // Six replicas with nothing between them: every create may run at once, but the engine gets two starts at a time.
+        var model = Model(6);
+        var engine = new FakeEngine { Address = "127.0.0.1", StartDelay = TimeSpan.FromMilliseconds(50) };
+        var steps = Enumerable.Range(1, 6).SelectMany(i => new[]
+        {
+            new PlanStep(2 * i - 1, StepKind.CreateContainer, $"hello-app-{i}", "missing", []) { Container = ContainerSpecs.App(model, $"hello-app-{i}", i, Builders.AppImageId, "h") },
+            new PlanStep(2 * i, StepKind.StartContainer, $"hello-app-{i}", "missing", [2 * i - 1]),
+        }).ToList();
+        await new PlanExecutor(engine, new NullStackLog()).ExecuteAsync(new Plan(steps), model, CancellationToken.None);
+        Assert.Equal(PlanExecutor.MaxStartsAtOnce, engine.MostStartsAtOnce);
+        Assert.All(Enumerable.Range(1, 6), i => Assert.True(engine.Containers[$"hello-app-{i}"].Running));
+        // Every create came before the first start: the limit holds starts back, not creates.
+        Assert.True(engine.Calls.ToList().FindLastIndex(c => c.StartsWith("create ", StringComparison.Ordinal)) < engine.Calls.ToList().FindIndex(c => c.StartsWith("start ", StringComparison.Ordinal)), string.Join("\n", engine.Calls));
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

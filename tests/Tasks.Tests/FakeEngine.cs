@@ -144,8 +144,25 @@ internal sealed class FakeEngine : IContainerEngine
         var recorded = Record($"start {name}");
         if (recorded.IsFaulted) return recorded;
         if (Relays.ContainsKey(name) && RelayStartDelay > TimeSpan.Zero) return StartRelayLateAsync(name, ct);
+        if (StartDelay > TimeSpan.Zero) return StartLateAsync(name, ct);
         MarkStarted(name);
         return recorded;
+    }
+
+    /// <summary>How long every start takes (0: none; an engine's start takes a while, so starts in flight overlap).</summary>
+    public TimeSpan StartDelay { get; set; }
+
+    /// <summary>The most starts that were in flight at once (with <see cref="StartDelay"/>).</summary>
+    public int MostStartsAtOnce => _mostStarts;
+    private int _starts, _mostStarts;
+
+    private async Task StartLateAsync(string name, CancellationToken ct)
+    {
+        var now = Interlocked.Increment(ref _starts);
+        for (var most = _mostStarts; now > most; most = _mostStarts) Interlocked.CompareExchange(ref _mostStarts, now, most);
+        try { await Task.Delay(StartDelay, ct); }
+        finally { Interlocked.Decrement(ref _starts); }
+        MarkStarted(name);
     }
 
     private void MarkStarted(string name)
