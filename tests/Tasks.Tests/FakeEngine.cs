@@ -143,8 +143,8 @@ internal sealed class FakeEngine : IContainerEngine
     {
         var recorded = Record($"start {name}");
         if (recorded.IsFaulted) return recorded;
-        if (Relays.ContainsKey(name) && RelayStartDelay > TimeSpan.Zero) return StartRelayLateAsync(name, ct);
-        if (StartDelay > TimeSpan.Zero) return StartLateAsync(name, ct);
+        var delay = Relays.ContainsKey(name) && RelayStartDelay > TimeSpan.Zero ? RelayStartDelay : StartDelay;
+        if (delay > TimeSpan.Zero) return StartLateAsync(name, delay, ct);
         MarkStarted(name);
         return recorded;
     }
@@ -152,15 +152,15 @@ internal sealed class FakeEngine : IContainerEngine
     /// <summary>How long every start takes (0: none; an engine's start takes a while, so starts in flight overlap).</summary>
     public TimeSpan StartDelay { get; set; }
 
-    /// <summary>The most starts that were in flight at once (with <see cref="StartDelay"/>).</summary>
+    /// <summary>The most starts that were in flight at once (those that took a while: <see cref="StartDelay"/>, <see cref="RelayStartDelay"/>).</summary>
     public int MostStartsAtOnce => _mostStarts;
     private int _starts, _mostStarts;
 
-    private async Task StartLateAsync(string name, CancellationToken ct)
+    private async Task StartLateAsync(string name, TimeSpan delay, CancellationToken ct)
     {
         var now = Interlocked.Increment(ref _starts);
         for (var most = _mostStarts; now > most; most = _mostStarts) Interlocked.CompareExchange(ref _mostStarts, now, most);
-        try { await Task.Delay(StartDelay, ct); }
+        try { await Task.Delay(delay, ct); }
         finally { Interlocked.Decrement(ref _starts); }
         MarkStarted(name);
     }
@@ -179,12 +179,6 @@ internal sealed class FakeEngine : IContainerEngine
 
     /// <summary>How long a relay's start takes (an engine busy starting the replicas beside it).</summary>
     public TimeSpan RelayStartDelay { get; set; }
-
-    private async Task StartRelayLateAsync(string name, CancellationToken ct)
-    {
-        await Task.Delay(RelayStartDelay, ct);
-        MarkStarted(name);
-    }
 
     public Task RenameContainerAsync(string name, string newName, CancellationToken ct)
     {
