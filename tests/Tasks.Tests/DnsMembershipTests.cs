@@ -99,6 +99,41 @@ public class DnsMembershipTests
     }
 
     [Fact]
+    public void A_first_answer_proves_nginx_resolved_only_where_each_upstream_has_one_slot_no_replica_held_before()
+    {
+        static bool Proves(StackModel model, ObservedState observed) =>
+            Assert.Single(Builders.Reconcile(model, observed).Plan.Steps, s => s.Kind == StepKind.WaitProxy).Proxy!.PassProvesResolved;
+        var fresh = new ObservedState { ImageIds = Builders.Images() };
+        // One replica, nothing before it: nginx can route only to the new replica's slot name.
+        Assert.True(Proves(Model(1), fresh));
+        // Two slots: an answer may come from the one slot nginx resolved so far.
+        Assert.False(Proves(Model(2), fresh));
+        // A replica running before (the proxy alone missing): the slot may resolve to it until the new one takes it over.
+        var before = new ObservedState { ImageIds = Builders.Images(), Containers = [Builders.App(Model(1), 1, appId: "sha256:old")] };
+        Assert.False(Proves(Model(1), before));
+    }
+
+    [Fact]
+    public async Task A_proxy_whose_first_answer_proves_every_slot_resolved_is_not_told_to_resolve_again()
+    {
+        using var proxy = new OkServer("200 OK");
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        engine.Containers["hello-proxy"] = ("p", [], true);
+        var signals = 0;
+        var waiter = new ReadinessWaiter(engine, new CapturingStackLog());
+        var health = new HealthProbe("/", Strict: false);
+        await waiter.WaitForProxyAsync("hello-proxy", "hello-net", $"http://127.0.0.1:{proxy.Port}", health,
+            TimeSpan.FromSeconds(20), CancellationToken.None, _ => { signals++; return Task.CompletedTask; }, passProvesResolved: true);
+        Assert.Equal(0, signals);
+
+        // A first answer that does not pass (nginx up, the slot not resolved yet) is still told, once.
+        proxy.Status = "502 Bad Gateway";
+        await waiter.WaitForProxyAsync("hello-proxy", "hello-net", $"http://127.0.0.1:{proxy.Port}", health,
+            TimeSpan.FromSeconds(20), CancellationToken.None, _ => { signals++; proxy.Status = "200 OK"; return Task.CompletedTask; }, passProvesResolved: true);
+        Assert.Equal(1, signals);
+    }
+
+    [Fact]
     public void A_replaced_proxy_still_starts_after_the_replicas_and_is_not_told_to_resolve_again()
     {
         // Only a missing proxy starts early: a serving one is replaced once its successor's upstream is ready.

@@ -267,7 +267,8 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
             case StepKind.WaitProxy:
                 await _waiter.WaitForProxyAsync(step.Resource, step.Proxy!.Network, step.Proxy.Url, step.Proxy.Health, timeout, ct,
                     step.RouteByAddress ? c => ReloadByAddressAsync(step, c)
-                    : step.Proxy.ResolveNow ? c => ResolveAgainAsync(step.Resource, step.Proxy.Slots, step.Proxy.Network, c) : null, step.Proxy.Routes).ConfigureAwait(false);
+                    : step.Proxy.ResolveNow ? c => ResolveAgainAsync(step.Resource, step.Proxy.Slots, step.Proxy.Network, c) : null, step.Proxy.Routes,
+                    step.Proxy.PassProvesResolved).ConfigureAwait(false);
                 break;
             case StepKind.ReloadProxy when step.RouteByAddress:
                 await ReloadByAddressAsync(step, ct).ConfigureAwait(false);

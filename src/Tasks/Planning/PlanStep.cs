@@ -93,4 +93,10 @@ internal sealed record ProxyCheck(string Network, string Url, Model.HealthProbe 
     public IReadOnlyList<Model.HealthProbe> Routes { get; init; } = [];
     /// <summary>With <see cref="ResolveNow"/>: the slot names nginx is to resolve, which the engine's DNS must answer first.</summary>
     public IReadOnlyList<string> Slots { get; init; } = [];
+    /// <summary>
+    /// With <see cref="ResolveNow"/>: every upstream can resolve one slot name at most, a name only this plan's new replica
+    /// ever held (one replica per set, no app container before). A first answer that passes every route then proves nginx
+    /// already resolved them all (it started after the joins), and the reload is skipped.
+    /// </summary>
+    public bool PassProvesResolved { get; init; }
 }
