@@ -126,6 +126,17 @@ for i in $(seq "$runs"); do
   [ "$before" = "$(ids)" ] || { echo "no-op StackUp changed a container" >&2; exit 1; }
 done
 
+# What `dotnet run` itself costs, without a stack: the app run plainly on the host (StackRunHook=false) until its first 200,
+# beside `dotnet build` and then the built app started directly (the same work without dotnet run's protocol).
+host_url="http://127.0.0.1:$((port + 10))"
+app_200() { for _ in $(seq 1200); do curl -sf -o /dev/null "$host_url/" && return 0; sleep 0.05; done; echo "the app never answered on $host_url" >&2; return 1; }
+for i in $(seq "$runs"); do
+  t=$(now); setsid dotnet run --no-launch-profile -p:StackRunHook=false "-p:StackName=$stack" -- --urls "$host_url" >"$work/plain-run.log" 2>&1 & pid=$!
+  app_200; record plain-run "$(since "$t")"; kill -TERM -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+  t=$(now); dotnet build "${props[@]}" >/dev/null; setsid dotnet bin/Debug/net10.0/HelloStack.dll --urls "$host_url" >"$work/plain-app.log" 2>&1 & pid=$!
+  app_200; record build-then-app "$(since "$t")"; kill -TERM -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+done
+
 for i in $(seq "$runs"); do
   echo "// publish-only run $i" >>Program.cs
   t=$(now); dotnet publish -t:PublishContainer "${props[@]}" "-p:ContainerRepository=$stack" -p:ContainerImageTag=publishonly \
@@ -168,6 +179,8 @@ cat <<MD
 | edit-to-served: edit Program.cs, \`StackUp\`, first response with the new text (3 replicas, rolling) | $(stat edit-to-served) |
 | edit to \`StackUp\` returned (old replicas drained and removed) | $(stat edit-to-stackup-returned) |
 | \`dotnet publish -t:PublishContainer\` alone after an edit (reference) | $(stat publish-container-only) |
+| plain \`dotnet run\` of the app on the host, no stack (\`StackRunHook=false\`): first 200 | $(stat plain-run) |
+| \`dotnet build\`, then the built app started directly: first 200 (the same work without \`dotnet run\`) | $(stat build-then-app) |
 MD
 part && echo "| edit-to-served under \`dotnet watch --no-hot-reload run\` (3 replicas, rolling; the stack stays up) | $(stat watch-edit-to-served) |"
 fi
@@ -193,6 +206,9 @@ for n in 1 4 16; do
   bound=$(sum "$(med "up-ps-$n")" 0.5)
   echo "| \`dotnet run\` first 200 at N = $n ≤ \`StackUp\` + 0.5 s | $(med "up-run-$n") | $(med "up-ps-$n") + 0.5 = $bound | $(verdict "$(med "up-run-$n")" "$bound") |"
 done
+echo
+echo "\`dotnet run\`'s own cost over \`dotnet build\` and a direct start, without a stack (medians): $(med plain-run) − $(med build-then-app) = $(awk -v a="$(med plain-run)" -v b="$(med build-then-app)" 'BEGIN { printf "%.2f", a - b }') s."
+
 fi
 if [ "${BENCH_ONLY:-}" = fixed ]; then
 cat <<MD
