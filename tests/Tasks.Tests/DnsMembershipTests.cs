@@ -79,22 +79,32 @@ public class DnsMembershipTests
         var signals = 0;
         var waiter = new ReadinessWaiter(engine, new CapturingStackLog());
         var health = new HealthProbe("/", Strict: false);
-        await waiter.WaitForProxyAsync("hello-proxy", "hello-net", $"http://127.0.0.1:{proxy.Port}", health,
-            TimeSpan.FromSeconds(20), CancellationToken.None, _ => { signals++; proxy.Status = "200 OK"; return Task.CompletedTask; });
+        Task Wait(string? statusAfterSignal, bool passProvesResolved = false, int timeoutSeconds = 20) =>
+            waiter.WaitForProxyAsync("hello-proxy", "hello-net", $"http://127.0.0.1:{proxy.Port}", health, TimeSpan.FromSeconds(timeoutSeconds),
+                CancellationToken.None, _ => { signals++; proxy.Status = statusAfterSignal ?? proxy.Status; return Task.CompletedTask; },
+                passProvesResolved: passProvesResolved);
+        await Wait("200 OK");
         Assert.Equal(1, signals);
 
         // Already serving the probed route (another project's slots may not be resolved yet): told all the same, once.
         signals = 0;
-        await waiter.WaitForProxyAsync("hello-proxy", "hello-net", $"http://127.0.0.1:{proxy.Port}", health,
-            TimeSpan.FromSeconds(20), CancellationToken.None, _ => { signals++; return Task.CompletedTask; });
+        await Wait(null);
+        Assert.Equal(1, signals);
+
+        // Unless a passing first answer proves every slot resolved (one slot per upstream, see PassProvesResolved): not told.
+        signals = 0;
+        await Wait(null, passProvesResolved: true);
+        Assert.Equal(0, signals);
+
+        // There too, a first answer that does not pass (nginx up, its slot not resolved yet) is told, once.
+        proxy.Status = "502 Bad Gateway";
+        await Wait("200 OK", passProvesResolved: true);
         Assert.Equal(1, signals);
 
         // Still 502 after it: the wait goes on to its timeout (STACK4010's exception), without a second reload.
         proxy.Status = "502 Bad Gateway";
         signals = 0;
-        await Assert.ThrowsAsync<ReadinessTimeoutException>(() => waiter.WaitForProxyAsync("hello-proxy", "hello-net",
-            $"http://127.0.0.1:{proxy.Port}", health, TimeSpan.FromSeconds(2), CancellationToken.None,
-            _ => { signals++; return Task.CompletedTask; }));
+        await Assert.ThrowsAsync<ReadinessTimeoutException>(() => Wait(null, timeoutSeconds: 2));
         Assert.Equal(1, signals);
     }
 
@@ -111,26 +121,8 @@ public class DnsMembershipTests
         // A replica running before (the proxy alone missing): the slot may resolve to it until the new one takes it over.
         var before = new ObservedState { ImageIds = Builders.Images(), Containers = [Builders.App(Model(1), 1, appId: "sha256:old")] };
         Assert.False(Proves(Model(1), before));
-    }
-
-    [Fact]
-    public async Task A_proxy_whose_first_answer_proves_every_slot_resolved_is_not_told_to_resolve_again()
-    {
-        using var proxy = new OkServer("200 OK");
-        var engine = new FakeEngine { Address = "127.0.0.1" };
-        engine.Containers["hello-proxy"] = ("p", [], true);
-        var signals = 0;
-        var waiter = new ReadinessWaiter(engine, new CapturingStackLog());
-        var health = new HealthProbe("/", Strict: false);
-        await waiter.WaitForProxyAsync("hello-proxy", "hello-net", $"http://127.0.0.1:{proxy.Port}", health,
-            TimeSpan.FromSeconds(20), CancellationToken.None, _ => { signals++; return Task.CompletedTask; }, passProvesResolved: true);
-        Assert.Equal(0, signals);
-
-        // A first answer that does not pass (nginx up, the slot not resolved yet) is still told, once.
-        proxy.Status = "502 Bad Gateway";
-        await waiter.WaitForProxyAsync("hello-proxy", "hello-net", $"http://127.0.0.1:{proxy.Port}", health,
-            TimeSpan.FromSeconds(20), CancellationToken.None, _ => { signals++; proxy.Status = "200 OK"; return Task.CompletedTask; }, passProvesResolved: true);
-        Assert.Equal(1, signals);
+        // Where nginx routes by address (Podman's DNS keeps join-time names), the reload is what routes: always sent.
+        Assert.False(Proves(Model(1), fresh with { Dns = ProxyStack.Engine.EngineDns.JoinTimeNames }));
     }
 
     [Fact]

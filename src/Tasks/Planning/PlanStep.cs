@@ -96,7 +96,8 @@ internal sealed record ProxyCheck(string Network, string Url, Model.HealthProbe 
     /// <summary>
     /// With <see cref="ResolveNow"/>: every upstream can resolve one slot name at most, a name only this plan's new replica
     /// ever held (one replica per set, no app container before). A first answer that passes every route then proves nginx
-    /// already resolved them all (it started after the joins), and the reload is skipped.
+    /// already resolved them all (it started after the joins), and the reload is skipped. Never where nginx routes by address
+    /// (Podman, a swarm node): there the reload is what gives it the addresses.
     /// </summary>
     public bool PassProvesResolved { get; init; }
 }

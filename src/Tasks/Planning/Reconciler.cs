@@ -566,7 +566,8 @@ internal static class Reconciler
             // After the replicas' starts, because the engine starts containers one at a time (measured: started among four
             // replicas, it delayed the last one's readiness by more than it saved). Its wait, the commit step, still comes
             // after every replica took its slot, and reloads nginx so that it resolves them at once instead of at its next
-            // resolver tick (unless its first passing answer proves it did already, see ProxyCheck.PassProvesResolved). Nothing served before, so a failure removes it with the rest.
+            // resolver tick (unless its first passing answer proves it did already, see ProxyCheck.PassProvesResolved). Nothing
+            // served before, so a failure removes it with the rest.
             var early = proxy is null && _dns && model.AppOnHostPort == 0;
             var deps = early ? _netDeps.Concat(_started).ToList() : _netDeps.Concat(_ready).ToList();
             if (proxy is null)
@@ -605,7 +606,7 @@ internal static class Reconciler
                         // Its health path where the prefix is removed (the path each replica passed), else the prefix itself.
                         Routes = model.Projects.Select(p => new HealthProbe(p.Route + (p.StripPrefix ? p.HealthPath : "/"), p.HealthStrict) { ReachesReplica = true }).ToList(),
                         Slots = early ? JoiningSlots : [],
-                        PassProvesResolved = early && model.ReplicaSets.All(set => set.Replicas == 1) && !_ours.Any(c => c.Role == StackLabels.RoleApp),
+                        PassProvesResolved = early && !_byAddress && model.ReplicaSets.All(set => set.Replicas == 1) && !_ours.Any(c => c.Role == StackLabels.RoleApp),
                     },
                 });
         }
