@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ProxyStack against the alternatives, on this machine, in one run: the recipe by hand (raw docker CLI), docker-compose, .NET
 # Aspire (an AppHost, build/bench-aspire/) and ProxyStack (StackUp and dotnet run). Sourced by build/bench.sh after the inner-loop figures; expects $work/HelloStack,
-# $stack, $out, $runs and the helpers defined there. Every method brings up the same stack: N replicas of the HelloStack app
+# $stack, $out, $runs and the helpers defined there (now, since, record, first_200, stop_group). Every method brings up the same stack: N replicas of the HelloStack app
 # image behind nginx on a user-defined bridge network, the proxy published on loopback; ready = first 200 through nginx.
 # Each run goes through N = 1, 4, 16 and, for each N, through every method in an order rotated run by run. At N = 4 the
 # raw CLI, compose and StackUp stacks also get their redeploy under load before they are torn down.
@@ -11,7 +11,6 @@ appimg="$stack:latest"
 nginx_img="localhost:5000/library/nginx:stable"
 raw_port=18490; cmp_port=18491; direct_port=18492; naive_port=18493; asp_port=18494
 sock() { curl -sf --unix-socket /var/run/docker.sock "$@"; }
-first_200() { for _ in $(seq 2400); do [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/")" = 200 ] && return 0; sleep 0.05; done; echo "no 200 on $1" >&2; return 1; }
 config_for() { # n -> configs equivalent to ProxyStack's for containers raw-app-<i> and cmp-app-<i> (generated, nothing started)
   dotnet build -t:GenerateStackProxyConfig "${props[@]}" "-p:StackReplicas=$1" >/dev/null
   for prefix in raw cmp asp; do

@@ -77,6 +77,10 @@ props=(-nologo -v:m -tl:off -nr:false "-p:StackName=$stack" "-p:StackHostPort=$p
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 record() { echo "$2" >>"$out/$1.txt"; }
+# first_200 PORT: waits until http://127.0.0.1:PORT/ answers 200 (2 minutes at most).
+first_200() { for _ in $(seq 2400); do [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/")" = 200 ] && return 0; sleep 0.05; done; echo "no 200 on $1" >&2; return 1; }
+# stop_group PID: SIGTERM to the process group a setsid'd command leads, then waits for it.
+stop_group() { kill -TERM -- "-$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 stat() { sort -n "$out/$1.txt" | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f | %.2f | %.2f", m, a[1], a[NR]}'; }
 ids() { curl -sf --unix-socket /var/run/docker.sock "http://localhost/containers/json?all=1&filters=%7B%22label%22%3A%5B%22proxystack.stack%3D$stack%22%5D%7D" | grep -o '"Id":"[0-9a-f]*"' | sort | tr -d '\n'; }
 count() { curl -sf --unix-socket /var/run/docker.sock "http://localhost/$1?all=1&filters=%7B%22label%22%3A%5B%22proxystack.stack%3D$stack%22%5D%7D" | { grep -o "\"$2\"" || true; } | wc -l; }
@@ -128,13 +132,13 @@ done
 
 # What `dotnet run` itself costs, without a stack: the app run plainly on the host (StackRunHook=false) until its first 200,
 # beside `dotnet build` and then the built app started directly (the same work without dotnet run's protocol).
-host_url="http://127.0.0.1:$((port + 10))"
-app_200() { for _ in $(seq 1200); do curl -sf -o /dev/null "$host_url/" && return 0; sleep 0.05; done; echo "the app never answered on $host_url" >&2; return 1; }
+# (Its own port: bench-compare.sh's are 18490-18494.)
+app_port=18495
 for i in $(seq "$runs"); do
-  t=$(now); setsid dotnet run --no-launch-profile -p:StackRunHook=false "-p:StackName=$stack" -- --urls "$host_url" >"$work/plain-run.log" 2>&1 & pid=$!
-  app_200; record plain-run "$(since "$t")"; kill -TERM -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
-  t=$(now); dotnet build "${props[@]}" >/dev/null; setsid dotnet bin/Debug/net10.0/HelloStack.dll --urls "$host_url" >"$work/plain-app.log" 2>&1 & pid=$!
-  app_200; record build-then-app "$(since "$t")"; kill -TERM -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+  t=$(now); setsid dotnet run --no-launch-profile -p:StackRunHook=false "-p:StackName=$stack" -- --urls "http://127.0.0.1:$app_port" >"$work/plain-run.log" 2>&1 & pid=$!
+  first_200 "$app_port"; record plain-run "$(since "$t")"; stop_group "$pid"
+  t=$(now); dotnet build "${props[@]}" >/dev/null; setsid dotnet bin/Debug/net10.0/HelloStack.dll --urls "http://127.0.0.1:$app_port" >"$work/plain-app.log" 2>&1 & pid=$!
+  first_200 "$app_port"; record build-then-app "$(since "$t")"; stop_group "$pid"
 done
 
 for i in $(seq "$runs"); do
