@@ -28,6 +28,23 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
         return await Cli.RunAsync(psi, TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>
+    /// Runs <paramref name="script"/> in the proxy between two listings of nginx's workers (children of its master, from
+    /// /proc): each listing's pid and process title.
+    /// </summary>
+    private async Task<(Dictionary<int, string> Before, Dictionary<int, string> After, string Output)> AroundInProxyAsync(string script)
+    {
+        const string list = "m=$(cat /tmp/nginx.pid); for s in /proc/[0-9]*/stat; do read -r p c st pp rest 2>/dev/null < \"$s\" && [ \"$pp\" = \"$m\" ] && [ \"$st\" != Z ] && echo \"worker $p $(tr '\\0' ' ' < /proc/$p/cmdline)\"; done; true";
+        using var engine = new ProxyStack.Engine.DockerEngine();
+        var (exit, text) = await engine.ExecAsync($"{Stack}-proxy", ["sh", "-c", $"{list}; echo ---; ( {script} ); echo ---; {list}"], CancellationToken.None);
+        Assert.True(exit == 0, text);
+        var parts = text.Split("---\n");
+        Assert.True(parts.Length == 3, text);
+        static Dictionary<int, string> Workers(string listing) => listing.Split('\n', StringSplitOptions.TrimEntries)
+            .Select(line => line.Split(' ', 3)).Where(f => f is ["worker", _, _] && int.TryParse(f[1], out _)).ToDictionary(f => int.Parse(f[1]), f => f[2]);
+        return (Workers(parts[0]), Workers(parts[2]), parts[1]);
+    }
+
     [DockerFact]
     public async Task HTTPS_serves_HTTP2_with_the_development_certificate_redirects_when_asked_and_refuses_a_mismatched_key_with_STACK1033()
     {
@@ -62,6 +79,16 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
             Assert.Equal(System.Net.HttpStatusCode.PermanentRedirect, redirect.StatusCode);
             Assert.Equal($"https://127.0.0.1:{https}/whoami?x=1", redirect.Headers.Location?.ToString());
         }
+        // Every reload (a changed config, a new proxy told to resolve again) returns once each worker from before has let go of
+        // the listening sockets — ended, or titled "shutting down" — so a client's next connection meets the new workers
+        // (a gRPC client's first call once failed its HTTP/2 handshake right after StackUp). Checked on this real nginx with
+        // nothing between the script's return and the listing (without the wait, old workers were still listed as plain).
+        var (before, after, reloadOutput) = await AroundInProxyAsync(ProxyStack.Execution.PlanExecutor.ReloadScript);
+        Assert.NotEmpty(before);
+        Assert.DoesNotContain(ProxyStack.Execution.PlanExecutor.UnsettledMark, reloadOutput);
+        foreach (var (pid, title) in after.Where(w => before.ContainsKey(w.Key)))
+            Assert.True(title.Contains("shutting down"), $"worker {pid} from before the reload is still '{title}'; before: {string.Join(", ", before)}");
+        Assert.Contains(after, w => !before.ContainsKey(w.Key));
         var proxyBefore = (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"];
         var volume = (await Probe.InspectAsync(proxyBefore.Id)).Mounts.Single(m => m.Destination == "/etc/proxystack/tls").Name;
 

@@ -65,8 +65,11 @@ public class DnsMembershipTests
         var script = PlanExecutor.ResolveAgainScript([("hello-app-1", "10.89.0.13"), ("hello-app-2", null)]);
         Assert.Contains("has() { RES_OPTIONS='timeout:1 attempts:1' getent ahostsv4 \"$1\" | grep -q \"^$2 \"; }; ", script);
         Assert.Contains("slots_ok() { has hello-app-1 10.89.0.13 && getent hosts hello-app-2 > /dev/null && true; }; i=0; while [ $i -lt 20 ] && ! slots_ok;", script);
-        Assert.EndsWith("exec nginx -c /run/proxystack/nginx.conf -s reload", script);
-        Assert.Equal("exec nginx -c /run/proxystack/nginx.conf -s reload", PlanExecutor.ResolveAgainScript([]));
+        // Then the reload, which returns once nginx's old workers have let go (see ProxyTests for the real nginx).
+        Assert.EndsWith(PlanExecutor.ReloadScript, script);
+        Assert.Equal(PlanExecutor.ReloadScript, PlanExecutor.ResolveAgainScript([]));
+        Assert.Contains("nginx -c /run/proxystack/nginx.conf -s reload || exit $?; ", PlanExecutor.ReloadScript);
+        Assert.StartsWith("m=$(cat /tmp/nginx.pid 2>/dev/null); ", PlanExecutor.ReloadScript);
     }
 
     [Fact]

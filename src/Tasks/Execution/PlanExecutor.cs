@@ -326,12 +326,9 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
         var next = NginxConfigWriter.ConfigPath + ".next";
         await engine.WriteFileAsync(proxy, next, config, ct).ConfigureAwait(false);
         var (exit, output) = await engine.ExecAsync(proxy,
-            ["sh", "-c", $"nginx -t -q -c {next} && mv {next} {NginxConfigWriter.ConfigPath} && {string.Join(' ', ReloadCommand)}"], ct).ConfigureAwait(false);
+            ["sh", "-c", $"nginx -t -q -c {next} && mv {next} {NginxConfigWriter.ConfigPath} && {ReloadScript}"], ct).ConfigureAwait(false);
         if (exit != 0) throw new ProxyReloadException(proxy, output, config);
-        // `nginx -s reload` only signals the master, which then starts new workers and retires the old ones; until it has, new
-        // connections may still meet an old worker with the old upstream set. Give it that moment, so that when StackUp
-        // returns the new configuration is what serves.
-        await Task.Delay(ReloadSettleTime, ct).ConfigureAwait(false);
+        NoteUnsettledReload(proxy, output);
     }
 
     /// <summary>
@@ -355,6 +352,13 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
         var addresses = await SlotAddressesAsync(slots, network, ct).ConfigureAwait(false);
         var (exit, output) = await engine.ExecAsync(proxy, ["sh", "-c", ResolveAgainScript(addresses)], ct).ConfigureAwait(false);
         if (exit != 0) throw new ProxyReloadException(proxy, output);
+        NoteUnsettledReload(proxy, output);
+    }
+
+    /// <summary>A reload whose old workers still accepted when the settle script gave up (<see cref="ReloadScript"/>): said at detail.</summary>
+    private void NoteUnsettledReload(string proxy, string output)
+    {
+        if (output.Contains(UnsettledMark, StringComparison.Ordinal)) log.Detail($"  {proxy}: {UnsettledMark}");
     }
 
     /// <summary>Each slot's replica's address on <paramref name="network"/> (null where the engine does not say).</summary>
@@ -368,7 +372,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
     /// replica right after StackUp. Each lookup gives up after a second; 20 rounds at most, then the reload anyway (nginx
     /// keeps asking on its own). An image without getent reloads at once.
     /// </summary>
-    internal static string ResolveAgainScript(IReadOnlyList<(string Slot, string? Address)> slots) => AwaitDnsScript(slots) + "exec " + string.Join(' ', ReloadCommand);
+    internal static string ResolveAgainScript(IReadOnlyList<(string Slot, string? Address)> slots) => AwaitDnsScript(slots) + ReloadScript;
 
     /// <summary>
     /// Shell that returns once the engine's DNS, asked in the container, lists each slot's replica address among the slot
@@ -381,11 +385,28 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
         + "slots_ok() { " + string.Concat(slots.Select(s => s.Address is { } a ? $"has {s.Slot} {a} && " : $"getent hosts {s.Slot} > /dev/null && ")) + "true; }; "
         + "i=0; while [ $i -lt 20 ] && ! slots_ok; do i=$((i+1)); sleep 0.1; done; fi; ";
 
-    /// <summary>Tells the proxy's nginx to reload its live config (both reloads above).</summary>
-    private static readonly string[] ReloadCommand = ["nginx", "-c", NginxConfigWriter.ConfigPath, "-s", "reload"];
+    /// <summary>
+    /// Shell that tells the proxy's nginx to reload its live config and returns once the reload has taken over (both reloads
+    /// above). `nginx -s reload` only signals the master, which then reads the config, starts new workers and tells the old ones
+    /// to quit; until an old worker has closed its listening sockets, a new connection may still meet it, with the old upstream
+    /// set — or, accepted just before it quits, be closed before a request (a gRPC client's first call saw "the server did not
+    /// complete the HTTP/2 handshake" right after a 2-replica StackUp). So the script notes the master's workers (children of
+    /// the pid in the config's pid file, read from /proc) before the signal, and waits until each has ended or titles itself
+    /// "shutting down", which nginx does as it closes its listening sockets: about 0.1–0.4 s on this machine, where a fixed
+    /// 0.5 s was waited before. It gives up after 100 rounds of 20 ms (at least 2 s) and says so (<see cref="UnsettledMark"/>);
+    /// an image without grep waits the fixed 0.5 s.
+    /// </summary>
+    internal static readonly string ReloadScript =
+        $"m=$(cat {NginxConfigWriter.PidPath} 2>/dev/null); old=; "
+        + "if [ -n \"$m\" ]; then for s in /proc/[0-9]*/stat; do read -r p c st pp rest 2>/dev/null < \"$s\" && [ \"$pp\" = \"$m\" ] && old=\"$old $p\"; done; fi; "
+        + $"nginx -c {NginxConfigWriter.ConfigPath} -s reload || exit $?; "
+        + "command -v grep > /dev/null || { sleep 0.5; exit 0; }; "
+        + "settled() { for p in $old; do read -r x c st rest 2>/dev/null < /proc/$p/stat || continue; [ \"$st\" = Z ] && continue; "
+        + "grep -qa 'shutting down' /proc/$p/cmdline 2>/dev/null || return 1; done; }; "
+        + $"i=0; while ! settled; do i=$((i+1)); [ $i -gt 100 ] && {{ echo '{UnsettledMark}'; exit 0; }}; sleep 0.02; done";
 
-    /// <summary>A margin for nginx's master to switch workers after a reload signal (not measured; the switch itself is quick).</summary>
-    private static readonly TimeSpan ReloadSettleTime = TimeSpan.FromMilliseconds(500);
+    /// <summary>What <see cref="ReloadScript"/> prints when nginx's old workers had not let go by the time it gave up.</summary>
+    internal const string UnsettledMark = "the old nginx workers still accepted 2 s after the reload";
 
     /// <summary>Undoes in reverse; every undo step that fails is a STACK4013 warning naming it. Returns how many failed.</summary>
     private async Task<int> RollbackAsync(List<(PlanStep Step, Func<CancellationToken, Task> Action)> undo, string stack)
