@@ -29,6 +29,11 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
     /// <summary>Whether an address is one of this machine's own.</summary>
     private static bool IsOwnAddress(string? address) => address is not null && OwnAddresses.Value.Contains(address);
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
+    /// <summary>
+    /// The proxy's wait asks again sooner: a connect to a port on this host, which nginx binds moments after its start returns.
+    /// Measured at N = 1, ten alternating bring-ups: StackUp 0.13 s sooner (paired median) than at the replicas' 200 ms.
+    /// </summary>
+    private static readonly TimeSpan ProxyInterval = TimeSpan.FromMilliseconds(50);
     private static readonly HttpClient Http = ProbeClient(acceptAnyCertificate: false, TimeSpan.FromSeconds(2));
     /// <summary>
     /// For the proxy's own HTTPS address only: the probe asks whether nginx answers through the stack, not whether this
@@ -51,7 +56,7 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
     /// </summary>
     public Task WaitForReplicaAsync(string name, string network, string? fixedAddress, int port, HealthProbe health, TimeSpan timeout, CancellationToken ct) =>
         WaitAsync(name, network, status => (fixedAddress ?? status.IpAddress) is { } a ? ReplicaProbe(a, port, health, direct: fixedAddress is not null, status.Gateway, waiting: true) : null, health,
-            stopOnSteadyNotFound: true, timeout, ct);
+            stopOnSteadyNotFound: true, Interval, timeout, ct);
 
     /// <summary>One probe of a replica, no waiting: null when it answered with a success status, else what happened.</summary>
     public async Task<string?> ProbeReplicaOnceAsync(string name, string network, string? fixedAddress, int port, HealthProbe health, CancellationToken ct) =>
@@ -161,7 +166,7 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
     public Task WaitForProxyAsync(string name, string network, string url, HealthProbe health, TimeSpan timeout, CancellationToken ct,
         Func<CancellationToken, Task>? onFirstAnswer = null, IReadOnlyList<HealthProbe>? routes = null, bool passProvesResolved = false) =>
         WaitAsync(name, network, _ => new Probe(url + health.Path, c => ProbeRoutesAsync(url, [health, .. routes ?? []], c)), health,
-            stopOnSteadyNotFound: false, timeout, ct, onFirstAnswer, passProvesResolved);
+            stopOnSteadyNotFound: false, ProxyInterval, timeout, ct, onFirstAnswer, passProvesResolved);
 
     /// <summary>
     /// Each route in turn, stopping at the first that does not pass: the first route's answer when all pass, else the failing
@@ -187,7 +192,7 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
     public static readonly TimeSpan SteadyNotFoundTime = TimeSpan.FromSeconds(10);
 
     private async Task WaitAsync(string name, string network, Func<ContainerStatus, Probe?> target, HealthProbe health, bool stopOnSteadyNotFound,
-        TimeSpan timeout, CancellationToken ct, Func<CancellationToken, Task>? onFirstAnswer = null, bool passProvesResolved = false)
+        TimeSpan interval, TimeSpan timeout, CancellationToken ct, Func<CancellationToken, Task>? onFirstAnswer = null, bool passProvesResolved = false)
     {
         var deadline = DateTime.UtcNow + timeout;
         var last = "not probed yet";
@@ -225,7 +230,7 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
             if (DateTime.UtcNow >= deadline)
                 throw new ReadinessTimeoutException(name, probe?.Target ?? "(no address)", (int)timeout.TotalSeconds, last,
                     await engine.GetLogsAsync(name, LogTail, ct).ConfigureAwait(false));
-            await Task.Delay(Interval, ct).ConfigureAwait(false);
+            await Task.Delay(interval, ct).ConfigureAwait(false);
         }
     }
 }
