@@ -30,19 +30,20 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
 
     /// <summary>
     /// Runs <paramref name="script"/> in the proxy between two listings of nginx's workers (children of its master, from
-    /// /proc): each listing's pid and process title.
+    /// /proc): each listing's pid and process title, and the script's exit status and output.
     /// </summary>
-    private async Task<(Dictionary<int, string> Before, Dictionary<int, string> After, string Output)> AroundInProxyAsync(string script)
+    private async Task<(Dictionary<int, string> Before, Dictionary<int, string> After, int Status, string Output)> AroundInProxyAsync(string script)
     {
         const string list = "m=$(cat /tmp/nginx.pid); for s in /proc/[0-9]*/stat; do read -r p c st pp rest 2>/dev/null < \"$s\" && [ \"$pp\" = \"$m\" ] && [ \"$st\" != Z ] && echo \"worker $p $(tr '\\0' ' ' < /proc/$p/cmdline)\"; done; true";
         using var engine = new ProxyStack.Engine.DockerEngine();
-        var (exit, text) = await engine.ExecAsync($"{Stack}-proxy", ["sh", "-c", $"{list}; echo ---; ( {script} ); echo ---; {list}"], CancellationToken.None);
+        var (exit, text) = await engine.ExecAsync($"{Stack}-proxy", ["sh", "-c", $"{list}; echo ---; ( {script} ) 2>&1; echo \"status $?\"; echo ---; {list}"], CancellationToken.None);
         Assert.True(exit == 0, text);
         var parts = text.Split("---\n");
         Assert.True(parts.Length == 3, text);
+        var status = int.Parse(parts[1].Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Last(l => l.StartsWith("status ")).Split(' ')[1]);
         static Dictionary<int, string> Workers(string listing) => listing.Split('\n', StringSplitOptions.TrimEntries)
             .Select(line => line.Split(' ', 3)).Where(f => f is ["worker", _, _] && int.TryParse(f[1], out _)).ToDictionary(f => int.Parse(f[1]), f => f[2]);
-        return (Workers(parts[0]), Workers(parts[2]), parts[1]);
+        return (Workers(parts[0]), Workers(parts[2]), status, parts[1]);
     }
 
     [DockerFact]
@@ -83,12 +84,27 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
         // the listening sockets — ended, or titled "shutting down" — so a client's next connection meets the new workers
         // (a gRPC client's first call once failed its HTTP/2 handshake right after StackUp). Checked on this real nginx with
         // nothing between the script's return and the listing (without the wait, old workers were still listed as plain).
-        var (before, after, reloadOutput) = await AroundInProxyAsync(ProxyStack.Execution.PlanExecutor.ReloadScript);
+        var (before, after, status, reloadOutput) = await AroundInProxyAsync(ProxyStack.Execution.PlanExecutor.ReloadScript);
+        Assert.True(status == 0, reloadOutput);
         Assert.NotEmpty(before);
         Assert.DoesNotContain(ProxyStack.Execution.PlanExecutor.UnsettledMark, reloadOutput);
         foreach (var (pid, title) in after.Where(w => before.ContainsKey(w.Key)))
             Assert.True(title.Contains("shutting down"), $"worker {pid} from before the reload is still '{title}'; before: {string.Join(", ", before)}");
         Assert.Contains(after, w => !before.ContainsKey(w.Key));
+        // A config nginx rejects ends the reload before the swap, with nginx -t's status and words: no signal (the same
+        // workers), the live config untouched.
+        using (var engine = new ProxyStack.Engine.DockerEngine())
+        {
+            var next = ProxyStack.Proxy.NginxConfigWriter.ConfigPath + ".test";
+            await engine.WriteFileAsync($"{Stack}-proxy", next, "events {}\nhttp { no_such_directive on; }\n", CancellationToken.None);
+            var rejected = await AroundInProxyAsync(ProxyStack.Execution.PlanExecutor.ConfigReloadScript(next));
+            Assert.True(rejected.Status != 0, rejected.Output);
+            Assert.Contains("no_such_directive", rejected.Output);
+            Assert.Equal(rejected.Before, rejected.After);
+            var (_, live) = await engine.ExecAsync($"{Stack}-proxy", ["cat", ProxyStack.Proxy.NginxConfigWriter.ConfigPath], CancellationToken.None);
+            Assert.DoesNotContain("no_such_directive", live);
+            await engine.ExecAsync($"{Stack}-proxy", ["rm", "-f", next], CancellationToken.None);
+        }
         var proxyBefore = (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"];
         var volume = (await Probe.InspectAsync(proxyBefore.Id)).Mounts.Single(m => m.Destination == "/etc/proxystack/tls").Name;
 

@@ -325,11 +325,17 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
     {
         var next = NginxConfigWriter.ConfigPath + ".next";
         await engine.WriteFileAsync(proxy, next, config, ct).ConfigureAwait(false);
-        var (exit, output) = await engine.ExecAsync(proxy,
-            ["sh", "-c", $"nginx -t -q -c {next} && mv {next} {NginxConfigWriter.ConfigPath} && {ReloadScript}"], ct).ConfigureAwait(false);
+        var (exit, output) = await engine.ExecAsync(proxy, ["sh", "-c", ConfigReloadScript(next)], ct).ConfigureAwait(false);
         if (exit != 0) throw new ProxyReloadException(proxy, output, config);
         NoteUnsettledReload(proxy, output);
     }
+
+    /// <summary>
+    /// Shell that checks the config at <paramref name="next"/>, swaps it in and reloads (<see cref="ReloadScript"/>); a
+    /// config nginx rejects ends it with nginx -t's status and words, the live config untouched and no signal sent.
+    /// </summary>
+    internal static string ConfigReloadScript(string next) =>
+        $"nginx -t -q -c {next} && mv {next} {NginxConfigWriter.ConfigPath} || exit $?; {ReloadScript}";
 
     /// <summary>
     /// Where nginx routes by address: the step's config with every slot's replica address as the engine gives it now (after
