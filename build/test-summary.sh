@@ -61,6 +61,23 @@ for sock in "${sockets[@]}"; do
   fi
 done
 
+# The local registry too: StackDeploy pushes a test stack's app images there (repositories pst-…-app), and the test removes
+# every tag it pushed (the repository's name stays in the catalog, with no tags). Only this run's stacks count.
+registry=${PROXYSTACK_TEST_MIRROR:-localhost:5000}
+if catalog=$(curl -sf --max-time 10 "http://$registry/v2/_catalog?n=1000"); then
+  tagged=""
+  for repo in $(grep -oE "\"$mine[^\"]*\"" <<<"$catalog" | tr -d '"'); do
+    tags=$(curl -sf --max-time 10 "http://$registry/v2/$repo/tags/list" | grep -oE '"tags":\[[^]]+\]') && tagged+="$repo $tags"$'\n'
+  done
+  if [ -n "$tagged" ]; then
+    echo "leak check ($registry): images left behind by tests:"; printf '%s' "$tagged"; failed=$((failed + 1))
+  else
+    echo "leak check ($registry): no image left behind"; passed=$((passed + 1))
+  fi
+else
+  echo "leak check: the registry at $registry did not answer, so nothing was checked"; failed=$((failed + 1))
+fi
+
 # The temp folder too: a stack's lock (proxystack-<stack>.lock and its .holder) and its dotnet run registrations
 # (proxystack-<stack>.runs) must be gone once its tests are (a SIGKILLed run's are removed by the next StackDown). Only this
 # run's stacks count, as above.

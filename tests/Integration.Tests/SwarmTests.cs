@@ -220,8 +220,13 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
         }
         finally
         {
-            LeaveSwarm();
-            _sample.Dispose();
+            // The app images StackDeploy pushed to the local registry, then the swarm and the copy, each even if one before fails.
+            try { RegistryCleanup.RemoveStackAsync(Repository.Mirror, Stack).GetAwaiter().GetResult(); }
+            finally
+            {
+                try { LeaveSwarm(); }
+                finally { _sample.Dispose(); }
+            }
         }
     }
 
