@@ -84,7 +84,7 @@ public sealed partial class NetworkModeTests(SharedSample shared) : StackTest
             var up = await UpAsync(mode);
             Assert.True(up.ExitCode == 0, $"{mode}: {up}");
             var containers = await Probe.ContainersAsync(Stack);
-            Assert.Equal(4, containers.Count);
+            Assert.True(containers.Count == 4, $"{mode}: {string.Join(", ", containers.Select(c => $"{c.Names[0]} ({c.State})"))}\n{up.Output}");
             Assert.All(containers, c => Assert.Equal(mode, c.Labels["proxystack.network-mode"]));
             Assert.Equal(mode == "bridge" ? 1 : 0, (await Probe.NetworksAsync(Stack)).Count);
             var serving = await UpstreamsServingAsync();

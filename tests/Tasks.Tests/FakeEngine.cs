@@ -125,7 +125,27 @@ internal sealed class FakeEngine : IContainerEngine
     /// <summary>Relays exit as soon as they start (an engine that cannot run nginx's image unprivileged).</summary>
     public bool RelayCrashes { get; set; }
 
-    public Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct)
+    public Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct) =>
+        RelayCreateDelay > TimeSpan.Zero && spec.Files.Any(f => f.Path == Proxy.ProbeRelayConfig.Path) ? CreateLateAsync(spec, ct) : CreateNow(spec);
+
+    /// <summary>
+    /// How long a relay's create takes on the engine's side. A caller that stops waiting (its token cancelled) gets
+    /// OperationCanceledException at once while the engine goes on and creates it, as a real engine does with a request its
+    /// client abandoned; <see cref="LateCreates"/> complete when the engine is done.
+    /// </summary>
+    public TimeSpan RelayCreateDelay { get; set; }
+    public List<Task> LateCreates { get; } = [];
+
+    private async Task<string> CreateLateAsync(ContainerSpec spec, CancellationToken ct)
+    {
+        var engineSide = Task.Delay(RelayCreateDelay).ContinueWith(_ => CreateNow(spec), TaskScheduler.Default).Unwrap();
+        lock (LateCreates) LateCreates.Add(engineSide);
+        var abandoned = Task.Delay(Timeout.Infinite, ct);
+        if (await Task.WhenAny(engineSide, abandoned) != engineSide) throw new OperationCanceledException(ct);
+        return await engineSide;
+    }
+
+    private Task<string> CreateNow(ContainerSpec spec)
     {
         Specs[spec.Name] = spec;
         if (spec.Files.FirstOrDefault(f => f.Path == Proxy.ProbeRelayConfig.Path) is { } relayConfig)

@@ -131,6 +131,35 @@ public sealed class ProbeRelayTests : IDisposable
     }
 
     [Fact]
+    public async Task A_relay_start_stopped_while_the_engine_still_creates_it_leaves_no_container()
+    {
+        // The relay's start begins after ProbeRelay.BackgroundStartDelay (2 s); its create takes the engine 3 s; the replica
+        // listens at 2.5 s and answers directly, which stops the relay's start while the create is in flight. An engine
+        // finishes a create whose request was abandoned, so a start that gave up on it at once and removed the name before
+        // the container existed left a relay behind (a full run counted 5 containers of a 4-container stack). The create is
+        // waited for, and the relay removed after it.
+        var port = Ports.Free();
+        var model = Builders.Model(1) with { AppPort = port, HostPort = Ports.Free(), ReadyTimeoutSeconds = 10 };
+        var engine = Engine();
+        engine.Gateway = "127.0.0.1";
+        engine.RelayCreateDelay = TimeSpan.FromSeconds(3);
+        var listening = Task.Delay(2500).ContinueWith(_ => new OkServer(port: port), TaskScheduler.Default);
+        try
+        {
+            // The proxy's own probe goes to its published port, which nothing serves in a unit test: its STACK4010 ends the run.
+            Assert.False(_scratch.Apply(model, engine).Execute());
+            Assert.Equal("STACK4010", Assert.Single(_scratch.Build.Errors).Code);
+            Task[] creates;
+            lock (engine.LateCreates) creates = [.. engine.LateCreates];
+            Assert.True(creates.Length == 1, $"{creates.Length} relay creates");
+            await Task.WhenAll(creates);
+            Assert.Empty(engine.Relays);
+            Assert.DoesNotContain(engine.Containers.Keys, n => n.Contains("-relay-", StringComparison.Ordinal));
+        }
+        finally { (await listening).Dispose(); }
+    }
+
+    [Fact]
     public async Task On_the_engines_own_bridge_a_new_replica_that_listens_soon_is_asked_directly_and_no_relay_is_made()
     {
         // The usual first bring-up on a Linux engine: the replica listens half a second after its start, within the relay's

@@ -129,7 +129,11 @@ internal sealed class ProbeRelay(IContainerEngine engine, IStackLog log, StackMo
         var spec = ContainerSpecs.ProbeRelay(model, image, token);
         try
         {
-            await engine.CreateContainerAsync(spec, ct).ConfigureAwait(false);
+            // The create is not abandoned midway: an engine finishes a create whose request its client gave up on, and the
+            // removal below would then run before the container exists and leave it behind. A start is stopped routinely (a
+            // replica that answers directly), so the relay's create is waited for and the stop takes effect after it.
+            await engine.CreateContainerAsync(spec, CancellationToken.None).ConfigureAwait(false);
+            ct.ThrowIfCancellationRequested();
             await engine.StartContainerAsync(spec.Name, ct).ConfigureAwait(false);
             var deadline = DateTime.UtcNow + StartTimeout;
             var last = "not started";
