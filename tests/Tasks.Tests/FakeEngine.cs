@@ -135,9 +135,12 @@ internal sealed class FakeEngine : IContainerEngine
     /// </summary>
     public TimeSpan RelayCreateDelay { get; set; }
     public List<Task> LateCreates { get; } = [];
+    /// <summary>Called when a relay's create with <see cref="RelayCreateDelay"/> begins.</summary>
+    public Action? RelayCreating { get; set; }
 
     private async Task<string> CreateLateAsync(ContainerSpec spec, CancellationToken ct)
     {
+        RelayCreating?.Invoke();
         var engineSide = Task.Delay(RelayCreateDelay).ContinueWith(_ => CreateNow(spec), TaskScheduler.Default).Unwrap();
         lock (LateCreates) LateCreates.Add(engineSide);
         var abandoned = Task.Delay(Timeout.Infinite, ct);

@@ -26,6 +26,25 @@ public sealed class ProbeRelayTests : IDisposable
     /// <summary>The stack as a previous StackUp left it: both replicas and the proxy running, its network there.</summary>
     private static void Running(FakeEngine engine, StackModel model) => engine.Holding(Builders.Running(model, NginxConfigWriter.Write(model)));
 
+    /// <summary>A first bring-up of one replica on the engine's own bridge (its gateway is this machine), listening on the port once the test serves it.</summary>
+    private static (int Port, StackModel Model, FakeEngine Engine) OneReplicaOnOwnBridge(int readyTimeoutSeconds)
+    {
+        var port = Ports.Free();
+        var engine = Engine();
+        engine.Gateway = "127.0.0.1";
+        return (port, Builders.Model(1) with { AppPort = port, HostPort = Ports.Free(), ReadyTimeoutSeconds = readyTimeoutSeconds }, engine);
+    }
+
+    /// <summary>
+    /// Applies the model, which gets as far as the proxy's wait: the proxy's own probe goes to its published port, which
+    /// nothing serves in a unit test, so its STACK4010 ends the run.
+    /// </summary>
+    private void EndsAtTheProxysProbe(StackModel model, FakeEngine engine)
+    {
+        Assert.False(_scratch.Apply(model, engine).Execute());
+        Assert.Equal("STACK4010", Assert.Single(_scratch.Build.Errors).Code);
+    }
+
     [Fact]
     public void Replicas_are_asked_through_a_relay_on_the_stack_network_which_is_removed_at_the_end()
     {
@@ -109,19 +128,13 @@ public sealed class ProbeRelayTests : IDisposable
         // it takes 5 s to start (an engine busy starting the replicas), and the replica listens from the relay's creation
         // on. It is ready on its next direct answer (waiting for the relay, as before, asked it through the relay 5 s
         // later), and the relay's start is stopped and its container removed.
-        var port = Ports.Free();
-        var model = Builders.Model(1) with { AppPort = port, HostPort = Ports.Free(), ReadyTimeoutSeconds = 4 };
-        var engine = Engine();
-        engine.Gateway = "127.0.0.1";
+        var (port, model, engine) = OneReplicaOnOwnBridge(readyTimeoutSeconds: 4);
         engine.RelayStartDelay = TimeSpan.FromSeconds(5);
         OkServer? late = null;
         engine.RelayCreated = () => late ??= new OkServer(port: port);
         try
         {
-            // The proxy's own probe goes to its published port, which nothing serves in a unit test: its STACK4010 ends the run.
-            Assert.False(_scratch.Apply(model, engine).Execute());
-            var error = Assert.Single(_scratch.Build.Errors);
-            Assert.Equal("STACK4010", error.Code);
+            EndsAtTheProxysProbe(model, engine);
             Assert.Contains(engine.Calls, c => c.StartsWith("start " + model.ProxyName + "-relay-", StringComparison.Ordinal));
             Assert.Contains(engine.Calls, c => c.StartsWith("rm " + model.ProxyName + "-relay-", StringComparison.Ordinal));
             Assert.Empty(engine.Forwarded);
@@ -134,21 +147,18 @@ public sealed class ProbeRelayTests : IDisposable
     public async Task A_relay_start_stopped_while_the_engine_still_creates_it_leaves_no_container()
     {
         // The relay's start begins after ProbeRelay.BackgroundStartDelay (2 s); its create takes the engine 3 s; the replica
-        // listens at 2.5 s and answers directly, which stops the relay's start while the create is in flight. An engine
+        // listens from the create's beginning and answers directly, which stops the relay's start while the create is in
+        // flight. An engine
         // finishes a create whose request was abandoned, so a start that gave up on it at once and removed the name before
         // the container existed left a relay behind (a full run counted 5 containers of a 4-container stack). The create is
         // waited for, and the relay removed after it.
-        var port = Ports.Free();
-        var model = Builders.Model(1) with { AppPort = port, HostPort = Ports.Free(), ReadyTimeoutSeconds = 10 };
-        var engine = Engine();
-        engine.Gateway = "127.0.0.1";
+        var (port, model, engine) = OneReplicaOnOwnBridge(readyTimeoutSeconds: 10);
         engine.RelayCreateDelay = TimeSpan.FromSeconds(3);
-        var listening = Task.Delay(2500).ContinueWith(_ => new OkServer(port: port), TaskScheduler.Default);
+        OkServer? late = null;
+        engine.RelayCreating = () => late ??= new OkServer(port: port);
         try
         {
-            // The proxy's own probe goes to its published port, which nothing serves in a unit test: its STACK4010 ends the run.
-            Assert.False(_scratch.Apply(model, engine).Execute());
-            Assert.Equal("STACK4010", Assert.Single(_scratch.Build.Errors).Code);
+            EndsAtTheProxysProbe(model, engine);
             Task[] creates;
             lock (engine.LateCreates) creates = [.. engine.LateCreates];
             Assert.True(creates.Length == 1, $"{creates.Length} relay creates");
@@ -156,7 +166,7 @@ public sealed class ProbeRelayTests : IDisposable
             Assert.Empty(engine.Relays);
             Assert.DoesNotContain(engine.Containers.Keys, n => n.Contains("-relay-", StringComparison.Ordinal));
         }
-        finally { (await listening).Dispose(); }
+        finally { late?.Dispose(); }
     }
 
     [Fact]
@@ -164,16 +174,11 @@ public sealed class ProbeRelayTests : IDisposable
     {
         // The usual first bring-up on a Linux engine: the replica listens half a second after its start, within the relay's
         // BackgroundStartDelay, so it is ready on a direct answer and no relay container is created at all.
-        var port = Ports.Free();
-        var model = Builders.Model(1) with { AppPort = port, HostPort = Ports.Free(), ReadyTimeoutSeconds = 1 };
-        var engine = Engine();
-        engine.Gateway = "127.0.0.1";
+        var (port, model, engine) = OneReplicaOnOwnBridge(readyTimeoutSeconds: 1);
         var listening = Task.Delay(500).ContinueWith(_ => new OkServer(port: port), TaskScheduler.Default);
         try
         {
-            // The proxy's own probe goes to its published port, which nothing serves in a unit test: its STACK4010 ends the run.
-            Assert.False(_scratch.Apply(model, engine).Execute());
-            Assert.Equal("STACK4010", Assert.Single(_scratch.Build.Errors).Code);
+            EndsAtTheProxysProbe(model, engine);
             Assert.Contains(engine.Calls, c => c.StartsWith("start hello-app-1", StringComparison.Ordinal));
             Assert.DoesNotContain(engine.Specs.Keys, n => n.Contains("-relay-", StringComparison.Ordinal));
         }
