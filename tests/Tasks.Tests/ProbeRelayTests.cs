@@ -148,10 +148,9 @@ public sealed class ProbeRelayTests : IDisposable
     {
         // The relay's start begins after ProbeRelay.BackgroundStartDelay (2 s); its create takes the engine 3 s; the replica
         // listens from the create's beginning and answers directly, which stops the relay's start while the create is in
-        // flight. An engine
-        // finishes a create whose request was abandoned, so a start that gave up on it at once and removed the name before
-        // the container existed left a relay behind (a full run counted 5 containers of a 4-container stack). The create is
-        // waited for, and the relay removed after it.
+        // flight. An engine finishes a create whose request was abandoned, so a start that gave up on it at once and removed
+        // the name before the container existed left a relay behind (a full run counted 5 containers of a 4-container
+        // stack). The create is waited for, and the relay removed after it.
         var (port, model, engine) = OneReplicaOnOwnBridge(readyTimeoutSeconds: 10);
         engine.RelayCreateDelay = TimeSpan.FromSeconds(3);
         OkServer? late = null;
