@@ -34,7 +34,7 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
     /// </summary>
     private async Task<(Dictionary<int, string> Before, Dictionary<int, string> After, int Status, string Output)> AroundInProxyAsync(string script)
     {
-        const string list = "m=$(cat /tmp/nginx.pid); for s in /proc/[0-9]*/stat; do read -r p c st pp rest 2>/dev/null < \"$s\" && [ \"$pp\" = \"$m\" ] && [ \"$st\" != Z ] && echo \"worker $p $(tr '\\0' ' ' < /proc/$p/cmdline)\"; done; true";
+        const string list = "m=$(cat " + ProxyStack.Proxy.NginxConfigWriter.PidPath + "); for s in /proc/[0-9]*/stat; do read -r p c st pp rest 2>/dev/null < \"$s\" && [ \"$pp\" = \"$m\" ] && [ \"$st\" != Z ] && echo \"worker $p $(tr '\\0' ' ' < /proc/$p/cmdline)\"; done; true";
         using var engine = new ProxyStack.Engine.DockerEngine();
         var (exit, text) = await engine.ExecAsync($"{Stack}-proxy", ["sh", "-c", $"{list}; echo ---; ( {script} ) 2>&1; echo \"status $?\"; echo ---; {list}"], CancellationToken.None);
         Assert.True(exit == 0, text);

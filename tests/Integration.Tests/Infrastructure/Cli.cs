@@ -9,6 +9,9 @@ internal static partial class Cli
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);
 
+    /// <summary>The CLI's switch for the MSBuild server, set by <see cref="Dotnet"/> and read by <see cref="AddVerdictLog"/>.</summary>
+    private const string UseServer = "DOTNET_CLI_USE_MSBUILD_SERVER";
+
     /// <param name="buildServer">
     /// Whether `dotnet build` may hand the build to the MSBuild server, the resident process the .NET 11 SDK uses by default
     /// (and MSBuild's worker nodes stay for the next build): for builds whose outcome is asserted, not how their process ends.
@@ -22,7 +25,7 @@ internal static partial class Cli
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_NOLOGO"] = "1";
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        psi.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = buildServer ? "1" : "0";
+        psi.Environment[UseServer] = buildServer ? "1" : "0";
         if (buildServer)
         {
             psi.Environment.Remove("MSBUILDDISABLENODEREUSE");
@@ -70,7 +73,7 @@ internal static partial class Cli
     /// </summary>
     internal static string? AddVerdictLog(ProcessStartInfo psi)
     {
-        if (!psi.Environment.TryGetValue("DOTNET_CLI_USE_MSBUILD_SERVER", out var server) || server != "1") return null;
+        if (!psi.Environment.TryGetValue(UseServer, out var server) || server != "1") return null;
         if (psi.ArgumentList.Count == 0 || psi.ArgumentList[0] is not ("build" or "msbuild")) return null;
         var path = Path.Combine(Path.GetTempPath(), $"proxystack-it-verdict-{Guid.NewGuid():N}.log");
         psi.ArgumentList.Add($"-flp9:verbosity=quiet;summary;logfile={path}");
