@@ -79,15 +79,45 @@ public sealed partial class SharedKeysTests(FormsApp app) : StackTest, IClassFix
         Assert.Contains($"kept volume(s) {Stack}-keys", down.Output);
         Assert.Empty(await Probe.ContainersAsync(Stack));
         Assert.Equal(volume.Name, Assert.Single(await Probe.VolumesAsync(Stack)).Name);
+        // The ring's owner is checked, not assumed from the last bring-up: taken back by root here, it is given to the app's
+        // user again (left as it was, the replicas could read no key and would refuse every payload).
+        await TakeTheRingAsRootAsync();
         var again = await BuildAsync("StackUp");
         Assert.True(again.ExitCode == 0, again.ToString());
         Assert.All(await UnprotectAsync(http, payloads[0]), c => Assert.Equal(HttpStatusCode.OK, c));
         await OneKeyForAll();
+        using (var engine = new ProxyStack.Engine.DockerEngine())
+        {
+            var (exit, owner) = await engine.ExecAsync($"{Stack}-app-1", ["stat", "-c", "%u %a", "/proxystack/ASP.NET/DataProtection-Keys"], CancellationToken.None);
+            Assert.True(exit == 0 && owner.Trim() == "1654 700", owner);
+        }
 
         // Only StackRemoveVolumes removes it.
         var gone = await BuildAsync("StackDown", ("StackRemoveVolumes", "true"));
         Assert.True(gone.ExitCode == 0, gone.ToString());
         Assert.Empty(await Probe.VolumesAsync(Stack));
+    }
+
+    /// <summary>Gives the ring's root to root, 0700 (what a new volume is, near enough), through a container of the test's own.</summary>
+    private async Task TakeTheRingAsRootAsync()
+    {
+        var name = $"{Stack}-takes-the-ring";
+        await Probe.Client.Containers.CreateContainerAsync(new Docker.DotNet.Models.CreateContainerParameters
+        {
+            Name = name, Image = $"{Repository.Mirror}/library/nginx:stable", User = "0",
+            Entrypoint = ["sh", "-c", "chown 0:0 /ring && chmod 700 /ring"],
+            Labels = new Dictionary<string, string> { ["proxystack.stack"] = Stack },
+            HostConfig = new Docker.DotNet.Models.HostConfig { Binds = [$"{Stack}-keys:/ring"] },
+        });
+        try
+        {
+            await Probe.Client.Containers.StartContainerAsync(name, new Docker.DotNet.Models.ContainerStartParameters());
+            Assert.Equal(0, (await Probe.Client.Containers.WaitContainerAsync(name)).StatusCode);
+        }
+        finally
+        {
+            await Probe.Client.Containers.RemoveContainerAsync(name, new Docker.DotNet.Models.ContainerRemoveParameters { Force = true });
+        }
     }
 
     [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]

@@ -191,6 +191,34 @@ public sealed class KeyRingTests : IDisposable
         Assert.Equal(user.Length == 0 ? [] : user.EndsWith(":staff") ? ["/etc/passwd", "/etc/group"] : ["/etc/passwd"], read);
     }
 
+    [Theory]
+    // A numeric user whose volume root is its own, 0700, needs nothing: the group only counts when the user names one.
+    [InlineData("1654", 1654, 1654, 0b111_000_000, true)]
+    [InlineData("1654", 1654, 0, 0b111_000_000, true)]
+    [InlineData("1654:99", 1654, 99, 0b111_000_000, true)]
+    [InlineData("1654:99", 1654, 1654, 0b111_000_000, false)]
+    // Anything else is given again: another owner (a new volume is root's), a mode that lets others in or keeps the owner out.
+    [InlineData("1654", 0, 0, 0b111_000_000, false)]
+    [InlineData("1654", 1654, 1654, 0b111_101_101, false)]
+    [InlineData("1654", 1654, 1654, 0b101_000_000, false)]
+    [InlineData("4242", 1654, 1654, 0b111_000_000, false)]
+    public void A_volume_root_already_the_numeric_users_own_is_recognised(string user, int uid, int gid, int mode, bool owns) =>
+        Assert.Equal(owns, ContainerUser.Owns(ContainerUser.Numeric(user)!.Value, uid, gid, (UnixFileMode)mode));
+
+    [Theory]
+    [InlineData("1654", 1654, null)]
+    [InlineData(" 1654:99 ", 1654, 99)]
+    [InlineData("1654:", 1654, null)]
+    public void A_user_given_by_number_needs_no_file_of_the_container(string user, int uid, int? gid) =>
+        Assert.Equal((uid, gid), ContainerUser.Numeric(user));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("app")]
+    [InlineData("1654:staff")]
+    [InlineData("-1")]
+    public void A_user_given_by_name_or_root_by_default_is_not_taken_for_a_number(string user) => Assert.Null(ContainerUser.Numeric(user));
+
     [Fact]
     public async Task A_user_name_the_container_does_not_know_is_not_guessed()
     {

@@ -33,6 +33,27 @@ internal static class ContainerUser
             ? (uid, named) : null;
     }
 
+    /// <summary>
+    /// A user given by number ("1654", "1654:99"): its uid, and its gid when that is given too. Null for root's "", a name, or a
+    /// group given by name — users only the container's own files can resolve.
+    /// </summary>
+    public static (int Uid, int? Gid)? Numeric(string user)
+    {
+        var parts = user.Trim().Split(':', 2);
+        if (Number(parts[0]) is not { } uid) return null;
+        if (parts.Length == 1 || parts[1].Length == 0) return (uid, null);
+        return Number(parts[1]) is { } gid ? (uid, gid) : null;
+    }
+
+    /// <summary>
+    /// Whether a directory with this owner and mode already is the user's own and private: its uid, its gid when the user names
+    /// one, and mode 0700. A user without a group runs with its primary group, which mode 0700 gives no access, so that group
+    /// is not compared: reading /etc/passwd for it is what the check spares.
+    /// </summary>
+    public static bool Owns((int Uid, int? Gid) user, int uid, int gid, UnixFileMode mode) =>
+        uid == user.Uid && (user.Gid is null || gid == user.Gid)
+        && (mode & (UnixFileMode)0x1FF) == (UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
     /// <summary>The colon-separated fields of the first line with at least <paramref name="fields"/> fields that matches.</summary>
     private static string[]? Line(string? file, int fields, Func<string[], bool> match) =>
         file?.Split('\n').Select(l => l.Trim().Split(':')).FirstOrDefault(f => f.Length >= fields && match(f));

@@ -357,11 +357,19 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
     /// Gives a mounted volume's root to the user the container runs as, mode 0700, before the container starts: a directory
     /// entry with that owner and mode, extracted over the mount point, sets them on the volume itself. The user is resolved
     /// from the container's own passwd and group files when it is a name (see <see cref="ContainerUser"/>).
+    /// A user given by number (the .NET SDK's images run as "1654") whose volume root already is its own, as the previous
+    /// bring-up left it (the volume outlives its containers), is left as it is: one archive read of the mount point's own entry
+    /// instead of two archive requests (reading /etc/passwd, writing the entry), each ~130 ms on Docker 20.10 — the owner is
+    /// checked, never assumed.
     /// </summary>
     private async Task GiveToContainerUserAsync(string id, string name, string target, CancellationToken ct)
     {
         var inspect = await Call("inspect container " + name, () => _client.Containers.InspectContainerAsync(id, ct)).ConfigureAwait(false);
         var user = inspect.Config?.User ?? "";
+        if (ContainerUser.Numeric(user) is { } numeric
+            && await ReadContainerEntryAsync(id, target, e => Task.FromResult<bool?>(e.EntryType == System.Formats.Tar.TarEntryType.Directory
+                && ContainerUser.Owns(numeric, e.Uid, e.Gid, e.Mode)), ct).ConfigureAwait(false) == true)
+            return;
         var (uid, gid) = await ContainerUser.ResolveAsync(user, path => ReadContainerFileAsync(id, path, ct)).ConfigureAwait(false)
             ?? throw new EngineRequestException($"prepare {target} in {name}", $"the container's user '{user}' is not in its /etc/passwd", conflict: false);
         var parent = target[..target.LastIndexOf('/')];
@@ -371,17 +379,26 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
     }
 
     /// <summary>A small text file of a created (not necessarily started) container, through the archive endpoint; null when missing.</summary>
-    private async Task<string?> ReadContainerFileAsync(string id, string path, CancellationToken ct)
+    private Task<string?> ReadContainerFileAsync(string id, string path, CancellationToken ct) =>
+        ReadContainerEntryAsync(id, path, async entry =>
+        {
+            if (entry.DataStream is null) return null;
+            using var text = new StreamReader(entry.DataStream);
+            return await text.ReadToEndAsync(ct).ConfigureAwait(false);
+        }, ct);
+
+    /// <summary>
+    /// What <paramref name="read"/> makes of the first entry of a path's archive (the path itself: a file with its data, or a
+    /// directory's own entry), read while the archive is open; null when the path is missing. The rest is not read.
+    /// </summary>
+    private async Task<T?> ReadContainerEntryAsync<T>(string id, string path, Func<System.Formats.Tar.TarEntry, Task<T?>> read, CancellationToken ct)
     {
         var archive = await CallOrMissing<ContainerArchiveResponse?>("read " + path, () =>
             _client.Containers.GetArchiveFromContainerAsync(id, new ContainerPathStatParameters { Path = path }, false, ct)!, null).ConfigureAwait(false);
-        if (archive?.Stream is not { } stream) return null;
+        if (archive?.Stream is not { } stream) return default;
         using var _ = stream;
         using var reader = new System.Formats.Tar.TarReader(stream);
-        var entry = await reader.GetNextEntryAsync(copyData: true, ct).ConfigureAwait(false);
-        if (entry?.DataStream is null) return null;
-        using var text = new StreamReader(entry.DataStream);
-        return await text.ReadToEndAsync(ct).ConfigureAwait(false);
+        return await reader.GetNextEntryAsync(copyData: true, ct).ConfigureAwait(false) is { } entry ? await read(entry).ConfigureAwait(false) : default;
     }
 
     public Task StartContainerAsync(string name, CancellationToken ct) =>
