@@ -77,37 +77,33 @@ props=(-nologo -v:m -tl:off -nr:false "-p:StackName=$stack" "-p:StackHostPort=$p
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 record() { echo "$2" >>"$out/$1.txt"; }
-# first_200 PORT: waits until http://127.0.0.1:PORT/ answers 200 (2 minutes at most), asked 20 times a second by one curl
-# (each status read from its stderr, which is not buffered) instead of a curl forked per request: that loop's CPU ran beside
-# whatever it timed, and `dotnet run` builds while it is polled (see served_within).
-first_200() {
-  local code fd curl ok=1
-  exec {fd}< <(curl -s --max-time 2 --rate 20/s -o /dev/null -w '%{stderr}%{http_code}\n' "http://127.0.0.1:$1/?[1-2400]" 2>&1 >/dev/null)
+# poll PORT status|body TEXT: asks http://127.0.0.1:PORT/ 20 times a second until an answer's status, or a line of its body,
+# ends with TEXT; fails after 2400 requests (about 2 minutes). One curl over one kept-alive connection, read with bash
+# builtins (the status from curl's stderr, which is not buffered), instead of a curl forked per request: that loop's CPU ran
+# beside whatever it timed — an edit's compile and PublishContainer ran ~1 s slower under it (2026-12-04) — and `dotnet run`
+# builds while it is polled.
+poll() {
+  local line fd curl ok=1
+  if [ "$2" = status ]; then
+    exec {fd}< <(curl -s --max-time 2 --rate 20/s -o /dev/null -w '%{stderr}%{http_code}\n' "http://127.0.0.1:$1/?[1-2400]" 2>&1 >/dev/null)
+  else
+    exec {fd}< <(curl -sN --max-time 2 --rate 20/s "http://127.0.0.1:$1/?[1-2400]")
+  fi
   curl=$!
-  while IFS= read -r -u "$fd" code; do [ "$code" = 200 ] && { ok=0; break; }; done
+  while IFS= read -r -u "$fd" line; do [[ $line == *"$3" ]] && { ok=0; break; }; done
   kill "$curl" 2>/dev/null || true; exec {fd}<&-
-  [ "$ok" = 0 ] || echo "no 200 on $1" >&2
   return "$ok"
 }
+# first_200 PORT: waits until http://127.0.0.1:PORT/ answers 200.
+first_200() { poll "$1" status 200 || { echo "no 200 on $1" >&2; return 1; }; }
 # stop_group PID: SIGTERM to the process group a setsid'd command leads, then waits for it.
 stop_group() { kill -TERM -- "-$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 stat() { sort -n "$out/$1.txt" | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f | %.2f | %.2f", m, a[1], a[NR]}'; }
 ids() { curl -sf --unix-socket /var/run/docker.sock "http://localhost/containers/json?all=1&filters=%7B%22label%22%3A%5B%22proxystack.stack%3D$stack%22%5D%7D" | grep -o '"Id":"[0-9a-f]*"' | sort | tr -d '\n'; }
 count() { curl -sf --unix-socket /var/run/docker.sock "http://localhost/$1?all=1&filters=%7B%22label%22%3A%5B%22proxystack.stack%3D$stack%22%5D%7D" | { grep -o "\"$2\"" || true; } | wc -l; }
 up() { dotnet build -t:StackUp "${props[@]}" "-p:StackReplicas=$1" >/dev/null; }
-# served_within PORT TEXT START: seconds from START (a `now`) until http://127.0.0.1:PORT/ answers TEXT (a line), asked 20 times a
-# second by one curl over one kept-alive connection and read with bash builtins; fails after 2 minutes. (A curl per request,
-# forked every 50 ms, took about a core's fifth beside the build it timed: the edit's compile and PublishContainer ran ~1 s
-# slower under it than without, 2026-12-04.)
-served_within() {
-  local line fd curl ok=1
-  exec {fd}< <(curl -sN --max-time 2 --rate 20/s "http://127.0.0.1:$1/?[1-2400]")
-  curl=$!
-  while IFS= read -r -u "$fd" line; do [[ $line == *"$2" ]] && { ok=0; break; }; done
-  kill "$curl" 2>/dev/null || true; exec {fd}<&-
-  [ "$ok" = 0 ] && awk -v a="$3" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'
-  return "$ok"
-}
+# served_within PORT TEXT START: seconds from START (a `now`) until http://127.0.0.1:PORT/ answers TEXT (a line).
+served_within() { poll "$1" body "$2" && awk -v a="$3" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
 # The edit of the edit-to-served figures: the sample's "/" answers $1 (and a line break) from now on.
 set_text() { sed -i "s|app.MapGet(\"/\", () => \"[^\"]*\"|app.MapGet(\"/\", () => \"$1\\\\n\"|" Program.cs; }
 

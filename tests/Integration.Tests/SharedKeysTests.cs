@@ -88,7 +88,7 @@ public sealed partial class SharedKeysTests(FormsApp app) : StackTest, IClassFix
         await OneKeyForAll();
         using (var engine = new ProxyStack.Engine.DockerEngine())
         {
-            var (exit, owner) = await engine.ExecAsync($"{Stack}-app-1", ["stat", "-c", "%u %a", "/proxystack/ASP.NET/DataProtection-Keys"], CancellationToken.None);
+            var (exit, owner) = await engine.ExecAsync($"{Stack}-app-1", ["stat", "-c", "%u %a", ProxyStack.Model.KeyRing.Directory(ProxyStack.Model.KeyRing.DefaultLocalAppData)], CancellationToken.None);
             Assert.True(exit == 0 && owner.Trim() == "1654 700", owner);
         }
 
@@ -107,7 +107,7 @@ public sealed partial class SharedKeysTests(FormsApp app) : StackTest, IClassFix
             Name = name, Image = $"{Repository.Mirror}/library/nginx:stable", User = "0",
             Entrypoint = ["sh", "-c", "chown 0:0 /ring && chmod 700 /ring"],
             Labels = new Dictionary<string, string> { ["proxystack.stack"] = Stack },
-            HostConfig = new Docker.DotNet.Models.HostConfig { Binds = [$"{Stack}-keys:/ring"] },
+            HostConfig = new Docker.DotNet.Models.HostConfig { Binds = [$"{ProxyStack.Model.StackNames.KeysVolume(Stack)}:/ring"] },
         });
         try
         {

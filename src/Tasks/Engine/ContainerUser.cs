@@ -15,7 +15,7 @@ internal static class ContainerUser
     /// </summary>
     public static async Task<(int Uid, int Gid)?> ResolveAsync(string user, Func<string, Task<string?>> readFile)
     {
-        var parts = user.Trim().Split(':', 2);
+        var parts = Parts(user);
         if (parts[0].Length == 0) return (0, 0);
         var passwd = await readFile("/etc/passwd").ConfigureAwait(false);
         string[]? Passwd(Func<string[], bool> match) => Line(passwd, 4, match);
@@ -27,7 +27,7 @@ internal static class ContainerUser
             (uid, primaryGid) = (u, g2);
         else return null;
 
-        if (parts.Length == 1 || parts[1].Length == 0) return (uid, primaryGid);
+        if (!HasGroup(parts)) return (uid, primaryGid);
         if (Number(parts[1]) is { } gid) return (uid, gid);
         return Line(await readFile("/etc/group").ConfigureAwait(false), 3, f => f[0] == parts[1]) is { } group && Number(group[2]) is { } named
             ? (uid, named) : null;
@@ -39,11 +39,23 @@ internal static class ContainerUser
     /// </summary>
     public static (int Uid, int? Gid)? Numeric(string user)
     {
-        var parts = user.Trim().Split(':', 2);
+        var parts = Parts(user);
         if (Number(parts[0]) is not { } uid) return null;
-        if (parts.Length == 1 || parts[1].Length == 0) return (uid, null);
+        if (!HasGroup(parts)) return (uid, null);
         return Number(parts[1]) is { } gid ? (uid, gid) : null;
     }
+
+    /// <summary>The mode a volume root given to the container's user gets, and the one <see cref="Owns"/> accepts: 0700.</summary>
+    public const UnixFileMode PrivateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    /// <summary>The nine permission bits (0777) of a mode.</summary>
+    private const UnixFileMode PermissionBits = PrivateMode | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+        | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+
+    /// <summary>A configured user as the engine reads it: "user" or "user:group", the user possibly empty (root).</summary>
+    private static string[] Parts(string user) => user.Trim().Split(':', 2);
+
+    private static bool HasGroup(string[] parts) => parts.Length == 2 && parts[1].Length > 0;
 
     /// <summary>
     /// Whether a directory with this owner and mode already is the user's own and private: its uid, its gid when the user names
@@ -52,7 +64,7 @@ internal static class ContainerUser
     /// </summary>
     public static bool Owns((int Uid, int? Gid) user, int uid, int gid, UnixFileMode mode) =>
         uid == user.Uid && (user.Gid is null || gid == user.Gid)
-        && (mode & (UnixFileMode)0x1FF) == (UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        && (mode & PermissionBits) == PrivateMode;
 
     /// <summary>The colon-separated fields of the first line with at least <paramref name="fields"/> fields that matches.</summary>
     private static string[]? Line(string? file, int fields, Func<string[], bool> match) =>

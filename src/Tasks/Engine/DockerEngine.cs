@@ -367,38 +367,38 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
         var inspect = await Call("inspect container " + name, () => _client.Containers.InspectContainerAsync(id, ct)).ConfigureAwait(false);
         var user = inspect.Config?.User ?? "";
         if (ContainerUser.Numeric(user) is { } numeric
-            && await ReadContainerEntryAsync(id, target, e => Task.FromResult<bool?>(e.EntryType == System.Formats.Tar.TarEntryType.Directory
-                && ContainerUser.Owns(numeric, e.Uid, e.Gid, e.Mode)), ct).ConfigureAwait(false) == true)
+            && await ReadContainerEntryAsync(id, target, e => e.EntryType == System.Formats.Tar.TarEntryType.Directory
+                && ContainerUser.Owns(numeric, e.Uid, e.Gid, e.Mode), ct).ConfigureAwait(false))
             return;
         var (uid, gid) = await ContainerUser.ResolveAsync(user, path => ReadContainerFileAsync(id, path, ct)).ConfigureAwait(false)
             ?? throw new EngineRequestException($"prepare {target} in {name}", $"the container's user '{user}' is not in its /etc/passwd", conflict: false);
         var parent = target[..target.LastIndexOf('/')];
-        using var tar = Proxy.ProxyBuildContext.CreateDirectoryTar(target[(target.LastIndexOf('/') + 1)..], uid, gid, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        using var tar = Proxy.ProxyBuildContext.CreateDirectoryTar(target[(target.LastIndexOf('/') + 1)..], uid, gid, ContainerUser.PrivateMode);
         await Call($"prepare {target} in {name}", () => _client.Containers.ExtractArchiveToContainerAsync(id,
             new CopyToContainerParameters { Path = parent.Length == 0 ? "/" : parent }, tar, ct)).ConfigureAwait(false);
     }
 
     /// <summary>A small text file of a created (not necessarily started) container, through the archive endpoint; null when missing.</summary>
     private Task<string?> ReadContainerFileAsync(string id, string path, CancellationToken ct) =>
-        ReadContainerEntryAsync(id, path, async entry =>
+        ReadContainerEntryAsync(id, path, entry =>
         {
             if (entry.DataStream is null) return null;
             using var text = new StreamReader(entry.DataStream);
-            return await text.ReadToEndAsync(ct).ConfigureAwait(false);
+            return text.ReadToEnd();
         }, ct);
 
     /// <summary>
-    /// What <paramref name="read"/> makes of the first entry of a path's archive (the path itself: a file with its data, or a
-    /// directory's own entry), read while the archive is open; null when the path is missing. The rest is not read.
+    /// What <paramref name="read"/> makes of the first entry of a path's archive (the path itself: a file with its data, copied
+    /// into memory, or a directory's own entry); default when the path is missing. The rest is not read.
     /// </summary>
-    private async Task<T?> ReadContainerEntryAsync<T>(string id, string path, Func<System.Formats.Tar.TarEntry, Task<T?>> read, CancellationToken ct)
+    private async Task<T?> ReadContainerEntryAsync<T>(string id, string path, Func<System.Formats.Tar.TarEntry, T?> read, CancellationToken ct)
     {
         var archive = await CallOrMissing<ContainerArchiveResponse?>("read " + path, () =>
             _client.Containers.GetArchiveFromContainerAsync(id, new ContainerPathStatParameters { Path = path }, false, ct)!, null).ConfigureAwait(false);
         if (archive?.Stream is not { } stream) return default;
         using var _ = stream;
         using var reader = new System.Formats.Tar.TarReader(stream);
-        return await reader.GetNextEntryAsync(copyData: true, ct).ConfigureAwait(false) is { } entry ? await read(entry).ConfigureAwait(false) : default;
+        return await reader.GetNextEntryAsync(copyData: true, ct).ConfigureAwait(false) is { } entry ? read(entry) : default;
     }
 
     public Task StartContainerAsync(string name, CancellationToken ct) =>
