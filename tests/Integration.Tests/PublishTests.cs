@@ -62,9 +62,12 @@ public sealed class PublishTests(ITestOutputHelper output) : StackTest
             var hosts = new HashSet<string>();
             for (var i = 0; i < 20; i++) hosts.Add(await Get("/whoami"));
             Assert.Equal(2, hosts.Count);
-            // The shared key ring's volume belongs to the app's user, as StackUp's does.
-            var keys = await Compose(folder, "exec", "-T", "app", "stat", "-c", "%u %a", "/proxystack/ASP.NET/DataProtection-Keys");
-            Assert.True(keys.ExitCode == 0 && keys.Output.Trim() == "1654 700", keys.ToString());
+            // Each replica set's key ring volume belongs to the app's user, as StackUp's do, and is its own: a file the front
+            // project's replica writes into its ring is not in the API's.
+            var ring = await Compose(folder, "exec", "-T", "app", "sh", "-c", "cd /proxystack/ASP.NET/DataProtection-Keys && stat -c '%u %a' . && touch marker.txt && ls");
+            Assert.True(ring.ExitCode == 0 && ring.Output.Trim().Split('\n') is ["1654 700", .., "marker.txt"], ring.ToString());
+            var apiRing = await Compose(folder, "exec", "-T", "api-app", "sh", "-c", "cd /proxystack/ASP.NET/DataProtection-Keys && stat -c '%u %a' . && ls");
+            Assert.True(apiRing.ExitCode == 0 && apiRing.Output.Trim().Split('\n') is ["1654 700", ..] && !apiRing.Output.Contains("marker.txt"), apiRing.ToString());
             // Only nginx is published, on the stack's loopback address.
             var ps = await Probe.Client.Containers.ListContainersAsync(new Docker.DotNet.Models.ContainersListParameters
             {
@@ -98,9 +101,10 @@ public sealed class PublishTests(ITestOutputHelper output) : StackTest
         var validate = await Cli.RunAsync(Cli.Program("node", folder, Repository.File("build", "k8s-schema", "validate.mjs"), "stack.yaml", "secrets.yaml"));
         output.WriteLine(validate.ToString());
         Assert.True(validate.ExitCode == 0, validate.ToString());
-        // The namespace, nginx's ConfigMap, the claims of Redis's volume and of the key ring, a Deployment and a Service each for
-        // Redis, the app, the API and nginx, nginx's Service under the API's name, and the API's Secret.
-        Assert.Contains("14 valid, 0 invalid", validate.Output);
+        // The namespace, nginx's ConfigMap, the claims of Redis's volume and of the two key rings (the app's, the API's), a
+        // Deployment and a Service each for Redis, the app, the API and nginx, nginx's Service under the API's name, and the
+        // API's Secret.
+        Assert.Contains("15 valid, 0 invalid", validate.Output);
 
         // A stack name Kubernetes rejects: a coded error naming it, and the manifests of the earlier StackPublish stay.
         var rejected = await _sample.BuildAsync("StackPublish", new Dictionary<string, string>(Props("kubernetes")) { ["StackName"] = Stack + ".v2" }, Env);

@@ -13,7 +13,7 @@ public sealed class FormsApp : IDisposable
 }
 
 /// <summary>
-/// Replicas behave as one application: one Data Protection key ring per stack (StackSharedKeys), so what one replica
+/// Replicas behave as one application: one Data Protection key ring per project (StackSharedKeys), so what one replica
 /// protected every replica accepts, through redeploys and StackDown. Requests go through nginx with no affinity.
 /// </summary>
 [Collection(BuildsCollection.Name)]
@@ -28,12 +28,15 @@ public sealed partial class SharedKeysTests(FormsApp app) : StackTest, IClassFix
         return await app.Sample.BuildAsync(target, props);
     }
 
-    /// <summary>Unprotects <paramref name="payload"/> <paramref name="times"/> times through nginx (round robin over the replicas).</summary>
-    private async Task<List<HttpStatusCode>> UnprotectAsync(HttpClient http, string payload, int times = 12)
+    /// <summary>
+    /// Unprotects <paramref name="payload"/> <paramref name="times"/> times through nginx (round robin over the replicas), at
+    /// <paramref name="prefix"/> (a StackProject's route).
+    /// </summary>
+    private async Task<List<HttpStatusCode>> UnprotectAsync(HttpClient http, string payload, int times = 12, string prefix = "")
     {
         var codes = new List<HttpStatusCode>();
         for (var i = 0; i < times; i++)
-            codes.Add((await http.GetAsync($"{Url}/unprotect?v={Uri.EscapeDataString(payload)}")).StatusCode);
+            codes.Add((await http.GetAsync($"{Url}{prefix}/unprotect?v={Uri.EscapeDataString(payload)}")).StatusCode);
         return codes;
     }
 
@@ -148,6 +151,48 @@ public sealed partial class SharedKeysTests(FormsApp app) : StackTest, IClassFix
             answeredBy.Add(thanks.Groups[1].Value);
         }
         Assert.Equal(3, answeredBy.Count);
+    }
+
+    [DockerFact]
+    public async Task A_project_running_as_another_user_has_a_ring_of_its_own_which_every_replica_of_it_reads()
+    {
+        // The front project (the SDK's user, 1654) and a StackProject built to run as 1000, each with two replicas. One ring
+        // per replica set: shared by both, it would belong to whichever set's replica was created last (0700), and the other
+        // set could read no key at all.
+        using var front = new SampleCopy("tests", "Apps", "FormsApp");
+        var other = Path.Combine(Path.GetDirectoryName(front.Directory)!, "Other");
+        SampleCopy.CopyTree(Repository.File("tests", "Apps", "FormsApp"), other);
+        var otherProject = Path.Combine(other, "FormsApp.csproj");
+        File.WriteAllText(otherProject, File.ReadAllText(otherProject)
+            .Replace("<StackReplicas>3</StackReplicas>", "<ContainerUser>1000</ContainerUser>"));
+        front.AddToProject("""
+              <ItemGroup>
+                <StackProject Include="../Other/FormsApp.csproj" Name="other" Route="/other" Replicas="2" />
+              </ItemGroup>
+            """);
+        var up = await front.BuildAsync("StackUp", new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "2" });
+        Assert.True(up.ExitCode == 0, up.ToString());
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+
+        // Each set reads, on every replica, what it protected.
+        var frontPayload = await http.GetStringAsync($"{Url}/protect");
+        var otherPayload = await http.GetStringAsync($"{Url}/other/protect");
+        Assert.All(await UnprotectAsync(http, frontPayload, times: 8), c => Assert.Equal(HttpStatusCode.OK, c));
+        Assert.All(await UnprotectAsync(http, otherPayload, times: 8, prefix: "/other"), c => Assert.Equal(HttpStatusCode.OK, c));
+        // The rings are separate: one set's payloads are not the other's to read.
+        Assert.All(await UnprotectAsync(http, frontPayload, times: 4, prefix: "/other"), c => Assert.Equal(HttpStatusCode.BadRequest, c));
+        Assert.Equal([$"{Stack}-keys", $"{Stack}-keys-other"], (await Probe.VolumesAsync(Stack)).Select(v => v.Name).Order());
+
+        // Each ring belongs to its own set's user, whichever set was created last.
+        using var engine = new ProxyStack.Engine.DockerEngine();
+        foreach (var (replica, owner) in new[] { ($"{Stack}-app-1", "1654 700"), ($"{Stack}-other-1", "1000 700") })
+        {
+            var (exit, stat) = await engine.ExecAsync(replica, ["stat", "-c", "%u %a", ProxyStack.Model.KeyRing.Directory(ProxyStack.Model.KeyRing.DefaultLocalAppData)], CancellationToken.None);
+            Assert.True(exit == 0 && stat.Trim() == owner, $"{replica}: {stat}");
+        }
+        var down = await front.BuildAsync("StackDown", new Dictionary<string, string> { ["StackName"] = Stack, ["StackRemoveVolumes"] = "true" });
+        Assert.True(down.ExitCode == 0, down.ToString());
+        Assert.Empty(await Probe.VolumesAsync(Stack));
     }
 
     [DockerFact]

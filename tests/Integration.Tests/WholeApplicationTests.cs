@@ -134,7 +134,7 @@ public sealed class WholeApplicationTests(ITestOutputHelper output) : StackTest
         }
         Assert.Empty(await Probe.ContainersAsync(Stack));
         Assert.Empty(await Probe.NetworksAsync(Stack));
-        Assert.Equal([$"{Stack}-cache-data", $"{Stack}-keys"], (await Probe.VolumesAsync(Stack)).Select(v => v.Name).Order());
+        Assert.Equal([$"{Stack}-cache-data", $"{Stack}-keys", $"{Stack}-keys-api"], (await Probe.VolumesAsync(Stack)).Select(v => v.Name).Order());
         var gone = await _sample.BuildAsync("StackDown", Props(("StackRemoveVolumes", "true")));
         Assert.True(gone.ExitCode == 0, gone.ToString());
         Assert.Empty(await Probe.VolumesAsync(Stack));

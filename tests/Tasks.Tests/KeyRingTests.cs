@@ -85,6 +85,68 @@ public sealed class KeyRingTests : IDisposable
         Assert.NotEqual(Reconciler.AppHash(model, "sha256:x"), Reconciler.AppHash(Model(sharedKeys: "false"), "sha256:x"));
     }
 
+    private static StackModel WithApi(string appOnHost = "false") => StackModelBuilder.Build(Builders.ValidInput() with
+    {
+        StackName = "hello", Replicas = "2", SharedKeys = "", AppOnHost = appOnHost,
+        Projects = [new ProjectInput("api") { Path = "../Api/Api.csproj", Route = "/api", Replicas = "2", ItemEnvironment = [new("LOCALAPPDATA", "/data")] }],
+    }).Model!;
+
+    private static ReconcileResult ReconcileWithApi(StackModel model, ObservedState observed) =>
+        Reconciler.Reconcile(model, observed with { ImageIds = new Dictionary<string, string>(Builders.Images()) { ["hello-api:latest"] = "sha256:api1" } },
+            Builders.AppImage, Builders.ProxyImage, ProxyStack.Proxy.NginxConfigWriter.Write(model), new Dictionary<string, string> { ["api"] = "hello-api:latest" });
+
+    [Fact]
+    public void Each_StackProject_has_a_ring_of_its_own_under_its_own_LOCALAPPDATA_and_one_replica_writes_it_first()
+    {
+        // A ring belongs to one user (0700), and a project's image may run as another than the front project's: shared, the
+        // ring would be given to whichever set was created last and the other could read no key.
+        var model = WithApi();
+        Assert.Equal(["hello-keys", "hello-keys-api"], model.KeysVolumeNames);
+        var api = model.SetOf("api")!;
+        Assert.Equal([new VolumeMount("hello-keys-api", "/data/ASP.NET/DataProtection-Keys", OwnedByContainerUser: true)],
+            ContainerSpecs.App(api, api.AppName(1), 1, "sha256:api1", "h").Mounts);
+        Assert.Equal(["/data"], StackNetworking.AppEnvironment(api, 1).Where(e => e.Key == "LOCALAPPDATA").Select(e => e.Value));
+        Assert.Equal([new VolumeMount("hello-keys", "/proxystack/ASP.NET/DataProtection-Keys", OwnedByContainerUser: true)],
+            ContainerSpecs.App(model, model.AppName(1), 1, Builders.AppImageId, "h").Mounts);
+
+        // Both rings are new: each set's replicas are created after its own ring, and its first replica starts alone.
+        var plan = ReconcileWithApi(model, new ObservedState()).Plan;
+        int Step(StepKind kind, string resource) => plan.Steps.Single(s => s.Kind == kind && s.Resource == resource).Id;
+        var frontRing = Step(StepKind.CreateVolume, "hello-keys");
+        var apiRing = Step(StepKind.CreateVolume, "hello-keys-api");
+        foreach (var (set, ring, other) in new[] { (model, frontRing, apiRing), (api, apiRing, frontRing) })
+        {
+            Assert.Contains(ring, plan.Steps.Single(s => s.Id == Step(StepKind.CreateContainer, set.AppName(1))).DependsOn);
+            Assert.DoesNotContain(other, plan.Steps.Single(s => s.Id == Step(StepKind.CreateContainer, set.AppName(2))).DependsOn);
+            Assert.Contains(Step(StepKind.WaitReady, set.AppName(1)), plan.Steps.Single(s => s.Id == Step(StepKind.StartContainer, set.AppName(2))).DependsOn);
+        }
+
+        // The API's ring kept, the front's new: only the front's replicas wait for a first writer.
+        var kept = ReconcileWithApi(model, new ObservedState { Volumes = [new ObservedVolume("hello-keys-api", Reconciler.Labels(model, StackLabels.RoleKeys))] }).Plan;
+        Assert.Equal(["hello-keys"], kept.Steps.Where(s => s.Kind == StepKind.CreateVolume).Select(s => s.Resource));
+        Assert.Single(kept.Steps.Single(s => s.Kind == StepKind.StartContainer && s.Resource == api.AppName(2)).DependsOn);
+
+        // A ring names the set it belongs to: moving the API to its own ring replaces its replicas; the front's are unchanged.
+        Assert.NotEqual(Reconciler.AppHash(api, "sha256:api1"), Reconciler.AppHash(api with { ProjectKey = "" }, "sha256:api1"));
+    }
+
+    [Fact]
+    public void The_front_projects_ring_is_not_made_while_the_front_project_runs_on_the_host_and_ring_names_are_no_volume_names()
+    {
+        var onHost = WithApi(appOnHost: "true");
+        Assert.Equal(["hello-keys-api"], ReconcileWithApi(onHost, new ObservedState()).Plan.Steps.Where(s => s.Kind == StepKind.CreateVolume).Select(s => s.Resource));
+        // Still the stack's name: held by a volume of someone else's, it is refused like every ring's.
+        var foreign = ReconcileWithApi(onHost, new ObservedState { Volumes = [new ObservedVolume("hello-keys-api", new Dictionary<string, string>())] });
+        Assert.True(foreign.Plan.IsEmpty);
+        Assert.StartsWith("STACK4016: A volume named 'hello-keys-api' exists but does not belong to stack 'hello'.", Assert.Single(foreign.Diagnostics).Format());
+
+        // A backing container's volume may not take a ring's name.
+        foreach (var volume in new[] { "keys", "keys-api", "keys-x" })
+            Assert.Contains(StackModelBuilder.Build(Builders.ValidInput() with { Containers = [new ServiceInput("cache") { Image = "redis:7", Volume = volume + ":/data" }] }).Diagnostics,
+                d => d.IsError && d.Format().Contains("not keys nor keys-…, the key rings'"));
+        Assert.DoesNotContain(StackModelBuilder.Build(Builders.ValidInput() with { Containers = [new ServiceInput("cache") { Image = "redis:7", Volume = "keystore:/data" }] }).Diagnostics, d => d.IsError);
+    }
+
     [Fact]
     public void An_app_that_configures_its_own_key_storage_gets_no_ring_unless_StackSharedKeys_is_true()
     {
@@ -110,7 +172,7 @@ public sealed class KeyRingTests : IDisposable
             Volumes = [new ObservedVolume("hello-keys", new Dictionary<string, string>())],
         });
         Assert.True(result.Plan.IsEmpty);
-        Assert.Equal("STACK4016: A volume named 'hello-keys' exists but does not belong to stack 'hello'. ProxyStack never touches it (it would mount it as the stack's Data Protection key ring): remove it (docker volume rm hello-keys), set StackName to another name, or set StackSharedKeys to false.",
+        Assert.Equal("STACK4016: A volume named 'hello-keys' exists but does not belong to stack 'hello'. ProxyStack never touches it (it would mount it as one of the stack's Data Protection key rings): remove it (docker volume rm hello-keys), set StackName to another name, or set StackSharedKeys to false.",
             Assert.Single(result.Diagnostics).Format());
         // Without a ring to mount, the volume is none of ProxyStack's business.
         Assert.False(Builders.Reconcile(Model(sharedKeys: "false"), new ObservedState
@@ -131,7 +193,7 @@ public sealed class KeyRingTests : IDisposable
 
         await StackTeardown.RunAsync(engine, log, "hello", owner: null, CancellationToken.None);
         Assert.True(engine.Volumes.ContainsKey("hello-keys"));
-        Assert.Contains("Stack 'hello': kept volume(s) hello-keys (the Data Protection key ring, so sign-ins and forms survive the next StackUp, and the backing containers' data). Remove them with: dotnet build -t:StackDown -p:StackRemoveVolumes=true", log.Milestones);
+        Assert.Contains("Stack 'hello': kept volume(s) hello-keys (the Data Protection key rings, so sign-ins and forms survive the next StackUp, and the backing containers' data). Remove them with: dotnet build -t:StackDown -p:StackRemoveVolumes=true", log.Milestones);
 
         await StackTeardown.RunAsync(engine, log, "hello", owner: null, CancellationToken.None, removeVolumes: true);
         Assert.Equal(["bystander"], engine.Volumes.Keys);

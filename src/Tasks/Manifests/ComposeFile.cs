@@ -22,24 +22,25 @@ internal static class ComposeFile
     {
         var file = new ComposeRoot();
         var proxy = workloads.Single(w => w.Kind == WorkloadKind.Proxy);
-        var keys = workloads.Where(w => w.Kind == WorkloadKind.App).SelectMany(w => w.Volumes).FirstOrDefault();
-        if (keys is not null)
+        var rings = workloads.Where(w => w.Kind == WorkloadKind.App).SelectMany(w => w.Volumes).Select(v => v.Name).Distinct(StringComparer.Ordinal).ToList();
+        if (rings.Count > 0)
         {
-            // The shared key ring's volume is created empty and root-owned: given to the app's user (and closed to others) by a
-            // one-shot container of nginx's image, which has a shell, before any replica starts.
+            // Each replica set's key ring volume is created empty and root-owned: given to the app's user (and closed to others)
+            // by a one-shot container of nginx's image, which has a shell, before any replica starts.
+            var mounted = string.Join(' ', rings.Select(r => "/" + r));
             file.Services[KeysOwnerService] = new ComposeService
             {
                 Image = Escape(proxy.Image),
                 User = "0:0",
-                Entrypoint = ["sh", "-c", $"chown {StackWorkloads.AppUserId}:{StackWorkloads.AppUserId} /keys && chmod 0700 /keys"],
-                Volumes = [$"{keys.Name}:/keys"],
+                Entrypoint = ["sh", "-c", $"chown {StackWorkloads.AppUserId}:{StackWorkloads.AppUserId} {mounted} && chmod 0700 {mounted}"],
+                Volumes = rings.Select(r => $"{r}:/{r}").ToList(),
                 Restart = "no",
                 Labels = Labels(published, KeysOwnerService),
             };
         }
         foreach (var w in workloads)
         {
-            file.Services[w.Name] = Service(published, w, keys is not null && w.Kind == WorkloadKind.App && w.Volumes.Count > 0);
+            file.Services[w.Name] = Service(published, w, w.Kind == WorkloadKind.App && w.Volumes.Count > 0);
             foreach (var v in w.Volumes)
                 file.Volumes.TryAdd(v.Name, new ComposeVolume { Labels = Labels(published, w.Name) });
         }
@@ -55,7 +56,7 @@ internal static class ComposeFile
             + serializer.Serialize(file);
     }
 
-    /// <summary>The one-shot service that gives the shared key ring's volume to the app's user.</summary>
+    /// <summary>The one-shot service that gives the key rings' volumes to the app's user.</summary>
     public const string KeysOwnerService = "keys-owner";
 
     private static ComposeService Service(StackModel published, Workload w, bool afterKeysOwner) => new()

@@ -12,9 +12,6 @@ namespace ProxyStack.Manifests;
 /// </summary>
 internal static class StackWorkloads
 {
-    /// <summary>The replicas' shared Data Protection key ring (StackSharedKeys), as a volume of the target.</summary>
-    public const string KeysVolume = "keys";
-
     /// <summary>
     /// The user the .NET images run apps as (app, APP_UID): the shared key ring's volume is given to it (compose: a one-shot
     /// container before the replicas start; Kubernetes: the pod's fsGroup), as StackUp gives it to the container's user.
@@ -114,7 +111,8 @@ internal static class StackWorkloads
                 Name = StackTargets.ReplicaService(set), Kind = WorkloadKind.App,
                 Image = set.ProjectKey.Length > 0 ? projectImages[set.ProjectKey] : appImage,
                 Replicas = set.Replicas, Port = set.AppPort, Environment = plain, Secrets = secret, Health = set.Health,
-                Volumes = set.SharedKeys ? [new ServiceVolume(KeysVolume, set.KeyRingDirectory)] : [],
+                // Each replica set's own Data Protection key ring (StackSharedKeys): "keys", "keys-api".
+                Volumes = set.SharedKeys ? [new ServiceVolume(KeyRing.VolumeName(set.ProjectKey), set.KeyRingDirectory)] : [],
                 // A StackProject dependency is reached through nginx, which starts last: its replicas are what to wait for.
                 DependsOn = set.AppDependsOn.Select(n => published.Projects.FirstOrDefault(p => p.Name == n) is { } p ? StackTargets.ReplicaService(published.ForProject(p)) : n).ToList(),
             });

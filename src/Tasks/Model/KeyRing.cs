@@ -6,6 +6,11 @@ namespace ProxyStack.Model;
 /// payload one replica issued is refused by another, and by every replica after a redeploy. ProxyStack gives every replica
 /// of a project one ring in a named volume that outlives replacements and StackDown.
 ///
+/// One ring per replica set: the front project's and each StackProject's. A ring belongs to one user (0700; ASP.NET Core
+/// writes each key readable by its owner only), and each project's image may run as its own, so a ring shared between
+/// projects would belong to whichever was created last and the others could read no key; and a project's replicas have no
+/// reason to read, or forge, what another project protected.
+///
 /// Where: ASP.NET Core's default key directory on Linux is $LOCALAPPDATA/ASP.NET/DataProtection-Keys when LOCALAPPDATA is
 /// set, else $HOME/.aspnet/DataProtection-Keys (DefaultKeyStorageDirectories). ProxyStack sets LOCALAPPDATA (unless the
 /// project sets it in StackEnvironment, whose directory is then used) and mounts the volume there, so the app's code is not
@@ -33,6 +38,18 @@ internal static class KeyRing
     /// </summary>
     public static string? OwnLocalAppData(IEnumerable<KeyValuePair<string, string>> environment) =>
         environment.LastOrDefault(e => e.Key == LocalAppDataVariable).Value is { Length: > 0 } own ? own : null;
+
+    /// <summary>
+    /// A replica set's ring volume without the stack's prefix (a manifest's volume name): "keys" for the front project,
+    /// "keys-api" for StackProject api. Backing containers' volumes may not be named so (see BackingServices).
+    /// </summary>
+    public static string VolumeName(string project) => project.Length == 0 ? ReservedVolumeName : $"{ReservedVolumeName}-{project}";
+
+    /// <summary>The ring volumes' name, and their prefix: not a name for a backing container's volume.</summary>
+    public const string ReservedVolumeName = "keys";
+
+    /// <summary>A backing container's volume name that a key ring's volume has, or may have.</summary>
+    public static bool IsRingName(string volume) => volume == ReservedVolumeName || volume.StartsWith(ReservedVolumeName + "-", StringComparison.Ordinal);
 
     /// <summary>The key directory inside a replica for a LOCALAPPDATA value.</summary>
     public static string Directory(string localAppData) => localAppData.TrimEnd('/') + "/ASP.NET/DataProtection-Keys";

@@ -61,7 +61,13 @@ internal sealed record StackModel
     /// </summary>
     public string KeyRingDirectory { get; init; } = "";
     [JsonIgnore] public bool SharedKeys => KeyRingDirectory.Length > 0;
-    [JsonIgnore] public string KeysVolumeName => StackNames.KeysVolume(Name);
+    /// <summary>This replica set's own key ring: "&lt;stack&gt;-keys" for the front project, "&lt;stack&gt;-keys-&lt;project&gt;" for a StackProject.</summary>
+    [JsonIgnore] public string KeysVolumeName => StackNames.KeysVolume(Name, ProjectKey);
+    /// <summary>
+    /// Every replica set's key ring volume, whether or not the set has replicas now (the stack's volumes count for ownership
+    /// and teardown either way).
+    /// </summary>
+    [JsonIgnore] public IEnumerable<string> KeysVolumeNames => ReplicaSets.Where(s => s.SharedKeys).Select(s => s.KeysVolumeName);
     /// <summary>StackProxyConfig snippets, in item order.</summary>
     public IReadOnlyList<ProxyConfigSnippet> ProxyConfigs { get; init; } = [];
     /// <summary>Sorted by name, so hashing and container specs are deterministic.</summary>
@@ -127,6 +133,8 @@ internal sealed record StackModel
         Secrets = project.Secrets,
         LaunchProfile = "",
         AppDependsOn = project.DependsOn,
+        // Its own ring (see KeyRing), where its own LOCALAPPDATA puts it.
+        KeyRingDirectory = SharedKeys ? KeyRing.Directory(KeyRing.OwnLocalAppData(project.Environment) ?? KeyRing.DefaultLocalAppData) : "",
         // A connection string to a backing container with secret settings holds a secret too (ApplyStack resolved it).
         SecretNames = project.SecretNames.Concat(Services.Where(s => project.DependsOn.Contains(s.Name) && s.SecretNames.Count > 0).Select(s => s.EnvironmentName)).ToHashSet(StringComparer.Ordinal),
         SecretDigest = string.Concat(new[] { project.SecretDigest }.Concat(Services.Where(s => project.DependsOn.Contains(s.Name)).Select(s => s.SecretDigest)).Where(x => x is not null)) is { Length: > 0 } digest ? digest : null,

@@ -25,8 +25,11 @@ internal static partial class StackNames
     /// <summary>A backing container (StackContainer): "hellostack-cache"; on the stack's network it is also just "cache".</summary>
     public static string Service(string stack, string service) => $"{stack}-{service}";
     public static string ProxyImage(string stack) => $"proxystack/{stack}-proxy";
-    /// <summary>The named volume holding the stack's Data Protection key ring (see <see cref="KeyRing"/>).</summary>
-    public static string KeysVolume(string stack) => $"{stack}-keys";
+    /// <summary>
+    /// The named volume holding a replica set's Data Protection key ring (see <see cref="KeyRing"/>): "hello-keys" for the front
+    /// project's replicas, "hello-keys-api" for StackProject api's.
+    /// </summary>
+    public static string KeysVolume(string stack, string project = "") => $"{stack}-{KeyRing.VolumeName(project)}";
 
     /// <summary>The name a replica gets while a new one takes its place (rolling replacement); unique per container.</summary>
     public static string Retiring(string name, string containerId) => $"{name}-retiring-{containerId[..Math.Min(12, containerId.Length)]}";

@@ -62,7 +62,7 @@ internal static class Reconciler
                 diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignContainer), c.Name, stack));
         foreach (var n in observed.Networks.Where(n => n.Name == model.NetworkName && !n.BelongsTo(stack)))
             diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignNetwork), n.Name, stack));
-        var volumes = ServiceVolumeNames(model).Concat(model.SharedKeys ? [model.KeysVolumeName] : []).ToHashSet(StringComparer.Ordinal);
+        var volumes = ServiceVolumeNames(model).Concat(model.KeysVolumeNames).ToHashSet(StringComparer.Ordinal);
         foreach (var v in observed.Volumes.Where(v => volumes.Contains(v.Name) && !v.BelongsTo(stack)))
             diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignVolume), v.Name, stack));
         if (OtherOwner(model, observed) is { } owner)
@@ -226,18 +226,16 @@ internal static class Reconciler
         private int[] _netDeps = [];
         private bool _netExists;
         /// <summary>
-        /// The key ring volume's creation, which replicas are created after; set only when this plan creates it, i.e. the ring
-        /// is empty and the first new replica writes it alone.
+        /// Key ring volumes this plan creates: name → its CreateVolume step, which the set's replicas are created after. Such a
+        /// ring is empty, and the set's first new replica writes it alone.
         /// </summary>
-        private int[] _keyDeps = [];
+        private readonly Dictionary<string, int> _ringCreated = new(StringComparer.Ordinal);
         /// <summary>Backing containers this plan (re)creates: name → its WaitService step, which dependants start after.</summary>
         private readonly Dictionary<string, int> _serviceReady = new(StringComparer.Ordinal);
         /// <summary>Backing containers replaced by this plan: their temporary name, why, and their successor's WaitService step.</summary>
         private readonly List<(string Name, string Cause, int SuccessorReady)> _retiredServices = [];
         /// <summary>Service volumes this plan creates: name → its CreateVolume step.</summary>
         private readonly Dictionary<string, int> _volumeCreated = new(StringComparer.Ordinal);
-        /// <summary>Key ring: the first new replica's readiness, which the other new replicas start after.</summary>
-        private int? _firstKeyWriter;
         private bool _replicasChanged;
         private int? _commit;
         private string? _retiredProxy;
@@ -258,17 +256,18 @@ internal static class Reconciler
         }
 
         /// <summary>
-        /// Phase 2b: the key ring's volume (StackSharedKeys). It is created before any replica that mounts it, with the stack's
-        /// labels (an engine would create a missing one unlabelled on first mount), and never recreated: it outlives the
-        /// replicas, which is its point.
+        /// Phase 2b: each replica set's key ring volume (StackSharedKeys), for a set with replicas in containers. It is created
+        /// before any replica that mounts it, with the stack's labels (an engine would create a missing one unlabelled on first
+        /// mount), and never recreated: it outlives the replicas, which is its point.
         /// </summary>
         public void PlanVolumes()
         {
             // The backing containers' named volumes too: created labelled before the container that mounts them, and kept.
             foreach (var name in ServiceVolumeNames(model).Where(n => !observed.Volumes.Any(v => v.BelongsTo(model.Name) && v.Name == n)))
                 _volumeCreated[name] = _b.Add(StepKind.CreateVolume, name, "missing", [], with: s => s with { Labels = Labels(model, StackLabels.RoleData) });
-            if (!model.SharedKeys || observed.Volumes.Any(v => v.BelongsTo(model.Name) && v.Name == model.KeysVolumeName)) return;
-            _keyDeps = [_b.Add(StepKind.CreateVolume, model.KeysVolumeName, "missing", [], with: s => s with { Labels = Labels(model, StackLabels.RoleKeys) })];
+            foreach (var ring in _sets.Where(s => s.SharedKeys && s.Replicas > 0).Select(s => s.KeysVolumeName)
+                .Where(n => !observed.Volumes.Any(v => v.BelongsTo(model.Name) && v.Name == n)))
+                _ringCreated[ring] = _b.Add(StepKind.CreateVolume, ring, "missing", [], with: s => s with { Labels = Labels(model, StackLabels.RoleKeys) });
         }
 
         /// <summary>
@@ -336,12 +335,16 @@ internal static class Reconciler
             int? previousHostReplacement = null;
             int? firstReplacement = null;
             var setReady = new List<int>();
+            // The set's ring when this plan creates it (empty), and then its first new replica's readiness, which the others
+            // start after.
+            int[] ringDeps = set.SharedKeys && _ringCreated.TryGetValue(set.KeysVolumeName, out var ring) ? [ring] : [];
+            int? firstKeyWriter = null;
             for (var i = 1; i <= set.Replicas; i++)
             {
                 var name = set.AppName(i);
                 var appHash = AppHash(set, appImageId, i);
                 var existing = _ours.FirstOrDefault(c => c.Name == name);
-                var deps = _netDeps.Concat(_keyDeps).Concat(set.AppDependsOn.Where(_serviceReady.ContainsKey).Select(d => _serviceReady[d]))
+                var deps = _netDeps.Concat(ringDeps).Concat(set.AppDependsOn.Where(_serviceReady.ContainsKey).Select(d => _serviceReady[d]))
                     .Concat(set.AppDependsOn.Where(_setReady.ContainsKey).SelectMany(d => _setReady[d])).ToList();
                 string cause;
                 if (existing is null)
@@ -398,11 +401,11 @@ internal static class Reconciler
                 // An empty key ring: ASP.NET Core creates a key at startup when it finds none, so replicas starting together
                 // would each create their own and refuse each other's payloads. The first writes the ring; the others start
                 // once it is ready, and load that ring.
-                var started = _b.Add(StepKind.StartContainer, created, cause, _firstKeyWriter is { } writer ? [create, writer] : [create]);
+                var started = _b.Add(StepKind.StartContainer, created, cause, firstKeyWriter is { } writer ? [create, writer] : [create]);
                 _started.Add(started);
                 var waited = _b.Add(StepKind.WaitReady, created, cause, [started], with: s => s with { Replica = ReplicaCheck(set, i) });
                 setReady.Add(waited);
-                if (_keyDeps.Length > 0) _firstKeyWriter ??= waited;
+                if (ringDeps.Length > 0) firstKeyWriter ??= waited;
                 if (_dns && existing is not null) firstReplacement ??= waited;
                 _ready.Add(waited);
                 if (_host && existing is not null) previousHostReplacement = waited;
