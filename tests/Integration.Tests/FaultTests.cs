@@ -142,4 +142,48 @@ public sealed class FaultTests(SharedSample shared, ITestOutputHelper output) : 
             Assert.Null(await engine.InspectContainerAsync(name, "none", CancellationToken.None));
         }
     }
+
+    /// <summary>
+    /// A create cancelled while its request is on its way (Ctrl-C during a bring-up) throws only once the engine has answered.
+    /// dockerd finishes a create whose client went away, so a create abandoned in flight could make its container or volume
+    /// after the undo had looked for it, and leave it behind. Here each cancellation comes right after the request starts: the
+    /// create throws, and what it made is already there, with this stack's labels, for the undo to remove.
+    /// </summary>
+    [DockerFact]
+    public async Task A_create_cancelled_in_flight_has_made_what_it_made_when_it_throws()
+    {
+        using var engine = new ProxyStack.Engine.DockerEngine();
+        var labels = new Dictionary<string, string> { ["proxystack.stack"] = Stack };
+        for (var i = 0; i < 3; i++)
+        {
+            var name = $"{Stack}-abandoned-{i}";
+            using (var cancel = new CancellationTokenSource())
+            {
+                var create = engine.CreateContainerAsync(new ProxyStack.Planning.ContainerSpec
+                {
+                    Name = name, Image = $"{Repository.Mirror}/library/nginx:stable", Network = "none", Labels = labels, RestartPolicy = "no",
+                }, cancel.Token);
+                cancel.Cancel();
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => create);
+            }
+            Assert.Equal(Stack, (await Probe.InspectAsync(name)).Config.Labels["proxystack.stack"]);
+            Assert.True(await engine.RemoveContainerAsync(name, CancellationToken.None));
+
+            using (var cancel = new CancellationTokenSource())
+            {
+                var create = engine.CreateVolumeAsync(name, labels, cancel.Token);
+                cancel.Cancel();
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => create);
+            }
+            Assert.Contains(await Probe.VolumesAsync(Stack), v => v.Name == name);
+            Assert.True(await engine.RemoveVolumeAsync(name, CancellationToken.None));
+        }
+        // A caller cancelled before the request goes out sends none.
+        var never = $"{Stack}-never";
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => engine.CreateContainerAsync(new ProxyStack.Planning.ContainerSpec
+        {
+            Name = never, Image = $"{Repository.Mirror}/library/nginx:stable", Network = "none", Labels = labels,
+        }, new CancellationToken(canceled: true)));
+        Assert.Null(await engine.InspectContainerAsync(never, "none", CancellationToken.None));
+    }
 }

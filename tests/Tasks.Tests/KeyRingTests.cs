@@ -138,12 +138,13 @@ public sealed class KeyRingTests : IDisposable
         // Still the stack's name: held by a volume of someone else's, it is refused like every ring's.
         var foreign = ReconcileWithApi(onHost, new ObservedState { Volumes = [new ObservedVolume("hello-keys-api", new Dictionary<string, string>())] });
         Assert.True(foreign.Plan.IsEmpty);
-        Assert.StartsWith("STACK4016: A volume named 'hello-keys-api' exists but does not belong to stack 'hello'.", Assert.Single(foreign.Diagnostics).Format());
+        Assert.Equal("STACK4016: A volume named 'hello-keys-api' exists but does not belong to stack 'hello'. ProxyStack never touches it (it would mount it as one of the stack's Data Protection key rings): remove it (docker volume rm hello-keys-api), set StackName to another name, or set StackSharedKeys to false.",
+            Assert.Single(foreign.Diagnostics).Format());
 
         // A backing container's volume may not take a ring's name.
         foreach (var volume in new[] { "keys", "keys-api", "keys-x" })
-            Assert.Contains(StackModelBuilder.Build(Builders.ValidInput() with { Containers = [new ServiceInput("cache") { Image = "redis:7", Volume = volume + ":/data" }] }).Diagnostics,
-                d => d.IsError && d.Format().Contains("not keys nor keys-…, the key rings'"));
+            Assert.Equal($"STACK1040: StackContainer 'cache' has Volume=\"{volume}:/data\": write name:/absolute/path (a named volume, kept across runs, not named keys or keys-…: those are the key rings' volumes), pairs separated by ';'.",
+                Assert.Single(StackModelBuilder.Build(Builders.ValidInput() with { Containers = [new ServiceInput("cache") { Image = "redis:7", Volume = volume + ":/data" }] }).Diagnostics, d => d.IsError).Format());
         Assert.DoesNotContain(StackModelBuilder.Build(Builders.ValidInput() with { Containers = [new ServiceInput("cache") { Image = "redis:7", Volume = "keystore:/data" }] }).Diagnostics, d => d.IsError);
     }
 
@@ -229,6 +230,24 @@ public sealed class KeyRingTests : IDisposable
         Assert.Equal("STACK4007", Assert.Single(_scratch.Build.Errors).Code);
         Assert.Empty(engine.Containers);
         Assert.Contains("rm hello-app-1", engine.Calls);
+    }
+
+    [Fact]
+    public async Task A_throwaway_container_whose_create_was_cancelled_in_flight_is_removed_when_the_engine_made_it()
+    {
+        // The nginx -t check and the version probe: cancelled with the create on its way, the engine made it all the same.
+        var model = Model(1);
+        var check = ContainerSpecs.NginxVersionProbe(model, "sha256:nginx");
+        var engine = new FakeEngine { CancelAfterCreating = check.Name };
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ThrowawayContainer.RunAsync(engine, check, TimeSpan.FromSeconds(5), CancellationToken.None));
+        Assert.Empty(engine.Containers);
+        Assert.Contains($"rm {check.Name}", engine.Calls);
+
+        // What holds the name and is not the stack's is left alone.
+        var bystander = new FakeEngine { CancelAfterCreating = check.Name };
+        var foreign = check with { Labels = new Dictionary<string, string>() };
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ThrowawayContainer.RunAsync(bystander, foreign, TimeSpan.FromSeconds(5), CancellationToken.None));
+        Assert.True(bystander.Containers.ContainsKey(check.Name));
     }
 
     [Theory]

@@ -196,12 +196,12 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
     /// </summary>
     public async Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {
-        var created = await Call("create network " + name, () => _client.Networks.CreateNetworkAsync(new NetworksCreateParameters
+        var created = await Create("create network " + name, t => _client.Networks.CreateNetworkAsync(new NetworksCreateParameters
         {
             Name = name,
             Driver = "bridge",
             Labels = labels.ToDictionary(),
-        }, ct)).ConfigureAwait(false);
+        }, t), ct).ConfigureAwait(false);
         var same = (await Call("list networks", () => _client.Networks.ListNetworksAsync(new NetworksListParameters
         {
             Filters = new Dictionary<string, IDictionary<string, bool>> { ["name"] = new Dictionary<string, bool> { [name] = true } },
@@ -248,12 +248,12 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
     {
         // The engine answers a create of an existing name with that volume, labels and all: one made meanwhile by someone
         // else shows as a volume without ours, and is never taken.
-        var volume = await Call("create volume " + name, () => _client.Volumes.CreateAsync(new VolumesCreateParameters
+        var volume = await Create("create volume " + name, t => _client.Volumes.CreateAsync(new VolumesCreateParameters
         {
             Name = name,
             Driver = "local",
             Labels = labels.ToDictionary(),
-        }, ct)).ConfigureAwait(false);
+        }, t), ct).ConfigureAwait(false);
         if (volume.Labels is null || labels.Any(l => !volume.Labels.TryGetValue(l.Key, out var v) || v != l.Value))
             throw new EngineRequestException("create volume " + name, "a volume of this name was created meanwhile by someone else; ProxyStack leaves it alone", conflict: true);
     }
@@ -318,14 +318,14 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
         CreateContainerResponse response;
         try
         {
-            response = await Call("create container " + spec.Name, () => _client.Containers.CreateContainerAsync(parameters, ct)).ConfigureAwait(false);
+            response = await Create("create container " + spec.Name, t => _client.Containers.CreateContainerAsync(parameters, t), ct).ConfigureAwait(false);
         }
         catch (EngineRequestException e) when (host.Tmpfs.Count > 0 && e.Message.Contains("uid=", StringComparison.Ordinal))
         {
             // Podman knows no uid=/gid= tmpfs option (and has no mode-forgetting restart either): world-writable with the sticky
             // bit there. Asked of the engine by its answer, not guessed from its name.
             host.Tmpfs = spec.ReadOnlyRootWithTmpfs.ToDictionary(p => p, _ => TmpfsOptions(null));
-            response = await Call("create container " + spec.Name, () => _client.Containers.CreateContainerAsync(parameters, ct)).ConfigureAwait(false);
+            response = await Create("create container " + spec.Name, t => _client.Containers.CreateContainerAsync(parameters, t), ct).ConfigureAwait(false);
         }
         // Into the container's anonymous volume (the engine refuses a read-only root; the target folder must be the volume
         // itself). The engine keeps the tar's numeric ownership; its copyUIDGID option is avoided, since engine 20.10 looks a
@@ -600,6 +600,27 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
         try { return await call().ConfigureAwait(false); }
         catch (DockerApiException e) { throw Refused(operation, e); }
         catch (Exception e) when (e is not OperationCanceledException and not EngineRequestException) { throw Unavailable(e); }
+    }
+
+    /// <summary>How long a create is let finish after its caller was cancelled, before it is abandoned after all.</summary>
+    private static readonly TimeSpan AbandonCreateAfter = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// A create (container, network, volume) that the engine carries out even when its client goes away: dockerd does not
+    /// stop a create when the connection closes, so a request cancelled in flight (Ctrl-C) could leave a resource made after
+    /// the caller's undo had looked for it. The request is let finish instead — for <see cref="AbandonCreateAfter"/> at most
+    /// after a cancellation — and the cancellation is honoured once the engine has answered: what it made is there for the undo
+    /// to find. A caller cancelled before the request is sent sends none.
+    /// </summary>
+    private async Task<T> Create<T>(string operation, Func<CancellationToken, Task<T>> call, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        using var request = new CancellationTokenSource();
+        T result;
+        using (ct.Register(() => request.CancelAfter(AbandonCreateAfter)))
+            result = await Call(operation, () => call(request.Token)).ConfigureAwait(false);
+        ct.ThrowIfCancellationRequested();
+        return result;
     }
 
     /// <summary>A long engine operation (pull, build) with a time limit of its own: past it, a refusal that says so.</summary>

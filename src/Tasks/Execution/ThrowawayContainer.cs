@@ -13,7 +13,20 @@ internal static class ThrowawayContainer
 
     public static async Task<(long? ExitCode, string Logs)> RunAsync(IContainerEngine engine, ContainerSpec spec, TimeSpan timeout, CancellationToken ct)
     {
-        await engine.CreateContainerAsync(spec, ct).ConfigureAwait(false);
+        try
+        {
+            await engine.CreateContainerAsync(spec, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Cancelled once the engine had answered (see DockerEngine's creates): it may have made the container, which
+            // nothing else would remove until the stack goes. Removed only if what holds the name is this stack's.
+            using var cleanup = new CancellationTokenSource(CleanupTimeout);
+            var stack = spec.Labels.GetValueOrDefault(StackLabels.Stack, "");
+            var (containers, _) = await engine.ListStackResourcesAsync(stack, [spec.Name], cleanup.Token).ConfigureAwait(false);
+            if (containers.Any(c => c.Name == spec.Name && c.BelongsTo(stack))) await RemoveAsync(engine, spec).ConfigureAwait(false);
+            throw;
+        }
         try
         {
             await engine.StartContainerAsync(spec.Name, ct).ConfigureAwait(false);
@@ -28,8 +41,13 @@ internal static class ThrowawayContainer
         }
         finally
         {
-            using var cleanup = new CancellationTokenSource(CleanupTimeout);
-            await engine.RemoveContainerAsync(spec.Name, cleanup.Token).ConfigureAwait(false);
+            await RemoveAsync(engine, spec).ConfigureAwait(false);
         }
+    }
+
+    private static async Task RemoveAsync(IContainerEngine engine, ContainerSpec spec)
+    {
+        using var cleanup = new CancellationTokenSource(CleanupTimeout);
+        await engine.RemoveContainerAsync(spec.Name, cleanup.Token).ConfigureAwait(false);
     }
 }

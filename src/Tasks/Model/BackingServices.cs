@@ -38,7 +38,7 @@ internal static partial class BackingServices
             if (c.HostPort.Trim().Length > 0 && PortOf(c) == 0) Bad("HostPort", c.HostPort, "also set Port: the container port to publish");
             if (Pairs(c.Environment).Any(p => !StackValidator.IsEnvironmentName(p.Key))) Bad("Environment", c.Environment, "write NAME=value pairs separated by ';'");
             foreach (var v in Split(c.Volume))
-                if (ParseVolume(v) is not { } volume || KeyRing.IsRingName(volume.Name)) Bad("Volume", v, "write name:/absolute/path (a named volume, kept across runs; not keys nor keys-…, the key rings'), pairs separated by ';'");
+                if (ParseVolume(v) is not { } volume || KeyRing.IsRingName(volume.Name)) Bad("Volume", v, "write name:/absolute/path (a named volume, kept across runs, not named keys or keys-…: those are the key rings' volumes), pairs separated by ';'");
             var rule = ReadyRule.Parse(c.ReadyWhen);
             if (c.ReadyWhen.Trim().Length > 0 && rule is null)
                 Bad("ReadyWhen", c.ReadyWhen, "use tcp, log:<regular expression>, command:<shell command>, http:/path or running");
