@@ -130,6 +130,25 @@ public sealed class KeyRingTests : IDisposable
         Assert.NotEqual(Reconciler.AppHash(api, "sha256:api1"), Reconciler.AppHash(api with { ProjectKey = "" }, "sha256:api1"));
     }
 
+    [Theory]
+    // StackSharedKeys unset: each project's own code decides, the front project's for itself only.
+    [InlineData("", true, false, "", "/data/ASP.NET/DataProtection-Keys")]
+    [InlineData("", false, true, "/proxystack/ASP.NET/DataProtection-Keys", "")]
+    // Set, it holds for every project.
+    [InlineData("true", true, true, "/proxystack/ASP.NET/DataProtection-Keys", "/data/ASP.NET/DataProtection-Keys")]
+    [InlineData("false", false, false, "", "")]
+    public void Whether_a_project_gets_a_ring_is_decided_by_its_own_code_unless_StackSharedKeys_says(string sharedKeys, bool frontStoresOwn, bool apiStoresOwn, string frontRing, string apiRing)
+    {
+        var model = StackModelBuilder.Build(Builders.ValidInput() with
+        {
+            StackName = "hello", SharedKeys = sharedKeys, StoresOwnKeys = frontStoresOwn,
+            Projects = [new ProjectInput("api") { Path = "../Api/Api.csproj", Route = "/api", StoresOwnKeys = apiStoresOwn, ItemEnvironment = [new("LOCALAPPDATA", "/data")] }],
+        }).Model!;
+        Assert.Equal(frontRing, model.KeyRingDirectory);
+        Assert.Equal(apiRing, model.SetOf("api")!.KeyRingDirectory);
+        Assert.Equal(new[] { (frontRing, "hello-keys"), (apiRing, "hello-keys-api") }.Where(r => r.Item1.Length > 0).Select(r => r.Item2), model.KeysVolumeNames);
+    }
+
     [Fact]
     public void The_front_projects_ring_is_not_made_while_the_front_project_runs_on_the_host_and_ring_names_are_no_volume_names()
     {

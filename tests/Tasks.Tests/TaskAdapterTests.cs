@@ -53,6 +53,50 @@ public sealed class TaskAdapterTests : IDisposable
     }
 
     [Fact]
+    public void ComputeStackModel_reads_each_StackProjects_own_code_for_its_health_checks_and_its_own_key_storage()
+    {
+        // Api maps health checks in a subfolder and keeps its keys itself; Web does neither — what its obj folder says (a
+        // build's generated code) is not its code.
+        Microsoft.Build.Framework.ITaskItem Project(string name, params (string File, string Code)[] files)
+        {
+            var folder = Path.Combine(_scratch.Dir, name);
+            foreach (var (file, code) in files)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(folder, file))!);
+                File.WriteAllText(Path.Combine(folder, file), code);
+            }
+            File.WriteAllText(Path.Combine(folder, name + ".csproj"), "<Project Sdk=\"Microsoft.NET.Sdk.Web\" />");
+            var item = new TaskItem(Path.Combine(folder, name + ".csproj"));
+            item.SetMetadata("Route", "/" + name.ToLowerInvariant());
+            return item;
+        }
+        var task = new ComputeStackModel
+        {
+            BuildEngine = _scratch.Build, ProjectName = "hello", StackReplicas = "2", StackHostPort = "9000", StackHostAddress = "127.0.0.1",
+            StackAppPort = "8080", StackHealthPath = "", StackReadyTimeout = "60", StackNginxImage = "nginx:stable",
+            StackNetworkMode = "bridge", StackKeepRunning = "false", ModelFile = Path.Combine(_scratch.Dir, "m.json"),
+            StackProject =
+            [
+                Project("Api", ("Program.cs", "builder.Services.AddDataProtection().PersistKeysToFileSystem(new(\"/keys\"));"),
+                    (Path.Combine("Health", "Endpoints.cs"), "app.MapHealthChecks(\"/healthz\");")),
+                Project("Web", ("Program.cs", "app.MapGet(\"/\", () => \"web\");"),
+                    (Path.Combine("obj", "Generated.cs"), "app.MapHealthChecks(\"/generated\"); // PersistKeysToDbContext")),
+            ],
+        };
+        Assert.True(task.Execute(), string.Join("\n", _scratch.Build.Errors.Select(e => e.Message)));
+        var model = StackModelFile.Deserialize(File.ReadAllText(task.ModelFile));
+        var api = model.SetOf("api")!;
+        var web = model.SetOf("web")!;
+        Assert.Equal(new HealthProbe("/healthz", Strict: true), api.Health);
+        Assert.Equal(new HealthProbe("/", Strict: false), web.Health);
+        Assert.False(api.SharedKeys);
+        Assert.Equal("/proxystack/ASP.NET/DataProtection-Keys", web.KeyRingDirectory);
+        Assert.True(model.SharedKeys);
+        Assert.Equal(["Stack 'hello': StackProject 'api' configures where Data Protection keeps its keys (PersistKeysTo… in its code), so ProxyStack mounts no key ring for its replicas. Set StackSharedKeys to true to mount one anyway."],
+            _scratch.Build.Messages.Select(m => m.Message).Where(m => m!.Contains("Data Protection")));
+    }
+
+    [Fact]
     public void ComputeStackModel_rewrites_the_model_only_when_it_changes()
     {
         var path = Path.Combine(_scratch.Dir, "m.json");

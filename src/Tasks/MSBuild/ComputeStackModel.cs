@@ -203,14 +203,20 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             UnknownContainerEnvironment = StackEnvironment.Where(e => e.GetMetadata("Container").Trim() is { Length: > 0 } c && !StackContainer.Any(i => i.ItemSpec.Trim() == c))
                 .Select(e => (e.ItemSpec, e.GetMetadata("Container").Trim())).ToList(),
             DependsOn = StackDependsOn,
-            Projects = StackProject.Select(i => new ProjectInput(StackProjectName(i))
+            Projects = StackProject.Select(i =>
             {
-                Path = i.ItemSpec, Exists = File.Exists(Path.GetFullPath(i.ItemSpec, DefiningDirectory(i))),
-                Route = i.GetMetadata("Route"), StripPrefix = i.GetMetadata("StripPrefix"), Replicas = i.GetMetadata("Replicas"),
-                HealthPath = i.GetMetadata("HealthPath"), AppPort = i.GetMetadata("AppPort"), DependsOn = i.GetMetadata("DependsOn"),
-                ItemEnvironment = ForProject(StackProjectName(i)).Where(e => !IsSecret(e) || e.GetMetadata("Value").Length > 0)
-                    .Select(e => new KeyValuePair<string, string>(e.ItemSpec, e.GetMetadata("Value"))).ToList(),
-                Secrets = ForProject(StackProjectName(i)).Where(IsSecret).Select(ToSecretSource).ToList(),
+                var file = Path.GetFullPath(i.ItemSpec, DefiningDirectory(i));
+                var sources = ProjectSources(file);
+                return new ProjectInput(StackProjectName(i))
+                {
+                    Path = i.ItemSpec, Exists = File.Exists(file),
+                    DiscoveredHealthPath = HealthChecks.Discover(sources), StoresOwnKeys = KeyRing.ConfiguresOwnStorage(sources),
+                    Route = i.GetMetadata("Route"), StripPrefix = i.GetMetadata("StripPrefix"), Replicas = i.GetMetadata("Replicas"),
+                    HealthPath = i.GetMetadata("HealthPath"), AppPort = i.GetMetadata("AppPort"), DependsOn = i.GetMetadata("DependsOn"),
+                    ItemEnvironment = ForProject(StackProjectName(i)).Where(e => !IsSecret(e) || e.GetMetadata("Value").Length > 0)
+                        .Select(e => new KeyValuePair<string, string>(e.ItemSpec, e.GetMetadata("Value"))).ToList(),
+                    Secrets = ForProject(StackProjectName(i)).Where(IsSecret).Select(ToSecretSource).ToList(),
+                };
             }).ToList(),
             UnknownProjectEnvironment = StackEnvironment.Where(e => e.GetMetadata("Project").Trim() is { Length: > 0 } p && !StackProject.Any(i => StackProjectName(i) == p))
                 .Select(e => (e.ItemSpec, e.GetMetadata("Project").Trim())).ToList(),
@@ -220,8 +226,12 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
         if (model is null || Log.HasLoggedErrors) return false;
         AppOnHost = model.AppOnHostPort > 0;
 
-        if (!model.SharedKeys && input.SharedKeys.Trim().Length == 0)
-            Log.LogMessageFromResources(MessageImportance.High, nameof(Strings.KeyRingLeftToApp), model.Name, KeyRing.OwnStorageMarker);
+        if (input.SharedKeys.Trim().Length == 0)
+        {
+            if (!model.SharedKeys) Log.LogMessageFromResources(MessageImportance.High, nameof(Strings.KeyRingLeftToApp), model.Name, KeyRing.OwnStorageMarker);
+            foreach (var project in model.Projects.Where(p => p.KeyRingDirectory.Length == 0))
+                Log.LogMessageFromResources(MessageImportance.High, nameof(Strings.KeyRingLeftToProject), model.Name, project.Name, KeyRing.OwnStorageMarker);
+        }
         StampFile.WriteIfChanged(ModelFile, StackModelFile.Serialize(model));
         // A new `dotnet run`: progress lines left by one whose bring-up failed are not this run's.
         if (UnderRun) Execution.RunProgress.Clear(Path.GetDirectoryName(Path.GetFullPath(ModelFile))!);
@@ -234,6 +244,25 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             ["AdditionalProperties"] = $"_StackProjectName={StackProjectName(i)};ContainerRepository={model.Name}-{StackProjectName(i)}",
         })).ToArray();
         return true;
+    }
+
+    /// <summary>
+    /// A StackProject's C# sources as far as ProxyStack reads them (where its code maps health checks, whether it keeps its
+    /// keys itself): the .cs files under its project's folder — its Compile items, without evaluating the project — leaving out
+    /// bin, obj and hidden folders.
+    /// </summary>
+    private static List<string> ProjectSources(string projectFile)
+    {
+        var sources = new List<string>();
+        var folders = new Stack<string>();
+        if (Path.GetDirectoryName(projectFile) is { } root && Directory.Exists(root)) folders.Push(root);
+        while (folders.TryPop(out var folder))
+        {
+            sources.AddRange(Directory.EnumerateFiles(folder, "*.cs").Select(File.ReadAllText));
+            foreach (var sub in Directory.EnumerateDirectories(folder).Where(d => Path.GetFileName(d) is not ("bin" or "obj") && !Path.GetFileName(d).StartsWith('.')))
+                folders.Push(sub);
+        }
+        return sources;
     }
 
     private static string? ReadOrNull(string path)

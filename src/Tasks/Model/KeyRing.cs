@@ -33,6 +33,13 @@ internal static class KeyRing
         sources.Any(text => text.Contains(OwnStorageMarker, StringComparison.Ordinal));
 
     /// <summary>
+    /// Whether a project's replicas get a ring: StackSharedKeys when set (validated: true or false), else unless the project's
+    /// code keeps its keys itself.
+    /// </summary>
+    public static bool Shared(string stackSharedKeys, bool storesOwnKeys) =>
+        stackSharedKeys.Trim().Length > 0 ? StackValidator.ParseBool(stackSharedKeys)!.Value : !storesOwnKeys;
+
+    /// <summary>
     /// The project's own LOCALAPPDATA (StackEnvironment), or null when it sets none or an empty one — then ProxyStack sets
     /// <see cref="DefaultLocalAppData"/>. The one rule the model's key directory and the replicas' environment both follow.
     /// </summary>

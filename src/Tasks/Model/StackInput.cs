@@ -104,6 +104,10 @@ internal sealed record ProjectInput(string Name)
     public string HealthPath { get; init; } = "";
     public string AppPort { get; init; } = "";
     public string DependsOn { get; init; } = "";
+    /// <summary>The path its code maps health checks at (see <see cref="HealthChecks"/>), or null.</summary>
+    public string? DiscoveredHealthPath { get; init; }
+    /// <summary>Its code configures where Data Protection keeps its keys (see <see cref="KeyRing.ConfiguresOwnStorage"/>).</summary>
+    public bool StoresOwnKeys { get; init; }
     /// <summary>StackEnvironment items with Project set to this item's name: plain values.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> ItemEnvironment { get; init; } = [];
     /// <summary>StackEnvironment items with Project set to this item's name and a secret source (FromEnvironment, FromFile).</summary>

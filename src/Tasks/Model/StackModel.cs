@@ -134,7 +134,7 @@ internal sealed record StackModel
         LaunchProfile = "",
         AppDependsOn = project.DependsOn,
         // Its own ring (see KeyRing), where its own LOCALAPPDATA puts it.
-        KeyRingDirectory = SharedKeys ? KeyRing.Directory(KeyRing.OwnLocalAppData(project.Environment) ?? KeyRing.DefaultLocalAppData) : "",
+        KeyRingDirectory = project.KeyRingDirectory,
         // A connection string to a backing container with secret settings holds a secret too (ApplyStack resolved it).
         SecretNames = project.SecretNames.Concat(Services.Where(s => project.DependsOn.Contains(s.Name) && s.SecretNames.Count > 0).Select(s => s.EnvironmentName)).ToHashSet(StringComparer.Ordinal),
         SecretDigest = string.Concat(new[] { project.SecretDigest }.Concat(Services.Where(s => project.DependsOn.Contains(s.Name)).Select(s => s.SecretDigest)).Where(x => x is not null)) is { Length: > 0 } digest ? digest : null,

@@ -35,7 +35,7 @@ internal static class StackModelBuilder
         var environment = given.OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
         // StackSharedKeys: explicit, else on unless the app keeps its keys itself. The ring goes where ASP.NET Core looks:
         // under the project's own LOCALAPPDATA when StackEnvironment sets one, else under the one ProxyStack sets.
-        var sharedKeys = input.SharedKeys.Trim().Length > 0 ? StackValidator.ParseBool(input.SharedKeys)!.Value : !input.StoresOwnKeys;
+        var sharedKeys = KeyRing.Shared(input.SharedKeys, input.StoresOwnKeys);
         var localAppData = KeyRing.OwnLocalAppData(environment) ?? KeyRing.DefaultLocalAppData;
         var discovered = input.DiscoveredHealthPath is { } found && StackValidator.IsValidHealthPath(found) ? found : null;
         var stackName = StackNames.Normalize(input.StackName.Length > 0 ? input.StackName : input.ProjectName)!;

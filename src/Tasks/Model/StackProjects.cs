@@ -29,6 +29,11 @@ internal sealed record AppProject
     public IReadOnlyList<SecretSource> Secrets { get; init; } = [];
     /// <summary>StackContainer and StackProject names its replicas start after (and get the addresses of).</summary>
     public IReadOnlyList<string> DependsOn { get; init; } = [];
+    /// <summary>
+    /// Where its replicas' own key ring is mounted (see <see cref="KeyRing"/>); empty: none (StackSharedKeys false, or its code
+    /// keeps its keys itself).
+    /// </summary>
+    public string KeyRingDirectory { get; init; } = "";
     /// <summary>In memory only (ApplyStack): names of its environment variables whose values are secrets.</summary>
     [JsonIgnore] public IReadOnlySet<string> SecretNames { get; init; } = new HashSet<string>();
     /// <summary>In memory only: a keyed digest of its secret values; null without secrets.</summary>
@@ -102,19 +107,27 @@ internal static partial class StackProjects
     }
 
     /// <summary>The projects of valid input, in the order they start (each after the projects it depends on).</summary>
-    public static IReadOnlyList<AppProject> Build(StackInput input) => BackingServices.StartOrder(input.Projects, p => p.Name, p => p.DependsOn).Select(p => new AppProject
+    public static IReadOnlyList<AppProject> Build(StackInput input) => BackingServices.StartOrder(input.Projects, p => p.Name, p => p.DependsOn).Select(p =>
     {
-        Name = p.Name,
-        Route = NormalizeRoute(p.Route)!,
-        StripPrefix = p.StripPrefix.Trim().Length == 0 || StackValidator.ParseBool(p.StripPrefix)!.Value,
-        Replicas = StackValidator.ParseInt(p.Replicas) ?? 1,
-        AppPort = StackValidator.ParseInt(p.AppPort) ?? 8080,
-        // As for the front project: a HealthPath set must answer 2xx/3xx; none set, any answer below 500 at "/".
-        HealthPath = p.HealthPath.Length > 0 ? p.HealthPath : "/",
-        HealthStrict = p.HealthPath.Length > 0,
-        Environment = p.ItemEnvironment.GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last()).OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
-        Secrets = p.Secrets.OrderBy(x => x.Name, StringComparer.Ordinal).ToList(),
-        DependsOn = BackingServices.Split(p.DependsOn).Distinct(StringComparer.Ordinal).ToList(),
+        var environment = p.ItemEnvironment.GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last()).OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
+        var discovered = p.DiscoveredHealthPath is { } found && StackValidator.IsValidHealthPath(found) ? found : null;
+        return new AppProject
+        {
+            Name = p.Name,
+            Route = NormalizeRoute(p.Route)!,
+            StripPrefix = p.StripPrefix.Trim().Length == 0 || StackValidator.ParseBool(p.StripPrefix)!.Value,
+            Replicas = StackValidator.ParseInt(p.Replicas) ?? 1,
+            AppPort = StackValidator.ParseInt(p.AppPort) ?? 8080,
+            // As for the front project: a HealthPath set must answer 2xx/3xx, and so must the path its code maps health checks
+            // at; neither, any answer below 500 at "/".
+            HealthPath = p.HealthPath.Length > 0 ? p.HealthPath : discovered ?? "/",
+            HealthStrict = p.HealthPath.Length > 0 || discovered is not null,
+            Environment = environment,
+            Secrets = p.Secrets.OrderBy(x => x.Name, StringComparer.Ordinal).ToList(),
+            DependsOn = BackingServices.Split(p.DependsOn).Distinct(StringComparer.Ordinal).ToList(),
+            // StackSharedKeys as for the front project, decided by this project's own code, under its own LOCALAPPDATA.
+            KeyRingDirectory = KeyRing.Shared(input.SharedKeys, p.StoresOwnKeys) ? KeyRing.Directory(KeyRing.OwnLocalAppData(environment) ?? KeyRing.DefaultLocalAppData) : "",
+        };
     }).ToList();
 
     /// <summary>"/api/" → "/api"; null for anything that is not a prefix other than "/".</summary>
