@@ -51,6 +51,48 @@ public sealed class TemplateTests(ITestOutputHelper output) : StackTest
     }
 
     /// <summary>
+    /// A whole application with gRPC: the web template in front, the grpc template beside it as a StackProject, nothing set but
+    /// the item. Its appsettings.json makes Kestrel speak HTTP/2 only, which ProxyStack reads: its replicas are probed over
+    /// HTTP/2 and nginx passes to them with grpc_pass, both at its route and under its name (services__greeter__http__0, the
+    /// address the other replicas get), while the front project is plain HTTP/1.1 on the same port.
+    /// </summary>
+    [DockerFact]
+    public async Task A_grpc_StackProject_answers_gRPC_at_its_route_and_under_its_name_beside_an_HTTP1_front_project()
+    {
+        using var app = await TemplateProject.CreateAsync("web");
+        await app.AddProjectAsync("grpc", "Greeter");
+        // Its route is the gRPC service's own path, kept as it is: gRPC clients call /greet.Greeter/SayHello.
+        app.AddToProject("""  <ItemGroup><StackProject Include="../Greeter/Greeter.csproj" Name="greeter" Route="/greet.Greeter" StripPrefix="false" Replicas="2" /></ItemGroup>""");
+        await UpAsync(app, "web + grpc StackProject");
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        Assert.Equal("Hello World!", await http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+        using (var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{Port}"))
+        {
+            var client = new Greet.Greeter.GreeterClient(channel);
+            for (var i = 0; i < 4; i++)
+                Assert.Equal($"Hello n{i}", (await client.SayHelloAsync(new Greet.HelloRequest { Name = "n" + i })).Message);
+        }
+        // Under its name, as another replica reaches it (http://greeter:8080): HTTP/2 with prior knowledge to the same port,
+        // the host named greeter — every path goes to the project, its own "/" included.
+        using (var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{Port}", new() { HttpHandler = new HostHeader("greeter:8080", new SocketsHttpHandler()) }))
+            Assert.Equal("Hello by name", (await new Greet.Greeter.GreeterClient(channel).SayHelloAsync(new Greet.HelloRequest { Name = "by name" })).Message);
+        using var h2 = new HttpClient(new HostHeader("greeter:8080", new SocketsHttpHandler())) { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        Assert.Contains("gRPC", await h2.GetStringAsync($"http://127.0.0.1:{Port}/"));
+        await DownAsync(app);
+    }
+
+    /// <summary>Sends every request with another Host (HTTP/2: :authority) than the address it goes to.</summary>
+    private sealed class HostHeader(string host, HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            request.Headers.Host = host;
+            return base.SendAsync(request, ct);
+        }
+    }
+
+    /// <summary>
     /// The Blazor Web App template at 2 replicas: without affinity it serves, and is warned about (STACK1027 names the
     /// property); with StackSessionAffinity=cookie, as the warning says, its Counter page clicked in a real headless browser
     /// counts — the circuit's negotiate and WebSocket stay on one replica through nginx.

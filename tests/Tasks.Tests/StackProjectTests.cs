@@ -48,6 +48,7 @@ public sealed class StackProjectTests
     [InlineData("StripPrefix", "maybe")]
     [InlineData("HealthPath", "healthz")]
     [InlineData("AppPort", "http")]
+    [InlineData("AppProtocol", "h3")]
     public void A_StackProject_with_bad_metadata_is_STACK1045_naming_the_project_and_the_metadata(string metadata, string value)
     {
         var project = metadata switch
@@ -57,6 +58,7 @@ public sealed class StackProjectTests
             "Replicas" => Api() with { Replicas = value },
             "StripPrefix" => Api() with { StripPrefix = value },
             "HealthPath" => Api() with { HealthPath = value },
+            "AppProtocol" => Api() with { AppProtocol = value },
             _ => Api() with { AppPort = value },
         };
         if (metadata == "Name") project = new ProjectInput(value) { Path = project.Path, Route = "/api" };
@@ -148,6 +150,27 @@ public sealed class StackProjectTests
         var proxy = ContainerSpecs.Proxy(model, "img", "base", "hash");
         Assert.Equal(["api", "admin"], proxy.Aliases);
         Assert.Empty(ContainerSpecs.ConfigCheck(proxy).Aliases);
+    }
+
+    [Fact]
+    public void A_project_whose_appsettings_make_it_speak_HTTP2_only_is_probed_and_passed_to_over_HTTP2()
+    {
+        // Read from its appsettings.json (the grpc template's), or set; set, the metadata wins over what was read.
+        var model = Model(Input(new ProjectInput("greeter") { Path = "g.csproj", Route = "/greet", DetectedHttp2Only = true },
+            new ProjectInput("plain") { Path = "p.csproj", Route = "/plain", DetectedHttp2Only = true, AppProtocol = "http1" })) with { NginxVersion = "1.30.6" };
+        Assert.Equal(new HealthProbe("/", Strict: false, Http2: true), model.SetOf("greeter")!.Health);
+        Assert.False(model.SetOf("plain")!.AppHttp2);
+        Assert.False(model.AppHttp2);
+
+        var config = NginxConfigWriter.Write(model);
+        // At its route, the prefix cut by a rewrite (grpc_pass takes no URI), over HTTP/2.
+        Assert.Contains("location /greet/ {\n            rewrite ^/greet/?(.*)$ /$1 break;\n            grpc_set_header X-Forwarded-Prefix /greet;\n            # The app speaks HTTP/2 only (gRPC): every request goes to it over HTTP/2.\n            grpc_pass grpc://project-greeter;", config);
+        // Under its name, for the other replicas' gRPC clients.
+        Assert.Contains("server_name greeter;\n        http2 on;\n        location / {\n            # The app speaks HTTP/2 only (gRPC): every request goes to it over HTTP/2.\n            grpc_pass grpc://project-greeter;", config);
+        // The listen address's default server tells HTTP/2 with prior knowledge from HTTP/1.x, for the project's sake.
+        Assert.Contains("listen 8080;\n        # HTTP/2 with prior knowledge (gRPC clients) beside HTTP/1.x on the same port.\n        http2 on;", config);
+        Assert.Contains("location / {\n            proxy_pass http://app;", config);
+        Assert.Contains("server_name plain;\n        location / {\n            proxy_pass http://project-plain;", config);
     }
 
     [Fact]

@@ -53,9 +53,9 @@ public sealed class TaskAdapterTests : IDisposable
     }
 
     [Fact]
-    public void ComputeStackModel_reads_each_StackProjects_own_code_for_its_health_checks_and_its_own_key_storage()
+    public void ComputeStackModel_reads_each_StackProjects_own_code_for_its_health_checks_its_key_storage_and_its_protocol()
     {
-        // Api maps health checks in a subfolder and keeps its keys itself; Web does neither — what its obj folder says (a
+        // Api maps health checks in a subfolder, keeps its keys itself and speaks HTTP/2 only; Web does neither — what its obj folder says (a
         // build's generated code) is not its code.
         Microsoft.Build.Framework.ITaskItem Project(string name, params (string File, string Code)[] files)
         {
@@ -78,7 +78,8 @@ public sealed class TaskAdapterTests : IDisposable
             StackProject =
             [
                 Project("Api", ("Program.cs", "builder.Services.AddDataProtection().PersistKeysToFileSystem(new(\"/keys\"));"),
-                    (Path.Combine("Health", "Endpoints.cs"), "app.MapHealthChecks(\"/healthz\");")),
+                    (Path.Combine("Health", "Endpoints.cs"), "app.MapHealthChecks(\"/healthz\");"),
+                    ("appsettings.json", """{ "Kestrel": { "EndpointDefaults": { "Protocols": "Http2" } } }""")),
                 Project("Web", ("Program.cs", "app.MapGet(\"/\", () => \"web\");"),
                     (Path.Combine("obj", "Generated.cs"), "app.MapHealthChecks(\"/generated\"); // PersistKeysToDbContext")),
             ],
@@ -87,7 +88,8 @@ public sealed class TaskAdapterTests : IDisposable
         var model = StackModelFile.Deserialize(File.ReadAllText(task.ModelFile));
         var api = model.SetOf("api")!;
         var web = model.SetOf("web")!;
-        Assert.Equal(new HealthProbe("/healthz", Strict: true), api.Health);
+        // Api's appsettings.json makes it speak HTTP/2 only: probed over HTTP/2.
+        Assert.Equal(new HealthProbe("/healthz", Strict: true, Http2: true), api.Health);
         Assert.Equal(new HealthProbe("/", Strict: false), web.Health);
         Assert.False(api.SharedKeys);
         Assert.Equal("/proxystack/ASP.NET/DataProtection-Keys", web.KeyRingDirectory);

@@ -211,6 +211,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
                 {
                     Path = i.ItemSpec, Exists = File.Exists(file),
                     DiscoveredHealthPath = HealthChecks.Discover(sources), StoresOwnKeys = KeyRing.ConfiguresOwnStorage(sources),
+                    AppProtocol = i.GetMetadata("AppProtocol"),
+                    DetectedHttp2Only = AppProtocols.Http2OnlyIn(ReadOrNull(Path.Combine(Path.GetDirectoryName(file)!, "appsettings.json"))),
                     Route = i.GetMetadata("Route"), StripPrefix = i.GetMetadata("StripPrefix"), Replicas = i.GetMetadata("Replicas"),
                     HealthPath = i.GetMetadata("HealthPath"), AppPort = i.GetMetadata("AppPort"), DependsOn = i.GetMetadata("DependsOn"),
                     ItemEnvironment = ForProject(StackProjectName(i)).Where(e => !IsSecret(e) || e.GetMetadata("Value").Length > 0)

@@ -106,6 +106,10 @@ internal sealed record ProjectInput(string Name)
     public string DependsOn { get; init; } = "";
     /// <summary>The path its code maps health checks at (see <see cref="HealthChecks"/>), or null.</summary>
     public string? DiscoveredHealthPath { get; init; }
+    /// <summary>AppProtocol metadata (http1|http2; empty: detected). Example: http2</summary>
+    public string AppProtocol { get; init; } = "";
+    /// <summary>Its appsettings.json limits Kestrel's endpoints to HTTP/2 (see <see cref="AppProtocols.Http2OnlyIn"/>).</summary>
+    public bool DetectedHttp2Only { get; init; }
     /// <summary>Its code configures where Data Protection keeps its keys (see <see cref="KeyRing.ConfiguresOwnStorage"/>).</summary>
     public bool StoresOwnKeys { get; init; }
     /// <summary>StackEnvironment items with Project set to this item's name: plain values.</summary>

@@ -128,7 +128,7 @@ internal sealed record StackModel
         AppPort = project.AppPort,
         HealthPath = project.HealthPath,
         HealthStrict = project.HealthStrict,
-        AppProtocol = AppProtocols.Http1,
+        AppProtocol = project.AppProtocol,
         Environment = project.Environment,
         Secrets = project.Secrets,
         LaunchProfile = "",

@@ -21,6 +21,8 @@ internal sealed record AppProject
     public bool StripPrefix { get; init; } = true;
     public int Replicas { get; init; } = 1;
     public int AppPort { get; init; } = 8080;
+    /// <summary>What its endpoints speak (see <see cref="StackModel.AppProtocol"/>): http1, or http2 only (gRPC).</summary>
+    public string AppProtocol { get; init; } = AppProtocols.Http1;
     public string HealthPath { get; init; } = "/";
     public bool HealthStrict { get; init; }
     /// <summary>Its StackEnvironment (items with Project = this name), sorted by name.</summary>
@@ -97,6 +99,7 @@ internal static partial class StackProjects
             if (p.HealthPath.Length > 0 && !StackValidator.IsValidHealthPath(p.HealthPath))
                 Bad("HealthPath", p.HealthPath, "use a path such as /healthz");
             if (StackValidator.ParseBool(p.StripPrefix) is null) Bad("StripPrefix", p.StripPrefix, "use true or false");
+            if (AppProtocols.Parse(p.AppProtocol) is null) Bad("AppProtocol", p.AppProtocol, "use http1, or http2 for an app whose endpoints speak HTTP/2 only (gRPC); leave it empty to read its appsettings.json");
             foreach (var dep in BackingServices.Split(p.DependsOn).Where(x => !known.Contains(x) || x == name))
                 d.Add(Diagnostic.Error(nameof(Strings.DependencyUnknown), name, dep, Known(known.Where(k => k != name).ToList())));
             StackValidator.ValidateEnvironment(p.ItemEnvironment, p.Secrets, d);
@@ -118,6 +121,8 @@ internal static partial class StackProjects
             StripPrefix = p.StripPrefix.Trim().Length == 0 || StackValidator.ParseBool(p.StripPrefix)!.Value,
             Replicas = StackValidator.ParseInt(p.Replicas) ?? 1,
             AppPort = StackValidator.ParseInt(p.AppPort) ?? 8080,
+            // As for the front project: set, or HTTP/2 only when its appsettings.json says so (the grpc template's does).
+            AppProtocol = AppProtocols.Parse(p.AppProtocol) is { Length: > 0 } set ? set : p.DetectedHttp2Only ? AppProtocols.Http2 : AppProtocols.Http1,
             // As for the front project: a HealthPath set must answer 2xx/3xx, and so must the path its code maps health checks
             // at; neither, any answer below 500 at "/".
             HealthPath = p.HealthPath.Length > 0 ? p.HealthPath : discovered ?? "/",

@@ -111,7 +111,7 @@ internal static class NginxConfigWriter
             {{ProjectUpstreams(model)}}{{RedirectServer(model)}}    server {
             {{Listen(model)}}{{Snippets(model, ProxyConfigSnippet.Server, "        ")}}{{ProjectLocations(model)}}
                     location / {
-            {{(model.AppHttp2 ? Http2Location(model) : Http1Location("http://app"))}}{{AffinityCookie(model)}}        }
+            {{(model.AppHttp2 ? Http2Location(model, "app") : Http1Location("http://app"))}}{{AffinityCookie(model)}}        }
                 }
             {{ProjectServers(model)}}}
 
@@ -188,11 +188,23 @@ internal static class NginxConfigWriter
         var sb = new StringBuilder();
         foreach (var project in model.Projects)
         {
-            var pass = $"http://{Upstream(model.ForProject(project))}{(project.StripPrefix ? "/" : "")}";
-            var prefix = project.StripPrefix ? Directives($"proxy_set_header X-Forwarded-Prefix {project.Route};") : "";
-            sb.Append($"\n        # StackProject '{project.Name}'{(project.StripPrefix ? ", its prefix removed" : "")}.\n");
+            var set = model.ForProject(project);
+            string pass;
+            if (set.AppHttp2)
+            {
+                // grpc_pass takes no URI to replace the prefix with: it is cut by a rewrite instead.
+                var strip = project.StripPrefix ? Directives($"rewrite ^{System.Text.RegularExpressions.Regex.Escape(project.Route)}/?(.*)$ /$1 break;",
+                    $"grpc_set_header X-Forwarded-Prefix {project.Route};") : "";
+                pass = strip + Http2Location(model, Upstream(set));
+            }
+            else
+            {
+                pass = Http1Location($"http://{Upstream(set)}{(project.StripPrefix ? "/" : "")}")
+                    + (project.StripPrefix ? Directives($"proxy_set_header X-Forwarded-Prefix {project.Route};") : "");
+            }
+            sb.Append($"\n        # StackProject '{project.Name}'{(project.StripPrefix ? ", its prefix removed" : "")}{(set.AppHttp2 ? ", over HTTP/2" : "")}.\n");
             foreach (var location in new[] { $"= {project.Route}", $"{project.Route}/" })
-                sb.Append($"        location {location} {{\n{Http1Location(pass)}{prefix}{AffinityCookie(model)}        }}\n");
+                sb.Append($"        location {location} {{\n{pass}{AffinityCookie(model)}        }}\n");
         }
         return sb.ToString();
     }
@@ -205,19 +217,33 @@ internal static class NginxConfigWriter
     {
         var sb = new StringBuilder();
         foreach (var project in model.Projects)
+        {
+            var set = model.ForProject(project);
             sb.Append($$"""
 
                     # StackProject '{{project.Name}}' for the other replicas: {{project.Address}} ({{project.EnvironmentName}}).
                     server {
                         listen {{StackNetworking.ProxyListen(model)}};
                         server_name {{project.Name}};
-                        location / {
-                {{Http1Location($"http://{Upstream(model.ForProject(project))}")}}        }
+                {{(set.AppHttp2 ? Http2Server(model) : "")}}        location / {
+                {{(set.AppHttp2 ? Http2Location(model, Upstream(set)) : Http1Location($"http://{Upstream(set)}"))}}        }
                     }
 
                 """);
+        }
         return sb.ToString();
     }
+
+    /// <summary>
+    /// Some replica set speaks HTTP/2 only (the front project's, or a StackProject's): the plain port then tells HTTP/2 with prior
+    /// knowledge from HTTP/1.x. nginx decides that on the listen address's default server (this one) before it knows the host
+    /// asked for, so it is set there whichever set needs it.
+    /// </summary>
+    private static bool AnyHttp2(StackModel model) => model.AppHttp2 || model.Projects.Any(p => p.AppProtocol == AppProtocols.Http2);
+
+    /// <summary>A StackProject's own server whose replicas speak HTTP/2 only: says so as the default server does (see <see cref="AnyHttp2"/>).</summary>
+    private static string Http2Server(StackModel model) =>
+        NginxVersions.Supports(model.NginxVersion, NginxVersions.Http2Directive) && model.HttpsPort == 0 ? "        http2 on;\n" : "";
 
     /// <summary>A replica set's upstream name: app for the front project, project-&lt;name&gt; for a StackProject.</summary>
     private static string Upstream(StackModel set) => set.ProjectKey.Length > 0 ? "project-" + set.ProjectKey : "app";
@@ -243,12 +269,12 @@ internal static class NginxConfigWriter
     /// StackAppProtocol=http2: the app speaks HTTP/2 only (gRPC), so nginx talks to it over HTTP/2 (grpc_pass, cleartext with
     /// prior knowledge) whatever the client spoke — gRPC clients, and HTTP/1.1 ones such as the readiness probe.
     /// </summary>
-    private static string Http2Location(StackModel model)
+    private static string Http2Location(StackModel model, string upstream)
     {
         var timeout = model.ProxyReadTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Directives(
             "# The app speaks HTTP/2 only (gRPC): every request goes to it over HTTP/2.",
-            "grpc_pass grpc://app;",
+            $"grpc_pass grpc://{upstream};",
             "grpc_set_header Host $host;",
             "grpc_set_header X-Forwarded-Host $http_host;",
             "grpc_set_header X-Real-IP $remote_addr;",
@@ -349,7 +375,7 @@ internal static class NginxConfigWriter
         // gRPC clients speak HTTP/2 with prior knowledge on the plain port; nginx 1.25.1 and later tells them from HTTP/1.x
         // clients by their first bytes (checked: curl --http1.1 and --http2-prior-knowledge on one port), an older one cannot.
         // "http2 on" is per server: with HTTPS it is set below, for both ports.
-        if (model.AppHttp2 && http2On && model.HttpsPort == 0) sb.Append("        # HTTP/2 with prior knowledge (gRPC clients) beside HTTP/1.x on the same port.\n        http2 on;\n");
+        if (AnyHttp2(model) && http2On && model.HttpsPort == 0) sb.Append("        # HTTP/2 with prior knowledge (gRPC clients) beside HTTP/1.x on the same port.\n        http2 on;\n");
         if (model.HttpsPort == 0) return sb.ToString();
         sb.Append($$"""
                     # HTTPS with HTTP/2 (StackHttpsPort); the certificate and key are copied into this container only, never into an image.

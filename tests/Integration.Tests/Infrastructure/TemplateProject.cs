@@ -29,6 +29,25 @@ public sealed class TemplateProject : IDisposable
         return project;
     }
 
+    /// <summary>
+    /// Another project from a template beside this one (in the same temp folder), as it comes, without ProxyStack: a
+    /// StackProject's. Returns its project file.
+    /// </summary>
+    public async Task<string> AddProjectAsync(string template, string name)
+    {
+        var created = await Cli.RunAsync(Cli.Dotnet(_root, ["new", template, "-o", name, "-n", name]), TimeSpan.FromMinutes(3));
+        if (created.ExitCode != 0) throw new InvalidOperationException($"dotnet new {template} failed:\n{created}");
+        return Path.Combine(_root, name, name + ".csproj");
+    }
+
+    /// <summary>Adds MSBuild XML (an ItemGroup) to the project file, before ProxyStack's targets are imported.</summary>
+    public void AddToProject(string xml)
+    {
+        var text = File.ReadAllText(ProjectFile);
+        var at = text.LastIndexOf("  <Import ", StringComparison.Ordinal);
+        File.WriteAllText(ProjectFile, text[..at] + xml + "\n" + text[at..]);
+    }
+
     /// <summary>`dotnet build -t:&lt;target&gt;` with the given properties, the mirror always set.</summary>
     public Task<ProcessResult> BuildAsync(string target, IDictionary<string, string> properties)
     {
