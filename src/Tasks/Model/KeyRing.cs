@@ -6,10 +6,9 @@ namespace ProxyStack.Model;
 /// payload one replica issued is refused by another, and by every replica after a redeploy. ProxyStack gives every replica
 /// of a project one ring in a named volume that outlives replacements and StackDown.
 ///
-/// One ring per replica set: the front project's and each StackProject's. A ring belongs to one user (0700; ASP.NET Core
-/// writes each key readable by its owner only), and each project's image may run as its own, so a ring shared between
-/// projects would belong to whichever was created last and the others could read no key; and a project's replicas have no
-/// reason to read, or forge, what another project protected.
+/// One ring per replica set: the front project's and each StackProject's. A ring belongs to one user (0700), and each
+/// project's image may run as its own, so a ring shared between projects would belong to whichever was created last and
+/// the others could read no key; and a project's replicas have no reason to read, or forge, what another project protected.
 ///
 /// Where: ASP.NET Core's default key directory on Linux is $LOCALAPPDATA/ASP.NET/DataProtection-Keys when LOCALAPPDATA is
 /// set, else $HOME/.aspnet/DataProtection-Keys (DefaultKeyStorageDirectories). ProxyStack sets LOCALAPPDATA (unless the
