@@ -99,6 +99,13 @@ public class ProxyConfigTests
         Assert.False(warning.IsError);
         Assert.Empty(StackModelBuilder.Build(signalR with { SessionAffinity = "cookie" }).Diagnostics);
         Assert.Empty(StackModelBuilder.Build(signalR with { Replicas = "1" }).Diagnostics);
+
+        // A StackProject's own code, behind the same nginx with the same affinity setting.
+        var chat = Builders.ValidInput() with { Projects = [new ProjectInput("chat") { Path = "c.csproj", Route = "/chat", Replicas = "2", UsesSignalR = true }] };
+        Assert.Equal("STACK1027: StackProject 'chat' uses SignalR or interactive server rendering, and its Replicas is 2 with no session affinity: a client's negotiate and connect requests (or a Blazor circuit) would land on different replicas. Set StackSessionAffinity to cookie.",
+            Assert.Single(StackModelBuilder.Build(chat).Diagnostics).Format());
+        Assert.Empty(StackModelBuilder.Build(chat with { SessionAffinity = "cookie" }).Diagnostics);
+        Assert.Empty(StackModelBuilder.Build(chat with { Projects = [chat.Projects[0] with { Replicas = "1" }] }).Diagnostics);
     }
 
     [Fact]

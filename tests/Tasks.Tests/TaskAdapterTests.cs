@@ -68,6 +68,7 @@ public sealed class TaskAdapterTests : IDisposable
             File.WriteAllText(Path.Combine(folder, name + ".csproj"), "<Project Sdk=\"Microsoft.NET.Sdk.Web\" />");
             var item = new TaskItem(Path.Combine(folder, name + ".csproj"));
             item.SetMetadata("Route", "/" + name.ToLowerInvariant());
+            item.SetMetadata("Replicas", "2");
             return item;
         }
         var task = new ComputeStackModel
@@ -80,7 +81,7 @@ public sealed class TaskAdapterTests : IDisposable
                 Project("Api", ("Program.cs", "builder.Services.AddDataProtection().PersistKeysToFileSystem(new(\"/keys\"));"),
                     (Path.Combine("Health", "Endpoints.cs"), "app.MapHealthChecks(\"/healthz\");"),
                     ("appsettings.json", """{ "Kestrel": { "EndpointDefaults": { "Protocols": "Http2" } } }""")),
-                Project("Web", ("Program.cs", "app.MapGet(\"/\", () => \"web\");"),
+                Project("Web", ("Program.cs", "app.MapGet(\"/\", () => \"web\"); app.MapHub<Chat>(\"/chat\");"),
                     (Path.Combine("obj", "Generated.cs"), "app.MapHealthChecks(\"/generated\"); // PersistKeysToDbContext")),
             ],
         };
@@ -94,6 +95,8 @@ public sealed class TaskAdapterTests : IDisposable
         Assert.False(api.SharedKeys);
         Assert.Equal("/proxystack/ASP.NET/DataProtection-Keys", web.KeyRingDirectory);
         Assert.True(model.SharedKeys);
+        // Web's hub, read from its code: warned about at more than one replica (its Replicas is 2 here).
+        Assert.Equal(["STACK1027"], _scratch.Build.Warnings.Select(w => w.Code));
         Assert.Equal(["Stack 'hello': StackProject 'api' configures where Data Protection keeps its keys (PersistKeysTo… in its code), so ProxyStack mounts no key ring for its replicas. Set StackSharedKeys to true to mount one anyway."],
             _scratch.Build.Messages.Select(m => m.Message).Where(m => m!.Contains("Data Protection")));
     }

@@ -211,6 +211,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
                 {
                     Path = i.ItemSpec, Exists = File.Exists(file),
                     DiscoveredHealthPath = HealthChecks.Discover(sources), StoresOwnKeys = KeyRing.ConfiguresOwnStorage(sources),
+                    UsesSignalR = Affinity.UsesSignalR(sources),
                     AppProtocol = i.GetMetadata("AppProtocol"),
                     DetectedHttp2Only = AppProtocols.Http2OnlyIn(ReadOrNull(Path.Combine(Path.GetDirectoryName(file)!, "appsettings.json"))),
                     Route = i.GetMetadata("Route"), StripPrefix = i.GetMetadata("StripPrefix"), Replicas = i.GetMetadata("Replicas"),

@@ -112,6 +112,8 @@ internal sealed record ProjectInput(string Name)
     public bool DetectedHttp2Only { get; init; }
     /// <summary>Its code configures where Data Protection keeps its keys (see <see cref="KeyRing.ConfiguresOwnStorage"/>).</summary>
     public bool StoresOwnKeys { get; init; }
+    /// <summary>Its code uses SignalR or interactive server rendering (see <see cref="Affinity.UsesSignalR"/>).</summary>
+    public bool UsesSignalR { get; init; }
     /// <summary>StackEnvironment items with Project set to this item's name: plain values.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> ItemEnvironment { get; init; } = [];
     /// <summary>StackEnvironment items with Project set to this item's name and a secret source (FromEnvironment, FromFile).</summary>

@@ -35,8 +35,14 @@ internal static partial class StackValidator
         if (ParseInt(input.LockTimeout) is not (>= 1 and <= 3600)) d.Add(Diagnostic.Error(nameof(Strings.SecondsInvalid), "StackLockTimeout", input.LockTimeout));
         if (!Affinity.Modes.Contains(input.SessionAffinity.Trim().ToLowerInvariant()))
             d.Add(Diagnostic.Error(nameof(Strings.SessionAffinityInvalid), input.SessionAffinity, string.Join(", ", Affinity.Modes)));
-        else if (input.UsesSignalR && input.SessionAffinity.Trim().ToLowerInvariant() == Affinity.None && ParseInt(input.Replicas) is > 1)
-            d.Add(Diagnostic.Warning(nameof(Strings.SignalRWithoutAffinity), input.ProjectName, input.Replicas));
+        else if (input.SessionAffinity.Trim().ToLowerInvariant() == Affinity.None)
+        {
+            if (input.UsesSignalR && ParseInt(input.Replicas) is > 1)
+                d.Add(Diagnostic.Warning(nameof(Strings.SignalRWithoutAffinity), $"Project '{input.ProjectName}'", "StackReplicas", input.Replicas));
+            // A StackProject's replicas are balanced by the same nginx, with the same affinity setting.
+            foreach (var p in input.Projects.Where(p => p.UsesSignalR && ParseInt(p.Replicas) is > 1))
+                d.Add(Diagnostic.Warning(nameof(Strings.SignalRWithoutAffinity), $"StackProject '{p.Name}'", "its Replicas", p.Replicas));
+        }
         foreach (var (path, block, content) in input.ProxyConfigs)
         {
             if (content is null) d.Add(Diagnostic.Error(nameof(Strings.ProxyConfigUnreadable), path));
