@@ -34,6 +34,14 @@ internal static partial class HealthChecks
     [GeneratedRegex(@"MapHealthChecks\(\s*""(/[^""]*)""")]
     private static partial Regex MapHealthChecksCall();
 
+    /// <summary>
+    /// The probe path of a project and whether it must answer 2xx/3xx: the path set (StackHealthPath, HealthPath), else the one
+    /// its code maps health checks at (<paramref name="discovered"/>, when a valid path), both strict; else "/", where any
+    /// answer below 500 counts (an API without "/" answers 404 there and is up).
+    /// </summary>
+    public static (string Path, bool Strict) Probe(string set, string? discovered) =>
+        set.Length > 0 ? (set, true) : discovered is { } found && StackValidator.IsValidHealthPath(found) ? (found, true) : ("/", false);
+
     /// <summary>The first literal path given to MapHealthChecks in the sources, or null.</summary>
     public static string? Discover(IEnumerable<string> sources) =>
         sources.Select(s => MapHealthChecksCall().Match(s)).FirstOrDefault(m => m.Success)?.Groups[1].Value;
@@ -47,6 +55,10 @@ internal static class AppProtocols
     public static readonly string[] All = [Http1, Http2];
 
     /// <summary>StackAppProtocol as set, normalized: http1, http2, "" when not set, or null when it is neither (STACK1035).</summary>
+    /// <summary>What a project's endpoints speak: <paramref name="set"/> (validated) when given, else http2 when its appsettings.json limits them to HTTP/2.</summary>
+    public static string Of(string set, bool detectedHttp2Only) =>
+        Parse(set) is { Length: > 0 } given ? given : detectedHttp2Only ? Http2 : Http1;
+
     public static string? Parse(string raw) => raw.Trim().ToLowerInvariant() is var p && (p.Length == 0 || All.Contains(p)) ? p : null;
 
     /// <summary>

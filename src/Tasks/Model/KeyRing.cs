@@ -32,11 +32,13 @@ internal static class KeyRing
         sources.Any(text => text.Contains(OwnStorageMarker, StringComparison.Ordinal));
 
     /// <summary>
-    /// Whether a project's replicas get a ring: StackSharedKeys when set (validated: true or false), else unless the project's
-    /// code keeps its keys itself.
+    /// Where a project's replicas mount their ring, or "" for none: StackSharedKeys when set (validated: true or false), else
+    /// a ring unless the project's code keeps its keys itself; it goes where ASP.NET Core looks, under the project's own
+    /// LOCALAPPDATA when its environment sets one, else under the one ProxyStack sets.
     /// </summary>
-    public static bool Shared(string stackSharedKeys, bool storesOwnKeys) =>
-        stackSharedKeys.Trim().Length > 0 ? StackValidator.ParseBool(stackSharedKeys)!.Value : !storesOwnKeys;
+    public static string DirectoryFor(string stackSharedKeys, bool storesOwnKeys, IEnumerable<KeyValuePair<string, string>> environment) =>
+        (stackSharedKeys.Trim().Length > 0 ? StackValidator.ParseBool(stackSharedKeys)!.Value : !storesOwnKeys)
+            ? Directory(OwnLocalAppData(environment) ?? DefaultLocalAppData) : "";
 
     /// <summary>
     /// The project's own LOCALAPPDATA (StackEnvironment), or null when it sets none or an empty one — then ProxyStack sets

@@ -33,11 +33,7 @@ internal static class StackModelBuilder
             foreach (var name in RunEnvironmentNames.Where(n => !given.Any(e => e.Key == n)))
                 given.Add(new(name, "Development"));
         var environment = given.OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
-        // StackSharedKeys: explicit, else on unless the app keeps its keys itself. The ring goes where ASP.NET Core looks:
-        // under the project's own LOCALAPPDATA when StackEnvironment sets one, else under the one ProxyStack sets.
-        var sharedKeys = KeyRing.Shared(input.SharedKeys, input.StoresOwnKeys);
-        var localAppData = KeyRing.OwnLocalAppData(environment) ?? KeyRing.DefaultLocalAppData;
-        var discovered = input.DiscoveredHealthPath is { } found && StackValidator.IsValidHealthPath(found) ? found : null;
+        var (healthPath, healthStrict) = HealthChecks.Probe(input.HealthPath, input.DiscoveredHealthPath);
         var stackName = StackNames.Normalize(input.StackName.Length > 0 ? input.StackName : input.ProjectName)!;
         var (services, appDependsOn) = BackingServices.Build(input, stackName);
         var appOnHostPort = StackValidator.AppOnHostPortOf(input)!.Value;
@@ -59,19 +55,16 @@ internal static class StackModelBuilder
             HostAddress = input.HostAddress.Trim(),
             HostPort = StackValidator.ParseInt(input.HostPort)!.Value,
             AppPort = StackValidator.ParseInt(input.AppPort)!.Value,
-            // Not set: the app's own health checks when its code maps them at a literal path, else "/" with any answer below
-            // 500 (an API without "/" answers 404 there and is up).
-            HealthPath = input.HealthPath.Length > 0 ? input.HealthPath : discovered ?? "/",
-            HealthStrict = input.HealthPath.Length > 0 || discovered is not null,
-            AppProtocol = AppProtocols.Parse(input.AppProtocol) is { Length: > 0 } set ? set
-                : input.DetectedHttp2Only ? AppProtocols.Http2 : AppProtocols.Http1,
+            HealthPath = healthPath,
+            HealthStrict = healthStrict,
+            AppProtocol = AppProtocols.Of(input.AppProtocol, input.DetectedHttp2Only),
             ReadyTimeoutSeconds = StackValidator.ParseInt(input.ReadyTimeout)!.Value,
             NginxImage = nginx.ToString(),
             NetworkMode = input.NetworkMode,
             KeepRunning = StackValidator.ParseBool(input.KeepRunning)!.Value,
             Environment = environment,
             LaunchProfile = launchProfile?.Name ?? "",
-            KeyRingDirectory = sharedKeys ? KeyRing.Directory(localAppData) : "",
+            KeyRingDirectory = KeyRing.DirectoryFor(input.SharedKeys, input.StoresOwnKeys, environment),
             Secrets = input.Secrets.OrderBy(s => s.Name, StringComparer.Ordinal).ToList(),
             Owner = input.Owner,
             LockTimeoutSeconds = StackValidator.ParseInt(input.LockTimeout)!.Value,

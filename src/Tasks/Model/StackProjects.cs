@@ -113,7 +113,7 @@ internal static partial class StackProjects
     public static IReadOnlyList<AppProject> Build(StackInput input) => BackingServices.StartOrder(input.Projects, p => p.Name, p => p.DependsOn).Select(p =>
     {
         var environment = p.ItemEnvironment.GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last()).OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
-        var discovered = p.DiscoveredHealthPath is { } found && StackValidator.IsValidHealthPath(found) ? found : null;
+        var (healthPath, healthStrict) = HealthChecks.Probe(p.HealthPath, p.DiscoveredHealthPath);
         return new AppProject
         {
             Name = p.Name,
@@ -121,17 +121,14 @@ internal static partial class StackProjects
             StripPrefix = p.StripPrefix.Trim().Length == 0 || StackValidator.ParseBool(p.StripPrefix)!.Value,
             Replicas = StackValidator.ParseInt(p.Replicas) ?? 1,
             AppPort = StackValidator.ParseInt(p.AppPort) ?? 8080,
-            // As for the front project: set, or HTTP/2 only when its appsettings.json says so (the grpc template's does).
-            AppProtocol = AppProtocols.Parse(p.AppProtocol) is { Length: > 0 } set ? set : p.DetectedHttp2Only ? AppProtocols.Http2 : AppProtocols.Http1,
-            // As for the front project: a HealthPath set must answer 2xx/3xx, and so must the path its code maps health checks
-            // at; neither, any answer below 500 at "/".
-            HealthPath = p.HealthPath.Length > 0 ? p.HealthPath : discovered ?? "/",
-            HealthStrict = p.HealthPath.Length > 0 || discovered is not null,
+            // Each decided as for the front project, from this project's own metadata, code and appsettings.json.
+            AppProtocol = AppProtocols.Of(p.AppProtocol, p.DetectedHttp2Only),
+            HealthPath = healthPath,
+            HealthStrict = healthStrict,
             Environment = environment,
             Secrets = p.Secrets.OrderBy(x => x.Name, StringComparer.Ordinal).ToList(),
             DependsOn = BackingServices.Split(p.DependsOn).Distinct(StringComparer.Ordinal).ToList(),
-            // StackSharedKeys as for the front project, decided by this project's own code, under its own LOCALAPPDATA.
-            KeyRingDirectory = KeyRing.Shared(input.SharedKeys, p.StoresOwnKeys) ? KeyRing.Directory(KeyRing.OwnLocalAppData(environment) ?? KeyRing.DefaultLocalAppData) : "",
+            KeyRingDirectory = KeyRing.DirectoryFor(input.SharedKeys, p.StoresOwnKeys, environment),
         };
     }).ToList();
 

@@ -239,11 +239,16 @@ internal static class NginxConfigWriter
     /// knowledge from HTTP/1.x. nginx decides that on the listen address's default server (this one) before it knows the host
     /// asked for, so it is set there whichever set needs it.
     /// </summary>
-    private static bool AnyHttp2(StackModel model) => model.AppHttp2 || model.Projects.Any(p => p.AppProtocol == AppProtocols.Http2);
+    private static bool AnyHttp2(StackModel model) => model.ReplicaSets.Any(s => s.AppHttp2);
+
+    /// <summary>
+    /// "http2 on" for the plain port: nginx 1.25.1 or later, and no HTTPS (with HTTPS it is set with the TLS listen, for both
+    /// ports).
+    /// </summary>
+    private static bool PlainHttp2On(StackModel model) => NginxVersions.Supports(model.NginxVersion, NginxVersions.Http2Directive) && model.HttpsPort == 0;
 
     /// <summary>A StackProject's own server whose replicas speak HTTP/2 only: says so as the default server does (see <see cref="AnyHttp2"/>).</summary>
-    private static string Http2Server(StackModel model) =>
-        NginxVersions.Supports(model.NginxVersion, NginxVersions.Http2Directive) && model.HttpsPort == 0 ? "        http2 on;\n" : "";
+    private static string Http2Server(StackModel model) => PlainHttp2On(model) ? "        http2 on;\n" : "";
 
     /// <summary>A replica set's upstream name: app for the front project, project-&lt;name&gt; for a StackProject.</summary>
     private static string Upstream(StackModel set) => set.ProjectKey.Length > 0 ? "project-" + set.ProjectKey : "app";
@@ -375,7 +380,7 @@ internal static class NginxConfigWriter
         // gRPC clients speak HTTP/2 with prior knowledge on the plain port; nginx 1.25.1 and later tells them from HTTP/1.x
         // clients by their first bytes (checked: curl --http1.1 and --http2-prior-knowledge on one port), an older one cannot.
         // "http2 on" is per server: with HTTPS it is set below, for both ports.
-        if (AnyHttp2(model) && http2On && model.HttpsPort == 0) sb.Append("        # HTTP/2 with prior knowledge (gRPC clients) beside HTTP/1.x on the same port.\n        http2 on;\n");
+        if (AnyHttp2(model) && PlainHttp2On(model)) sb.Append("        # HTTP/2 with prior knowledge (gRPC clients) beside HTTP/1.x on the same port.\n        http2 on;\n");
         if (model.HttpsPort == 0) return sb.ToString();
         sb.Append($$"""
                     # HTTPS with HTTP/2 (StackHttpsPort); the certificate and key are copied into this container only, never into an image.
