@@ -30,6 +30,10 @@ public sealed class PublishTests(ITestOutputHelper output) : StackTest
     public async Task The_compose_file_runs_the_whole_application_and_the_kubernetes_manifests_pass_the_schema_with_secrets_kept_apart()
     {
         _sample.AddToProject("""  <ItemGroup><StackEnvironment Include="Greeting" Project="api" FromEnvironment="HELLO_API_GREETING" /></ItemGroup>""");
+        // The API's image runs as another user than the front project's (1654): compose has no fsGroup, so its key ring must be
+        // given to that user by number, read from the image the build made.
+        var api = Path.Combine(_sample.Directory, "Api", "HelloStack.Api.csproj");
+        File.WriteAllText(api, File.ReadAllText(api).Replace("</TargetFramework>", "</TargetFramework>\n    <ContainerUser>1000</ContainerUser>"));
         // No target: a coded error before anything is built, and nothing written.
         var none = await _sample.BuildAsync("StackPublish", Props(""));
         Assert.True(none.ExitCode != 0 && none.Output.Contains("error STACK1050: StackTarget is '': StackPublish writes the stack for compose or kubernetes, StackDeploy deploys it to swarm."), none.ToString());
@@ -62,12 +66,12 @@ public sealed class PublishTests(ITestOutputHelper output) : StackTest
             var hosts = new HashSet<string>();
             for (var i = 0; i < 20; i++) hosts.Add(await Get("/whoami"));
             Assert.Equal(2, hosts.Count);
-            // Each replica set's key ring volume belongs to the app's user, as StackUp's do, and is its own: a file the front
-            // project's replica writes into its ring is not in the API's.
-            var ring = await Compose(folder, "exec", "-T", "app", "sh", "-c", "cd /proxystack/ASP.NET/DataProtection-Keys && stat -c '%u %a' . && touch marker.txt && ls");
-            Assert.True(ring.ExitCode == 0 && ring.Output.Trim().Split('\n') is ["1654 700", .., "marker.txt"], ring.ToString());
-            var apiRing = await Compose(folder, "exec", "-T", "api-app", "sh", "-c", "cd /proxystack/ASP.NET/DataProtection-Keys && stat -c '%u %a' . && ls");
-            Assert.True(apiRing.ExitCode == 0 && apiRing.Output.Trim().Split('\n') is ["1654 700", ..] && !apiRing.Output.Contains("marker.txt"), apiRing.ToString());
+            // Each replica set's key ring volume belongs to the user its replicas run as, as StackUp's do, and is its own: a file
+            // the front project's replica (1654) writes into its ring is not in the API's, which its replica (1000) writes to.
+            var ring = await Compose(folder, "exec", "-T", "app", "sh", "-c", "cd /proxystack/ASP.NET/DataProtection-Keys && id -u && stat -c '%u %a' . && touch marker.txt && ls");
+            Assert.True(ring.ExitCode == 0 && ring.Output.Trim().Split('\n') is ["1654", "1654 700", .., "marker.txt"], ring.ToString());
+            var apiRing = await Compose(folder, "exec", "-T", "api-app", "sh", "-c", "cd /proxystack/ASP.NET/DataProtection-Keys && id -u && stat -c '%u %a' . && touch api-marker.txt && ls");
+            Assert.True(apiRing.ExitCode == 0 && apiRing.Output.Trim().Split('\n') is ["1000", "1000 700", .., "api-marker.txt"] && !apiRing.Output.Trim().Split('\n').Contains("marker.txt"), apiRing.ToString());
             // Only nginx is published, on the stack's loopback address.
             var ps = await Probe.Client.Containers.ListContainersAsync(new Docker.DotNet.Models.ContainersListParameters
             {

@@ -71,6 +71,14 @@ internal sealed class FakeEngine : IContainerEngine
             Images.TryGetValue(reference, out var id) ? (id, new Dictionary<string, string>()) : null);
     }
 
+    /// <summary>Each image's configured user, by reference or id (absent: the engine does not have it).</summary>
+    public Dictionary<string, string> ImageUsers { get; } = [];
+    public Task<string?> ImageUserAsync(string reference, CancellationToken ct)
+    {
+        Calls.Add($"inspect image {reference}");
+        return Task.FromResult(ImageUsers.GetValueOrDefault(reference));
+    }
+
     public Task PullImageAsync(string reference, CancellationToken ct) => Record($"pull {reference}");
     public Task<bool> RemoveImageAsync(string reference, CancellationToken ct) { Calls.Add($"rmi {reference}"); return Task.FromResult(Images.Remove(reference)); }
     public Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct) =>
@@ -256,6 +264,13 @@ internal sealed class FakeEngine : IContainerEngine
     /// <summary>Files read from containers, by "name:path" (none by default: a proxy's config then reads as changed).</summary>
     public Dictionary<string, string> Files { get; } = [];
     public Task<string?> ReadFileAsync(string name, string path, CancellationToken ct) => Task.FromResult(Files.GetValueOrDefault($"{name}:{path}"));
+    /// <summary>Images' own files, by "image:path", read through a container of the image (created, not necessarily started).</summary>
+    public Dictionary<string, string> ImageFiles { get; } = [];
+    public Task<string?> ReadImageFileAsync(string name, string path, CancellationToken ct)
+    {
+        Calls.Add($"read {name}:{path}");
+        return Task.FromResult(Containers.ContainsKey(name) ? ImageFiles.GetValueOrDefault($"{Specs[name].Image}:{path}") : null);
+    }
 
     /// <summary>Calls (by the start of their recorded text, e.g. "rename hello-proxy-retiring") that the engine refuses.</summary>
     public List<string> FailingCalls { get; } = [];

@@ -319,6 +319,43 @@ public sealed class KeyRingTests : IDisposable
     [InlineData("-1")]
     public void A_user_given_by_name_or_root_by_default_is_not_taken_for_a_number(string user) => Assert.Null(ContainerUser.Numeric(user));
 
+    [Theory]
+    // Root, or a user and group given by number: the image's config says it all, no container is made.
+    [InlineData("", "0:0", false)]
+    [InlineData("1000:1000", "1000:1000", false)]
+    // A number alone runs with the group of its passwd entry; a name needs the entry itself.
+    [InlineData("1654", "1654:1654", true)]
+    [InlineData("4242", "4242:0", true)]
+    [InlineData("app", "1654:1654", true)]
+    public async Task An_images_user_is_read_from_its_config_and_its_own_passwd_in_a_container_that_never_starts_and_is_removed(string user, string expected, bool reads)
+    {
+        var model = Model(1);
+        var engine = new FakeEngine();
+        engine.ImageUsers["sha256:api"] = user;
+        engine.ImageFiles["sha256:api:/etc/passwd"] = "root:x:0:0:root:/root:/bin/bash\napp:x:1654:1654:app:/home/app:/usr/sbin/nologin\n";
+        var (uid, gid) = await ImageUser.ResolveAsync(engine, model, "sha256:api", CancellationToken.None);
+        Assert.Equal(expected, $"{uid}:{gid}");
+        var created = engine.Calls.Where(c => c.StartsWith("create hello-user-", StringComparison.Ordinal)).ToList();
+        Assert.Equal(reads ? 1 : 0, created.Count);
+        Assert.Equal(reads, engine.Calls.Any(c => c.StartsWith("read hello-user-", StringComparison.Ordinal) && c.EndsWith(":/etc/passwd", StringComparison.Ordinal)));
+        Assert.DoesNotContain(engine.Calls, c => c.StartsWith("start ", StringComparison.Ordinal));
+        Assert.Empty(engine.Containers);
+    }
+
+    [Fact]
+    public async Task An_images_user_its_passwd_does_not_know_is_a_refusal_and_its_container_is_removed_all_the_same()
+    {
+        var engine = new FakeEngine();
+        engine.ImageUsers["sha256:api"] = "ghost";
+        engine.ImageFiles["sha256:api:/etc/passwd"] = "root:x:0:0:root:/root:/bin/bash\n";
+        var refused = await Assert.ThrowsAsync<EngineRequestException>(() => ImageUser.ResolveAsync(engine, Model(1), "sha256:api", CancellationToken.None));
+        Assert.Contains("its user 'ghost' is not in its /etc/passwd or /etc/group", refused.Message);
+        Assert.Empty(engine.Containers);
+        // An image the engine does not have is refused before anything is made.
+        await Assert.ThrowsAsync<EngineRequestException>(() => ImageUser.ResolveAsync(engine, Model(1), "sha256:gone", CancellationToken.None));
+        Assert.DoesNotContain(engine.Calls, c => c.StartsWith("create ", StringComparison.Ordinal) && c.Contains("gone"));
+    }
+
     [Fact]
     public async Task A_user_name_the_container_does_not_know_is_not_guessed()
     {

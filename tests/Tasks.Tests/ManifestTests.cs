@@ -39,6 +39,13 @@ public sealed class ManifestTests
 
     private static readonly Dictionary<string, string> ProjectImages = new() { ["api"] = "registry.example.com/hello-api:1.0" };
 
+    /// <summary>The users the images run as, as <see cref="Execution.ImageUser"/> reads them: the API's is another one.</summary>
+    private static readonly Dictionary<string, (int, int)> ImageUsers = new()
+    {
+        ["registry.example.com/hello:1.0"] = (1654, 1654),
+        ["registry.example.com/hello-api:1.0"] = (1000, 1000),
+    };
+
     private static (StackModel Published, IReadOnlyList<Workload> Workloads) Publish(StackModel model, string target)
     {
         var published = StackWorkloads.ForTarget(model, target);
@@ -49,7 +56,7 @@ public sealed class ManifestTests
     public void The_compose_file_and_its_nginx_config_match_the_golden_files()
     {
         var (published, workloads) = Publish(Model(), StackTargets.Compose);
-        GoldenFiles.AssertMatches("compose.yaml", ComposeFile.Write(published, workloads));
+        GoldenFiles.AssertMatches("compose.yaml", ComposeFile.Write(published, workloads, ImageUsers));
         GoldenFiles.AssertMatches("nginx.compose.conf", NginxConfigWriter.Write(published));
         Assert.Equal($"Payments__Key={SecretValue}\n", ComposeFile.SecretsFile(workloads.Single(w => w.Name == "app")));
     }
@@ -99,7 +106,7 @@ public sealed class ManifestTests
     public void The_compose_file_reads_back_as_written_with_every_dollar_escaped_and_no_secret()
     {
         var (published, workloads) = Publish(Model(), StackTargets.Compose);
-        var text = ComposeFile.Write(published, workloads);
+        var text = ComposeFile.Write(published, workloads, ImageUsers);
         Assert.DoesNotContain(SecretValue, text);
         var yaml = new YamlStream();
         yaml.Load(new StringReader(text));
@@ -112,6 +119,62 @@ public sealed class ManifestTests
         // The replicas start once the key ring's volume belongs to their user.
         Assert.Equal("service_completed_successfully", ((YamlScalarNode)((YamlMappingNode)((YamlMappingNode)app["depends_on"])[ComposeFile.KeysOwnerService])["condition"]).Value);
         Assert.Equal(["127.0.0.1:8080:8080"], ((YamlSequenceNode)((YamlMappingNode)services["proxy"])["ports"]).Select(n => ((YamlScalarNode)n).Value));
+    }
+
+    [Fact]
+    public void Each_key_ring_is_given_to_the_user_its_own_replicas_image_runs_as()
+    {
+        var (published, workloads) = Publish(Model(), StackTargets.Compose);
+        Assert.Equal(["registry.example.com/hello:1.0", "registry.example.com/hello-api:1.0"], ComposeFile.RingImages(workloads));
+        var owner = Service(ComposeFile.Write(published, workloads, ImageUsers), ComposeFile.KeysOwnerService);
+        Assert.Equal(["sh", "-c", "chown 1654:1654 /keys && chown 1000:1000 /keys-api && chmod 0700 /keys /keys-api"],
+            ((YamlSequenceNode)owner["entrypoint"]).Select(n => ((YamlScalarNode)n).Value));
+        // One user for both: one chown.
+        var same = Service(ComposeFile.Write(published, workloads, new Dictionary<string, (int, int)>
+        {
+            ["registry.example.com/hello:1.0"] = (1000, 0), ["registry.example.com/hello-api:1.0"] = (1000, 0),
+        }), ComposeFile.KeysOwnerService);
+        Assert.Equal("chown 1000:0 /keys /keys-api && chmod 0700 /keys /keys-api", ((YamlScalarNode)((YamlSequenceNode)same["entrypoint"])[2]).Value);
+        // A ring whose image's user was not read is a bug of the caller, never a guess.
+        Assert.Throws<ArgumentException>(() => ComposeFile.Write(published, workloads, new Dictionary<string, (int, int)> { ["registry.example.com/hello:1.0"] = (1654, 1654) }));
+    }
+
+    [Theory]
+    [InlineData("1000:1000", true, "chown 1654:1654 /keys && chown 1000:1000 /keys-api && chmod 0700 /keys /keys-api")]
+    [InlineData("ghost", false, "STACK3002: The Docker engine at 'fake://engine' refused 'read the user of sha256:api': its user 'ghost' is not in its /etc/passwd or /etc/group")]
+    public void StackPublish_for_compose_asks_each_rings_image_by_id_for_its_user_and_writes_nothing_when_one_is_unknown(string apiUser, bool written, string expected)
+    {
+        using var scratch = new TaskScratch();
+        var engine = new FakeEngine();
+        engine.ImageUsers["sha256:app"] = "1654";
+        engine.ImageUsers["sha256:api"] = apiUser;
+        engine.ImageFiles["sha256:app:/etc/passwd"] = "app:x:1654:1654::/home/app:/bin/sh\n";
+        engine.ImageFiles["sha256:api:/etc/passwd"] = "root:x:0:0::/root:/bin/sh\n";
+        var output = Path.Combine(scratch.Dir, "compose");
+        var task = new MSBuild.PublishStackManifests
+        {
+            BuildEngine = scratch.Build, Engine = engine, ModelFile = scratch.WriteModel(Model()), Target = "compose", NginxVersion = "1.30.6",
+            AppImage = "hello:latest", AppImageId = "sha256:app", OutputDirectory = output,
+            ProjectImages = [new Microsoft.Build.Utilities.TaskItem("api", new Dictionary<string, string> { ["Reference"] = "hello-api:latest", ["Image"] = "sha256:api" })],
+        };
+        Assert.Equal(written, task.Execute());
+        // Asked by id, never by the tag, which a concurrent build may have moved; every container made for it is gone.
+        Assert.DoesNotContain(engine.Calls, c => c.Contains(":latest", StringComparison.Ordinal));
+        Assert.Empty(engine.Containers);
+        if (written) Assert.Contains(expected, File.ReadAllText(Path.Combine(output, ComposeFile.FileName)));
+        else
+        {
+            var error = Assert.Single(scratch.Build.Errors);
+            Assert.Equal(expected, $"{error.Code}: {error.Message}");
+            Assert.False(Directory.Exists(output));
+        }
+    }
+
+    private static YamlMappingNode Service(string compose, string name)
+    {
+        var yaml = new YamlStream();
+        yaml.Load(new StringReader(compose));
+        return (YamlMappingNode)((YamlMappingNode)((YamlMappingNode)yaml.Documents[0].RootNode)["services"])[name];
     }
 
     public static TheoryData<string, string, string, int, string> Problems => new()

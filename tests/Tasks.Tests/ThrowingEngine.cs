@@ -13,6 +13,7 @@ internal sealed class ThrowingEngine(Exception fault) : IContainerEngine
     public Task<(IReadOnlyList<ObservedContainer> Containers, IReadOnlyList<ObservedNetwork> Networks)> ListStackResourcesAsync(string stack, IReadOnlyCollection<string> names, CancellationToken ct) =>
         Fail<(IReadOnlyList<ObservedContainer>, IReadOnlyList<ObservedNetwork>)>();
     public Task<(string Id, IReadOnlyDictionary<string, string> Labels)?> InspectImageAsync(string reference, CancellationToken ct) => Fail<(string, IReadOnlyDictionary<string, string>)?>();
+    public Task<string?> ImageUserAsync(string reference, CancellationToken ct) => Fail<string?>();
     public Task PullImageAsync(string reference, CancellationToken ct) => Fail();
     public Task<bool> RemoveImageAsync(string reference, CancellationToken ct) => Fail<bool>();
     public Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Fail();
@@ -35,4 +36,5 @@ internal sealed class ThrowingEngine(Exception fault) : IContainerEngine
     public Task<(long ExitCode, string Output)> ExecAsync(string name, IReadOnlyList<string> command, CancellationToken ct) => Fail<(long, string)>();
     public Task WriteFileAsync(string name, string path, string content, CancellationToken ct) => Fail();
     public Task<string?> ReadFileAsync(string name, string path, CancellationToken ct) => Fail<string?>();
+    public Task<string?> ReadImageFileAsync(string name, string path, CancellationToken ct) => Fail<string?>();
 }

@@ -34,6 +34,13 @@ internal static class ContainerUser
     }
 
     /// <summary>
+    /// The user as the engine resolves it when no file of the container is needed for that: root (""), or a user and group
+    /// both given by number. Null otherwise.
+    /// </summary>
+    public static (int Uid, int Gid)? WithoutFiles(string user) =>
+        Parts(user)[0].Length == 0 ? (0, 0) : Numeric(user) is { Gid: { } gid } numeric ? (numeric.Uid, gid) : null;
+
+    /// <summary>
     /// A user given by number ("1654", "1654:99"): its uid, and its gid when that is given too. Null for root's "", a name, or a
     /// group given by name — users only the container's own files can resolve.
     /// </summary>

@@ -121,6 +121,10 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
             return (image.ID, (IReadOnlyDictionary<string, string>?)image.Config?.Labels ?? new Dictionary<string, string>());
         }, null);
 
+    public Task<string?> ImageUserAsync(string reference, CancellationToken ct) =>
+        CallOrMissing<string?>("inspect image " + reference, async () =>
+            (await _client.Images.InspectImageAsync(reference, ct).ConfigureAwait(false)).Config?.User ?? "", null);
+
     public async Task PullImageAsync(string reference, CancellationToken ct)
     {
         var image = Model.ImageReference.Parse(reference) ?? throw new EngineRequestException("pull " + reference, "invalid reference", conflict: false);
@@ -370,7 +374,7 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
             && await ReadContainerEntryAsync(id, target, e => e.EntryType == System.Formats.Tar.TarEntryType.Directory
                 && ContainerUser.Owns(numeric, e.Uid, e.Gid, e.Mode), ct).ConfigureAwait(false))
             return;
-        var (uid, gid) = await ContainerUser.ResolveAsync(user, path => ReadContainerFileAsync(id, path, ct)).ConfigureAwait(false)
+        var (uid, gid) = await ContainerUser.ResolveAsync(user, path => ReadImageFileAsync(id, path, ct)).ConfigureAwait(false)
             ?? throw new EngineRequestException($"prepare {target} in {name}", $"the container's user '{user}' is not in its /etc/passwd", conflict: false);
         var parent = target[..target.LastIndexOf('/')];
         using var tar = Proxy.ProxyBuildContext.CreateDirectoryTar(target[(target.LastIndexOf('/') + 1)..], uid, gid, ContainerUser.PrivateMode);
@@ -378,8 +382,7 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
             new CopyToContainerParameters { Path = parent.Length == 0 ? "/" : parent }, tar, ct)).ConfigureAwait(false);
     }
 
-    /// <summary>A small text file of a created (not necessarily started) container, through the archive endpoint; null when missing.</summary>
-    private Task<string?> ReadContainerFileAsync(string id, string path, CancellationToken ct) =>
+    public Task<string?> ReadImageFileAsync(string id, string path, CancellationToken ct) =>
         ReadContainerEntryAsync(id, path, entry =>
         {
             if (entry.DataStream is null) return null;

@@ -20,6 +20,9 @@ internal interface IContainerEngine
     /// <summary>Image id (sha256:…) and labels, or null when the engine does not have it.</summary>
     Task<(string Id, IReadOnlyDictionary<string, string> Labels)?> InspectImageAsync(string reference, CancellationToken ct);
 
+    /// <summary>The user an image's containers run as, as configured ("", "1654", "app:app"); null when the engine does not have it.</summary>
+    Task<string?> ImageUserAsync(string reference, CancellationToken ct);
+
     /// <summary>Pulls an image; a registry that refuses or cannot be reached is an <see cref="EngineRequestException"/>.</summary>
     Task PullImageAsync(string reference, CancellationToken ct);
 
@@ -76,6 +79,11 @@ internal interface IContainerEngine
     Task WriteFileAsync(string name, string path, string content, CancellationToken ct);
     /// <summary>A text file's content, or null when the container or file does not exist.</summary>
     Task<string?> ReadFileAsync(string name, string path, CancellationToken ct);
+    /// <summary>
+    /// A small text file of the image's own files in a container that need not have started (the archive endpoint, no exec);
+    /// null when the file is missing.
+    /// </summary>
+    Task<string?> ReadImageFileAsync(string name, string path, CancellationToken ct);
 }
 
 internal sealed record ContainerStatus(string Id, bool Running, string State, long ExitCode, string? IpAddress, int RestartCount)

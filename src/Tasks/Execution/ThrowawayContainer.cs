@@ -4,14 +4,30 @@ using ProxyStack.Planning;
 namespace ProxyStack.Execution;
 
 /// <summary>
-/// Runs a one-off container to its end and removes it, whatever happens: the proxy's nginx -t check and the nginx version
-/// probe. RunAsync returns the exit code (null: it did not end in time, or vanished) and its last log lines.
+/// A one-off container, removed whatever happens: the proxy's nginx -t check and the nginx version probe run theirs to its
+/// end (<see cref="RunAsync"/>); an image's user is read from one that never starts (<see cref="UseCreatedAsync"/>).
 /// </summary>
 internal static class ThrowawayContainer
 {
     private static readonly TimeSpan CleanupTimeout = TimeSpan.FromSeconds(60);
 
-    public static async Task<(long? ExitCode, string Logs)> RunAsync(IContainerEngine engine, ContainerSpec spec, TimeSpan timeout, CancellationToken ct)
+    /// <summary>Runs the container to its end: the exit code (null: it did not end in time, or vanished) and its last log lines.</summary>
+    public static Task<(long? ExitCode, string Logs)> RunAsync(IContainerEngine engine, ContainerSpec spec, TimeSpan timeout, CancellationToken ct) =>
+        UseCreatedAsync(engine, spec, async () =>
+        {
+            await engine.StartContainerAsync(spec.Name, ct).ConfigureAwait(false);
+            var deadline = DateTime.UtcNow + timeout;
+            ContainerStatus? status;
+            while ((status = await engine.InspectContainerAsync(spec.Name, spec.Network, ct).ConfigureAwait(false)) is { Running: true })
+            {
+                if (DateTime.UtcNow > deadline) return ((long?)null, "");
+                await Task.Delay(50, ct).ConfigureAwait(false);
+            }
+            return (status?.ExitCode, await engine.GetLogsAsync(spec.Name, ReadinessWaiter.LogTail, ct).ConfigureAwait(false));
+        }, ct);
+
+    /// <summary>Creates the container, hands it to <paramref name="use"/>, and removes it afterwards, also when either fails.</summary>
+    public static async Task<T> UseCreatedAsync<T>(IContainerEngine engine, ContainerSpec spec, Func<Task<T>> use, CancellationToken ct)
     {
         try
         {
@@ -29,15 +45,7 @@ internal static class ThrowawayContainer
         }
         try
         {
-            await engine.StartContainerAsync(spec.Name, ct).ConfigureAwait(false);
-            var deadline = DateTime.UtcNow + timeout;
-            ContainerStatus? status;
-            while ((status = await engine.InspectContainerAsync(spec.Name, spec.Network, ct).ConfigureAwait(false)) is { Running: true })
-            {
-                if (DateTime.UtcNow > deadline) return (null, "");
-                await Task.Delay(50, ct).ConfigureAwait(false);
-            }
-            return (status?.ExitCode, await engine.GetLogsAsync(spec.Name, ReadinessWaiter.LogTail, ct).ConfigureAwait(false));
+            return await use().ConfigureAwait(false);
         }
         finally
         {

@@ -17,23 +17,28 @@ internal static class ComposeFile
     /// <summary>The env file holding a workload's secret settings, beside the compose file.</summary>
     public static string SecretsFileName(string workload) => $"{workload}.secrets.env";
 
-    /// <summary>The compose file's text: every service and volume labelled with the stack (app.kubernetes.io/part-of).</summary>
-    public static string Write(StackModel published, IReadOnlyList<Workload> workloads)
+    /// <summary>
+    /// The compose file's text: every service and volume labelled with the stack (app.kubernetes.io/part-of). Each key ring
+    /// is given to the user its replicas' image runs as, from <paramref name="imageUsers"/> (by reference; <see cref="RingImages"/>
+    /// lists the images asked for).
+    /// </summary>
+    public static string Write(StackModel published, IReadOnlyList<Workload> workloads, IReadOnlyDictionary<string, (int Uid, int Gid)> imageUsers)
     {
         var file = new ComposeRoot();
         var proxy = workloads.Single(w => w.Kind == WorkloadKind.Proxy);
-        var rings = workloads.Where(w => w.Kind == WorkloadKind.App).SelectMany(w => w.Volumes).Select(v => v.Name).Distinct(StringComparer.Ordinal).ToList();
+        var rings = Rings(workloads).Select(r => (r.Ring, Owner: imageUsers.TryGetValue(r.Image, out var owner) ? owner
+            : throw new ArgumentException($"no user given for {r.Image}", nameof(imageUsers)))).ToList();
         if (rings.Count > 0)
         {
-            // Each replica set's key ring volume is created empty and root-owned: given to the app's user (and closed to others)
-            // by a one-shot container of nginx's image, which has a shell, before any replica starts.
-            var mounted = string.Join(' ', rings.Select(r => "/" + r));
+            // Each replica set's key ring volume is created empty and root-owned: given to the user its replicas run as (and
+            // closed to others) by a one-shot container of nginx's image, which has a shell, before any replica starts.
+            var give = rings.GroupBy(r => r.Owner).Select(g => $"chown {g.Key.Uid}:{g.Key.Gid} {string.Join(' ', g.Select(r => "/" + r.Ring))}");
             file.Services[KeysOwnerService] = new ComposeService
             {
                 Image = Escape(proxy.Image),
                 User = "0:0",
-                Entrypoint = ["sh", "-c", $"chown {StackWorkloads.AppUserId}:{StackWorkloads.AppUserId} {mounted} && chmod 0700 {mounted}"],
-                Volumes = rings.Select(r => $"{r}:/{r}").ToList(),
+                Entrypoint = ["sh", "-c", $"{string.Join(" && ", give)} && chmod 0700 {string.Join(' ', rings.Select(r => "/" + r.Ring))}"],
+                Volumes = rings.Select(r => $"{r.Ring}:/{r.Ring}").ToList(),
                 Restart = "no",
                 Labels = Labels(published, KeysOwnerService),
             };
@@ -56,8 +61,15 @@ internal static class ComposeFile
             + serializer.Serialize(file);
     }
 
-    /// <summary>The one-shot service that gives the key rings' volumes to the app's user.</summary>
+    /// <summary>The one-shot service that gives the key rings' volumes to their replicas' users.</summary>
     public const string KeysOwnerService = "keys-owner";
+
+    /// <summary>The images whose users own a key ring: the ones <see cref="Write"/> needs the users of.</summary>
+    public static IReadOnlyList<string> RingImages(IReadOnlyList<Workload> workloads) => Rings(workloads).Select(r => r.Image).Distinct(StringComparer.Ordinal).ToList();
+
+    /// <summary>Each key ring volume with the image of the replicas that mount it (an app's only volumes are its ring).</summary>
+    private static IEnumerable<(string Ring, string Image)> Rings(IReadOnlyList<Workload> workloads) =>
+        workloads.Where(w => w.Kind == WorkloadKind.App).SelectMany(w => w.Volumes.Select(v => (v.Name, w.Image))).DistinctBy(r => r.Name, StringComparer.Ordinal);
 
     private static ComposeService Service(StackModel published, Workload w, bool afterKeysOwner) => new()
     {

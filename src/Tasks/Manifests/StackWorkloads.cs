@@ -13,8 +13,8 @@ namespace ProxyStack.Manifests;
 internal static class StackWorkloads
 {
     /// <summary>
-    /// The user the .NET images run apps as (app, APP_UID): the shared key ring's volume is given to it (compose: a one-shot
-    /// container before the replicas start; Kubernetes: the pod's fsGroup), as StackUp gives it to the container's user.
+    /// The user the .NET images run apps as (app, APP_UID): a Kubernetes pod with a key ring has it as its fsGroup, which makes
+    /// the ring writable whatever user the image runs as (compose has none: there each ring is given to its image's user).
     /// </summary>
     public const int AppUserId = 1654;
 

@@ -126,6 +126,20 @@ internal static class ContainerSpecs
     };
 
     /// <summary>
+    /// A container of an app image that is only created, never started, for its own /etc/passwd and /etc/group to be read (an
+    /// image's user by name): no network, a unique name. It carries the replicas' labels, so one left by an interrupted build
+    /// is removed with the stack (a replica of no slot).
+    /// </summary>
+    public static ContainerSpec UserProbe(StackModel model, string image) => new()
+    {
+        Name = $"{model.Name}-user-{Guid.NewGuid().ToString("N")[..8]}",
+        Image = image,
+        Network = "none",
+        Labels = Labels(model, StackLabels.RoleApp),
+        RestartPolicy = "no",
+    };
+
+    /// <summary>
     /// The probe relay (see <see cref="Execution.ProbeRelay"/>): nginx's base image as nginx's unprivileged user, on the stack's
     /// network, published on loopback at a port the engine picks, never restarted, a unique name. Its config holds the token,
     /// readable by its user only. It carries the proxy's labels, so one left by a killed build is removed with the stack.
