@@ -103,10 +103,11 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
     /// <summary>
     /// `dotnet watch --no-hot-reload run`: watch opens the browser at the stack's URL (the runner's "Now listening on" line, not
     /// a replica's), a saved change restarts the run and the stack stays up through it — the next run replaces the replicas
-    /// rolling while wrk and slow POSTs count no failure — and Ctrl-C removes the stack.
+    /// rolling while wrk and slow POSTs count no failure — a saved change of a StackProject (watched as a project reference)
+    /// replaces that project's replicas alone, and Ctrl-C removes the stack.
     /// </summary>
     [DockerFact]
-    public async Task Dotnet_watch_keeps_the_stack_through_a_saved_change_with_no_failed_request_and_ctrl_c_removes_it()
+    public async Task Dotnet_watch_keeps_the_stack_through_saved_changes_of_both_projects_with_no_failed_request_and_ctrl_c_removes_it()
     {
         using var sample = new SampleCopy();
         var browser = Path.Combine(sample.Directory, "browser.sh");
@@ -119,7 +120,7 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
             new Dictionary<string, string>
             {
                 ["StackRegistryMirror"] = Repository.Mirror, ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(),
-                ["DOTNET_WATCH_BROWSER_PATH"] = browser,
+                ["DOTNET_WATCH_BROWSER_PATH"] = browser, ["HelloStackApi"] = "true",
             }));
         Assert.True(await watch.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), watch.Output);
         // On a terminal the bring-up's progress lines wait for the foreground program (the build's live status line would
@@ -155,6 +156,30 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
         for (var i = 0; i < 10; i++) Assert.Equal("hello watch\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
         Assert.Contains($"Stack '{Stack}' stays up while dotnet watch restarts", watch.Output);
         Assert.Equal(proxy, (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"]);
+
+        // A saved change of the StackProject: its replicas are replaced rolling under load at its route, the front project's
+        // are left as they are.
+        var before = await Probe.SnapshotAsync(Stack);
+        var api = new StrictLoad($"http://127.0.0.1:{Port}/api", slowPosters: 0, pacedRate: StrictLoad.BesideAChange);
+        await using (api)
+        {
+            await Task.Delay(2000);
+            api.Mark("edit");
+            var program = Path.Combine(sample.Directory, "Api", "Program.cs");
+            File.WriteAllText(program, File.ReadAllText(program).Replace("hello from the api", "hello from the watched api"));
+            deadline = DateTime.UtcNow.AddMinutes(3);
+            while (DateTime.UtcNow < deadline && Occurrences(watch.Output, "  applied in ") < 3) await Task.Delay(500);
+            api.Mark("applied");
+            await Task.Delay(2000);
+            var wrk = await api.StopAsync();
+            Assert.True(wrk.Requests >= 1000 && wrk.Non2xx == 0 && wrk.SocketErrors == 0, api.Report() + "\n" + watch.Output);
+        }
+        Assert.True(Occurrences(watch.Output, "  applied in ") >= 3, "the API's change was never rolled out\n" + watch.Output);
+        for (var i = 0; i < 6; i++) Assert.Equal("hello from the watched api\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/api/"));
+        var after = await Probe.SnapshotAsync(Stack);
+        foreach (var name in before.Keys.Where(n => n.StartsWith($"{Stack}-app-", StringComparison.Ordinal) || n == $"{Stack}-proxy"))
+            Assert.Equal(before[name], after[name]);
+        Assert.All(before.Keys.Where(n => n.StartsWith($"{Stack}-api-", StringComparison.Ordinal)), name => Assert.NotEqual(before[name].Id, after.GetValueOrDefault(name).Id));
 
         // Ctrl-C in the terminal (a SIGINT sent to the group without one is not what dotnet watch sees from a keyboard).
         watch.PressCtrlC();
