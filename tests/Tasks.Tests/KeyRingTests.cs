@@ -343,6 +343,17 @@ public sealed class KeyRingTests : IDisposable
     }
 
     [Fact]
+    public async Task A_user_probe_whose_create_was_cancelled_in_flight_is_removed_as_the_stacks_own()
+    {
+        // The probe's labels make it the stack's, which is what the undo of a cancelled create asks before removing it.
+        var probe = ContainerSpecs.UserProbe(Model(1), "sha256:api");
+        var engine = new FakeEngine { CancelAfterCreating = probe.Name };
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ThrowawayContainer.UseCreatedAsync(engine, probe, () => Task.FromResult(0), CancellationToken.None));
+        Assert.Empty(engine.Containers);
+        Assert.Contains($"rm {probe.Name}", engine.Calls);
+    }
+
+    [Fact]
     public async Task An_images_user_its_passwd_does_not_know_is_a_refusal_and_its_container_is_removed_all_the_same()
     {
         var engine = new FakeEngine();

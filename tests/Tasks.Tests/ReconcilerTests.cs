@@ -215,6 +215,25 @@ public class ReconcilerTests
     }
 
     [Fact]
+    public void A_probe_container_left_by_a_killed_build_is_removed_and_said_to_be_one()
+    {
+        // StackPublish's unstarted container for an image's user, and the nginx version probe: the proxy's labels, not its name.
+        var model = Builders.Model(1);
+        var observed = Builders.Running(model, Config(model));
+        var probe = ContainerSpecs.UserProbe(model, Builders.AppImageId);
+        var version = ContainerSpecs.NginxVersionProbe(model, Builders.ProxyImage);
+        observed = observed with
+        {
+            Containers = [.. observed.Containers, new ObservedContainer("a".PadLeft(64, 'a'), probe.Name, probe.Labels, false),
+                new ObservedContainer("b".PadLeft(64, 'b'), version.Name, version.Labels, false)],
+        };
+        Assert.True(observed.Containers[^1].BelongsTo("hello") && observed.Containers[^2].BelongsTo("hello"));
+        var plan = Plan(model, observed).Plan.ToString();
+        Assert.Contains($"remove {probe.Name}: left over from an interrupted build", plan);
+        Assert.Contains($"remove {version.Name}: left over from an interrupted build", plan);
+    }
+
+    [Fact]
     public void A_container_with_our_name_but_not_our_labels_is_refused_and_never_touched()
     {
         var model = Builders.Model(2);

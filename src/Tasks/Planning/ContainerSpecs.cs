@@ -127,15 +127,16 @@ internal static class ContainerSpecs
 
     /// <summary>
     /// A container of an app image that is only created, never started, for its own /etc/passwd and /etc/group to be read (an
-    /// image's user by name): no network, a unique name. It carries the replicas' labels, so one left by an interrupted build
-    /// is removed with the stack (a replica of no slot).
+    /// image's user by name): no network, a unique name. It carries the proxy's labels, as the version probe does — a replica's
+    /// would need a slot, and a container of neither is not the stack's — so one left by an interrupted build is removed with
+    /// the stack, and by the next StackUp.
     /// </summary>
     public static ContainerSpec UserProbe(StackModel model, string image) => new()
     {
         Name = $"{model.Name}-user-{Guid.NewGuid().ToString("N")[..8]}",
         Image = image,
         Network = "none",
-        Labels = Labels(model, StackLabels.RoleApp),
+        Labels = Labels(model, StackLabels.RoleProxy),
         RestartPolicy = "no",
     };
 

@@ -624,8 +624,10 @@ internal static class Reconciler
                 .Where(c => IsSurplus(c) && !_handled.Contains(c.Name))
                 .OrderByDescending(c => c.Replica ?? int.MaxValue).ThenBy(c => c.Name, StringComparer.Ordinal)
                 .Select(c => (c.Name, Cause: c.Name.Contains("-retiring-", StringComparison.Ordinal) ? "left over from an interrupted replacement" : SurplusCause(c)));
+            // The proxy's role also marks the throwaway containers of a build (the nginx -t check, the version and user probes,
+            // the probe relay): one left by a killed build goes here too.
             var leftoverProxies = _ours.Where(c => c.Role == StackLabels.RoleProxy && c.Name != model.ProxyName)
-                .Select(c => (c.Name, Cause: "left over from an interrupted replacement"));
+                .Select(c => (c.Name, Cause: c.Name.Contains("-retiring-", StringComparison.Ordinal) ? "left over from an interrupted replacement" : "left over from an interrupted build"));
             // A backing container no longer declared, or left stepped aside by an interrupted run, goes after the commit point;
             // one replaced by this plan once its successor is ready too.
             var declared = model.Services.Select(sv => model.ServiceName(sv.Name)).ToHashSet(StringComparer.Ordinal);
