@@ -56,7 +56,7 @@ public sealed class TaskAdapterTests : IDisposable
     public void ComputeStackModel_reads_each_StackProjects_own_code_for_its_health_checks_its_key_storage_and_its_protocol()
     {
         // Api maps health checks in a subfolder, keeps its keys itself and speaks HTTP/2 only; Web does neither — what its obj folder says (a
-        // build's generated code) is not its code.
+        // build's generated code) is not its code, nor is a project nested in its folder.
         Microsoft.Build.Framework.ITaskItem Project(string name, params (string File, string Code)[] files)
         {
             var folder = Path.Combine(_scratch.Dir, name);
@@ -82,7 +82,9 @@ public sealed class TaskAdapterTests : IDisposable
                     (Path.Combine("Health", "Endpoints.cs"), "app.MapHealthChecks(\"/healthz\");"),
                     ("appsettings.json", """{ "Kestrel": { "EndpointDefaults": { "Protocols": "Http2" } } }""")),
                 Project("Web", ("Program.cs", "app.MapGet(\"/\", () => \"web\"); app.MapHub<Chat>(\"/chat\");"),
-                    (Path.Combine("obj", "Generated.cs"), "app.MapHealthChecks(\"/generated\"); // PersistKeysToDbContext")),
+                    (Path.Combine("obj", "Generated.cs"), "app.MapHealthChecks(\"/generated\"); // PersistKeysToDbContext"),
+                    (Path.Combine("Admin", "Admin.csproj"), "<Project Sdk=\"Microsoft.NET.Sdk.Web\" />"),
+                    (Path.Combine("Admin", "Program.cs"), "app.MapHealthChecks(\"/admin-health\"); builder.Services.AddDataProtection().PersistKeysToFileSystem(new(\"/k\"));")),
             ],
         };
         Assert.True(task.Execute(), string.Join("\n", _scratch.Build.Errors.Select(e => e.Message)));

@@ -252,7 +252,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     /// <summary>
     /// A StackProject's C# sources as far as ProxyStack reads them (where its code maps health checks, whether it keeps its
     /// keys itself): the .cs files under its project's folder — its Compile items, without evaluating the project — leaving out
-    /// bin, obj and hidden folders.
+    /// bin, obj and hidden folders, and a folder with a project file of its own (a nested project, such as the sample's Api/,
+    /// which its parent must exclude to build at all).
     /// </summary>
     private static List<string> ProjectSources(string projectFile)
     {
@@ -262,7 +263,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
         while (folders.TryPop(out var folder))
         {
             sources.AddRange(Directory.EnumerateFiles(folder, "*.cs").Select(File.ReadAllText));
-            foreach (var sub in Directory.EnumerateDirectories(folder).Where(d => Path.GetFileName(d) is not ("bin" or "obj") && !Path.GetFileName(d).StartsWith('.')))
+            foreach (var sub in Directory.EnumerateDirectories(folder).Where(d => Path.GetFileName(d) is not ("bin" or "obj") && !Path.GetFileName(d).StartsWith('.')
+                && !Directory.EnumerateFiles(d, "*.*proj").Any()))
                 folders.Push(sub);
         }
         return sources;
