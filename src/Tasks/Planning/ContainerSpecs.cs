@@ -110,30 +110,28 @@ internal static class ContainerSpecs
     };
 
     /// <summary>
-    /// A throwaway container of the nginx base image that only prints its version: no network, never restarted, a unique
-    /// name (it runs outside the stack lock). It carries the proxy's labels, so one left by an interrupted build is removed with
-    /// the stack.
+    /// A throwaway container of the nginx base image that only prints its version (it runs outside the stack lock).
     /// </summary>
-    public static ContainerSpec NginxVersionProbe(StackModel model, string baseImage) => new()
+    public static ContainerSpec NginxVersionProbe(StackModel model, string baseImage) => Throwaway(model, $"{model.ProxyName}-version", baseImage) with
     {
-        Name = $"{model.ProxyName}-version-{Guid.NewGuid().ToString("N")[..8]}",
-        Image = baseImage,
-        Network = "none",
-        Labels = Labels(model, StackLabels.RoleProxy),
-        RestartPolicy = "no",
         Command = ["nginx", "-v"],
         PidsLimit = ProxyPidsLimit,
     };
 
     /// <summary>
     /// A container of an app image that is only created, never started, for its own /etc/passwd and /etc/group to be read (an
-    /// image's user by name): no network, a unique name. It carries the proxy's labels, as the version probe does — a replica's
-    /// would need a slot, and a container of neither is not the stack's — so one left by an interrupted build is removed with
-    /// the stack, and by the next StackUp.
+    /// image's user by name).
     /// </summary>
-    public static ContainerSpec UserProbe(StackModel model, string image) => new()
+    public static ContainerSpec UserProbe(StackModel model, string image) => Throwaway(model, $"{model.Name}-user", image);
+
+    /// <summary>
+    /// A one-off container of a build: no network, never restarted, a unique name after <paramref name="prefix"/>. It carries the
+    /// proxy's labels — a replica's would need a slot, and a container of neither is not the stack's — so one left by an
+    /// interrupted build is removed with the stack, and by the next StackUp.
+    /// </summary>
+    private static ContainerSpec Throwaway(StackModel model, string prefix, string image) => new()
     {
-        Name = $"{model.Name}-user-{Guid.NewGuid().ToString("N")[..8]}",
+        Name = $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}",
         Image = image,
         Network = "none",
         Labels = Labels(model, StackLabels.RoleProxy),
