@@ -335,9 +335,9 @@ public sealed class KeyRingTests : IDisposable
         engine.ImageFiles["sha256:api:/etc/passwd"] = "root:x:0:0:root:/root:/bin/bash\napp:x:1654:1654:app:/home/app:/usr/sbin/nologin\n";
         var (uid, gid) = await ImageUser.ResolveAsync(engine, model, "sha256:api", CancellationToken.None);
         Assert.Equal(expected, $"{uid}:{gid}");
-        var created = engine.Calls.Where(c => c.StartsWith("create hello-user-", StringComparison.Ordinal)).ToList();
+        var created = engine.Calls.Where(c => c.StartsWith("create hello-proxy-user-", StringComparison.Ordinal)).ToList();
         Assert.Equal(reads ? 1 : 0, created.Count);
-        Assert.Equal(reads, engine.Calls.Any(c => c.StartsWith("read hello-user-", StringComparison.Ordinal) && c.EndsWith(":/etc/passwd", StringComparison.Ordinal)));
+        Assert.Equal(reads, engine.Calls.Any(c => c.StartsWith("read hello-proxy-user-", StringComparison.Ordinal) && c.EndsWith(":/etc/passwd", StringComparison.Ordinal)));
         Assert.DoesNotContain(engine.Calls, c => c.StartsWith("start ", StringComparison.Ordinal));
         Assert.Empty(engine.Containers);
     }
@@ -360,7 +360,7 @@ public sealed class KeyRingTests : IDisposable
         engine.ImageUsers["sha256:api"] = "ghost";
         engine.ImageFiles["sha256:api:/etc/passwd"] = "root:x:0:0:root:/root:/bin/bash\n";
         var refused = await Assert.ThrowsAsync<EngineRequestException>(() => ImageUser.ResolveAsync(engine, Model(1), "sha256:api", CancellationToken.None));
-        Assert.Contains("its user 'ghost' is not in its /etc/passwd or /etc/group", refused.Message);
+        Assert.Contains("its user 'ghost' is not in its /etc/passwd or /etc/group; set ContainerUser to a user the image has", refused.Message);
         Assert.Empty(engine.Containers);
         // An image the engine does not have is refused before anything is made.
         await Assert.ThrowsAsync<EngineRequestException>(() => ImageUser.ResolveAsync(engine, Model(1), "sha256:gone", CancellationToken.None));

@@ -141,7 +141,7 @@ public sealed class ManifestTests
 
     [Theory]
     [InlineData("1000:1000", true, "chown 1654:1654 /keys && chown 1000:1000 /keys-api && chmod 0700 /keys /keys-api")]
-    [InlineData("ghost", false, "STACK3002: The Docker engine at 'fake://engine' refused 'read the user of sha256:api': its user 'ghost' is not in its /etc/passwd or /etc/group")]
+    [InlineData("ghost", false, "STACK3002: The Docker engine at 'fake://engine' refused 'read the user of sha256:api': its user 'ghost' is not in its /etc/passwd or /etc/group; set ContainerUser to a user the image has")]
     public void StackPublish_for_compose_asks_each_rings_image_by_id_for_its_user_and_writes_nothing_when_one_is_unknown(string apiUser, bool written, string expected)
     {
         using var scratch = new TaskScratch();

@@ -20,6 +20,6 @@ internal static class ImageUser
         var probe = ContainerSpecs.UserProbe(model, image);
         return await ThrowawayContainer.UseCreatedAsync(engine, probe,
                 () => ContainerUser.ResolveAsync(user, path => engine.ReadImageFileAsync(probe.Name, path, ct)), ct).ConfigureAwait(false)
-            ?? throw new EngineRequestException($"read the user of {image}", $"its user '{user}' is not in its /etc/passwd or /etc/group", conflict: false);
+            ?? throw new EngineRequestException($"read the user of {image}", $"its user '{user}' is not in its /etc/passwd or /etc/group; set ContainerUser to a user the image has", conflict: false);
     }
 }

@@ -122,7 +122,7 @@ internal static class ContainerSpecs
     /// A container of an app image that is only created, never started, for its own /etc/passwd and /etc/group to be read (an
     /// image's user by name).
     /// </summary>
-    public static ContainerSpec UserProbe(StackModel model, string image) => Throwaway(model, $"{model.Name}-user", image);
+    public static ContainerSpec UserProbe(StackModel model, string image) => Throwaway(model, $"{model.ProxyName}-user", image);
 
     /// <summary>
     /// A one-off container of a build: no network, never restarted, a unique name after <paramref name="prefix"/>. It carries the
