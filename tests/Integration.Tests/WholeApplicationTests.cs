@@ -30,11 +30,21 @@ public sealed class WholeApplicationTests(ITestOutputHelper output) : StackTest
     private Task<string> Get(string path) => Http.GetStringAsync($"http://127.0.0.1:{Port}{path}");
 
     [DockerFact]
-    public async Task The_grown_sample_serves_every_part_and_a_change_to_the_api_replaces_only_its_replicas_with_no_failed_request()
+    public async Task The_grown_sample_serves_every_part_pushes_nowhere_and_a_change_to_the_api_replaces_only_its_replicas_with_no_failed_request()
     {
         _sample.AddToProject("""  <ItemGroup><StackEnvironment Include="Greeting" Project="api" FromEnvironment="HELLO_API_GREETING" /></ItemGroup>""");
+        // Both projects carry settings for their own pushes (a CI's): the front project a registry, the API a registry and a
+        // tarball. The stack's images go into the local engine all the same, and nowhere else.
+        _sample.AddToProject($"""  <PropertyGroup><ContainerRegistry>{Repository.Mirror}</ContainerRegistry></PropertyGroup>""");
+        var apiProject = Path.Combine(_sample.Directory, "Api", "HelloStack.Api.csproj");
+        var archive = Path.Combine(_sample.Directory, "Api", "image-archive");
+        File.WriteAllText(apiProject, File.ReadAllText(apiProject).Replace("</TargetFramework>",
+            $"</TargetFramework>\n    <ContainerRegistry>{Repository.Mirror}</ContainerRegistry>\n    <ContainerArchiveOutputPath>{archive}/</ContainerArchiveOutputPath>"));
         var up = await _sample.BuildAsync("StackUp", Props(), Env);
         Assert.True(up.ExitCode == 0, up.ToString());
+        Assert.Empty(await RegistryTagsAsync(Stack));
+        Assert.Empty(await RegistryTagsAsync($"{Stack}-api"));
+        Assert.False(Directory.Exists(archive) || File.Exists(archive.TrimEnd('/')), "a tarball of the API's image was written");
 
         // Every part answers through the one nginx: the front project at /, the API at /api (its prefix removed and named in
         // X-Forwarded-Prefix), the front project calling the API at the address it was given (services__api__http__0), and
@@ -140,5 +150,19 @@ public sealed class WholeApplicationTests(ITestOutputHelper output) : StackTest
         Assert.Empty(await Probe.VolumesAsync(Stack));
     }
 
-    protected override void DisposeMore() => _sample.Dispose();
+    /// <summary>The tags a repository of the local registry holds (none when it was never pushed to).</summary>
+    private static async Task<IReadOnlyList<string>> RegistryTagsAsync(string repository)
+    {
+        using var response = await Http.GetAsync($"http://{Repository.Mirror}/v2/{repository}/tags/list");
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound) return [];
+        using var tags = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return tags.RootElement.GetProperty("tags") is { ValueKind: System.Text.Json.JsonValueKind.Array } list ? list.EnumerateArray().Select(t => t.GetString()!).ToList() : [];
+    }
+
+    protected override void DisposeMore()
+    {
+        // What the old code pushed to the project's registry, if a regression does it again.
+        try { RegistryCleanup.RemoveStackAsync(Repository.Mirror, Stack).GetAwaiter().GetResult(); }
+        finally { _sample.Dispose(); }
+    }
 }

@@ -5,7 +5,7 @@ namespace ProxyStack.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// Removes what a test pushed to the local registry (StackDeploy pushes the app images): every tag of each repository
-/// named after the test's stack, through the registry's API (build/provision.sh enables deletes). The repository's name
+/// named after the test's stack (the stack's name itself, or starting with it and a dash), through the registry's API (build/provision.sh enables deletes). The repository's name
 /// stays in the catalog with no tags, and its layers until the registry's garbage collection; build/test-summary.sh counts
 /// a tag left under this run's stacks as a leak.
 /// </summary>
@@ -22,7 +22,7 @@ internal static class RegistryCleanup
         using var http = new HttpClient { BaseAddress = new Uri($"http://{registry}/"), Timeout = TimeSpan.FromSeconds(10) };
         using var catalog = JsonDocument.Parse(await http.GetStringAsync("v2/_catalog?n=1000"));
         var repositories = catalog.RootElement.GetProperty("repositories").EnumerateArray().Select(r => r.GetString()!)
-            .Where(r => r.StartsWith(stack + "-", StringComparison.Ordinal)).ToList();
+            .Where(r => r == stack || r.StartsWith(stack + "-", StringComparison.Ordinal)).ToList();
         foreach (var repository in repositories)
         {
             using var tags = JsonDocument.Parse(await http.GetStringAsync($"v2/{repository}/tags/list"));
