@@ -110,6 +110,12 @@ public sealed class PublishTests(ITestOutputHelper output) : StackTest
         // API's Secret.
         Assert.Contains("15 valid, 0 invalid", validate.Output);
 
+        // With the app on this host (the F5 profile's StackAppOnHost), the manifests are the same: a manifest has no host, so
+        // the front project's replicas are containers there, from its image built all the same.
+        var onHost = await _sample.BuildAsync("StackPublish", new Dictionary<string, string>(Props("kubernetes")) { ["StackAppOnHost"] = "true" }, Env);
+        Assert.True(onHost.ExitCode == 0, onHost.ToString());
+        Assert.Equal(stack, File.ReadAllText(Path.Combine(folder, "stack.yaml")));
+
         // A stack name Kubernetes rejects: a coded error naming it, and the manifests of the earlier StackPublish stay.
         var rejected = await _sample.BuildAsync("StackPublish", new Dictionary<string, string>(Props("kubernetes")) { ["StackName"] = Stack + ".v2" }, Env);
         Assert.True(rejected.ExitCode != 0 && rejected.Output.Contains($"error STACK1051: Stack name '{Stack}.v2' is not a name kubernetes accepts"), rejected.ToString());

@@ -170,6 +170,24 @@ public sealed class ManifestTests
         }
     }
 
+    [Fact]
+    public void A_stack_whose_app_runs_on_this_host_is_published_with_its_replicas_in_containers()
+    {
+        // StackAppOnHost (the F5 profile) leaves no replica of the front project on this machine; a manifest has no host.
+        var onHost = StackModelBuilder.Build(Builders.ValidInput() with { StackName = "hello", Replicas = "3", AppOnHost = "true" }).Model! with { NginxVersion = "1.30.6" };
+        Assert.Equal((0, 3), (onHost.Replicas, onHost.DeclaredReplicas));
+        foreach (var target in new[] { StackTargets.Compose, StackTargets.Kubernetes, StackTargets.Swarm })
+        {
+            var (published, workloads) = Publish(onHost, target);
+            Assert.Equal((3, 0), (published.Replicas, published.AppOnHostPort));
+            Assert.Equal(3, workloads.Single(w => w.Name == "app").Replicas);
+            Assert.Contains($"server {StackTargets.UpstreamHost(published)}:8080", NginxConfigWriter.Write(published));
+            Assert.DoesNotContain(StackNetworking.AppOnHostName, NginxConfigWriter.Write(published));
+        }
+        var (composeModel, composeWorkloads) = Publish(onHost, StackTargets.Compose);
+        Assert.Contains("replicas: 3", ComposeFile.Write(composeModel, composeWorkloads, new Dictionary<string, (int, int)> { ["registry.example.com/hello:1.0"] = (1654, 1654) }));
+    }
+
     private static YamlMappingNode Service(string compose, string name)
     {
         var yaml = new YamlStream();

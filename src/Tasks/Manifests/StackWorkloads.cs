@@ -28,6 +28,8 @@ internal static class StackWorkloads
     {
         Target = target,
         NetworkMode = StackNetworkMode.Bridge.Name,
+        // A manifest has no host to run the app on: StackAppOnHost's replicas come back as containers.
+        Replicas = model.AppOnHostPort > 0 ? model.DeclaredReplicas : model.Replicas,
         AppOnHostPort = 0,
         HttpsPort = 0,
         HttpsRedirect = false,

@@ -38,6 +38,11 @@ internal sealed record StackModel
     /// reached by nginx through the engine's host gateway; its replica set is then empty. 0: the app runs in containers.
     /// </summary>
     public int AppOnHostPort { get; init; }
+    /// <summary>
+    /// StackReplicas as set, also under StackAppOnHost (where <see cref="Replicas"/> is 0 on this machine): what a published or
+    /// deployed stack runs, since a manifest has no host for the app (see Manifests.StackWorkloads.ForTarget).
+    /// </summary>
+    public int DeclaredReplicas { get; init; }
     /// <summary>Seconds a bring-up or teardown waits for another one of the same stack before STACK4014.</summary>
     public int LockTimeoutSeconds { get; init; } = 300;
     /// <summary>Largest request body nginx passes on, in bytes (0: no limit). Kestrel's default, 30,000,000.</summary>

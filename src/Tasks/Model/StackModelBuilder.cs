@@ -51,6 +51,7 @@ internal static class StackModelBuilder
             Name = stackName,
             // The app on the host is the front project's only instance: no replica of it runs in a container.
             Replicas = appOnHostPort > 0 ? 0 : StackValidator.ParseInt(input.Replicas)!.Value,
+            DeclaredReplicas = StackValidator.ParseInt(input.Replicas)!.Value,
             AppOnHostPort = appOnHostPort,
             HostAddress = input.HostAddress.Trim(),
             HostPort = StackValidator.ParseInt(input.HostPort)!.Value,
