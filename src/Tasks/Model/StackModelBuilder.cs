@@ -37,6 +37,7 @@ internal static class StackModelBuilder
         var stackName = StackNames.Normalize(input.StackName.Length > 0 ? input.StackName : input.ProjectName)!;
         var (services, appDependsOn) = BackingServices.Build(input, stackName);
         var appOnHostPort = StackValidator.AppOnHostPortOf(input)!.Value;
+        var replicas = StackValidator.ParseInt(input.Replicas)!.Value;
         // StackProjects run in Development under `dotnet run` too, unless their own StackEnvironment says otherwise.
         var projects = StackProjects.Build(input).Select(p => !input.UnderRun ? p : p with
         {
@@ -50,8 +51,8 @@ internal static class StackModelBuilder
             AppDependsOn = appDependsOn,
             Name = stackName,
             // The app on the host is the front project's only instance: no replica of it runs in a container.
-            Replicas = appOnHostPort > 0 ? 0 : StackValidator.ParseInt(input.Replicas)!.Value,
-            DeclaredReplicas = StackValidator.ParseInt(input.Replicas)!.Value,
+            Replicas = appOnHostPort > 0 ? 0 : replicas,
+            DeclaredReplicas = replicas,
             AppOnHostPort = appOnHostPort,
             HostAddress = input.HostAddress.Trim(),
             HostPort = StackValidator.ParseInt(input.HostPort)!.Value,

@@ -481,6 +481,10 @@ internal static class Reconciler
         /// <summary>The replica set a replica belongs to, by its project label; null for a StackProject no longer declared.</summary>
         private StackModel? SetOf(ObservedContainer c) => _sets.FirstOrDefault(s => s.ProjectKey == c.Project);
 
+        /// <summary>Why a container goes: stepped aside by a replacement that was interrupted (its name says so), else <paramref name="otherwise"/>.</summary>
+        private static string LeftoverCause(ObservedContainer c, string otherwise) =>
+            c.Name.Contains("-retiring-", StringComparison.Ordinal) ? "left over from an interrupted replacement" : otherwise;
+
         private string SurplusCause(ObservedContainer c) => SetOf(c) is { } set
             ? set.AppOnHostPort > 0 ? "the app runs on this host (StackAppOnHost)"
             : $"replica {c.Replica} > {(set.ProjectKey.Length > 0 ? $"Replicas of {set.ProjectKey}" : "StackReplicas")} {set.Replicas}"
@@ -623,16 +627,16 @@ internal static class Reconciler
             var surplus = _ours
                 .Where(c => IsSurplus(c) && !_handled.Contains(c.Name))
                 .OrderByDescending(c => c.Replica ?? int.MaxValue).ThenBy(c => c.Name, StringComparer.Ordinal)
-                .Select(c => (c.Name, Cause: c.Name.Contains("-retiring-", StringComparison.Ordinal) ? "left over from an interrupted replacement" : SurplusCause(c)));
+                .Select(c => (c.Name, Cause: LeftoverCause(c, SurplusCause(c))));
             // The proxy's role also marks the throwaway containers of a build (the nginx -t check, the version and user probes,
             // the probe relay): one left by a killed build goes here too.
             var leftoverProxies = _ours.Where(c => c.Role == StackLabels.RoleProxy && c.Name != model.ProxyName)
-                .Select(c => (c.Name, Cause: c.Name.Contains("-retiring-", StringComparison.Ordinal) ? "left over from an interrupted replacement" : "left over from an interrupted build"));
+                .Select(c => (c.Name, Cause: LeftoverCause(c, "left over from an interrupted build")));
             // A backing container no longer declared, or left stepped aside by an interrupted run, goes after the commit point;
             // one replaced by this plan once its successor is ready too.
             var declared = model.Services.Select(sv => model.ServiceName(sv.Name)).ToHashSet(StringComparer.Ordinal);
             var undeclared = _ours.Where(c => c.Role == StackLabels.RoleService && !declared.Contains(c.Name))
-                .Select(c => (c.Name, Cause: c.Name.Contains("-retiring-", StringComparison.Ordinal) ? "left over from an interrupted replacement" : "no longer a StackContainer"));
+                .Select(c => (c.Name, Cause: LeftoverCause(c, "no longer a StackContainer")));
             foreach (var (name, cause, successor) in _retiredServices)
                 _b.Add(StepKind.RemoveContainer, name, cause, [.. _commit is { } k ? [k] : _ready, successor]);
             var leaving = _retiring.Concat(surplus).Concat(undeclared).ToList();
