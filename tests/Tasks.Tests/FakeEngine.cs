@@ -64,20 +64,17 @@ internal sealed class FakeEngine : IContainerEngine
         return Task.FromResult((c, n));
     }
 
-    public Task<(string Id, IReadOnlyDictionary<string, string> Labels)?> InspectImageAsync(string reference, CancellationToken ct)
+    public Task<(string Id, IReadOnlyDictionary<string, string> Labels, string User)?> InspectImageAsync(string reference, CancellationToken ct)
     {
         Calls.Add($"inspect image {reference}");
-        return Task.FromResult<(string, IReadOnlyDictionary<string, string>)?>(
-            Images.TryGetValue(reference, out var id) ? (id, new Dictionary<string, string>()) : null);
+        // An image known by id only through ImageUsers is its own id.
+        var id = Images.GetValueOrDefault(reference) ?? (ImageUsers.ContainsKey(reference) ? reference : null);
+        return Task.FromResult<(string, IReadOnlyDictionary<string, string>, string)?>(
+            id is not null ? (id, new Dictionary<string, string>(), ImageUsers.GetValueOrDefault(reference, "")) : null);
     }
 
-    /// <summary>Each image's configured user, by reference or id (absent: the engine does not have it).</summary>
+    /// <summary>Images' configured users, by reference or id (an image only here exists too, under its own id; not given: root's "").</summary>
     public Dictionary<string, string> ImageUsers { get; } = [];
-    public Task<string?> ImageUserAsync(string reference, CancellationToken ct)
-    {
-        Calls.Add($"inspect image {reference}");
-        return Task.FromResult(ImageUsers.GetValueOrDefault(reference));
-    }
 
     public Task PullImageAsync(string reference, CancellationToken ct) => Record($"pull {reference}");
     public Task<bool> RemoveImageAsync(string reference, CancellationToken ct) { Calls.Add($"rmi {reference}"); return Task.FromResult(Images.Remove(reference)); }

@@ -12,8 +12,7 @@ internal sealed class ThrowingEngine(Exception fault) : IContainerEngine
     public Task PingAsync(CancellationToken ct) => Fail();
     public Task<(IReadOnlyList<ObservedContainer> Containers, IReadOnlyList<ObservedNetwork> Networks)> ListStackResourcesAsync(string stack, IReadOnlyCollection<string> names, CancellationToken ct) =>
         Fail<(IReadOnlyList<ObservedContainer>, IReadOnlyList<ObservedNetwork>)>();
-    public Task<(string Id, IReadOnlyDictionary<string, string> Labels)?> InspectImageAsync(string reference, CancellationToken ct) => Fail<(string, IReadOnlyDictionary<string, string>)?>();
-    public Task<string?> ImageUserAsync(string reference, CancellationToken ct) => Fail<string?>();
+    public Task<(string Id, IReadOnlyDictionary<string, string> Labels, string User)?> InspectImageAsync(string reference, CancellationToken ct) => Fail<(string, IReadOnlyDictionary<string, string>, string)?>();
     public Task PullImageAsync(string reference, CancellationToken ct) => Fail();
     public Task<bool> RemoveImageAsync(string reference, CancellationToken ct) => Fail<bool>();
     public Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Fail();

@@ -114,16 +114,12 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
         return (containers.Values.OrderBy(c => c.Name, StringComparer.Ordinal).ToList(), networks.Values.OrderBy(n => n.Name, StringComparer.Ordinal).ToList());
     }
 
-    public Task<(string Id, IReadOnlyDictionary<string, string> Labels)?> InspectImageAsync(string reference, CancellationToken ct) =>
-        CallOrMissing<(string, IReadOnlyDictionary<string, string>)?>("inspect image " + reference, async () =>
+    public Task<(string Id, IReadOnlyDictionary<string, string> Labels, string User)?> InspectImageAsync(string reference, CancellationToken ct) =>
+        CallOrMissing<(string, IReadOnlyDictionary<string, string>, string)?>("inspect image " + reference, async () =>
         {
             var image = await _client.Images.InspectImageAsync(reference, ct).ConfigureAwait(false);
-            return (image.ID, (IReadOnlyDictionary<string, string>?)image.Config?.Labels ?? new Dictionary<string, string>());
+            return (image.ID, (IReadOnlyDictionary<string, string>?)image.Config?.Labels ?? new Dictionary<string, string>(), image.Config?.User ?? "");
         }, null);
-
-    public Task<string?> ImageUserAsync(string reference, CancellationToken ct) =>
-        CallOrMissing<string?>("inspect image " + reference, async () =>
-            (await _client.Images.InspectImageAsync(reference, ct).ConfigureAwait(false)).Config?.User ?? "", null);
 
     public async Task PullImageAsync(string reference, CancellationToken ct)
     {

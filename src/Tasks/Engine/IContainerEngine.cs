@@ -17,11 +17,11 @@ internal interface IContainerEngine
     Task<(IReadOnlyList<ObservedContainer> Containers, IReadOnlyList<ObservedNetwork> Networks)> ListStackResourcesAsync(
         string stack, IReadOnlyCollection<string> names, CancellationToken ct);
 
-    /// <summary>Image id (sha256:…) and labels, or null when the engine does not have it.</summary>
-    Task<(string Id, IReadOnlyDictionary<string, string> Labels)?> InspectImageAsync(string reference, CancellationToken ct);
-
-    /// <summary>The user an image's containers run as, as configured ("", "1654", "app:app"); null when the engine does not have it.</summary>
-    Task<string?> ImageUserAsync(string reference, CancellationToken ct);
+    /// <summary>
+    /// Image id (sha256:…), labels and the user its containers run as, as configured ("", "1654", "app:app"); null when the
+    /// engine does not have it.
+    /// </summary>
+    Task<(string Id, IReadOnlyDictionary<string, string> Labels, string User)?> InspectImageAsync(string reference, CancellationToken ct);
 
     /// <summary>Pulls an image; a registry that refuses or cannot be reached is an <see cref="EngineRequestException"/>.</summary>
     Task PullImageAsync(string reference, CancellationToken ct);

@@ -14,7 +14,7 @@ internal static class ImageUser
     /// </summary>
     public static async Task<(int Uid, int Gid)> ResolveAsync(IContainerEngine engine, StackModel model, string image, CancellationToken ct)
     {
-        var user = await engine.ImageUserAsync(image, ct).ConfigureAwait(false)
+        var user = (await engine.InspectImageAsync(image, ct).ConfigureAwait(false))?.User
             ?? throw new EngineRequestException("inspect image " + image, "the engine does not have it", conflict: false);
         if (ContainerUser.WithoutFiles(user) is { } known) return known;
         var probe = ContainerSpecs.UserProbe(model, image);
