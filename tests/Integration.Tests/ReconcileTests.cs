@@ -68,4 +68,47 @@ public sealed class ReconcileTests(SharedSample shared) : StackTest
         for (var i = 0; i < 20; i++) hosts.Add(await http.GetStringAsync(Url + "whoami"));
         Assert.Equal(2, hosts.Count);
     }
+
+    /// <summary>
+    /// A StackPublish's probe of an image's user, a StackStatus's relay and another bring-up's nginx version probe are made
+    /// outside the stack lock; a StackUp running meanwhile must not remove them under their builds' feet, while one a killed
+    /// build left (its in-use time passed) goes. Both made here as those builds make them (the proxy's labels, an in-use time,
+    /// created and never started), from the stack's own proxy image.
+    /// </summary>
+    [DockerFact]
+    public async Task A_throwaway_another_build_still_uses_is_left_to_it_and_one_a_killed_build_left_is_removed()
+    {
+        await UpAsync(shared.Sample, Props(1));
+        var proxy = await Probe.InspectAsync($"{Stack}-proxy");
+        var now = DateTimeOffset.UtcNow;
+        string[] kept = ["proxystack.stack", "proxystack.role", "proxystack.owner", "proxystack.version"];
+        async Task<string> ThrowawayAsync(string name, DateTimeOffset inUseUntil)
+        {
+            var labels = proxy.Config.Labels.Where(l => kept.Contains(l.Key)).ToDictionary(l => l.Key, l => l.Value);
+            Assert.Equal(4, labels.Count);
+            labels["proxystack.in-use-until"] = inUseUntil.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await Probe.Client.Containers.CreateContainerAsync(new Docker.DotNet.Models.CreateContainerParameters
+            {
+                Name = name, Image = proxy.Image, Labels = labels,
+                HostConfig = new Docker.DotNet.Models.HostConfig { NetworkMode = "none" },
+            });
+            return name;
+        }
+        var inUse = await ThrowawayAsync($"{Stack}-proxy-user-inuse001", now + TimeSpan.FromMinutes(5));
+        var leftOver = await ThrowawayAsync($"{Stack}-proxy-user-killed01", now - TimeSpan.FromSeconds(1));
+
+        var up = await shared.Sample.BuildAsync("StackUp", Props(1));
+        Assert.True(up.ExitCode == 0, up.ToString());
+        Assert.Contains($"remove {leftOver}: left over from an interrupted build", up.Output);
+        Assert.DoesNotContain(inUse, up.Output);
+        var names = (await Probe.ContainersAsync(Stack)).Select(c => c.Names[0].TrimStart('/')).Order().ToList();
+        Assert.Equal([$"{Stack}-app-1", $"{Stack}-proxy", inUse], names);
+        using var http = new HttpClient();
+        Assert.Equal("hello world\n", await http.GetStringAsync(Url));
+
+        // StackDown was asked to remove the stack: the throwaway goes with it, in use or not.
+        var down = await shared.Sample.BuildAsync("StackDown", Props(1));
+        Assert.True(down.ExitCode == 0, down.ToString());
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+    }
 }

@@ -256,7 +256,7 @@ public sealed class KeyRingTests : IDisposable
     {
         // The nginx -t check and the version probe: cancelled with the create on its way, the engine made it all the same.
         var model = Model(1);
-        var check = ContainerSpecs.NginxVersionProbe(model, "sha256:nginx");
+        var check = ContainerSpecs.NginxVersionProbe(model, "sha256:nginx", DateTimeOffset.UtcNow);
         var engine = new FakeEngine { CancelAfterCreating = check.Name };
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ThrowawayContainer.RunAsync(engine, check, TimeSpan.FromSeconds(5), CancellationToken.None));
         Assert.Empty(engine.Containers);
@@ -346,7 +346,7 @@ public sealed class KeyRingTests : IDisposable
     public async Task A_user_probe_whose_create_was_cancelled_in_flight_is_removed_as_the_stacks_own()
     {
         // The probe's labels make it the stack's, which is what the undo of a cancelled create asks before removing it.
-        var probe = ContainerSpecs.UserProbe(Model(1), "sha256:api");
+        var probe = ContainerSpecs.UserProbe(Model(1), "sha256:api", DateTimeOffset.UtcNow);
         var engine = new FakeEngine { CancelAfterCreating = probe.Name };
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ThrowawayContainer.UseCreatedAsync(engine, probe, () => Task.FromResult(0), CancellationToken.None));
         Assert.Empty(engine.Containers);

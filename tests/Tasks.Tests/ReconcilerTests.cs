@@ -217,20 +217,62 @@ public class ReconcilerTests
     [Fact]
     public void A_probe_container_left_by_a_killed_build_is_removed_and_said_to_be_one()
     {
-        // StackPublish's unstarted container for an image's user, and the nginx version probe: the proxy's labels, not its name.
+        // StackPublish's unstarted container for an image's user, and the nginx version probe: the proxy's labels, not its name,
+        // made outside the stack lock longer ago than the builds that made them can still be using them.
         var model = Builders.Model(1);
-        var observed = Builders.Running(model, Config(model));
-        var probe = ContainerSpecs.UserProbe(model, Builders.AppImageId);
-        var version = ContainerSpecs.NginxVersionProbe(model, Builders.ProxyImage);
-        observed = observed with
-        {
-            Containers = [.. observed.Containers, new ObservedContainer("a".PadLeft(64, 'a'), probe.Name, probe.Labels, false),
-                new ObservedContainer("b".PadLeft(64, 'b'), version.Name, version.Labels, false)],
-        };
+        var made = DateTimeOffset.FromUnixTimeSeconds(1_800_000_000);
+        var probe = ContainerSpecs.UserProbe(model, Builders.AppImageId, made);
+        var version = ContainerSpecs.NginxVersionProbe(model, Builders.ProxyImage, made);
+        var observed = WithThrowaways(model, made + TimeSpan.FromSeconds(model.ReadyTimeoutSeconds) + ContainerSpecs.ThrowawayGrace, probe, version);
         Assert.True(observed.Containers[^1].BelongsTo("hello") && observed.Containers[^2].BelongsTo("hello"));
         var plan = Plan(model, observed).Plan.ToString();
         Assert.Contains($"remove {probe.Name}: left over from an interrupted build", plan);
         Assert.Contains($"remove {version.Name}: left over from an interrupted build", plan);
+    }
+
+    [Fact]
+    public void A_throwaway_another_build_made_outside_the_stack_lock_is_left_to_it_until_its_time_has_passed()
+    {
+        // A StackPublish's user probe, a StackStatus's relay and another StackUp's version probe, made a second before this
+        // StackUp listed them: the builds that made them are still using them, so the plan does not touch them (it would
+        // otherwise remove them under their feet). The nginx -t check and a bring-up's relay are made under the lock: any this
+        // StackUp sees is a killed build's, and goes.
+        var model = Builders.Model(1);
+        var made = DateTimeOffset.FromUnixTimeSeconds(1_800_000_000);
+        var user = ContainerSpecs.UserProbe(model, Builders.AppImageId, made);
+        var version = ContainerSpecs.NginxVersionProbe(model, Builders.ProxyImage, made);
+        var statusRelay = ContainerSpecs.ProbeRelay(model, Builders.ProxyImage, "token", made);
+        var bringUpRelay = ContainerSpecs.ProbeRelay(model, Builders.ProxyImage, "token", null);
+        var check = ContainerSpecs.ConfigCheck(ContainerSpecs.Proxy(model, Builders.ProxyImage, Builders.ProxyImage, "hash"));
+        var lastSecond = made + TimeSpan.FromSeconds(model.ReadyTimeoutSeconds) + ContainerSpecs.ThrowawayGrace - TimeSpan.FromSeconds(1);
+        foreach (var at in new[] { made + TimeSpan.FromSeconds(1), lastSecond })
+        {
+            var plan = Plan(model, WithThrowaways(model, at, user, version, statusRelay, bringUpRelay, check)).Plan.ToString();
+            Assert.DoesNotContain(user.Name, plan);
+            Assert.DoesNotContain(version.Name, plan);
+            Assert.DoesNotContain(statusRelay.Name, plan);
+            Assert.Contains($"remove {bringUpRelay.Name}: left over from an interrupted build", plan);
+            Assert.Contains($"remove {check.Name}: left over from an interrupted build", plan);
+        }
+        var later = Plan(model, WithThrowaways(model, lastSecond + TimeSpan.FromSeconds(1), user, version, statusRelay)).Plan.ToString();
+        Assert.Contains($"remove {user.Name}: left over from an interrupted build", later);
+        Assert.Contains($"remove {version.Name}: left over from an interrupted build", later);
+        Assert.Contains($"remove {statusRelay.Name}: left over from an interrupted build", later);
+
+        // A StackDown takes everything of the stack, throwaways in use included: it was asked to remove the stack.
+        var teardown = Reconciler.PlanTeardown("hello", WithThrowaways(model, made, user)).ToString();
+        Assert.Contains($"remove {user.Name}", teardown);
+    }
+
+    /// <summary>A running, up-to-date stack, plus <paramref name="throwaways"/> as the engine would list them, listed at <paramref name="at"/>.</summary>
+    private static ObservedState WithThrowaways(StackModel model, DateTimeOffset at, params ContainerSpec[] throwaways)
+    {
+        var observed = Builders.Running(model, Config(model));
+        return observed with
+        {
+            At = at,
+            Containers = [.. observed.Containers, .. throwaways.Select((t, i) => new ObservedContainer(((char)('a' + i)).ToString().PadLeft(64, 'a'), t.Name, t.Labels, t.Name.Contains("-relay-", StringComparison.Ordinal)))],
+        };
     }
 
     [Fact]

@@ -17,7 +17,7 @@ internal static class ImageUser
         var user = (await engine.InspectImageAsync(image, ct).ConfigureAwait(false))?.User
             ?? throw new EngineRequestException("inspect image " + image, "the engine does not have it", conflict: false);
         if (ContainerUser.WithoutFiles(user) is { } known) return known;
-        var probe = ContainerSpecs.UserProbe(model, image);
+        var probe = ContainerSpecs.UserProbe(model, image, DateTimeOffset.UtcNow);
         return await ThrowawayContainer.UseCreatedAsync(engine, probe,
                 () => ContainerUser.ResolveAsync(user, path => engine.ReadImageFileAsync(probe.Name, path, ct)), ct).ConfigureAwait(false)
             ?? throw new EngineRequestException($"read the user of {image}", $"its user '{user}' is not in its /etc/passwd or /etc/group; set ContainerUser to a user the image has", conflict: false);

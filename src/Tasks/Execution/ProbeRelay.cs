@@ -17,9 +17,10 @@ namespace ProxyStack.Execution;
 /// <remarks>
 /// Started on first use (a stack whose replicas need no probe never gets one), closed before a rollback removes the network it
 /// is attached to, and removed when the task ends. It carries the proxy's labels, so one left by a killed build goes with the
-/// stack. A random token in its config keeps it from being anyone's proxy while it lives.
+/// stack; one made <paramref name="outsideTheLock"/> (StackStatus) says how long a StackUp beside it must leave it alone. A
+/// random token in its config keeps it from being anyone's proxy while it lives.
 /// </remarks>
-internal sealed class ProbeRelay(IContainerEngine engine, IStackLog log, StackModel model, string image) : IAsyncDisposable
+internal sealed class ProbeRelay(IContainerEngine engine, IStackLog log, StackModel model, string image, bool outsideTheLock = false) : IAsyncDisposable
 {
     /// <summary>How long the relay may take to answer its own ready path after start.</summary>
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
@@ -126,7 +127,7 @@ internal sealed class ProbeRelay(IContainerEngine engine, IStackLog log, StackMo
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
-        var spec = ContainerSpecs.ProbeRelay(model, image, token);
+        var spec = ContainerSpecs.ProbeRelay(model, image, token, outsideTheLock ? DateTimeOffset.UtcNow : null);
         try
         {
             // The create is not abandoned midway: an engine finishes a create whose request its client gave up on, and the

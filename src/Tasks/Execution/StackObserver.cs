@@ -25,6 +25,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
             done[part] = clock.ElapsedMilliseconds;
             return result;
         }
+        var listedAt = DateTimeOffset.UtcNow;
         var listing = engine.ListStackResourcesAsync(model.Name, [model.NetworkName, .. StackNetworking.ContainerNames(model)], ct);
         // The stack's volumes (its owner counts, whether or not this bring-up mounts them), and one that merely holds a key
         // ring's name.
@@ -59,6 +60,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
         var observed = new ObservedState
         {
             Containers = containers,
+            At = listedAt,
             Networks = networks,
             Volumes = volumes,
             ImageIds = ids,

@@ -19,8 +19,9 @@ public sealed class GetStackStatus : StackTask
         var (containers, networks) = await Engine.ListStackResourcesAsync(model.Name, [], ct).ConfigureAwait(false);
         var volumes = (await Engine.ListStackVolumesAsync(model.Name, [], ct).ConfigureAwait(false)).Where(v => v.BelongsTo(model.Name)).ToList();
         var rows = new List<string[]> { new[] { "CONTAINER", "ROLE", "STATE", "READY", "ID" } };
-        // Replicas are asked through a probe relay on the stack's network, as the bring-up asks them.
-        await using var relay = new ProbeRelay(Engine, StackLog, model, model.NginxImage);
+        // Replicas are asked through a probe relay on the stack's network, as the bring-up asks them; this task holds no stack
+        // lock, so a StackUp beside it is told to leave the relay alone.
+        await using var relay = new ProbeRelay(Engine, StackLog, model, model.NginxImage, outsideTheLock: true);
         var waiter = new ReadinessWaiter(Engine, StackLog, relay);
         foreach (var c in containers.Where(c => c.BelongsTo(model.Name)).OrderBy(c => c.Role == StackLabels.RoleProxy ? 1 : 0).ThenBy(c => c.Project, StringComparer.Ordinal).ThenBy(c => c.Replica ?? 0))
         {

@@ -73,7 +73,7 @@ public sealed class InspectStackProxyBase : StackTask
     /// <summary>Runs nginx -v in a throwaway container of the image (no network) and parses what it prints.</summary>
     private async Task<Version?> ReadVersionAsync(StackModel model, string baseId, CancellationToken ct)
     {
-        var (_, output) = await ThrowawayContainer.RunAsync(Engine, ContainerSpecs.NginxVersionProbe(model, baseId),
+        var (_, output) = await ThrowawayContainer.RunAsync(Engine, ContainerSpecs.NginxVersionProbe(model, baseId, DateTimeOffset.UtcNow),
             TimeSpan.FromSeconds(model.ReadyTimeoutSeconds), ct).ConfigureAwait(false);
         return NginxVersions.Parse(output);
     }

@@ -110,9 +110,10 @@ internal static class ContainerSpecs
     };
 
     /// <summary>
-    /// A throwaway container of the nginx base image that only prints its version (it runs outside the stack lock).
+    /// A throwaway container of the nginx base image that only prints its version (it runs outside the stack lock, made at
+    /// <paramref name="made"/>).
     /// </summary>
-    public static ContainerSpec NginxVersionProbe(StackModel model, string baseImage) => Throwaway(model, $"{model.ProxyName}-version", baseImage) with
+    public static ContainerSpec NginxVersionProbe(StackModel model, string baseImage, DateTimeOffset made) => Throwaway(model, $"{model.ProxyName}-version", baseImage, made) with
     {
         Command = ["nginx", "-v"],
         PidsLimit = ProxyPidsLimit,
@@ -120,35 +121,51 @@ internal static class ContainerSpecs
 
     /// <summary>
     /// A container of an app image that is only created, never started, for its own /etc/passwd and /etc/group to be read (an
-    /// image's user by name).
+    /// image's user by name). StackPublish makes it, outside the stack lock, at <paramref name="made"/>.
     /// </summary>
-    public static ContainerSpec UserProbe(StackModel model, string image) => Throwaway(model, $"{model.ProxyName}-user", image);
+    public static ContainerSpec UserProbe(StackModel model, string image, DateTimeOffset made) => Throwaway(model, $"{model.ProxyName}-user", image, made);
 
     /// <summary>
-    /// A one-off container of a build: no network, never restarted, a unique name after <paramref name="prefix"/>. It carries the
-    /// proxy's labels — a replica's would need a slot, and a container of neither is not the stack's — so one left by an
-    /// interrupted build is removed with the stack, and by the next StackUp.
+    /// A one-off container of a build, made outside the stack lock: no network, never restarted, a unique name after
+    /// <paramref name="prefix"/>. It carries the proxy's labels — a replica's would need a slot, and a container of neither is
+    /// not the stack's — so one left by an interrupted build is removed with the stack, and by a StackUp once its
+    /// <see cref="StackLabels.InUseUntil"/> has passed.
     /// </summary>
-    private static ContainerSpec Throwaway(StackModel model, string prefix, string image) => new()
+    private static ContainerSpec Throwaway(StackModel model, string prefix, string image, DateTimeOffset made) => new()
     {
         Name = $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}",
         Image = image,
         Network = "none",
-        Labels = Labels(model, StackLabels.RoleProxy),
+        Labels = OutsideTheLock(Labels(model, StackLabels.RoleProxy), model, made),
         RestartPolicy = "no",
     };
 
     /// <summary>
+    /// A throwaway made outside the stack lock at <paramref name="made"/> is its build's until this label's time: longer than
+    /// any such container lives (the version probe's run is bounded by StackReadyTimeout, a user probe's reads and a status
+    /// check's probes take seconds), short enough that one a killed build left goes with a StackUp a few minutes later.
+    /// </summary>
+    private static Dictionary<string, string> OutsideTheLock(Dictionary<string, string> labels, StackModel model, DateTimeOffset made)
+    {
+        labels[StackLabels.InUseUntil] = (made + TimeSpan.FromSeconds(model.ReadyTimeoutSeconds) + ThrowawayGrace).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return labels;
+    }
+
+    /// <summary>What a throwaway made outside the stack lock is given beyond StackReadyTimeout before a StackUp takes it for left over.</summary>
+    public static readonly TimeSpan ThrowawayGrace = TimeSpan.FromMinutes(5);
+
+    /// <summary>
     /// The probe relay (see <see cref="Execution.ProbeRelay"/>): nginx's base image as nginx's unprivileged user, on the stack's
     /// network, published on loopback at a port the engine picks, never restarted, a unique name. Its config holds the token,
-    /// readable by its user only. It carries the proxy's labels, so one left by a killed build is removed with the stack.
+    /// readable by its user only. It carries the proxy's labels, so one left by a killed build is removed with the stack. A
+    /// bring-up makes it under the stack lock; StackStatus outside it, at <paramref name="madeOutsideTheLock"/>.
     /// </summary>
-    public static ContainerSpec ProbeRelay(StackModel model, string image, string token) => new()
+    public static ContainerSpec ProbeRelay(StackModel model, string image, string token, DateTimeOffset? madeOutsideTheLock) => new()
     {
         Name = $"{model.ProxyName}-relay-{Guid.NewGuid().ToString("N")[..8]}",
         Image = image,
         Network = StackNetworking.ContainerNetwork(model),
-        Labels = Labels(model, StackLabels.RoleProxy),
+        Labels = madeOutsideTheLock is { } made ? OutsideTheLock(Labels(model, StackLabels.RoleProxy), model, made) : Labels(model, StackLabels.RoleProxy),
         Publish = [new PortBinding(ProbeRelayConfig.LoopbackHost, 0, ProbeRelayConfig.ContainerPort)],
         Files = [new ContainerFile(ProbeRelayConfig.Path, ProbeRelayConfig.Write(token), UnixFileMode.UserRead, NginxConfigWriter.UserId)],
         User = NginxConfigWriter.User,

@@ -44,6 +44,9 @@ internal sealed record ObservedState
     /// </summary>
     public IReadOnlyDictionary<string, string> SlotAddresses { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>When the containers were listed, to tell a throwaway another build still uses (<see cref="ObservedContainer.InUseAt"/>).</summary>
+    public DateTimeOffset At { get; init; }
+
     /// <summary>Slots change hands by rename (<see cref="Dns"/> follows renames).</summary>
     public bool DnsFollowsRenames => Dns == Engine.EngineDns.FollowsRenames;
 }
@@ -66,6 +69,10 @@ internal sealed record ObservedContainer(string Id, string Name, IReadOnlyDictio
     /// <summary>A backing container's item name (StackContainer), or null.</summary>
     public string? Service => Label(StackLabels.Service);
     public string ShortId => Id[..Math.Min(12, Id.Length)];
+    /// <summary>A throwaway the build that made it outside the stack lock may still be using at <paramref name="at"/> (<see cref="StackLabels.InUseUntil"/>).</summary>
+    public bool InUseAt(DateTimeOffset at) =>
+        long.TryParse(Label(StackLabels.InUseUntil), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var until)
+        && until > at.ToUnixTimeSeconds();
 }
 
 internal sealed record ObservedNetwork(string Id, string Name, IReadOnlyDictionary<string, string> Labels)

@@ -629,8 +629,10 @@ internal static class Reconciler
                 .OrderByDescending(c => c.Replica ?? int.MaxValue).ThenBy(c => c.Name, StringComparer.Ordinal)
                 .Select(c => (c.Name, Cause: LeftoverCause(c, SurplusCause(c))));
             // The proxy's role also marks the throwaway containers of a build (the nginx -t check, the version and user probes,
-            // the probe relay): one left by a killed build goes here too.
-            var leftoverProxies = _ours.Where(c => c.Role == StackLabels.RoleProxy && c.Name != model.ProxyName)
+            // the probe relay): one left by a killed build goes here too. One made outside the stack lock is left to the build
+            // that made it — a StackPublish or StackStatus running beside this StackUp, or a StackUp still before its lock —
+            // until its in-use label's time.
+            var leftoverProxies = _ours.Where(c => c.Role == StackLabels.RoleProxy && c.Name != model.ProxyName && !c.InUseAt(observed.At))
                 .Select(c => (c.Name, Cause: LeftoverCause(c, "left over from an interrupted build")));
             // A backing container no longer declared, or left stepped aside by an interrupted run, goes after the commit point;
             // one replaced by this plan once its successor is ready too.

@@ -25,6 +25,13 @@ internal static class StackLabels
     /// <summary>On the proxy image: hash of its build inputs, so an unchanged proxy image is not rebuilt.</summary>
     public const string ImageHash = "proxystack.image-hash";
 
+    /// <summary>
+    /// On a throwaway container made outside the stack lock (the nginx version probe, StackPublish's user probe, StackStatus's
+    /// probe relay): until when (Unix seconds) the build that made it may still be using it. A StackUp meanwhile leaves it
+    /// alone until then, where it removes any other throwaway as one a killed build left.
+    /// </summary>
+    public const string InUseUntil = "proxystack.in-use-until";
+
     /// <summary>On a backing container (StackContainer): its item name.</summary>
     public const string Service = "proxystack.service";
 
