@@ -287,8 +287,9 @@ public sealed class KeyRingTests : IDisposable
             read.Add(p);
             return Task.FromResult<string?>(p == "/etc/passwd" ? passwd : p == "/etc/group" ? group : null);
         }));
-        // Only what is needed is read: nothing for root by default, the group file only for a group given by name.
-        Assert.Equal(user.Length == 0 ? [] : user.EndsWith(":staff") ? ["/etc/passwd", "/etc/group"] : ["/etc/passwd"], read);
+        // Only what is needed is read: nothing for root by default or a user and group both given by number, the group file
+        // only for a group given by name.
+        Assert.Equal(user is "" or "1654:99" ? [] : user.EndsWith(":staff") ? ["/etc/passwd", "/etc/group"] : ["/etc/passwd"], read);
     }
 
     [Theory]

@@ -11,12 +11,13 @@ internal static class ContainerUser
 {
     /// <summary>
     /// Null when a name is in neither file (the engine would refuse to start such a container anyway). A file is read only
-    /// when needed: none for root (""), /etc/passwd for a user, /etc/group only for a group given by name.
+    /// when needed: none for root ("") or a user and group both given by number (<see cref="WithoutFiles"/>), /etc/passwd for
+    /// a user, /etc/group only for a group given by name.
     /// </summary>
     public static async Task<(int Uid, int Gid)?> ResolveAsync(string user, Func<string, Task<string?>> readFile)
     {
+        if (WithoutFiles(user) is { } known) return known;
         var parts = Parts(user);
-        if (parts[0].Length == 0) return (0, 0);
         var passwd = await readFile("/etc/passwd").ConfigureAwait(false);
         string[]? Passwd(Func<string[], bool> match) => Line(passwd, 4, match);
 
