@@ -32,12 +32,12 @@ internal static class KeyRing
         sources.Any(text => text.Contains(OwnStorageMarker, StringComparison.Ordinal));
 
     /// <summary>
-    /// Where a project's replicas mount their ring, or "" for none: StackSharedKeys when set (validated: true or false), else
-    /// a ring unless the project's code keeps its keys itself; it goes where ASP.NET Core looks, under the project's own
-    /// LOCALAPPDATA when its environment sets one, else under the one ProxyStack sets.
+    /// Where a project's replicas mount their ring, or "" for none: StackSharedKeys when set, else a ring unless the project's
+    /// code keeps its keys itself; it goes where ASP.NET Core looks, under the project's own LOCALAPPDATA when its environment
+    /// sets one, else under the one ProxyStack sets.
     /// </summary>
-    public static string DirectoryFor(string stackSharedKeys, bool storesOwnKeys, IEnumerable<KeyValuePair<string, string>> environment) =>
-        (stackSharedKeys.Trim().Length > 0 ? StackValidator.ParseBool(stackSharedKeys)!.Value : !storesOwnKeys)
+    public static string DirectoryFor(bool? stackSharedKeys, bool storesOwnKeys, IEnumerable<KeyValuePair<string, string>> environment) =>
+        (stackSharedKeys ?? !storesOwnKeys)
             ? Directory(OwnLocalAppData(environment) ?? DefaultLocalAppData) : "";
 
     /// <summary>

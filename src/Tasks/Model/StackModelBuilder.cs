@@ -10,14 +10,14 @@ internal static class StackModelBuilder
 
     public static (StackModel? Model, IReadOnlyList<Diagnostic> Diagnostics) Build(StackInput input)
     {
-        var diagnostics = StackValidator.Validate(input);
+        var (settings, diagnostics) = StackValidator.Validate(input);
         // Only `dotnet run` applies a launch profile; a build server's StackUp never reads it. Read once, here: an unreadable
         // file or an unknown profile is reported beside the validator's errors.
         var (launchProfile, launchError) = input.UnderRun ? LaunchProfiles.Select(input.LaunchSettings, input.LaunchSettingsPath, input.LaunchProfile) : (null, null);
         if (launchError is not null) diagnostics = [.. diagnostics, launchError];
-        if (diagnostics.Any(d => d.IsError)) return (null, diagnostics);
+        if (settings is null || diagnostics.Any(d => d.IsError)) return (null, diagnostics);
 
-        var nginx = ImageReference.Parse(input.NginxImage)!;
+        var nginx = settings.Nginx;
         if (input.RegistryMirror.Length > 0) nginx = nginx.WithMirror(input.RegistryMirror);
         var given = input.Environment.GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last()).ToList();
         // Under `dotnet run` the replicas run as a plain `dotnet run` runs the app: with the launch profile's environment (and
@@ -34,12 +34,12 @@ internal static class StackModelBuilder
                 given.Add(new(name, "Development"));
         var environment = given.OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
         var (healthPath, healthStrict) = HealthChecks.Probe(input.HealthPath, input.DiscoveredHealthPath);
-        var stackName = StackNames.Normalize(input.StackName.Length > 0 ? input.StackName : input.ProjectName)!;
+        var stackName = settings.Name;
         var (services, appDependsOn) = BackingServices.Build(input, stackName);
-        var appOnHostPort = StackValidator.AppOnHostPortOf(input)!.Value;
-        var replicas = StackValidator.ParseInt(input.Replicas)!.Value;
+        var appOnHostPort = settings.AppOnHostPort;
+        var replicas = settings.Replicas;
         // StackProjects run in Development under `dotnet run` too, unless their own StackEnvironment says otherwise.
-        var projects = StackProjects.Build(input).Select(p => !input.UnderRun ? p : p with
+        var projects = StackProjects.Build(input, settings.SharedKeys).Select(p => !input.UnderRun ? p : p with
         {
             Environment = p.Environment.Concat(RunEnvironmentNames.Where(n => !p.Environment.Any(e => e.Key == n)).Select(n => new KeyValuePair<string, string>(n, "Development")))
                 .OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
@@ -55,31 +55,31 @@ internal static class StackModelBuilder
             DeclaredReplicas = replicas,
             AppOnHostPort = appOnHostPort,
             HostAddress = input.HostAddress.Trim(),
-            HostPort = StackValidator.ParseInt(input.HostPort)!.Value,
-            AppPort = StackValidator.ParseInt(input.AppPort)!.Value,
+            HostPort = settings.HostPort,
+            AppPort = settings.AppPort,
             HealthPath = healthPath,
             HealthStrict = healthStrict,
-            AppProtocol = AppProtocols.Of(input.AppProtocol, input.DetectedHttp2Only),
-            ReadyTimeoutSeconds = StackValidator.ParseInt(input.ReadyTimeout)!.Value,
+            AppProtocol = AppProtocols.Of(settings.AppProtocol, input.DetectedHttp2Only),
+            ReadyTimeoutSeconds = settings.ReadyTimeoutSeconds,
             NginxImage = nginx.ToString(),
             NetworkMode = input.NetworkMode,
-            KeepRunning = StackValidator.ParseBool(input.KeepRunning)!.Value,
+            KeepRunning = settings.KeepRunning,
             Environment = environment,
             LaunchProfile = launchProfile?.Name ?? "",
-            KeyRingDirectory = KeyRing.DirectoryFor(input.SharedKeys, input.StoresOwnKeys, environment),
+            KeyRingDirectory = KeyRing.DirectoryFor(settings.SharedKeys, input.StoresOwnKeys, environment),
             Secrets = input.Secrets.OrderBy(s => s.Name, StringComparer.Ordinal).ToList(),
             Owner = input.Owner,
-            LockTimeoutSeconds = StackValidator.ParseInt(input.LockTimeout)!.Value,
-            MaxRequestBodySize = StackValidator.ParseLong(input.MaxRequestBodySize)!.Value,
-            ProxyReadTimeoutSeconds = StackValidator.ParseInt(input.ProxyReadTimeout)!.Value,
-            SessionAffinity = input.SessionAffinity.Trim().ToLowerInvariant(),
-            HttpsPort = input.HttpsPort.Trim().Length == 0 ? 0 : StackValidator.ParseInt(input.HttpsPort)!.Value,
-            HttpsRedirect = StackValidator.ParseBool(input.HttpsRedirect)!.Value,
+            LockTimeoutSeconds = settings.LockTimeoutSeconds,
+            MaxRequestBodySize = settings.MaxRequestBodySize,
+            ProxyReadTimeoutSeconds = settings.ProxyReadTimeoutSeconds,
+            SessionAffinity = settings.SessionAffinity,
+            HttpsPort = settings.HttpsPort,
+            HttpsRedirect = settings.HttpsRedirect,
             CertificateFile = input.CertificateFile,
             CertificateKeyFile = input.CertificateKeyFile,
             ProxyConfigs = input.ProxyConfigs.Select(c => new ProxyConfigSnippet(c.Path, c.Block.Length == 0 ? ProxyConfigSnippet.Server : c.Block.Trim().ToLowerInvariant(), c.Content!)).ToList(),
-            Adopt = StackValidator.ParseBool(input.Adopt)!.Value,
-            Ephemeral = input.UnderRun && !StackValidator.ParseBool(input.KeepRunning)!.Value,
+            Adopt = settings.Adopt,
+            Ephemeral = input.UnderRun && !settings.KeepRunning,
         };
         return (model, diagnostics);
     }

@@ -109,8 +109,11 @@ internal static partial class StackProjects
         if (BackingServices.FindCycle(input.Projects, p => p.Name, p => p.DependsOn) is { } cycle) d.Add(Diagnostic.Error(nameof(Strings.DependencyCycle), string.Join(" → ", cycle)));
     }
 
-    /// <summary>The projects of valid input, in the order they start (each after the projects it depends on).</summary>
-    public static IReadOnlyList<AppProject> Build(StackInput input) => BackingServices.StartOrder(input.Projects, p => p.Name, p => p.DependsOn).Select(p =>
+    /// <summary>
+    /// The projects of valid input, in the order they start (each after the projects it depends on); <paramref name="sharedKeys"/>
+    /// is StackSharedKeys as validated (null when not set).
+    /// </summary>
+    public static IReadOnlyList<AppProject> Build(StackInput input, bool? sharedKeys) => BackingServices.StartOrder(input.Projects, p => p.Name, p => p.DependsOn).Select(p =>
     {
         var environment = p.ItemEnvironment.GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last()).OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
         var (healthPath, healthStrict) = HealthChecks.Probe(p.HealthPath, p.DiscoveredHealthPath);
@@ -128,7 +131,7 @@ internal static partial class StackProjects
             Environment = environment,
             Secrets = p.Secrets.OrderBy(x => x.Name, StringComparer.Ordinal).ToList(),
             DependsOn = BackingServices.Split(p.DependsOn).Distinct(StringComparer.Ordinal).ToList(),
-            KeyRingDirectory = KeyRing.DirectoryFor(input.SharedKeys, p.StoresOwnKeys, environment),
+            KeyRingDirectory = KeyRing.DirectoryFor(sharedKeys, p.StoresOwnKeys, environment),
         };
     }).ToList();
 

@@ -19,7 +19,11 @@ internal static partial class StackValidator
     [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*\z")]
     private static partial Regex EnvNamePattern();
 
-    public static IReadOnlyList<Diagnostic> Validate(StackInput input)
+    /// <summary>
+    /// Every problem of the input at once, and — when there is no error — the settings, each parsed and checked here once:
+    /// the model is built from them, never from the raw text again.
+    /// </summary>
+    public static (StackSettings? Settings, IReadOnlyList<Diagnostic> Diagnostics) Validate(StackInput input)
     {
         var d = new List<Diagnostic>();
         var rawName = input.StackName.Length > 0 ? input.StackName : input.ProjectName;
@@ -27,17 +31,19 @@ internal static partial class StackValidator
         if (name is null) d.Add(Diagnostic.Error(nameof(Strings.StackNameInvalid), rawName));
         else if (input.StackName.Length > 0 && name != input.StackName) d.Add(Diagnostic.Warning(nameof(Strings.StackNameNormalized), rawName, name));
 
-        if (ParseInt(input.Replicas) is not (>= 1 and <= MaxReplicas)) d.Add(Diagnostic.Error(nameof(Strings.ReplicasOutOfRange), input.Replicas, MaxReplicas));
-        if (ParseInt(input.HostPort) is not (>= 1 and <= 65535)) d.Add(Diagnostic.Error(nameof(Strings.PortInvalid), "StackHostPort", input.HostPort));
-        if (ParseInt(input.AppPort) is not (>= 1 and <= 65535)) d.Add(Diagnostic.Error(nameof(Strings.PortInvalid), "StackAppPort", input.AppPort));
-        ValidateHttps(input, d);
-        if (ParseInt(input.ReadyTimeout) is not (>= 1 and <= 3600)) d.Add(Diagnostic.Error(nameof(Strings.ReadyTimeoutInvalid), input.ReadyTimeout));
-        if (ParseInt(input.LockTimeout) is not (>= 1 and <= 3600)) d.Add(Diagnostic.Error(nameof(Strings.SecondsInvalid), "StackLockTimeout", input.LockTimeout));
-        if (!Affinity.Modes.Contains(input.SessionAffinity.Trim().ToLowerInvariant()))
+        var mode = StackNetworkMode.Parse(input.NetworkMode);
+        var replicas = Checked(ParseInt(input.Replicas), r => r is >= 1 and <= MaxReplicas, d, () => Diagnostic.Error(nameof(Strings.ReplicasOutOfRange), input.Replicas, MaxReplicas));
+        var hostPort = Port(input.HostPort, "StackHostPort", d);
+        var appPort = Port(input.AppPort, "StackAppPort", d);
+        var https = ValidateHttps(input, mode, hostPort, replicas, d);
+        var readyTimeout = Checked(ParseInt(input.ReadyTimeout), t => t is >= 1 and <= 3600, d, () => Diagnostic.Error(nameof(Strings.ReadyTimeoutInvalid), input.ReadyTimeout));
+        var lockTimeout = Checked(ParseInt(input.LockTimeout), t => t is >= 1 and <= 3600, d, () => Diagnostic.Error(nameof(Strings.SecondsInvalid), "StackLockTimeout", input.LockTimeout));
+        var affinity = input.SessionAffinity.Trim().ToLowerInvariant();
+        if (!Affinity.Modes.Contains(affinity))
             d.Add(Diagnostic.Error(nameof(Strings.SessionAffinityInvalid), input.SessionAffinity, string.Join(", ", Affinity.Modes)));
-        else if (input.SessionAffinity.Trim().ToLowerInvariant() == Affinity.None)
+        else if (affinity == Affinity.None)
         {
-            if (input.UsesSignalR && ParseInt(input.Replicas) is > 1)
+            if (input.UsesSignalR && replicas is > 1)
                 d.Add(Diagnostic.Warning(nameof(Strings.SignalRWithoutAffinity), $"Project '{input.ProjectName}'", "StackReplicas", input.Replicas));
             // A StackProject's replicas are balanced by the same nginx, with the same affinity setting.
             foreach (var p in input.Projects.Where(p => p.UsesSignalR && ParseInt(p.Replicas) is > 1))
@@ -49,8 +55,8 @@ internal static partial class StackValidator
             else if (block.Length > 0 && !ProxyConfigSnippet.Blocks.Contains(block.Trim().ToLowerInvariant()))
                 d.Add(Diagnostic.Error(nameof(Strings.ProxyConfigBlockInvalid), path, block, string.Join(", ", ProxyConfigSnippet.Blocks)));
         }
-        if (ParseInt(input.ProxyReadTimeout) is not (>= 1 and <= 86400)) d.Add(Diagnostic.Error(nameof(Strings.ProxyReadTimeoutInvalid), input.ProxyReadTimeout));
-        if (ParseLong(input.MaxRequestBodySize) is not (>= 0 and <= MaxBodySize)) d.Add(Diagnostic.Error(nameof(Strings.MaxRequestBodySizeInvalid), input.MaxRequestBodySize, MaxBodySize));
+        var proxyReadTimeout = Checked(ParseInt(input.ProxyReadTimeout), t => t is >= 1 and <= 86400, d, () => Diagnostic.Error(nameof(Strings.ProxyReadTimeoutInvalid), input.ProxyReadTimeout));
+        var maxBody = Checked(ParseLong(input.MaxRequestBodySize), b => b is >= 0 and <= MaxBodySize, d, () => Diagnostic.Error(nameof(Strings.MaxRequestBodySizeInvalid), input.MaxRequestBodySize, MaxBodySize));
 
         switch (ParseHostAddress(input.HostAddress))
         {
@@ -66,24 +72,24 @@ internal static partial class StackValidator
                 d.Add(Diagnostic.Warning(nameof(Strings.HostAddressAllInterfaces), input.HostAddress));
                 break;
         }
-        if (StackNetworkMode.Parse(input.NetworkMode) is { OnHostNetwork: true } && ParseInt(input.HostPort) is { } privileged and >= 1 and < 1024)
-            d.Add(Diagnostic.Error(nameof(Strings.HostModePrivilegedPort), privileged));
+        if (mode is { OnHostNetwork: true } && hostPort is < 1024)
+            d.Add(Diagnostic.Error(nameof(Strings.HostModePrivilegedPort), hostPort));
         if (IsRootUser(input.ContainerUser)) d.Add(Diagnostic.Warning(nameof(Strings.ContainerUserRoot), input.ContainerUser));
-        if (ParseBool(input.Adopt) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackAdopt", input.Adopt));
+        var adopt = Bool(input.Adopt, "StackAdopt", d);
 
         if (input.HealthPath.Length > 0 && !HealthPathPattern().IsMatch(input.HealthPath)) d.Add(Diagnostic.Error(nameof(Strings.HealthPathInvalid), input.HealthPath));
-        if (ImageReference.Parse(input.NginxImage) is null) d.Add(Diagnostic.Error(nameof(Strings.ImageReferenceInvalid), "StackNginxImage", input.NginxImage));
+        var nginx = ImageReference.Parse(input.NginxImage);
+        if (nginx is null) d.Add(Diagnostic.Error(nameof(Strings.ImageReferenceInvalid), "StackNginxImage", input.NginxImage));
         if (input.RegistryMirror.Length > 0 && !ImageReference.IsValidMirror(input.RegistryMirror))
             d.Add(Diagnostic.Error(nameof(Strings.RegistryMirrorInvalid), input.RegistryMirror));
-        var mode = StackNetworkMode.Parse(input.NetworkMode);
         if (mode is null)
             d.Add(Diagnostic.Error(nameof(Strings.NetworkModeInvalid), input.NetworkMode, string.Join(", ", StackNetworkMode.All)));
         else if (mode.LinksReplicas) d.Add(Diagnostic.Warning(nameof(Strings.LinkModeLegacy)));
-        else if (mode.OnHostNetwork && ParseInt(input.HostPort) is { } hp && ParseInt(input.Replicas) is { } n and >= 1 && hp + n > 65535)
+        else if (mode.OnHostNetwork && hostPort is { } hp && replicas is { } n && hp + n > 65535)
             d.Add(Diagnostic.Error(nameof(Strings.HostModePortRange), hp, n));
-        if (ParseBool(input.KeepRunning) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackKeepRunning", input.KeepRunning));
-        ValidateAppOnHost(input, mode, d);
-        if (ParseBool(input.RunHook) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackRunHook", input.RunHook));
+        var keepRunning = Bool(input.KeepRunning, "StackKeepRunning", d);
+        var appOnHostPort = ValidateAppOnHost(input, mode, hostPort, https.Port, d);
+        Bool(input.RunHook, "StackRunHook", d);
         ValidateEnvironment(input.Environment, input.Secrets, d, owned: OwnedVariables);
         BackingServices.Validate(input, d);
         StackProjects.Validate(input, d);
@@ -98,57 +104,77 @@ internal static partial class StackValidator
         else if (input.NativeOrTrimmed == "PublishAot" && input.HostOperatingSystem != "Linux")
             d.Add(Diagnostic.Error(nameof(Strings.NativeAotNeedsLinuxHost), input.ProjectName, input.HostOperatingSystem));
         else if (!input.ContainerSupport) d.Add(Diagnostic.Error(nameof(Strings.ContainerSupportMissing), input.ProjectName));
-        return d;
+
+        if (d.Any(x => x.IsError)) return (null, d);
+        // No error: every value above was set (each is null only beside the error that says why).
+        return (name is not null && nginx is not null && replicas is { } rs && hostPort is { } hps && appPort is { } aps && https is { Port: { } httpsPort, Redirect: { } redirect, Protocol: { } protocol }
+                && readyTimeout is { } rt && lockTimeout is { } lt && proxyReadTimeout is { } prt && maxBody is { } mb && adopt is { } ad && keepRunning is { } kr && appOnHostPort is { } aohp
+            ? new StackSettings
+            {
+                Name = name, Nginx = nginx, Replicas = rs, HostPort = hps, AppPort = aps, HttpsPort = httpsPort, HttpsRedirect = redirect,
+                AppProtocol = protocol, SharedKeys = https.SharedKeys, ReadyTimeoutSeconds = rt, LockTimeoutSeconds = lt, ProxyReadTimeoutSeconds = prt,
+                MaxRequestBodySize = mb, SessionAffinity = affinity, Adopt = ad, KeepRunning = kr, AppOnHostPort = aohp,
+            }
+            : throw new InvalidOperationException("a setting without a value passed validation"), d);
     }
+
+    /// <summary><paramref name="value"/> when it parsed and is <paramref name="ok"/>; otherwise null, and <paramref name="error"/> said.</summary>
+    private static T? Checked<T>(T? value, Func<T, bool> ok, List<Diagnostic> d, Func<Diagnostic> error) where T : struct
+    {
+        if (value is { } v && ok(v)) return v;
+        d.Add(error());
+        return null;
+    }
+
+    /// <summary>A TCP port, 1–65535 (STACK1004 naming <paramref name="property"/> otherwise).</summary>
+    private static int? Port(string raw, string property, List<Diagnostic> d) =>
+        Checked(ParseInt(raw), p => p is >= 1 and <= 65535, d, () => Diagnostic.Error(nameof(Strings.PortInvalid), property, raw));
+
+    /// <summary>true, false or empty (false); anything else is STACK1022 naming <paramref name="property"/>.</summary>
+    private static bool? Bool(string raw, string property, List<Diagnostic> d) =>
+        Checked(ParseBool(raw), _ => true, d, () => Diagnostic.Error(nameof(Strings.BooleanInvalid), property, raw));
 
     /// <summary>
     /// StackAppOnHost and its port: nginx reaches the app on the host through the engine's host gateway, which a proxy on the
-    /// stack's own network has (bridge mode only); the port is the app's, so it may be neither of nginx's.
+    /// stack's own network has (bridge mode only); the port is the app's, so it may be neither of nginx's. The port the app on
+    /// the host listens on — StackAppOnHostPort, else StackHostPort + 1 — or 0 when the app runs in containers; null beside
+    /// an error.
     /// </summary>
-    private static void ValidateAppOnHost(StackInput input, StackNetworkMode? mode, List<Diagnostic> d)
+    private static int? ValidateAppOnHost(StackInput input, StackNetworkMode? mode, int? hostPort, int? httpsPort, List<Diagnostic> d)
     {
-        if (ParseBool(input.AppOnHost) is not { } onHost)
-        {
-            d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackAppOnHost", input.AppOnHost));
-            return;
-        }
-        if (!onHost) return;
+        if (Bool(input.AppOnHost, "StackAppOnHost", d) is not { } onHost) return null;
+        if (!onHost) return 0;
         if (mode is { OwnsNetwork: false }) d.Add(Diagnostic.Error(nameof(Strings.AppOnHostNeedsBridge), input.NetworkMode));
-        if (ParseInt(input.HostPort) is null) return; // STACK1004 said it
-        var port = AppOnHostPortOf(input);
+        if (hostPort is null) return null; // STACK1004 said it
+        var port = input.AppOnHostPort.Trim().Length > 0 ? ParseInt(input.AppOnHostPort) : hostPort + 1;
         if (port is not (>= 1 and <= 65535))
             d.Add(Diagnostic.Error(nameof(Strings.PortInvalid), "StackAppOnHostPort", input.AppOnHostPort));
-        else if (port == ParseInt(input.HostPort) || port == ParseInt(input.HttpsPort))
+        else if (port == hostPort || port == httpsPort)
             d.Add(Diagnostic.Error(nameof(Strings.AppOnHostPortConflict), port));
+        else return port;
+        return null;
     }
 
     /// <summary>
-    /// The port the app on the host listens on: StackAppOnHostPort, else StackHostPort + 1; 0 when the app runs in
-    /// containers, null when a port does not parse (STACK1004).
+    /// StackHttpsPort (0 when empty), StackHttpsRedirect, StackAppProtocol, StackSharedKeys (null when empty) and the certificate
+    /// pair (the files themselves are read by ApplyStack). A value is null beside the error that says why.
     /// </summary>
-    public static int? AppOnHostPortOf(StackInput input) => ParseBool(input.AppOnHost) != true ? 0
-        : input.AppOnHostPort.Trim().Length > 0 ? ParseInt(input.AppOnHostPort) : ParseInt(input.HostPort) + 1;
-
-    /// <summary>StackHttpsPort, StackHttpsRedirect and the certificate pair (the files themselves are read by ApplyStack).</summary>
-    private static void ValidateHttps(StackInput input, List<Diagnostic> d)
+    private static (int? Port, bool? Redirect, string? Protocol, bool? SharedKeys) ValidateHttps(StackInput input, StackNetworkMode? mode, int? hostPort, int? replicas, List<Diagnostic> d)
     {
-        if (ParseBool(input.HttpsRedirect) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackHttpsRedirect", input.HttpsRedirect));
-        if (AppProtocols.Parse(input.AppProtocol) is null)
-            d.Add(Diagnostic.Error(nameof(Strings.AppProtocolInvalid), input.AppProtocol));
-        if (ParseBool(input.SharedKeys) is null) d.Add(Diagnostic.Error(nameof(Strings.BooleanInvalid), "StackSharedKeys", input.SharedKeys));
+        var redirect = Bool(input.HttpsRedirect, "StackHttpsRedirect", d);
+        var protocol = AppProtocols.Parse(input.AppProtocol);
+        if (protocol is null) d.Add(Diagnostic.Error(nameof(Strings.AppProtocolInvalid), input.AppProtocol));
+        var sharedKeys = input.SharedKeys.Trim().Length == 0 ? null : Bool(input.SharedKeys, "StackSharedKeys", d);
         if ((input.CertificateFile.Length > 0) != (input.CertificateKeyFile.Length > 0))
             d.Add(Diagnostic.Error(nameof(Strings.CertificatePairIncomplete), input.CertificateFile.Length > 0 ? "StackCertificateKeyFile" : "StackCertificateFile"));
-        if (input.HttpsPort.Trim().Length == 0) return;
-        var port = ParseInt(input.HttpsPort);
-        if (port is not (>= 1 and <= 65535))
-        {
-            d.Add(Diagnostic.Error(nameof(Strings.PortInvalid), "StackHttpsPort", input.HttpsPort));
-            return;
-        }
-        if (port == ParseInt(input.HostPort)) d.Add(Diagnostic.Error(nameof(Strings.HttpsPortConflict), port));
-        if (StackNetworkMode.Parse(input.NetworkMode) is { OnHostNetwork: true } && port < 1024) d.Add(Diagnostic.Error(nameof(Strings.HostModePrivilegedPort), port));
-        if (StackNetworkMode.Parse(input.NetworkMode) is { OnHostNetwork: true } && ParseInt(input.HostPort) is { } hp && ParseInt(input.Replicas) is { } n && port > hp && port <= hp + n)
+        if (input.HttpsPort.Trim().Length == 0) return (0, redirect, protocol, sharedKeys);
+        if (Port(input.HttpsPort, "StackHttpsPort", d) is not { } port) return (null, redirect, protocol, sharedKeys);
+        var conflict = port == hostPort;
+        if (conflict) d.Add(Diagnostic.Error(nameof(Strings.HttpsPortConflict), port));
+        if (mode is { OnHostNetwork: true } && port < 1024) d.Add(Diagnostic.Error(nameof(Strings.HostModePrivilegedPort), port));
+        if (mode is { OnHostNetwork: true } && hostPort is { } hp && replicas is { } n && port > hp && port <= hp + n)
             d.Add(Diagnostic.Error(nameof(Strings.HttpsPortConflict), port));
+        return (port, redirect, protocol, sharedKeys);
     }
 
     /// <summary>
