@@ -3,6 +3,9 @@ using ProxyStack.Diagnostics;
 
 namespace ProxyStack.Model;
 
+/// <summary>A StackContainer item's settings as <see cref="BackingServices.Validate"/> parsed them: Port 0 when none is set or known, HostPort 0 when not published.</summary>
+internal sealed record CheckedContainer(ImageReference Image, int Port, int HostPort, IReadOnlyList<(string Name, string Target)> Volumes, ReadyRule ReadyWhen);
+
 /// <summary>
 /// StackContainer items: checked all at once (every problem named with its item and metadata), then turned into backing
 /// services in the order they start — each after every container it depends on (a topological order; items that do not depend
@@ -10,6 +13,7 @@ namespace ProxyStack.Model;
 /// </summary>
 internal static partial class BackingServices
 {
+
     /// <summary>A DNS label that is also valid inside container and volume names, and not one of the stack's own names.</summary>
     [GeneratedRegex(@"^[a-z][a-z0-9-]{0,30}\z")]
     private static partial Regex NamePattern();
@@ -20,35 +24,49 @@ internal static partial class BackingServices
     /// <summary>Names a StackContainer cannot take: the stack's own containers and network are &lt;stack&gt;-app-N, -proxy, -net.</summary>
     private static readonly string[] Reserved = ["app", "proxy", "net", "keys"];
 
-    public static void Validate(StackInput input, List<Diagnostic> d)
+    /// <summary>
+    /// Checks every StackContainer item at once; returns those without a problem by name, their settings parsed (the rest are
+    /// named in <paramref name="d"/>).
+    /// </summary>
+    public static IReadOnlyDictionary<string, CheckedContainer> Validate(StackInput input, List<Diagnostic> d)
     {
+        var valid = new Dictionary<string, CheckedContainer>(StringComparer.Ordinal);
         var names = input.Containers.Select(c => c.Name.Trim()).ToHashSet(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var c in input.Containers)
         {
             var name = c.Name.Trim();
+            var before = d.Count;
             void Bad(string metadata, string value, string fix) => d.Add(Diagnostic.Error(nameof(Strings.StackContainerInvalid), name, metadata, value, fix));
             if (!NamePattern().IsMatch(name) || Reserved.Contains(name) || name.StartsWith("app-", StringComparison.Ordinal) || name.StartsWith("proxy-", StringComparison.Ordinal))
                 Bad("Include", name, "use a lower-case DNS name (letters, digits and '-', at most 31; not app, proxy, net or keys, nor starting with app- or proxy-): dependants connect to it by this name");
             else if (!seen.Add(name)) Bad("Include", name, "give each StackContainer its own name");
+            var image = c.Image.Trim().Length == 0 ? null : ImageReference.Parse(c.Image.Trim());
             if (c.Image.Trim().Length == 0) Bad("Image", "", "name the image to run, e.g. Image=\"redis:7\"");
-            else if (ImageReference.Parse(c.Image.Trim()) is null) Bad("Image", c.Image, "use an image reference such as redis:7 or postgres:15");
-            if (c.Port.Trim().Length > 0 && StackValidator.ParseInt(c.Port) is not (>= 1 and <= 65535)) Bad("Port", c.Port, "use the port the container serves on, 1–65535");
-            if (c.HostPort.Trim().Length > 0 && StackValidator.ParseInt(c.HostPort) is not (>= 1 and <= 65535)) Bad("HostPort", c.HostPort, "use a free host port, 1–65535, or leave it empty to publish nothing");
-            if (c.HostPort.Trim().Length > 0 && PortOf(c) == 0) Bad("HostPort", c.HostPort, "also set Port: the container port to publish");
+            else if (image is null) Bad("Image", c.Image, "use an image reference such as redis:7 or postgres:15");
+            // Port: as set, else the image's well-known port (0: none known).
+            var port = c.Port.Trim().Length == 0 ? KnownImages.DefaultPort(c.Image.Trim()) : StackValidator.ParseInt(c.Port) is int p and >= 1 and <= 65535 ? p : (int?)null;
+            if (port is null) Bad("Port", c.Port, "use the port the container serves on, 1–65535");
+            var hostPort = c.HostPort.Trim().Length == 0 ? 0 : StackValidator.ParseInt(c.HostPort) is int hp and >= 1 and <= 65535 ? hp : (int?)null;
+            if (hostPort is null) Bad("HostPort", c.HostPort, "use a free host port, 1–65535, or leave it empty to publish nothing");
+            if (c.HostPort.Trim().Length > 0 && port == 0) Bad("HostPort", c.HostPort, "also set Port: the container port to publish");
             if (Pairs(c.Environment).Any(p => !StackValidator.IsEnvironmentName(p.Key))) Bad("Environment", c.Environment, "write NAME=value pairs separated by ';'");
+            var volumes = new List<(string Name, string Target)>();
             foreach (var v in Split(c.Volume))
-                if (ParseVolume(v) is not { } volume || KeyRing.IsRingName(volume.Name)) Bad("Volume", v, "write name:/absolute/path (a named volume, kept across runs, not named keys or keys-…: those are the key rings' volumes), pairs separated by ';'");
+                if (ParseVolume(v) is { } volume && !KeyRing.IsRingName(volume.Name)) volumes.Add(volume);
+                else Bad("Volume", v, "write name:/absolute/path (a named volume, kept across runs, not named keys or keys-…: those are the key rings' volumes), pairs separated by ';'");
             var rule = ReadyRule.Parse(c.ReadyWhen);
             if (c.ReadyWhen.Trim().Length > 0 && rule is null)
                 Bad("ReadyWhen", c.ReadyWhen, "use tcp, log:<regular expression>, command:<shell command>, http:/path or running");
             else if (rule is { Kind: ReadyRule.Log } && !IsRegex(rule.Argument))
                 Bad("ReadyWhen", c.ReadyWhen, "write a valid .NET regular expression after log:");
-            else if (rule is { Kind: ReadyRule.Tcp or ReadyRule.Http } && PortOf(c) == 0)
+            else if (rule is { Kind: ReadyRule.Tcp or ReadyRule.Http } && port == 0)
                 Bad("ReadyWhen", c.ReadyWhen, "also set Port: the port to check");
             foreach (var dep in Split(c.DependsOn).Where(x => !names.Contains(x)))
                 d.Add(Diagnostic.Error(nameof(Strings.DependencyUnknown), name, dep, Known(names)));
             StackValidator.ValidateEnvironment(c.ItemEnvironment, c.Secrets, d);
+            if (d.Count == before && image is not null && port is { } ps && hostPort is { } hps)
+                valid[name] = new CheckedContainer(image, ps, hps, volumes, rule ?? new ReadyRule(ps > 0 ? ReadyRule.Tcp : ReadyRule.Running, ""));
         }
         foreach (var (item, container) in input.UnknownContainerEnvironment)
             d.Add(Diagnostic.Error(nameof(Strings.EnvironmentContainerUnknown), item, container, Known(names)));
@@ -58,32 +76,34 @@ internal static partial class BackingServices
         if (FindCycle(input.Containers, c => c.Name.Trim(), c => c.DependsOn) is { } cycle) d.Add(Diagnostic.Error(nameof(Strings.DependencyCycle), string.Join(" → ", cycle)));
         if ((input.Containers.Count > 0 || input.Projects.Count > 0) && StackNetworkMode.Parse(input.NetworkMode) is { OwnsNetwork: false })
             d.Add(Diagnostic.Error(nameof(Strings.StackContainerNeedsBridge), input.NetworkMode));
+        return valid;
     }
 
-    /// <summary>The services in start order (valid input only), and the names the app replicas start after.</summary>
-    public static (IReadOnlyList<BackingService> Services, IReadOnlyList<string> AppDependsOn) Build(StackInput input, string stack)
+    /// <summary>
+    /// The services in start order (valid input only), from their settings as <see cref="Validate"/> parsed them, and the names
+    /// the app replicas start after.
+    /// </summary>
+    public static (IReadOnlyList<BackingService> Services, IReadOnlyList<string> AppDependsOn) Build(StackInput input, IReadOnlyDictionary<string, CheckedContainer> valid, string stack)
     {
         var services = new List<BackingService>();
         foreach (var c in StartOrder(input.Containers, c => c.Name.Trim(), c => c.DependsOn))
         {
-            var image = ImageReference.Parse(c.Image.Trim())!;
+            var name = c.Name.Trim();
+            var (image, port, hostPort, volumes, rule) = valid[name];
             if (input.RegistryMirror.Length > 0) image = image.WithMirror(input.RegistryMirror);
             // StackEnvironment items (Container = this one) win over the Environment metadata.
             var environment = Pairs(c.Environment).Concat(c.ItemEnvironment).GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last())
                 .OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
             // A secret is known by name only: the connection string holds a placeholder for its value until ApplyStack reads it.
             var settings = environment.Concat(c.Secrets.Select(x => new KeyValuePair<string, string>(x.Name, BackingService.SecretPlaceholder(x.Name)))).ToList();
-            var port = PortOf(c);
-            var rule = ReadyRule.Parse(c.ReadyWhen) ?? new ReadyRule(port > 0 ? ReadyRule.Tcp : ReadyRule.Running, "");
-            var name = c.Name.Trim();
             services.Add(new BackingService
             {
                 Name = name,
                 Image = image.ToString(),
                 Port = port,
-                HostPort = StackValidator.ParseInt(c.HostPort) ?? 0,
+                HostPort = hostPort,
                 Environment = environment,
-                Volumes = Split(c.Volume).Select(v => ParseVolume(v)!.Value).Select(v => new ServiceVolume($"{stack}-{v.Name}", v.Target)).ToList(),
+                Volumes = volumes.Select(v => new ServiceVolume($"{stack}-{v.Name}", v.Target)).ToList(),
                 Command = c.Command.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries),
                 ReadyWhen = rule,
                 DependsOn = Split(c.DependsOn).Distinct(StringComparer.Ordinal).ToList(),
@@ -94,8 +114,6 @@ internal static partial class BackingServices
         var appDependsOn = input.DependsOn.Trim().Length > 0 ? Split(input.DependsOn).Distinct(StringComparer.Ordinal).ToList() : services.Select(s => s.Name).ToList();
         return (services, appDependsOn);
     }
-
-    private static int PortOf(ServiceInput c) => StackValidator.ParseInt(c.Port) ?? (c.Port.Trim().Length == 0 ? KnownImages.DefaultPort(c.Image.Trim()) : 0);
 
     private static string Known(IReadOnlyCollection<string> names) => names.Count == 0 ? "(none)" : string.Join(", ", names.Order(StringComparer.Ordinal));
 

@@ -54,12 +54,11 @@ internal static class AppProtocols
     public const string Http2 = "http2";
     public static readonly string[] All = [Http1, Http2];
 
-    /// <summary>What a project's endpoints speak: <paramref name="set"/> (validated) when given, else http2 when its appsettings.json limits them to HTTP/2.</summary>
+    /// <summary>What a project's endpoints speak: <paramref name="set"/> (as <see cref="Parse"/> gave it) when given, else http2 when its appsettings.json limits them to HTTP/2.</summary>
     public static string Of(string set, bool detectedHttp2Only) =>
-        Parse(set) is { Length: > 0 } given ? given : detectedHttp2Only ? Http2 : Http1;
+        set.Length > 0 ? set : detectedHttp2Only ? Http2 : Http1;
 
     /// <summary>StackAppProtocol as set, normalized: http1, http2, "" when not set, or null when it is neither (STACK1035).</summary>
-
     public static string? Parse(string raw) => raw.Trim().ToLowerInvariant() is var p && (p.Length == 0 || All.Contains(p)) ? p : null;
 
     /// <summary>

@@ -35,11 +35,11 @@ internal static class StackModelBuilder
         var environment = given.OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
         var (healthPath, healthStrict) = HealthChecks.Probe(input.HealthPath, input.DiscoveredHealthPath);
         var stackName = settings.Name;
-        var (services, appDependsOn) = BackingServices.Build(input, stackName);
+        var (services, appDependsOn) = BackingServices.Build(input, settings.Containers, stackName);
         var appOnHostPort = settings.AppOnHostPort;
         var replicas = settings.Replicas;
         // StackProjects run in Development under `dotnet run` too, unless their own StackEnvironment says otherwise.
-        var projects = StackProjects.Build(input, settings.SharedKeys).Select(p => !input.UnderRun ? p : p with
+        var projects = StackProjects.Build(input, settings.Projects, settings.SharedKeys).Select(p => !input.UnderRun ? p : p with
         {
             Environment = p.Environment.Concat(RunEnvironmentNames.Where(n => !p.Environment.Any(e => e.Key == n)).Select(n => new KeyValuePair<string, string>(n, "Development")))
                 .OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),

@@ -48,6 +48,9 @@ internal sealed record AppProject
     [JsonIgnore] public string Address => $"http://{Name}:{Proxy.NginxConfigWriter.ContainerPort.ToString(CultureInfo.InvariantCulture)}";
 }
 
+/// <summary>A StackProject item's settings as <see cref="StackProjects.Validate"/> parsed them: Route without a trailing '/', AppProtocol as set ("" when not).</summary>
+internal sealed record CheckedProject(string Route, bool StripPrefix, int Replicas, int AppPort, string AppProtocol);
+
 /// <summary>StackProject items: checked all at once (each problem named with its item and metadata), then built.</summary>
 internal static partial class StackProjects
 {
@@ -67,8 +70,13 @@ internal static partial class StackProjects
     /// <summary>The longest DNS label: nginx resolves each replica by its container name.</summary>
     private const int MaxDnsLabel = 63;
 
-    public static void Validate(StackInput input, List<Diagnostic> d)
+    /// <summary>
+    /// Checks every StackProject item at once; returns those without a problem by name, their settings parsed (the rest are
+    /// named in <paramref name="d"/>).
+    /// </summary>
+    public static IReadOnlyDictionary<string, CheckedProject> Validate(StackInput input, List<Diagnostic> d)
     {
+        var valid = new Dictionary<string, CheckedProject>(StringComparer.Ordinal);
         var stack = StackNames.Normalize(input.StackName.Length > 0 ? input.StackName : input.ProjectName);
         var containers = input.Containers.Select(c => c.Name.Trim()).ToHashSet(StringComparer.Ordinal);
         var projects = input.Projects.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
@@ -78,6 +86,7 @@ internal static partial class StackProjects
         foreach (var p in input.Projects)
         {
             var name = p.Name;
+            var before = d.Count;
             void Bad(string metadata, string value, string fix) => d.Add(Diagnostic.Error(nameof(Strings.StackProjectInvalid), name, metadata, value, fix));
             if (!p.Exists) Bad("Include", p.Path, "name the project file of another ASP.NET Core project, relative to this project");
             if (!NamePattern().IsMatch(name) || Reserved.Contains(name))
@@ -92,40 +101,47 @@ internal static partial class StackProjects
             else if (route is null) Bad("Route", p.Route, "use a path prefix such as /api (letters, digits and . _ ~ -, segments separated by '/'); '/' is the front project's");
             else if (routes.TryGetValue(route, out var other)) Bad("Route", p.Route, $"StackProject '{other}' is served there already: give each its own prefix");
             else routes[route] = name;
-            if (p.Replicas.Trim().Length > 0 && StackValidator.ParseInt(p.Replicas) is not (>= 1 and <= StackValidator.MaxReplicas))
-                Bad("Replicas", p.Replicas, $"use a whole number from 1 to {StackValidator.MaxReplicas}");
-            if (p.AppPort.Trim().Length > 0 && StackValidator.ParseInt(p.AppPort) is not (>= 1 and <= 65535))
-                Bad("AppPort", p.AppPort, "use the port the app listens on in its container, 1–65535 (8080 for the .NET images)");
+            var replicas = p.Replicas.Trim().Length == 0 ? 1 : StackValidator.ParseInt(p.Replicas) is int r and >= 1 and <= StackValidator.MaxReplicas ? r : (int?)null;
+            if (replicas is null) Bad("Replicas", p.Replicas, $"use a whole number from 1 to {StackValidator.MaxReplicas}");
+            var appPort = p.AppPort.Trim().Length == 0 ? 8080 : StackValidator.ParseInt(p.AppPort) is int port and >= 1 and <= 65535 ? port : (int?)null;
+            if (appPort is null) Bad("AppPort", p.AppPort, "use the port the app listens on in its container, 1–65535 (8080 for the .NET images)");
             if (p.HealthPath.Length > 0 && !StackValidator.IsValidHealthPath(p.HealthPath))
                 Bad("HealthPath", p.HealthPath, "use a path such as /healthz");
-            if (StackValidator.ParseBool(p.StripPrefix) is null) Bad("StripPrefix", p.StripPrefix, "use true or false");
-            if (AppProtocols.Parse(p.AppProtocol) is null) Bad("AppProtocol", p.AppProtocol, "use http1, or http2 for an app whose endpoints speak HTTP/2 only (gRPC); leave it empty to read its appsettings.json");
+            var stripPrefix = p.StripPrefix.Trim().Length == 0 ? true : StackValidator.ParseBool(p.StripPrefix);
+            if (stripPrefix is null) Bad("StripPrefix", p.StripPrefix, "use true or false");
+            var protocol = AppProtocols.Parse(p.AppProtocol);
+            if (protocol is null) Bad("AppProtocol", p.AppProtocol, "use http1, or http2 for an app whose endpoints speak HTTP/2 only (gRPC); leave it empty to read its appsettings.json");
             foreach (var dep in BackingServices.Split(p.DependsOn).Where(x => !known.Contains(x) || x == name))
                 d.Add(Diagnostic.Error(nameof(Strings.DependencyUnknown), name, dep, Known(known.Where(k => k != name).ToList())));
             StackValidator.ValidateEnvironment(p.ItemEnvironment, p.Secrets, d);
+            if (d.Count == before && route is not null && replicas is { } rs && appPort is { } ap && stripPrefix is { } strip && protocol is not null)
+                valid[name] = new CheckedProject(route, strip, rs, ap, protocol);
         }
         foreach (var (item, project) in input.UnknownProjectEnvironment)
             d.Add(Diagnostic.Error(nameof(Strings.EnvironmentProjectUnknown), item, project, Known(projects)));
         if (BackingServices.FindCycle(input.Projects, p => p.Name, p => p.DependsOn) is { } cycle) d.Add(Diagnostic.Error(nameof(Strings.DependencyCycle), string.Join(" → ", cycle)));
+        return valid;
     }
 
     /// <summary>
-    /// The projects of valid input, in the order they start (each after the projects it depends on); <paramref name="sharedKeys"/>
-    /// is StackSharedKeys as validated (null when not set).
+    /// The projects of valid input, in the order they start (each after the projects it depends on), from their settings as
+    /// <see cref="Validate"/> parsed them; <paramref name="sharedKeys"/> is StackSharedKeys as validated (null when not set).
     /// </summary>
-    public static IReadOnlyList<AppProject> Build(StackInput input, bool? sharedKeys) => BackingServices.StartOrder(input.Projects, p => p.Name, p => p.DependsOn).Select(p =>
+    public static IReadOnlyList<AppProject> Build(StackInput input, IReadOnlyDictionary<string, CheckedProject> valid, bool? sharedKeys) =>
+        BackingServices.StartOrder(input.Projects, p => p.Name, p => p.DependsOn).Select(p =>
     {
+        var settings = valid[p.Name];
         var environment = p.ItemEnvironment.GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last()).OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
         var (healthPath, healthStrict) = HealthChecks.Probe(p.HealthPath, p.DiscoveredHealthPath);
         return new AppProject
         {
             Name = p.Name,
-            Route = NormalizeRoute(p.Route)!,
-            StripPrefix = p.StripPrefix.Trim().Length == 0 || StackValidator.ParseBool(p.StripPrefix)!.Value,
-            Replicas = StackValidator.ParseInt(p.Replicas) ?? 1,
-            AppPort = StackValidator.ParseInt(p.AppPort) ?? 8080,
+            Route = settings.Route,
+            StripPrefix = settings.StripPrefix,
+            Replicas = settings.Replicas,
+            AppPort = settings.AppPort,
             // Each decided as for the front project, from this project's own metadata, code and appsettings.json.
-            AppProtocol = AppProtocols.Of(p.AppProtocol, p.DetectedHttp2Only),
+            AppProtocol = AppProtocols.Of(settings.AppProtocol, p.DetectedHttp2Only),
             HealthPath = healthPath,
             HealthStrict = healthStrict,
             Environment = environment,

@@ -30,4 +30,8 @@ internal sealed record StackSettings
     public required bool KeepRunning { get; init; }
     /// <summary>Where the app on the host listens (StackAppOnHostPort, else StackHostPort + 1); 0 when the app runs in containers.</summary>
     public required int AppOnHostPort { get; init; }
+    /// <summary>The StackContainer items' settings, by name.</summary>
+    public required IReadOnlyDictionary<string, CheckedContainer> Containers { get; init; }
+    /// <summary>The StackProject items' settings, by name.</summary>
+    public required IReadOnlyDictionary<string, CheckedProject> Projects { get; init; }
 }

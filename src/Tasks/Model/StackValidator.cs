@@ -91,8 +91,8 @@ internal static partial class StackValidator
         var appOnHostPort = ValidateAppOnHost(input, mode, hostPort, https.Port, d);
         Bool(input.RunHook, "StackRunHook", d);
         ValidateEnvironment(input.Environment, input.Secrets, d, owned: OwnedVariables);
-        BackingServices.Validate(input, d);
-        StackProjects.Validate(input, d);
+        var containers = BackingServices.Validate(input, d);
+        var projects = StackProjects.Validate(input, d);
         // A worker, console app or library has nothing for nginx to serve: said at once, before any image work sends the user
         // after a base image (a worker can publish a container, and would fail on the runtime base image instead).
         if (!input.IsWebProject) d.Add(Diagnostic.Error(nameof(Strings.NotWebProject), input.ProjectName));
@@ -114,6 +114,7 @@ internal static partial class StackValidator
                 Name = name, Nginx = nginx, Replicas = rs, HostPort = hps, AppPort = aps, HttpsPort = httpsPort, HttpsRedirect = redirect,
                 AppProtocol = protocol, SharedKeys = https.SharedKeys, ReadyTimeoutSeconds = rt, LockTimeoutSeconds = lt, ProxyReadTimeoutSeconds = prt,
                 MaxRequestBodySize = mb, SessionAffinity = affinity, Adopt = ad, KeepRunning = kr, AppOnHostPort = aohp,
+                Containers = containers, Projects = projects,
             }
             : throw new InvalidOperationException("a setting without a value passed validation"), d);
     }
