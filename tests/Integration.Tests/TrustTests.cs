@@ -28,6 +28,36 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
         return result;
     }
 
+    /// <summary>
+    /// An app image someone tagged (<c>docker tag</c>, to keep a build they liked) is theirs: after a code change StackUp removes
+    /// the image its replicas no longer use only when no tag names it any more. A removal by id would take a tag of the
+    /// stack's own repository with it (seen before this rule: <c>hellostack:good</c> gone after the next edit).
+    /// </summary>
+    [DockerFact]
+    public async Task A_replaced_app_image_someone_tagged_is_kept_and_an_untagged_one_is_removed()
+    {
+        using var sample = new SampleCopy();
+        await UpAsync(sample, Props(1));
+        var first = (await Probe.InspectAsync($"{Stack}-app-1")).Image;
+        await Probe.Client.Images.TagImageAsync(first, new ImageTagParameters { RepositoryName = Stack, Tag = "good" });
+
+        sample.EditProgram("hello world", "hello v2");
+        var second = await sample.BuildAsync("StackUp", Props(1), verbosity: "d");
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Contains($"kept image {first}: tagged {Stack}:good, not by this build", second.Output);
+        var secondId = (await Probe.InspectAsync($"{Stack}-app-1")).Image;
+        Assert.NotEqual(first, secondId);
+        Assert.Contains($"{Stack}:good", (await Probe.Client.Images.InspectImageAsync(first)).RepoTags);
+
+        // Nobody tagged the second build: the next change removes it.
+        sample.EditProgram("hello v2", "hello v3");
+        await UpAsync(sample, Props(1));
+        await Assert.ThrowsAsync<Docker.DotNet.DockerImageNotFoundException>(() => Probe.Client.Images.InspectImageAsync(secondId));
+        using var http = new HttpClient();
+        Assert.Equal("hello v3\n", await http.GetStringAsync(Url));
+        Assert.Contains($"{Stack}:good", (await Probe.Client.Images.InspectImageAsync(first)).RepoTags);
+    }
+
     /// <summary>Starts a container from the stack's app image by hand, as a user would with docker run.</summary>
     private async Task<string> RunByHandAsync(string name)
     {

@@ -77,7 +77,15 @@ internal sealed class FakeEngine : IContainerEngine
     public Dictionary<string, string> ImageUsers { get; } = [];
 
     public Task PullImageAsync(string reference, CancellationToken ct) => Record($"pull {reference}");
-    public Task<bool> RemoveImageAsync(string reference, CancellationToken ct) { Calls.Add($"rmi {reference}"); return Task.FromResult(Images.Remove(reference)); }
+    public Task<IReadOnlyList<string>> RemoveImageUnlessTaggedAsync(string id, CancellationToken ct)
+    {
+        // A tag is a reference (not an id) that still names the image.
+        var tags = Images.Where(i => i.Value == id && !i.Key.StartsWith("sha256:", StringComparison.Ordinal)).Select(i => i.Key).Order(StringComparer.Ordinal).ToList();
+        if (tags.Count > 0) return Task.FromResult<IReadOnlyList<string>>(tags);
+        Calls.Add($"rmi {id}");
+        foreach (var key in Images.Where(i => i.Value == id).Select(i => i.Key).ToList()) Images.Remove(key);
+        return Task.FromResult<IReadOnlyList<string>>([]);
+    }
     public Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct) =>
         BuildFailure is null ? Record($"build {tag}") : Task.FromException(BuildFailure);
 

@@ -134,12 +134,16 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
         if (progress.Errors is { } errors) throw new EngineRequestException("pull " + reference, errors, conflict: false);
     }
 
-    public Task<bool> RemoveImageAsync(string reference, CancellationToken ct) =>
-        CallOrMissing("remove image " + reference, async () =>
+    public Task<IReadOnlyList<string>> RemoveImageUnlessTaggedAsync(string id, CancellationToken ct) =>
+        CallOrMissing<IReadOnlyList<string>>("remove image " + id, async () =>
         {
-            await _client.Images.DeleteImageAsync(reference, new ImageDeleteParameters { Force = false }, ct).ConfigureAwait(false);
-            return true;
-        }, false);
+            // Deleting by id takes every tag of the image's repository with it, so the tags are asked first.
+            var image = await _client.Images.InspectImageAsync(id, ct).ConfigureAwait(false);
+            var tags = (image.RepoTags ?? []).Where(t => t != "<none>:<none>").ToList();
+            if (tags.Count > 0) return tags;
+            await _client.Images.DeleteImageAsync(id, new ImageDeleteParameters { Force = false }, ct).ConfigureAwait(false);
+            return [];
+        }, []);
 
     public async Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {

@@ -26,8 +26,12 @@ internal interface IContainerEngine
     /// <summary>Pulls an image; a registry that refuses or cannot be reached is an <see cref="EngineRequestException"/>.</summary>
     Task PullImageAsync(string reference, CancellationToken ct);
 
-    /// <summary>Removes an image by reference or id, never by force: an image in use is a conflict. False when it does not exist.</summary>
-    Task<bool> RemoveImageAsync(string reference, CancellationToken ct);
+    /// <summary>
+    /// Removes an image by id unless a tag still names it — a tag the stack's build moved on from is gone, so one that is left
+    /// is someone's own (<c>docker tag</c>): the image is kept and those tags returned. Never by force: an image a container
+    /// uses is a conflict. Empty when removed or already gone.
+    /// </summary>
+    Task<IReadOnlyList<string>> RemoveImageUnlessTaggedAsync(string id, CancellationToken ct);
 
     /// <summary>Builds an image from a tar context with the classic builder; the base image is pulled when missing.</summary>
     Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct);

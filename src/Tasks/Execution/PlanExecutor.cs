@@ -300,7 +300,11 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                 await engine.RemoveNetworkAsync(step.Resource, ct).ConfigureAwait(false);
                 break;
             case StepKind.RemoveImage:
-                try { await engine.RemoveImageAsync(step.Resource, ct).ConfigureAwait(false); }
+                try
+                {
+                    if (await engine.RemoveImageUnlessTaggedAsync(step.Resource, ct).ConfigureAwait(false) is { Count: > 0 } tags)
+                        log.Detail($"  kept image {step.Resource}: tagged {string.Join(", ", tags)}, not by this build");
+                }
                 catch (EngineRequestException e) when (e.IsConflict) { log.Detail($"  kept image {step.Resource}: {e.Reason}"); }
                 break;
             default:
