@@ -58,6 +58,33 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
         Assert.Contains($"{Stack}:good", (await Probe.Client.Images.InspectImageAsync(first)).RepoTags);
     }
 
+    /// <summary>
+    /// The proxy image is rebuilt for every changed nginx.conf (it is baked in), and the running proxy, reloaded in place, keeps
+    /// the image it was made from: a superseded image nothing uses is removed by the next build, the one the proxy ran goes
+    /// with that proxy — a day of tweaking settings leaves no nameless images behind.
+    /// </summary>
+    [DockerFact]
+    public async Task Proxy_images_superseded_by_config_changes_are_removed_once_nothing_runs_them()
+    {
+        async Task<List<string>> NamelessAsync() => (await Probe.ImagesAsync(Stack))
+            .Where(i => i.RepoTags is null || i.RepoTags.All(t => t == "<none>:<none>")).Select(i => i.ID).Order().ToList();
+        await UpAsync(shared.Sample, Props(1));
+        var first = (await Probe.InspectAsync($"{Stack}-proxy")).Image;
+        await UpAsync(shared.Sample, Props(1, ("StackMaxRequestBodySize", "1000000")));
+        await UpAsync(shared.Sample, Props(1, ("StackMaxRequestBodySize", "2000000")));
+        // Three builds: the first still runs the proxy (reloaded in place twice), the second went with the third's build.
+        Assert.Equal(first, (await Probe.InspectAsync($"{Stack}-proxy")).Image);
+        Assert.Equal([first], await NamelessAsync());
+
+        // The proxy stopped by hand is recreated from the current image, and the one it ran goes after it.
+        await Probe.Client.Containers.StopContainerAsync($"{Stack}-proxy", new ContainerStopParameters { WaitBeforeKillSeconds = 5 });
+        await UpAsync(shared.Sample, Props(1, ("StackMaxRequestBodySize", "2000000")));
+        Assert.NotEqual(first, (await Probe.InspectAsync($"{Stack}-proxy")).Image);
+        Assert.Empty(await NamelessAsync());
+        using var http = new HttpClient();
+        Assert.Equal("hello world\n", await http.GetStringAsync(Url));
+    }
+
     /// <summary>Starts a container from the stack's app image by hand, as a user would with docker run.</summary>
     private async Task<string> RunByHandAsync(string name)
     {

@@ -112,6 +112,30 @@ public class ReconcilerTests
     }
 
     [Fact]
+    public void A_replaced_proxy_takes_its_old_image_with_it_once_it_is_gone()
+    {
+        // The proxy image is rebuilt for every changed nginx.conf (it is baked in) while the running proxy, reloaded in place,
+        // keeps the image it was created from: when that proxy goes, its image goes after it — unless it is the current one.
+        var model = Builders.Model(1);
+        ObservedState WithProxyImage(ObservedState o, string image) =>
+            o with { Containers = o.Containers.Select(c => c.Name == "hello-proxy" ? c with { Image = image } : c).ToList() };
+        var newBase = Builders.Running(model, Config(model)) with { ImageIds = new Dictionary<string, string> { [Builders.AppImage] = Builders.AppImageId, ["nginx:stable"] = "sha256:nginx2" } };
+        var replaced = Plan(model, WithProxyImage(newBase, "sha256:proxy1")).Plan.ToString();
+        Assert.Contains("9. remove hello-proxy-retiring-bbbbbbbbbbbb: replaced (after 8)", replaced);
+        Assert.Contains("10. remove image sha256:proxy1: no longer used by the stack (after 9)", replaced);
+        Assert.DoesNotContain("remove image", Plan(model, WithProxyImage(newBase, Builders.ProxyImage)).Plan.ToString());
+
+        // Stopped: removed before its successor is created, and its image after that removal.
+        var stopped = WithProxyImage(Builders.Running(model, Config(model)), "sha256:proxy1");
+        stopped = stopped with { Containers = stopped.Containers.Select(c => c.Name == "hello-proxy" ? c with { Running = false } : c).ToList() };
+        var restarted = Plan(model, stopped).Plan;
+        var removal = Assert.Single(restarted.Steps, s => s.Kind == StepKind.RemoveContainer && s.Resource == "hello-proxy");
+        var image = Assert.Single(restarted.Steps, s => s.Kind == StepKind.RemoveImage);
+        Assert.Equal("sha256:proxy1", image.Resource);
+        Assert.Contains(removal.Id, image.DependsOn);
+    }
+
+    [Fact]
     public void New_nginx_base_image_replaces_the_proxy()
     {
         var model = Builders.Model(1);

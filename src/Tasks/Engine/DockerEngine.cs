@@ -103,7 +103,7 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
         var byName = await byNameTask.ConfigureAwait(false);
         foreach (var c in byLabel.Concat(byName))
             containers[c.ID] = new ObservedContainer(c.ID, c.Names.FirstOrDefault()?.TrimStart('/') ?? c.ID,
-                (IReadOnlyDictionary<string, string>?)c.Labels ?? new Dictionary<string, string>(), c.State == "running");
+                (IReadOnlyDictionary<string, string>?)c.Labels ?? new Dictionary<string, string>(), c.State == "running") { Image = c.ImageID ?? "" };
 
         var networks = new Dictionary<string, ObservedNetwork>();
         var netsByLabel = await netsByLabelTask.ConfigureAwait(false);

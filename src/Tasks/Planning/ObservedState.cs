@@ -53,6 +53,8 @@ internal sealed record ObservedState
 
 internal sealed record ObservedContainer(string Id, string Name, IReadOnlyDictionary<string, string> Labels, bool Running)
 {
+    /// <summary>The id of the image it runs (sha256:…); "" where the listing did not say.</summary>
+    public string Image { get; init; } = "";
     public string? Label(string key) => Labels.TryGetValue(key, out var v) ? v : null;
     /// <summary>
     /// Whether ProxyStack created this container for <paramref name="stack"/>: the stack label, a known role, the owner label and,

@@ -239,6 +239,8 @@ internal static class Reconciler
         private bool _replicasChanged;
         private int? _commit;
         private string? _retiredProxy;
+        /// <summary>The step that removed a proxy that was not serving (before its successor was created), or null.</summary>
+        private int? _oldProxyRemoved;
 
         public List<Diagnostic> Diagnostics { get; } = [];
         public List<string> Kept { get; } = [];
@@ -588,7 +590,9 @@ internal static class Reconciler
             {
                 // Not serving (or on a network that is gone): nothing to keep alive, remove it first.
                 var stop = _b.Add(StepKind.StopContainer, model.ProxyName, cause, _ready);
-                deps.Add(_b.Add(StepKind.RemoveContainer, model.ProxyName, cause, [stop]));
+                var removed = _b.Add(StepKind.RemoveContainer, model.ProxyName, cause, [stop]);
+                deps.Add(removed);
+                _oldProxyRemoved = removed;
             }
             else
             {
@@ -603,6 +607,9 @@ internal static class Reconciler
                 var retire = _b.Add(StepKind.RetireContainer, model.ProxyName, cause, before, with: s => s with { RenameTo = retired });
                 deps.Add(sameBinding ? _b.Add(StepKind.StopContainer, _retiredProxy, cause, [retire], undoByStarting: true) : retire);
             }
+            // The image the old proxy ran, when the proxy image was rebuilt since (a changed nginx.conf is baked into it): it goes
+            // with the old proxy, as a replaced replica's does.
+            if (proxy is { Image.Length: > 0 } && proxy.Image != proxyImage) _oldImages.Add(proxy.Image);
             var create = _b.Add(StepKind.CreateContainer, model.ProxyName, cause, deps, spec);
             var start = _b.Add(StepKind.StartContainer, model.ProxyName, cause, [create]);
             _commit = _b.Add(StepKind.WaitProxy, model.ProxyName, cause, early ? [start, .. _ready] : [start], commit: true,
@@ -665,7 +672,7 @@ internal static class Reconciler
             }
             // The engine refuses to remove an image another container still uses; the executor takes that refusal as done.
             foreach (var image in _oldImages)
-                _b.Add(StepKind.RemoveImage, image, "no longer used by the stack", removed.Count > 0 ? removed : _ready);
+                _b.Add(StepKind.RemoveImage, image, "no longer used by the stack", [.. removed.Count > 0 ? removed : _ready, .. _oldProxyRemoved is { } gone ? [gone] : Array.Empty<int>()]);
             // A network left from an earlier bridge-mode run: removed once nothing is attached to it any more.
             if (!StackNetworking.OwnsNetwork(model) && observed.Networks.FirstOrDefault(n => n.BelongsTo(model.Name)) is { } leftover)
                 _b.Add(StepKind.RemoveNetwork, leftover.Name, $"not used in {model.NetworkMode} mode", removed.Concat(_commit is { } c2 ? [c2] : _ready));
