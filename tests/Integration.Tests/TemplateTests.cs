@@ -14,14 +14,16 @@ namespace ProxyStack.IntegrationTests;
 public sealed class TemplateTests(ITestOutputHelper output) : StackTest
 {
     [DockerTheory]
-    [InlineData("web", "/", "Hello World!")]
+    [InlineData("web", "C#", "/", "Hello World!")]
     // No "/" at all: ready because, with StackHealthPath unset, any answer below 500 means the app serves.
-    [InlineData("webapi", "/weatherforecast", "temperatureC")]
-    [InlineData("mvc", "/Home/Privacy", "Privacy Policy")]
-    [InlineData("webapp", "/Privacy", "Privacy Policy")]
-    public async Task A_template_comes_up_behind_nginx_with_the_Sdk_line_alone(string template, string path, string expected)
+    [InlineData("webapi", "C#", "/weatherforecast", "temperatureC")]
+    [InlineData("mvc", "C#", "/Home/Privacy", "Privacy Policy")]
+    [InlineData("webapp", "C#", "/Privacy", "Privacy Policy")]
+    // F#'s web templates (web, webapi, mvc) make an .fsproj: the same SDK, the same targets.
+    [InlineData("webapi", "F#", "/weatherforecast", "temperatureC")]
+    public async Task A_template_comes_up_behind_nginx_with_the_Sdk_line_alone(string template, string language, string path, string expected)
     {
-        using var app = await TemplateProject.CreateAsync(template);
+        using var app = await TemplateProject.CreateAsync(template, language);
         await UpAsync(app, template);
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };

@@ -35,6 +35,10 @@ public sealed class HealthProbeTests : IDisposable
         // Found in the code: app.MapHealthChecks("/healthz"). A set path wins; a found path nginx could not take is ignored.
         Assert.Equal("/healthz", HealthChecks.Discover(["var app = builder.Build();\napp.MapHealthChecks( \"/healthz\");"]));
         Assert.Null(HealthChecks.Discover(["app.MapHealthChecks(path);"]));
+        // F#: a method may be called with its argument after a space, with or without parentheses.
+        Assert.Equal("/healthz", HealthChecks.Discover(["app.MapHealthChecks \"/healthz\" |> ignore"]));
+        Assert.Equal("/live", HealthChecks.Discover(["app.MapHealthChecks (\"/live\") |> ignore"]));
+        Assert.Null(HealthChecks.Discover(["app.MapHealthChecks path |> ignore"]));
         Assert.Equal(new HealthProbe("/healthz", Strict: true), Model("", "/healthz").Health);
         Assert.Equal(new HealthProbe("/ready", Strict: true), Model("/ready", "/healthz").Health);
         Assert.Equal(new HealthProbe("/", Strict: false), Model("", "/a b").Health);

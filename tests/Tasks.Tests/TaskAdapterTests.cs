@@ -56,8 +56,10 @@ public sealed class TaskAdapterTests : IDisposable
     public void ComputeStackModel_reads_each_StackProjects_own_code_for_its_health_checks_its_key_storage_and_its_protocol()
     {
         // Api maps health checks in a subfolder, keeps its keys itself and speaks HTTP/2 only; Web does neither — what its obj folder says (a
-        // build's generated code) is not its code, nor is a project nested in its folder.
-        Microsoft.Build.Framework.ITaskItem Project(string name, params (string File, string Code)[] files)
+        // build's generated code) is not its code, nor is a project nested in its folder. Fun is F#: its code is its .fs files,
+        // where a method may be called without parentheses (and a .cs file beside them is not its code).
+        Microsoft.Build.Framework.ITaskItem Project(string name, params (string File, string Code)[] files) => ProjectOf(name, ".csproj", files);
+        Microsoft.Build.Framework.ITaskItem ProjectOf(string name, string extension, params (string File, string Code)[] files)
         {
             var folder = Path.Combine(_scratch.Dir, name);
             foreach (var (file, code) in files)
@@ -65,8 +67,8 @@ public sealed class TaskAdapterTests : IDisposable
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(folder, file))!);
                 File.WriteAllText(Path.Combine(folder, file), code);
             }
-            File.WriteAllText(Path.Combine(folder, name + ".csproj"), "<Project Sdk=\"Microsoft.NET.Sdk.Web\" />");
-            var item = new TaskItem(Path.Combine(folder, name + ".csproj"));
+            File.WriteAllText(Path.Combine(folder, name + extension), "<Project Sdk=\"Microsoft.NET.Sdk.Web\" />");
+            var item = new TaskItem(Path.Combine(folder, name + extension));
             item.SetMetadata("Route", "/" + name.ToLowerInvariant());
             item.SetMetadata("Replicas", "2");
             return item;
@@ -85,6 +87,8 @@ public sealed class TaskAdapterTests : IDisposable
                     (Path.Combine("obj", "Generated.cs"), "app.MapHealthChecks(\"/generated\"); // PersistKeysToDbContext"),
                     (Path.Combine("Admin", "Admin.csproj"), "<Project Sdk=\"Microsoft.NET.Sdk.Web\" />"),
                     (Path.Combine("Admin", "Program.cs"), "app.MapHealthChecks(\"/admin-health\"); builder.Services.AddDataProtection().PersistKeysToFileSystem(new(\"/k\"));")),
+                ProjectOf("Fun", ".fsproj", ("Program.fs", "app.MapHealthChecks \"/ready\" |> ignore\napp.MapGet(\"/\", Func<string>(fun () -> \"fun\")) |> ignore"),
+                    ("Stray.cs", "app.MapHealthChecks(\"/not-fun\");")),
             ],
         };
         Assert.True(task.Execute(), string.Join("\n", _scratch.Build.Errors.Select(e => e.Message)));
@@ -94,6 +98,7 @@ public sealed class TaskAdapterTests : IDisposable
         // Api's appsettings.json makes it speak HTTP/2 only: probed over HTTP/2.
         Assert.Equal(new HealthProbe("/healthz", Strict: true, Http2: true), api.Health);
         Assert.Equal(new HealthProbe("/", Strict: false), web.Health);
+        Assert.Equal(new HealthProbe("/ready", Strict: true), model.SetOf("fun")!.Health);
         Assert.False(api.SharedKeys);
         Assert.Equal("/proxystack/ASP.NET/DataProtection-Keys", web.KeyRingDirectory);
         Assert.True(model.SharedKeys);

@@ -250,19 +250,20 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     }
 
     /// <summary>
-    /// A StackProject's C# sources as far as ProxyStack reads them (where its code maps health checks, whether it keeps its
-    /// keys itself): the .cs files under its project's folder — its Compile items, without evaluating the project — leaving out
-    /// bin, obj and hidden folders, and a folder with a project file of its own (a nested project, such as the sample's Api/,
-    /// which its parent must exclude to build at all).
+    /// A StackProject's sources as far as ProxyStack reads them (where its code maps health checks, whether it keeps its keys
+    /// itself): the files of its language (.cs, or .fs for an .fsproj, .vb for a .vbproj) under its project's folder — its
+    /// Compile items, without evaluating the project — leaving out bin, obj and hidden folders, and a folder with a project
+    /// file of its own (a nested project, such as the sample's Api/, which its parent must exclude to build at all).
     /// </summary>
     private static List<string> ProjectSources(string projectFile)
     {
+        var pattern = Path.GetExtension(projectFile).ToLowerInvariant() switch { ".fsproj" => "*.fs", ".vbproj" => "*.vb", _ => "*.cs" };
         var sources = new List<string>();
         var folders = new Stack<string>();
         if (Path.GetDirectoryName(projectFile) is { } root && Directory.Exists(root)) folders.Push(root);
         while (folders.TryPop(out var folder))
         {
-            sources.AddRange(Directory.EnumerateFiles(folder, "*.cs").Select(File.ReadAllText));
+            sources.AddRange(Directory.EnumerateFiles(folder, pattern).Select(File.ReadAllText));
             foreach (var sub in Directory.EnumerateDirectories(folder).Where(d => Path.GetFileName(d) is not ("bin" or "obj") && !Path.GetFileName(d).StartsWith('.')
                 && !Directory.EnumerateFiles(d, "*.*proj").Any()))
                 folders.Push(sub);

@@ -31,7 +31,7 @@ internal sealed record HealthProbe(string Path, bool Strict, bool Http2 = false)
 /// <summary>Finds the path of the project's ASP.NET Core health checks, when its code maps them at a literal path.</summary>
 internal static partial class HealthChecks
 {
-    [GeneratedRegex(@"MapHealthChecks\(\s*""(/[^""]*)""")]
+    [GeneratedRegex(@"MapHealthChecks\s*\(?\s*""(/[^""]*)""")]
     private static partial Regex MapHealthChecksCall();
 
     /// <summary>

@@ -10,15 +10,18 @@ public sealed class TemplateProject : IDisposable
     private readonly string _root;
     private bool _built;
 
-    private TemplateProject(string root) => _root = root;
+    private readonly string _extension;
+
+    private TemplateProject(string root, string extension) => (_root, _extension) = (root, extension);
 
     public string Directory => Path.Combine(_root, "StackApp");
-    public string ProjectFile => Path.Combine(Directory, "StackApp.csproj");
+    public string ProjectFile => Path.Combine(Directory, "StackApp" + _extension);
 
-    public static async Task<TemplateProject> CreateAsync(string template)
+    /// <summary>`dotnet new <paramref name="template"/>` in <paramref name="language"/> (C# or F#), with the Sdk line added.</summary>
+    public static async Task<TemplateProject> CreateAsync(string template, string language = "C#")
     {
-        var project = new TemplateProject(System.IO.Directory.CreateTempSubdirectory("proxystack-template-").FullName);
-        var created = await Cli.RunAsync(Cli.Dotnet(project._root, ["new", template, "-o", "StackApp", "-n", "StackApp"]), TimeSpan.FromMinutes(3));
+        var project = new TemplateProject(System.IO.Directory.CreateTempSubdirectory("proxystack-template-").FullName, language == "F#" ? ".fsproj" : ".csproj");
+        var created = await Cli.RunAsync(Cli.Dotnet(project._root, ["new", template, "-lang", language, "-o", "StackApp", "-n", "StackApp"]), TimeSpan.FromMinutes(3));
         if (created.ExitCode != 0) throw new InvalidOperationException($"dotnet new {template} failed:\n{created}");
         SampleCopy.WireSdk(project._root);
         var text = (await File.ReadAllTextAsync(project.ProjectFile)).TrimStart('\uFEFF');
