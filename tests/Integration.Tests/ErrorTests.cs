@@ -24,16 +24,18 @@ public sealed class ErrorTests(SharedSample shared) : StackTest
     }
 
     [DockerTheory]
-    [InlineData("worker")]
-    [InlineData("console")]
-    [InlineData("classlib")]
-    public async Task A_project_that_is_not_a_web_app_is_refused_with_STACK5002_before_any_image_work(string template)
+    [InlineData("worker", "STACK5002: Project 'StackApp' is not an ASP.NET Core app")]
+    [InlineData("console", "STACK5002: Project 'StackApp' is not an ASP.NET Core app")]
+    [InlineData("classlib", "STACK5002: Project 'StackApp' is not an ASP.NET Core app")]
+    // Files for the browser, no server: the error says where the Sdk line goes instead.
+    [InlineData("blazorwasm", "STACK5003: Project 'StackApp' is a standalone Blazor WebAssembly app")]
+    public async Task A_project_that_is_not_a_web_app_is_refused_with_a_coded_error_before_any_image_work(string template, string error)
     {
         // As a user would: `dotnet new`, the Sdk line (here: the SDK from source, as in the sample), StackUp.
         using var app = await TemplateProject.CreateAsync(template);
         var up = await app.BuildAsync("StackUp", new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString() });
         Assert.NotEqual(0, up.ExitCode);
-        Assert.Contains("error STACK5002: Project 'StackApp' is not an ASP.NET Core app", up.Output);
+        Assert.Contains("error " + error, up.Output);
         // Nothing else: no base image, no container publishing, no engine work.
         Assert.DoesNotContain("STACK2001", up.Output);
         Assert.DoesNotContain("STACK5001", up.Output);

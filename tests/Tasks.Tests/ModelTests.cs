@@ -251,6 +251,15 @@ public class ModelTests
             Assert.Single(diagnostics).Format());
     }
 
+    [Fact]
+    public void A_standalone_Blazor_WebAssembly_app_is_STACK5003_saying_where_the_Sdk_line_goes()
+    {
+        var (model, diagnostics) = StackModelBuilder.Build(Builders.ValidInput() with { IsWebProject = false, IsBlazorWebAssembly = true });
+        Assert.Null(model);
+        Assert.Equal("STACK5003: Project 'HelloStack' is a standalone Blazor WebAssembly app: files that run in the browser, with no server of its own for nginx to route to. Serve it from an ASP.NET Core project and put the ProxyStack.Sdk line there: the Blazor Web App template does that (dotnet new blazor --interactivity WebAssembly --all-interactive; the line goes in the server project, not in its .Client project).",
+            Assert.Single(diagnostics).Format());
+    }
+
     [Theory]
     [InlineData("mcr.microsoft.com/dotnet/aspnet:10.0", "localhost:5000", "localhost:5000/dotnet/aspnet:10.0")]
     [InlineData("nginx:stable", "localhost:5000", "localhost:5000/library/nginx:stable")]

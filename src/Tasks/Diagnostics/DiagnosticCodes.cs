@@ -95,4 +95,5 @@ internal static class DiagnosticCodes
     public const string ForeignService = "STACK4021";
     public const string ContainerSupportMissing = "STACK5001";
     public const string NotWebProject = "STACK5002";
+    public const string BlazorWebAssemblyStandalone = "STACK5003";
 }

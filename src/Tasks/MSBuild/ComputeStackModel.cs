@@ -117,6 +117,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     public string RuntimeIdentifier { get; set; } = "";
     /// <summary>$(UsingMicrosoftNETSdkWeb), or a FrameworkReference to Microsoft.AspNetCore.App. Example: true</summary>
     public bool IsWebProject { get; set; } = true;
+    /// <summary>$(UsingMicrosoftNETSdkBlazorWebAssembly): a standalone Blazor WebAssembly app. Example: false</summary>
+    public bool IsBlazorWebAssembly { get; set; }
     /// <summary>$(EnableSdkContainerSupport) and $(IsPublishable) both true. Example: true</summary>
     public bool ContainerSupport { get; set; } = true;
     /// <summary>Where to write the model. Example: obj/Debug/net10.0/stack/model.json</summary>
@@ -182,6 +184,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             Owner = $"{Environment.MachineName}:{(ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory()).TrimEnd('/', '\\')}",
             ContainerSupport = ContainerSupport,
             IsWebProject = IsWebProject,
+            IsBlazorWebAssembly = IsBlazorWebAssembly,
             NativeOrTrimmed = NativeOrTrimmed,
             RuntimeIdentifier = RuntimeIdentifier,
             HostArchitecture = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant(),

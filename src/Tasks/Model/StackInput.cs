@@ -70,6 +70,8 @@ internal sealed record StackInput
     public string HostOperatingSystem { get; init; } = "Linux";
     /// <summary>An ASP.NET Core app: Microsoft.NET.Sdk.Web, or a FrameworkReference to Microsoft.AspNetCore.App.</summary>
     public bool IsWebProject { get; init; } = true;
+    /// <summary>A Blazor WebAssembly app (Microsoft.NET.Sdk.BlazorWebAssembly): static files for the browser, no server of its own.</summary>
+    public bool IsBlazorWebAssembly { get; init; }
     /// <summary>Whether the project can publish a container (EnableSdkContainerSupport and IsPublishable).</summary>
     public bool ContainerSupport { get; init; } = true;
     /// <summary>Environment for app replicas: name → value, from StackEnvironment items.</summary>

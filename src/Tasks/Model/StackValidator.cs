@@ -95,7 +95,8 @@ internal static partial class StackValidator
         var projects = StackProjects.Validate(input, d);
         // A worker, console app or library has nothing for nginx to serve: said at once, before any image work sends the user
         // after a base image (a worker can publish a container, and would fail on the runtime base image instead).
-        if (!input.IsWebProject) d.Add(Diagnostic.Error(nameof(Strings.NotWebProject), input.ProjectName));
+        // A standalone Blazor WebAssembly app is files for the browser: served by an ASP.NET Core project, never by itself.
+        if (!input.IsWebProject) d.Add(Diagnostic.Error(input.IsBlazorWebAssembly ? nameof(Strings.BlazorWebAssemblyStandalone) : nameof(Strings.NotWebProject), input.ProjectName));
         // Native AOT and trimming publish for one runtime; ProxyStack publishes for linux-<host architecture> when the project
         // names none (Sdk.targets). One that names another operating system would fail deep in the SDK, uncoded.
         else if (input.RuntimeIdentifier.Trim() is { Length: > 0 } rid && !rid.StartsWith("linux-", StringComparison.Ordinal))
