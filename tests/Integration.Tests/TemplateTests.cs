@@ -8,7 +8,8 @@ namespace ProxyStack.IntegrationTests;
 /// The ASP.NET Core templates as a user meets them: `dotnet new`, the Sdk line, 2 replicas, StackUp, a request that proves
 /// the template's own feature through nginx, StackDown with nothing left. The grpc template speaks HTTP/2 only: a real gRPC
 /// client calls its Greeter through nginx. The webapiaot template (native AOT) and a trimmed web app come up as they are.
-/// The blazor template's Counter is clicked in a real browser (Debian's chromium, driven by Playwright) at 2 replicas.
+/// The blazor template's Counter is clicked in a real browser (Debian's chromium, driven by Playwright) at 2 replicas, with
+/// server interactivity and with WebAssembly's. F#'s webapi template comes up as C#'s does.
 /// </summary>
 [Collection(BuildsCollection.Name)]
 public sealed class TemplateTests(ITestOutputHelper output) : StackTest
@@ -139,6 +140,53 @@ public sealed class TemplateTests(ITestOutputHelper output) : StackTest
         Assert.True(sockets >= 1, "the circuit used no WebSocket");
         var cookies = await page.Context.CookiesAsync();
         Assert.Contains(cookies, c => c.Name == "proxystack_affinity");
+        await DownAsync(app);
+    }
+
+    /// <summary>
+    /// The blazor template with WebAssembly interactivity (a server project and its .Client): the Counter runs in the browser
+    /// once the .NET WebAssembly runtime has come through nginx, at 2 replicas and without affinity (no circuit, no WebSocket,
+    /// so no STACK1027).
+    /// </summary>
+    [DockerFact]
+    public async Task The_blazor_templates_WebAssembly_counter_counts_in_a_browser_at_2_replicas()
+    {
+        using var app = await TemplateProject.CreateAsync("blazor", "C#", "--interactivity", "WebAssembly", "--all-interactive");
+        var up = await app.BuildAsync("StackUp", Props);
+        output.WriteLine($"blazor WebAssembly: StackUp took {up.Elapsed.TotalSeconds:0.0} s");
+        Assert.True(up.ExitCode == 0, up.ToString());
+        Assert.DoesNotContain("STACK1027", up.Output);
+
+        using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = Browser.Executable, Headless = true,
+            Args = ["--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--disable-background-networking"],
+        });
+        var page = await browser.NewPageAsync();
+        var sockets = 0;
+        page.WebSocket += (_, _) => Interlocked.Increment(ref sockets);
+        var wasm = new System.Collections.Concurrent.ConcurrentBag<(string Url, int Status)>();
+        page.Response += (_, r) => { if (r.Url.EndsWith(".wasm", StringComparison.Ordinal)) wasm.Add((r.Url, r.Status)); };
+        await page.GotoAsync($"http://127.0.0.1:{Port}/counter");
+        var status = page.Locator("p[role=status]");
+        await Microsoft.Playwright.Assertions.Expect(status).ToHaveTextAsync("Current count: 0");
+        // Prerendered: a click counts once the runtime has loaded and the component is interactive, so it is repeated until then.
+        var button = page.GetByRole(Microsoft.Playwright.AriaRole.Button, new() { Name = "Click me" });
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (await status.TextContentAsync() == "Current count: 0" && DateTime.UtcNow < deadline)
+        {
+            await button.ClickAsync();
+            await Task.Delay(250);
+        }
+        var counted = int.Parse((await status.TextContentAsync())!.Split(':')[1]);
+        await button.ClickAsync();
+        await button.ClickAsync();
+        await Microsoft.Playwright.Assertions.Expect(status).ToHaveTextAsync($"Current count: {counted + 2}");
+        // The runtime and the app's assemblies came through nginx as WebAssembly files, and nothing kept a socket open.
+        Assert.NotEmpty(wasm);
+        Assert.All(wasm, w => Assert.True(w.Status is 200 or 304, $"{w.Url}: {w.Status}"));
+        Assert.Equal(0, sockets);
         await DownAsync(app);
     }
 

@@ -11,18 +11,22 @@ public sealed class TemplateProject : IDisposable
     private bool _built;
 
     private readonly string _extension;
+    private string _directory;
 
-    private TemplateProject(string root, string extension) => (_root, _extension) = (root, extension);
+    private TemplateProject(string root, string extension) => (_root, _extension, _directory) = (root, extension, Path.Combine(root, "StackApp"));
 
-    public string Directory => Path.Combine(_root, "StackApp");
+    /// <summary>The project's folder: StackApp, or StackApp/StackApp where the template makes a solution (blazor with WebAssembly).</summary>
+    public string Directory => _directory;
     public string ProjectFile => Path.Combine(Directory, "StackApp" + _extension);
 
-    /// <summary>`dotnet new <paramref name="template"/>` in <paramref name="language"/> (C# or F#), with the Sdk line added.</summary>
-    public static async Task<TemplateProject> CreateAsync(string template, string language = "C#")
+    /// <summary>`dotnet new <paramref name="template"/>` in <paramref name="language"/> (C# or F#) with the template's <paramref name="options"/>, the Sdk line added.</summary>
+    public static async Task<TemplateProject> CreateAsync(string template, string language = "C#", params string[] options)
     {
         var project = new TemplateProject(System.IO.Directory.CreateTempSubdirectory("proxystack-template-").FullName, language == "F#" ? ".fsproj" : ".csproj");
-        var created = await Cli.RunAsync(Cli.Dotnet(project._root, ["new", template, "-lang", language, "-o", "StackApp", "-n", "StackApp"]), TimeSpan.FromMinutes(3));
+        var created = await Cli.RunAsync(Cli.Dotnet(project._root, ["new", template, "-lang", language, "-o", "StackApp", "-n", "StackApp", .. options]), TimeSpan.FromMinutes(3));
         if (created.ExitCode != 0) throw new InvalidOperationException($"dotnet new {template} failed:\n{created}");
+        // A template that makes a server and a client project puts each in a folder of its own; the Sdk line goes in the server's.
+        if (!File.Exists(project.ProjectFile)) project._directory = Path.Combine(project._directory, "StackApp");
         SampleCopy.WireSdk(project._root);
         var text = (await File.ReadAllTextAsync(project.ProjectFile)).TrimStart('\uFEFF');
         var open = text.IndexOf('>', text.IndexOf("<Project", StringComparison.Ordinal)) + 1;
