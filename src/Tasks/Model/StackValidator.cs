@@ -132,7 +132,7 @@ internal static partial class StackValidator
     private static int? Port(string raw, string property, List<Diagnostic> d) =>
         Checked(ParseInt(raw), p => p is >= 1 and <= 65535, d, () => Diagnostic.Error(nameof(Strings.PortInvalid), property, raw));
 
-    /// <summary>true, false or empty (false); anything else is STACK1022 naming <paramref name="property"/>.</summary>
+    /// <summary>true, false or empty (false); anything else is STACK1012 naming <paramref name="property"/>.</summary>
     private static bool? Bool(string raw, string property, List<Diagnostic> d) =>
         Checked(ParseBool(raw), _ => true, d, () => Diagnostic.Error(nameof(Strings.BooleanInvalid), property, raw));
 
