@@ -77,14 +77,14 @@ internal sealed class FakeEngine : IContainerEngine
     public Dictionary<string, string> ImageUsers { get; } = [];
 
     public Task PullImageAsync(string reference, CancellationToken ct) => Record($"pull {reference}");
-    public Task<IReadOnlyList<string>> RemoveImageUnlessTaggedAsync(string id, CancellationToken ct)
+    public Task<string?> RemoveImageUnlessHeldAsync(string id, CancellationToken ct)
     {
         // A tag is a reference (not an id) that still names the image.
         var tags = Images.Where(i => i.Value == id && !i.Key.StartsWith("sha256:", StringComparison.Ordinal)).Select(i => i.Key).Order(StringComparer.Ordinal).ToList();
-        if (tags.Count > 0) return Task.FromResult<IReadOnlyList<string>>(tags);
+        if (tags.Count > 0) return Task.FromResult<string?>($"tagged {string.Join(", ", tags)}, not by this build");
         Calls.Add($"rmi {id}");
         foreach (var key in Images.Where(i => i.Value == id).Select(i => i.Key).ToList()) Images.Remove(key);
-        return Task.FromResult<IReadOnlyList<string>>([]);
+        return Task.FromResult<string?>(null);
     }
     public Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct) =>
         BuildFailure is null ? Record($"build {tag}") : Task.FromException(BuildFailure);

@@ -14,7 +14,7 @@ internal sealed class ThrowingEngine(Exception fault) : IContainerEngine
         Fail<(IReadOnlyList<ObservedContainer>, IReadOnlyList<ObservedNetwork>)>();
     public Task<(string Id, IReadOnlyDictionary<string, string> Labels, string User)?> InspectImageAsync(string reference, CancellationToken ct) => Fail<(string, IReadOnlyDictionary<string, string>, string)?>();
     public Task PullImageAsync(string reference, CancellationToken ct) => Fail();
-    public Task<IReadOnlyList<string>> RemoveImageUnlessTaggedAsync(string id, CancellationToken ct) => Fail<IReadOnlyList<string>>();
+    public Task<string?> RemoveImageUnlessHeldAsync(string id, CancellationToken ct) => Fail<string?>();
     public Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Fail();
     public Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Fail();
     public Task<string?> HostGatewayAsync(CancellationToken ct) => Fail<string?>();

@@ -134,16 +134,25 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
         if (progress.Errors is { } errors) throw new EngineRequestException("pull " + reference, errors, conflict: false);
     }
 
-    public Task<IReadOnlyList<string>> RemoveImageUnlessTaggedAsync(string id, CancellationToken ct) =>
-        CallOrMissing<IReadOnlyList<string>>("remove image " + id, async () =>
+    public async Task<string?> RemoveImageUnlessHeldAsync(string id, CancellationToken ct)
+    {
+        try
         {
-            // Deleting by id takes every tag of the image's repository with it, so the tags are asked first.
-            var image = await _client.Images.InspectImageAsync(id, ct).ConfigureAwait(false);
-            var tags = (image.RepoTags ?? []).Where(t => t != "<none>:<none>").ToList();
-            if (tags.Count > 0) return tags;
-            await _client.Images.DeleteImageAsync(id, new ImageDeleteParameters { Force = false }, ct).ConfigureAwait(false);
-            return [];
-        }, []);
+            return await CallOrMissing<string?>("remove image " + id, async () =>
+            {
+                // Deleting by id takes every tag of the image's repository with it, so the tags are asked first.
+                var image = await _client.Images.InspectImageAsync(id, ct).ConfigureAwait(false);
+                var tags = (image.RepoTags ?? []).Where(t => t != "<none>:<none>").ToList();
+                if (tags.Count > 0) return $"tagged {string.Join(", ", tags)}, not by this build";
+                await _client.Images.DeleteImageAsync(id, new ImageDeleteParameters { Force = false }, ct).ConfigureAwait(false);
+                return null;
+            }, null).ConfigureAwait(false);
+        }
+        catch (EngineRequestException e) when (e.IsConflict)
+        {
+            return e.Reason;
+        }
+    }
 
     public async Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {

@@ -27,11 +27,11 @@ internal interface IContainerEngine
     Task PullImageAsync(string reference, CancellationToken ct);
 
     /// <summary>
-    /// Removes an image by id unless a tag still names it — a tag the stack's build moved on from is gone, so one that is left
-    /// is someone's own (<c>docker tag</c>): the image is kept and those tags returned. Never by force: an image a container
-    /// uses is a conflict. Empty when removed or already gone.
+    /// Removes an image by id unless something still holds it: a tag (a tag the stack's build moved on from is gone, so one
+    /// that is left is someone's own, <c>docker tag</c>) or a container (never by force). Null when removed or already gone,
+    /// else why it was kept ("tagged hello:good, not by this build").
     /// </summary>
-    Task<IReadOnlyList<string>> RemoveImageUnlessTaggedAsync(string id, CancellationToken ct);
+    Task<string?> RemoveImageUnlessHeldAsync(string id, CancellationToken ct);
 
     /// <summary>Builds an image from a tar context with the classic builder; the base image is pulled when missing.</summary>
     Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct);

@@ -300,12 +300,8 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                 await engine.RemoveNetworkAsync(step.Resource, ct).ConfigureAwait(false);
                 break;
             case StepKind.RemoveImage:
-                try
-                {
-                    if (await engine.RemoveImageUnlessTaggedAsync(step.Resource, ct).ConfigureAwait(false) is { Count: > 0 } tags)
-                        log.Detail($"  kept image {step.Resource}: tagged {string.Join(", ", tags)}, not by this build");
-                }
-                catch (EngineRequestException e) when (e.IsConflict) { log.Detail($"  kept image {step.Resource}: {e.Reason}"); }
+                if (await engine.RemoveImageUnlessHeldAsync(step.Resource, ct).ConfigureAwait(false) is { } why)
+                    log.Detail($"  kept image {step.Resource}: {why}");
                 break;
             default:
                 throw new UnreachableException($"Unknown step kind {step.Kind}.");

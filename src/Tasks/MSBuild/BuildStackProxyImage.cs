@@ -58,24 +58,11 @@ public sealed class BuildStackProxyImage : StackTask
             MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.ProxyImageBuildFailed), ProxyImage, e.Reason));
             return false;
         }
-        if (existing is { } superseded && superseded.Id != ProxyImageId) await RemoveSupersededAsync(superseded.Id, ct).ConfigureAwait(false);
+        // The image the tag named before this build, now nameless, goes unless a container uses it (the running proxy, until a
+        // bring-up replaces it and takes the image with it) or someone tagged it: each config change would otherwise leave one.
+        if (existing is { } superseded && superseded.Id != ProxyImageId)
+            Log.LogMessage(MessageImportance.Low, await Engine.RemoveImageUnlessHeldAsync(superseded.Id, ct).ConfigureAwait(false) is { } why
+                ? $"Kept the previous proxy image {superseded.Id}: {why}." : $"Removed the previous proxy image {superseded.Id}.");
         return true;
-    }
-
-    /// <summary>
-    /// The image the tag named before this build, now nameless: removed unless a container uses it (the running proxy, until a
-    /// bring-up replaces it and takes the image with it) or someone tagged it. Each config change would otherwise leave one.
-    /// </summary>
-    private async Task RemoveSupersededAsync(string id, CancellationToken ct)
-    {
-        try
-        {
-            var tags = await Engine.RemoveImageUnlessTaggedAsync(id, ct).ConfigureAwait(false);
-            Log.LogMessage(MessageImportance.Low, tags.Count > 0 ? $"Kept the previous proxy image {id}: tagged {string.Join(", ", tags)}, not by this build." : $"Removed the previous proxy image {id}.");
-        }
-        catch (EngineRequestException e) when (e.IsConflict)
-        {
-            Log.LogMessage(MessageImportance.Low, $"Kept the previous proxy image {id}: {e.Reason}");
-        }
     }
 }

@@ -13,7 +13,6 @@ internal sealed record CheckedContainer(ImageReference Image, int Port, int Host
 /// </summary>
 internal static partial class BackingServices
 {
-
     /// <summary>A DNS label that is also valid inside container and volume names, and not one of the stack's own names.</summary>
     [GeneratedRegex(@"^[a-z][a-z0-9-]{0,30}\z")]
     private static partial Regex NamePattern();

@@ -41,14 +41,8 @@ internal static partial class StackValidator
         var affinity = input.SessionAffinity.Trim().ToLowerInvariant();
         if (!Affinity.Modes.Contains(affinity))
             d.Add(Diagnostic.Error(nameof(Strings.SessionAffinityInvalid), input.SessionAffinity, string.Join(", ", Affinity.Modes)));
-        else if (affinity == Affinity.None)
-        {
-            if (input.UsesSignalR && replicas is > 1)
-                d.Add(Diagnostic.Warning(nameof(Strings.SignalRWithoutAffinity), $"Project '{input.ProjectName}'", "StackReplicas", input.Replicas));
-            // A StackProject's replicas are balanced by the same nginx, with the same affinity setting.
-            foreach (var p in input.Projects.Where(p => p.UsesSignalR && ParseInt(p.Replicas) is > 1))
-                d.Add(Diagnostic.Warning(nameof(Strings.SignalRWithoutAffinity), $"StackProject '{p.Name}'", "its Replicas", p.Replicas));
-        }
+        else if (affinity == Affinity.None && input.UsesSignalR && replicas is > 1)
+            d.Add(Diagnostic.Warning(nameof(Strings.SignalRWithoutAffinity), $"Project '{input.ProjectName}'", "StackReplicas", input.Replicas));
         foreach (var (path, block, content) in input.ProxyConfigs)
         {
             if (content is null) d.Add(Diagnostic.Error(nameof(Strings.ProxyConfigUnreadable), path));
@@ -93,6 +87,10 @@ internal static partial class StackValidator
         ValidateEnvironment(input.Environment, input.Secrets, d, owned: OwnedVariables);
         var containers = BackingServices.Validate(input, d);
         var projects = StackProjects.Validate(input, d);
+        // A StackProject's replicas are balanced by the same nginx, with the same affinity setting.
+        if (affinity == Affinity.None)
+            foreach (var p in input.Projects.Where(p => p.UsesSignalR && projects.GetValueOrDefault(p.Name) is { Replicas: > 1 }))
+                d.Add(Diagnostic.Warning(nameof(Strings.SignalRWithoutAffinity), $"StackProject '{p.Name}'", "its Replicas", p.Replicas));
         // A worker, console app or library has nothing for nginx to serve: said at once, before any image work sends the user
         // after a base image (a worker can publish a container, and would fail on the runtime base image instead).
         // A standalone Blazor WebAssembly app is files for the browser: served by an ASP.NET Core project, never by itself.
