@@ -9,7 +9,8 @@ namespace ProxyStack.IntegrationTests;
 /// the template's own feature through nginx, StackDown with nothing left. The grpc template speaks HTTP/2 only: a real gRPC
 /// client calls its Greeter through nginx. The webapiaot template (native AOT) and a trimmed web app come up as they are.
 /// The blazor template's Counter is clicked in a real browser (Debian's chromium, driven by Playwright) at 2 replicas, with
-/// server interactivity and with WebAssembly's. F#'s webapi template comes up as C#'s does.
+/// server interactivity and with WebAssembly's. F#'s webapi template comes up as C#'s does. The webapp template with
+/// individual accounts signs a user up and in on both replicas, its SQLite file shared through a volume.
 /// </summary>
 [Collection(BuildsCollection.Name)]
 public sealed class TemplateTests(ITestOutputHelper output) : StackTest
@@ -183,6 +184,52 @@ public sealed class TemplateTests(ITestOutputHelper output) : StackTest
         // The runtime identifier went into the container publish only: the project's own build output is runtime-independent.
         Assert.True(File.Exists(Path.Combine(app.Directory, "bin", "Debug", "net10.0", "StackApp.dll")));
         await DownAsync(app);
+    }
+
+    /// <summary>
+    /// The webapp template with individual accounts keeps its users in a SQLite file of its own folder (app.db), which the
+    /// image has read-only for the app's user and once per replica. Signed up on one replica, the user's email confirmed and
+    /// signed in on both, through nginx; the confirmation link the app writes carries the stack's port (nginx passes the
+    /// client's Host); after StackDown and StackUp the user is still there (the database volume is kept like the key ring).
+    /// </summary>
+    [DockerFact]
+    public async Task The_webapp_template_with_individual_accounts_signs_up_and_in_across_2_replicas_and_keeps_its_users()
+    {
+        using var app = await TemplateProject.CreateAsync("webapp", "C#", "--auth", "Individual");
+        await UpAsync(app, "webapp --auth Individual");
+        var url = $"http://127.0.0.1:{Port}";
+        const string email = "ada@example.com", password = "Passw0rd!";
+
+        using (var client = Forms.Client())
+        {
+            var registered = await Forms.PostAsync(client, $"{url}/Identity/Account/Register",
+                ("Input.Email", email), ("Input.Password", password), ("Input.ConfirmPassword", password));
+            Assert.True(registered.StatusCode == System.Net.HttpStatusCode.Redirect, $"sign-up: {(int)registered.StatusCode}\n{await registered.Content.ReadAsStringAsync()}\n{string.Join("\n", await Task.WhenAll((await Probe.ContainersAsync(Stack)).Select(c => Probe.LogsAsync(c.ID))))}");
+            var confirmation = await client.GetStringAsync(registered.Headers.Location!.IsAbsoluteUri ? registered.Headers.Location : new Uri(new Uri(url), registered.Headers.Location));
+            var link = System.Net.WebUtility.HtmlDecode(System.Text.RegularExpressions.Regex.Match(confirmation, "id=\"confirm-link\" href=\"([^\"]+)\"").Groups[1].Value);
+            Assert.StartsWith($"{url}/Identity/Account/ConfirmEmail?", link);
+            Assert.Contains("Thank you for confirming your email", await client.GetStringAsync(link));
+        }
+        await SignsInAsync(url, email, password);
+
+        var down = await app.BuildAsync("StackDown", Props);
+        Assert.True(down.ExitCode == 0, down.ToString());
+        Assert.Contains($"kept volume(s) {Stack}-appdata, {Stack}-keys", down.Output);
+        await UpAsync(app, "webapp --auth Individual (again)");
+        await SignsInAsync(url, email, password);
+        await DownAsync(app);
+    }
+
+    /// <summary>Four sign-ins, each on a new connection: round robin takes them to both replicas, and each must find the user.</summary>
+    private static async Task SignsInAsync(string url, string email, string password)
+    {
+        for (var i = 0; i < 4; i++)
+        {
+            using var client = Forms.Client();
+            var signedIn = await Forms.PostAsync(client, $"{url}/Identity/Account/Login", ("Input.Email", email), ("Input.Password", password));
+            Assert.True(signedIn.StatusCode == System.Net.HttpStatusCode.Redirect, $"sign-in {i + 1}: {(int)signedIn.StatusCode}\n{await signedIn.Content.ReadAsStringAsync()}");
+            Assert.Contains(signedIn.Headers.GetValues("Set-Cookie"), c => c.StartsWith(".AspNetCore.Identity.Application=", StringComparison.Ordinal));
+        }
     }
 
     private Dictionary<string, string> Props => new() { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "2" };

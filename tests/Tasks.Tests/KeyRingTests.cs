@@ -162,7 +162,7 @@ public sealed class KeyRingTests : IDisposable
 
         // A backing container's volume may not take a ring's name.
         foreach (var volume in new[] { "keys", "keys-api", "keys-x" })
-            Assert.Equal($"STACK1040: StackContainer 'cache' has Volume=\"{volume}:/data\": write name:/absolute/path (a named volume, kept across runs, not named keys or keys-…: those are the key rings' volumes), pairs separated by ';'.",
+            Assert.Equal($"STACK1040: StackContainer 'cache' has Volume=\"{volume}:/data\": write name:/absolute/path (a named volume, kept across runs, not named keys, keys-…, appdata or appdata-…: those are the key rings' and the app's databases' volumes), pairs separated by ';'.",
                 Assert.Single(StackModelBuilder.Build(Builders.ValidInput() with { Containers = [new ServiceInput("cache") { Image = "redis:7", Volume = volume + ":/data" }] }).Diagnostics, d => d.IsError).Format());
         Assert.DoesNotContain(StackModelBuilder.Build(Builders.ValidInput() with { Containers = [new ServiceInput("cache") { Image = "redis:7", Volume = "keystore:/data" }] }).Diagnostics, d => d.IsError);
     }
@@ -213,7 +213,7 @@ public sealed class KeyRingTests : IDisposable
 
         await StackTeardown.RunAsync(engine, log, "hello", owner: null, CancellationToken.None);
         Assert.True(engine.Volumes.ContainsKey("hello-keys"));
-        Assert.Contains("Stack 'hello': kept volume(s) hello-keys (the Data Protection key rings, so sign-ins and forms survive the next StackUp, and the backing containers' data). Remove them with: dotnet build -t:StackDown -p:StackRemoveVolumes=true", log.Milestones);
+        Assert.Contains("Stack 'hello': kept volume(s) hello-keys (the Data Protection key rings, so sign-ins and forms survive the next StackUp, the app's SQLite databases and the backing containers' data). Remove them with: dotnet build -t:StackDown -p:StackRemoveVolumes=true", log.Milestones);
 
         await StackTeardown.RunAsync(engine, log, "hello", owner: null, CancellationToken.None, removeVolumes: true);
         Assert.Equal(["bystander"], engine.Volumes.Keys);

@@ -20,7 +20,7 @@ public class ProxyConfigTests
     [InlineData("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;")]
     [InlineData("proxy_set_header X-Forwarded-Proto $scheme;")]
     [InlineData("proxy_set_header X-Real-IP $remote_addr;")]
-    [InlineData("proxy_set_header Host $host;")]
+    [InlineData("proxy_set_header Host $proxystack_host;")]
     [InlineData("proxy_set_header Upgrade $http_upgrade;")]
     [InlineData("proxy_next_upstream error timeout http_502 http_503 http_504;")]
     [InlineData("server hellostack-app-2:8080 max_fails=3 fail_timeout=5s;")]

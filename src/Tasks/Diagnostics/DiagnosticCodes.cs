@@ -61,6 +61,7 @@ internal static class DiagnosticCodes
     public const string SwarmNeedsBridge = "STACK1055";
     public const string SwarmPublishesEverywhere = "STACK1056";
     public const string StackRegistryMissing = "STACK1057";
+    public const string FileDatabaseNotPublished = "STACK1058";
     public const string BaseImageUnavailable = "STACK2001";
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";

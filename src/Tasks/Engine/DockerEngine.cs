@@ -352,7 +352,7 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
         foreach (var mount in spec.Mounts.Where(m => m.OwnedByContainerUser))
         {
             var key = (mount.Source, spec.Image, spec.User ?? "", mount.Target);
-            var given = _volumesGiven.GetOrAdd(key, _ => new Lazy<Task>(() => GiveToContainerUserAsync(response.ID, spec.Name, mount.Target, ct)));
+            var given = _volumesGiven.GetOrAdd(key, _ => new Lazy<Task>(() => GiveToContainerUserAsync(response.ID, spec.Name, mount, ct)));
             try
             {
                 await given.Value.WaitAsync(ct).ConfigureAwait(false);
@@ -375,20 +375,48 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
     /// instead of two archive requests (reading /etc/passwd, writing the entry), each ~130 ms on Docker 20.10 — the owner is
     /// checked, never assumed.
     /// </summary>
-    private async Task GiveToContainerUserAsync(string id, string name, string target, CancellationToken ct)
+    private async Task GiveToContainerUserAsync(string id, string name, VolumeMount mount, CancellationToken ct)
     {
+        var target = mount.Target;
         var inspect = await Call("inspect container " + name, () => _client.Containers.InspectContainerAsync(id, ct)).ConfigureAwait(false);
         var user = inspect.Config?.User ?? "";
-        if (ContainerUser.Numeric(user) is { } numeric
-            && await ReadContainerEntryAsync(id, target, e => e.EntryType == System.Formats.Tar.TarEntryType.Directory
-                && ContainerUser.Owns(numeric, e.Uid, e.Gid, e.Mode), ct).ConfigureAwait(false))
-            return;
-        var (uid, gid) = await ContainerUser.ResolveAsync(user, path => ReadImageFileAsync(id, path, ct)).ConfigureAwait(false)
-            ?? throw new EngineRequestException($"prepare {target} in {name}", $"the container's user '{user}' is not in its /etc/passwd", conflict: false);
-        var parent = target[..target.LastIndexOf('/')];
-        using var tar = Proxy.ProxyBuildContext.CreateDirectoryTar(target[(target.LastIndexOf('/') + 1)..], uid, gid, ContainerUser.PrivateMode);
-        await Call($"prepare {target} in {name}", () => _client.Containers.ExtractArchiveToContainerAsync(id,
-            new CopyToContainerParameters { Path = parent.Length == 0 ? "/" : parent }, tar, ct)).ConfigureAwait(false);
+        var owner = ContainerUser.Numeric(user) is { } numeric
+            ? await ReadContainerEntryAsync<(int, int)?>(id, target, e => e.EntryType == System.Formats.Tar.TarEntryType.Directory
+                && ContainerUser.Owns(numeric, e.Uid, e.Gid, e.Mode) ? (e.Uid, e.Gid) : null, ct).ConfigureAwait(false)
+            : null;
+        if (owner is not { } given)
+        {
+            given = await ContainerUser.ResolveAsync(user, path => ReadImageFileAsync(id, path, ct)).ConfigureAwait(false)
+                ?? throw new EngineRequestException($"prepare {target} in {name}", $"the container's user '{user}' is not in its /etc/passwd", conflict: false);
+            var parent = target[..target.LastIndexOf('/')];
+            using var tar = Proxy.ProxyBuildContext.CreateDirectoryTar(target[(target.LastIndexOf('/') + 1)..], given.Item1, given.Item2, ContainerUser.PrivateMode);
+            await Call($"prepare {target} in {name}", () => _client.Containers.ExtractArchiveToContainerAsync(id,
+                new CopyToContainerParameters { Path = parent.Length == 0 ? "/" : parent }, tar, ct)).ConfigureAwait(false);
+        }
+        var workingDirectory = inspect.Config?.WorkingDir is { Length: > 0 } wd ? wd.TrimEnd('/') : "";
+        foreach (var seed in mount.Seeds)
+            await SeedAsync(id, name, target, workingDirectory + "/" + seed.From, seed.Name, given, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Copies the image's file <paramref name="from"/> into the volume at <paramref name="target"/> as <paramref name="file"/>,
+    /// owned by the container's user, mode 0600 — unless the volume has that file already (what the replicas wrote is never
+    /// replaced) or the image has none (the app then makes its own).
+    /// </summary>
+    private async Task SeedAsync(string id, string name, string target, string from, string file, (int Uid, int Gid) owner, CancellationToken ct)
+    {
+        if (await ReadContainerEntryAsync(id, $"{target}/{file}", _ => true, ct).ConfigureAwait(false)) return;
+        var data = await ReadContainerEntryAsync(id, from, e =>
+        {
+            if (e.EntryType is not (System.Formats.Tar.TarEntryType.RegularFile or System.Formats.Tar.TarEntryType.V7RegularFile) || e.DataStream is null) return null;
+            using var copy = new MemoryStream();
+            e.DataStream.CopyTo(copy);
+            return copy.ToArray();
+        }, ct).ConfigureAwait(false);
+        if (data is null) return;
+        using var tar = Proxy.ProxyBuildContext.CreateFileTar(file, data, owner.Uid, owner.Gid, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await Call($"copy {from} into {target} in {name}", () => _client.Containers.ExtractArchiveToContainerAsync(id,
+            new CopyToContainerParameters { Path = target }, tar, ct)).ConfigureAwait(false);
     }
 
     public Task<string?> ReadImageFileAsync(string id, string path, CancellationToken ct) =>

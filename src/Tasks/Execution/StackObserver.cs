@@ -29,7 +29,7 @@ internal sealed class StackObserver(IContainerEngine engine, IStackLog log, Prob
         var listing = engine.ListStackResourcesAsync(model.Name, [model.NetworkName, .. StackNetworking.ContainerNames(model)], ct);
         // The stack's volumes (its owner counts, whether or not this bring-up mounts them), and one that merely holds a key
         // ring's name.
-        var volumesTask = engine.ListStackVolumesAsync(model.Name, [.. model.KeysVolumeNames, .. Reconciler.ServiceVolumeNames(model)], ct);
+        var volumesTask = engine.ListStackVolumesAsync(model.Name, [.. model.KeysVolumeNames, .. model.DataVolumeNames, .. Reconciler.ServiceVolumeNames(model)], ct);
         var dnsTask = Timed("engine kind", StackNetworking.ReplicasByDns(model) ? engine.DnsAsync(ct) : Task.FromResult(EngineDns.FollowsRenames));
         var idsTask = Timed("image ids", Task.WhenAll(images.Distinct().Select(async image => (image, found: await engine.InspectImageAsync(image, ct).ConfigureAwait(false)))));
         var (containers, networks) = await Timed("listing", listing).ConfigureAwait(false);

@@ -174,6 +174,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             SharedKeys = StackSharedKeys,
             AppProtocol = StackAppProtocol,
             DetectedHttp2Only = AppProtocols.Http2OnlyIn(ReadOrNull(Path.Combine(ProjectDirectory.Length > 0 ? ProjectDirectory : Directory.GetCurrentDirectory(), "appsettings.json"))),
+            AppSettings = AppSettingsFiles(ProjectDirectory.Length > 0 ? ProjectDirectory : Directory.GetCurrentDirectory()),
             StoresOwnKeys = KeyRing.ConfiguresOwnStorage(sources),
             Adopt = StackAdopt,
             ContainerUser = ContainerUser,
@@ -217,6 +218,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
                     UsesSignalR = Affinity.UsesSignalR(sources),
                     AppProtocol = i.GetMetadata("AppProtocol"),
                     DetectedHttp2Only = AppProtocols.Http2OnlyIn(ReadOrNull(Path.Combine(Path.GetDirectoryName(file)!, "appsettings.json"))),
+                    AppSettings = AppSettingsFiles(Path.GetDirectoryName(file)!),
                     Route = i.GetMetadata("Route"), StripPrefix = i.GetMetadata("StripPrefix"), Replicas = i.GetMetadata("Replicas"),
                     HealthPath = i.GetMetadata("HealthPath"), AppPort = i.GetMetadata("AppPort"), DependsOn = i.GetMetadata("DependsOn"),
                     ItemEnvironment = ForProject(StackProjectName(i)).Where(e => !IsSecret(e) || e.GetMetadata("Value").Length > 0)
@@ -250,6 +252,16 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             ["AdditionalProperties"] = $"_StackProjectName={StackProjectName(i)};ContainerRepository={model.Name}-{StackProjectName(i)}",
         })).ToArray();
         return true;
+    }
+
+    /// <summary>The appsettings*.json files beside a project file (name → text); none when the folder cannot be read.</summary>
+    private static Dictionary<string, string> AppSettingsFiles(string directory)
+    {
+        var files = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        if (!Directory.Exists(directory)) return files;
+        foreach (var path in Directory.EnumerateFiles(directory, "appsettings*.json"))
+            if (ReadOrNull(path) is { } text) files[Path.GetFileName(path)] = text;
+        return files;
     }
 
     /// <summary>

@@ -38,6 +38,9 @@ internal static class StackWorkloads
         // Swarm mounts a named volume per node, created empty and root-owned, with no step before the tasks start to give it
         // to the app's user: each task keeps its own key ring there (docs/scale-out.md).
         KeyRingDirectory = target == StackTargets.Swarm ? "" : model.KeyRingDirectory,
+        // No volume is seeded there with the app's SQLite file (STACK1058).
+        Databases = [],
+        Projects = model.Projects.Select(p => p with { Databases = [] }).ToList(),
     };
 
     /// <summary>What stops the stack from being written out for <paramref name="target"/>, and what it leaves out (warnings).</summary>
@@ -66,6 +69,9 @@ internal static class StackWorkloads
             d.Add(Diagnostic.Error(nameof(Strings.NginxCannotResolveForTarget), model.NginxImage, model.NginxVersion, target));
         if (model.HttpsPort > 0)
             d.Add(Diagnostic.Warning(nameof(Strings.HttpsNotPublished), target, model.HostPort));
+        foreach (var set in model.ReplicaSets)
+            foreach (var database in set.Databases)
+                d.Add(Diagnostic.Warning(nameof(Strings.FileDatabaseNotPublished), set.ProjectKey.Length > 0 ? $"StackProject '{set.ProjectKey}'" : "The app", database.Name, database.File, target));
         return d;
     }
 

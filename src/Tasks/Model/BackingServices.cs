@@ -52,8 +52,8 @@ internal static partial class BackingServices
             if (Pairs(c.Environment).Any(p => !StackValidator.IsEnvironmentName(p.Key))) Bad("Environment", c.Environment, "write NAME=value pairs separated by ';'");
             var volumes = new List<(string Name, string Target)>();
             foreach (var v in Split(c.Volume))
-                if (ParseVolume(v) is { } volume && !KeyRing.IsRingName(volume.Name)) volumes.Add(volume);
-                else Bad("Volume", v, "write name:/absolute/path (a named volume, kept across runs, not named keys or keys-…: those are the key rings' volumes), pairs separated by ';'");
+                if (ParseVolume(v) is { } volume && !KeyRing.IsRingName(volume.Name) && !FileDatabases.IsVolumeName(volume.Name)) volumes.Add(volume);
+                else Bad("Volume", v, "write name:/absolute/path (a named volume, kept across runs, not named keys, keys-…, appdata or appdata-…: those are the key rings' and the app's databases' volumes), pairs separated by ';'");
             var rule = ReadyRule.Parse(c.ReadyWhen);
             if (c.ReadyWhen.Trim().Length > 0 && rule is null)
                 Bad("ReadyWhen", c.ReadyWhen, "use tcp, log:<regular expression>, command:<shell command>, http:/path or running");

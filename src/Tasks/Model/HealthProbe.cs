@@ -67,22 +67,9 @@ internal static class AppProtocols
     /// </summary>
     public static bool Http2OnlyIn(string? appSettingsJson)
     {
-        if (string.IsNullOrWhiteSpace(appSettingsJson)) return false;
-        try
-        {
-            using var doc = System.Text.Json.JsonDocument.Parse(appSettingsJson, new System.Text.Json.JsonDocumentOptions
-            {
-                CommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true,
-            });
-            return Property(doc.RootElement, "Kestrel") is { } kestrel && Property(kestrel, "EndpointDefaults") is { } defaults
-                && Property(defaults, "Protocols") is { ValueKind: System.Text.Json.JsonValueKind.String } protocols
-                && string.Equals(protocols.GetString(), "Http2", StringComparison.OrdinalIgnoreCase);
-        }
-        catch (System.Text.Json.JsonException) { return false; }
+        using var doc = AppSettingsJson.Parse(appSettingsJson);
+        return doc is not null && AppSettingsJson.Property(doc.RootElement, "Kestrel") is { } kestrel && AppSettingsJson.Property(kestrel, "EndpointDefaults") is { } defaults
+            && AppSettingsJson.Property(defaults, "Protocols") is { ValueKind: System.Text.Json.JsonValueKind.String } protocols
+            && string.Equals(protocols.GetString(), "Http2", StringComparison.OrdinalIgnoreCase);
     }
-
-    /// <summary>Configuration keys are case-insensitive.</summary>
-    private static System.Text.Json.JsonElement? Property(System.Text.Json.JsonElement e, string name) =>
-        e.ValueKind != System.Text.Json.JsonValueKind.Object ? null
-        : e.EnumerateObject().Where(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)).Select(p => (System.Text.Json.JsonElement?)p.Value).FirstOrDefault();
 }

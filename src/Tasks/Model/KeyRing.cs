@@ -57,7 +57,7 @@ internal static class KeyRing
     public const string ReservedVolumeName = "keys";
 
     /// <summary>A backing container's volume name that a key ring's volume has, or may have.</summary>
-    public static bool IsRingName(string volume) => volume == ReservedVolumeName || volume.StartsWith(ReservedVolumeName + "-", StringComparison.Ordinal);
+    public static bool IsRingName(string volume) => StackNames.IsOrStartsWith(volume, ReservedVolumeName);
 
     /// <summary>The key directory inside a replica for a LOCALAPPDATA value.</summary>
     public static string Directory(string localAppData) => localAppData.TrimEnd('/') + "/ASP.NET/DataProtection-Keys";

@@ -41,6 +41,8 @@ internal sealed record StackInput
     public string AppProtocol { get; init; } = "";
     /// <summary>The app's Kestrel endpoints speak HTTP/2 only (appsettings.json: Kestrel:EndpointDefaults:Protocols = Http2, as the grpc template sets).</summary>
     public bool DetectedHttp2Only { get; init; }
+    /// <summary>The project's appsettings*.json beside its project file: file name → text (see <see cref="FileDatabases.Find"/>).</summary>
+    public IReadOnlyDictionary<string, string> AppSettings { get; init; } = new Dictionary<string, string>();
     /// <summary>StackSharedKeys (true|false; empty: true unless the app stores its keys itself).</summary>
     public string SharedKeys { get; init; } = "";
     /// <summary>The project's code configures where Data Protection keeps its keys (see <see cref="KeyRing.ConfiguresOwnStorage"/>).</summary>
@@ -112,6 +114,8 @@ internal sealed record ProjectInput(string Name)
     public string AppProtocol { get; init; } = "";
     /// <summary>Its appsettings.json limits Kestrel's endpoints to HTTP/2 (see <see cref="AppProtocols.Http2OnlyIn"/>).</summary>
     public bool DetectedHttp2Only { get; init; }
+    /// <summary>Its appsettings*.json: file name → text (see <see cref="FileDatabases.Find"/>).</summary>
+    public IReadOnlyDictionary<string, string> AppSettings { get; init; } = new Dictionary<string, string>();
     /// <summary>Its code configures where Data Protection keeps its keys (see <see cref="KeyRing.ConfiguresOwnStorage"/>).</summary>
     public bool StoresOwnKeys { get; init; }
     /// <summary>Its code uses SignalR or interactive server rendering (see <see cref="Affinity.UsesSignalR"/>).</summary>

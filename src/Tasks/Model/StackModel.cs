@@ -73,6 +73,12 @@ internal sealed record StackModel
     /// and teardown either way).
     /// </summary>
     [JsonIgnore] public IEnumerable<string> KeysVolumeNames => ReplicaSets.Where(s => s.SharedKeys).Select(s => s.KeysVolumeName);
+    /// <summary>SQLite files of the app's own folder that its replicas share through a volume (see <see cref="FileDatabase"/>).</summary>
+    public IReadOnlyList<FileDatabase> Databases { get; init; } = [];
+    /// <summary>This replica set's database volume: "&lt;stack&gt;-appdata" for the front project, "&lt;stack&gt;-appdata-&lt;project&gt;" for a StackProject.</summary>
+    [JsonIgnore] public string DataVolumeName => StackNames.DataVolume(Name, ProjectKey);
+    /// <summary>Every replica set's database volume (as <see cref="KeysVolumeNames"/>).</summary>
+    [JsonIgnore] public IEnumerable<string> DataVolumeNames => ReplicaSets.Where(s => s.Databases.Count > 0).Select(s => s.DataVolumeName);
     /// <summary>StackProxyConfig snippets, in item order.</summary>
     public IReadOnlyList<ProxyConfigSnippet> ProxyConfigs { get; init; } = [];
     /// <summary>Sorted by name, so hashing and container specs are deterministic.</summary>
@@ -140,6 +146,7 @@ internal sealed record StackModel
         AppDependsOn = project.DependsOn,
         // Its own ring (see KeyRing), where its own LOCALAPPDATA puts it.
         KeyRingDirectory = project.KeyRingDirectory,
+        Databases = project.Databases,
         // A connection string to a backing container with secret settings holds a secret too (ApplyStack resolved it).
         SecretNames = project.SecretNames.Concat(Services.Where(s => project.DependsOn.Contains(s.Name) && s.SecretNames.Count > 0).Select(s => s.EnvironmentName)).ToHashSet(StringComparer.Ordinal),
         SecretDigest = string.Concat(new[] { project.SecretDigest }.Concat(Services.Where(s => project.DependsOn.Contains(s.Name)).Select(s => s.SecretDigest)).Where(x => x is not null)) is { Length: > 0 } digest ? digest : null,

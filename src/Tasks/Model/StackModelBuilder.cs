@@ -43,6 +43,10 @@ internal static class StackModelBuilder
         {
             Environment = p.Environment.Concat(RunEnvironmentNames.Where(n => !p.Environment.Any(e => e.Key == n)).Select(n => new KeyValuePair<string, string>(n, "Development")))
                 .OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
+        }).Select(p => p with
+        {
+            // Read in the environment it runs in (Development under `dotnet run`).
+            Databases = FileDatabases.Find(input.Projects.First(i => i.Name == p.Name).AppSettings, Wired(p.Environment, services, p.DependsOn)),
         }).ToList();
         var model = new StackModel
         {
@@ -67,6 +71,7 @@ internal static class StackModelBuilder
             Environment = environment,
             LaunchProfile = launchProfile?.Name ?? "",
             KeyRingDirectory = KeyRing.DirectoryFor(settings.SharedKeys, input.StoresOwnKeys, environment),
+            Databases = FileDatabases.Find(input.AppSettings, Wired(environment, services, appDependsOn)),
             Secrets = input.Secrets.OrderBy(s => s.Name, StringComparer.Ordinal).ToList(),
             Owner = input.Owner,
             LockTimeoutSeconds = settings.LockTimeoutSeconds,
@@ -83,4 +88,8 @@ internal static class StackModelBuilder
         };
         return (model, diagnostics);
     }
+
+    /// <summary>A replica set's environment with the connection strings of the backing containers it depends on (see StackNetworking.AppEnvironment).</summary>
+    private static List<KeyValuePair<string, string>> Wired(IReadOnlyList<KeyValuePair<string, string>> environment, IReadOnlyList<BackingService> services, IReadOnlyList<string> dependsOn) =>
+        [.. environment, .. services.Where(s => dependsOn.Contains(s.Name) && s.ConnectionString.Length > 0).Select(s => new KeyValuePair<string, string>(s.EnvironmentName, s.ConnectionString))];
 }

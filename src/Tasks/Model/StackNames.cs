@@ -31,6 +31,12 @@ internal static partial class StackNames
     /// </summary>
     public static string KeysVolume(string stack, string project = "") => $"{stack}-{KeyRing.VolumeName(project)}";
 
+    /// <summary>The volume of a replica set's SQLite files (see <see cref="FileDatabase"/>): "hello-appdata", "hello-appdata-api".</summary>
+    public static string DataVolume(string stack, string project = "") => $"{stack}-{FileDatabases.VolumeName(project)}";
+
+    /// <summary>A volume name that is <paramref name="reserved"/> or starts with it and a '-' (reserved for ProxyStack's own volumes).</summary>
+    public static bool IsOrStartsWith(string volume, string reserved) => volume == reserved || volume.StartsWith(reserved + "-", StringComparison.Ordinal);
+
     /// <summary>The name a replica gets while a new one takes its place (rolling replacement); unique per container.</summary>
     public static string Retiring(string name, string containerId) => $"{name}-retiring-{containerId[..Math.Min(12, containerId.Length)]}";
 

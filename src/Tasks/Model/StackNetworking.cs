@@ -144,6 +144,10 @@ internal static class StackNetworking
         foreach (var service in m.Services.Where(s => m.AppDependsOn.Contains(s.Name) && s.ConnectionString.Length > 0))
             if (!env.Any(e => string.Equals(e.Key, service.EnvironmentName, StringComparison.OrdinalIgnoreCase)))
                 env.Add(new(service.EnvironmentName, service.ConnectionString));
+        // Its SQLite files, in the volume its replicas share (see FileDatabase).
+        foreach (var database in m.Databases)
+            if (!env.Any(e => string.Equals(e.Key, database.EnvironmentName, StringComparison.OrdinalIgnoreCase)))
+                env.Add(new(database.EnvironmentName, database.ConnectionString));
         // Every StackProject's address, for each other replica set, as Microsoft.Extensions.ServiceDiscovery reads it: the
         // project's name on the stack's network, which is nginx's (it routes only to ready replicas), so the address holds
         // whatever the start order and through every redeploy.

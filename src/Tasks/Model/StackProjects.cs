@@ -36,6 +36,8 @@ internal sealed record AppProject
     /// keeps its keys itself).
     /// </summary>
     public string KeyRingDirectory { get; init; } = "";
+    /// <summary>Its SQLite files that its replicas share through a volume (see <see cref="FileDatabase"/>).</summary>
+    public IReadOnlyList<FileDatabase> Databases { get; init; } = [];
     /// <summary>In memory only (ApplyStack): names of its environment variables whose values are secrets.</summary>
     [JsonIgnore] public IReadOnlySet<string> SecretNames { get; init; } = new HashSet<string>();
     /// <summary>In memory only: a keyed digest of its secret values; null without secrets.</summary>

@@ -50,7 +50,17 @@ internal sealed record PortBinding(string HostAddress, int HostPort, int Contain
 /// the user the container runs as (mode 0700) after creation and before start: a new volume's root belongs to root, and an
 /// app running as its own user (the .NET images' app, 1654) could not write there.
 /// </summary>
-internal sealed record VolumeMount(string Source, string Target, bool OwnedByContainerUser);
+internal sealed record VolumeMount(string Source, string Target, bool OwnedByContainerUser)
+{
+    /// <summary>
+    /// Files of the image copied into the volume when it has none of that name yet (the app's SQLite files, see
+    /// Model.FileDatabase), owned by the container's user, mode 0600. Needs <see cref="OwnedByContainerUser"/>.
+    /// </summary>
+    public IReadOnlyList<VolumeSeed> Seeds { get; init; } = [];
+}
+
+/// <summary>A file of the image, <paramref name="From"/> relative to the image's working directory, copied into a volume as <paramref name="Name"/>.</summary>
+internal sealed record VolumeSeed(string From, string Name);
 
 /// <summary>
 /// A file for <see cref="ContainerSpec.Files"/>, owned by user and group <paramref name="Owner"/> (numeric, as the engine keeps

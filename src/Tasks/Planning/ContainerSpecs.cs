@@ -34,9 +34,18 @@ internal static class ContainerSpecs
         {
             Name = name, Image = imageId, Network = StackNetworking.ContainerNetwork(model), Labels = labels,
             Environment = StackNetworking.AppEnvironment(model, replica), RestartPolicy = RestartPolicy(model), PidsLimit = AppPidsLimit,
-            Mounts = model.SharedKeys ? [new VolumeMount(model.KeysVolumeName, model.KeyRingDirectory, OwnedByContainerUser: true)] : [],
+            Mounts = [
+                .. model.SharedKeys ? [new VolumeMount(model.KeysVolumeName, model.KeyRingDirectory, OwnedByContainerUser: true)] : Array.Empty<VolumeMount>(),
+                .. model.Databases.Count > 0 ? [DataMount(model)] : Array.Empty<VolumeMount>(),
+            ],
         };
     }
+
+    /// <summary>The replica set's database volume, seeded with the image's files (see <see cref="FileDatabase"/>).</summary>
+    public static VolumeMount DataMount(StackModel model) => new(model.DataVolumeName, FileDatabases.Directory, OwnedByContainerUser: true)
+    {
+        Seeds = model.Databases.Select(d => new VolumeSeed(d.File, d.VolumeFile)).DistinctBy(s => s.Name).ToList(),
+    };
 
     /// <summary>
     /// A backing container (StackContainer): on the stack's network under its item name, published only when HostPort asks

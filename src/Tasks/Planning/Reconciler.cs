@@ -62,7 +62,7 @@ internal static class Reconciler
                 diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignContainer), c.Name, stack));
         foreach (var n in observed.Networks.Where(n => n.Name == model.NetworkName && !n.BelongsTo(stack)))
             diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignNetwork), n.Name, stack));
-        var volumes = ServiceVolumeNames(model).Concat(model.KeysVolumeNames).ToHashSet(StringComparer.Ordinal);
+        var volumes = ServiceVolumeNames(model).Concat(model.KeysVolumeNames).Concat(model.DataVolumeNames).ToHashSet(StringComparer.Ordinal);
         foreach (var v in observed.Volumes.Where(v => volumes.Contains(v.Name) && !v.BelongsTo(stack)))
             diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignVolume), v.Name, stack));
         if (OtherOwner(model, observed) is { } owner)
@@ -136,6 +136,8 @@ internal static class Reconciler
         };
         // The key ring's volume and where it is mounted; left out without one, so the hash of a stack without it is unchanged.
         if (model.SharedKeys) inputs["keys"] = $"{model.KeysVolumeName}:{model.KeyRingDirectory}";
+        // Likewise its SQLite files' volume (their connection strings are in its environment).
+        if (model.Databases.Count > 0) inputs["data"] = $"{model.DataVolumeName}:{FileDatabases.Directory}";
         return ConfigHash.Compute(inputs);
     }
 
@@ -270,6 +272,10 @@ internal static class Reconciler
             foreach (var ring in _sets.Where(s => s.SharedKeys && s.Replicas > 0).Select(s => s.KeysVolumeName)
                 .Where(n => !observed.Volumes.Any(v => v.BelongsTo(model.Name) && v.Name == n)))
                 _ringCreated[ring] = _b.Add(StepKind.CreateVolume, ring, "missing", [], with: s => s with { Labels = Labels(model, StackLabels.RoleKeys) });
+            // The SQLite files' volumes (see FileDatabase): the first replica created seeds them from its image.
+            foreach (var data in _sets.Where(s => s.Databases.Count > 0 && s.Replicas > 0).Select(s => s.DataVolumeName)
+                .Where(n => !observed.Volumes.Any(v => v.BelongsTo(model.Name) && v.Name == n)))
+                _volumeCreated[data] = _b.Add(StepKind.CreateVolume, data, "missing", [], with: s => s with { Labels = Labels(model, StackLabels.RoleData) });
         }
 
         /// <summary>
@@ -340,13 +346,15 @@ internal static class Reconciler
             // The set's ring when this plan creates it (empty), and then its first new replica's readiness, which the others
             // start after.
             int[] ringDeps = set.SharedKeys && _ringCreated.TryGetValue(set.KeysVolumeName, out var ring) ? [ring] : [];
+            // Its database volume when this plan creates it: before any replica mounts it (the engine would make it unlabelled).
+            int[] dataDeps = set.Databases.Count > 0 && _volumeCreated.TryGetValue(set.DataVolumeName, out var data) ? [data] : [];
             int? firstKeyWriter = null;
             for (var i = 1; i <= set.Replicas; i++)
             {
                 var name = set.AppName(i);
                 var appHash = AppHash(set, appImageId, i);
                 var existing = _ours.FirstOrDefault(c => c.Name == name);
-                var deps = _netDeps.Concat(ringDeps).Concat(set.AppDependsOn.Where(_serviceReady.ContainsKey).Select(d => _serviceReady[d]))
+                var deps = _netDeps.Concat(ringDeps).Concat(dataDeps).Concat(set.AppDependsOn.Where(_serviceReady.ContainsKey).Select(d => _serviceReady[d]))
                     .Concat(set.AppDependsOn.Where(_setReady.ContainsKey).SelectMany(d => _setReady[d])).ToList();
                 string cause;
                 if (existing is null)

@@ -98,6 +98,13 @@ internal static class NginxConfigWriter
                     ''      '';
                 }
 
+                # The Host the client asked for, with its port ($host drops it, and the app's absolute links lose it);
+                # the server's name when the client sent none.
+                map $http_host $proxystack_host {
+                    default $http_host;
+                    ''      $host;
+                }
+
             {{Snippets(model, ProxyConfigSnippet.Http, "    ")}}{{AffinityMaps(model)}}{{Resolver(model)}}    upstream app {
                     # {{UpstreamComment(model)}}
             {{Zone(model)}}{{AffinityMethod(model)}}
@@ -257,7 +264,7 @@ internal static class NginxConfigWriter
     private static string Http1Location(string pass) => Directives(
         $"proxy_pass {pass};",
         "proxy_http_version 1.1;",
-        "proxy_set_header Host $host;",
+        "proxy_set_header Host $proxystack_host;",
         "proxy_set_header X-Forwarded-Host $http_host;",
         "proxy_set_header X-Real-IP $remote_addr;",
         "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
@@ -280,7 +287,7 @@ internal static class NginxConfigWriter
         return Directives(
             "# The app speaks HTTP/2 only (gRPC): every request goes to it over HTTP/2.",
             $"grpc_pass grpc://{upstream};",
-            "grpc_set_header Host $host;",
+            "grpc_set_header Host $proxystack_host;",
             "grpc_set_header X-Forwarded-Host $http_host;",
             "grpc_set_header X-Real-IP $remote_addr;",
             "grpc_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",

@@ -66,6 +66,16 @@ internal static class ProxyBuildContext
         return ms;
     }
 
+    /// <summary>A tar of one file with its owner and mode (a volume's seed, see Planning.VolumeSeed).</summary>
+    public static MemoryStream CreateFileTar(string name, byte[] data, int uid, int gid, UnixFileMode mode)
+    {
+        var ms = new MemoryStream();
+        using (var tar = new TarWriter(ms, TarEntryFormat.Pax, leaveOpen: true))
+            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(data), Mode = mode, Uid = uid, Gid = gid, ModificationTime = DateTimeOffset.UtcNow });
+        ms.Position = 0;
+        return ms;
+    }
+
     private static void Add(TarWriter tar, string name, string content,
         UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, int owner = 0)
     {
