@@ -190,7 +190,8 @@ public sealed class TemplateTests(ITestOutputHelper output) : StackTest
     /// The webapp template with individual accounts keeps its users in a SQLite file of its own folder (app.db), which the
     /// image has read-only for the app's user and once per replica. Signed up on one replica, the user's email confirmed and
     /// signed in on both, through nginx; the confirmation link the app writes carries the stack's port (nginx passes the
-    /// client's Host); after StackDown and StackUp the user is still there (the database volume is kept like the key ring).
+    /// client's Host); after StackDown and StackUp the user is still there (the database volume is kept like the key ring),
+    /// and behind StackHttpsPort the link is https (the replicas see the client's scheme, with no code change).
     /// </summary>
     [DockerFact]
     public async Task The_webapp_template_with_individual_accounts_signs_up_and_in_across_2_replicas_and_keeps_its_users()
@@ -198,26 +199,33 @@ public sealed class TemplateTests(ITestOutputHelper output) : StackTest
         using var app = await TemplateProject.CreateAsync("webapp", "C#", "--auth", "Individual");
         await UpAsync(app, "webapp --auth Individual");
         var url = $"http://127.0.0.1:{Port}";
-        const string email = "ada@example.com", password = "Passw0rd!";
-
-        using (var client = Forms.Client())
-        {
-            var registered = await Forms.PostAsync(client, $"{url}/Identity/Account/Register",
-                ("Input.Email", email), ("Input.Password", password), ("Input.ConfirmPassword", password));
-            Assert.True(registered.StatusCode == System.Net.HttpStatusCode.Redirect, $"sign-up: {(int)registered.StatusCode}\n{await registered.Content.ReadAsStringAsync()}\n{string.Join("\n", await Task.WhenAll((await Probe.ContainersAsync(Stack)).Select(c => Probe.LogsAsync(c.ID))))}");
-            var confirmation = await client.GetStringAsync(registered.Headers.Location!.IsAbsoluteUri ? registered.Headers.Location : new Uri(new Uri(url), registered.Headers.Location));
-            var link = System.Net.WebUtility.HtmlDecode(System.Text.RegularExpressions.Regex.Match(confirmation, "id=\"confirm-link\" href=\"([^\"]+)\"").Groups[1].Value);
-            Assert.StartsWith($"{url}/Identity/Account/ConfirmEmail?", link);
-            Assert.Contains("Thank you for confirming your email", await client.GetStringAsync(link));
-        }
-        await SignsInAsync(url, email, password);
+        const string password = "Passw0rd!";
+        await SignsUpAsync(url, "ada@example.com", password);
+        await SignsInAsync(url, "ada@example.com", password);
 
         var down = await app.BuildAsync("StackDown", Props);
         Assert.True(down.ExitCode == 0, down.ToString());
         Assert.Contains($"kept volume(s) {Stack}-appdata, {Stack}-keys", down.Output);
-        await UpAsync(app, "webapp --auth Individual (again)");
-        await SignsInAsync(url, email, password);
+        var https = Ports.Free();
+        await UpAsync(app, "webapp --auth Individual (again, with HTTPS)", new Dictionary<string, string>(Props) { ["StackHttpsPort"] = https.ToString() });
+        await SignsInAsync(url, "ada@example.com", password);
+        await SignsUpAsync($"https://127.0.0.1:{https}", "grace@example.com", password);
+        await SignsInAsync($"https://127.0.0.1:{https}", "grace@example.com", password);
         await DownAsync(app);
+    }
+
+    /// <summary>Signs up at <paramref name="url"/> and follows the confirmation link the app writes, which must point at that same address.</summary>
+    private async Task SignsUpAsync(string url, string email, string password)
+    {
+        using var client = Forms.Client();
+        var registered = await Forms.PostAsync(client, $"{url}/Identity/Account/Register",
+            ("Input.Email", email), ("Input.Password", password), ("Input.ConfirmPassword", password));
+        Assert.True(registered.StatusCode == System.Net.HttpStatusCode.Redirect, $"sign-up: {(int)registered.StatusCode}\n{await registered.Content.ReadAsStringAsync()}\n"
+            + string.Join("\n", await Task.WhenAll((await Probe.ContainersAsync(Stack)).Select(c => Probe.LogsAsync(c.ID)))));
+        var confirmation = await client.GetStringAsync(new Uri(new Uri(url), registered.Headers.Location!));
+        var link = System.Net.WebUtility.HtmlDecode(System.Text.RegularExpressions.Regex.Match(confirmation, "id=\"confirm-link\" href=\"([^\"]+)\"").Groups[1].Value);
+        Assert.StartsWith($"{url}/Identity/Account/ConfirmEmail?", link);
+        Assert.Contains("Thank you for confirming your email", await client.GetStringAsync(link));
     }
 
     /// <summary>Four sign-ins, each on a new connection: round robin takes them to both replicas, and each must find the user.</summary>
@@ -227,7 +235,7 @@ public sealed class TemplateTests(ITestOutputHelper output) : StackTest
         {
             using var client = Forms.Client();
             var signedIn = await Forms.PostAsync(client, $"{url}/Identity/Account/Login", ("Input.Email", email), ("Input.Password", password));
-            Assert.True(signedIn.StatusCode == System.Net.HttpStatusCode.Redirect, $"sign-in {i + 1}: {(int)signedIn.StatusCode}\n{await signedIn.Content.ReadAsStringAsync()}");
+            Assert.True(signedIn.StatusCode == System.Net.HttpStatusCode.Redirect, $"sign-in {i + 1} at {url}: {(int)signedIn.StatusCode}\n{await signedIn.Content.ReadAsStringAsync()}");
             Assert.Contains(signedIn.Headers.GetValues("Set-Cookie"), c => c.StartsWith(".AspNetCore.Identity.Application=", StringComparison.Ordinal));
         }
     }

@@ -357,7 +357,7 @@ public class ReconcilerTests
     {
         // Pinned: a change here recreates every user's replicas on upgrade. Change it only on purpose.
         var hash = Reconciler.AppHash(Builders.Model(), Builders.AppImageId);
-        Assert.Equal("0d49aa21798fde7cf90fe007ae0ae10e7392886bf40255d059075edd08efb6a2", hash);
+        Assert.Equal("ca6e764558b29a01cbbfc6750e5e1caee5bbbf1fce76119fb0bf4b626cde5b7b", hash);
     }
 
     [Fact]

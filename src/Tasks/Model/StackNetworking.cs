@@ -124,6 +124,9 @@ internal static class StackNetworking
         ? $"{(m.HostAddress.Contains(':') ? $"[{m.HostAddress}]" : m.HostAddress)}:{hostPort.ToString(CultureInfo.InvariantCulture)}"
         : containerPort.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>ASP.NET Core's switch for the forwarded headers middleware (X-Forwarded-For and -Proto, from any proxy).</summary>
+    public const string ForwardedHeadersVariable = "ASPNETCORE_FORWARDEDHEADERS_ENABLED";
+
     /// <summary>
     /// A replica's environment. In host mode each replica binds loopback only on its own port (ASPNETCORE_URLS takes
     /// precedence over the base image's ASPNETCORE_HTTP_PORTS), so it is not reachable from other machines.
@@ -139,6 +142,10 @@ internal static class StackNetworking
         var setLocalAppData = m.SharedKeys && KeyRing.OwnLocalAppData(m.Environment) is null;
         env.AddRange(m.Environment.Where(e => e.Key is not ("ASPNETCORE_HTTP_PORTS" or "ASPNETCORE_URLS") && !(setLocalAppData && e.Key == KeyRing.LocalAppDataVariable)));
         if (setLocalAppData) env.Add(new(KeyRing.LocalAppDataVariable, KeyRing.DefaultLocalAppData));
+        // nginx is the replicas' only way in: ASP.NET Core's own switch for apps behind a proxy makes the app see the client's
+        // scheme and address (X-Forwarded-Proto, X-Forwarded-For) without a code change — the links it writes behind
+        // StackHttpsPort are https. StackEnvironment may set it to false.
+        if (!env.Any(e => e.Key == ForwardedHeadersVariable)) env.Add(new(ForwardedHeadersVariable, "true"));
         // Wiring: what the app depends on, as the configuration keys .NET reads connection strings from
         // (builder.Configuration.GetConnectionString("cache")); a StackEnvironment item of the same name wins.
         foreach (var service in m.Services.Where(s => m.AppDependsOn.Contains(s.Name) && s.ConnectionString.Length > 0))

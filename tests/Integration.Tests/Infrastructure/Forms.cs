@@ -9,9 +9,12 @@ public static partial class Forms
     [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
     public static partial Regex AntiforgeryToken();
 
-    /// <summary>A client that keeps cookies and shows redirects instead of following them.</summary>
-    public static HttpClient Client() =>
-        new(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
+    /// <summary>A client that keeps cookies and shows redirects instead of following them (trusting the stack's development certificate).</summary>
+    public static HttpClient Client() => new(new HttpClientHandler
+    {
+        CookieContainer = new CookieContainer(), AllowAutoRedirect = false,
+        ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator,
+    }) { Timeout = TimeSpan.FromSeconds(30) };
 
     public static async Task<HttpResponseMessage> PostAsync(HttpClient client, string url, params (string Name, string Value)[] fields)
     {
