@@ -105,6 +105,11 @@ public sealed class ReconcileTests(SharedSample shared) : StackTest
         Assert.Equal([$"{Stack}-app-1", $"{Stack}-proxy", inUse], names);
         using var http = new HttpClient();
         Assert.Equal("hello world\n", await http.GetStringAsync(Url));
+        // StackStatus lists it as what it is, and asks it nothing (it never started).
+        var status = await shared.Sample.BuildAsync("StackStatus", Props(1));
+        Assert.True(status.ExitCode == 0, status.ToString());
+        Assert.Matches($@"{inUse}\s+throwaway\s+created\s+-\s", status.Output);
+        Assert.Matches($@"{Stack}-proxy\s+proxy\s+running\s+yes\s", status.Output);
 
         // StackDown was asked to remove the stack: the throwaway goes with it, in use or not.
         var down = await shared.Sample.BuildAsync("StackDown", Props(1));

@@ -78,6 +78,7 @@ public class FileDatabaseTests
         Assert.Empty(Find(WebappTemplate, new KeyValuePair<string, string>("ConnectionStrings__DefaultConnection", "Host=db")));
         // Configuration keys are case-insensitive, and a StackContainer's wiring counts (the builder passes it in).
         Assert.Empty(Find(WebappTemplate, new KeyValuePair<string, string>("connectionstrings__defaultconnection", "Host=db")));
+        Assert.Empty(Find(WebappTemplate, new KeyValuePair<string, string>("ConnectionStrings:DefaultConnection", "Host=db")));
     }
 
     [Fact]

@@ -109,6 +109,30 @@ public class ProxyConfigTests
     }
 
     [Fact]
+    public void In_memory_session_state_without_affinity_warns_with_STACK1059_and_a_shared_cache_or_cookie_does_not()
+    {
+        // The ASP.NET Core docs' session setup: AddDistributedMemoryCache (one cache per process), AddSession, UseSession.
+        string[] session = ["builder.Services.AddDistributedMemoryCache();\nbuilder.Services.AddSession(o => o.IdleTimeout = TimeSpan.FromMinutes(20));", "app.UseSession();"];
+        Assert.True(Affinity.UsesInMemorySession(session));
+        Assert.False(Affinity.UsesInMemorySession([.. session, "builder.Services.AddStackExchangeRedisCache(o => o.Configuration = builder.Configuration.GetConnectionString(\"cache\"));"]));
+        Assert.False(Affinity.UsesInMemorySession(["builder.AddRedisDistributedCache(\"cache\");", session[0]]));
+        Assert.False(Affinity.UsesInMemorySession(["builder.Services.AddMemoryCache();"]));
+        var input = Builders.ValidInput() with { UsesInMemorySession = true, Replicas = "2" };
+        var warning = Assert.Single(StackModelBuilder.Build(input).Diagnostics);
+        Assert.Equal("STACK1059: Project 'HelloStack' keeps session state (AddSession) in each replica's memory, and StackReplicas is 2 with no session affinity: a client's next request would land on a replica that never saw its session. Set StackSessionAffinity to cookie (a session then still ends when its replica is replaced), or keep sessions in a shared cache: a StackContainer such as redis with AddStackExchangeRedisCache.", warning.Format());
+        Assert.False(warning.IsError);
+        Assert.Empty(StackModelBuilder.Build(input with { SessionAffinity = "cookie" }).Diagnostics);
+        Assert.Empty(StackModelBuilder.Build(input with { Replicas = "1" }).Diagnostics);
+        // Both at once: both said.
+        Assert.Equal(["STACK1027", "STACK1059"], StackModelBuilder.Build(input with { UsesSignalR = true }).Diagnostics.Select(d => d.Code));
+
+        var cart = Builders.ValidInput() with { Projects = [new ProjectInput("cart") { Path = "c.csproj", Route = "/cart", Replicas = "3", UsesInMemorySession = true }] };
+        Assert.StartsWith("STACK1059: StackProject 'cart' keeps session state (AddSession) in each replica's memory, and its Replicas is 3 with no session affinity",
+            Assert.Single(StackModelBuilder.Build(cart).Diagnostics).Format());
+        Assert.Empty(StackModelBuilder.Build(cart with { SessionAffinity = "ip" }).Diagnostics);
+    }
+
+    [Fact]
     public void StackProxyConfig_items_are_checked_and_placed_in_their_block()
     {
         var input = Builders.ValidInput() with

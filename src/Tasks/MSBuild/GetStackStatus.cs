@@ -6,7 +6,10 @@ using ProxyStack.Planning;
 
 namespace ProxyStack.MSBuild;
 
-/// <summary>Prints a table of the stack's containers (role, state, readiness) and the URL.</summary>
+/// <summary>
+/// Prints a table of the stack's containers (role, state, readiness), its kept volumes and the URL. A throwaway a build
+/// made outside the stack lock (a version probe, a user probe, a probe relay) is listed as one, not probed.
+/// </summary>
 public sealed class GetStackStatus : StackTask
 {
     /// <summary>Example: obj/Debug/net10.0/stack/model.json</summary>
@@ -25,8 +28,13 @@ public sealed class GetStackStatus : StackTask
         var waiter = new ReadinessWaiter(Engine, StackLog, relay);
         foreach (var c in containers.Where(c => c.BelongsTo(model.Name)).OrderBy(c => c.Role == StackLabels.RoleProxy ? 1 : 0).ThenBy(c => c.Project, StringComparer.Ordinal).ThenBy(c => c.Replica ?? 0))
         {
-            // The same probes as the bring-up: a replica on its address on the network, the proxy through its URL.
             var status = await Engine.InspectContainerAsync(c.Name, StackNetworking.ContainerNetwork(model), ct).ConfigureAwait(false);
+            if (c.Label(StackLabels.InUseUntil) is not null)
+            {
+                rows.Add([c.Name, "throwaway", status?.State ?? "gone", "-", c.ShortId]);
+                continue;
+            }
+            // The same probes as the bring-up: a replica on its address on the network, the proxy through its URL.
             // A backing container counts as ready while it runs (its ReadyWhen rule was checked when it started).
             var ready = status is { Running: true } && (c.Role == StackLabels.RoleService || (c.Role == StackLabels.RoleProxy
                 ? (await ReadinessWaiter.ProbeAsync(new Uri(model.ServedUrl + model.HealthPath), model.ProxyHealth, ct).ConfigureAwait(false)).Ok
@@ -38,9 +46,9 @@ public sealed class GetStackStatus : StackTask
         var widths = Enumerable.Range(0, 5).Select(i => rows.Max(r => r[i].Length)).ToArray();
         var table = new StringBuilder();
         foreach (var row in rows) table.AppendLine(string.Join("  ", row.Select((cell, i) => cell.PadRight(widths[i]))).TrimEnd());
-        var keys = volumes.Count == 0 ? "" : $"Key ring: volume {string.Join(", ", volumes.Select(v => v.Name))}\n";
+        var kept = volumes.Count == 0 ? "" : $"Volumes (kept by StackDown): {string.Join(", ", volumes.Select(v => v.Name).Order(StringComparer.Ordinal))}\n";
         var engine = Engine is Engine.DockerEngine docker ? $"Engine: {docker.Choice}\n" : "";
-        Log.LogMessage(MessageImportance.High, $"Stack '{model.Name}' ({networks.Count} network, {containers.Count} container(s)):\n{table}{keys}{engine}URL: {model.ServedUrl}");
+        Log.LogMessage(MessageImportance.High, $"Stack '{model.Name}' ({networks.Count} network, {containers.Count} container(s)):\n{table}{kept}{engine}URL: {model.ServedUrl}");
         return true;
     }
 }

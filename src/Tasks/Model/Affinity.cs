@@ -24,4 +24,26 @@ internal static class Affinity
 
     public static bool UsesSignalR(IEnumerable<string> sources) =>
         sources.Any(text => SignalRMarkers.Any(m => text.Contains(m, StringComparison.Ordinal)));
+
+    /// <summary>
+    /// Registrations of a distributed cache that every replica shares (Redis, SQL Server, PostgreSQL, Cosmos DB, MongoDB,
+    /// NCache, and Aspire's Redis client): session state kept there is the app's, not one replica's.
+    /// </summary>
+    public static readonly string[] SharedCacheMarkers =
+    [
+        "AddStackExchangeRedisCache(", "AddRedisDistributedCache(", "AddDistributedSqlServerCache(", "AddDistributedPostgreSqlCache(",
+        "AddDistributedPostgresCache(", "AddCosmosCache(", "AddMongoDbCache(", "AddNCacheDistributedCache(",
+    ];
+
+    /// <summary>
+    /// The project's code uses session state (AddSession) and registers no shared distributed cache, so each replica keeps
+    /// its sessions in its own memory (AddDistributedMemoryCache, the default): without affinity a client's next request
+    /// lands on a replica that never saw its session.
+    /// </summary>
+    public static bool UsesInMemorySession(IEnumerable<string> sources)
+    {
+        var texts = sources.ToList();
+        return texts.Any(text => text.Contains("AddSession(", StringComparison.Ordinal))
+            && !texts.Any(text => SharedCacheMarkers.Any(m => text.Contains(m, StringComparison.Ordinal)));
+    }
 }

@@ -66,7 +66,7 @@ internal static class FileDatabases
             foreach (var s in section.EnumerateObject().Where(s => s.Value.ValueKind == JsonValueKind.String)) strings[s.Name] = s.Value.GetString()!;
         }
         return strings.OrderBy(s => s.Key, StringComparer.Ordinal)
-            .Where(s => !environment.Any(e => string.Equals(e.Key, "ConnectionStrings__" + s.Key, StringComparison.OrdinalIgnoreCase)))
+            .Where(s => !environment.Any(e => string.Equals(e.Key.Replace(":", "__", StringComparison.Ordinal), "ConnectionStrings__" + s.Key, StringComparison.OrdinalIgnoreCase)))
             .Select(s => Rewrite(s.Key, s.Value)).OfType<FileDatabase>().ToList();
     }
 

@@ -37,6 +37,8 @@ internal sealed record StackInput
     public string CertificateKeyFile { get; init; } = "";
     /// <summary>The project's code uses SignalR or interactive server rendering (their connections must stay on one replica).</summary>
     public bool UsesSignalR { get; init; }
+    /// <summary>The project's code keeps session state in each replica's memory (see <see cref="Affinity.UsesInMemorySession"/>).</summary>
+    public bool UsesInMemorySession { get; init; }
     /// <summary>StackAppProtocol as set (http1|http2; empty: detected).</summary>
     public string AppProtocol { get; init; } = "";
     /// <summary>The app's Kestrel endpoints speak HTTP/2 only (appsettings.json: Kestrel:EndpointDefaults:Protocols = Http2, as the grpc template sets).</summary>
@@ -120,6 +122,8 @@ internal sealed record ProjectInput(string Name)
     public bool StoresOwnKeys { get; init; }
     /// <summary>Its code uses SignalR or interactive server rendering (see <see cref="Affinity.UsesSignalR"/>).</summary>
     public bool UsesSignalR { get; init; }
+    /// <summary>The project's code keeps session state in each replica's memory (see <see cref="Affinity.UsesInMemorySession"/>).</summary>
+    public bool UsesInMemorySession { get; init; }
     /// <summary>StackEnvironment items with Project set to this item's name: plain values.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> ItemEnvironment { get; init; } = [];
     /// <summary>StackEnvironment items with Project set to this item's name and a secret source (FromEnvironment, FromFile).</summary>

@@ -41,8 +41,11 @@ internal static partial class StackValidator
         var affinity = input.SessionAffinity.Trim().ToLowerInvariant();
         if (!Affinity.Modes.Contains(affinity))
             d.Add(Diagnostic.Error(nameof(Strings.SessionAffinityInvalid), input.SessionAffinity, string.Join(", ", Affinity.Modes)));
-        else if (affinity == Affinity.None && input.UsesSignalR && replicas is > 1)
-            d.Add(Diagnostic.Warning(nameof(Strings.SignalRWithoutAffinity), $"Project '{input.ProjectName}'", "StackReplicas", input.Replicas));
+        else if (affinity == Affinity.None && replicas is > 1)
+        {
+            if (input.UsesSignalR) d.Add(Diagnostic.Warning(nameof(Strings.SignalRWithoutAffinity), $"Project '{input.ProjectName}'", "StackReplicas", input.Replicas));
+            if (input.UsesInMemorySession) d.Add(Diagnostic.Warning(nameof(Strings.SessionWithoutAffinity), $"Project '{input.ProjectName}'", "StackReplicas", input.Replicas));
+        }
         foreach (var (path, block, content) in input.ProxyConfigs)
         {
             if (content is null) d.Add(Diagnostic.Error(nameof(Strings.ProxyConfigUnreadable), path));
@@ -89,8 +92,11 @@ internal static partial class StackValidator
         var projects = StackProjects.Validate(input, d);
         // A StackProject's replicas are balanced by the same nginx, with the same affinity setting.
         if (affinity == Affinity.None)
-            foreach (var p in input.Projects.Where(p => p.UsesSignalR && projects.GetValueOrDefault(p.Name) is { Replicas: > 1 }))
-                d.Add(Diagnostic.Warning(nameof(Strings.SignalRWithoutAffinity), $"StackProject '{p.Name}'", "its Replicas", p.Replicas));
+            foreach (var p in input.Projects.Where(p => projects.GetValueOrDefault(p.Name) is { Replicas: > 1 }))
+            {
+                if (p.UsesSignalR) d.Add(Diagnostic.Warning(nameof(Strings.SignalRWithoutAffinity), $"StackProject '{p.Name}'", "its Replicas", p.Replicas));
+                if (p.UsesInMemorySession) d.Add(Diagnostic.Warning(nameof(Strings.SessionWithoutAffinity), $"StackProject '{p.Name}'", "its Replicas", p.Replicas));
+            }
         // A worker, console app or library has nothing for nginx to serve: said at once, before any image work sends the user
         // after a base image (a worker can publish a container, and would fail on the runtime base image instead).
         // A standalone Blazor WebAssembly app is files for the browser: served by an ASP.NET Core project, never by itself.
