@@ -217,6 +217,9 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
             // The services the test made as someone else's, if a failure left them.
             foreach (var name in new[] { $"{Stack}-app", $"{Stack}-bystander" })
                 engine.RemoveServiceAsync(name, CancellationToken.None).GetAwaiter().GetResult();
+            // The stack's images, which the safety net could not remove while a failure left swarm tasks running on them.
+            using var probe = new StackProbe();
+            probe.CleanAsync(Stack).GetAwaiter().GetResult();
         }
         finally
         {
