@@ -9,8 +9,8 @@ namespace ProxyStack.IntegrationTests;
 /// the template's own feature through nginx, StackDown with nothing left. The grpc template speaks HTTP/2 only: a real gRPC
 /// client calls its Greeter through nginx. The webapiaot template (native AOT) and a trimmed web app come up as they are.
 /// The blazor template's Counter is clicked in a real browser (Debian's chromium, driven by Playwright) at 2 replicas, with
-/// server interactivity and with WebAssembly's. F#'s webapi template comes up as C#'s does. The webapp template with
-/// individual accounts signs a user up and in on both replicas, its SQLite file shared through a volume.
+/// server interactivity and with WebAssembly's. F#'s webapi template comes up as C#'s does. The webapp and blazor templates
+/// with individual accounts sign a user up and in on both replicas, their SQLite file shared through a volume.
 /// </summary>
 [Collection(BuildsCollection.Name)]
 public sealed class TemplateTests(ITestOutputHelper output) : StackTest
@@ -187,55 +187,59 @@ public sealed class TemplateTests(ITestOutputHelper output) : StackTest
     }
 
     /// <summary>
-    /// The webapp template with individual accounts keeps its users in a SQLite file of its own folder (app.db), which the
-    /// image has read-only for the app's user and once per replica. Signed up on one replica, the user's email confirmed and
-    /// signed in on both, through nginx; the confirmation link the app writes carries the stack's port (nginx passes the
-    /// client's Host); after StackDown and StackUp the user is still there (the database volume is kept like the key ring),
-    /// and behind StackHttpsPort the link is https (the replicas see the client's scheme, with no code change).
+    /// The templates with individual accounts keep their users in a SQLite file of their own folder (app.db; the blazor
+    /// template's in Data/), which the image has read-only for the app's user and once per replica. Signed up on one replica,
+    /// the user's email confirmed and signed in on both, through nginx; the confirmation link the app writes carries the
+    /// stack's port (nginx passes the client's Host); after StackDown and StackUp the user is still there (the database
+    /// volume is kept like the key ring), and behind StackHttpsPort the link is https (the replicas see the client's scheme,
+    /// with no code change). The forms are plain posts (Razor Pages; the blazor template's account pages render statically),
+    /// so no affinity is set.
     /// </summary>
-    [DockerFact]
-    public async Task The_webapp_template_with_individual_accounts_signs_up_and_in_across_2_replicas_and_keeps_its_users()
+    [DockerTheory]
+    [InlineData("webapp", "/Identity/Account")]
+    [InlineData("blazor", "/Account")]
+    public async Task A_template_with_individual_accounts_signs_up_and_in_across_2_replicas_and_keeps_its_users(string template, string account)
     {
-        using var app = await TemplateProject.CreateAsync("webapp", "C#", "--auth", "Individual");
-        await UpAsync(app, "webapp --auth Individual");
+        using var app = await TemplateProject.CreateAsync(template, "C#", "--auth", "Individual");
+        await UpAsync(app, $"{template} --auth Individual");
         var url = $"http://127.0.0.1:{Port}";
         const string password = "Passw0rd!";
-        await SignsUpAsync(url, "ada@example.com", password);
-        await SignsInAsync(url, "ada@example.com", password);
+        await SignsUpAsync(url + account, "ada@example.com", password);
+        await SignsInAsync(url + account, "ada@example.com", password);
 
         var down = await app.BuildAsync("StackDown", Props);
         Assert.True(down.ExitCode == 0, down.ToString());
         Assert.Contains($"kept volume(s) {Stack}-appdata, {Stack}-keys", down.Output);
         var https = Ports.Free();
-        await UpAsync(app, "webapp --auth Individual (again, with HTTPS)", new Dictionary<string, string>(Props) { ["StackHttpsPort"] = https.ToString() });
-        await SignsInAsync(url, "ada@example.com", password);
-        await SignsUpAsync($"https://127.0.0.1:{https}", "grace@example.com", password);
-        await SignsInAsync($"https://127.0.0.1:{https}", "grace@example.com", password);
+        await UpAsync(app, $"{template} --auth Individual (again, with HTTPS)", new Dictionary<string, string>(Props) { ["StackHttpsPort"] = https.ToString() });
+        await SignsInAsync(url + account, "ada@example.com", password);
+        await SignsUpAsync($"https://127.0.0.1:{https}{account}", "grace@example.com", password);
+        await SignsInAsync($"https://127.0.0.1:{https}{account}", "grace@example.com", password);
         await DownAsync(app);
     }
 
-    /// <summary>Signs up at <paramref name="url"/> and follows the confirmation link the app writes, which must point at that same address.</summary>
-    private async Task SignsUpAsync(string url, string email, string password)
+    /// <summary>Signs up at <paramref name="account"/>/Register and follows the confirmation link the app writes, which must point at that same address.</summary>
+    private async Task SignsUpAsync(string account, string email, string password)
     {
         using var client = Forms.Client();
-        var registered = await Forms.PostAsync(client, $"{url}/Identity/Account/Register",
+        var registered = await Forms.PostAsync(client, $"{account}/Register",
             ("Input.Email", email), ("Input.Password", password), ("Input.ConfirmPassword", password));
         Assert.True(registered.StatusCode == System.Net.HttpStatusCode.Redirect, $"sign-up: {(int)registered.StatusCode}\n{await registered.Content.ReadAsStringAsync()}\n"
             + string.Join("\n", await Task.WhenAll((await Probe.ContainersAsync(Stack)).Select(c => Probe.LogsAsync(c.ID)))));
-        var confirmation = await client.GetStringAsync(new Uri(new Uri(url), registered.Headers.Location!));
-        var link = System.Net.WebUtility.HtmlDecode(System.Text.RegularExpressions.Regex.Match(confirmation, "id=\"confirm-link\" href=\"([^\"]+)\"").Groups[1].Value);
-        Assert.StartsWith($"{url}/Identity/Account/ConfirmEmail?", link);
+        var confirmation = await client.GetStringAsync(new Uri(new Uri(account), registered.Headers.Location!));
+        var link = System.Net.WebUtility.HtmlDecode(System.Text.RegularExpressions.Regex.Match(confirmation, "href=\"([^\"]*ConfirmEmail[^\"]*)\"").Groups[1].Value);
+        Assert.StartsWith($"{account}/ConfirmEmail?", link);
         Assert.Contains("Thank you for confirming your email", await client.GetStringAsync(link));
     }
 
     /// <summary>Four sign-ins, each on a new connection: round robin takes them to both replicas, and each must find the user.</summary>
-    private static async Task SignsInAsync(string url, string email, string password)
+    private static async Task SignsInAsync(string account, string email, string password)
     {
         for (var i = 0; i < 4; i++)
         {
             using var client = Forms.Client();
-            var signedIn = await Forms.PostAsync(client, $"{url}/Identity/Account/Login", ("Input.Email", email), ("Input.Password", password));
-            Assert.True(signedIn.StatusCode == System.Net.HttpStatusCode.Redirect, $"sign-in {i + 1} at {url}: {(int)signedIn.StatusCode}\n{await signedIn.Content.ReadAsStringAsync()}");
+            var signedIn = await Forms.PostAsync(client, $"{account}/Login", ("Input.Email", email), ("Input.Password", password));
+            Assert.True(signedIn.StatusCode == System.Net.HttpStatusCode.Redirect, $"sign-in {i + 1} at {account}: {(int)signedIn.StatusCode}\n{await signedIn.Content.ReadAsStringAsync()}");
             Assert.Contains(signedIn.Headers.GetValues("Set-Cookie"), c => c.StartsWith(".AspNetCore.Identity.Application=", StringComparison.Ordinal));
         }
     }

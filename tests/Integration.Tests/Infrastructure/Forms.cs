@@ -16,12 +16,25 @@ public static partial class Forms
         ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator,
     }) { Timeout = TimeSpan.FromSeconds(30) };
 
+    [GeneratedRegex("<input\\b[^>]*>")]
+    private static partial Regex Input();
+
+    [GeneratedRegex("\\b(type|name|value)=\"([^\"]*)\"")]
+    private static partial Regex Attribute();
+
+    /// <summary>
+    /// Posts <paramref name="fields"/> to the page at <paramref name="url"/> with the hidden inputs of the form that carries
+    /// an antiforgery token (the token itself, and a Blazor form's _handler), whatever order their attributes come in.
+    /// </summary>
     public static async Task<HttpResponseMessage> PostAsync(HttpClient client, string url, params (string Name, string Value)[] fields)
     {
         var page = await client.GetStringAsync(url);
-        var token = AntiforgeryToken().Match(page);
-        if (!token.Success) throw new InvalidOperationException($"GET {url} has no antiforgery token:\n{page}");
-        return await client.PostAsync(url, new FormUrlEncodedContent(
-            fields.Select(f => KeyValuePair.Create(f.Name, f.Value)).Append(KeyValuePair.Create("__RequestVerificationToken", WebUtility.HtmlDecode(token.Groups[1].Value)))));
+        var form = page.Split("</form>").FirstOrDefault(f => f.Contains("__RequestVerificationToken", StringComparison.Ordinal))
+            ?? throw new InvalidOperationException($"GET {url} has no form with an antiforgery token:\n{page}");
+        var hidden = Input().Matches(form)
+            .Select(i => Attribute().Matches(i.Value).ToDictionary(a => a.Groups[1].Value, a => WebUtility.HtmlDecode(a.Groups[2].Value)))
+            .Where(a => a.GetValueOrDefault("type") == "hidden" && a.ContainsKey("name"))
+            .Select(a => KeyValuePair.Create(a["name"], a.GetValueOrDefault("value") ?? ""));
+        return await client.PostAsync(url, new FormUrlEncodedContent(fields.Select(f => KeyValuePair.Create(f.Name, f.Value)).Concat(hidden)));
     }
 }
