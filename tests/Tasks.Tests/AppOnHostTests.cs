@@ -106,9 +106,14 @@ public sealed class AppOnHostTests
     {
         var model = StackModelBuilder.Build(OnHost() with { Projects = [new ProjectInput("api") { Path = "../Api/Api.csproj", Route = "/api" }] }).Model!;
         // Without a gateway of this machine (Docker Desktop: it is inside the VM) loopback only.
-        Assert.Equal("--urls \"http://127.0.0.1:8081\" --services:api:http:0=http://127.0.0.1:8080/api", StackNetworking.AppOnHostArguments(model, null));
+        Assert.Equal("--urls \"http://127.0.0.1:8081\" --ForwardedHeaders_Enabled=true --services:api:http:0=http://127.0.0.1:8080/api", StackNetworking.AppOnHostArguments(model, null));
         // With one (the docker0 bridge of a Linux engine), that address too, and never all interfaces.
-        Assert.Equal("--urls \"http://127.0.0.1:8081;http://172.17.0.1:8081\"", StackNetworking.AppOnHostArguments(model with { Projects = [] }, "172.17.0.1"));
+        Assert.Equal("--urls \"http://127.0.0.1:8081;http://172.17.0.1:8081\" --ForwardedHeaders_Enabled=true", StackNetworking.AppOnHostArguments(model with { Projects = [] }, "172.17.0.1"));
+        // The project's own setting (StackEnvironment) is left to it.
+        Assert.Equal("--urls \"http://127.0.0.1:8081\"", StackNetworking.AppOnHostArguments(model with
+        {
+            Projects = [], Environment = [new(StackNetworking.ForwardedHeadersVariable, "false")],
+        }, null));
     }
 
     [Theory]

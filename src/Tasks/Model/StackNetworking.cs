@@ -92,11 +92,14 @@ internal static class StackNetworking
     /// The app on the host's command-line configuration (ASP.NET Core reads it above the launch profile's): its URLs, and for
     /// each StackProject its address through nginx's published port and route (a replica gets http://api:8080, which only
     /// containers resolve). Backing containers are not reachable from the host unless published (HostPort), so they get none.
+    /// Like a replica, it sees the client's scheme and address behind nginx (ASP.NET Core's ForwardedHeaders_Enabled, see
+    /// <see cref="AppEnvironment"/>) unless StackEnvironment sets <see cref="ForwardedHeadersVariable"/>.
     /// </summary>
     /// <param name="m">The stack.</param>
     /// <param name="localGateway">The engine's host gateway when it is an address of this machine (a Linux engine), else null.</param>
     public static string AppOnHostArguments(StackModel m, string? localGateway) =>
         $"--urls \"{string.Join(';', AppOnHostUrls(m.AppOnHostPort, localGateway))}\""
+        + (m.Environment.Any(e => e.Key == ForwardedHeadersVariable) ? "" : " --ForwardedHeaders_Enabled=true")
         + string.Concat(m.Projects.Select(p => $" --services:{p.Name}:http:0={m.Url}{p.Route}"));
 
     /// <summary>The address the app on the host always binds (and whose port is checked before a bring-up).</summary>
