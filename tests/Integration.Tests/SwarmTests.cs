@@ -184,6 +184,16 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
             });
             Assert.Equal(2, tasks.Count);
 
+            // Swarm moves a service's version for its own bookkeeping too (moby/swarmkit#1379), so an update sent with a version
+            // read a moment before may be refused "update out of sequence", as `docker stack deploy` sometimes is. The adapter
+            // reads the service again and sends the update again: here with the version read before the rollout above.
+            using (var engine = new ProxyStack.Engine.DockerEngine())
+            {
+                var current = (await ServicesAsync()).Single(s => s.Spec.Name == $"{Stack}-app");
+                Assert.NotEqual(app.Version.Index, current.Version.Index);
+                await engine.UpdateServiceAsync(app, current.Spec, CancellationToken.None);
+            }
+
             // An update whose tasks fail (Kestrel refuses the port it is given and the app exits): Swarm rolls it back, the deploy says so,
             // and the replicas that were serving serve on.
             var broken = await Deploy(Props(2, more: ("BrokenUrl", "http://127.0.0.1:99999")));

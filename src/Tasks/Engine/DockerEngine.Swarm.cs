@@ -64,8 +64,31 @@ internal sealed partial class DockerEngine
     public async Task CreateServiceAsync(ServiceSpec spec, CancellationToken ct) =>
         await Call("create service " + spec.Name, () => _client.Swarm.CreateServiceAsync(new ServiceCreateParameters { Service = spec }, ct)).ConfigureAwait(false);
 
-    public async Task UpdateServiceAsync(SwarmService current, ServiceSpec spec, CancellationToken ct) =>
-        await Call("update service " + spec.Name, () => _client.Swarm.UpdateServiceAsync(current.ID, new ServiceUpdateParameters { Service = spec, Version = (long)(current.Version?.Index ?? 0) }, ct)).ConfigureAwait(false);
+    /// <summary>
+    /// Replaces the service's spec. Swarm moves a service's version for its own bookkeeping too (a rolling update's status:
+    /// moby/swarmkit#1379), so an update sent with the version just read may be refused as "update out of sequence" — the
+    /// error `docker stack deploy` fails with now and then (moby/moby#39891). The service is then read again and the same
+    /// spec sent with its new version, up to <see cref="OutOfSequenceAttempts"/> times.
+    /// </summary>
+    public async Task UpdateServiceAsync(SwarmService current, ServiceSpec spec, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await Call("update service " + spec.Name, () => _client.Swarm.UpdateServiceAsync(current.ID, new ServiceUpdateParameters { Service = spec, Version = (long)(current.Version?.Index ?? 0) }, ct)).ConfigureAwait(false);
+                return;
+            }
+            catch (EngineRequestException e) when (attempt < OutOfSequenceAttempts && e.Reason.Contains("out of sequence", StringComparison.Ordinal))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), ct).ConfigureAwait(false);
+                current = await InspectServiceAsync(current.ID, ct).ConfigureAwait(false)
+                    ?? throw new EngineRequestException("update service " + spec.Name, "the service was removed while it was updated", conflict: false);
+            }
+        }
+    }
+
+    private const int OutOfSequenceAttempts = 5;
 
     public async Task RemoveServiceAsync(string name, CancellationToken ct) =>
         await CallOrMissing("remove service " + name, async () => { await _client.Swarm.RemoveServiceAsync(name, ct).ConfigureAwait(false); return true; }, false).ConfigureAwait(false);
