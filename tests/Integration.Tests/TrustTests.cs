@@ -83,6 +83,15 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
         Assert.Empty(await NamelessAsync());
         using var http = new HttpClient();
         Assert.Equal("hello world\n", await http.GetStringAsync(Url));
+
+        // Changed once more (reloaded in place: the proxy runs a superseded image), then StackDown: that image goes with the
+        // proxy; the current one stays for the next StackUp, as StackDown leaves images.
+        await UpAsync(shared.Sample, Props(1, ("StackMaxRequestBodySize", "3000000")));
+        Assert.Single(await NamelessAsync());
+        var down = await shared.Sample.BuildAsync("StackDown", Props(1));
+        Assert.True(down.ExitCode == 0, down.ToString());
+        Assert.Empty(await NamelessAsync());
+        Assert.Contains(await Probe.ImagesAsync(Stack), i => i.RepoTags?.Contains($"proxystack/{Stack}-proxy:latest") == true);
     }
 
     /// <summary>Starts a container from the stack's app image by hand, as a user would with docker run.</summary>

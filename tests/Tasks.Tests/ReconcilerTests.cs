@@ -353,6 +353,24 @@ public class ReconcilerTests
     }
 
     [Fact]
+    public void Teardown_takes_the_image_a_proxy_reloaded_in_place_still_ran_and_leaves_the_current_one()
+    {
+        var model = Builders.Model(1);
+        var observed = Builders.Running(model, Config(model));
+        var proxy = observed.Containers.Single(c => c.Role == StackLabels.RoleProxy);
+        var superseded = observed with
+        {
+            Containers = [.. observed.Containers.Where(c => c != proxy), proxy with { Image = "sha256:old" }],
+            ImageIds = new Dictionary<string, string> { ["proxystack/hello-proxy:latest"] = "sha256:new" },
+        };
+        var plan = Reconciler.PlanTeardown("hello", superseded).ToString();
+        Assert.Contains("remove image sha256:old: its proxy's config was superseded (after 2)", plan);
+        // The proxy runs the current image, or no image is tagged (nothing to tell a superseded one by): no image step.
+        Assert.DoesNotContain("remove image", Reconciler.PlanTeardown("hello", superseded with { ImageIds = new Dictionary<string, string> { ["proxystack/hello-proxy:latest"] = "sha256:old" } }).ToString());
+        Assert.DoesNotContain("remove image", Reconciler.PlanTeardown("hello", superseded with { ImageIds = new Dictionary<string, string>() }).ToString());
+    }
+
+    [Fact]
     public void App_hash_is_stable()
     {
         // Pinned: a change here recreates every user's replicas on upgrade. Change it only on purpose.

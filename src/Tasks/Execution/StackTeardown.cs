@@ -37,11 +37,14 @@ internal static class StackTeardown
         var (containers, networks) = await engine.ListStackResourcesAsync(stack, [], ct).ConfigureAwait(false);
         var volumes = (await engine.ListStackVolumesAsync(stack, [], ct).ConfigureAwait(false))
             .Where(v => v.BelongsTo(stack) && (owner is null || v.Owner == owner)).ToList();
+        var proxyImage = Model.StackNames.ProxyImage(stack) + ":latest";
+        var proxyImageId = containers.Any(c => c.Role == StackLabels.RoleProxy) ? (await engine.InspectImageAsync(proxyImage, ct).ConfigureAwait(false))?.Id : null;
         var plan = Reconciler.PlanTeardown(stack, new ObservedState
         {
             Containers = containers.Where(c => owner is null || c.Owner == owner).ToList(),
             Networks = networks.Where(n => owner is null || n.Owner == owner).ToList(),
             Volumes = volumes,
+            ImageIds = proxyImageId is { } id ? new Dictionary<string, string> { [proxyImage] = id } : new Dictionary<string, string>(),
         }, removeVolumes);
         var failures = plan.IsEmpty ? [] : await new PlanExecutor(engine, log).TeardownAsync(plan, stack, ct).ConfigureAwait(false);
         var removed = plan.Steps.Count(s => s.Kind is StepKind.RemoveContainer or StepKind.RemoveNetwork or StepKind.RemoveVolume) - failures.Count;

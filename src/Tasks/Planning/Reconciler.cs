@@ -91,8 +91,13 @@ internal static class Reconciler
     /// Removes every resource labelled with the stack: the proxy first (nothing is routed to a replica being stopped), then the
     /// replicas side by side (each stop waits for its app's graceful shutdown, so doing them one by one only adds those
     /// waits up), then the networks once nothing is attached. Volumes (the key ring) only with <paramref name="removeVolumes"/>,
-    /// once no container mounts them: by default they outlive the stack, as the sign-ins they keep valid do.
+    /// once no container mounts them: by default they outlive the stack, as the sign-ins they keep valid do. Images stay (the
+    /// next StackUp uses them), but a proxy reloaded in place runs the image it was created from, which a later config's
+    /// build took the tag from: nothing would run that nameless image again, so it goes with its proxy (unless held).
     /// </summary>
+    /// <param name="stack">The stack's name.</param>
+    /// <param name="observed">What belongs to it; <see cref="ObservedState.ImageIds"/> holds the proxy image's current id under its tag, if any.</param>
+    /// <param name="removeVolumes">StackRemoveVolumes.</param>
     public static Plan PlanTeardown(string stack, ObservedState observed, bool removeVolumes = false)
     {
         var b = new PlanBuilder();
@@ -109,6 +114,9 @@ internal static class Reconciler
             var removed = b.Add(StepKind.RemoveContainer, c.Name, "stack down", after);
             if (c.Role == StackLabels.RoleProxy) proxiesGone.Add(removed);
             allGone.Add(removed);
+            if (c.Role == StackLabels.RoleProxy && c.Label(StackLabels.InUseUntil) is null && c.Image.Length > 0
+                && observed.ImageIds.GetValueOrDefault(StackNames.ProxyImage(stack) + ":latest") is { } current && current != c.Image)
+                b.Add(StepKind.RemoveImage, c.Image, "its proxy's config was superseded", [removed]);
         }
         foreach (var n in observed.Networks.Where(n => n.BelongsTo(stack)).OrderBy(n => n.Name, StringComparer.Ordinal))
             b.Add(StepKind.RemoveNetwork, n.Name, "stack down", allGone);
