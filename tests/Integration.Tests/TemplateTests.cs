@@ -209,7 +209,7 @@ public sealed class TemplateTests(ITestOutputHelper output) : StackTest
 
         var down = await app.BuildAsync("StackDown", Props);
         Assert.True(down.ExitCode == 0, down.ToString());
-        Assert.Contains($"kept volume(s) {Stack}-appdata, {Stack}-keys", down.Output);
+        Assert.Contains($"kept volume(s) {Stack}-appdata, {Stack}-keys (the Data Protection key rings, so sign-ins and forms survive the next StackUp; the app's SQLite databases).", down.Output);
         var https = Ports.Free();
         await UpAsync(app, $"{template} --auth Individual (again, with HTTPS)", new Dictionary<string, string>(Props) { ["StackHttpsPort"] = https.ToString() });
         await SignsInAsync(url + account, "ada@example.com", password);

@@ -213,7 +213,7 @@ public sealed class KeyRingTests : IDisposable
 
         await StackTeardown.RunAsync(engine, log, "hello", owner: null, CancellationToken.None);
         Assert.True(engine.Volumes.ContainsKey("hello-keys"));
-        Assert.Contains("Stack 'hello': kept volume(s) hello-keys (the Data Protection key rings, so sign-ins and forms survive the next StackUp, the app's SQLite databases and the backing containers' data). Remove them with: dotnet build -t:StackDown -p:StackRemoveVolumes=true", log.Milestones);
+        Assert.Contains("Stack 'hello': kept volume(s) hello-keys (the Data Protection key rings, so sign-ins and forms survive the next StackUp). Remove them with: dotnet build -t:StackDown -p:StackRemoveVolumes=true", log.Milestones);
 
         await StackTeardown.RunAsync(engine, log, "hello", owner: null, CancellationToken.None, removeVolumes: true);
         Assert.Equal(["bystander"], engine.Volumes.Keys);

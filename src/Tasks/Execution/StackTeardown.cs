@@ -52,7 +52,19 @@ internal static class StackTeardown
             ? string.Format(Strings.StackNothingToRemove, stack)
             : string.Format(Strings.StackRemoved, stack, removed));
         if (!removeVolumes && volumes.Count > 0)
-            log.Milestone(string.Format(Strings.StackVolumesKept, stack, string.Join(", ", volumes.Select(v => v.Name))));
+            log.Milestone(string.Format(Strings.StackVolumesKept, stack, string.Join(", ", volumes.Select(v => v.Name).Order(StringComparer.Ordinal)), KeptWhat(stack, volumes)));
         return (removed, failures);
+    }
+
+    /// <summary>What the kept volumes hold, only the kinds there are: "the Data Protection key rings, …", "the app's SQLite databases", "the backing containers' data".</summary>
+    private static string KeptWhat(string stack, IReadOnlyList<ObservedVolume> volumes)
+    {
+        var kinds = new List<string>();
+        if (volumes.Any(v => v.Labels.GetValueOrDefault(StackLabels.Role) == StackLabels.RoleKeys))
+            kinds.Add("the Data Protection key rings, so sign-ins and forms survive the next StackUp");
+        bool IsDatabase(ObservedVolume v) => v.Name.StartsWith(stack + "-", StringComparison.Ordinal) && Model.FileDatabases.IsVolumeName(v.Name[(stack.Length + 1)..]);
+        if (volumes.Any(IsDatabase)) kinds.Add("the app's SQLite databases");
+        if (volumes.Any(v => v.Labels.GetValueOrDefault(StackLabels.Role) == StackLabels.RoleData && !IsDatabase(v))) kinds.Add("the backing containers' data");
+        return string.Join("; ", kinds);
     }
 }
