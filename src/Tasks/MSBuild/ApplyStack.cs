@@ -147,7 +147,7 @@ public sealed class ApplyStack : StackTask
             var local = gateway is not null && System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
                 .SelectMany(i => i.GetIPProperties().UnicastAddresses).Any(a => a.Address.ToString() == gateway);
             AppOnHostArguments = StackNetworking.AppOnHostArguments(model, local ? gateway : null);
-            foreach (var service in model.Services.Where(s => model.AppDependsOn.Contains(s.Name) && s.ConnectionString.Length > 0))
+            foreach (var service in BackingServices.WiredTo(model.Services, model.AppDependsOn))
                 StackLog.Milestone(string.Format(Strings.AppOnHostWithoutService, model.Name, service.Name, service.EnvironmentName));
         }
         // Under `dotnet run` the foreground program prints this line (with "press Ctrl-C to stop"): the build log only. With

@@ -116,6 +116,10 @@ internal static partial class BackingServices
 
     private static string Known(IReadOnlyCollection<string> names) => names.Count == 0 ? "(none)" : string.Join(", ", names.Order(StringComparer.Ordinal));
 
+    /// <summary>The backing containers whose connection string a replica set depending on <paramref name="dependsOn"/> gets (ConnectionStrings__&lt;name&gt;).</summary>
+    public static IEnumerable<BackingService> WiredTo(IEnumerable<BackingService> services, IReadOnlyCollection<string> dependsOn) =>
+        services.Where(s => dependsOn.Contains(s.Name) && s.ConnectionString.Length > 0);
+
     public static IReadOnlyList<string> Split(string list) =>
         list.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 

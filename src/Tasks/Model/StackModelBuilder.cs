@@ -91,5 +91,5 @@ internal static class StackModelBuilder
 
     /// <summary>A replica set's environment with the connection strings of the backing containers it depends on (see StackNetworking.AppEnvironment).</summary>
     private static List<KeyValuePair<string, string>> Wired(IReadOnlyList<KeyValuePair<string, string>> environment, IReadOnlyList<BackingService> services, IReadOnlyList<string> dependsOn) =>
-        [.. environment, .. services.Where(s => dependsOn.Contains(s.Name) && s.ConnectionString.Length > 0).Select(s => new KeyValuePair<string, string>(s.EnvironmentName, s.ConnectionString))];
+        [.. environment, .. BackingServices.WiredTo(services, dependsOn).Select(s => new KeyValuePair<string, string>(s.EnvironmentName, s.ConnectionString))];
 }

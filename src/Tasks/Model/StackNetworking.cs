@@ -151,7 +151,7 @@ internal static class StackNetworking
         if (!env.Any(e => e.Key == ForwardedHeadersVariable)) env.Add(new(ForwardedHeadersVariable, "true"));
         // Wiring: what the app depends on, as the configuration keys .NET reads connection strings from
         // (builder.Configuration.GetConnectionString("cache")); a StackEnvironment item of the same name wins.
-        foreach (var service in m.Services.Where(s => m.AppDependsOn.Contains(s.Name) && s.ConnectionString.Length > 0))
+        foreach (var service in BackingServices.WiredTo(m.Services, m.AppDependsOn))
             if (!env.Any(e => string.Equals(e.Key, service.EnvironmentName, StringComparison.OrdinalIgnoreCase)))
                 env.Add(new(service.EnvironmentName, service.ConnectionString));
         // Its SQLite files, in the volume its replicas share (see FileDatabase).
