@@ -63,6 +63,7 @@ public sealed class ApplyStack : StackTask
     {
         var model = ReadModel(ModelFile) with { NginxVersion = NginxVersion };
         _stack = model.Name;
+        StackLog.Detail(EngineWarmup.TookMs is { } warm ? $"profile: engine warm-up beside the build took {warm} ms" : "profile: engine warm-up still running (or none ran)");
         // RecordStackAppImage said "built" if this run published the image; a stamp older than this process: up to date.
         if (UnderRun && File.Exists(AppImageStamp))
         {

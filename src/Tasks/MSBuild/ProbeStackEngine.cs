@@ -1,4 +1,5 @@
 using ProxyStack.Engine;
+using ProxyStack.Execution;
 
 namespace ProxyStack.MSBuild;
 
@@ -12,6 +13,12 @@ public sealed class ProbeStackEngine : StackTask
 {
     /// <summary>The SDK's LocalRegistry (Docker or Podman): where PublishContainer loads the app image. Example: Podman</summary>
     public string LocalRegistry { get; set; } = "";
+
+    /// <summary>
+    /// The stack's model, when the build computed it (a bring-up): the engine requests the bring-up will make are warmed up
+    /// beside the build that follows (<see cref="EngineWarmup"/>). Example: obj/Debug/net10.0/stack/model.json
+    /// </summary>
+    public string ModelFile { get; set; } = "";
 
     private protected override string ProfileLabel => "engine ping";
 
@@ -27,6 +34,11 @@ public sealed class ProbeStackEngine : StackTask
         {
             Environment.SetEnvironmentVariable("DOCKER_HOST", choice.Uri.ToString());
             Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Normal, $"Using {choice}: DOCKER_HOST set for this build.");
+        }
+        if (File.Exists(ModelFile))
+        {
+            var (host, podman) = (DockerHost, PreferPodman);
+            EngineWarmup.Start(() => new DockerEngine(host, podman), ReadModel(ModelFile));
         }
         return true;
     }
