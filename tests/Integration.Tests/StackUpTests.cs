@@ -62,7 +62,7 @@ public sealed class StackUpTests(SharedSample shared) : StackTest
         // At detailed verbosity the bring-up says where its time went.
         foreach (var line in new[] { "profile: engine ping took ", "profile: app image check took ", "profile: proxy image check or build took ",
                      "profile: observe (listing, image ids, proxy config, ports, readiness) took ", "profile: apply took ",
-                     "profile: engine warm-up beside the build took " })
+                     "profile: engine warm-up " })
             Assert.Contains(line, up.Output);
         var phases = up.Output.Split('\n').Single(l => l.Contains("profile: network "));
         foreach (var phase in new[] { "network ", "create ", "start ", "readiness ", "proxy ", "total " }) Assert.Contains(phase, phases);
