@@ -15,10 +15,10 @@ public sealed class ProbeStackEngine : StackTask
     public string LocalRegistry { get; set; } = "";
 
     /// <summary>
-    /// The stack's model, when the build computed it (a bring-up): the engine requests the bring-up will make are warmed up
-    /// beside the build that follows (<see cref="EngineWarmup"/>). Example: obj/Debug/net10.0/stack/model.json
+    /// The stack's model when a bring-up follows (StackUp, `dotnet run`; empty otherwise): the engine requests the bring-up
+    /// will make are warmed up beside the build that comes first (<see cref="EngineWarmup"/>). Example: obj/Debug/net10.0/stack/model.json
     /// </summary>
-    public string ModelFile { get; set; } = "";
+    public string WarmUpModelFile { get; set; } = "";
 
     private protected override string ProfileLabel => "engine ping";
 
@@ -35,10 +35,11 @@ public sealed class ProbeStackEngine : StackTask
             Environment.SetEnvironmentVariable("DOCKER_HOST", choice.Uri.ToString());
             Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Normal, $"Using {choice}: DOCKER_HOST set for this build.");
         }
-        if (File.Exists(ModelFile))
+        if (File.Exists(WarmUpModelFile))
         {
+            Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Low, "Warming up the bring-up's engine requests beside the build.");
             var (host, podman) = (DockerHost, PreferPodman);
-            EngineWarmup.Start(() => new DockerEngine(host, podman), ReadModel(ModelFile));
+            EngineWarmup.Start(() => new DockerEngine(host, podman), ReadModel(WarmUpModelFile));
         }
         return true;
     }
