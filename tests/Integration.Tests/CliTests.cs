@@ -35,4 +35,24 @@ public sealed class CliTests
         }
         finally { File.Delete(log!); }
     }
+
+    /// <summary>
+    /// A command that outlives its wait is described before it is killed — the terminal's foreground group and settings, each
+    /// process's signals and where it sleeps — so that a hang the suite meets once can be told apart afterwards.
+    /// </summary>
+    [Fact]
+    public async Task A_command_in_a_terminal_that_does_not_exit_in_time_is_described_then_killed()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var sleeper = new System.Diagnostics.ProcessStartInfo("sh") { WorkingDirectory = Path.GetTempPath(), ArgumentList = { "-c", "trap '' INT; sleep 37" } };
+        using var run = RunningProcess.StartInTerminal(sleeper);
+        Assert.True(await run.WaitForOutputAsync("never printed", TimeSpan.FromSeconds(1)) is false);
+        Assert.Null(await run.WaitForExitAsync(TimeSpan.FromSeconds(1)));
+        var output = run.Output;
+        Assert.Contains("[test] pid ppid pgrp session tpgid state wchan", output);
+        // The sleep is a process of the tree, and ignores SIGINT as its shell told it to (bit 2 of SigIgn).
+        var sleep = output.Split('\n').Single(l => l.StartsWith("[test] ", StringComparison.Ordinal) && l.TrimEnd().EndsWith("| sleep 37", StringComparison.Ordinal));
+        Assert.True((Convert.ToUInt64(sleep.Split('|')[1].Trim().Split(' ')[3], 16) & 2) != 0, output);
+        Assert.Matches(@"(?m)^\[test\] /dev/pts/\d+: .*\bisig\b", output);
+    }
 }

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+
+namespace ProxyStack.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A process and its descendants as Linux's /proc shows them, with the settings of their terminal: which process group the
+/// terminal sends Ctrl-C to, which signals each process catches, ignores, blocks or has pending, and where each one sleeps.
+/// Empty elsewhere than on Linux.
+/// </summary>
+public static class ProcessTree
+{
+    public static IReadOnlyList<string> Describe(int root)
+    {
+        if (!OperatingSystem.IsLinux()) return [];
+        var stats = new Dictionary<int, string[]>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            // "pid (comm) state ppid pgrp session tty_nr tpgid ...": comm may hold spaces and parentheses, so split after the last ')'.
+            var stat = Read(Path.Combine(dir, "stat"));
+            var close = stat.LastIndexOf(')');
+            if (close > 0) stats[pid] = stat[(close + 2)..].Split(' ');
+        }
+        var tree = new List<int>();
+        var next = new Queue<int>([root]);
+        while (next.TryDequeue(out var pid))
+        {
+            tree.Add(pid);
+            foreach (var child in stats.Where(s => s.Value.Length > 1 && s.Value[1] == pid.ToString(System.Globalization.CultureInfo.InvariantCulture)).Select(s => s.Key).Order()) next.Enqueue(child);
+        }
+        var lines = new List<string> { "pid ppid pgrp session tpgid state wchan | SigPnd ShdPnd SigBlk SigIgn SigCgt | command" };
+        string? terminal = null;
+        foreach (var pid in tree)
+        {
+            if (!stats.TryGetValue(pid, out var f) || f.Length < 6) continue;
+            var status = Read($"/proc/{pid}/status").Split('\n');
+            var masks = string.Join(' ', new[] { "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt" }
+                .Select(k => status.FirstOrDefault(l => l.StartsWith(k + ":", StringComparison.Ordinal))?[(k.Length + 1)..].Trim() ?? "?"));
+            var command = Read($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim();
+            lines.Add($"{pid} {f[1]} {f[2]} {f[3]} {f[5]} {f[0]} {Read($"/proc/{pid}/wchan")} | {masks} | {(command.Length > 160 ? command[..160] + " …" : command)}");
+            if (terminal is null && Link($"/proc/{pid}/fd/0") is { } input && input.StartsWith("/dev/pts/", StringComparison.Ordinal)) terminal = input;
+        }
+        if (terminal is not null) lines.Add($"{terminal}: {Stty(terminal)}");
+        return lines;
+    }
+
+    private static string Read(string path)
+    {
+        try { return File.ReadAllText(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return ""; }
+    }
+
+    private static string? Link(string path)
+    {
+        try { return new FileInfo(path).LinkTarget; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    private static string Stty(string terminal)
+    {
+        try
+        {
+            using var stty = Process.Start(new ProcessStartInfo("stty", ["-a", "-F", terminal]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            var output = stty.StandardOutput.ReadToEndAsync();
+            if (!stty.WaitForExit(5000)) { stty.Kill(); return "stty did not answer"; }
+            return output.Result.ReplaceLineEndings(" ").Trim() + stty.StandardError.ReadToEnd().Trim();
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException) { return e.Message; }
+    }
+}
