@@ -140,8 +140,7 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         var chain = new List<int>();
         for (var depth = 0; depth < 6 && pid > 1; depth++)
         {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            pid = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+            pid = ProxyStack.Execution.RunOwner.ParentOf(pid);
             chain.Add(pid);
         }
         return chain;

@@ -12,15 +12,10 @@ public static class ProcessTree
     public static IReadOnlyList<string> Describe(int root)
     {
         if (!OperatingSystem.IsLinux()) return [];
+        // Each process's /proc stat from its state on (state, parent, group, session, terminal, the terminal's foreground group, …).
         var stats = new Dictionary<int, string[]>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
-            // "pid (comm) state ppid pgrp session tty_nr tpgid ...": comm may hold spaces and parentheses, so split after the last ')'.
-            var stat = Read(Path.Combine(dir, "stat"));
-            var close = stat.LastIndexOf(')');
-            if (close > 0) stats[pid] = stat[(close + 2)..].Split(' ');
-        }
+            if (int.TryParse(Path.GetFileName(dir), out var pid) && ProxyStack.Execution.RunRegistry.StatFields(pid) is { } fields) stats[pid] = fields;
         var tree = new List<int>();
         var next = new Queue<int>([root]);
         while (next.TryDequeue(out var pid))
