@@ -33,8 +33,8 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
     /// per replica awaited, between 50 and 200 ms, so the waits together ask about 20 times a second and each at least every
     /// 200 ms. A replica awaited alone — one of one, or the last of many, the one StackUp returns after — is asked every 50
     /// ms; 16 starting at once on 2 cores are asked every 200 ms, where asking less often measured no gain. Measured at N = 1,
-    /// eight alternating bring-ups each (docs/benchmarks.md): apply 862 ms (median) against 965 at a fixed 200 ms, the replica
-    /// sooner in its slot and so, in 4 of 8 runs against none, before nginx's first lookup, which spares the proxy's reload.
+    /// 14 alternating pairs of bring-ups (docs/benchmarks.md): apply 912 ms (median) against 960 at a fixed 200 ms, the replica
+    /// sooner in its slot and so, in 6 of 14 runs against 1, before nginx's first lookup, which spares the proxy's reload.
     /// </summary>
     internal static TimeSpan ReplicaInterval(int awaited) => TimeSpan.FromMilliseconds(Math.Clamp(50 * awaited, 50, 200));
 
