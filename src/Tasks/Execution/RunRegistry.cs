@@ -128,7 +128,8 @@ internal static class RunOwner
     public static int ParentOf(int pid) =>
         RunRegistry.StatFields(pid) is { Length: > 1 } fields && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var parent) ? parent : 0;
 
-    private static IReadOnlyList<string> CommandLineOf(int pid)
+    /// <summary>A process's arguments from /proc/&lt;pid&gt;/cmdline; empty when it cannot be read.</summary>
+    internal static IReadOnlyList<string> CommandLineOf(int pid)
     {
         try { return File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }

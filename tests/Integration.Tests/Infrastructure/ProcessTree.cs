@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace ProxyStack.IntegrationTests.Infrastructure;
 
 /// <summary>
@@ -9,7 +7,7 @@ namespace ProxyStack.IntegrationTests.Infrastructure;
 /// </summary>
 public static class ProcessTree
 {
-    public static IReadOnlyList<string> Describe(int root)
+    public static async Task<IReadOnlyList<string>> DescribeAsync(int root)
     {
         if (!OperatingSystem.IsLinux()) return [];
         // Each process's /proc stat from its state on (state, parent, group, session, terminal, the terminal's foreground group, …).
@@ -31,11 +29,12 @@ public static class ProcessTree
             var status = Read($"/proc/{pid}/status").Split('\n');
             var masks = string.Join(' ', new[] { "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt" }
                 .Select(k => status.FirstOrDefault(l => l.StartsWith(k + ":", StringComparison.Ordinal))?[(k.Length + 1)..].Trim() ?? "?"));
-            var command = Read($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim();
+            var command = string.Join(' ', ProxyStack.Execution.RunOwner.CommandLineOf(pid));
             lines.Add($"{pid} {f[1]} {f[2]} {f[3]} {f[5]} {f[0]} {Read($"/proc/{pid}/wchan")} | {masks} | {(command.Length > 160 ? command[..160] + " …" : command)}");
             if (terminal is null && Link($"/proc/{pid}/fd/0") is { } input && input.StartsWith("/dev/pts/", StringComparison.Ordinal)) terminal = input;
         }
-        if (terminal is not null) lines.Add($"{terminal}: {Stty(terminal)}");
+        // Its settings (isig: whether Ctrl-C becomes SIGINT at all).
+        if (terminal is not null) lines.Add($"{terminal}: {(await Cli.RunAsync(Cli.Program("stty", "/", "-a", "-F", terminal), TimeSpan.FromSeconds(5))).Output.ReplaceLineEndings(" ").Trim()}");
         return lines;
     }
 
@@ -49,17 +48,5 @@ public static class ProcessTree
     {
         try { return new FileInfo(path).LinkTarget; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
-    }
-
-    private static string Stty(string terminal)
-    {
-        try
-        {
-            using var stty = Process.Start(new ProcessStartInfo("stty", ["-a", "-F", terminal]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-            var output = stty.StandardOutput.ReadToEndAsync();
-            if (!stty.WaitForExit(5000)) { stty.Kill(); return "stty did not answer"; }
-            return output.Result.ReplaceLineEndings(" ").Trim() + stty.StandardError.ReadToEnd().Trim();
-        }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException) { return e.Message; }
     }
 }

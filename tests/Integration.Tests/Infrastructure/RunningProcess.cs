@@ -99,7 +99,7 @@ public sealed class RunningProcess : IDisposable
         {
             // What a hang needs to be understood, in the output the failed assertion shows (a lost Ctrl-C and a stuck
             // shutdown look the same from outside: one dotnet watch run did not exit after Ctrl-C and was never reproduced).
-            foreach (var line in ProcessTree.Describe(_process.Id)) Append("[test] " + line);
+            foreach (var line in await ProcessTree.DescribeAsync(_process.Id)) Append("[test] " + line);
             Kill();
             return null;
         }
