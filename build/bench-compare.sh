@@ -33,6 +33,16 @@ raw_up() { # n
   proxy_run raw-proxy raw-net "$raw_port" "$work/raw-$1.conf"
   first_200 "$raw_port"
 }
+# raw_every_replica N: after raw_up, waits until each of its N replicas answers 200 itself (asked at its address on raw-net,
+# one after another, so the wait ends with the slowest): the raw recipe brought to what a returned StackUp guarantees, every
+# replica serving. Its nginx already has every name (the replicas run before it starts), so this is a floor for that, not
+# through nginx, where one replica's answers at 20/s would take up to N requests to meet.
+raw_every_replica() {
+  local ip
+  for ip in $(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' $(seq -f 'raw-app-%g' "$1")); do
+    first_200 "$ip:8080"
+  done
+}
 raw_down() { for c in $(docker ps -aq --filter name='^raw-'); do docker rm -f "$c" >/dev/null; done; docker network rm raw-net >/dev/null 2>&1 || true; }
 raw_redeploy() { for i in 1 2 3 4; do docker rm -f "raw-app-$i" >/dev/null; docker run -d --name "raw-app-$i" --network raw-net --restart unless-stopped "$appimg" >/dev/null; done; }
 
@@ -118,6 +128,7 @@ for run in $(seq "$runs"); do
   for n in 1 4 16; do
     for m in "${order[@]}"; do
       t=$(now); "${m}_up" "$n"; record "up-$m-$n" "$(since "$t")"
+      if [ "$m" = raw ]; then raw_every_replica "$n"; record "up-rawall-$n" "$(since "$t")"; fi
       if [ "$n" = 4 ] && [ "$m" != run ] && [ "${BENCH_ONLY:-}" != fixed ]; then
         case $m in raw) p=$raw_port ;; cmp) p=$cmp_port ;; asp) p=$asp_port ;; *) p=$port ;; esac
         under_load "$m" "$p" "$run"
