@@ -47,6 +47,82 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
     }
 
     [DockerFact]
+    public async Task A_fresh_proxy_holds_nginx_until_every_slot_name_answers_or_its_time_is_up_and_says_which()
+    {
+        // A fresh stack of 2: its proxy was held until both slot names answered, and said so before nginx's first line.
+        await UpAsync();
+        using var engine = new ProxyStack.Engine.DockerEngine();
+        var ct = CancellationToken.None;
+        var logs = await engine.GetLogsAsync($"{Stack}-proxy", 200, ct);
+        Assert.True(logs.TrimStart().StartsWith(ProxyStack.Proxy.ProxyBuildContext.HeldMark, StringComparison.Ordinal), logs);
+        var image = (await Probe.InspectAsync($"{Stack}-proxy")).Image;
+
+        // The same image's command, in containers of this test's stack on its network, given names to wait for.
+        async Task<string> StartHeldAsync(string name, string names, long until)
+        {
+            await engine.CreateContainerAsync(new ProxyStack.Planning.ContainerSpec
+            {
+                Name = name, Image = image, Network = $"{Stack}-net", RestartPolicy = "no",
+                Labels = new Dictionary<string, string> { [StackProbe.StackLabel] = Stack },
+                Environment = [new(ProxyStack.Proxy.ProxyBuildContext.HoldForVariable, names), new(ProxyStack.Proxy.ProxyBuildContext.HoldUntilVariable, until.ToString())],
+                ReadOnlyRootWithTmpfs = ProxyStack.Planning.ContainerSpecs.ProxyTmpfs, TmpfsOwner = ProxyStack.Proxy.NginxConfigWriter.User,
+            }, ct);
+            await engine.StartContainerAsync(name, ct);
+            return name;
+        }
+        async Task<bool> NginxRunsAsync(string name) =>
+            (await Probe.Client.Containers.ListProcessesAsync(name, new Docker.DotNet.Models.ContainerListProcessesParameters())).Processes
+                .Any(p => p.Any(column => column.Contains("nginx: master", StringComparison.Ordinal)));
+        async Task<TimeSpan> UntilNginxRunsAsync(string name, TimeSpan within)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!await NginxRunsAsync(name))
+            {
+                Assert.True(clock.Elapsed < within, $"{name}: nginx did not start within {within.TotalSeconds} s");
+                await Task.Delay(50);
+            }
+            return clock.Elapsed;
+        }
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        // They are not the stack's (only its label, for the cleanup of a failed run): removed here, before StackDown.
+        try
+        {
+            // Held while a name does not answer; nginx starts within moments of the name's container starting, with the mark.
+            var held = await StartHeldAsync($"{Stack}-held", $"{Stack}-app-1 {Stack}-late", now + 60);
+            await Task.Delay(1500);
+            Assert.False(await NginxRunsAsync(held), "nginx started while a name did not answer");
+            await engine.CreateContainerAsync(new ProxyStack.Planning.ContainerSpec
+            {
+                Name = $"{Stack}-late", Image = image, Network = $"{Stack}-net", RestartPolicy = "no",
+                Labels = new Dictionary<string, string> { [StackProbe.StackLabel] = Stack },
+                ReadOnlyRootWithTmpfs = ProxyStack.Planning.ContainerSpecs.ProxyTmpfs, TmpfsOwner = ProxyStack.Proxy.NginxConfigWriter.User,
+            }, ct);
+            await engine.StartContainerAsync($"{Stack}-late", ct);
+            var afterName = await UntilNginxRunsAsync(held, TimeSpan.FromSeconds(10));
+            output.WriteLine($"nginx started {afterName.TotalMilliseconds:0} ms after the last name's container started (polled every 50 ms)");
+            Assert.Contains(ProxyStack.Proxy.ProxyBuildContext.HeldMark, await engine.GetLogsAsync(held, 200, ct));
+
+            // A name that never answers: nginx starts once the time is up, without the mark (StackUp then reloads it).
+            var bounded = await StartHeldAsync($"{Stack}-bounded", $"{Stack}-never", DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 3);
+            await Task.Delay(1000);
+            Assert.False(await NginxRunsAsync(bounded), "nginx started before its time was up");
+            await UntilNginxRunsAsync(bounded, TimeSpan.FromSeconds(15));
+            Assert.DoesNotContain(ProxyStack.Proxy.ProxyBuildContext.HeldMark, await engine.GetLogsAsync(bounded, 200, ct));
+
+            // A later start (the engine restarted, long after the proxy was made): no hold at all.
+            var later = await StartHeldAsync($"{Stack}-later", $"{Stack}-never", now - 1);
+            await UntilNginxRunsAsync(later, TimeSpan.FromSeconds(3));
+            Assert.DoesNotContain(ProxyStack.Proxy.ProxyBuildContext.HeldMark, await engine.GetLogsAsync(later, 200, ct));
+        }
+        finally
+        {
+            foreach (var name in new[] { "held", "late", "bounded", "later" })
+                try { await Probe.Client.Containers.RemoveContainerAsync($"{Stack}-{name}", new Docker.DotNet.Models.ContainerRemoveParameters { Force = true }); }
+                catch (Docker.DotNet.DockerContainerNotFoundException) { }
+        }
+    }
+
+    [DockerFact]
     public async Task HTTPS_serves_HTTP2_with_the_development_certificate_redirects_when_asked_and_refuses_a_mismatched_key_with_STACK1033()
     {
         var https = Ports.Free();

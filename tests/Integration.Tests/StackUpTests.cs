@@ -67,6 +67,10 @@ public sealed class StackUpTests(SharedSample shared) : StackTest
         var phases = up.Output.Split('\n').Single(l => l.Contains("profile: network "));
         foreach (var phase in new[] { "network ", "create ", "start ", "readiness ", "proxy ", "total " }) Assert.Contains(phase, phases);
         Assert.Contains("(3 steps)", phases);
+        // The fresh proxy was held until the three slot names answered, so nginx was not reloaded — and yet every replica
+        // served above, right after StackUp returned.
+        Assert.Contains("started once every slot name resolved, no reload", up.Output);
+        Assert.DoesNotContain("told to resolve again", up.Output);
 
         // StackStatus: each container with its state and readiness, and the URL.
         var status = await shared.Sample.BuildAsync("StackStatus", Props());

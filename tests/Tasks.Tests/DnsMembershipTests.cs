@@ -129,6 +129,65 @@ public class DnsMembershipTests
     }
 
     [Fact]
+    public void A_fresh_proxy_is_held_until_every_slot_name_answers_only_where_no_replica_held_one_before()
+    {
+        var at = DateTimeOffset.FromUnixTimeSeconds(1_800_000_000);
+        var fresh = new ObservedState { ImageIds = Builders.Images(), At = at };
+        static (ContainerSpec Create, ProxyCheck Wait) Proxy(StackModel model, ObservedState observed)
+        {
+            var steps = Builders.Reconcile(model, observed).Plan.Steps;
+            return (Assert.Single(steps, s => s.Kind == StepKind.CreateContainer && s.Resource == model.ProxyName).Container!,
+                Assert.Single(steps, s => s.Kind == StepKind.WaitProxy).Proxy!);
+        }
+        static string? Env(ContainerSpec spec, string name) => spec.Environment.SingleOrDefault(e => e.Key == name).Value;
+
+        // Two slots, nothing before them: nginx waits for both names, at most until the replicas' readiness would time out.
+        var (create, wait) = Proxy(Model(2), fresh);
+        Assert.Equal("hello-app-1 hello-app-2", Env(create, ProxyBuildContext.HoldForVariable));
+        Assert.Equal((1_800_000_000 + Model(2).ReadyTimeoutSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture), Env(create, ProxyBuildContext.HoldUntilVariable));
+        Assert.True(wait.Held);
+        // The proxy's definition (its hash) does not change with the hold: a second StackUp keeps the proxy.
+        Assert.Equal(ContainerSpecs.Proxy(Model(2), create.Image, Builders.NginxId, create.Labels[StackLabels.ConfigHash]).Labels, create.Labels);
+
+        // Not where a slot name may still answer with a replica from before, nor where nginx routes by address (the reload
+        // gives it the addresses), nor for a proxy that replaces a serving one (it starts once its replicas are ready).
+        var before = fresh with { Containers = [Builders.App(Model(1), 1, appId: "sha256:old")] };
+        foreach (var (model, observed) in new[] { (Model(1), before), (Model(2), fresh with { Dns = ProxyStack.Engine.EngineDns.JoinTimeNames }) })
+        {
+            (create, wait) = Proxy(model, observed);
+            Assert.Null(Env(create, ProxyBuildContext.HoldForVariable));
+            Assert.False(wait.Held);
+        }
+        var replaced = Builders.Reconcile(Model(2) with { HostPort = 18099 }, Running(Model(2))).Plan.Steps;
+        Assert.DoesNotContain(replaced, s => s.Container is { } c && Env(c, ProxyBuildContext.HoldForVariable) is not null);
+    }
+
+    [Theory]
+    [InlineData("held", false)]
+    [InlineData("not held", true)]
+    [InlineData("log unreadable", true)]
+    public void A_held_proxy_is_reloaded_only_where_its_log_does_not_say_every_name_resolved_before_nginx_started(string log, bool reloaded)
+    {
+        using var replicas = new OkServer();
+        OkServer? nginx = null;
+        using var scratch = new TaskScratch();
+        var model = Model(2) with { AppPort = replicas.Port, HostPort = Ports.Free(), ReadyTimeoutSeconds = 5 };
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        engine.Started = name => nginx ??= name == model.ProxyName ? new OkServer(port: model.HostPort) : null;
+        engine.Images[Builders.AppImage] = Builders.AppImageId;
+        engine.Images[model.NginxImage] = Builders.NginxId;
+        if (log == "held") engine.Logs[model.ProxyName] = ProxyBuildContext.HeldMark + "\n";
+        if (log == "log unreadable") engine.LogsFailure = new ProxyStack.Engine.EngineRequestException("GET logs", "configured logging driver does not support reading", conflict: false);
+        var apply = scratch.Apply(model, engine);
+        apply.NginxVersion = model.NginxVersion;
+
+        Assert.True(apply.Execute(), string.Join("\n", scratch.Build.Errors.Select(e => e.Message)));
+        using var stopped = nginx;
+        Assert.NotNull(engine.Specs[model.ProxyName].Environment.SingleOrDefault(e => e.Key == ProxyBuildContext.HoldForVariable).Value);
+        Assert.Equal(reloaded, engine.Execs.Any(e => e.StartsWith("hello-proxy: sh -c ", StringComparison.Ordinal) && e.Contains(" -s reload", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void A_replaced_proxy_still_starts_after_the_replicas_and_is_not_told_to_resolve_again()
     {
         // Only a missing proxy starts early: a serving one is replaced once its successor's upstream is ready.

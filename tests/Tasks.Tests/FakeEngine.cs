@@ -34,6 +34,10 @@ internal sealed class FakeEngine : IContainerEngine
     public (long ExitCode, string Output) ExecResult { get; set; } = (0, "");
     /// <summary>Every exec'd command line, in order.</summary>
     public List<string> Execs { get; } = [];
+    /// <summary>What a container's log holds, where not the default crash lines.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, string> Logs { get; } = new();
+    /// <summary>Thrown by every log read, as an engine whose logging driver keeps nothing to read does.</summary>
+    public Exception? LogsFailure { get; set; }
     /// <summary>The address containers report on the stack network (null: none yet).</summary>
     public string? Address { get; set; }
     /// <summary>Addresses of single containers, where they differ from <see cref="Address"/>.</summary>
@@ -252,7 +256,9 @@ internal sealed class FakeEngine : IContainerEngine
             }
             : null);
 
-    public Task<string> GetLogsAsync(string name, int tail, CancellationToken ct) => Task.FromResult($"log of {name}\nUnhandled exception: boom");
+    public Task<string> GetLogsAsync(string name, int tail, CancellationToken ct) =>
+        LogsFailure is { } failure ? Task.FromException<string>(failure)
+        : Task.FromResult(Logs.TryGetValue(name, out var logs) ? logs : $"log of {name}\nUnhandled exception: boom");
     public Task FollowLogsAsync(string name, Action<string> onLine, CancellationToken ct) => Task.CompletedTask;
     public async Task<(long ExitCode, string Output)> ExecAsync(string name, IReadOnlyList<string> command, CancellationToken ct)
     {

@@ -51,7 +51,32 @@ public class ProxyConfigTests
         // nginx runs unprivileged and reads only the generated config.
         Assert.Contains("USER 65534:65534\n", dockerfile);
         // The root filesystem is read-only: the resolver line and the config go to the tmpfs where a reload can replace it.
-        Assert.Contains($"CMD {NginxConfigWriter.WriteResolverScript} && cp /etc/proxystack/nginx.conf /run/proxystack/nginx.conf && exec nginx -c /run/proxystack/nginx.conf -g 'daemon off;'\n", dockerfile);
+        // Then the hold of a fresh proxy (a no-op without its variables), then nginx.
+        Assert.Contains($"CMD {NginxConfigWriter.WriteResolverScript} && cp /etc/proxystack/nginx.conf /run/proxystack/nginx.conf && {{ {ProxyBuildContext.HoldScript} }} && exec nginx -c /run/proxystack/nginx.conf -g 'daemon off;'\n", dockerfile);
+    }
+
+    /// <summary>The hold, run by a real sh on names this machine answers from /etc/hosts (the engine's DNS: ProxyTests).</summary>
+    [Theory]
+    [InlineData(null, 0, false)]
+    [InlineData("localhost", 30, true)]
+    [InlineData("localhost", -1, false)]
+    public void The_hold_waits_only_when_asked_and_in_time_and_says_when_every_name_answered(string? names, int secondsLeft, bool marked)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", $"{{ {ProxyBuildContext.HoldScript} }} && echo started"]) { RedirectStandardOutput = true };
+        psi.Environment.Remove(ProxyBuildContext.HoldForVariable);
+        if (names is not null)
+        {
+            psi.Environment[ProxyBuildContext.HoldForVariable] = names;
+            psi.Environment[ProxyBuildContext.HoldUntilVariable] = (DateTimeOffset.UtcNow.ToUnixTimeSeconds() + secondsLeft).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var sh = System.Diagnostics.Process.Start(psi)!;
+        var output = sh.StandardOutput.ReadToEnd();
+        sh.WaitForExit();
+        Assert.Equal(0, sh.ExitCode);
+        Assert.Equal(marked ? ProxyBuildContext.HeldMark + "\nstarted\n" : "started\n", output);
+        // A name that answers ends the hold at its first round, long before its 30 s.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
     }
 
     /// <summary>The resolver line is the first nameserver the engine put in the container's resolv.conf, run by a real sh.</summary>

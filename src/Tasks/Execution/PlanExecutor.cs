@@ -267,7 +267,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
             case StepKind.WaitProxy:
                 await _waiter.WaitForProxyAsync(step.Resource, step.Proxy!.Network, step.Proxy.Url, step.Proxy.Health, timeout, ct,
                     step.RouteByAddress ? c => ReloadByAddressAsync(step, c)
-                    : step.Proxy.ResolveNow ? c => ResolveAgainAsync(step.Resource, step.Proxy.Slots, step.Proxy.Network, c) : null, step.Proxy.Routes,
+                    : step.Proxy.ResolveNow ? c => ResolveAgainUnlessHeldAsync(step.Resource, step.Proxy, c) : null, step.Proxy.Routes,
                     step.Proxy.PassProvesResolved).ConfigureAwait(false);
                 break;
             case StepKind.ReloadProxy when step.RouteByAddress:
@@ -360,6 +360,32 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
         if (exit != 0) throw new ProxyReloadException(proxy, output);
         NoteUnsettledReload(proxy, output);
     }
+
+    /// <summary>
+    /// <see cref="ResolveAgainAsync"/>, unless the proxy was held until every slot name answered and its log says the hold
+    /// ended so (<see cref="ProxyBuildContext.HeldMark"/>): then nginx's first lookups came after every join, and a reload
+    /// would only repeat them (nginx's workers ask for each name a millisecond after they start, and share the answers).
+    /// A log that cannot be read (a logging driver that keeps none) gets the reload.
+    /// </summary>
+    private async Task ResolveAgainUnlessHeldAsync(string proxy, ProxyCheck check, CancellationToken ct)
+    {
+        if (check.Held && await HeldUntilResolvedAsync(proxy, ct).ConfigureAwait(false))
+        {
+            log.Detail($"  {proxy}: started once every slot name resolved, no reload");
+            return;
+        }
+        log.Detail($"  {proxy}: told to resolve again");
+        await ResolveAgainAsync(proxy, check.Slots, check.Network, ct).ConfigureAwait(false);
+    }
+
+    private async Task<bool> HeldUntilResolvedAsync(string proxy, CancellationToken ct)
+    {
+        try { return (await engine.GetLogsAsync(proxy, HeldLogTail, ct).ConfigureAwait(false)).Contains(ProxyBuildContext.HeldMark, StringComparison.Ordinal); }
+        catch (Exception e) when (e is not OperationCanceledException) { return false; }
+    }
+
+    /// <summary>How much of a fresh proxy's log is read for the hold's mark: it comes before nginx's first line.</summary>
+    private const int HeldLogTail = 200;
 
     /// <summary>A reload whose old workers still accepted when the settle script gave up (<see cref="ReloadScript"/>): said at detail.</summary>
     private void NoteUnsettledReload(string proxy, string output)

@@ -236,7 +236,7 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
                 if (code > 0 && onFirstAnswer is { } answered && !(ok && passProvesResolved))
                 {
                     onFirstAnswer = null;
-                    log.Detail($"{name} answered {result}: told to resolve again");
+                    log.Detail($"{name} first answered {result}");
                     await answered(ct).ConfigureAwait(false);
                     continue;
                 }

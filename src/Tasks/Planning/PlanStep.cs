@@ -100,4 +100,10 @@ internal sealed record ProxyCheck(string Network, string Url, Model.HealthProbe 
     /// (Podman, a swarm node): there the reload is what gives it the addresses.
     /// </summary>
     public bool PassProvesResolved { get; init; }
+    /// <summary>
+    /// With <see cref="ResolveNow"/>: the proxy was created held until the engine's DNS answers every slot name (a name only
+    /// this plan's new replicas ever held). When its log says the hold ended so (Proxy.ProxyBuildContext.HeldMark), nginx
+    /// started after every join and its first lookups found them all, and the reload is skipped.
+    /// </summary>
+    public bool Held { get; init; }
 }
