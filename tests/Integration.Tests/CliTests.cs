@@ -29,7 +29,14 @@ public sealed class CliTests
             Assert.Contains("dotnet/msbuild#14172", counted.Output);
             // A build that failed stays failed, and a clean exit is left alone.
             File.WriteAllText(log!, "error STACK1003: …\n\nBuild FAILED.\n    0 Warning(s)\n    1 Error(s)\n");
-            Assert.Equal(1, Cli.WithServerVerdict(dropped, log!).ExitCode);
+            var failed = Cli.WithServerVerdict(dropped, log!);
+            Assert.Equal(1, failed.ExitCode);
+            // Its output dropped too (no summary in it): the logger's errors are added, and the output says why.
+            Assert.Contains("error STACK1003: …", failed.Output);
+            Assert.Contains("dotnet/msbuild#14172", failed.Output);
+            // Not where the client's output has its summary (nothing was dropped).
+            var whole = dropped with { Output = "error STACK1003: …\nBuild FAILED.\n" };
+            Assert.Same(whole, Cli.WithServerVerdict(whole, log!));
             var clean = dropped with { ExitCode = 0 };
             Assert.Same(clean, Cli.WithServerVerdict(clean, log!));
         }

@@ -85,14 +85,19 @@ internal static partial class Cli
     /// build's last output (its summary) with no error, on Linux under CPU load: a race in the client's wait for the server's
     /// last packets, dotnet/msbuild#14172, fixed in MSBuild 18.10 (#14251). The suite saturates this machine's cores and hit
     /// it in two of three full runs. Such an exit counts as the verdict the server's own file logger wrote; a build that
-    /// failed writes "Build FAILED." there, so no failure is hidden. Noted in the output when applied.
+    /// failed writes "Build FAILED." there, so no failure is hidden. Noted in the output when applied. The same race can drop
+    /// a failed build's output, errors included (a full run, 2026-12-05: an invalid StackReplicas with an empty output): when
+    /// the output lacks the summary the logger wrote, the logger's lines (the errors and the summary) are added to it.
     /// </summary>
     internal static ProcessResult WithServerVerdict(ProcessResult result, string verdictLog)
     {
         if (result.ExitCode != 1 || !File.Exists(verdictLog)) return result;
         var verdict = File.ReadAllText(verdictLog);
-        if (!verdict.Contains("Build succeeded.")) return result;
-        return result with { ExitCode = 0, Output = result.Output + "(the MSBuild server's client exited 1 after a build its file logger says succeeded: dotnet/msbuild#14172; counted as 0)\n" };
+        if (verdict.Contains("Build succeeded."))
+            return result with { ExitCode = 0, Output = result.Output + "(the MSBuild server's client exited 1 after a build its file logger says succeeded: dotnet/msbuild#14172; counted as 0)\n" };
+        if (verdict.Contains("Build FAILED.") && !result.Output.Contains("Build FAILED."))
+            return result with { Output = result.Output + verdict + "(the MSBuild server's client dropped the failed build's output: dotnet/msbuild#14172; its file logger's lines above)\n" };
+        return result;
     }
 
     private static async Task<ProcessResult> RunCoreAsync(ProcessStartInfo psi, TimeSpan? timeout)
