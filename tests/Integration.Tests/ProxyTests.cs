@@ -57,8 +57,8 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
         Assert.True(logs.TrimStart().StartsWith(ProxyStack.Proxy.ProxyBuildContext.HeldMark, StringComparison.Ordinal), logs);
         var image = (await Probe.InspectAsync($"{Stack}-proxy")).Image;
 
-        // The same image's command, in containers of this test's stack on its network, given names to wait for.
-        async Task<string> StartHeldAsync(string name, string names, long until)
+        // The same image's command, in containers of this test's stack on its network, given names to wait for (none: no hold).
+        async Task<string> StartHeldAsync(string name, string names = "", long until = 0)
         {
             await engine.CreateContainerAsync(new ProxyStack.Planning.ContainerSpec
             {
@@ -91,13 +91,7 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
             var held = await StartHeldAsync($"{Stack}-held", $"{Stack}-app-1 {Stack}-late", now + 60);
             await Task.Delay(1500);
             Assert.False(await NginxRunsAsync(held), "nginx started while a name did not answer");
-            await engine.CreateContainerAsync(new ProxyStack.Planning.ContainerSpec
-            {
-                Name = $"{Stack}-late", Image = image, Network = $"{Stack}-net", RestartPolicy = "no",
-                Labels = new Dictionary<string, string> { [StackProbe.StackLabel] = Stack },
-                ReadOnlyRootWithTmpfs = ProxyStack.Planning.ContainerSpecs.ProxyTmpfs, TmpfsOwner = ProxyStack.Proxy.NginxConfigWriter.User,
-            }, ct);
-            await engine.StartContainerAsync($"{Stack}-late", ct);
+            await StartHeldAsync($"{Stack}-late");
             var afterName = await UntilNginxRunsAsync(held, TimeSpan.FromSeconds(10));
             output.WriteLine($"nginx started {afterName.TotalMilliseconds:0} ms after the last name's container started (polled every 50 ms)");
             Assert.Contains(ProxyStack.Proxy.ProxyBuildContext.HeldMark, await engine.GetLogsAsync(held, 200, ct));

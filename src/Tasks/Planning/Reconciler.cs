@@ -626,11 +626,10 @@ internal static class Reconciler
             // The image the old proxy ran, when the proxy image was rebuilt since (a changed nginx.conf is baked into it): it goes
             // with the old proxy, as a replaced replica's does.
             if (proxy is { Image.Length: > 0 } && proxy.Image != proxyImage) _oldImages.Add(proxy.Image);
-            // Early, routed by name, and no app container of ours there before: a slot name that answers is this plan's new
-            // replica's. Then nginx is held until every slot name answers (ProxyBuildContext.HoldScript), at most until the
-            // replicas' readiness would time out.
-            var newNamesOnly = early && !_byAddress && !_ours.Any(c => c.Role == StackLabels.RoleApp);
-            var held = newNamesOnly && _joining.Count > 0;
+            // Early, routed by name, and no app container of ours there before (so every replica is new and joins): a slot
+            // name that answers is this plan's new replica's. Then nginx is held until every slot name answers
+            // (ProxyBuildContext.HoldScript), at most until the replicas' readiness would time out.
+            var held = early && !_byAddress && !_ours.Any(c => c.Role == StackLabels.RoleApp);
             if (held)
                 spec = spec with
                 {
@@ -651,7 +650,7 @@ internal static class Reconciler
                         // Its health path where the prefix is removed (the path each replica passed), else the prefix itself.
                         Routes = model.Projects.Select(p => new HealthProbe(p.Route + (p.StripPrefix ? p.HealthPath : "/"), p.HealthStrict) { ReachesReplica = true }).ToList(),
                         Slots = early ? JoiningSlots : [],
-                        PassProvesResolved = newNamesOnly && model.ReplicaSets.All(set => set.Replicas == 1),
+                        PassProvesResolved = held && model.ReplicaSets.All(set => set.Replicas == 1),
                         Held = held,
                     },
                 });
