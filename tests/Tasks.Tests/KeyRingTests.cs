@@ -241,7 +241,7 @@ public sealed class KeyRingTests : IDisposable
     public void A_creation_cancelled_in_flight_is_undone_when_the_engine_made_it_anyway()
     {
         // Ctrl-C while the create request is on its way: the engine creates the container, the client sees a cancellation.
-        var model = Model(1, sharedKeys: "false");
+        var model = Model(1, sharedKeys: "false") with { HostPort = Ports.Free() };
         var engine = new FakeEngine { CancelAfterCreating = "hello-app-1" };
         engine.Images[Builders.AppImage] = Builders.AppImageId;
 
