@@ -413,7 +413,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
     /// </summary>
     internal static string AwaitDnsScript(IReadOnlyList<(string Slot, string? Address)> slots) => slots.Count == 0 ? "" :
         "if command -v getent > /dev/null; then "
-        + "has() { RES_OPTIONS='timeout:1 attempts:1' getent ahostsv4 \"$1\" | grep -q \"^$2 \"; }; "
+        + $"has() {{ {ProxyBuildContext.AskOnce} getent ahostsv4 \"$1\" | grep -q \"^$2 \"; }}; "
         + "slots_ok() { " + string.Concat(slots.Select(s => s.Address is { } a ? $"has {s.Slot} {a} && " : $"getent hosts {s.Slot} > /dev/null && ")) + "true; }; "
         + "i=0; while [ $i -lt 20 ] && ! slots_ok; do i=$((i+1)); sleep 0.1; done; fi; ";
 

@@ -108,6 +108,20 @@ internal static class ContainerSpecs
     /// A throwaway copy of the proxy that only runs nginx -t on the config baked into the new image: same image, network and
     /// links (so upstream names resolve as they will), nothing published, never restarted.
     /// </summary>
+    /// <summary>
+    /// A fresh proxy held before nginx starts until the engine's DNS answers every one of <paramref name="names"/>, at most
+    /// until <paramref name="until"/> (see <see cref="ProxyStack.Proxy.ProxyBuildContext.HoldScript"/>, which reads these variables).
+    /// </summary>
+    public static ContainerSpec HeldUntilResolved(ContainerSpec proxy, IEnumerable<string> names, DateTimeOffset until) => proxy with
+    {
+        Environment =
+        [
+            .. proxy.Environment,
+            new(ProxyStack.Proxy.ProxyBuildContext.HoldForVariable, string.Join(' ', names)),
+            new(ProxyStack.Proxy.ProxyBuildContext.HoldUntilVariable, until.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        ],
+    };
+
     public static ContainerSpec ConfigCheck(ContainerSpec proxy) => proxy with
     {
         Name = proxy.Name + "-check",

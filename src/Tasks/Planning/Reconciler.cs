@@ -630,16 +630,7 @@ internal static class Reconciler
             // name that answers is this plan's new replica's. Then nginx is held until every slot name answers
             // (ProxyBuildContext.HoldScript), at most until the replicas' readiness would time out.
             var held = early && !_byAddress && !_ours.Any(c => c.Role == StackLabels.RoleApp);
-            if (held)
-                spec = spec with
-                {
-                    Environment =
-                    [
-                        .. spec.Environment,
-                        new(Proxy.ProxyBuildContext.HoldForVariable, string.Join(' ', JoiningSlots)),
-                        new(Proxy.ProxyBuildContext.HoldUntilVariable, (observed.At.ToUnixTimeSeconds() + model.ReadyTimeoutSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                    ],
-                };
+            if (held) spec = ContainerSpecs.HeldUntilResolved(spec, JoiningSlots, observed.At.AddSeconds(model.ReadyTimeoutSeconds));
             var create = _b.Add(StepKind.CreateContainer, model.ProxyName, cause, deps, spec);
             var start = _b.Add(StepKind.StartContainer, model.ProxyName, cause, [create]);
             _commit = _b.Add(StepKind.WaitProxy, model.ProxyName, cause, early ? [start, .. _ready] : [start], commit: true,

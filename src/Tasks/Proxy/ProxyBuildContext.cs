@@ -34,6 +34,12 @@ internal static class ProxyBuildContext
     public const string HeldMark = "proxystack: every slot name resolved before nginx started";
 
     /// <summary>
+    /// The resolver options, as a shell assignment prefixed to a command, under which getent asks the engine's DNS once and
+    /// waits at most a second (the default is 5 s and a retry).
+    /// </summary>
+    internal const string AskOnce = "RES_OPTIONS='timeout:1 attempts:1'";
+
+    /// <summary>
     /// POSIX sh, run before nginx starts: where the container was given <see cref="HoldForVariable"/>, waits until the
     /// engine's DNS answers every name in it, asking 20 times a second until <see cref="HoldUntilVariable"/>, and prints
     /// <see cref="HeldMark"/> when it did. A fresh proxy is started while its replicas boot; held so, nginx's first lookups
@@ -46,7 +52,7 @@ internal static class ProxyBuildContext
     public static string HoldScript { get; } =
         $"if [ -n \"${{{HoldForVariable}:-}}\" ] && command -v getent > /dev/null && command -v timeout > /dev/null; then "
         + $"i=$(( (${{{HoldUntilVariable}:-0}} - $(date +%s)) * 20 )); "
-        + $"while [ $i -gt 0 ]; do if RES_OPTIONS='timeout:1 attempts:1' timeout 0.2 getent ahostsv4 ${HoldForVariable} > /dev/null; then echo '{HeldMark}'; break; fi; "
+        + $"while [ $i -gt 0 ]; do if {AskOnce} timeout 0.2 getent ahostsv4 ${HoldForVariable} > /dev/null; then echo '{HeldMark}'; break; fi; "
         + "i=$((i-1)); sleep 0.05; done; fi; true;";
 
     /// <summary>A tar stream holding the Dockerfile and nginx.conf, as the engine's build endpoint expects.</summary>
