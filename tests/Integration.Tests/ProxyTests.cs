@@ -60,13 +60,12 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
         // The same image's command, in containers of this test's stack on its network, given names to wait for (none: no hold).
         async Task<string> StartHeldAsync(string name, string names = "", long until = 0)
         {
-            await engine.CreateContainerAsync(new ProxyStack.Planning.ContainerSpec
+            await engine.CreateContainerAsync(ProxyStack.Planning.ContainerSpecs.HeldUntilResolved(new ProxyStack.Planning.ContainerSpec
             {
                 Name = name, Image = image, Network = $"{Stack}-net", RestartPolicy = "no",
                 Labels = new Dictionary<string, string> { [StackProbe.StackLabel] = Stack },
-                Environment = [new(ProxyStack.Proxy.ProxyBuildContext.HoldForVariable, names), new(ProxyStack.Proxy.ProxyBuildContext.HoldUntilVariable, until.ToString())],
                 ReadOnlyRootWithTmpfs = ProxyStack.Planning.ContainerSpecs.ProxyTmpfs, TmpfsOwner = ProxyStack.Proxy.NginxConfigWriter.User,
-            }, ct);
+            }, names.Split(' ', StringSplitOptions.RemoveEmptyEntries), DateTimeOffset.FromUnixTimeSeconds(until)), ct);
             await engine.StartContainerAsync(name, ct);
             return name;
         }
