@@ -419,6 +419,19 @@ public sealed class TrustTests : IDisposable
         finally { if (Directory.Exists(RunRegistry.FolderFor(stack))) Directory.Delete(RunRegistry.FolderFor(stack), recursive: true); }
     }
 
+    [Fact]
+    public void The_unit_tests_keep_their_locks_and_run_registrations_out_of_the_machines_temp_folder()
+    {
+        // These tests run tasks for stacks named like a user's: under the machine's temp folder they would wait for (and hold
+        // up) a bring-up of the sample in progress, or of any stack of those names. See PrivateTempFolder.
+        foreach (var stack in new[] { "hello", "hellostack" })
+        {
+            Assert.StartsWith(PrivateTempFolder.Path, StackLock.PathFor(stack), StringComparison.Ordinal);
+            Assert.StartsWith(PrivateTempFolder.Path, RunRegistry.FolderFor(stack), StringComparison.Ordinal);
+        }
+        Assert.Contains("proxystack-unit-tests-", PrivateTempFolder.Path, StringComparison.Ordinal);
+    }
+
     // ---- Bounded waits ----
 
     [Fact]
