@@ -101,6 +101,54 @@ public sealed class ZeroDowntimeTests(ITestOutputHelper output) : StackTest
         Assert.Single(await Probe.ImagesAsync(Stack), i => i.Labels?.ContainsKey("proxystack.image-hash") != true);
     }
 
+    /// <summary>
+    /// A redeploy interrupted after its new replicas took their slots — dotnet watch restarting the run on a second save, a
+    /// CI's SIGTERM — under the same load: the slots go back to the old replicas, which never stopped, and the new ones stop
+    /// only once nginx's resolver can have seen that. No request fails, the build fails with STACK4006 (an error, never
+    /// MSB4181), and the stack is as it was: the same containers, still running. (Until 2026-12-06 the new replicas stopped
+    /// before their slots went back, and a dotnet watch restart during a roll of 3 replicas failed 495 GETs.)
+    /// </summary>
+    [DockerFact]
+    public async Task A_redeploy_interrupted_after_the_slots_changed_hands_gives_them_back_without_failing_a_request()
+    {
+        Dictionary<string, string> P(int round) => new(Props(2)) { ["RedeployRound"] = round.ToString() };
+        using var sample = new SampleCopy();
+        sample.AddToProject("""  <ItemGroup><StackEnvironment Include="REDEPLOY_ROUND" Value="$(RedeployRound)" /></ItemGroup>""");
+        await UpAsync(sample, P(0));
+        var before = await Probe.SnapshotAsync(Stack);
+        var load = new StrictLoad($"http://127.0.0.1:{Port}");
+        await using (load)
+        {
+            await Task.Delay(Settle);
+            load.Mark("redeploy, interrupted once every slot changed hands");
+            using var build = RunningProcess.Start(Cli.Dotnet(sample.Directory, sample.BuildArguments("StackUp", P(1))));
+            // Both old replicas stepped aside and no new one is still joining: every slot is a new replica's.
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+            List<string> names = [];
+            while (DateTime.UtcNow < deadline)
+            {
+                names = (await Probe.ContainersAsync(Stack)).Select(c => c.Names[0].TrimStart('/')).ToList();
+                if (names.Count(n => n.Contains("-retiring-", StringComparison.Ordinal)) == 2 && !names.Any(n => n.EndsWith("-joining", StringComparison.Ordinal))) break;
+                await Task.Delay(50);
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"{string.Join(", ", names)}\n{build.Output}");
+            // nginx asks for each slot every 2 s, so it has the new replicas' addresses by now; the commit, 3 s after the
+            // last slot changed hands, has not come.
+            await Task.Delay(TimeSpan.FromSeconds(2.2));
+            Cli.Signal(build.Id, Cli.SIGTERM);
+            var exit = await build.WaitForExitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(exit is not null and not 0, $"exit {exit}\n{build.Output}");
+            // The exiting process's console logger may be gone before the message prints (see BringUpFaultTests).
+            if (build.Output.Contains("STACK4006", StringComparison.Ordinal)) Assert.Contains("error STACK4006", build.Output);
+            Assert.DoesNotContain("MSB4181", build.Output);
+            load.Mark("settle");
+            await Task.Delay(Settle);
+            AssertNothingFailed(load, await load.StopAsync(), strict: true);
+        }
+        // Rolled back, not committed: the old replicas hold their slots again, never restarted, and nothing new is left.
+        Assert.Equal(before, await Probe.SnapshotAsync(Stack));
+    }
+
     /// <summary>Full-rate load between two operations of the strict load test.</summary>
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(3);
 

@@ -400,6 +400,8 @@ public class DnsMembershipTests
         var joins = steps.Where(s => s.Kind == StepKind.JoinUpstream).ToList();
         Assert.Equal(3, joins.Count);
         Assert.All(joins, j => Assert.Equal("hello-net", j.AliasNetwork));
+        // nginx has a new replica's address only from the commit's reload on: an undo before it stops the replica at once.
+        Assert.All(joins, j => Assert.Equal(TimeSpan.Zero, j.Wait));
         Assert.Equal(joins.Select(j => j.Id).Order(), reload.DependsOn);
         Assert.All(steps.Where(s => s.Kind == StepKind.RetireContainer), r => Assert.Equal(
             [steps.Single(s => s.Kind == StepKind.WaitReady && s.Resource == r.Resource + "-joining").Id], r.DependsOn));
@@ -413,6 +415,9 @@ public class DnsMembershipTests
         var docker = Builders.Reconcile(Model(3), Running(Model(3)) with { ImageIds = Builders.Images("sha256:app2") }).Plan.Steps;
         Assert.DoesNotContain(docker, s => s.Kind == StepKind.ReloadProxy || s.RouteByAddress);
         Assert.All(docker.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.Null(j.AliasNetwork));
+        // There nginx may route to a new replica from its next lookup on: an undo of the join gives nginx's resolver its
+        // time to see the slot given back before the replica stops.
+        Assert.All(docker.Where(s => s.Kind == StepKind.JoinUpstream), j => Assert.Equal(StackNetworking.ResolverTime, j.Wait));
     }
 
     [Fact]
@@ -493,7 +498,7 @@ public class DnsMembershipTests
     }
 
     [Fact]
-    public async Task A_failure_after_a_slot_changed_hands_stops_the_newcomer_gracefully_and_gives_the_slot_back()
+    public async Task A_failure_after_a_slot_changed_hands_gives_the_slot_back_and_stops_the_newcomer_gracefully_once_nginx_can_have_seen_it()
     {
         var model = Model(2);
         var engine = new FakeEngine { Address = "127.0.0.1" };
@@ -501,19 +506,23 @@ public class DnsMembershipTests
         var plan = new Plan([
             new PlanStep(1, StepKind.CreateContainer, "hello-app-2-joining", "image changed", []) { Container = ContainerSpecs.App(model, "hello-app-2-joining", 2, Builders.AppImageId, "h") },
             new PlanStep(2, StepKind.RetireContainer, "hello-app-2", "image changed", [1]) { RenameTo = "hello-app-2-retiring-old2" },
-            new PlanStep(3, StepKind.JoinUpstream, "hello-app-2", "image changed", [2]) { RenameFrom = "hello-app-2-joining" },
+            new PlanStep(3, StepKind.JoinUpstream, "hello-app-2", "image changed", [2]) { RenameFrom = "hello-app-2-joining", Wait = TimeSpan.FromMilliseconds(400) },
             new PlanStep(4, StepKind.ReloadProxy, "hello-proxy", "configuration changed", [3]) { Config = "x", IsCommit = true },
         ]);
         engine.ExecResult = (1, "nginx: [emerg] refused by the test");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var e = await Assert.ThrowsAsync<ProxyStack.Diagnostics.StackException>(() => new PlanExecutor(engine, new NullStackLog()).ExecuteAsync(plan, model, CancellationToken.None));
         Assert.Equal("STACK4008", e.Diagnostic.Code);
         var calls = string.Join("\n", engine.Calls);
         Assert.Contains("rename hello-app-2-joining hello-app-2", engine.Calls);
-        // Undone in this order: the newcomer gives the name up, stops gracefully and goes; then the old replica gets it back.
+        // Undone in this order: the newcomer gives the name up and the old replica, which never stopped, gets it back; the
+        // newcomer keeps serving what nginx still sends it until nginx's resolver can have seen that (the join's Wait), then
+        // stops gracefully and goes. Stopped before, it refused nginx's requests while no slot held a live replica.
         var giveUp = engine.Calls.IndexOf("rename hello-app-2 hello-app-2-joining");
+        var back = engine.Calls.IndexOf("rename hello-app-2-retiring-old2 hello-app-2");
         var stop = engine.Calls.IndexOf("stop hello-app-2-joining");
-        Assert.True(giveUp >= 0 && giveUp < stop && stop < engine.Calls.IndexOf("rm hello-app-2-joining"), calls);
-        Assert.True(engine.Calls.IndexOf("rm hello-app-2-joining") < engine.Calls.IndexOf("rename hello-app-2-retiring-old2 hello-app-2"), calls);
+        Assert.True(giveUp >= 0 && giveUp < back && back < stop && stop < engine.Calls.IndexOf("rm hello-app-2-joining"), calls);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(400), $"the rollback took {clock.Elapsed.TotalMilliseconds} ms\n{calls}");
         Assert.Equal("old2", engine.Containers["hello-app-2"].Id);
     }
 

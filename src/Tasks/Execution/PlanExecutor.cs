@@ -46,6 +46,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
     public async Task ExecuteAsync(Plan plan, StackModel model, CancellationToken ct)
     {
         var undo = new List<(PlanStep Step, Func<CancellationToken, Task> Action)>();
+        var released = new Dictionary<string, long>(StringComparer.Ordinal);
         var gate = new object();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var running = new Dictionary<Task, PlanStep>();
@@ -64,7 +65,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                     if (started.Contains(step.Id) || !step.DependsOn.All(done.Contains)) continue;
                     if (step.Kind == StepKind.StartContainer && running.Values.Count(s => s.Kind == StepKind.StartContainer) >= MaxStartsAtOnce) continue;
                     started.Add(step.Id);
-                    running[RunStepAsync(step, model, undo, gate, stop.Token)] = step;
+                    running[RunStepAsync(step, model, undo, released, gate, stop.Token)] = step;
                 }
             }
             if (running.Count == 0) break;
@@ -151,7 +152,13 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
         await RunStepCoreAsync(step, null, ct).ConfigureAwait(false);
     }
 
-    private async Task RunStepAsync(PlanStep step, StackModel model, List<(PlanStep, Func<CancellationToken, Task>)> undo, object gate, CancellationToken ct)
+    /// <summary>
+    /// Runs one step and records its undo. <paramref name="released"/> is filled by the undo of a JoinUpstream: the new replica
+    /// that gave its slot name back → until when (a <see cref="Stopwatch"/> timestamp) nginx may still send it requests; the
+    /// undo of its creation stops it gracefully only then.
+    /// </summary>
+    private async Task RunStepAsync(PlanStep step, StackModel model, List<(PlanStep, Func<CancellationToken, Task>)> undo,
+        Dictionary<string, long> released, object gate, CancellationToken ct)
     {
         await Task.Yield();
         log.Step(step.Describe());
@@ -182,17 +189,34 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                     undo.Add((step, t => engine.RemoveVolumeAsync(step.Resource, t)));
                     break;
                 case StepKind.CreateContainer:
-                    undo.Add((step, t => engine.RemoveContainerAsync(step.Resource, t)));
+                    undo.Add((step, async t =>
+                    {
+                        // A new replica that held a slot keeps serving what nginx still sends it until nginx's resolver has
+                        // seen the slot go back to its old replica; then it leaves gracefully (Kestrel finishes what it has).
+                        if (released.TryGetValue(step.Resource, out var until))
+                        {
+                            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), until);
+                            if (left > TimeSpan.Zero)
+                            {
+                                log.Detail($"  {step.Resource}: nginx may still route to it for {left.TotalSeconds:0.0} s");
+                                await Task.Delay(left, t).ConfigureAwait(false);
+                            }
+                            await engine.StopContainerAsync(step.Resource, StopTimeout, t).ConfigureAwait(false);
+                        }
+                        await engine.RemoveContainerAsync(step.Resource, t).ConfigureAwait(false);
+                    }));
                     break;
                 case StepKind.JoinUpstream:
-                    // It holds the slot name now and nginx may be sending it requests: it gives the name up first (nginx stops
-                    // resolving it), then leaves gracefully (Kestrel finishes what it has) and is removed; the undo of the
-                    // retirement then gives the slot back to the old replica.
+                    // It holds the slot name now and nginx may be sending it requests. Undone, it only gives the name back: the
+                    // undo of the retirement (next, in reverse order) returns the slot to the old replica, which never stopped,
+                    // and the undo of its creation stops it once nginx can have seen that (step.Wait). Stopped at once, it
+                    // refused what nginx still sent it: with every slot's new replica gone and their old ones not yet resolved
+                    // again, a rollback under load answered 502 (measured: a dotnet watch restart during a roll of 3 replicas).
                     undo.Add((step, async t =>
                     {
                         await engine.RenameContainerAsync(step.Resource, step.RenameFrom!, t).ConfigureAwait(false);
-                        await engine.StopContainerAsync(step.RenameFrom!, StopTimeout, t).ConfigureAwait(false);
-                        await engine.RemoveContainerAsync(step.RenameFrom!, t).ConfigureAwait(false);
+                        released[step.RenameFrom!] = Stopwatch.GetTimestamp()
+                            + (long)(step.Wait.TotalSeconds * Stopwatch.Frequency);
                     }));
                     break;
                 case StepKind.RetireContainer:

@@ -65,8 +65,10 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
         // MSBuild ends its process on SIGTERM without cancelling tasks. Holding the exit until this task has cancelled and
         // rolled back keeps a killed build from leaving a half-started stack (ProcessExit handlers run before the exit).
         using var finished = new ManualResetEventSlim();
+        var exiting = false;
         EventHandler onExit = (_, _) =>
         {
+            exiting = true;
             Cancel();
             finished.Wait(ExitGrace);
             // .NET ends a SIGTERMed process with Environment.ExitCode, 0 by default: a build stopped in the middle of this
@@ -83,7 +85,7 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
         }
         catch (StackException e)
         {
-            MSBuildDiagnosticSink.Log(Log, e.Diagnostic);
+            MSBuildDiagnosticSink.Log(Log, Failing(e.Diagnostic));
         }
         catch (EngineUnavailableException e)
         {
@@ -99,7 +101,7 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
         }
         catch (OperationCanceledException)
         {
-            MSBuildDiagnosticSink.Log(Log, Diagnostic.Warning(nameof(Strings.ApplyCancelled), CancelledStackName, Strings.OutcomeNothingChanged));
+            MSBuildDiagnosticSink.Log(Log, Failing(Diagnostic.Warning(nameof(Strings.ApplyCancelled), CancelledStackName, Strings.OutcomeNothingChanged)));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -116,6 +118,11 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
             _cts.Dispose();
         }
         return false;
+
+        // A cancellation is a warning where MSBuild cancelled the build (Ctrl-C: it says so itself). Where the process was
+        // told to end (SIGTERM: a CI's timeout, dotnet watch restarting on a second save), MSBuild knows of no cancellation,
+        // and a task that fails with only a warning gets MSB4181 ("returned false but did not log an error") added to it.
+        Diagnostic Failing(Diagnostic d) => exiting && !d.IsError ? d with { Severity = DiagnosticSeverity.Error } : d;
     }
 
     /// <summary>The stack named in the cancellation warning.</summary>

@@ -45,7 +45,11 @@ internal sealed record PlanStep(int Id, StepKind Kind, string Resource, string C
     public string? AliasNetwork { get; init; }
     /// <summary>With <see cref="RouteByAddress"/>: every slot name that serves (StackReplicas of each replica set); empty elsewhere.</summary>
     public IReadOnlyList<string> Slots { get; init; } = [];
-    /// <summary>AwaitResolver: how long nginx's resolver is given to see the change (<see cref="Model.StackNetworking.ResolverTime"/>).</summary>
+    /// <summary>
+    /// AwaitResolver: how long nginx's resolver is given to see the change (<see cref="Model.StackNetworking.ResolverTime"/>).
+    /// JoinUpstream: how long nginx may still route to the new replica after an undo gave its slot name back; the undo of its
+    /// creation stops it only then (zero where nginx routes by address: it never had the new replica's address before the commit).
+    /// </summary>
     public TimeSpan Wait { get; init; }
     public string Describe() => $"{Kind switch
     {
