@@ -526,6 +526,49 @@ public class DnsMembershipTests
         Assert.Equal("old2", engine.Containers["hello-app-2"].Id);
     }
 
+    /// <summary>A roll of slot 2 past its commit point (nginx has seen the new replica), then the old replica's stop.</summary>
+    private static Plan CommittedRoll(ProxyStack.Model.StackModel model) => new([
+        new PlanStep(1, StepKind.CreateContainer, "hello-app-2-joining", "image changed", []) { Container = ContainerSpecs.App(model, "hello-app-2-joining", 2, Builders.AppImageId, "h") },
+        new PlanStep(2, StepKind.RetireContainer, "hello-app-2", "image changed", [1]) { RenameTo = "hello-app-2-retiring-old2" },
+        new PlanStep(3, StepKind.JoinUpstream, "hello-app-2", "image changed", [2]) { RenameFrom = "hello-app-2-joining", Wait = TimeSpan.FromSeconds(5) },
+        new PlanStep(4, StepKind.AwaitResolver, "hello-proxy", "replicas changed", [3]) { IsCommit = true, Wait = TimeSpan.FromMilliseconds(10) },
+        new PlanStep(5, StepKind.StopContainer, "hello-app-2-retiring-old2", "replaced", [4]),
+    ]);
+
+    [Fact]
+    public async Task A_failure_past_the_commit_point_undoes_nothing_and_says_so_whole()
+    {
+        var model = Model(2);
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        engine.Containers["hello-app-2"] = ("old2", new Dictionary<string, string>(), true);
+        engine.FailingCalls.Add("stop hello-app-2-retiring-old2");
+        var e = await Assert.ThrowsAsync<ProxyStack.Diagnostics.StackException>(() => new PlanExecutor(engine, new NullStackLog()).ExecuteAsync(CommittedRoll(model), model, CancellationToken.None));
+        Assert.Equal("STACK4007: Step 'stop hello-app-2-retiring-old2: replaced' failed: refused by the test. The new stack was already serving through nginx, so nothing was undone; run StackUp again to finish.", e.Diagnostic.Format());
+        // The new replica keeps its slot: nothing gives it back, stops it or removes it.
+        Assert.DoesNotContain("rename hello-app-2 hello-app-2-joining", engine.Calls);
+        Assert.DoesNotContain(engine.Calls, c => c.StartsWith("rm ", StringComparison.Ordinal));
+        Assert.NotEqual("old2", engine.Containers["hello-app-2"].Id);
+        Assert.Equal("old2", engine.Containers["hello-app-2-retiring-old2"].Id);
+    }
+
+    [Fact]
+    public async Task A_cancellation_past_the_commit_point_undoes_nothing_and_says_so_whole()
+    {
+        var model = Model(2);
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        engine.Containers["hello-app-2"] = ("old2", new Dictionary<string, string>(), true);
+        using var cts = new CancellationTokenSource();
+        // Cancelled in a long step after the old replica's stop, which follows the commit.
+        var steps = CommittedRoll(model).Steps.Append(new PlanStep(6, StepKind.AwaitResolver, "hello-proxy", "test", [5]) { Wait = TimeSpan.FromSeconds(30) });
+        var run = new PlanExecutor(engine, new NullStackLog()).ExecuteAsync(new Plan([.. steps]), model, cts.Token);
+        while (!engine.Calls.Contains("stop hello-app-2-retiring-old2")) await Task.Delay(10);
+        cts.Cancel();
+        var e = await Assert.ThrowsAsync<ProxyStack.Diagnostics.StackException>(() => run);
+        Assert.Equal("STACK4006: Bring-up of stack 'hello' was cancelled. The new stack was already serving through nginx, so nothing was undone; run StackUp again to finish.", e.Diagnostic.Format());
+        Assert.False(e.Diagnostic.IsError);
+        Assert.DoesNotContain("rename hello-app-2 hello-app-2-joining", engine.Calls);
+    }
+
     [Fact]
     public async Task Containers_start_two_at_a_time_while_their_creates_run_side_by_side()
     {
