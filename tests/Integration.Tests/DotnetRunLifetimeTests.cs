@@ -103,7 +103,8 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
     /// <summary>
     /// `dotnet watch --no-hot-reload run`: watch opens the browser at the stack's URL (the runner's "Now listening on" line, not
     /// a replica's), a saved change restarts the run and the stack stays up through it — the next run replaces the replicas
-    /// rolling while wrk and slow POSTs count no failure — a saved change of a StackProject (watched as a project reference)
+    /// rolling while wrk and slow POSTs count no failure, also when a second save ends that run while its roll is under way
+    /// (the roll is undone, the next run rolls the newest text) — a saved change of a StackProject (watched as a project reference)
     /// replaces that project's replicas alone, and Ctrl-C removes the stack.
     /// </summary>
     [DockerFact]
@@ -142,8 +143,18 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
             await Task.Delay(2000);
             load.Mark("edit");
             sample.EditProgram("hello world", "hello watch");
-            // The restarted run's rollout is over when it says "applied in" a second time: the first new replica answers
-            // "hello watch" well before that, while old ones still serve (CI once asserted in between and saw "hello world").
+            // A second save as soon as the first one's new text is served: its roll is still under way (slots change hands
+            // 3 s apart, and nginx sees the last one 3 s later), so watch ends that run (SIGTERM), whose roll is undone, and
+            // the next run rolls the second text. Under the same load, with nothing failed. (Here only the first slot has
+            // changed hands when the run ends, so the other slots' old replicas would take nginx's retries even if the undo
+            // stopped the new one too early: ZeroDowntimeTests interrupts once every slot changed hands, which catches that.)
+            deadline = DateTime.UtcNow.AddMinutes(3);
+            while (DateTime.UtcNow < deadline && !(await Http.GetStringAsync($"http://127.0.0.1:{Port}/")).Contains("hello watch", StringComparison.Ordinal)) await Task.Delay(50);
+            load.Mark("second edit, the first one's roll under way");
+            sample.EditProgram("hello watch", "hello again");
+            // The restarted run's rollout is over when it says "applied in" a second time (the interrupted run never did):
+            // the first new replica answers well before that, while old ones still serve (CI once asserted in between and
+            // saw "hello world").
             deadline = DateTime.UtcNow.AddMinutes(3);
             while (DateTime.UtcNow < deadline && Occurrences(watch.Output, "  applied in ") < 2) await Task.Delay(500);
             load.Mark("applied");
@@ -152,8 +163,13 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
             Assert.True(wrk.Requests >= 1000 && wrk.Non2xx == 0 && wrk.SocketErrors == 0 && load.PostFailures.Count == 0 && load.Posts > 0, load.Report() + "\n" + watch.Output);
         }
         Assert.True(Occurrences(watch.Output, "  applied in ") >= 2, "the restarted run never finished its rollout\n" + watch.Output);
-        // Every replica serves the change now: ten answers in a row (three replicas, round robin).
-        for (var i = 0; i < 10; i++) Assert.Equal("hello watch\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+        // The second save did end a run in the middle of its roll (watch reports the SIGTERMed run's exit code), whose
+        // cancellation, when its exiting process printed it (see BringUpFaultTests), is an error, never MSB4181.
+        Assert.True(Occurrences(watch.Output, "Exited with error code 143") == 1, watch.Output);
+        if (watch.Output.Contains("STACK4006", StringComparison.Ordinal)) Assert.Contains("error STACK4006", watch.Output);
+        Assert.DoesNotContain("MSB4181", watch.Output);
+        // Every replica serves the last change now: ten answers in a row (three replicas, round robin).
+        for (var i = 0; i < 10; i++) Assert.Equal("hello again\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
         Assert.Contains($"Stack '{Stack}' stays up while dotnet watch restarts", watch.Output);
         Assert.Equal(proxy, (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"]);
 

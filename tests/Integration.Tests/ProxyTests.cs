@@ -14,7 +14,7 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
 
     private async Task UpAsync(params (string Key, string Value)[] extra)
     {
-        var props = new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "2" };
+        var props = StackProps(2);
         foreach (var (k, v) in extra) props[k] = v;
         var up = await shared.Sample.BuildAsync("StackUp", props);
         Assert.True(up.ExitCode == 0, up.ToString());
@@ -267,7 +267,7 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
         await File.WriteAllTextAsync(snippet, "add_header X-Snippet one;\n");
         var csproj = await File.ReadAllTextAsync(sample.ProjectFile);
         await File.WriteAllTextAsync(sample.ProjectFile, csproj.Replace("</Project>", "  <ItemGroup><StackProxyConfig Include=\"nginx-extra.conf\" /></ItemGroup>\n</Project>"));
-        var props = new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "1" };
+        var props = StackProps(1);
         using var http = new HttpClient();
 
         var up = await sample.BuildAsync("StackUp", props);
@@ -302,7 +302,7 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
         sample.EditProgram("var app = builder.Build();", "builder.Services.AddSignalR();\nvar app = builder.Build();\napp.MapHub<WhoHub>(\"/hub\");");
         File.AppendAllText(Path.Combine(sample.Directory, "Program.cs"),
             "\nclass WhoHub : Microsoft.AspNetCore.SignalR.Hub { public string WhoAmI() => Environment.MachineName; }\n");
-        var props = new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "3" };
+        var props = StackProps(3);
 
         var warned = await sample.BuildAsync("StackUp", props);
         Assert.True(warned.ExitCode == 0, warned.ToString());

@@ -10,17 +10,6 @@ public sealed class ReconcileTests(SharedSample shared) : StackTest
 {
     private string Url => $"http://127.0.0.1:{Port}/";
 
-    private Dictionary<string, string> Props(int replicas) => new()
-    {
-        ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = replicas.ToString(),
-    };
-
-    private static async Task UpAsync(SampleCopy sample, Dictionary<string, string> props)
-    {
-        var result = await sample.BuildAsync("StackUp", props);
-        Assert.True(result.ExitCode == 0, result.ToString());
-    }
-
     /// <summary>
     /// One stack, broken by hand three ways in turn, each repaired by the next StackUp touching only what it must: a config
     /// that differs from the generated one is reloaded in place; a proxy deleted by hand comes back while surplus replicas
@@ -29,7 +18,7 @@ public sealed class ReconcileTests(SharedSample shared) : StackTest
     [DockerFact]
     public async Task What_was_changed_or_deleted_by_hand_is_repaired_by_the_next_StackUp()
     {
-        await UpAsync(shared.Sample, Props(3));
+        await UpAsync(shared.Sample, StackProps(3));
         var before = await Probe.SnapshotAsync(Stack);
         // Simulate a config written by an older ProxyStack: the running proxy's nginx.conf differs from the generated one.
         using (var engine = new ProxyStack.Engine.DockerEngine())
@@ -38,16 +27,16 @@ public sealed class ReconcileTests(SharedSample shared) : StackTest
                 ["sh", "-c", "sed -i 's/keepalive 32;/keepalive 16;/' /run/proxystack/nginx.conf && nginx -c /run/proxystack/nginx.conf -s reload"], CancellationToken.None);
             Assert.True(exit == 0, text);
         }
-        var reload = await shared.Sample.BuildAsync("StackUp", Props(3));
+        var reload = await shared.Sample.BuildAsync("StackUp", StackProps(3));
         Assert.True(reload.ExitCode == 0, reload.ToString());
         Assert.Contains($"reload {Stack}-proxy: configuration changed", reload.Output);
         Assert.Equal(before, await Probe.SnapshotAsync(Stack));
-        var again = await shared.Sample.BuildAsync("StackUp", Props(3));
+        var again = await shared.Sample.BuildAsync("StackUp", StackProps(3));
         Assert.Contains($"Stack '{Stack}' is up to date.", again.Output);
 
         // The proxy deleted by hand, and a scale-down at the same time.
         await Probe.Client.Containers.RemoveContainerAsync($"{Stack}-proxy", new Docker.DotNet.Models.ContainerRemoveParameters { Force = true });
-        var repaired = await shared.Sample.BuildAsync("StackUp", Props(1));
+        var repaired = await shared.Sample.BuildAsync("StackUp", StackProps(1));
         Assert.True(repaired.ExitCode == 0, repaired.ToString());
         var after = await Probe.SnapshotAsync(Stack);
         Assert.Equal([$"{Stack}-app-1", $"{Stack}-proxy"], after.Keys.Order());
@@ -59,7 +48,7 @@ public sealed class ReconcileTests(SharedSample shared) : StackTest
         foreach (var c in await Probe.ContainersAsync(Stack))
             await Probe.Client.Containers.StopContainerAsync(c.ID, new Docker.DotNet.Models.ContainerStopParameters { WaitBeforeKillSeconds = 5 });
         await Probe.Client.Networks.DeleteNetworkAsync($"{Stack}-net");
-        var result = await shared.Sample.BuildAsync("StackUp", Props(2));
+        var result = await shared.Sample.BuildAsync("StackUp", StackProps(2));
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("network recreated", result.Output);
         Assert.Single(await Probe.NetworksAsync(Stack));
@@ -78,7 +67,7 @@ public sealed class ReconcileTests(SharedSample shared) : StackTest
     [DockerFact]
     public async Task A_throwaway_another_build_still_uses_is_left_to_it_and_one_a_killed_build_left_is_removed()
     {
-        await UpAsync(shared.Sample, Props(1));
+        await UpAsync(shared.Sample, StackProps(1));
         var proxy = await Probe.InspectAsync($"{Stack}-proxy");
         var now = DateTimeOffset.UtcNow;
         string[] kept = ["proxystack.stack", "proxystack.role", "proxystack.owner", "proxystack.version"];
@@ -97,7 +86,7 @@ public sealed class ReconcileTests(SharedSample shared) : StackTest
         var inUse = await ThrowawayAsync($"{Stack}-proxy-user-inuse001", now + TimeSpan.FromMinutes(5));
         var leftOver = await ThrowawayAsync($"{Stack}-proxy-user-killed01", now - TimeSpan.FromSeconds(1));
 
-        var up = await shared.Sample.BuildAsync("StackUp", Props(1));
+        var up = await shared.Sample.BuildAsync("StackUp", StackProps(1));
         Assert.True(up.ExitCode == 0, up.ToString());
         Assert.Contains($"remove {leftOver}: left over from an interrupted build", up.Output);
         Assert.DoesNotContain(inUse, up.Output);
@@ -106,13 +95,13 @@ public sealed class ReconcileTests(SharedSample shared) : StackTest
         using var http = new HttpClient();
         Assert.Equal("hello world\n", await http.GetStringAsync(Url));
         // StackStatus lists it as what it is, and asks it nothing (it never started).
-        var status = await shared.Sample.BuildAsync("StackStatus", Props(1));
+        var status = await shared.Sample.BuildAsync("StackStatus", StackProps(1));
         Assert.True(status.ExitCode == 0, status.ToString());
         Assert.Matches($@"{inUse}\s+throwaway\s+created\s+-\s", status.Output);
         Assert.Matches($@"{Stack}-proxy\s+proxy\s+running\s+yes\s", status.Output);
 
         // StackDown was asked to remove the stack: the throwaway goes with it, in use or not.
-        var down = await shared.Sample.BuildAsync("StackDown", Props(1));
+        var down = await shared.Sample.BuildAsync("StackDown", StackProps(1));
         Assert.True(down.ExitCode == 0, down.ToString());
         Assert.Empty(await Probe.ContainersAsync(Stack));
     }

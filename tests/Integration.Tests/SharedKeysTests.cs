@@ -23,7 +23,7 @@ public sealed partial class SharedKeysTests(FormsApp app) : StackTest, IClassFix
 
     private async Task<ProcessResult> BuildAsync(string target, params (string Key, string Value)[] extra)
     {
-        var props = new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "3" };
+        var props = StackProps(3);
         foreach (var (k, v) in extra) props[k] = v;
         return await app.Sample.BuildAsync(target, props);
     }
@@ -167,7 +167,7 @@ public sealed partial class SharedKeysTests(FormsApp app) : StackTest, IClassFix
                 <StackProject Include="../Other/FormsApp.csproj" Name="other" Route="/other" Replicas="2" />
               </ItemGroup>
             """);
-        var up = await front.BuildAsync("StackUp", new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "2" });
+        var up = await front.BuildAsync("StackUp", StackProps(2));
         Assert.True(up.ExitCode == 0, up.ToString());
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
 

@@ -244,7 +244,7 @@ public sealed class TemplateTests(ITestOutputHelper output) : StackTest
         }
     }
 
-    private Dictionary<string, string> Props => new() { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = "2" };
+    private Dictionary<string, string> Props => StackProps(2);
 
     /// <summary>StackUp at 2 replicas; its time is what docs/benchmarks.md records per template (restore to ready).</summary>
     /// <summary>

@@ -14,20 +14,6 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
 {
     private string Url => $"http://127.0.0.1:{Port}/";
 
-    private Dictionary<string, string> Props(int replicas, params (string Key, string Value)[] extra)
-    {
-        var p = new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = replicas.ToString() };
-        foreach (var (k, v) in extra) p[k] = v;
-        return p;
-    }
-
-    private async Task<ProcessResult> UpAsync(SampleCopy sample, Dictionary<string, string> props)
-    {
-        var result = await sample.BuildAsync("StackUp", props);
-        Assert.True(result.ExitCode == 0, result.ToString());
-        return result;
-    }
-
     /// <summary>
     /// An app image someone tagged (<c>docker tag</c>, to keep a build they liked) is theirs: after a code change StackUp removes
     /// the image its replicas no longer use only when no tag names it any more. A removal by id would take a tag of the
@@ -37,12 +23,12 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
     public async Task A_replaced_app_image_someone_tagged_is_kept_and_an_untagged_one_is_removed()
     {
         using var sample = new SampleCopy();
-        await UpAsync(sample, Props(1));
+        await UpAsync(sample, StackProps(1));
         var first = (await Probe.InspectAsync($"{Stack}-app-1")).Image;
         await Probe.Client.Images.TagImageAsync(first, new ImageTagParameters { RepositoryName = Stack, Tag = "good" });
 
         sample.EditProgram("hello world", "hello v2");
-        var second = await sample.BuildAsync("StackUp", Props(1), verbosity: "d");
+        var second = await sample.BuildAsync("StackUp", StackProps(1), verbosity: "d");
         Assert.True(second.ExitCode == 0, second.ToString());
         Assert.Contains($"kept image {first}: tagged {Stack}:good, not by this build", second.Output);
         var secondId = (await Probe.InspectAsync($"{Stack}-app-1")).Image;
@@ -51,7 +37,7 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
 
         // Nobody tagged the second build: the next change removes it.
         sample.EditProgram("hello v2", "hello v3");
-        await UpAsync(sample, Props(1));
+        await UpAsync(sample, StackProps(1));
         await Assert.ThrowsAsync<Docker.DotNet.DockerImageNotFoundException>(() => Probe.Client.Images.InspectImageAsync(secondId));
         using var http = new HttpClient();
         Assert.Equal("hello v3\n", await http.GetStringAsync(Url));
@@ -68,17 +54,17 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
     {
         async Task<List<string>> NamelessAsync() => (await Probe.ImagesAsync(Stack))
             .Where(i => i.RepoTags is null || i.RepoTags.All(t => t == "<none>:<none>")).Select(i => i.ID).Order().ToList();
-        await UpAsync(shared.Sample, Props(1));
+        await UpAsync(shared.Sample, StackProps(1));
         var first = (await Probe.InspectAsync($"{Stack}-proxy")).Image;
-        await UpAsync(shared.Sample, Props(1, ("StackMaxRequestBodySize", "1000000")));
-        await UpAsync(shared.Sample, Props(1, ("StackMaxRequestBodySize", "2000000")));
+        await UpAsync(shared.Sample, StackProps(1, ("StackMaxRequestBodySize", "1000000")));
+        await UpAsync(shared.Sample, StackProps(1, ("StackMaxRequestBodySize", "2000000")));
         // Three builds: the first still runs the proxy (reloaded in place twice), the second went with the third's build.
         Assert.Equal(first, (await Probe.InspectAsync($"{Stack}-proxy")).Image);
         Assert.Equal([first], await NamelessAsync());
 
         // The proxy stopped by hand is recreated from the current image, and the one it ran goes after it.
         await Probe.Client.Containers.StopContainerAsync($"{Stack}-proxy", new ContainerStopParameters { WaitBeforeKillSeconds = 5 });
-        await UpAsync(shared.Sample, Props(1, ("StackMaxRequestBodySize", "2000000")));
+        await UpAsync(shared.Sample, StackProps(1, ("StackMaxRequestBodySize", "2000000")));
         Assert.NotEqual(first, (await Probe.InspectAsync($"{Stack}-proxy")).Image);
         Assert.Empty(await NamelessAsync());
         using var http = new HttpClient();
@@ -86,9 +72,9 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
 
         // Changed once more (reloaded in place: the proxy runs a superseded image), then StackDown: that image goes with the
         // proxy; the current one stays for the next StackUp, as StackDown leaves images.
-        await UpAsync(shared.Sample, Props(1, ("StackMaxRequestBodySize", "3000000")));
+        await UpAsync(shared.Sample, StackProps(1, ("StackMaxRequestBodySize", "3000000")));
         Assert.Single(await NamelessAsync());
-        var down = await shared.Sample.BuildAsync("StackDown", Props(1));
+        var down = await shared.Sample.BuildAsync("StackDown", StackProps(1));
         Assert.True(down.ExitCode == 0, down.ToString());
         Assert.Empty(await NamelessAsync());
         Assert.Contains(await Probe.ImagesAsync(Stack), i => i.RepoTags?.Contains($"proxystack/{Stack}-proxy:latest") == true);
@@ -111,7 +97,7 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
     [DockerFact]
     public async Task A_container_run_by_hand_from_the_app_image_survives_StackUp_scaling_and_StackDown()
     {
-        await UpAsync(shared.Sample, Props(1));
+        await UpAsync(shared.Sample, StackProps(1));
         var bystander = await RunByHandAsync($"{Stack}-bystander");
         var lookalike = "";
         try
@@ -121,15 +107,15 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
             Assert.Equal(Stack, labels["proxystack.image-of"]);
             Assert.False(labels.ContainsKey("proxystack.stack"));
 
-            await UpAsync(shared.Sample, Props(2));
+            await UpAsync(shared.Sample, StackProps(2));
             // A hand-made container holding the next replica's name stops the scale-up, and is left exactly as it was.
             lookalike = await RunByHandAsync($"{Stack}-app-3");
-            var refused = await shared.Sample.BuildAsync("StackUp", Props(3));
+            var refused = await shared.Sample.BuildAsync("StackUp", StackProps(3));
             Assert.NotEqual(0, refused.ExitCode);
             Assert.Contains($"error STACK4001: A container named '{Stack}-app-3' exists but does not belong to stack '{Stack}'", refused.Output);
             Assert.True((await Probe.InspectAsync(lookalike)).State.Running);
 
-            var down = await shared.Sample.BuildAsync("StackDown", Props(2));
+            var down = await shared.Sample.BuildAsync("StackDown", StackProps(2));
             Assert.True(down.ExitCode == 0, down.ToString());
             Assert.Contains($"Stack '{Stack}': removed 4 resource(s).", down.Output);
             Assert.True((await Probe.InspectAsync(bystander)).State.Running);
@@ -146,19 +132,19 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
     public async Task A_second_checkout_of_the_same_stack_is_refused_until_it_adopts_it()
     {
         using var other = new SampleCopy();
-        await UpAsync(shared.Sample, Props(1));
+        await UpAsync(shared.Sample, StackProps(1));
         var before = await Probe.SnapshotAsync(Stack);
 
-        var up = await other.BuildAsync("StackUp", Props(1));
+        var up = await other.BuildAsync("StackUp", StackProps(1));
         Assert.NotEqual(0, up.ExitCode);
         Assert.Contains($"error STACK4012: Stack '{Stack}' belongs to another checkout", up.Output);
         Assert.Contains(shared.Sample.Directory, up.Output);
-        var down = await other.BuildAsync("StackDown", Props(1));
+        var down = await other.BuildAsync("StackDown", StackProps(1));
         Assert.NotEqual(0, down.ExitCode);
         Assert.Contains("error STACK4012", down.Output);
         Assert.Equal(before, await Probe.SnapshotAsync(Stack));
 
-        await UpAsync(other, Props(1, ("StackAdopt", "true")));
+        await UpAsync(other, StackProps(1, ("StackAdopt", "true")));
         var owners = (await Probe.ContainersAsync(Stack)).Select(c => c.Labels["proxystack.owner"]).Distinct();
         Assert.Equal([$"{Environment.MachineName}:{other.Directory}"], owners);
         using var http = new HttpClient();
@@ -168,13 +154,13 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
     [DockerFact]
     public async Task A_new_host_port_that_is_taken_leaves_the_old_proxy_serving_and_a_free_one_moves_it_without_a_gap()
     {
-        await UpAsync(shared.Sample, Props(2));
+        await UpAsync(shared.Sample, StackProps(2));
         using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         squatter.Start();
         var taken = ((System.Net.IPEndPoint)squatter.LocalEndpoint).Port;
         var before = await Probe.SnapshotAsync(Stack);
 
-        var refused = await shared.Sample.BuildAsync("StackUp", Props(2, ("StackHostPort", taken.ToString())));
+        var refused = await shared.Sample.BuildAsync("StackUp", StackProps(2, ("StackHostPort", taken.ToString())));
         Assert.NotEqual(0, refused.ExitCode);
         Assert.Contains($"error STACK4003: StackHostPort {taken} on 127.0.0.1 is already in use", refused.Output);
         Assert.Equal(before, await Probe.SnapshotAsync(Stack));
@@ -185,7 +171,7 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
         var free = Ports.Free();
         await using (var load = new LoadGenerator(Url))
         {
-            await UpAsync(shared.Sample, Props(2, ("StackHostPort", free.ToString())));
+            await UpAsync(shared.Sample, StackProps(2, ("StackHostPort", free.ToString())));
             await load.StopAsync();
             output.WriteLine(load.Report());
             // Requests to the old port were all answered while it was there (they end when it is removed, after the drain).
@@ -200,10 +186,10 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
     [DockerFact]
     public async Task A_new_health_path_reprobes_every_replica_and_a_failing_one_leaves_the_stack_as_it_was()
     {
-        await UpAsync(shared.Sample, Props(2));
+        await UpAsync(shared.Sample, StackProps(2));
         var before = await Probe.SnapshotAsync(Stack);
 
-        var nope = await shared.Sample.BuildAsync("StackUp", Props(2, ("StackHealthPath", "/nope"), ("StackReadyTimeout", "5")));
+        var nope = await shared.Sample.BuildAsync("StackUp", StackProps(2, ("StackHealthPath", "/nope"), ("StackReadyTimeout", "5")));
         Assert.NotEqual(0, nope.ExitCode);
         Assert.Contains("error STACK4004", nope.Output);
         Assert.Contains("not ready (GET /nope → HTTP 404 NotFound)", nope.Output);
@@ -213,7 +199,7 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
         Assert.Equal("hello world\n", await http.GetStringAsync(Url));
 
         // A path every replica passes: re-probed, kept, nothing replaced.
-        var whoami = await UpAsync(shared.Sample, Props(2, ("StackHealthPath", "/whoami")));
+        var whoami = await UpAsync(shared.Sample, StackProps(2, ("StackHealthPath", "/whoami")));
         Assert.Contains($"Stack '{Stack}' is up to date.", whoami.Output);
         Assert.Contains($"keep {Stack}-app-1: unchanged, ready", whoami.Output);
         Assert.Equal(before, await Probe.SnapshotAsync(Stack));
@@ -222,7 +208,7 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
     [DockerFact]
     public async Task Every_container_is_hardened()
     {
-        await UpAsync(shared.Sample, Props(1));
+        await UpAsync(shared.Sample, StackProps(1));
         foreach (var c in await Probe.ContainersAsync(Stack))
         {
             var host = (await Probe.InspectAsync(c.ID)).HostConfig;
@@ -242,7 +228,7 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
             }
         }
         // A reload still works on the read-only root: a config change (with a scale-up) rewrites the config through the tmpfs.
-        var scaled = await UpAsync(shared.Sample, Props(2, ("StackMaxRequestBodySize", "20000000")));
+        var scaled = await UpAsync(shared.Sample, StackProps(2, ("StackMaxRequestBodySize", "20000000")));
         Assert.Contains($"reload {Stack}-proxy", scaled.Output);
         using var http = new HttpClient();
         var seen = new HashSet<string>();
@@ -253,7 +239,7 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
     [DockerFact]
     public async Task A_config_real_nginx_rejects_is_STACK4008_and_the_running_config_keeps_serving()
     {
-        await UpAsync(shared.Sample, Props(2));
+        await UpAsync(shared.Sample, StackProps(2));
         var before = await Probe.SnapshotAsync(Stack);
         using var engine = new ProxyStack.Engine.DockerEngine();
         var running = await engine.ReadFileAsync($"{Stack}-proxy", "/run/proxystack/nginx.conf", CancellationToken.None);
@@ -269,7 +255,7 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
             """);
         try
         {
-            var broken = await shared.Sample.BuildAsync("StackUp", Props(2, ("CustomAfterStackProps", breaker)));
+            var broken = await shared.Sample.BuildAsync("StackUp", StackProps(2, ("CustomAfterStackProps", breaker)));
             Assert.NotEqual(0, broken.ExitCode);
             Assert.Contains("error STACK4008", broken.Output);
             Assert.Contains("unknown directive \"not_a_directive\"", broken.Output);
@@ -286,7 +272,7 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
         Assert.Equal("hello world\n", await http.GetStringAsync(Url));
         // Without the extension the stack applies again (the extension's import was an input of the app image, so the
         // image published with it is rolled out now — the rollback had kept the old replicas).
-        await UpAsync(shared.Sample, Props(2));
+        await UpAsync(shared.Sample, StackProps(2));
         Assert.Equal("hello world\n", await http.GetStringAsync(Url));
     }
 
@@ -311,7 +297,7 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
     {
         foreach (var (endpoint, says) in new[] { ("ssh://u@h", "ssh:// endpoints are not supported"), ("localhost:2375", "Write it as tcp://localhost:2375"), ("%%%", "it has no scheme") })
         {
-            var result = await shared.Sample.BuildAsync("StackStatus", Props(1), new Dictionary<string, string> { ["DOCKER_HOST"] = endpoint });
+            var result = await shared.Sample.BuildAsync("StackStatus", StackProps(1), new Dictionary<string, string> { ["DOCKER_HOST"] = endpoint });
             Assert.NotEqual(0, result.ExitCode);
             Assert.Contains("error STACK3004", result.Output);
             Assert.Contains(says, result.Output);

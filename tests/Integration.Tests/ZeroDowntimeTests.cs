@@ -10,17 +10,6 @@ public sealed class ZeroDowntimeTests(ITestOutputHelper output) : StackTest
 {
     private string Url => $"http://127.0.0.1:{Port}/";
 
-    private Dictionary<string, string> Props(int replicas) => new()
-    {
-        ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = replicas.ToString(),
-    };
-
-    private static async Task UpAsync(SampleCopy sample, Dictionary<string, string> props)
-    {
-        var result = await sample.BuildAsync("StackUp", props);
-        Assert.True(result.ExitCode == 0, result.ToString());
-    }
-
     /// <summary>
     /// Rolling redeploys and a 3 → 1 → 3 scale under load from clients that never retry: wrk (GETs on keep-alive connections)
     /// and a stream of slow POSTs (a second each in the app, one connection each). Every replica is replaced three times
@@ -39,7 +28,7 @@ public sealed class ZeroDowntimeTests(ITestOutputHelper output) : StackTest
     public async Task Redeploys_and_scaling_fail_no_request_of_a_client_that_never_retries(string nginx)
     {
         var dns = nginx == "stable";
-        Dictionary<string, string> P(int replicas, int round) => new(Props(replicas)) { ["StackNginxImage"] = "nginx:" + nginx, ["RedeployRound"] = round.ToString() };
+        Dictionary<string, string> P(int replicas, int round) => new(StackProps(replicas)) { ["StackNginxImage"] = "nginx:" + nginx, ["RedeployRound"] = round.ToString() };
         using var sample = new SampleCopy();
         sample.AddToProject("""  <ItemGroup><StackEnvironment Include="REDEPLOY_ROUND" Value="$(RedeployRound)" /></ItemGroup>""");
         await UpAsync(sample, P(3, 0));
@@ -111,7 +100,7 @@ public sealed class ZeroDowntimeTests(ITestOutputHelper output) : StackTest
     [DockerFact]
     public async Task A_redeploy_interrupted_after_the_slots_changed_hands_gives_them_back_without_failing_a_request()
     {
-        Dictionary<string, string> P(int round) => new(Props(2)) { ["RedeployRound"] = round.ToString() };
+        Dictionary<string, string> P(int round) => new(StackProps(2)) { ["RedeployRound"] = round.ToString() };
         using var sample = new SampleCopy();
         sample.AddToProject("""  <ItemGroup><StackEnvironment Include="REDEPLOY_ROUND" Value="$(RedeployRound)" /></ItemGroup>""");
         await UpAsync(sample, P(0));

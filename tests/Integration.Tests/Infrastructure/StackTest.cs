@@ -14,6 +14,22 @@ public abstract class StackTest : IDisposable
     protected string Stack { get; } = Ports.NewStackName();
     /// <summary>The proxy's port, the first of four free ones: host networking publishes three replicas on the ports after it.</summary>
     protected int Port { get; } = Ports.FreeRun(4);
+    /// <summary>The properties that make a build the test's own stack on its own port, with <paramref name="replicas"/> replicas and <paramref name="more"/>.</summary>
+    protected Dictionary<string, string> StackProps(int replicas, params (string Key, string Value)[] more)
+    {
+        var props = new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = replicas.ToString() };
+        foreach (var (key, value) in more) props[key] = value;
+        return props;
+    }
+
+    /// <summary>StackUp of <paramref name="sample"/>, which must succeed.</summary>
+    protected static async Task<ProcessResult> UpAsync(SampleCopy sample, IDictionary<string, string> props)
+    {
+        var result = await sample.BuildAsync("StackUp", props);
+        Xunit.Assert.True(result.ExitCode == 0, result.ToString());
+        return result;
+    }
+
     /// <summary>Other stacks the test brought up; cleaned up too.</summary>
     protected List<string> OtherStacks { get; } = [];
     private readonly List<string> _tempFolders = [];
