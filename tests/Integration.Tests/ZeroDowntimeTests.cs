@@ -100,7 +100,7 @@ public sealed class ZeroDowntimeTests(ITestOutputHelper output) : StackTest
     [DockerFact]
     public async Task A_redeploy_interrupted_after_the_slots_changed_hands_gives_them_back_without_failing_a_request()
     {
-        Dictionary<string, string> P(int round) => new(StackProps(2)) { ["RedeployRound"] = round.ToString() };
+        Dictionary<string, string> P(int round) => StackProps(2, ("RedeployRound", round.ToString()));
         using var sample = new SampleCopy();
         sample.AddToProject("""  <ItemGroup><StackEnvironment Include="REDEPLOY_ROUND" Value="$(RedeployRound)" /></ItemGroup>""");
         await UpAsync(sample, P(0));

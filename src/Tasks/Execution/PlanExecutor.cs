@@ -46,7 +46,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
     public async Task ExecuteAsync(Plan plan, StackModel model, CancellationToken ct)
     {
         var undo = new List<(PlanStep Step, Func<CancellationToken, Task> Action)>();
-        var released = new Dictionary<string, long>(StringComparer.Ordinal);
+        var released = new Dictionary<string, Task>(StringComparer.Ordinal);
         var gate = new object();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var running = new Dictionary<Task, PlanStep>();
@@ -154,11 +154,11 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
 
     /// <summary>
     /// Runs one step and records its undo. <paramref name="released"/> is filled by the undo of a JoinUpstream: the new replica
-    /// that gave its slot name back → until when (a <see cref="Stopwatch"/> timestamp) nginx may still send it requests; the
-    /// undo of its creation stops it gracefully only then.
+    /// that gave its slot name back → the time nginx may still send it requests (its step's Wait, from then); the undo of its
+    /// creation stops it gracefully only once that has passed.
     /// </summary>
     private async Task RunStepAsync(PlanStep step, StackModel model, List<(PlanStep, Func<CancellationToken, Task>)> undo,
-        Dictionary<string, long> released, object gate, CancellationToken ct)
+        Dictionary<string, Task> released, object gate, CancellationToken ct)
     {
         await Task.Yield();
         log.Step(step.Describe());
@@ -193,14 +193,10 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                     {
                         // A new replica that held a slot keeps serving what nginx still sends it until nginx's resolver has
                         // seen the slot go back to its old replica; then it leaves gracefully (Kestrel finishes what it has).
-                        if (released.TryGetValue(step.Resource, out var until))
+                        if (released.TryGetValue(step.Resource, out var nginxLetGo))
                         {
-                            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), until);
-                            if (left > TimeSpan.Zero)
-                            {
-                                log.Detail($"  {step.Resource}: nginx may still route to it for {left.TotalSeconds:0.0} s");
-                                await Task.Delay(left, t).ConfigureAwait(false);
-                            }
+                            if (!nginxLetGo.IsCompleted) log.Detail($"  {step.Resource}: waiting until nginx can have let go of it");
+                            await nginxLetGo.ConfigureAwait(false);
                             await engine.StopContainerAsync(step.Resource, StopTimeout, t).ConfigureAwait(false);
                         }
                         await engine.RemoveContainerAsync(step.Resource, t).ConfigureAwait(false);
@@ -215,8 +211,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                     undo.Add((step, async t =>
                     {
                         await engine.RenameContainerAsync(step.Resource, step.RenameFrom!, t).ConfigureAwait(false);
-                        released[step.RenameFrom!] = Stopwatch.GetTimestamp()
-                            + (long)(step.Wait.TotalSeconds * Stopwatch.Frequency);
+                        released[step.RenameFrom!] = Task.Delay(step.Wait, t);
                     }));
                     break;
                 case StepKind.RetireContainer:

@@ -105,10 +105,6 @@ internal static class ContainerSpecs
     }
 
     /// <summary>
-    /// A throwaway copy of the proxy that only runs nginx -t on the config baked into the new image: same image, network and
-    /// links (so upstream names resolve as they will), nothing published, never restarted.
-    /// </summary>
-    /// <summary>
     /// A fresh proxy held before nginx starts until the engine's DNS answers every one of <paramref name="names"/>, at most
     /// until <paramref name="until"/> (see <see cref="ProxyStack.Proxy.ProxyBuildContext.HoldScript"/>, which reads these variables).
     /// </summary>
@@ -122,6 +118,10 @@ internal static class ContainerSpecs
         ],
     };
 
+    /// <summary>
+    /// A throwaway copy of the proxy that only runs nginx -t on the config baked into the new image: same image, network and
+    /// links (so upstream names resolve as they will), nothing published, never restarted.
+    /// </summary>
     public static ContainerSpec ConfigCheck(ContainerSpec proxy) => proxy with
     {
         Name = proxy.Name + "-check",

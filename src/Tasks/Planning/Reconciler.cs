@@ -475,7 +475,7 @@ internal static class Reconciler
                     // Where nginx resolves slot names it may route to the new replica from its next lookup on, so an undo
                     // stops it only once nginx can have seen the slot given back; where it routes by address, only the
                     // commit's reload gives it the new replica's address.
-                    Wait = observed.DnsFollowsRenames ? StackNetworking.ResolverTime : TimeSpan.Zero,
+                    Wait = _byAddress ? TimeSpan.Zero : StackNetworking.ResolverTime,
                 });
                 _ready.Add(join);
                 _membershipChanges++;
