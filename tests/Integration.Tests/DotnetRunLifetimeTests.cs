@@ -205,5 +205,54 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
         Assert.Empty(await Probe.NetworksAsync(Stack));
     }
 
+    /// <summary>
+    /// `dotnet watch run` as typed, with watch's default Hot Reload, which cannot reach the app in its containers: each run
+    /// ends after its bring-up (saying why), so watch waits for the next save and then starts a new run, which replaces the
+    /// replicas rolling while wrk and slow POSTs count no failure; the stack stays up between runs and Ctrl-C removes it.
+    /// </summary>
+    [DockerFact]
+    public async Task Dotnet_watch_with_hot_reload_redeploys_each_saved_change_with_no_failed_request_and_ctrl_c_removes_the_stack()
+    {
+        using var sample = new SampleCopy();
+        using var watch = RunningProcess.StartInTerminal(Cli.Dotnet(sample.Directory, ["watch", "run"],
+            new Dictionary<string, string>
+            {
+                ["StackRegistryMirror"] = Repository.Mirror, ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(),
+                ["DOTNET_WATCH_SUPPRESS_LAUNCH_BROWSER"] = "1",
+            }));
+        Assert.True(await watch.WaitForOutputAsync("Waiting for a file to change before restarting", StartTimeout), watch.Output);
+        Assert.Contains($"Stack '{Stack}' stays up. dotnet watch runs with Hot Reload", watch.Output);
+        Assert.DoesNotContain("Exited with error code", watch.Output);
+        Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+        var proxy = (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"];
+
+        var load = new StrictLoad($"http://127.0.0.1:{Port}", pacedRate: StrictLoad.BesideAChange);
+        await using (load)
+        {
+            await Task.Delay(2000);
+            load.Mark("edit");
+            sample.EditProgram("hello world", "hello hot reload");
+            // The next run's rollout is over when it says "applied in" a second time.
+            var deadline = DateTime.UtcNow.AddMinutes(3);
+            while (DateTime.UtcNow < deadline && Occurrences(watch.Output, "  applied in ") < 2) await Task.Delay(500);
+            load.Mark("applied");
+            await Task.Delay(2000);
+            var wrk = await load.StopAsync();
+            Assert.True(wrk.Requests >= 1000 && wrk.Non2xx == 0 && wrk.SocketErrors == 0 && load.PostFailures.Count == 0 && load.Posts > 0, load.Report() + "\n" + watch.Output);
+        }
+        Assert.True(Occurrences(watch.Output, "  applied in ") >= 2, "the saved change was never rolled out\n" + watch.Output);
+        // Three replicas, round robin: every one serves the change.
+        for (var i = 0; i < 10; i++) Assert.Equal("hello hot reload\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+        Assert.Equal(2, Occurrences(watch.Output, $"Stack '{Stack}' stays up. dotnet watch runs with Hot Reload"));
+        Assert.DoesNotContain("Exited with error code", watch.Output);
+        Assert.Equal(proxy, (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"]);
+
+        watch.PressCtrlC();
+        Assert.True(await watch.WaitForExitAsync(TimeSpan.FromSeconds(60)) is not null, watch.Output);
+        await Probe.WaitUntilGoneAsync(Stack, TimeSpan.FromSeconds(30));
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
+    }
+
     private static int Occurrences(string text, string part) => System.Text.RegularExpressions.Regex.Matches(text, System.Text.RegularExpressions.Regex.Escape(part)).Count;
 }
