@@ -57,6 +57,9 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         else Assert.DoesNotContain("dotnet run applied launch profile", run.Output);
         // Container output streams with a per-container prefix.
         Assert.True(await run.WaitForOutputAsync($"{Stack}-app-1 | ", TimeSpan.FromSeconds(20)), run.Output);
+        // The proxy's too (the access log of the request above), but not the line its start-up hold writes for ProxyStack.
+        Assert.True(await run.WaitForOutputAsync($"{Stack}-proxy | ", TimeSpan.FromSeconds(20)), run.Output);
+        Assert.DoesNotContain(ProxyStack.Proxy.ProxyBuildContext.HeldMark, run.Output);
 
         // A container someone runs by hand from the app image meanwhile: the end of `dotnet run` must leave it alone.
         var bystander = await Probe.Client.Containers.CreateContainerAsync(new Docker.DotNet.Models.CreateContainerParameters { Name = $"{Stack}-bystander", Image = $"{Stack}:latest" });

@@ -163,7 +163,8 @@ internal static partial class StackRunner
     {
         try
         {
-            await engine.FollowLogsAsync(name, line => writer.TryWrite(prefix + line), ct).ConfigureAwait(false);
+            // Not the proxy's hold mark: a line of ProxyStack's own protocol (PlanExecutor reads it), not of the app's stack.
+            await engine.FollowLogsAsync(name, line => { if (line.TrimEnd() != Proxy.ProxyBuildContext.HeldMark) writer.TryWrite(prefix + line); }, ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) { }
         catch (Exception e) when (e is EngineRequestException or EngineUnavailableException or IOException)
