@@ -60,6 +60,37 @@ public sealed class ErrorTests(SharedSample shared) : StackTest
         await AssertNothingLeftAsync();
     }
 
+    /// <summary>
+    /// A project with TargetFrameworks: with one framework the stack's targets run in its build (the outer build has none to
+    /// publish, and said NETSDK1129 before); with several, STACK1060 names them and -f before anything is built or changed.
+    /// </summary>
+    [DockerFact]
+    public async Task TargetFrameworks_with_one_framework_brings_the_stack_up_and_with_several_is_STACK1060_naming_them()
+    {
+        using var sample = new SampleCopy();
+        var project = File.ReadAllText(sample.ProjectFile);
+        Assert.Contains("<TargetFramework>net10.0</TargetFramework>", project);
+        File.WriteAllText(sample.ProjectFile, project.Replace("<TargetFramework>net10.0</TargetFramework>", "<TargetFrameworks>net10.0</TargetFrameworks>"));
+        var up = await sample.BuildAsync("StackUp", Props());
+        Assert.True(up.ExitCode == 0, up.Output);
+        using (var http = new HttpClient())
+            Assert.Equal("hello world\n", await http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+        var status = await sample.BuildAsync("StackStatus", Props());
+        Assert.True(status.ExitCode == 0 && status.Output.Contains($"{Stack}-proxy"), status.Output);
+        var down = await sample.BuildAsync("StackDown", Props());
+        Assert.True(down.ExitCode == 0, down.Output);
+        Assert.Contains($"Stack '{Stack}': removed 4 resource(s).", down.Output);
+        await AssertNothingLeftAsync();
+
+        // (Built --no-restore, as the copy was restored: the outer build's refusal needs no assets of either framework.)
+        File.WriteAllText(sample.ProjectFile, project.Replace("<TargetFramework>net10.0</TargetFramework>", "<TargetFrameworks>net10.0;net9.0</TargetFrameworks>"));
+        var several = await sample.BuildAsync("StackUp", Props());
+        Assert.NotEqual(0, several.ExitCode);
+        Assert.Contains("error STACK1060: The project targets several frameworks (TargetFrameworks is 'net10.0;net9.0'), and a stack runs one build of the app. Name the one to run with -f, as dotnet run asks too: dotnet build -t:StackUp -f net10.0 or -f net9.0", several.Output);
+        Assert.DoesNotContain("NETSDK1129", several.Output);
+        await AssertNothingLeftAsync();
+    }
+
     [DockerFact]
     public async Task No_reachable_engine_fails_fast_with_STACK3001_naming_the_endpoint_and_DOCKER_HOST()
     {

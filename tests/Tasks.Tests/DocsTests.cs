@@ -33,6 +33,11 @@ public class DocsTests
         Assert.True(error.Success);
         var text = System.Net.WebUtility.HtmlDecode(error.Groups[1].Value).Replace("$(_StackMSBuildVersion)", "{0}");
         Assert.Equal(ProxyStack.Resources.Strings.MSBuildTooOld, "STACK1047: " + text);
+        var crossTargeting = File.ReadAllText(Repository.File("src", "Sdk", "Sdk", "CrossTargeting.targets"));
+        var several = Regex.Match(crossTargeting, "Code=\"STACK1060\" File=\"\\$\\(MSBuildProjectFullPath\\)\"\\s+Text=\"([^\"]*)\"");
+        Assert.True(several.Success);
+        Assert.Equal(ProxyStack.Resources.Strings.SeveralTargetFrameworks, "STACK1060: " + System.Net.WebUtility.HtmlDecode(several.Groups[1].Value)
+            .Replace("'$(TargetFrameworks)'", "'{0}'").Replace("@(_StackTargetFramework, ' or -f ')", "{1}"));
         // StackPublish's and StackDeploy's checks share one text.
         var shared = Regex.Match(targets, "<_StackTargetInvalidText>([^<]*)</_StackTargetInvalidText>");
         Assert.True(shared.Success);
@@ -137,7 +142,7 @@ public class FailureModesCatalogueTests
         var sources = string.Join("\n", Repository.SourceFiles("src", "Tasks")
             .Where(f => !f.EndsWith("DiagnosticCodes.cs"))
             .Select(File.ReadAllText));
-        var targets = File.ReadAllText(Repository.File("src", "Sdk", "Sdk", "Sdk.targets")) + File.ReadAllText(Repository.File("src", "Sdk", "Sdk", "Project.targets"));
+        var targets = string.Join("\n", Directory.EnumerateFiles(Repository.File("src", "Sdk", "Sdk"), "*.targets").Select(File.ReadAllText));
         var doc = File.ReadAllText(Repository.File("docs", "failure-modes.md"));
         foreach (Match m in Regex.Matches(doc, @"STACK\d{4}"))
         {

@@ -63,6 +63,7 @@ internal static class DiagnosticCodes
     public const string StackRegistryMissing = "STACK1057";
     public const string FileDatabaseNotPublished = "STACK1058";
     public const string SessionWithoutAffinity = "STACK1059";
+    public const string SeveralTargetFrameworks = "STACK1060";
     public const string BaseImageUnavailable = "STACK2001";
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";
