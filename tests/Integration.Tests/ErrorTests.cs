@@ -61,25 +61,38 @@ public sealed class ErrorTests(SharedSample shared) : StackTest
     }
 
     /// <summary>
-    /// A project with TargetFrameworks: with one framework the stack's targets run in its build (the outer build has none to
-    /// publish, and said NETSDK1129 before); with several, STACK1060 names them and -f before anything is built or changed.
+    /// A project with TargetFrameworks, the front project or a StackProject: with one framework the stack's targets run in
+    /// its build (the outer build has none to publish: NETSDK1129 and MSB4057 before); with several, STACK1060 names them and
+    /// -f before anything is built or changed.
     /// </summary>
     [DockerFact]
     public async Task TargetFrameworks_with_one_framework_brings_the_stack_up_and_with_several_is_STACK1060_naming_them()
     {
         using var sample = new SampleCopy();
+        const string single = "<TargetFramework>net10.0</TargetFramework>";
         var project = File.ReadAllText(sample.ProjectFile);
-        Assert.Contains("<TargetFramework>net10.0</TargetFramework>", project);
-        File.WriteAllText(sample.ProjectFile, project.Replace("<TargetFramework>net10.0</TargetFramework>", "<TargetFrameworks>net10.0</TargetFrameworks>"));
-        var up = await sample.BuildAsync("StackUp", Props());
+        var api = Path.Combine(sample.Directory, "Api", "HelloStack.Api.csproj");
+        Assert.Contains(single, project);
+        Assert.Contains(single, File.ReadAllText(api));
+        // The StackProject first, beside a front project with one TargetFramework (a front project's TargetFrameworks would
+        // hand its framework down as a global property, and the StackProject's outer build would never run).
+        File.WriteAllText(api, File.ReadAllText(api).Replace(single, "<TargetFrameworks>net10.0</TargetFrameworks>"));
+        var props = Props(("HelloStackApi", "true"));
+        var up = await sample.BuildAsync("StackUp", props);
         Assert.True(up.ExitCode == 0, up.Output);
         using (var http = new HttpClient())
+        {
             Assert.Equal("hello world\n", await http.GetStringAsync($"http://127.0.0.1:{Port}/"));
-        var status = await sample.BuildAsync("StackStatus", Props());
+            Assert.Equal("hello from the api\n", await http.GetStringAsync($"http://127.0.0.1:{Port}/api/"));
+        }
+        File.WriteAllText(sample.ProjectFile, project.Replace(single, "<TargetFrameworks>net10.0</TargetFrameworks>"));
+        var again = await sample.BuildAsync("StackUp", props);
+        Assert.True(again.ExitCode == 0, again.Output);
+        var status = await sample.BuildAsync("StackStatus", props);
         Assert.True(status.ExitCode == 0 && status.Output.Contains($"{Stack}-proxy"), status.Output);
-        var down = await sample.BuildAsync("StackDown", Props());
+        var down = await sample.BuildAsync("StackDown", props);
         Assert.True(down.ExitCode == 0, down.Output);
-        Assert.Contains($"Stack '{Stack}': removed 4 resource(s).", down.Output);
+        Assert.Contains($"Stack '{Stack}': removed 6 resource(s).", down.Output);
         await AssertNothingLeftAsync();
 
         // (Built --no-restore, as the copy was restored: the outer build's refusal needs no assets of either framework.)
