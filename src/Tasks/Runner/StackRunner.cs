@@ -51,26 +51,27 @@ internal static partial class StackRunner
             foreach (var line in model.ProjectLines) log.Milestone(line);
             log.Milestone(model.ListeningLine + " — press Ctrl-C to stop.");
         }
+        // `dotnet run --launch-profile X` applies X to this process only; the replicas got the profile the build picked.
+        if (Environment.GetEnvironmentVariable(LaunchProfiles.ProfileVariable) is { Length: > 0 } applied && applied != model.LaunchProfile)
+            log.Error("warning: " + string.Format(Strings.LaunchProfileMismatch, applied, model.LaunchProfile.Length > 0 ? $"'{model.LaunchProfile}'" : "none"));
         // Under dotnet watch the run belongs to watch (RunOwner): while watch lives, the stack outlives each run.
         var owner = RunOwner.Find(Environment.ProcessId);
         var underWatch = owner != Environment.ProcessId;
+        bool WatchOwnsStack() => underWatch && RunRegistry.StartMarker(owner).Length > 0;
         // On standard output: dotnet watch shows the process's standard output, not its standard error.
         if (UnderHotReload(Environment.GetEnvironmentVariables(), AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name)))
         {
             // With Hot Reload watch would apply each saved change to this process, which does not run the app. A run that has
             // ended makes watch wait for the next save and then start a new run, which replaces the replicas rolling: the
             // inner loop of --no-hot-reload, minus the followed logs. Only where the stack belongs to watch (else the
-            // reaper would remove it now): there, the warning.
-            if (underWatch && !stop.IsCancellationRequested && RunRegistry.StartMarker(owner).Length > 0)
+            // reaper would remove it now): elsewhere, the warning.
+            if (!stop.IsCancellationRequested && WatchOwnsStack())
             {
                 log.Milestone(string.Format(Strings.WatchHotReloadRunEnds, model.Name));
                 return 0;
             }
             log.Milestone("warning: " + Strings.WatchHotReloadIneffective);
         }
-        // `dotnet run --launch-profile X` applies X to this process only; the replicas got the profile the build picked.
-        if (Environment.GetEnvironmentVariable(LaunchProfiles.ProfileVariable) is { Length: > 0 } applied && applied != model.LaunchProfile)
-            log.Error("warning: " + string.Format(Strings.LaunchProfileMismatch, applied, model.LaunchProfile.Length > 0 ? $"'{model.LaunchProfile}'" : "none"));
         // `dotnet run` killed outright (SIGKILL, a crashed IDE) would leave this process an orphan forever: when the parent
         // changes, stop as on Ctrl-C. (The reaper removes the stack in that case too.)
         var parent = OperatingSystem.IsWindows() ? 0 : GetParentPid();
@@ -101,7 +102,7 @@ internal static partial class StackRunner
         // Under dotnet watch an end by SIGTERM or by `dotnet run` going away is a restart for a saved change, and the stack
         // stays for the next run, which replaces the replicas rolling. Ctrl-C (SIGINT) removes it now; watch's end makes the
         // reaper remove it.
-        if (underWatch && received != PosixSignal.SIGINT && RunRegistry.StartMarker(owner).Length > 0)
+        if (received != PosixSignal.SIGINT && WatchOwnsStack())
         {
             log.Milestone(string.Format(Strings.WatchRestartKeepsStack, model.Name));
             return 0;
