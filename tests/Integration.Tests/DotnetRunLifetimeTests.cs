@@ -197,12 +197,7 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
             Assert.Equal(before[name], after[name]);
         Assert.All(before.Keys.Where(n => n.StartsWith($"{Stack}-api-", StringComparison.Ordinal)), name => Assert.NotEqual(before[name].Id, after.GetValueOrDefault(name).Id));
 
-        // Ctrl-C in the terminal (a SIGINT sent to the group without one is not what dotnet watch sees from a keyboard).
-        watch.PressCtrlC();
-        Assert.True(await watch.WaitForExitAsync(TimeSpan.FromSeconds(60)) is not null, watch.Output);
-        await Probe.WaitUntilGoneAsync(Stack, TimeSpan.FromSeconds(30));
-        Assert.Empty(await Probe.ContainersAsync(Stack));
-        Assert.Empty(await Probe.NetworksAsync(Stack));
+        await CtrlCRemovesTheStackAsync(watch);
     }
 
     /// <summary>
@@ -247,6 +242,12 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
         Assert.DoesNotContain("Exited with error code", watch.Output);
         Assert.Equal(proxy, (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"]);
 
+        await CtrlCRemovesTheStackAsync(watch);
+    }
+
+    /// <summary>Ctrl-C in watch's terminal (a SIGINT sent to the group without one is not what dotnet watch sees from a keyboard) ends it, and the stack goes with it.</summary>
+    private async Task CtrlCRemovesTheStackAsync(RunningProcess watch)
+    {
         watch.PressCtrlC();
         Assert.True(await watch.WaitForExitAsync(TimeSpan.FromSeconds(60)) is not null, watch.Output);
         await Probe.WaitUntilGoneAsync(Stack, TimeSpan.FromSeconds(30));
