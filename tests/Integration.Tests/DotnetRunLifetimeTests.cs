@@ -216,7 +216,8 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
                 ["DOTNET_WATCH_SUPPRESS_LAUNCH_BROWSER"] = "1",
             }));
         Assert.True(await watch.WaitForOutputAsync("Waiting for a file to change before restarting", StartTimeout), watch.Output);
-        Assert.Contains($"Stack '{Stack}' stays up. dotnet watch runs with Hot Reload", watch.Output);
+        var runEnds = string.Format(ProxyStack.Resources.Strings.WatchHotReloadRunEnds, Stack);
+        Assert.Contains(runEnds, watch.Output);
         Assert.DoesNotContain("Exited with error code", watch.Output);
         Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
         var proxy = (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"];
@@ -238,7 +239,7 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
         Assert.True(Occurrences(watch.Output, "  applied in ") >= 2, "the saved change was never rolled out\n" + watch.Output);
         // Three replicas, round robin: every one serves the change.
         for (var i = 0; i < 10; i++) Assert.Equal("hello hot reload\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
-        Assert.Equal(2, Occurrences(watch.Output, $"Stack '{Stack}' stays up. dotnet watch runs with Hot Reload"));
+        Assert.Equal(2, Occurrences(watch.Output, runEnds));
         Assert.DoesNotContain("Exited with error code", watch.Output);
         Assert.Equal(proxy, (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"]);
 
