@@ -10,12 +10,7 @@ public sealed class ErrorTests(SharedSample shared) : StackTest
 {
 
 
-    private Dictionary<string, string> Props(params (string Key, string Value)[] extra)
-    {
-        var p = StackProps(2);
-        foreach (var (k, v) in extra) p[k] = v;
-        return p;
-    }
+    private Dictionary<string, string> Props(params (string Key, string Value)[] extra) => StackProps(2, extra);
 
     private async Task AssertNothingLeftAsync()
     {
