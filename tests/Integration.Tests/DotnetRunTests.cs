@@ -15,7 +15,8 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
 
-    private RunningProcess Run(bool keepRunning = false, string? launchProfile = null, params string[] more) => RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory,
+    /// <param name="from">The directory `dotnet run --project` is typed in (default: the project's own).</param>
+    private RunningProcess Run(bool keepRunning = false, string? launchProfile = null, string? from = null, params string[] more) => RunningProcess.Start(Cli.Dotnet(from ?? shared.Sample.Directory,
         ["run", "--project", shared.Sample.ProjectFile, $"-p:StackName={Stack}", $"-p:StackHostPort={Port}", "-p:StackReplicas=2",
          $"-p:StackKeepRunning={keepRunning.ToString().ToLowerInvariant()}", .. launchProfile is null ? Array.Empty<string>() : ["--launch-profile", launchProfile], .. more],
         new Dictionary<string, string> { ["StackRegistryMirror"] = Repository.Mirror }));
@@ -156,12 +157,14 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         var stackDir = Path.Combine(shared.Sample.Directory, "obj", "Debug", "net10.0", "stack");
         Directory.CreateDirectory(stackDir);
         File.WriteAllText(Path.Combine(stackDir, "interrupted"), "1");
-        using (var first = Run(keepRunning: true))
+        // Typed in the folder above the project's, as at a solution root: the command it suggests names the project file, since
+        // the bare `dotnet build -t:StackDown` there would not reach it.
+        using (var first = Run(keepRunning: true, from: Path.GetDirectoryName(shared.Sample.Directory)))
         {
             Assert.True(await first.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), first.Output);
             Cli.SignalGroup(first.Id, Cli.SIGINT);
             Assert.Equal(0, await first.WaitForExitAsync(TimeSpan.FromSeconds(60)));
-            Assert.Contains("keeps running", first.Output);
+            Assert.Contains(string.Format(ProxyStack.Resources.Strings.StackKeptRunning, Stack, $"dotnet build {shared.Sample.ProjectFile} -t:StackDown"), first.Output);
         }
         var before = await Probe.SnapshotAsync(Stack);
         Assert.Equal(3, before.Count);

@@ -160,16 +160,16 @@ public class FileDatabaseTests
         var engine = new FakeEngine();
         engine.Volumes["hello-appdata"] = Reconciler.Labels(model, StackLabels.RoleData);
         var log = new CapturingStackLog();
-        await Execution.StackTeardown.RunAsync(engine, log, "hello", owner: null, CancellationToken.None);
+        await Execution.StackTeardown.RunAsync(engine, log, "hello", owner: null, projectFile: "", CancellationToken.None);
         Assert.Contains("Stack 'hello': kept volume(s) hello-appdata (the app's SQLite databases). Remove them with: dotnet build -t:StackDown -p:StackRemoveVolumes=true", log.Milestones);
 
         engine.Volumes["hello-keys"] = Reconciler.Labels(model, StackLabels.RoleKeys);
         engine.Volumes["hello-db-data"] = Reconciler.Labels(model, StackLabels.RoleData);
         log = new CapturingStackLog();
-        await Execution.StackTeardown.RunAsync(engine, log, "hello", owner: null, CancellationToken.None);
+        await Execution.StackTeardown.RunAsync(engine, log, "hello", owner: null, projectFile: "", CancellationToken.None);
         Assert.Contains("Stack 'hello': kept volume(s) hello-appdata, hello-db-data, hello-keys (the Data Protection key rings, so sign-ins and forms survive the next StackUp; the app's SQLite databases; the backing containers' data). Remove them with: dotnet build -t:StackDown -p:StackRemoveVolumes=true", log.Milestones);
 
-        await Execution.StackTeardown.RunAsync(engine, new CapturingStackLog(), "hello", owner: null, CancellationToken.None, removeVolumes: true);
+        await Execution.StackTeardown.RunAsync(engine, new CapturingStackLog(), "hello", owner: null, projectFile: "", CancellationToken.None, removeVolumes: true);
         Assert.Empty(engine.Volumes);
     }
 

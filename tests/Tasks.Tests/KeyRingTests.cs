@@ -211,11 +211,11 @@ public sealed class KeyRingTests : IDisposable
         engine.Volumes["bystander"] = new Dictionary<string, string>();
         var log = new CapturingStackLog();
 
-        await StackTeardown.RunAsync(engine, log, "hello", owner: null, CancellationToken.None);
+        await StackTeardown.RunAsync(engine, log, "hello", owner: null, projectFile: "", CancellationToken.None);
         Assert.True(engine.Volumes.ContainsKey("hello-keys"));
         Assert.Contains("Stack 'hello': kept volume(s) hello-keys (the Data Protection key rings, so sign-ins and forms survive the next StackUp). Remove them with: dotnet build -t:StackDown -p:StackRemoveVolumes=true", log.Milestones);
 
-        await StackTeardown.RunAsync(engine, log, "hello", owner: null, CancellationToken.None, removeVolumes: true);
+        await StackTeardown.RunAsync(engine, log, "hello", owner: null, projectFile: "", CancellationToken.None, removeVolumes: true);
         Assert.Equal(["bystander"], engine.Volumes.Keys);
 
         Assert.False(new ProxyStack.MSBuild.RemoveStack { BuildEngine = _scratch.Build, ModelFile = _scratch.WriteModel(model), Engine = engine, RemoveVolumes = "maybe" }.Execute());

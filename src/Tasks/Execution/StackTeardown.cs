@@ -23,16 +23,17 @@ internal static class StackTeardown
             return null;
         }
         log.Milestone(string.Format(Strings.StackStopping, model.Name));
-        return (await RunAsync(engine, log, model.Name, model.Owner, ct).ConfigureAwait(false)).Failures;
+        return (await RunAsync(engine, log, model.Name, model.Owner, model.ProjectFile, ct).ConfigureAwait(false)).Failures;
     }
 
     /// <summary>
     /// Returns how many resources were removed and every failure. With <paramref name="owner"/>, only resources of that
     /// checkout are removed (a stack another checkout adopted meanwhile is left alone); null removes every owner's. The
-    /// stack's volumes (its key ring) are removed only with <paramref name="removeVolumes"/>; kept ones are named.
+    /// stack's volumes (its key ring) are removed only with <paramref name="removeVolumes"/>; kept ones are named, with the
+    /// command that removes them, which names <paramref name="projectFile"/> where it has to (see <see cref="Model.DotnetBuildCommand"/>).
     /// </summary>
     public static async Task<(int Removed, IReadOnlyList<Diagnostic> Failures)> RunAsync(IContainerEngine engine, IStackLog log, string stack, string? owner,
-        CancellationToken ct, bool removeVolumes = false)
+        string projectFile, CancellationToken ct, bool removeVolumes = false)
     {
         var (containers, networks) = await engine.ListStackResourcesAsync(stack, [], ct).ConfigureAwait(false);
         var volumes = (await engine.ListStackVolumesAsync(stack, [], ct).ConfigureAwait(false))
@@ -52,7 +53,8 @@ internal static class StackTeardown
             ? string.Format(Strings.StackNothingToRemove, stack)
             : string.Format(Strings.StackRemoved, stack, removed));
         if (!removeVolumes && volumes.Count > 0)
-            log.Milestone(string.Format(Strings.StackVolumesKept, stack, string.Join(", ", volumes.Select(v => v.Name).Order(StringComparer.Ordinal)), KeptWhat(stack, volumes)));
+            log.Milestone(string.Format(Strings.StackVolumesKept, stack, string.Join(", ", volumes.Select(v => v.Name).Order(StringComparer.Ordinal)), KeptWhat(stack, volumes),
+                Model.DotnetBuildCommand.For(projectFile, "-t:StackDown -p:StackRemoveVolumes=true")));
         return (removed, failures);
     }
 

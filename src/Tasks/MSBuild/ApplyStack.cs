@@ -119,7 +119,7 @@ public sealed class ApplyStack : StackTask
             // The relay (if the observation started one) is labelled with the stack, so the teardown below would take it.
             await relay.CloseAsync().ConfigureAwait(false);
             // Its key ring too: it holds the other checkout's keys and carries its owner.
-            var (_, failures) = await StackTeardown.RunAsync(Engine, StackLog, model.Name, owner: null, ct, removeVolumes: true).ConfigureAwait(false);
+            var (_, failures) = await StackTeardown.RunAsync(Engine, StackLog, model.Name, owner: null, model.ProjectFile, ct, removeVolumes: true).ConfigureAwait(false);
             MSBuildDiagnosticSink.Log(Log, failures);
             if (failures.Count > 0) return false;
             observed = await observer.ObserveAsync(model, images, ct).ConfigureAwait(false);

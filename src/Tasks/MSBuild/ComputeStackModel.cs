@@ -87,8 +87,11 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     public string StackAdopt { get; set; } = "";
     /// <summary>The SDK's ContainerUser, checked for root. Example: app</summary>
     public string ContainerUser { get; set; } = "";
-    /// <summary>The project's directory: with the machine name, the owner recorded on the stack. Example: /src/shop/Web</summary>
-    public string ProjectDirectory { get; set; } = "";
+    /// <summary>The project file: its directory, with the machine name, is the owner recorded on the stack. Example: /src/shop/Web/Web.csproj</summary>
+    public string ProjectFile { get; set; } = "";
+
+    /// <summary>The project's directory (the current one when no project file was passed, as in some unit tests).</summary>
+    private string ProjectDirectory => ProjectFile.Length > 0 ? Path.GetDirectoryName(Path.GetFullPath(ProjectFile))! : Directory.GetCurrentDirectory();
     /// <summary>Set by the `dotnet run` hook: the stack is brought up for this run only (unless StackKeepRunning). Example: true</summary>
     public bool UnderRun { get; set; }
     /// <summary>
@@ -174,8 +177,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             UsesInMemorySession = Affinity.UsesInMemorySession(sources),
             SharedKeys = StackSharedKeys,
             AppProtocol = StackAppProtocol,
-            DetectedHttp2Only = AppProtocols.Http2OnlyIn(ReadOrNull(Path.Combine(ProjectDirectory.Length > 0 ? ProjectDirectory : Directory.GetCurrentDirectory(), "appsettings.json"))),
-            AppSettings = AppSettingsFiles(ProjectDirectory.Length > 0 ? ProjectDirectory : Directory.GetCurrentDirectory()),
+            DetectedHttp2Only = AppProtocols.Http2OnlyIn(ReadOrNull(Path.Combine(ProjectDirectory, "appsettings.json"))),
+            AppSettings = AppSettingsFiles(ProjectDirectory),
             StoresOwnKeys = KeyRing.ConfiguresOwnStorage(sources),
             Adopt = StackAdopt,
             ContainerUser = ContainerUser,
@@ -183,7 +186,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             LaunchProfile = StackLaunchProfile,
             LaunchSettings = UnderRun ? launchSettings : null,
             LaunchSettingsPath = LaunchSettingsFile,
-            Owner = $"{Environment.MachineName}:{(ProjectDirectory.Length > 0 ? Path.GetFullPath(ProjectDirectory) : Directory.GetCurrentDirectory()).TrimEnd('/', '\\')}",
+            Owner = $"{Environment.MachineName}:{ProjectDirectory.TrimEnd('/', '\\')}",
+            ProjectFile = ProjectFile.Length > 0 ? Path.GetFullPath(ProjectFile) : "",
             ContainerSupport = ContainerSupport,
             IsWebProject = IsWebProject,
             IsBlazorWebAssembly = IsBlazorWebAssembly,
@@ -316,5 +320,5 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
 
     /// <summary>A path property relative to the project directory, made absolute; empty stays empty.</summary>
     private string FullPathOrEmpty(string path) => path.Trim().Length == 0 ? ""
-        : Path.GetFullPath(path.Trim(), ProjectDirectory.Length > 0 ? ProjectDirectory : Directory.GetCurrentDirectory());
+        : Path.GetFullPath(path.Trim(), ProjectDirectory);
 }

@@ -44,7 +44,7 @@ public sealed class RemoveStack : StackTask
                 return false;
             }
         }
-        var (_, failures) = await StackTeardown.RunAsync(Engine, StackLog, model.Name, owner: null, ct, removeVolumes).ConfigureAwait(false);
+        var (_, failures) = await StackTeardown.RunAsync(Engine, StackLog, model.Name, owner: null, model.ProjectFile, ct, removeVolumes).ConfigureAwait(false);
         // Registrations of `dotnet run`s that have ended (one killed together with its reaper) leave with their stack.
         RunRegistry.RemoveEnded(model.Name);
         MSBuildDiagnosticSink.Log(Log, failures);

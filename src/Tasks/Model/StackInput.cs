@@ -57,6 +57,8 @@ internal sealed record StackInput
     public string Adopt { get; init; } = "";
     /// <summary>Identity of the checkout that owns the stack: machine name and project directory.</summary>
     public string Owner { get; init; } = "";
+    /// <summary>The project file's full path, named in the commands ProxyStack suggests (see <see cref="DotnetBuildCommand"/>).</summary>
+    public string ProjectFile { get; init; } = "";
     /// <summary>Whether the bring-up is part of `dotnet run` (set by the run hook, not by users).</summary>
     public bool UnderRun { get; init; }
     /// <summary>StackLaunchProfile: the launch profile whose environment the replicas get under `dotnet run` (empty: dotnet run's default).</summary>

@@ -89,6 +89,8 @@ internal sealed record StackModel
     public IReadOnlyList<SecretSource> Secrets { get; init; } = [];
     /// <summary>The checkout that owns the stack ("machine:project directory"), recorded on every container and network.</summary>
     public string Owner { get; init; } = "";
+    /// <summary>The project file's full path (empty: unknown), named in the commands ProxyStack suggests.</summary>
+    public string ProjectFile { get; init; } = "";
     /// <summary>StackAdopt: remove a stack of the same name owned by another checkout, then bring this one up.</summary>
     public bool Adopt { get; init; }
     /// <summary>

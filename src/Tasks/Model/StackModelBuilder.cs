@@ -74,6 +74,7 @@ internal static class StackModelBuilder
             Databases = FileDatabases.Find(input.AppSettings, Wired(environment, services, appDependsOn)),
             Secrets = input.Secrets.OrderBy(s => s.Name, StringComparer.Ordinal).ToList(),
             Owner = input.Owner,
+            ProjectFile = input.ProjectFile,
             LockTimeoutSeconds = settings.LockTimeoutSeconds,
             MaxRequestBodySize = settings.MaxRequestBodySize,
             ProxyReadTimeoutSeconds = settings.ProxyReadTimeoutSeconds,

@@ -96,7 +96,7 @@ internal static partial class StackRunner
 
         if (model.KeepRunning)
         {
-            log.Milestone(string.Format(Strings.StackKeptRunning, model.Name));
+            log.Milestone(string.Format(Strings.StackKeptRunning, model.Name, DotnetBuildCommand.For(model.ProjectFile, "-t:StackDown")));
             return 0;
         }
         // Under dotnet watch an end by SIGTERM or by `dotnet run` going away is a restart for a saved change, and the stack

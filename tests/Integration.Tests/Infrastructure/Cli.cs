@@ -38,6 +38,8 @@ internal static partial class Cli
         // compiler server the builds share is shut down at the end of build/test.sh.
         psi.Environment["UseSharedCompilation"] = "true";
         psi.Environment["NO_COLOR"] = "1";
+        // As a shell sets it: where the command was typed, which the commands ProxyStack suggests start from.
+        psi.Environment["PWD"] = workingDirectory;
         psi.Environment.Remove("MSBuildExtensionsPath");
         psi.Environment.Remove("MSBuildSDKsPath");
         psi.Environment.Remove("MSBUILD_EXE_PATH");

@@ -56,7 +56,7 @@ public abstract class StackTest : IDisposable
             {
                 using var engine = new ProxyStack.Engine.DockerEngine(EngineEndpoint);
                 // With the stack's volumes: a test leaves nothing, and its key ring goes with it.
-                var (_, failures) = ProxyStack.Execution.StackTeardown.RunAsync(engine, new NullStackLog(), stack, owner: null, CancellationToken.None, removeVolumes: true).GetAwaiter().GetResult();
+                var (_, failures) = ProxyStack.Execution.StackTeardown.RunAsync(engine, new NullStackLog(), stack, owner: null, projectFile: "", CancellationToken.None, removeVolumes: true).GetAwaiter().GetResult();
                 missed.AddRange(failures.Select(f => f.Format()));
             }
             catch (Exception e) when (e is ProxyStack.Engine.EngineUnavailableException or ProxyStack.Engine.EngineRequestException)
