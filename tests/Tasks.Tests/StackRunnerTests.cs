@@ -21,4 +21,20 @@ public class StackRunnerTests
         string?[] loaded = hook is null ? ["System.Private.CoreLib", "ProxyStack.Tasks"] : ["System.Private.CoreLib", hook, "ProxyStack.Tasks"];
         Assert.Equal(expected, StackRunner.UnderHotReload(environment, loaded));
     }
+
+    [Fact]
+    public void Only_the_first_run_under_a_dotnet_watch_process_explains_why_it_ends()
+    {
+        var stackDirectory = Directory.CreateTempSubdirectory("stack-").FullName;
+        try
+        {
+            Assert.True(StackRunner.FirstRunOf(Environment.ProcessId, stackDirectory));
+            Assert.False(StackRunner.FirstRunOf(Environment.ProcessId, stackDirectory));
+            // Another watch (pid 1 stands for one here): explained again, and then the first one is new again too.
+            Assert.True(StackRunner.FirstRunOf(1, stackDirectory));
+            Assert.False(StackRunner.FirstRunOf(1, stackDirectory));
+            Assert.True(StackRunner.FirstRunOf(Environment.ProcessId, stackDirectory));
+        }
+        finally { Directory.Delete(stackDirectory, recursive: true); }
+    }
 }

@@ -67,7 +67,9 @@ internal static partial class StackRunner
             // reaper would remove it now): elsewhere, the warning.
             if (!stop.IsCancellationRequested && WatchOwnsStack())
             {
-                log.Milestone(string.Format(Strings.WatchHotReloadRunEnds, model.Name));
+                // The why once per dotnet watch, not at every save: later runs say it in a line.
+                log.Milestone(string.Format(FirstRunOf(owner, Path.GetDirectoryName(Path.GetFullPath(modelFile))!)
+                    ? Strings.WatchHotReloadRunEnds : Strings.WatchHotReloadRunEndsAgain, model.Name));
                 return 0;
             }
             log.Milestone("warning: " + Strings.WatchHotReloadIneffective);
@@ -133,6 +135,23 @@ internal static partial class StackRunner
     /// loaded as a startup hook (which takes its own variables out of the environment as it starts; with --no-hot-reload
     /// there is no hook, and dotnet watch restarts the process on every change instead).
     /// </summary>
+    /// <summary>
+    /// Whether this is the first run under the dotnet watch process <paramref name="owner"/> (by its pid and start, so a later
+    /// watch of the same pid is new) to end early, noted in the stack's folder of obj, which only this project's runs use.
+    /// </summary>
+    internal static bool FirstRunOf(int owner, string stackDirectory)
+    {
+        var file = Path.Combine(stackDirectory, "hot-reload-explained");
+        var watch = $"{owner}:{RunRegistry.StartMarker(owner)}";
+        try
+        {
+            if (File.Exists(file) && File.ReadAllText(file) == watch) return false;
+            File.WriteAllText(file, watch);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return true;
+    }
+
     public static bool UnderHotReload(System.Collections.IDictionary environment, IEnumerable<string?> loadedAssemblies) =>
         environment["DOTNET_WATCH"] as string == "1" && loadedAssemblies.Contains("Microsoft.Extensions.DotNetDeltaApplier");
 
