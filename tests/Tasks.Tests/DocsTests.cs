@@ -102,6 +102,17 @@ public class FailureModesCatalogueTests
         Assert.True(missing.Count == 0, string.Join("\n", missing));
     }
 
+    /// <summary>The summary's counts are the rows of its three tables (it had fallen behind by 16 rows unnoticed).</summary>
+    [Fact]
+    public void The_catalogues_summary_counts_its_rows()
+    {
+        var lines = File.ReadAllLines(Repository.File("docs", "failure-modes.md"));
+        int Rows(string heading) => lines.SkipWhile(l => !l.StartsWith(heading)).Skip(1).TakeWhile(l => !l.StartsWith("## "))
+            .Count(l => l.StartsWith("| ") && !l.StartsWith("| Case") && !l.StartsWith("| Promise") && !l.StartsWith("| ---"));
+        var summary = Assert.Single(lines, l => l.StartsWith("**Summary:**"));
+        Assert.StartsWith($"**Summary:** {Rows("## Bad input")} kinds of bad input, {Rows("## Faults")} faults and {Rows("## Secure defaults")} promises ", summary);
+    }
+
     /// <summary>(code, named tests, row) for every code in the Code column of the catalogue's tables.</summary>
     private static IEnumerable<(string Code, List<string> Refs, string Row)> CatalogueRows()
     {
