@@ -149,6 +149,17 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
         Assert.Equal([$"{Environment.MachineName}:{other.Directory}"], owners);
         using var http = new HttpClient();
         Assert.Equal("hello world\n", await http.GetStringAsync(Url));
+
+        // Down in the adopting checkout, its key ring stays: the first checkout's bring-up is refused for it, and told the
+        // command that removes it there (a StackDown alone would not).
+        var down2 = await other.BuildAsync("StackDown", StackProps(1));
+        Assert.True(down2.ExitCode == 0, down2.ToString());
+        var refused = await shared.Sample.BuildAsync("StackUp", StackProps(1));
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains($"error STACK4022: Stack '{Stack}': its volume(s) {Stack}-keys belong to another checkout ('{Environment.MachineName}:{other.Directory}')", refused.Output);
+        Assert.Contains("(dotnet build -t:StackDown -p:StackRemoveVolumes=true there)", refused.Output);
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Equal($"{Environment.MachineName}:{other.Directory}", Assert.Single(await Probe.VolumesAsync(Stack)).Labels["proxystack.owner"]);
     }
 
     [DockerFact]

@@ -141,6 +141,31 @@ public sealed class TrustTests : IDisposable
     }
 
     [Fact]
+    public void Kept_volumes_of_another_checkout_are_STACK4022_naming_them_and_the_command_that_removes_them()
+    {
+        var model = Builders.Model(2);
+        var theirs = Reconciler.Labels(model with { Owner = "ci-7:/builds/shop" }, StackLabels.RoleKeys);
+        // Nothing of the stack runs: only the images are there, and their volumes.
+        var observed = Builders.Running(model, NginxConfig(model)) with
+        {
+            Containers = [], Networks = [], Volumes = [new ObservedVolume("hello-keys", theirs), new ObservedVolume("hello-appdata", theirs)],
+        };
+        var result = Builders.Reconcile(model, observed);
+        Assert.True(result.Plan.IsEmpty);
+        Assert.Equal("STACK4022: Stack 'hello': its volume(s) hello-appdata, hello-keys belong to another checkout ('ci-7:/builds/shop'), whose stack is down but whose kept data (key rings, databases) is not; this project is 'devbox:/src/hello'. ProxyStack leaves them alone: set StackName to another name for this checkout, remove them in that checkout (dotnet build -t:StackDown -p:StackRemoveVolumes=true there), or pass -p:StackAdopt=true to remove them and take the name over.",
+            Assert.Single(result.Diagnostics).Format());
+        // With a container of theirs up as well, it is their stack that is in the way: STACK4012.
+        var up = Builders.Running(model with { Owner = "ci-7:/builds/shop" }, NginxConfig(model));
+        Assert.Equal("STACK4012", Assert.Single(Builders.Reconcile(model, up with { Volumes = observed.Volumes }).Diagnostics).Code);
+
+        var engine = new FakeEngine();
+        foreach (var v in observed.Volumes) engine.Volumes[v.Name] = v.Labels.ToDictionary();
+        Assert.False(new RemoveStack { BuildEngine = _scratch.Build, ModelFile = _scratch.WriteModel(model), Engine = engine, RemoveVolumes = "true" }.Execute());
+        Assert.Equal("STACK4022", Assert.Single(_scratch.Build.Errors).Code);
+        Assert.Equal(2, engine.Volumes.Count);
+    }
+
+    [Fact]
     public void StackDown_refuses_another_checkouts_stack_and_removes_it_with_StackAdopt()
     {
         var model = Builders.Model(1);

@@ -38,9 +38,9 @@ public sealed class RemoveStack : StackTask
         {
             var (containers, networks) = await Engine.ListStackResourcesAsync(model.Name, [], ct).ConfigureAwait(false);
             var volumes = await Engine.ListStackVolumesAsync(model.Name, [], ct).ConfigureAwait(false);
-            if (Reconciler.OtherOwner(model, new ObservedState { Containers = containers, Networks = networks, Volumes = volumes }) is { } owner)
+            if (Reconciler.OwnedElsewhere(model, new ObservedState { Containers = containers, Networks = networks, Volumes = volumes }) is { } elsewhere)
             {
-                MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.StackOwnedElsewhere), model.Name, owner, model.Owner));
+                MSBuildDiagnosticSink.Log(Log, elsewhere);
                 return false;
             }
         }

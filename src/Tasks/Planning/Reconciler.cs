@@ -65,8 +65,7 @@ internal static class Reconciler
         var volumes = ServiceVolumeNames(model).Concat(model.KeysVolumeNames).Concat(model.DataVolumeNames).ToHashSet(StringComparer.Ordinal);
         foreach (var v in observed.Volumes.Where(v => volumes.Contains(v.Name) && !v.BelongsTo(stack)))
             diagnostics.Add(Diagnostic.Error(nameof(Strings.ForeignVolume), v.Name, stack));
-        if (OtherOwner(model, observed) is { } owner)
-            diagnostics.Add(Diagnostic.Error(nameof(Strings.StackOwnedElsewhere), stack, owner, model.Owner));
+        if (OwnedElsewhere(model, observed) is { } elsewhere) diagnostics.Add(elsewhere);
         foreach (var appImage in appImages.Where(i => !observed.ImageIds.ContainsKey(i)))
             diagnostics.Add(Diagnostic.Error(nameof(Strings.AppImageMissing), appImage));
         // The app on the host (StackAppOnHost) starts only after the stack is up: a port it cannot bind would crash it there,
@@ -79,6 +78,21 @@ internal static class Reconciler
     /// <summary>The named volumes the backing containers mount (full names), each once.</summary>
     public static IEnumerable<string> ServiceVolumeNames(StackModel model) =>
         model.Services.SelectMany(s => s.Volumes).Select(v => v.Name).Distinct(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Null when nothing of the stack belongs to another checkout. Else STACK4012 when a container or network does (that
+    /// checkout's stack is up, or was left up), or STACK4022 naming the volumes when only volumes do: that checkout's stack
+    /// is down but its kept data is not, and what removes it is a StackDown with StackRemoveVolumes there, not a StackDown.
+    /// </summary>
+    public static Diagnostic? OwnedElsewhere(StackModel model, ObservedState observed)
+    {
+        if (OtherOwner(model, observed) is not { } owner) return null;
+        var upElsewhere = observed.Containers.Any(c => c.BelongsTo(model.Name) && c.Owner != model.Owner)
+            || observed.Networks.Any(n => n.BelongsTo(model.Name) && n.Owner != model.Owner);
+        if (upElsewhere) return Diagnostic.Error(nameof(Strings.StackOwnedElsewhere), model.Name, owner, model.Owner);
+        var volumes = observed.Volumes.Where(v => v.BelongsTo(model.Name) && v.Owner == owner).Select(v => v.Name).Order(StringComparer.Ordinal);
+        return Diagnostic.Error(nameof(Strings.StackVolumesOwnedElsewhere), model.Name, owner, model.Owner, string.Join(", ", volumes));
+    }
 
     /// <summary>The owner recorded on any of the stack's resources that is not this checkout, or null.</summary>
     public static string? OtherOwner(StackModel model, ObservedState observed) =>
