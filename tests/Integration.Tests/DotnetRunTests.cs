@@ -29,8 +29,12 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
     /// Also on Visual Studio's path: the tasks in the out-of-process .NET task host that MSBuild on .NET Framework uses
     /// (<see cref="TaskHostTests"/>).
     /// </summary>
+    /// <remarks>
+    /// `dotnet run --launch-profile` does not tell the build the profile; read from its command line (here from the task host,
+    /// two processes below it), the replicas get that profile's environment.
+    /// </remarks>
     [DockerFact]
-    public Task Dotnet_run_stops_cleanly_on_SIGTERM_and_warns_when_it_applied_another_launch_profile_than_the_replicas_got() =>
+    public Task Dotnet_run_stops_cleanly_on_SIGTERM_and_gives_the_replicas_the_launch_profile_it_applies() =>
         RunThenStopWith(Cli.SIGTERM, group: false, launchProfile: "Staging", "-p:_StackMSBuildRuntimeType=Full");
 
     private async Task RunThenStopWith(int signal, bool group, string? launchProfile = null, params string[] more)
@@ -49,13 +53,10 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         Assert.True(run.Output.IndexOf($"Now listening on: http://127.0.0.1:{Port}", StringComparison.Ordinal) < run.Output.IndexOf("behind nginx at", StringComparison.Ordinal), run.Output);
         Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
         // Replicas run as a plain `dotnet run` would run the app: in Development (appsettings.Development.json applies), with
-        // the launch profile's environment.
-        Assert.Equal("Development from-appsettings.Development.json from-launchSettings.json\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/environment"));
-        // `dotnet run --launch-profile` does not tell the build: the replicas have the default profile's environment (above),
-        // and the run says how to give them the one it applied.
-        if (launchProfile is not null)
-            Assert.Contains($"warning: dotnet run applied launch profile '{launchProfile}', but the replicas have the environment of 'HelloStack (stack)'", run.Output);
-        else Assert.DoesNotContain("dotnet run applied launch profile", run.Output);
+        // the launch profile's environment — the one named on the command line, else the first.
+        Assert.Equal(launchProfile is null ? "Development from-appsettings.Development.json from-launchSettings.json\n" : "Staging - from-the-Staging-profile\n",
+            await Http.GetStringAsync($"http://127.0.0.1:{Port}/environment"));
+        Assert.DoesNotContain("dotnet run applied launch profile", run.Output);
         // Container output streams with a per-container prefix.
         Assert.True(await run.WaitForOutputAsync($"{Stack}-app-1 | ", TimeSpan.FromSeconds(20)), run.Output);
         // The proxy's too (the access log of the request above), but not the line its start-up hold writes for ProxyStack.
@@ -104,8 +105,8 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
 
     /// <summary>
     /// F5 that debugs: the sample's "HelloStack (debug)" launch profile sets StackAppOnHost, which the build reads from the
-    /// profile Visual Studio has selected ($(ActiveDebugProfile), as its .user file sets it; `dotnet run` does not tell the
-    /// build its profile). The app is a process on this host — the one `dotnet run` (or the IDE's debugger) started — with
+    /// profile `dotnet run --launch-profile` names on its command line (dotnet run does not tell the build; Visual Studio's
+    /// $(ActiveDebugProfile) is TaskAdapterTests'). The app is a process on this host — the one `dotnet run` (or the IDE's debugger) started — with
     /// the profile's environment, and nginx in its container serves it through the engine's host gateway, while the API
     /// project still runs in containers at its route and the app reaches it. Ctrl-C removes every container.
     /// </summary>
@@ -113,7 +114,7 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
     public async Task The_debug_profile_runs_the_app_on_the_host_behind_the_stacks_nginx_and_ctrl_c_removes_the_containers()
     {
         using var run = RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory,
-            ["run", "--project", shared.Sample.ProjectFile, "--launch-profile", "HelloStack (debug)", "-p:ActiveDebugProfile=HelloStack (debug)",
+            ["run", "--project", shared.Sample.ProjectFile, "--launch-profile", "HelloStack (debug)",
              $"-p:StackName={Stack}", $"-p:StackHostPort={Port}", "-p:HelloStackApi=true"],
             new Dictionary<string, string> { ["StackRegistryMirror"] = Repository.Mirror }));
         Assert.True(await run.WaitForOutputAsync($"Now listening on: http://127.0.0.1:{Port + 1}", StartTimeout), run.Output);
@@ -169,9 +170,12 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         var before = await Probe.SnapshotAsync(Stack);
         Assert.Equal(3, before.Count);
 
-        using var second = Run(keepRunning: false);
+        // StackLaunchProfile names the profile the replicas get outright, here the one they have: the stack is reused as it
+        // is, and the run says that the profile it applied itself is not theirs, and how to give it to them.
+        using var second = Run(keepRunning: false, launchProfile: "Staging", more: "-p:StackLaunchProfile=HelloStack (stack)");
         Assert.True(await second.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), second.Output);
         Assert.Equal(before, await Probe.SnapshotAsync(Stack));
+        Assert.Contains("warning: " + string.Format(ProxyStack.Resources.Strings.LaunchProfileMismatch, "Staging", "'HelloStack (stack)'"), second.Output);
         Cli.SignalGroup(second.Id, Cli.SIGINT);
         Assert.Equal(0, await second.WaitForExitAsync(TimeSpan.FromSeconds(90)));
         Assert.Empty(await Probe.ContainersAsync(Stack));

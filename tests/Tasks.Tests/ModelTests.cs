@@ -166,8 +166,12 @@ public class ModelTests
     {
         static IReadOnlyList<KeyValuePair<string, string>> Env(StackInput input) => StackModelBuilder.Build(input).Model!.Environment;
         Assert.Equal([new("ASPNETCORE_ENVIRONMENT", "Development"), new("DOTNET_ENVIRONMENT", "Development")], Env(Builders.ValidInput() with { UnderRun = true }));
-        Assert.Equal([new("ASPNETCORE_ENVIRONMENT", "Staging"), new("DOTNET_ENVIRONMENT", "Development")],
+        // A name in either variable is the app's: the other is not set to Development, which WebApplication.CreateBuilder
+        // would read over ASPNETCORE_ENVIRONMENT.
+        Assert.Equal([new("ASPNETCORE_ENVIRONMENT", "Staging")],
             Env(Builders.ValidInput() with { UnderRun = true, Environment = [new("ASPNETCORE_ENVIRONMENT", "Staging")] }));
+        Assert.Equal([new("DOTNET_ENVIRONMENT", "Staging")],
+            Env(Builders.ValidInput() with { UnderRun = true, Environment = [new("DOTNET_ENVIRONMENT", "Staging")] }));
         Assert.Empty(Env(Builders.ValidInput()));
     }
 
@@ -191,8 +195,9 @@ public class ModelTests
     {
         static IReadOnlyList<KeyValuePair<string, string>> Env(StackInput input) => StackModelBuilder.Build(input).Model!.Environment;
         var run = Builders.ValidInput() with { UnderRun = true, LaunchSettings = LaunchSettings };
-        // dotnet run's default: the first Project profile; its environment name wins over Development; URLs and ports stay ours.
-        Assert.Equal([new("ASPNETCORE_ENVIRONMENT", "Staging"), new("DOTNET_ENVIRONMENT", "Development"), new("DOTNET_LAUNCH_PROFILE", "http"), new("Greeting__Text", "from http")], Env(run));
+        // dotnet run's default: the first Project profile; its environment name is the app's (no Development beside it); URLs
+        // and ports stay ours.
+        Assert.Equal([new("ASPNETCORE_ENVIRONMENT", "Staging"), new("DOTNET_LAUNCH_PROFILE", "http"), new("Greeting__Text", "from http")], Env(run));
         Assert.Equal("http", StackModelBuilder.Build(run).Model!.LaunchProfile);
         // StackLaunchProfile picks another; StackEnvironment wins over the profile.
         Assert.Equal([new("ASPNETCORE_ENVIRONMENT", "Development"), new("DOTNET_ENVIRONMENT", "Development"), new("DOTNET_LAUNCH_PROFILE", "https"), new("Greeting__Text", "mine")],
@@ -204,6 +209,20 @@ public class ModelTests
         Assert.Equal(2, Env(Builders.ValidInput() with { UnderRun = true }).Count);
         Assert.Equal(2, Env(run with { LaunchSettings = """{ "profiles": { "IIS": { "commandName": "IISExpress" } } }""" }).Count);
     }
+
+    [Theory]
+    [InlineData("dotnet run -lp https", "https")]
+    [InlineData("/usr/share/dotnet/dotnet run --project Web --launch-profile https -c Release", "https")]
+    [InlineData("dotnet run --launch-profile=https", "https")]
+    [InlineData("dotnet run -lp:https", "https")]
+    [InlineData("dotnet run --no-launch-profile", "")]
+    [InlineData("dotnet run", null)]
+    [InlineData("dotnet run -- -lp https", null)]
+    [InlineData("dotnet build -lp https", null)]
+    [InlineData("dotnet watch run -lp https", null)]
+    [InlineData("dotnet run -lp", null)]
+    public void The_profile_dotnet_run_applies_is_read_from_its_command_line(string commandLine, string? expected) =>
+        Assert.Equal(expected, LaunchProfiles.OnCommandLine(commandLine.Split(' ')));
 
     [Fact]
     public void Under_dotnet_run_unreadable_launch_settings_are_STACK1038_and_an_unknown_profile_is_STACK1039()

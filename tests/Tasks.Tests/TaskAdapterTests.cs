@@ -52,6 +52,30 @@ public sealed class TaskAdapterTests : IDisposable
         Assert.Equal([new KeyValuePair<string, string>("GREETING", "hi")], model.Environment);
     }
 
+    /// <summary>Visual Studio's F5 path: the profile selected there ($(ActiveDebugProfile)) sets StackAppOnHost; outside `dotnet run` too.</summary>
+    [Theory]
+    [InlineData("HelloStack (debug)", true)]
+    [InlineData("HelloStack (stack)", false)]
+    [InlineData("", false)]
+    public void ComputeStackModel_puts_the_app_on_the_host_when_the_profile_the_IDE_selected_says_so(string selected, bool onHost)
+    {
+        var launchSettings = Path.Combine(_scratch.Dir, "launchSettings.json");
+        File.WriteAllText(launchSettings, """
+            { "profiles": {
+                "HelloStack (stack)": { "commandName": "Project" },
+                "HelloStack (debug)": { "commandName": "Project", "environmentVariables": { "StackAppOnHost": "true" } } } }
+            """);
+        var task = new ComputeStackModel
+        {
+            BuildEngine = _scratch.Build, ProjectName = "HelloStack", StackReplicas = "2", StackHostPort = "8080", StackHostAddress = "127.0.0.1",
+            StackAppPort = "8080", StackHealthPath = "/", StackReadyTimeout = "60", StackNginxImage = "nginx:stable",
+            StackNetworkMode = "bridge", StackKeepRunning = "false", ModelFile = Path.Combine(_scratch.Dir, "m.json"),
+            ActiveDebugProfile = selected, LaunchSettingsFile = launchSettings,
+        };
+        Assert.True(task.Execute());
+        Assert.Equal(onHost, task.AppOnHost);
+    }
+
     [Fact]
     public void ComputeStackModel_reads_each_StackProjects_own_code_for_its_health_checks_its_key_storage_and_its_protocol()
     {

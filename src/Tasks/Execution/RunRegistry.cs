@@ -119,6 +119,19 @@ internal static class RunOwner
         return owner;
     }
 
+    /// <summary>
+    /// The command line of the nearest `dotnet run` among <paramref name="self"/> and its ancestors — the build's own process
+    /// under `dotnet run`, or the parent of its worker node or task host; empty where there is none within reach (the MSBuild
+    /// server builds outside dotnet run's tree) or the process tree cannot be read (only Linux's /proc is read).
+    /// </summary>
+    public static IReadOnlyList<string> DotnetRunCommandLine(int self)
+    {
+        if (!OperatingSystem.IsLinux()) return [];
+        for (int pid = self, depth = 0; pid > 1 && depth < Depth; pid = ParentOf(pid), depth++)
+            if (CommandLineOf(pid) is var args && Model.LaunchProfiles.IsDotnetRun(args)) return args;
+        return [];
+    }
+
     /// <summary>`dotnet watch …` (the muxer) or `dotnet …/dotnet-watch.dll …` (the tool it starts).</summary>
     public static bool IsDotnetWatch(IReadOnlyList<string> args) =>
         args.Any(a => Path.GetFileName(a) == "dotnet-watch.dll")

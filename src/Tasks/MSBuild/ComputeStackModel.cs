@@ -1,4 +1,5 @@
 using Microsoft.Build.Framework;
+using ProxyStack.Execution;
 using ProxyStack.Model;
 using ProxyStack.Planning;
 
@@ -144,8 +145,15 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     public override bool Execute()
     {
         var sources = SourceFiles.Select(f => f.GetMetadata("FullPath")).Where(File.Exists).Select(File.ReadAllText).ToList();
-        // Read once: under `dotnet run` for the replicas' environment, and for the profile an IDE has selected (StackAppOnHost).
-        var launchSettings = (UnderRun || ActiveDebugProfile.Length > 0) && LaunchSettingsFile.Length > 0 ? ReadOrNull(LaunchSettingsFile) : null;
+        // The profile `dotnet run` applies, from its command line (`-lp X`; "" for --no-launch-profile, which applies none),
+        // where it can be read and names a profile there is: dotnet run does not tell the build.
+        var onCommandLine = UnderRun ? LaunchProfiles.OnCommandLine(RunOwner.DotnetRunCommandLine(Environment.ProcessId)) : null;
+        // Read once: under `dotnet run` for the replicas' environment, and for the selected profile's StackAppOnHost (the one
+        // dotnet run applies, else the one an IDE has selected).
+        var launchSettings = (UnderRun || ActiveDebugProfile.Length > 0) && LaunchSettingsFile.Length > 0
+            && !(onCommandLine == "" && StackLaunchProfile.Trim().Length == 0) ? ReadOrNull(LaunchSettingsFile) : null;
+        if (onCommandLine is { Length: > 0 } named && LaunchProfiles.Select(launchSettings, LaunchSettingsFile, named).Error is not null) onCommandLine = null;
+        var selectedProfile = onCommandLine ?? ActiveDebugProfile;
         var input = new StackInput
         {
             ProjectName = ProjectName,
@@ -161,7 +169,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             RegistryMirror = StackRegistryMirror,
             NetworkMode = StackNetworkMode,
             KeepRunning = StackKeepRunning,
-            AppOnHost = StackAppOnHost.Trim().Length > 0 ? StackAppOnHost : LaunchProfiles.AppOnHost(launchSettings, ActiveDebugProfile) ? "true" : "false",
+            AppOnHost = StackAppOnHost.Trim().Length > 0 ? StackAppOnHost : LaunchProfiles.AppOnHost(launchSettings, selectedProfile) ? "true" : "false",
             AppOnHostPort = StackAppOnHostPort,
             RunHook = StackRunHook,
             LockTimeout = StackLockTimeout,
@@ -183,7 +191,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             Adopt = StackAdopt,
             ContainerUser = ContainerUser,
             UnderRun = UnderRun,
-            LaunchProfile = StackLaunchProfile,
+            LaunchProfile = StackLaunchProfile.Trim().Length > 0 ? StackLaunchProfile : onCommandLine ?? "",
             LaunchSettings = UnderRun ? launchSettings : null,
             LaunchSettingsPath = LaunchSettingsFile,
             Owner = $"{Environment.MachineName}:{ProjectDirectory.TrimEnd('/', '\\')}",

@@ -6,8 +6,9 @@ namespace ProxyStack.Model;
 /// <summary>
 /// The launch profile `dotnet run` applies (Properties/launchSettings.json): its environment reaches the replicas under
 /// `dotnet run`, as it reaches a plain `dotnet run`'s app. `dotnet run` does not tell MSBuild which profile it will pick,
-/// so ProxyStack picks as it does without --launch-profile — the first profile whose commandName is Project — or the one
-/// StackLaunchProfile names; the runner warns when `dotnet run` applied another (DOTNET_LAUNCH_PROFILE).
+/// so ProxyStack reads it from dotnet run's command line where it can (<see cref="OnCommandLine"/>; Linux), else picks as
+/// dotnet run does without --launch-profile — the first profile whose commandName is Project; StackLaunchProfile names one
+/// outright. The runner warns when `dotnet run` applied another (DOTNET_LAUNCH_PROFILE) with another environment.
 /// </summary>
 internal static class LaunchProfiles
 {
@@ -79,6 +80,33 @@ internal static class LaunchProfiles
         return error is null && profile is not null
             && profile.Environment.Any(e => e.Key == "StackAppOnHost" && StackValidator.ParseBool(e.Value) == true);
     }
+
+    /// <summary>
+    /// What a `dotnet run` command line says of the launch profile: the name -lp/--launch-profile gives ("-lp X", "-lp=X",
+    /// "-lp:X"), "" for --no-launch-profile, null when it says neither or is not `dotnet run`. The app's own arguments, after
+    /// "--", are not read.
+    /// </summary>
+    public static string? OnCommandLine(IReadOnlyList<string> args)
+    {
+        if (!IsDotnetRun(args)) return null;
+        for (var i = 2; i < args.Count && args[i] != "--"; i++)
+        {
+            if (args[i] == "--no-launch-profile") return "";
+            foreach (var option in LaunchProfileOptions)
+            {
+                if (args[i] == option && i + 1 < args.Count) return args[i + 1];
+                if (args[i].Length > option.Length + 1 && args[i].StartsWith(option, StringComparison.Ordinal) && args[i][option.Length] is '=' or ':')
+                    return args[i][(option.Length + 1)..];
+            }
+        }
+        return null;
+    }
+
+    private static readonly string[] LaunchProfileOptions = ["--launch-profile", "-lp"];
+
+    /// <summary>`dotnet run …`: the muxer's own command line.</summary>
+    public static bool IsDotnetRun(IReadOnlyList<string> args) =>
+        args.Count > 1 && Path.GetFileNameWithoutExtension(args[0]) == "dotnet" && args[1] == "run";
 
     private static string? CommandName(JsonElement profile) =>
         profile.TryGetProperty("commandName", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;

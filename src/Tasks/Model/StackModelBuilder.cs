@@ -8,6 +8,16 @@ internal static class StackModelBuilder
     /// <summary>The variables .NET's hosts read the environment name from (ASP.NET Core's first, then the generic host's).</summary>
     public static readonly string[] RunEnvironmentNames = ["ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT"];
 
+    /// <summary>
+    /// Under `dotnet run`: Development in both variables unless the environment already names one in either (a launch
+    /// profile's ASPNETCORE_ENVIRONMENT, a StackEnvironment item), and then neither is added. WebApplication.CreateBuilder
+    /// reads DOTNET_ENVIRONMENT over ASPNETCORE_ENVIRONMENT: a Development default beside a profile's Staging made the app
+    /// run in Development (measured), where a plain `dotnet run` of that profile runs it in Staging.
+    /// </summary>
+    private static IEnumerable<KeyValuePair<string, string>> InDevelopmentUnlessNamed(IEnumerable<KeyValuePair<string, string>> environment) =>
+        environment.Any(e => RunEnvironmentNames.Contains(e.Key)) ? environment
+            : environment.Concat(RunEnvironmentNames.Select(n => new KeyValuePair<string, string>(n, "Development")));
+
     public static (StackModel? Model, IReadOnlyList<Diagnostic> Diagnostics) Build(StackInput input)
     {
         var (settings, diagnostics) = StackValidator.Validate(input);
@@ -29,10 +39,7 @@ internal static class StackModelBuilder
             foreach (var (name, value) in launchProfile.Environment.Append(new(LaunchProfiles.ProfileVariable, launchProfile.Name)))
                 if (!given.Any(e => e.Key == name)) given.Add(new(name, value));
         }
-        if (input.UnderRun)
-            foreach (var name in RunEnvironmentNames.Where(n => !given.Any(e => e.Key == n)))
-                given.Add(new(name, "Development"));
-        var environment = given.OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
+        var environment = (input.UnderRun ? InDevelopmentUnlessNamed(given) : given).OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
         var (healthPath, healthStrict) = HealthChecks.Probe(input.HealthPath, input.DiscoveredHealthPath);
         var stackName = settings.Name;
         var (services, appDependsOn) = BackingServices.Build(input, settings.Containers, stackName);
@@ -41,8 +48,7 @@ internal static class StackModelBuilder
         // StackProjects run in Development under `dotnet run` too, unless their own StackEnvironment says otherwise.
         var projects = StackProjects.Build(input, settings.Projects, settings.SharedKeys).Select(p => !input.UnderRun ? p : p with
         {
-            Environment = p.Environment.Concat(RunEnvironmentNames.Where(n => !p.Environment.Any(e => e.Key == n)).Select(n => new KeyValuePair<string, string>(n, "Development")))
-                .OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
+            Environment = InDevelopmentUnlessNamed(p.Environment).OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
         }).Select(p => p with
         {
             // Read in the environment it runs in (Development under `dotnet run`).
