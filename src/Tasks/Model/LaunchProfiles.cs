@@ -8,7 +8,7 @@ namespace ProxyStack.Model;
 /// `dotnet run`, as it reaches a plain `dotnet run`'s app. `dotnet run` does not tell MSBuild which profile it will pick,
 /// so ProxyStack reads it from dotnet run's command line where it can (<see cref="OnCommandLine"/>; Linux), else picks as
 /// dotnet run does without --launch-profile — the first profile whose commandName is Project; StackLaunchProfile names one
-/// outright. The runner warns when `dotnet run` applied another (DOTNET_LAUNCH_PROFILE) with another environment.
+/// outright. The runner warns when `dotnet run` applied another (DOTNET_LAUNCH_PROFILE).
 /// </summary>
 internal static class LaunchProfiles
 {

@@ -5,7 +5,7 @@ namespace ProxyStack.Model;
 /// <summary>Turns raw input into a model, or into the diagnostics that explain why it cannot.</summary>
 internal static class StackModelBuilder
 {
-    /// <summary>The variables .NET's hosts read the environment name from (ASP.NET Core's first, then the generic host's).</summary>
+    /// <summary>The variables .NET's hosts read the environment name from (which wins when both are set depends on the host).</summary>
     public static readonly string[] RunEnvironmentNames = ["ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT"];
 
     /// <summary>
