@@ -209,7 +209,8 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
     public async Task Dotnet_watch_with_hot_reload_redeploys_each_saved_change_with_no_failed_request_and_ctrl_c_removes_the_stack()
     {
         using var sample = new SampleCopy();
-        using var watch = RunningProcess.StartInTerminal(Cli.Dotnet(sample.Directory, ["watch", "run"],
+        // With a launch profile: watch hands -lp to the `dotnet run` it starts for each run, whose command line the build reads.
+        using var watch = RunningProcess.StartInTerminal(Cli.Dotnet(sample.Directory, ["watch", "run", "-lp", "Staging"],
             new Dictionary<string, string>
             {
                 ["StackRegistryMirror"] = Repository.Mirror, ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(),
@@ -220,6 +221,8 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
         Assert.Contains(runEnds, watch.Output);
         Assert.DoesNotContain("Exited with error code", watch.Output);
         Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+        Assert.Equal("Staging - from-the-Staging-profile\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/environment"));
+        Assert.DoesNotContain("dotnet run applied launch profile", watch.Output);
         var proxy = (await Probe.SnapshotAsync(Stack))[$"{Stack}-proxy"];
 
         var load = new StrictLoad($"http://127.0.0.1:{Port}", pacedRate: StrictLoad.BesideAChange);
