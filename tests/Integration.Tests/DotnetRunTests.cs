@@ -163,6 +163,7 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         using (var first = Run(keepRunning: true, from: Path.GetDirectoryName(shared.Sample.Directory)))
         {
             Assert.True(await first.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), first.Output);
+            await Http.GetAsync($"http://127.0.0.1:{Port}/asked-during-the-first-run");
             Cli.SignalGroup(first.Id, Cli.SIGINT);
             Assert.Equal(0, await first.WaitForExitAsync(TimeSpan.FromSeconds(60)));
             Assert.Contains(string.Format(ProxyStack.Resources.Strings.StackKeptRunning, Stack, $"dotnet build {shared.Sample.ProjectFile} -t:StackDown"), first.Output);
@@ -176,6 +177,10 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         Assert.True(await second.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), second.Output);
         Assert.Equal(before, await Probe.SnapshotAsync(Stack));
         Assert.Contains("warning: " + string.Format(ProxyStack.Resources.Strings.LaunchProfileMismatch, "Staging", "'HelloStack (stack)'"), second.Output);
+        // The proxy's log follows from this run on: the first run's requests are not replayed.
+        await Http.GetAsync($"http://127.0.0.1:{Port}/asked-during-the-second-run");
+        Assert.True(await second.WaitForOutputAsync("/asked-during-the-second-run", TimeSpan.FromSeconds(20)), second.Output);
+        Assert.DoesNotContain("/asked-during-the-first-run", second.Output);
         Cli.SignalGroup(second.Id, Cli.SIGINT);
         Assert.Equal(0, await second.WaitForExitAsync(TimeSpan.FromSeconds(90)));
         Assert.Empty(await Probe.ContainersAsync(Stack));

@@ -259,7 +259,7 @@ internal sealed class FakeEngine : IContainerEngine
     public Task<string> GetLogsAsync(string name, int tail, CancellationToken ct) =>
         LogsFailure is { } failure ? Task.FromException<string>(failure)
         : Task.FromResult(Logs.TryGetValue(name, out var logs) ? logs : $"log of {name}\nUnhandled exception: boom");
-    public Task FollowLogsAsync(string name, Action<string> onLine, CancellationToken ct) => Task.CompletedTask;
+    public Task FollowLogsAsync(string name, Action<string> onLine, CancellationToken ct, DateTimeOffset? since = null) => Task.CompletedTask;
     public async Task<(long ExitCode, string Output)> ExecAsync(string name, IReadOnlyList<string> command, CancellationToken ct)
     {
         lock (Execs) Execs.Add($"{name}: {string.Join(' ', command)}");

@@ -31,7 +31,7 @@ internal sealed class ThrowingEngine(Exception fault) : IContainerEngine
     public Task<bool> RemoveContainerAsync(string name, CancellationToken ct) => Fail<bool>();
     public Task<ContainerStatus?> InspectContainerAsync(string name, string network, CancellationToken ct) => Fail<ContainerStatus?>();
     public Task<string> GetLogsAsync(string name, int tail, CancellationToken ct) => Fail<string>();
-    public Task FollowLogsAsync(string name, Action<string> onLine, CancellationToken ct) => Fail();
+    public Task FollowLogsAsync(string name, Action<string> onLine, CancellationToken ct, DateTimeOffset? since = null) => Fail();
     public Task<(long ExitCode, string Output)> ExecAsync(string name, IReadOnlyList<string> command, CancellationToken ct) => Fail<(long, string)>();
     public Task WriteFileAsync(string name, string path, string content, CancellationToken ct) => Fail();
     public Task<string?> ReadFileAsync(string name, string path, CancellationToken ct) => Fail<string?>();

@@ -544,7 +544,7 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
         catch (DockerApiException) { return "(no logs available)"; }
     }
 
-    public async Task FollowLogsAsync(string name, Action<string> onLine, CancellationToken ct)
+    public async Task FollowLogsAsync(string name, Action<string> onLine, CancellationToken ct, DateTimeOffset? since = null)
     {
         using var stream = await Call("follow logs of " + name, () => _client.Containers.GetContainerLogsAsync(name, new ContainerLogsParameters
         {
@@ -552,6 +552,8 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
             ShowStderr = true,
             Follow = true,
             Tail = "all",
+            // Seconds and nanoseconds, as the docker CLI sends it.
+            Since = since is { } from ? $"{from.ToUnixTimeSeconds()}.{from.Ticks % TimeSpan.TicksPerSecond * 100:D9}" : null,
         }, ct)).ConfigureAwait(false);
         var buffer = new byte[8192];
         var pending = new StringBuilder();

@@ -76,8 +76,8 @@ internal interface IContainerEngine
     Task<ContainerStatus?> InspectContainerAsync(string name, string network, CancellationToken ct);
 
     Task<string> GetLogsAsync(string name, int tail, CancellationToken ct);
-    /// <summary>Follows a container's output until <paramref name="ct"/> is cancelled, one call per line.</summary>
-    Task FollowLogsAsync(string name, Action<string> onLine, CancellationToken ct);
+    /// <summary>Follows a container's output until <paramref name="ct"/> is cancelled, one call per line: all of it, or what it wrote from <paramref name="since"/> on.</summary>
+    Task FollowLogsAsync(string name, Action<string> onLine, CancellationToken ct, DateTimeOffset? since = null);
 
     Task<(long ExitCode, string Output)> ExecAsync(string name, IReadOnlyList<string> command, CancellationToken ct);
     Task WriteFileAsync(string name, string path, string content, CancellationToken ct);

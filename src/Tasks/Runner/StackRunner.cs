@@ -161,6 +161,9 @@ internal static partial class StackRunner
     /// <summary>Follows every container of the stack until <paramref name="ct"/> is cancelled; prefixes each line with its container.</summary>
     private static async Task StreamLogsAsync(IContainerEngine engine, StackModel model, ConsoleStackLog log, CancellationToken ct)
     {
+        // The proxy's log from now on: what it wrote before is the bring-up's own probing (a 502 while nginx's first lookups
+        // were under way) and, for a stack kept from an earlier run, that run's requests. The replicas' logs from their start.
+        var now = DateTimeOffset.UtcNow;
         var (containers, _) = await engine.ListStackResourcesAsync(model.Name, [], ct).ConfigureAwait(false);
         var color = Environment.GetEnvironmentVariable("NO_COLOR") is null && !Console.IsOutputRedirected;
         var width = containers.Count == 0 ? 0 : containers.Max(c => c.Name.Length);
@@ -169,7 +172,7 @@ internal static partial class StackRunner
         {
             var prefix = c.Name.PadRight(width) + " | ";
             if (color) prefix = $"\u001b[{Colors[i % Colors.Length]}m{prefix}\u001b[0m";
-            return FollowAsync(engine, c.Name, prefix, lines.Writer, ct);
+            return FollowAsync(engine, c.Name, prefix, lines.Writer, ct, c.Role == Planning.StackLabels.RoleProxy ? now : null);
         }).ToList();
         try
         {
@@ -179,12 +182,12 @@ internal static partial class StackRunner
         await Task.WhenAll(followers).ConfigureAwait(false);
     }
 
-    private static async Task FollowAsync(IContainerEngine engine, string name, string prefix, ChannelWriter<string> writer, CancellationToken ct)
+    private static async Task FollowAsync(IContainerEngine engine, string name, string prefix, ChannelWriter<string> writer, CancellationToken ct, DateTimeOffset? since)
     {
         try
         {
             // Not the proxy's hold mark: a line of ProxyStack's own protocol (PlanExecutor reads it), not of the app's stack.
-            await engine.FollowLogsAsync(name, line => { if (line.TrimEnd() != Proxy.ProxyBuildContext.HeldMark) writer.TryWrite(prefix + line); }, ct).ConfigureAwait(false);
+            await engine.FollowLogsAsync(name, line => { if (line.TrimEnd() != Proxy.ProxyBuildContext.HeldMark) writer.TryWrite(prefix + line); }, ct, since).ConfigureAwait(false);
         }
         catch (OperationCanceledException) { }
         catch (Exception e) when (e is EngineRequestException or EngineUnavailableException or IOException)
