@@ -161,8 +161,10 @@ internal static partial class StackRunner
     /// <summary>Follows every container of the stack until <paramref name="ct"/> is cancelled; prefixes each line with its container.</summary>
     private static async Task StreamLogsAsync(IContainerEngine engine, StackModel model, ConsoleStackLog log, CancellationToken ct)
     {
-        // The proxy's log from now on: what it wrote before is the bring-up's own probing (a 502 while nginx's first lookups
-        // were under way) and, for a stack kept from an earlier run, that run's requests. The replicas' logs from their start.
+        // The proxy's log from now on: what it wrote before is the bring-up's own (the hold mark, an error while nginx's first
+        // lookups were under way) and, for a stack kept from an earlier run, that run's requests. Its access log is buffered
+        // (flush=1s), so the bring-up's last probe requests, written after this moment, still show. The replicas' logs from
+        // their start.
         var now = DateTimeOffset.UtcNow;
         var (containers, _) = await engine.ListStackResourcesAsync(model.Name, [], ct).ConfigureAwait(false);
         var color = Environment.GetEnvironmentVariable("NO_COLOR") is null && !Console.IsOutputRedirected;
