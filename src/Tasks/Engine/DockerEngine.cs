@@ -553,7 +553,7 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
             Follow = true,
             Tail = "all",
             // Seconds and nanoseconds, as the docker CLI sends it.
-            Since = since is { } from ? $"{from.ToUnixTimeSeconds()}.{from.Ticks % TimeSpan.TicksPerSecond * 100:D9}" : null,
+            Since = since is { } from ? $"{from.ToUnixTimeSeconds()}.{from.UtcTicks % TimeSpan.TicksPerSecond * 100:D9}" : null,
         }, ct)).ConfigureAwait(false);
         var buffer = new byte[8192];
         var pending = new StringBuilder();

@@ -26,6 +26,8 @@ internal static partial class StackRunner
             return 2;
         }
         var model = StackModelFile.Deserialize(await File.ReadAllTextAsync(modelFile).ConfigureAwait(false));
+        // The stack's folder of obj, beside the model: the build's progress lines and the Hot Reload note are kept there.
+        var stackDirectory = Path.GetDirectoryName(Path.GetFullPath(modelFile))!;
         var log = new ConsoleStackLog(verbose: Environment.GetEnvironmentVariable("PROXYSTACK_VERBOSE") == "1");
         using var engine = new DockerEngine();
         using var stop = new CancellationTokenSource();
@@ -44,7 +46,7 @@ internal static partial class StackRunner
         else
         {
             // The bring-up's progress lines, kept by the build while its terminal display owned the screen (see RunProgress).
-            foreach (var line in RunProgress.Consume(Path.GetDirectoryName(Path.GetFullPath(modelFile))!)) Console.Out.WriteLine(line);
+            foreach (var line in RunProgress.Consume(stackDirectory)) Console.Out.WriteLine(line);
             // The line ASP.NET prints and tools look for (dotnet watch opens the browser there; VS Code's serverReadyAction
             // pattern matches it): the stack's URL, before any replica's own "Now listening on" with its unpublished port.
             log.Milestone(string.Format(Strings.NowListening, model.ServedUrl));
@@ -68,7 +70,7 @@ internal static partial class StackRunner
             if (!stop.IsCancellationRequested && WatchOwnsStack())
             {
                 // The why once per dotnet watch, not at every save: later runs say it in a line.
-                log.Milestone(string.Format(FirstRunOf(owner, Path.GetDirectoryName(Path.GetFullPath(modelFile))!)
+                log.Milestone(string.Format(FirstRunOf(owner, stackDirectory)
                     ? Strings.WatchHotReloadRunEnds : Strings.WatchHotReloadRunEndsAgain, model.Name));
                 return 0;
             }
@@ -130,12 +132,6 @@ internal static partial class StackRunner
     }
 
     /// <summary>
-    /// Whether `dotnet watch` runs this process with Hot Reload: it then applies each edit to this process (which does not
-    /// run the app) and reports it applied, while the replicas keep the old code. DOTNET_WATCH=1, and its delta applier is
-    /// loaded as a startup hook (which takes its own variables out of the environment as it starts; with --no-hot-reload
-    /// there is no hook, and dotnet watch restarts the process on every change instead).
-    /// </summary>
-    /// <summary>
     /// Whether this is the first run under the dotnet watch process <paramref name="owner"/> (by its pid and start, so a later
     /// watch of the same pid is new) to end early, noted in the stack's folder of obj, which only this project's runs use.
     /// </summary>
@@ -152,6 +148,12 @@ internal static partial class StackRunner
         return true;
     }
 
+    /// <summary>
+    /// Whether `dotnet watch` runs this process with Hot Reload: it then applies each edit to this process (which does not
+    /// run the app) and reports it applied, while the replicas keep the old code. DOTNET_WATCH=1, and its delta applier is
+    /// loaded as a startup hook (which takes its own variables out of the environment as it starts; with --no-hot-reload
+    /// there is no hook, and dotnet watch restarts the process on every change instead).
+    /// </summary>
     public static bool UnderHotReload(System.Collections.IDictionary environment, IEnumerable<string?> loadedAssemblies) =>
         environment["DOTNET_WATCH"] as string == "1" && loadedAssemblies.Contains("Microsoft.Extensions.DotNetDeltaApplier");
 
