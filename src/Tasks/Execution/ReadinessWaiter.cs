@@ -172,6 +172,8 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
                 Version = health.Http2 ? HttpVersion.Version20 : HttpVersion.Version11,
                 VersionPolicy = HttpVersionPolicy.RequestVersionExact,
             };
+            // Marked as ProxyStack's own, so a local stack's proxy leaves it out of its access log (NginxConfigWriter.AccessLog).
+            request.Headers.Add(NginxConfigWriter.ProbeHeader, "1");
             using var response = await (uri.Scheme == Uri.UriSchemeHttps ? HttpsProbe : Http).SendAsync(request, ct).ConfigureAwait(false);
             return Answer(response, health, "");
         }

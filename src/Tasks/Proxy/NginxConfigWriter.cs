@@ -75,7 +75,7 @@ internal static class NginxConfigWriter
                 # The path without its query string: query strings carry tokens (SignalR's access_token) that must not be logged.
                 log_format proxystack '$remote_addr "$request_method $uri $server_protocol" $status $body_bytes_sent upstream=$upstream_addr rt=$request_time';
                 # Buffered, written at least each second: a write per request costs a fifth of the proxy's throughput (benchmarks.md).
-                access_log /dev/stdout proxystack buffer=64k flush=1s;
+                {{AccessLog(model)}}
                 # Temp files under /tmp, so the config works with the public image and Debian's package alike.
                 client_body_temp_path /tmp/nginx-client-body;
                 proxy_temp_path /tmp/nginx-proxy;
@@ -420,6 +420,26 @@ internal static class NginxConfigWriter
     private static string GlobalErrorLog(StackModel model) => StackNetworking.ReplicasByDns(model) && model.Target.Length == 0
         ? "# Only critical messages here: free replica slots fail to resolve every second. Request errors: see http.\nerror_log stderr crit;"
         : "error_log stderr warn;";
+
+    /// <summary>
+    /// The access log. On a local engine, where ProxyStack's own readiness and status probes come through the proxy, requests
+    /// carrying <see cref="ProbeHeader"/> are left out: they are the bring-up's, not the app's traffic, and would otherwise
+    /// fill the first lines `dotnet run` shows. Published stacks (Swarm, Compose, Kubernetes) log every request: ProxyStack
+    /// never probes through their proxy, and no header should hide a request from their log.
+    /// </summary>
+    private static string AccessLog(StackModel model) => model.Target.Length > 0
+        ? "access_log /dev/stdout proxystack buffer=64k flush=1s;"
+        : $$"""
+            # ProxyStack's own probes (header {{ProbeHeader}}) are not the app's traffic: not logged.
+                map $http_{{ProbeHeader.ToLowerInvariant().Replace('-', '_')}} $proxystack_logged {
+                    default 0;
+                    ''      1;
+                }
+                access_log /dev/stdout proxystack buffer=64k flush=1s if=$proxystack_logged;
+            """;
+
+    /// <summary>The header ProxyStack's probes of a local stack's proxy carry, so its access log leaves them out.</summary>
+    public const string ProbeHeader = "X-ProxyStack-Probe";
 
     /// <summary>DNS membership: the engine's DNS, re-asked every second, IPv4 only (the stack network has no IPv6).</summary>
     private static string Resolver(StackModel model) => !StackNetworking.ReplicasByDns(model) ? "" : $$"""

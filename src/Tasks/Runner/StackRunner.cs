@@ -164,9 +164,9 @@ internal static partial class StackRunner
     private static async Task StreamLogsAsync(IContainerEngine engine, StackModel model, ConsoleStackLog log, CancellationToken ct)
     {
         // The proxy's log from now on: what it wrote before is the bring-up's own (the hold mark, an error while nginx's first
-        // lookups were under way) and, for a stack kept from an earlier run, that run's requests. Its access log is buffered
-        // (flush=1s), so the bring-up's last probe requests, written after this moment, still show. The replicas' logs from
-        // their start.
+        // lookups were under way) and, for a stack kept from an earlier run, that run's requests. The bring-up's probe requests,
+        // which nginx's buffered access log may write after this moment, are not logged at all (NginxConfigWriter.AccessLog).
+        // The replicas' logs from their start.
         var now = DateTimeOffset.UtcNow;
         var (containers, _) = await engine.ListStackResourcesAsync(model.Name, [], ct).ConfigureAwait(false);
         var color = Environment.GetEnvironmentVariable("NO_COLOR") is null && !Console.IsOutputRedirected;
