@@ -88,6 +88,10 @@ public class FileDatabaseTests
         Assert.Equal("app.db", Assert.Single(FileDatabases.Find(Settings(WebappTemplate, development), [])).File);
         var underRun = FileDatabases.Find(Settings(WebappTemplate.Replace("DefaultConnection", "Db"), development), [new("ASPNETCORE_ENVIRONMENT", "Development")]);
         Assert.Equal("dev.db", Assert.Single(underRun).File);
+        // Both named and different: DOTNET_ENVIRONMENT is the app's environment, as WebApplication.CreateBuilder reads it.
+        var both = FileDatabases.Find(Settings(WebappTemplate.Replace("DefaultConnection", "Db"), development),
+            [new("DOTNET_ENVIRONMENT", "Development"), new("ASPNETCORE_ENVIRONMENT", "Staging")]);
+        Assert.Equal("dev.db", Assert.Single(both).File);
     }
 
     [Fact]

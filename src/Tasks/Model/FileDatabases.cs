@@ -50,14 +50,15 @@ internal static class FileDatabases
     /// <summary>
     /// The file databases among the connection strings of appsettings.json and appsettings.&lt;environment&gt;.json
     /// (<paramref name="appSettings"/>: file name → text; the later file wins, as in ASP.NET Core), where the environment is
-    /// ASPNETCORE_ENVIRONMENT, else DOTNET_ENVIRONMENT, else Production. A connection string the replicas' environment already
+    /// DOTNET_ENVIRONMENT, else ASPNETCORE_ENVIRONMENT, else Production — WebApplication.CreateBuilder's order since .NET 7,
+    /// which every ASP.NET Core template uses (older hosts read ASPNETCORE_ first). A connection string the replicas' environment already
     /// sets (<paramref name="environment"/>: StackEnvironment, or a StackContainer's wiring) is the user's, and left alone; so
     /// is one in memory, one naming an absolute path (a place the user chose) or |DataDirectory|.
     /// </summary>
     public static IReadOnlyList<FileDatabase> Find(IReadOnlyDictionary<string, string> appSettings, IReadOnlyList<KeyValuePair<string, string>> environment)
     {
-        var name = environment.LastOrDefault(e => e.Key == "ASPNETCORE_ENVIRONMENT").Value is { Length: > 0 } aspnet ? aspnet
-            : environment.LastOrDefault(e => e.Key == "DOTNET_ENVIRONMENT").Value is { Length: > 0 } dotnet ? dotnet : "Production";
+        var name = environment.LastOrDefault(e => e.Key == "DOTNET_ENVIRONMENT").Value is { Length: > 0 } dotnet ? dotnet
+            : environment.LastOrDefault(e => e.Key == "ASPNETCORE_ENVIRONMENT").Value is { Length: > 0 } aspnet ? aspnet : "Production";
         var strings = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var file in new[] { "appsettings.json", $"appsettings.{name}.json" })
         {
