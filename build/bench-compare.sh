@@ -169,8 +169,9 @@ docker exec "$stack-proxy" cat /run/proxystack/nginx.conf >"$work/ps.conf"
 # "copy" changes nothing: the baseline for the others (same way of running as theirs, unlike the stack's own proxy).
 variants=(
   "copy:s|^||"
-  "logeach:s|access_log /dev/stdout proxystack buffer=64k flush=1s;|access_log /dev/stdout proxystack;|"
-  "nolog:s|access_log /dev/stdout proxystack buffer=64k flush=1s;|access_log off;|"
+  "logeach:s|access_log /dev/stdout proxystack buffer=64k flush=1s\([^;]*\);|access_log /dev/stdout proxystack\1;|"
+  "logprobes:s| if=\$proxystack_logged;|;|"
+  "nolog:s|access_log /dev/stdout proxystack buffer=64k flush=1s[^;]*;|access_log off;|"
   "buffering:s|proxy_buffering off;|proxy_buffering on;|"
   "workers1:s|worker_processes auto;|worker_processes 1;|"
   "nokeepalive:s|keepalive 32;||"

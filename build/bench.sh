@@ -292,6 +292,7 @@ cat <<MD
 | through a naive nginx (plain proxy_pass, no upstream keepalive) | $(slash rps-naive) (×$(ratio rps-naive rps-direct) of direct) | $(slash p50-naive) |
 | ProxyStack's config unchanged, run like the variants below (their baseline) | $(slash rps-var-copy) (×$(ratio rps-var-copy rps-direct) of direct) | $(slash p50-var-copy) |
 | ProxyStack's config, access log written line by line (unbuffered, the default until 2026-12-01) | $(slash rps-var-logeach) (×$(ratio rps-var-logeach rps-direct) of direct) | $(slash p50-var-logeach) |
+| ProxyStack's config, probe requests logged too (no \`if=\` on the access log, as before 2026-12-06) | $(slash rps-var-logprobes) (×$(ratio rps-var-logprobes rps-direct) of direct) | $(slash p50-var-logprobes) |
 | ProxyStack's config, no access log | $(slash rps-var-nolog) (×$(ratio rps-var-nolog rps-direct) of direct) | $(slash p50-var-nolog) |
 | ProxyStack's config, proxy_buffering on | $(slash rps-var-buffering) (×$(ratio rps-var-buffering rps-direct) of direct) | $(slash p50-var-buffering) |
 | ProxyStack's config, worker_processes 1 | $(slash rps-var-workers1) (×$(ratio rps-var-workers1 rps-direct) of direct) | $(slash p50-var-workers1) |
