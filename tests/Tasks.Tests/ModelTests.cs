@@ -210,6 +210,46 @@ public class ModelTests
         Assert.Equal(2, Env(run with { LaunchSettings = """{ "profiles": { "IIS": { "commandName": "IISExpress" } } }""" }).Count);
     }
 
+    [Fact]
+    public void Two_launch_profiles_give_the_same_environment_when_they_set_the_same_variables_besides_ProxyStacks()
+    {
+        const string templates = """
+            { "profiles": {
+                "http": { "commandName": "Project", "applicationUrl": "http://localhost:5000", "environmentVariables": { "ASPNETCORE_ENVIRONMENT": "Development", "ASPNETCORE_URLS": "http://+:5000" } },
+                "https": { "commandName": "Project", "applicationUrl": "https://localhost:5001", "environmentVariables": { "ASPNETCORE_ENVIRONMENT": "Development" } },
+                "bare": { "commandName": "Project" },
+                "staging": { "commandName": "Project", "environmentVariables": { "ASPNETCORE_ENVIRONMENT": "Staging" } } } }
+            """;
+        // The templates' pair differ only in where the app listens, which is ProxyStack's.
+        Assert.True(LaunchProfiles.SameEnvironment(templates, "https", "http"));
+        Assert.False(LaunchProfiles.SameEnvironment(templates, "staging", "http"));
+        // A profile without variables is as none.
+        Assert.True(LaunchProfiles.SameEnvironment(templates, "bare", ""));
+        Assert.False(LaunchProfiles.SameEnvironment(templates, "https", ""));
+        // What cannot be read is not the same: the run warns.
+        Assert.False(LaunchProfiles.SameEnvironment(templates, "gone", "http"));
+        Assert.False(LaunchProfiles.SameEnvironment(null, "https", "http"));
+        Assert.False(LaunchProfiles.SameEnvironment("{ not json", "https", "http"));
+        // Under dotnet run the model names the file the runner reads; a build server's StackUp names none.
+        var run = Builders.ValidInput() with { UnderRun = true, LaunchSettings = templates, LaunchSettingsPath = "/p/Properties/launchSettings.json" };
+        Assert.Equal("/p/Properties/launchSettings.json", StackModelBuilder.Build(run).Model!.LaunchSettingsFile);
+        Assert.Equal("", StackModelBuilder.Build(run with { UnderRun = false }).Model!.LaunchSettingsFile);
+
+        // The runner's warning: only for a profile with other variables than the replicas'.
+        var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "launchSettings.json");
+        File.WriteAllText(file, templates);
+        var model = StackModelBuilder.Build(run with { LaunchSettingsPath = file }).Model!;
+        Assert.Equal("http", model.LaunchProfile);
+        Assert.Null(LaunchProfiles.Mismatch(null, model));
+        Assert.Null(LaunchProfiles.Mismatch("http", model));
+        Assert.Null(LaunchProfiles.Mismatch("https", model));
+        Assert.Equal(string.Format(ProxyStack.Resources.Strings.LaunchProfileMismatch, "staging", "'http'"), LaunchProfiles.Mismatch("staging", model));
+        // The file gone since the build: the warning, as before the comparison.
+        File.Delete(file);
+        Assert.NotNull(LaunchProfiles.Mismatch("https", model));
+        Assert.Null(LaunchProfiles.Mismatch("http", model));
+    }
+
     [Theory]
     [InlineData("dotnet run -lp https", "https")]
     [InlineData("/usr/share/dotnet/dotnet run --project Web --launch-profile https -c Release", "https")]

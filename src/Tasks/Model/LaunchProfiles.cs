@@ -69,6 +69,31 @@ internal static class LaunchProfiles
     }
 
     /// <summary>
+    /// The runner's warning when `dotnet run --launch-profile X` applied X (<paramref name="applied"/>, from
+    /// DOTNET_LAUNCH_PROFILE) to the runner alone and the replicas got another profile with other variables; null when they
+    /// got X, or one that sets the same (<see cref="SameEnvironment"/>, reading the model's launch settings file).
+    /// </summary>
+    public static string? Mismatch(string? applied, StackModel model)
+    {
+        if (applied is not { Length: > 0 } || applied == model.LaunchProfile) return null;
+        var json = model.LaunchSettingsFile.Length > 0 && File.Exists(model.LaunchSettingsFile) ? File.ReadAllText(model.LaunchSettingsFile) : null;
+        return SameEnvironment(json, applied, model.LaunchProfile) ? null
+            : string.Format(Strings.LaunchProfileMismatch, applied, model.LaunchProfile.Length > 0 ? $"'{model.LaunchProfile}'" : "none");
+    }
+
+    /// <summary>
+    /// Whether launch profiles <paramref name="applied"/> and <paramref name="replicas"/> ("": none) give the app the same
+    /// environment (the variables ProxyStack owns aside): the templates' "http" and "https" differ only in their URLs, so
+    /// the replicas of either run as the app `dotnet run -lp https` runs. False when either cannot be read.
+    /// </summary>
+    public static bool SameEnvironment(string? json, string applied, string replicas)
+    {
+        IEnumerable<KeyValuePair<string, string>>? Of(string name) => name.Trim().Length == 0 ? []
+            : Select(json, "", name) is ({ } profile, null) ? profile.Environment.OrderBy(e => e.Key, StringComparer.Ordinal) : null;
+        return Of(applied) is { } a && Of(replicas) is { } b && a.SequenceEqual(b);
+    }
+
+    /// <summary>
     /// Whether launch profile <paramref name="name"/> runs the app on the host: its environmentVariables set StackAppOnHost to
     /// true. (Visual Studio tells the build which profile is selected, as $(ActiveDebugProfile); `dotnet run` does not.) A
     /// missing file, profile or variable, or unreadable JSON: false — the build never fails over an IDE's selection.

@@ -85,6 +85,8 @@ internal sealed record StackModel
     public required IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; }
     /// <summary>Under `dotnet run`: the launch profile whose environment the replicas got (empty: none).</summary>
     public string LaunchProfile { get; init; } = "";
+    /// <summary>Under `dotnet run`: the launch settings file, which the runner reads to compare the profile dotnet run applied with the replicas'.</summary>
+    public string LaunchSettingsFile { get; init; } = "";
     /// <summary>Secret environment: sources only; ApplyStack reads the values (see <see cref="SecretEnvironment"/>).</summary>
     public IReadOnlyList<SecretSource> Secrets { get; init; } = [];
     /// <summary>The checkout that owns the stack ("machine:project directory"), recorded on every container and network.</summary>

@@ -76,6 +76,7 @@ internal static class StackModelBuilder
             KeepRunning = settings.KeepRunning,
             Environment = environment,
             LaunchProfile = launchProfile?.Name ?? "",
+            LaunchSettingsFile = input.UnderRun && input.LaunchSettings is not null ? input.LaunchSettingsPath : "",
             KeyRingDirectory = KeyRing.DirectoryFor(settings.SharedKeys, input.StoresOwnKeys, environment),
             Databases = FileDatabases.Find(input.AppSettings, Wired(environment, services, appDependsOn)),
             Secrets = input.Secrets.OrderBy(s => s.Name, StringComparer.Ordinal).ToList(),

@@ -53,9 +53,7 @@ internal static partial class StackRunner
             foreach (var line in model.ProjectLines) log.Milestone(line);
             log.Milestone(model.ListeningLine + " — press Ctrl-C to stop.");
         }
-        // `dotnet run --launch-profile X` applies X to this process only; the replicas got the profile the build picked.
-        if (Environment.GetEnvironmentVariable(LaunchProfiles.ProfileVariable) is { Length: > 0 } applied && applied != model.LaunchProfile)
-            log.Error("warning: " + string.Format(Strings.LaunchProfileMismatch, applied, model.LaunchProfile.Length > 0 ? $"'{model.LaunchProfile}'" : "none"));
+        if (LaunchProfiles.Mismatch(Environment.GetEnvironmentVariable(LaunchProfiles.ProfileVariable), model) is { } mismatch) log.Error("warning: " + mismatch);
         // Under dotnet watch the run belongs to watch (RunOwner): while watch lives, the stack outlives each run.
         var owner = RunOwner.Find(Environment.ProcessId);
         var underWatch = owner != Environment.ProcessId;
