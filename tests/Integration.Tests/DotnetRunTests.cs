@@ -57,6 +57,10 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         Assert.Equal(launchProfile is null ? "Development from-appsettings.Development.json from-launchSettings.json\n" : "Staging - from-the-Staging-profile\n",
             await Http.GetStringAsync($"http://127.0.0.1:{Port}/environment"));
         Assert.DoesNotContain("dotnet run applied launch profile", run.Output);
+        // The Staging profile listens on HTTPS, as the templates' "https" does; the stack serves none, and says how to.
+        var httpsNote = string.Format(ProxyStack.Resources.Strings.LaunchProfileHttpsNotServed, "Staging", "https://localhost:7001", Stack, 7001);
+        if (launchProfile is null) Assert.DoesNotContain("serves HTTP only", run.Output);
+        else Assert.Contains(httpsNote, run.Output);
         // Container output streams with a per-container prefix.
         Assert.True(await run.WaitForOutputAsync($"{Stack}-app-1 | ", TimeSpan.FromSeconds(20)), run.Output);
         // The proxy's too (the access log of the request above), but not the line its start-up hold writes for ProxyStack.

@@ -251,6 +251,21 @@ public class ModelTests
     }
 
     [Theory]
+    [InlineData("https", "https://localhost:7245;http://localhost:5261", 0, "https://localhost:7245", 7245)]
+    [InlineData("https", "http://localhost:5261; https://*:7001", 0, "https://*:7001", 7001)]
+    [InlineData("https", "https://localhost", 0, "https://localhost", 8443)]
+    [InlineData("http", "http://localhost:5261", 0, null, 0)]
+    [InlineData("https", "https://localhost:7245", 8443, null, 0)]
+    [InlineData("", "https://localhost:7245", 0, null, 0)]
+    [InlineData("https", null, 0, null, 0)]
+    public void A_profile_that_listens_on_HTTPS_where_the_stack_serves_none_is_told_how_to_get_it(string applied, string? urls, int httpsPort, string? url, int port)
+    {
+        var model = StackModelBuilder.Build(Builders.ValidInput() with { StackName = "web" }).Model! with { HttpsPort = httpsPort };
+        Assert.Equal(url is null ? null : string.Format(ProxyStack.Resources.Strings.LaunchProfileHttpsNotServed, applied, url, "web", port),
+            LaunchProfiles.HttpsNotServed(applied, urls, model));
+    }
+
+    [Theory]
     [InlineData("dotnet run -lp https", "https")]
     [InlineData("/usr/share/dotnet/dotnet run --project Web --launch-profile https -c Release", "https")]
     [InlineData("dotnet run --launch-profile=https", "https")]

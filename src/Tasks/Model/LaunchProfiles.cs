@@ -82,6 +82,23 @@ internal static class LaunchProfiles
     }
 
     /// <summary>
+    /// The runner's note when the profile `dotnet run` applied (<paramref name="applied"/>) listens on HTTPS — its
+    /// applicationUrl, which dotnet run hands the runner as <paramref name="urls"/> (ASPNETCORE_URLS), as the templates'
+    /// "https" profile and Visual Studio's default do — and the stack serves none: the profile's URLs are the app's, not
+    /// the stack's, and HTTPS through nginx is StackHttpsPort's. Null otherwise.
+    /// </summary>
+    public static string? HttpsNotServed(string? applied, string? urls, StackModel model)
+    {
+        if (applied is not { Length: > 0 } || model.HttpsPort > 0 || urls is null) return null;
+        var https = urls.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .FirstOrDefault(u => u.StartsWith("https://", StringComparison.OrdinalIgnoreCase));
+        if (https is null) return null;
+        var port = Uri.TryCreate(https.Replace("://*", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri) && !uri.IsDefaultPort
+            ? uri.Port : 8443;
+        return string.Format(Strings.LaunchProfileHttpsNotServed, applied, https, model.Name, port);
+    }
+
+    /// <summary>
     /// Whether launch profiles <paramref name="applied"/> and <paramref name="replicas"/> ("": none) give the app the same
     /// environment (the variables ProxyStack owns aside): the templates' "http" and "https" differ only in their URLs, so
     /// the replicas of either run as the app `dotnet run -lp https` runs. False when either cannot be read.

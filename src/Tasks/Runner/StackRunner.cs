@@ -52,6 +52,8 @@ internal static partial class StackRunner
             log.Milestone(string.Format(Strings.NowListening, model.ServedUrl));
             foreach (var line in model.ProjectLines) log.Milestone(line);
             log.Milestone(model.ListeningLine + " — press Ctrl-C to stop.");
+            if (LaunchProfiles.HttpsNotServed(Environment.GetEnvironmentVariable(LaunchProfiles.ProfileVariable), Environment.GetEnvironmentVariable("ASPNETCORE_URLS"), model) is { } https)
+                log.Milestone(https);
         }
         if (LaunchProfiles.Mismatch(Environment.GetEnvironmentVariable(LaunchProfiles.ProfileVariable), model) is { } mismatch) log.Error("warning: " + mismatch);
         // Under dotnet watch the run belongs to watch (RunOwner): while watch lives, the stack outlives each run.
