@@ -84,8 +84,8 @@ internal static class LaunchProfiles
     /// <summary>
     /// The runner's note when the profile `dotnet run` applied (<paramref name="applied"/>) listens on HTTPS — its
     /// applicationUrl, which dotnet run hands the runner as <paramref name="urls"/> (ASPNETCORE_URLS), as the templates'
-    /// "https" profile and Visual Studio's default do — and the stack serves none: the profile's URLs are the app's, not
-    /// the stack's, and HTTPS through nginx is StackHttpsPort's. Null otherwise.
+    /// "https" profile does — and the stack serves none: the profile's URLs are the app's, not the stack's, and HTTPS
+    /// through nginx is StackHttpsPort's. The port suggested is the profile's own (8443 where it names none). Null otherwise.
     /// </summary>
     public static string? HttpsNotServed(string? applied, string? urls, StackModel model)
     {
