@@ -438,7 +438,7 @@ internal static class NginxConfigWriter
                 access_log /dev/stdout proxystack buffer=64k flush=1s if=$proxystack_logged;
             """;
 
-    /// <summary>The header ProxyStack's probes of a local stack's proxy carry, so its access log leaves them out.</summary>
+    /// <summary>The header every ProxyStack probe carries (ReadinessWaiter.ProbeAsync), so a local stack's access log leaves them out.</summary>
     public const string ProbeHeader = "X-ProxyStack-Probe";
 
     /// <summary>DNS membership: the engine's DNS, re-asked every second, IPv4 only (the stack network has no IPv6).</summary>

@@ -37,6 +37,8 @@ internal static partial class StackRunner
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
 
+        // The launch profile `dotnet run` applied to this process (DOTNET_LAUNCH_PROFILE); the replicas got the one the build picked.
+        var applied = Environment.GetEnvironmentVariable(LaunchProfiles.ProfileVariable);
         if (RunInterrupt.Consume(modelFile))
         {
             // Ctrl-C was pressed while `dotnet run` handed over to this program (see RunInterrupt).
@@ -52,10 +54,10 @@ internal static partial class StackRunner
             log.Milestone(string.Format(Strings.NowListening, model.ServedUrl));
             foreach (var line in model.ProjectLines) log.Milestone(line);
             log.Milestone(model.ListeningLine + " — press Ctrl-C to stop.");
-            if (LaunchProfiles.HttpsNotServed(Environment.GetEnvironmentVariable(LaunchProfiles.ProfileVariable), Environment.GetEnvironmentVariable("ASPNETCORE_URLS"), model) is { } https)
+            if (LaunchProfiles.HttpsNotServed(applied, Environment.GetEnvironmentVariable("ASPNETCORE_URLS"), model) is { } https)
                 log.Milestone(https);
         }
-        if (LaunchProfiles.Mismatch(Environment.GetEnvironmentVariable(LaunchProfiles.ProfileVariable), model) is { } mismatch) log.Error("warning: " + mismatch);
+        if (LaunchProfiles.Mismatch(applied, model) is { } mismatch) log.Error("warning: " + mismatch);
         // Under dotnet watch the run belongs to watch (RunOwner): while watch lives, the stack outlives each run.
         var owner = RunOwner.Find(Environment.ProcessId);
         var underWatch = owner != Environment.ProcessId;
