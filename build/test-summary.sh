@@ -93,14 +93,27 @@ fi
 if [ "$failed" -gt 0 ]; then
   for trx in "$results"/*.trx; do
     [ -f "$trx" ] || continue
-    # A TRX result is <UnitTestResult testName=… outcome="Failed"> … <Message>first lines</Message><StackTrace>…; awk
-    # keeps the name, the message's first 30 lines and the stack trace's first 3 lines plus up to 8 more in our own code
-    # (where it failed, for a failure seen only on a machine we cannot reach). XML entities for < > & " are left as they
+    # A TRX result is <UnitTestResult testName=… outcome="Failed"> … <Message>lines</Message><StackTrace>…; awk keeps
+    # the name, the message's first 6 lines and its last 24 that are not a container's log line ("name | text"), and the
+    # stack trace's first 3 lines plus up to 8 more in our own code (where it failed, for a failure seen only on a machine
+    # we cannot reach, whose CI log may keep only its last 60 lines). A long message is a process's output, whose end says
+    # how it ended: a CI failure of the watch test once showed only the bring-up. XML entities for < > & " are left as they
     # are: this is a pointer, not a report.
     awk '
       /<UnitTestResult / { failed = ($0 ~ /outcome="Failed"/); if (failed) { n = $0; sub(/.*testName="/, "", n); sub(/".*/, "", n); print "FAILED " n } }
-      failed && /<Message>/ { inmsg = 1; lines = 0; sub(/.*<Message>/, "") }
-      inmsg { done = sub(/<\/Message>.*/, ""); if (lines++ < 30) print "    " substr($0, 1, 300); if (done) { inmsg = 0; intrace = 2 } ; next }
+      failed && /<Message>/ { inmsg = 1; lines = 0; kept = 0; skipped = 0; sub(/.*<Message>/, "") }
+      inmsg {
+        done = sub(/<\/Message>.*/, "")
+        if (lines++ < 6) print "    " substr($0, 1, 300)
+        else if ($0 ~ / \| /) skipped++
+        else { tail[kept % 24] = $0; kept++ }
+        if (done) {
+          if (kept > 24 || skipped > 0) print "    … (" (lines - 6 - (kept < 24 ? kept : 24)) " lines left out, " skipped " of them container log lines) …"
+          for (i = (kept > 24 ? kept - 24 : 0); i < kept; i++) print "    " substr(tail[i % 24], 1, 300)
+          inmsg = 0; intrace = 2
+        }
+        next
+      }
       intrace == 2 && /<StackTrace>/ { intrace = 1; lines = 0; ours = 0; sub(/.*<StackTrace>/, "") }
       intrace == 1 {
         done = sub(/<\/StackTrace>.*/, "")

@@ -528,6 +528,49 @@ public class DnsMembershipTests
         Assert.Equal("old2", engine.Containers["hello-app-2"].Id);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_run_ended_for_the_next_one_gives_the_slot_back_at_once_and_leaves_the_newcomer_running_aside(bool leave)
+    {
+        // A dotnet watch restart during a roll: watch kills the run 5 s after its SIGTERM, and the next run follows at once.
+        var model = Model(2);
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        engine.Containers["hello-app-2"] = ("old2", new Dictionary<string, string>(), true);
+        using var cts = new CancellationTokenSource();
+        var plan = new Plan([
+            new PlanStep(1, StepKind.CreateContainer, "hello-app-2-joining", "image changed", []) { Container = ContainerSpecs.App(model, "hello-app-2-joining", 2, Builders.AppImageId, "h") },
+            new PlanStep(5, StepKind.StartContainer, "hello-app-2-joining", "image changed", [1]),
+            new PlanStep(2, StepKind.RetireContainer, "hello-app-2", "image changed", [5]) { RenameTo = "hello-app-2-retiring-old2" },
+            new PlanStep(3, StepKind.JoinUpstream, "hello-app-2", "image changed", [2]) { RenameFrom = "hello-app-2-joining", Wait = TimeSpan.FromSeconds(3) },
+            new PlanStep(4, StepKind.AwaitResolver, "hello-proxy", "replicas changed", [3]) { IsCommit = true, Wait = TimeSpan.FromSeconds(30) },
+        ]);
+        var run = new PlanExecutor(engine, new NullStackLog()) { LeaveToNextRun = () => leave }.ExecuteAsync(plan, model, cts.Token);
+        while (!engine.Calls.Contains("rename hello-app-2-joining hello-app-2")) await Task.Delay(10);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        cts.Cancel();
+        var e = await Assert.ThrowsAsync<ProxyStack.Diagnostics.StackException>(() => run);
+        var calls = string.Join("\n", engine.Calls);
+        // Either way the old replica, which never stopped, has its slot back.
+        Assert.Equal("old2", engine.Containers["hello-app-2"].Id);
+        if (!leave)
+        {
+            // Nothing to take over: the newcomer stops gracefully once nginx can have let go of it, as always.
+            Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(3) - TimeSpan.FromMilliseconds(16), calls);
+            Assert.Contains("stop hello-app-2-joining", engine.Calls);
+            Assert.EndsWith("Everything this bring-up created was removed and the stack is as it was.", e.Diagnostic.Format());
+            return;
+        }
+        // Left to the next run: renamed aside under a retiring name (the next run's leftover of an interrupted replacement),
+        // still running, neither stopped nor removed, and the run ends without waiting for nginx's resolver.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"the rollback took {clock.Elapsed.TotalMilliseconds} ms\n{calls}");
+        var aside = Assert.Single(engine.Containers.Keys, n => n.StartsWith("hello-app-2-retiring-", StringComparison.Ordinal) && n != "hello-app-2-retiring-old2");
+        Assert.True(engine.Containers[aside].Running, calls);
+        Assert.DoesNotContain(engine.Calls, c => c.StartsWith("stop ", StringComparison.Ordinal) || c.StartsWith("rm ", StringComparison.Ordinal));
+        Assert.True(engine.Calls.IndexOf($"rename hello-app-2 {aside}") < engine.Calls.IndexOf("rename hello-app-2-retiring-old2 hello-app-2"), calls);
+        Assert.Equal($"STACK4006: Bring-up of stack 'hello' was cancelled. Every slot went back to the replica that held it; the new replica(s) that had joined ({aside}) keep serving what nginx still sends them, and the next run removes them once nginx has let go (so does the end of dotnet watch). Everything else this bring-up created was removed.", e.Diagnostic.Format());
+    }
+
     /// <summary>A roll of slot 2 past its commit point (nginx has seen the new replica), then the old replica's stop.</summary>
     private static Plan CommittedRoll(ProxyStack.Model.StackModel model) => new([
         new PlanStep(1, StepKind.CreateContainer, "hello-app-2-joining", "image changed", []) { Container = ContainerSpecs.App(model, "hello-app-2-joining", 2, Builders.AppImageId, "h") },

@@ -14,10 +14,12 @@ namespace ProxyStack.Execution;
 /// - A step starts only after every step in its DependsOn succeeded; independent steps (e.g. replicas) run in parallel.
 /// - On the first failure or on cancellation no further step starts; running ones finish, then everything this run created
 ///   is undone in reverse (new containers and networks removed, retired replicas renamed back), so a failed bring-up leaves
-///   the stack as it found it.
+///   the stack as it found it — except that a run ended for the next one (LeaveToNextRun) leaves the new replicas that
+///   held a slot running aside for that run.
 /// - Once the commit step (PlanStep.IsCommit: WaitProxy or ReloadProxy) succeeded, earlier steps are no longer undone: nginx
 ///   may already route to what they created. Before it, an old proxy that was stopped for its successor is started again.
-/// - The error says what is left: rolled back, partly rolled back (each failed undo a STACK4013 warning), or committed.
+/// - The error says what is left: rolled back, partly rolled back (each failed undo a STACK4013 warning), committed, or
+///   rolled back with new replicas left aside (named).
 /// - Teardown never stops at the first error: it runs every step and returns all failures.
 /// </summary>
 internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, ProbeRelay? relay = null)
@@ -37,6 +39,18 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
     public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan RollbackTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Asked once a rollback begins: true when this process is ending under a deadline and a next run of the stack takes over
+    /// what the rollback leaves — a `dotnet watch` restart, which SIGKILLs the run 5 s after its SIGTERM by default
+    /// (DOTNET_WATCH_PROCESS_CLEANUP_TIMEOUT_MS) and starts the next run at once. A new replica that held a slot then gives it
+    /// back as always, but steps aside under a retiring name and keeps running, instead of waiting here for nginx's resolver
+    /// (3 s) and its own graceful stop: measured from the second save of a roll of 3 replicas under load, the run took 4.3 s
+    /// to end that way on an idle machine, and a loaded CI machine went past watch's 5 s. The next run removes such a
+    /// replica once nginx has resolved its own changes ("left over from an interrupted replacement"), and the end of dotnet
+    /// watch removes the whole stack.
+    /// </summary>
+    public Func<bool> LeaveToNextRun { get; init; } = () => false;
+
     private readonly ReadinessWaiter _waiter = new(engine, log, relay);
 
     /// <summary>Per-phase timings of the last <see cref="ExecuteAsync"/>, logged as its last detail line.</summary>
@@ -46,7 +60,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
     public async Task ExecuteAsync(Plan plan, StackModel model, CancellationToken ct)
     {
         var undo = new List<(PlanStep Step, Func<CancellationToken, Task> Action)>();
-        var released = new Dictionary<string, Task>(StringComparer.Ordinal);
+        var returns = new SlotReturns();
         var gate = new object();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var running = new Dictionary<Task, PlanStep>();
@@ -65,7 +79,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                     if (started.Contains(step.Id) || !step.DependsOn.All(done.Contains)) continue;
                     if (step.Kind == StepKind.StartContainer && running.Values.Count(s => s.Kind == StepKind.StartContainer) >= MaxStartsAtOnce) continue;
                     started.Add(step.Id);
-                    running[RunStepAsync(step, model, undo, released, gate, stop.Token)] = step;
+                    running[RunStepAsync(step, model, undo, returns, gate, stop.Token)] = step;
                 }
             }
             if (running.Count == 0) break;
@@ -89,10 +103,13 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
         var committed = plan.Steps.Any(s => s.IsCommit && done.Contains(s.Id));
         // The relay is attached to the network an undo may remove.
         if (relay is not null) await relay.CloseAsync().ConfigureAwait(false);
+        returns.Leave = undo.Count > 0 && LeaveToNextRun();
         var undoFailures = await RollbackAsync(undo, model.Name).ConfigureAwait(false);
-        // Say exactly what is left: rolled back, partly rolled back, or past the commit point (nothing undone).
+        // Say exactly what is left: rolled back, partly rolled back, past the commit point (nothing undone), or rolled back
+        // with new replicas left running aside for the next run.
         var outcome = committed ? Strings.OutcomeCommitted
             : undoFailures > 0 ? string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.OutcomeUndoIncomplete, undoFailures)
+            : returns.Aside.Count > 0 ? string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.OutcomeLeftToNextRun, string.Join(", ", returns.Aside.Values.Order(StringComparer.Ordinal)))
             : Strings.OutcomeRolledBack;
         if (ct.IsCancellationRequested) throw new StackException(Diagnostic.Warning(nameof(Strings.ApplyCancelled), model.Name, outcome));
         throw new StackException(ToDiagnostic(model, failedStep!, failure!, outcome), failure);
@@ -152,13 +169,24 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
         await RunStepCoreAsync(step, null, ct).ConfigureAwait(false);
     }
 
+    /// <summary>What the undo of a slot's hand-over leaves the undo of its new replica's creation (both keyed by creation name).</summary>
+    private sealed class SlotReturns
+    {
+        /// <summary>When nginx can have let go of a new replica that gave its slot back.</summary>
+        public Dictionary<string, Task> Released { get; } = new(StringComparer.Ordinal);
+        /// <summary>New replicas that gave their slot back and were left running under this name (see <see cref="LeaveToNextRun"/>).</summary>
+        public Dictionary<string, string> Aside { get; } = new(StringComparer.Ordinal);
+        /// <summary>This rollback leaves new replicas that held a slot to the next run.</summary>
+        public bool Leave { get; set; }
+    }
+
     /// <summary>
-    /// Runs one step and records its undo. <paramref name="released"/> is filled by the undo of a JoinUpstream: the new replica
-    /// that gave its slot name back → the time nginx may still send it requests (its step's Wait, from then); the undo of its
-    /// creation stops it gracefully only once that has passed.
+    /// Runs one step and records its undo. <paramref name="returns"/> is filled by the undo of a JoinUpstream: the new replica
+    /// that gave its slot name back → the time nginx may still send it requests (its step's Wait, from then), and the undo of
+    /// its creation stops it gracefully only once that has passed; or, left to the next run, the name it was left under.
     /// </summary>
     private async Task RunStepAsync(PlanStep step, StackModel model, List<(PlanStep, Func<CancellationToken, Task>)> undo,
-        Dictionary<string, Task> released, object gate, CancellationToken ct)
+        SlotReturns returns, object gate, CancellationToken ct)
     {
         await Task.Yield();
         log.Step(step.Describe());
@@ -193,7 +221,9 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                     {
                         // A new replica that held a slot keeps serving what nginx still sends it until nginx's resolver has
                         // seen the slot go back to its old replica; then it leaves gracefully (Kestrel finishes what it has).
-                        if (released.TryGetValue(step.Resource, out var nginxLetGo))
+                        // Left aside for the next run, it is not this run's to stop.
+                        if (returns.Aside.ContainsKey(step.Resource)) return;
+                        if (returns.Released.TryGetValue(step.Resource, out var nginxLetGo))
                         {
                             if (!nginxLetGo.IsCompleted) log.Detail($"  {step.Resource}: waiting until nginx can have let go of it");
                             await nginxLetGo.ConfigureAwait(false);
@@ -210,8 +240,17 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                     // again, a rollback under load answered 502 (measured: a dotnet watch restart during a roll of 3 replicas).
                     undo.Add((step, async t =>
                     {
+                        if (returns.Leave)
+                        {
+                            // A retiring name: the next run takes it for a leftover of an interrupted replacement and stops it
+                            // only once nginx has resolved that run's changes, this one's hand-back long since among them.
+                            var aside = StackNames.Retiring(step.Resource, Guid.NewGuid().ToString("N"));
+                            await engine.RenameContainerAsync(step.Resource, aside, t).ConfigureAwait(false);
+                            returns.Aside[step.RenameFrom!] = aside;
+                            return;
+                        }
                         await engine.RenameContainerAsync(step.Resource, step.RenameFrom!, t).ConfigureAwait(false);
-                        released[step.RenameFrom!] = Task.Delay(step.Wait, t);
+                        returns.Released[step.RenameFrom!] = Task.Delay(step.Wait, t);
                     }));
                     break;
                 case StepKind.RetireContainer:

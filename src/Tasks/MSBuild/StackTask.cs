@@ -25,6 +25,11 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
     /// </summary>
     private static readonly TimeSpan LogFlushGrace = TimeSpan.FromMilliseconds(500);
 
+    private volatile bool _exiting;
+
+    /// <summary>The process is ending (SIGTERM): this task was cancelled by its exit, which waits for it.</summary>
+    private protected bool Exiting => _exiting;
+
     protected StackTask() => TaskResources = Strings.ResourceManager;
 
     /// <summary>Engine endpoint; empty means DOCKER_HOST, else the default socket. Example: unix:///var/run/docker.sock</summary>
@@ -72,10 +77,9 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
         // MSBuild ends its process on SIGTERM without cancelling tasks. Holding the exit until this task has cancelled and
         // rolled back keeps a killed build from leaving a half-started stack (ProcessExit handlers run before the exit).
         using var finished = new ManualResetEventSlim();
-        var exiting = false;
         EventHandler onExit = (_, _) =>
         {
-            exiting = true;
+            _exiting = true;
             Cancel();
             finished.Wait(ExitGrace);
             Thread.Sleep(LogFlushGrace);
@@ -130,7 +134,7 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
         // A cancellation is a warning where MSBuild cancelled the build (Ctrl-C: it says so itself). Where the process was
         // told to end (SIGTERM: a CI's timeout, dotnet watch restarting on a second save), MSBuild knows of no cancellation,
         // and a task that fails with only a warning gets MSB4181 ("returned false but did not log an error") added to it.
-        Diagnostic Failing(Diagnostic d) => exiting && !d.IsError ? d with { Severity = DiagnosticSeverity.Error } : d;
+        Diagnostic Failing(Diagnostic d) => _exiting && !d.IsError ? d with { Severity = DiagnosticSeverity.Error } : d;
     }
 
     /// <summary>The stack named in the cancellation warning.</summary>
