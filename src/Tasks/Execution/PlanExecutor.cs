@@ -240,7 +240,8 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                     // again, a rollback under load answered 502 (measured: a dotnet watch restart during a roll of 3 replicas).
                     undo.Add((step, async t =>
                     {
-                        if (returns.Leave)
+                        // Not where the slot is a network alias (Podman): a rename would leave the alias with the replica.
+                        if (returns.Leave && step.AliasNetwork is null)
                         {
                             // A retiring name: the next run takes it for a leftover of an interrupted replacement and stops it
                             // only once nginx has resolved that run's changes, this one's hand-back long since among them.
