@@ -44,8 +44,8 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
     /// what the rollback leaves — a `dotnet watch` restart, which SIGKILLs the run 5 s after its SIGTERM by default
     /// (DOTNET_WATCH_PROCESS_CLEANUP_TIMEOUT_MS) and starts the next run at once. A new replica that held a slot then gives it
     /// back as always, but steps aside under a retiring name and keeps running, instead of waiting here for nginx's resolver
-    /// (3 s) and its own graceful stop: measured from the second save of a roll of 3 replicas under load, the run took 4.3 s
-    /// to end that way on an idle machine, and a loaded CI machine went past watch's 5 s. The next run removes such a
+    /// (3 s) and its own graceful stop: waiting, a run ended by a second save during a roll of 3 replicas under wrk took
+    /// 4.3 s to end on an idle machine, and a loaded CI machine went past watch's 5 s (docs/networking.md). The next run removes such a
     /// replica once nginx has resolved its own changes ("left over from an interrupted replacement"), and the end of dotnet
     /// watch removes the whole stack.
     /// </summary>
