@@ -8,7 +8,8 @@ using ProxyStack.Proxy;
 namespace ProxyStack.Execution;
 
 /// <summary>
-/// Runs a plan against the engine. It makes no decisions: every branch it needs is a step kind of the plan.
+/// Runs a plan against the engine. It makes no decisions: every branch it needs is a step kind of the plan — save one fact
+/// only the running process knows, whether its end hands a rollback's newcomers to the next run (LeaveToNextRun).
 ///
 /// Invariants:
 /// - A step starts only after every step in its DependsOn succeeded; independent steps (e.g. replicas) run in parallel.
@@ -103,7 +104,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
         var committed = plan.Steps.Any(s => s.IsCommit && done.Contains(s.Id));
         // The relay is attached to the network an undo may remove.
         if (relay is not null) await relay.CloseAsync().ConfigureAwait(false);
-        returns.Leave = undo.Count > 0 && LeaveToNextRun();
+        returns.Leave = LeaveToNextRun();
         var undoFailures = await RollbackAsync(undo, model.Name).ConfigureAwait(false);
         // Say exactly what is left: rolled back, partly rolled back, past the commit point (nothing undone), or rolled back
         // with new replicas left running aside for the next run.

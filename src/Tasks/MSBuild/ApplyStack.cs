@@ -100,8 +100,10 @@ public sealed class ApplyStack : StackTask
             if (model.AppOnHostPort == 0) RunInterrupt.Arm(ModelFile);
         }
         // The process whose end ends the stack: dotnet watch's when it restarts this run on every save (see RunOwner).
-        var runOwner = model.Ephemeral ? RunOwner.Find(BuildProcessId) : BuildProcessId;
-        if (model.Ephemeral) StartReaper(model, runOwner);
+        var build = BuildProcessId;
+        var runOwner = model.Ephemeral ? RunOwner.Find(build) : build;
+        var underWatch = runOwner != build;
+        if (model.Ephemeral) StartReaper(model, build, runOwner);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         // Replicas are probed from inside the stack's network (the host may have no route to container addresses).
@@ -140,7 +142,6 @@ public sealed class ApplyStack : StackTask
             if (model.Network.OnHostNetwork && result.Plan.Steps.Any(s => s.Kind == StepKind.CreateContainer))
                 await HostNetworkCheck.RunAsync(Engine, StackLog, model, model.NginxImage, ct).ConfigureAwait(false);
             // Ended by dotnet watch for its next run, the rollback must be over before watch's kill (PlanExecutor.LeaveToNextRun).
-            var underWatch = runOwner != BuildProcessId;
             await new PlanExecutor(Engine, StackLog, relay) { LeaveToNextRun = () => underWatch && Exiting }
                 .ExecuteAsync(result.Plan, model, ct).ConfigureAwait(false);
             StackLog.Progress($"applied in {clock.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s");
@@ -194,13 +195,12 @@ public sealed class ApplyStack : StackTask
     /// <summary>
     /// Under `dotnet run` (which runs the build in its own process): registers the run with the stack and starts the reaper
     /// that removes the stack once the run's process is gone, however it ends — before any container exists, so no moment of
-    /// the bring-up is left uncovered. The run's process (<paramref name="pid"/>) is the build's (<see cref="StackTask.BuildProcessId"/>), or under
+    /// the bring-up is left uncovered. The run's process (<paramref name="pid"/>) is the build's (<paramref name="build"/>, <see cref="StackTask.BuildProcessId"/>), or under
     /// `dotnet watch` dotnet watch itself (see
     /// <see cref="RunOwner"/>). Once per process: a later bring-up of the same run (or of watch's next restart) reuses the reaper.
     /// </summary>
-    private void StartReaper(StackModel model, int pid)
+    private void StartReaper(StackModel model, int build, int pid)
     {
-        var build = BuildProcessId;
         if (!RunRegistry.Register(model.Name, pid)) return;
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : Environment.ProcessPath ?? "dotnet";
         var log = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(ModelFile))!, "reaper.log");
