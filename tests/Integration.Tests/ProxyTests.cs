@@ -12,12 +12,13 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
 {
     private string Url => $"http://127.0.0.1:{Port}";
 
-    private async Task UpAsync(params (string Key, string Value)[] extra)
+    private async Task<ProcessResult> UpAsync(params (string Key, string Value)[] extra)
     {
         var props = StackProps(2);
         foreach (var (k, v) in extra) props[k] = v;
         var up = await shared.Sample.BuildAsync("StackUp", props);
         Assert.True(up.ExitCode == 0, up.ToString());
+        return up;
     }
 
     /// <summary>curl (the client the issue names) against loopback only; returns exit code and output.</summary>
@@ -119,7 +120,9 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
     public async Task HTTPS_serves_HTTP2_with_the_development_certificate_redirects_when_asked_and_refuses_a_mismatched_key_with_STACK1033()
     {
         var https = Ports.Free();
-        await UpAsync(("StackHttpsPort", https.ToString()));
+        var up = await UpAsync(("StackHttpsPort", https.ToString()));
+        // Both addresses serve the app, and StackUp names both (the runner prints a "Now listening on" line for each).
+        Assert.Contains($"Stack '{Stack}': 2 replica(s) behind nginx at {Url} and https://127.0.0.1:{https}", up.Output);
         var devCert = Path.Combine(shared.Sample.Directory, "obj", "Debug", "net10.0", "stack", "tls", "devcert.pem");
         Assert.True(File.Exists(devCert), "the development certificate was not exported to " + devCert);
         if (!OperatingSystem.IsWindows())
@@ -143,7 +146,8 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
         }
 
         // StackHttpsRedirect: plain HTTP answers 308 to the same path on HTTPS.
-        await UpAsync(("StackHttpsPort", https.ToString()), ("StackHttpsRedirect", "true"));
+        var redirecting = await UpAsync(("StackHttpsPort", https.ToString()), ("StackHttpsRedirect", "true"));
+        Assert.Contains($"Stack '{Stack}': 2 replica(s) behind nginx at https://127.0.0.1:{https}\n", redirecting.Output.ReplaceLineEndings("\n"));
         using (var redirect = await http.GetAsync($"{Url}/whoami?x=1"))
         {
             Assert.Equal(System.Net.HttpStatusCode.PermanentRedirect, redirect.StatusCode);

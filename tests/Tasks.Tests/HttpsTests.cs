@@ -107,6 +107,21 @@ public sealed class HttpsTests : IDisposable
     }
 
     [Theory]
+    [InlineData(0, false, "http://127.0.0.1:8080")]
+    [InlineData(8443, true, "https://127.0.0.1:8443")]
+    [InlineData(8443, false, "http://127.0.0.1:8080|https://127.0.0.1:8443")]
+    public void Every_address_that_serves_the_app_is_named_and_one_that_only_redirects_is_not(int httpsPort, bool redirect, string expected)
+    {
+        var model = Builders.Model(2) with { HttpsPort = httpsPort, HttpsRedirect = redirect, Projects = [new AppProject { Name = "api", Route = "/api/", Replicas = 1 }] };
+        var urls = expected.Split('|');
+        // The runner prints a "Now listening on" line for each, as Kestrel does for an app listening on both; StackUp names them all.
+        Assert.Equal(urls, model.ServedUrls);
+        Assert.Equal(urls[0], model.ServedUrl);
+        Assert.Equal($"Stack 'hello': 2 replica(s) behind nginx at {string.Join(" and ", urls)}", model.ListeningLine);
+        Assert.Equal($"Stack 'hello': StackProject 'api', 1 replica(s), at {string.Join(" and ", urls.Select(u => u + "/api/"))}", Assert.Single(model.ProjectLines));
+    }
+
+    [Theory]
     [InlineData("1.30.6", false, "listen 8443 ssl;\n        http2 on;")]
     [InlineData("1.22.1", false, "listen 8443 ssl http2;")]
     [InlineData("1.30.6", true, "return 308 https://$host:8443$request_uri;")]

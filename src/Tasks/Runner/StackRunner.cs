@@ -50,8 +50,8 @@ internal static partial class StackRunner
             // The bring-up's progress lines, kept by the build while its terminal display owned the screen (see RunProgress).
             foreach (var line in RunProgress.Consume(stackDirectory)) Console.Out.WriteLine(line);
             // The line ASP.NET prints and tools look for (dotnet watch opens the browser there; VS Code's serverReadyAction
-            // pattern matches it): the stack's URL, before any replica's own "Now listening on" with its unpublished port.
-            log.Milestone(string.Format(Strings.NowListening, model.ServedUrl));
+            // pattern matches it): the stack's URL(s), before any replica's own "Now listening on" with its unpublished port.
+            foreach (var url in model.ServedUrls) log.Milestone(string.Format(Strings.NowListening, url));
             foreach (var line in model.ProjectLines) log.Milestone(line);
             log.Milestone(model.ListeningLine + " — press Ctrl-C to stop.");
             if (LaunchProfiles.HttpsNotServed(applied, Environment.GetEnvironmentVariable("ASPNETCORE_URLS"), model) is { } https)
