@@ -9,7 +9,7 @@ namespace ProxyStack.IntegrationTests;
 /// Secrets — user-secrets, and StackEnvironment items with FromEnvironment or FromFile — reach the replicas as environment
 /// at run time, and nowhere else: not an image, not the model file, not the build log, not a binlog, even at -v:diag.
 /// </summary>
-[Collection(BuildsCollection.Name)]
+[Collection(StacksCollection.Name)]
 public sealed class SecretsTests : StackTest
 {
     private readonly string _secretsId = "proxystack-test-" + Guid.NewGuid().ToString("N");
