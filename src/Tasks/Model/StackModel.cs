@@ -117,6 +117,8 @@ internal sealed record StackModel
     /// <see cref="Manifests.StackTargets"/>). nginx then reaches each replica set by its service's name.
     /// </summary>
     [JsonIgnore] public string Target { get; init; } = "";
+    /// <summary>Whether this model is written out for a StackTarget (Swarm, Compose, Kubernetes) rather than run on this machine's engine.</summary>
+    [JsonIgnore] public bool Published => Target.Length > 0;
 
     /// <summary>StackContainer items, in the order they start (each after what it depends on).</summary>
     public IReadOnlyList<BackingService> Services { get; init; } = [];

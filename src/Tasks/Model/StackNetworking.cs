@@ -40,7 +40,7 @@ internal static class StackNetworking
     /// (1.27.3 or later). nginx then resolves one alias that only ready replicas carry, so scaling and rolling replacement
     /// need no reload; otherwise every replica is listed by name and a change of replicas reloads nginx.
     /// </summary>
-    public static bool ReplicasByDns(StackModel m) => m.Target.Length > 0 ? m.Target != Manifests.StackTargets.Kubernetes : m.Network.OwnsNetwork && m.NginxResolves;
+    public static bool ReplicasByDns(StackModel m) => m.Published ? m.Target != Manifests.StackTargets.Kubernetes : m.Network.OwnsNetwork && m.NginxResolves;
 
     /// <summary>
     /// The container names a bring-up may create: the proxy, every replica slot and, with DNS membership, each slot's joining
@@ -75,7 +75,7 @@ internal static class StackNetworking
     /// nginx's upstream servers: with DNS membership every slot name a replica can hold (1 to the most replicas a stack may
     /// have), re-resolved, so the config never depends on StackReplicas; otherwise each replica by name or loopback port.
     /// </summary>
-    public static IReadOnlyList<string> Upstreams(StackModel m) => m.Target.Length > 0
+    public static IReadOnlyList<string> Upstreams(StackModel m) => m.Published
         // Written out for compose or Kubernetes: the replica set's service by name. Compose's DNS answers it with every
         // running replica, re-resolved; a Kubernetes Service name is one stable cluster address, resolved once.
         ? [$"{Manifests.StackTargets.UpstreamHost(m)}:{m.AppPort.ToString(CultureInfo.InvariantCulture)}{(ReplicasByDns(m) ? " resolve" : "")}"]

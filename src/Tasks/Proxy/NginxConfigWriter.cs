@@ -417,7 +417,7 @@ internal static class NginxConfigWriter
     /// DNS membership: the slots no replica holds fail to resolve every second, which nginx logs at "error" through the main
     /// log; that one logs only critical messages, while requests (connect failures, 502s) log through the http block's.
     /// </summary>
-    private static string GlobalErrorLog(StackModel model) => StackNetworking.ReplicasByDns(model) && model.Target.Length == 0
+    private static string GlobalErrorLog(StackModel model) => StackNetworking.ReplicasByDns(model) && !model.Published
         ? "# Only critical messages here: free replica slots fail to resolve every second. Request errors: see http.\nerror_log stderr crit;"
         : "error_log stderr warn;";
 
@@ -427,7 +427,7 @@ internal static class NginxConfigWriter
     /// fill the first lines `dotnet run` shows. Published stacks (Swarm, Compose, Kubernetes) log every request: ProxyStack
     /// never probes through their proxy, and no header should hide a request from their log.
     /// </summary>
-    private static string AccessLog(StackModel model) => model.Target.Length > 0
+    private static string AccessLog(StackModel model) => model.Published
         ? "access_log /dev/stdout proxystack buffer=64k flush=1s;"
         : $$"""
             # ProxyStack's own probes (header {{ProbeHeader}}) are not the app's traffic: not logged.
@@ -458,7 +458,7 @@ internal static class NginxConfigWriter
     /// <summary>A re-resolved upstream keeps its servers in shared memory.</summary>
     private static string Zone(StackModel model) => !StackNetworking.ReplicasByDns(model) ? "" : "        zone app 64k;\n";
 
-    private static string UpstreamComment(StackModel model) => model.Target.Length > 0
+    private static string UpstreamComment(StackModel model) => model.Published
         ? (StackNetworking.ReplicasByDns(model) ? $"The service's replicas by its name, re-resolved each second: replicas come and go without a reload."
             : "The Service by its name: one cluster address in front of the ready pods.")
         : StackNetworking.ReplicasByDns(model)
