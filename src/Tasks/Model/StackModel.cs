@@ -167,11 +167,11 @@ internal sealed record StackModel
 
     /// <summary>Where the stack is served and by what: the front project's replicas, or the app on this host.</summary>
     [JsonIgnore] public string ListeningLine => AppOnHostPort > 0
-        ? string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.AppOnHostListening, Name, AppOnHostPort, string.Join(" and ", ServedUrls))
-        : string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.StackListening, Name, Replicas, string.Join(" and ", ServedUrls));
+        ? string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.AppOnHostListening, Name, AppOnHostPort, ServedAt(""))
+        : string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.StackListening, Name, Replicas, ServedAt(""));
 
     /// <summary>One line per StackProject: where it is served and by how many replicas.</summary>
-    [JsonIgnore] public IEnumerable<string> ProjectLines => Projects.Select(p => string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.ProjectListening, Name, p.Name, p.Replicas, string.Join(" and ", ServedUrls.Select(u => u + p.Route))));
+    [JsonIgnore] public IEnumerable<string> ProjectLines => Projects.Select(p => string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.ProjectListening, Name, p.Name, p.Replicas, ServedAt(p.Route)));
 
     [JsonIgnore] public string NetworkName => StackNames.Network(Name);
     [JsonIgnore] public string ProxyName => StackNames.Proxy(Name);
@@ -180,12 +180,14 @@ internal sealed record StackModel
     [JsonIgnore] public string Url => $"http://{UrlHost}:{HostPort}";
     /// <summary>https://…:HttpsPort, or null without HTTPS.</summary>
     [JsonIgnore] public string? HttpsUrl => HttpsPort > 0 ? $"https://{UrlHost}:{HttpsPort}" : null;
-    /// <summary>Where the app is served: the HTTPS address when plain HTTP only redirects to it.</summary>
-    [JsonIgnore] public string ServedUrl => HttpsRedirect && HttpsUrl is { } https ? https : Url;
     /// <summary>
-    /// Every address that serves the app, <see cref="ServedUrl"/> first: both HTTP and HTTPS when plain HTTP does not only
-    /// redirect (what Kestrel's "Now listening on" lines name for an app listening on both).
+    /// Every address that serves the app: HTTP, then HTTPS when set — but only HTTPS when plain HTTP only redirects to it
+    /// (what Kestrel's "Now listening on" lines name for an app listening on both).
     /// </summary>
-    [JsonIgnore] public IReadOnlyList<string> ServedUrls => HttpsUrl is { } secure && !HttpsRedirect ? [Url, secure] : [ServedUrl];
+    [JsonIgnore] public IReadOnlyList<string> ServedUrls => HttpsUrl is not { } secure ? [Url] : HttpsRedirect ? [secure] : [Url, secure];
+    /// <summary>Where the app is served, one address (the build's StackUrl): the first of <see cref="ServedUrls"/>.</summary>
+    [JsonIgnore] public string ServedUrl => ServedUrls[0];
+    /// <summary><paramref name="path"/> at every address that serves the app, for a message ("http://… and https://…").</summary>
+    private string ServedAt(string path) => string.Join(" and ", ServedUrls.Select(u => u + path));
     private string UrlHost => HostAddress.Contains(':') ? $"[{HostAddress}]" : HostAddress == "0.0.0.0" ? "localhost" : HostAddress;
 }

@@ -43,6 +43,12 @@ internal static class StackNetworking
     public static bool ReplicasByDns(StackModel m) => m.Published ? m.Target != Manifests.StackTargets.Kubernetes : m.Network.OwnsNetwork && m.NginxResolves;
 
     /// <summary>
+    /// DNS membership on this machine's engine: replicas hold numbered slot names (1 to the most replicas a stack may have),
+    /// so the slots no replica holds fail to resolve. Not for a published stack, where nginx resolves a service's name.
+    /// </summary>
+    public static bool SlotsByDns(StackModel m) => ReplicasByDns(m) && !m.Published;
+
+    /// <summary>
     /// The container names a bring-up may create: the proxy, every replica slot and, with DNS membership, each slot's joining
     /// name. The observer looks them up; one held by a container that is not the stack's stops the plan (STACK4001).
     /// </summary>

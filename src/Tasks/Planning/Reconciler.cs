@@ -227,7 +227,7 @@ internal static class Reconciler
         /// DNS membership where slots are join-time aliases (Podman, a swarm node): nginx is given the slot holders' addresses
         /// by a reload instead of resolving the slots (see <see cref="NginxConfigWriter.RouteByAddress"/>).
         /// </summary>
-        private readonly bool _byAddress = StackNetworking.ReplicasByDns(model) && !observed.DnsFollowsRenames && !model.Published;
+        private readonly bool _byAddress = StackNetworking.SlotsByDns(model) && !observed.DnsFollowsRenames;
         /// <summary>With <see cref="_byAddress"/>: a reload or proxy wait that gives nginx the slot holders' addresses when it runs.</summary>
         private PlanStep RoutedByAddress(PlanStep s) => s with
         {

@@ -417,7 +417,7 @@ internal static class NginxConfigWriter
     /// DNS membership: the slots no replica holds fail to resolve every second, which nginx logs at "error" through the main
     /// log; that one logs only critical messages, while requests (connect failures, 502s) log through the http block's.
     /// </summary>
-    private static string GlobalErrorLog(StackModel model) => StackNetworking.ReplicasByDns(model) && !model.Published
+    private static string GlobalErrorLog(StackModel model) => StackNetworking.SlotsByDns(model)
         ? "# Only critical messages here: free replica slots fail to resolve every second. Request errors: see http.\nerror_log stderr crit;"
         : "error_log stderr warn;";
 
