@@ -184,7 +184,12 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         using var second = Run(keepRunning: false, launchProfile: "Staging", more: "-p:StackLaunchProfile=HelloStack (stack)");
         Assert.True(await second.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), second.Output);
         Assert.Equal(before, await Probe.SnapshotAsync(Stack));
-        Assert.Contains("warning: " + string.Format(ProxyStack.Resources.Strings.LaunchProfileMismatch, "Staging", "'HelloStack (stack)'"), second.Output);
+        // The warning goes to standard error after the listening lines on standard output: the two streams reach this test
+        // through separate readers, so it is awaited, not expected with "press Ctrl-C to stop" (a full run of 2026-12-06
+        // 20:15 read the one before the other).
+        var mismatch = "warning: " + string.Format(ProxyStack.Resources.Strings.LaunchProfileMismatch, "Staging", "'HelloStack (stack)'");
+        await second.WaitForOutputAsync(mismatch, TimeSpan.FromSeconds(10));
+        Assert.Contains(mismatch, second.Output);
         // The proxy's log follows from this run on: the first run's requests are not replayed.
         await Http.GetAsync($"http://127.0.0.1:{Port}/asked-during-the-second-run");
         Assert.True(await second.WaitForOutputAsync("/asked-during-the-second-run", TimeSpan.FromSeconds(20)), second.Output);
