@@ -53,11 +53,13 @@ internal static partial class StackRunner
             // pattern matches it): the stack's URL(s), before any replica's own "Now listening on" with its unpublished port.
             foreach (var url in model.ServedUrls) log.Milestone(string.Format(Strings.NowListening, url));
             foreach (var line in model.ProjectLines) log.Milestone(line);
-            log.Milestone(model.ListeningLine + " — press Ctrl-C to stop.");
+            // What the launch profile applied means for the stack, before the call to action and on standard output: dotnet
+            // watch shows only that, and a line after "press Ctrl-C to stop" is one a person has stopped reading for.
+            if (LaunchProfiles.Mismatch(applied, model) is { } mismatch) log.Milestone("warning: " + mismatch);
             if (LaunchProfiles.HttpsNotServed(applied, Environment.GetEnvironmentVariable("ASPNETCORE_URLS"), model) is { } https)
                 log.Milestone(https);
+            log.Milestone(model.ListeningLine + " — press Ctrl-C to stop.");
         }
-        if (LaunchProfiles.Mismatch(applied, model) is { } mismatch) log.Error("warning: " + mismatch);
         // Under dotnet watch the run belongs to watch (RunOwner): while watch lives, the stack outlives each run.
         var owner = RunOwner.Find(Environment.ProcessId);
         var underWatch = owner != Environment.ProcessId;
