@@ -18,8 +18,16 @@ export PROXYSTACK_TEST_RUN=${PROXYSTACK_TEST_RUN:-r$(od -An -N3 -tx1 /dev/urando
 # MSBuild server (tests/Integration.Tests/Infrastructure/Cli.cs says which); all are stopped afterwards, so the run leaves
 # no process behind.
 export UseSharedCompilation=true
-dotnet test Tasks.sln -nologo --results-directory "$results" --logger "trx" --logger "console;verbosity=normal" 2>&1 \
-  | grep -vE '/reference:|^\s*$'
+# Built first, then tested with --no-build: inside one `dotnet test` the unit tests' build of ProxyStack.Tasks queues on the
+# MSBuild node that built it for the integration tests, which is busy running them, so the unit tests ran only after the
+# integration tests had ended (1.1 min on top, measured 2026-12-06 21:44-22:12). Tested with --no-build, both projects'
+# tests run side by side.
+dotnet build Tasks.sln -nologo 2>&1 | grep -vE '/reference:|^\s*$'
 test_rc=${PIPESTATUS[0]}
+if [ "$test_rc" -eq 0 ]; then
+  dotnet test Tasks.sln -nologo --no-build --results-directory "$results" --logger "trx" --logger "console;verbosity=normal" 2>&1 \
+    | grep -vE '/reference:|^\s*$'
+  test_rc=${PIPESTATUS[0]}
+fi
 dotnet build-server shutdown > /dev/null 2>&1 || true
 exec bash build/test-summary.sh "$results" "$test_rc"
