@@ -22,7 +22,7 @@ public sealed class ApplyStack : StackTask
     /// Example: sha256:3f1c… (a reference such as hellostack:latest is accepted too)
     /// </summary>
     public string AppImage { get; set; } = "";
-    /// <summary>Each StackProject's image this build produced: Include is the project's name, metadata Image its id. Example: api</summary>
+    /// <summary>Each StackProject's image this build produced: Include is the project's name, metadata Image its id and Stamp its stamp's full path. Example: api</summary>
     public ITaskItem[] ProjectImages { get; set; } = [];
     /// <summary>The proxy image this build produced, by id. Example: sha256:9ab2…</summary>
     [Required] public string ProxyImage { get; set; } = "";
@@ -64,12 +64,14 @@ public sealed class ApplyStack : StackTask
         var model = ReadModel(ModelFile) with { NginxVersion = NginxVersion };
         _stack = model.Name;
         StackLog.Detail(EngineWarmup.TookMs is { } warm ? $"profile: engine warm-up beside the build took {warm} ms" : "profile: engine warm-up still running (or none ran)");
-        // RecordStackAppImage said "built" if this run published the image; a stamp older than this process: up to date.
-        if (UnderRun && File.Exists(AppImageStamp))
+        // RecordStackAppImage said "built" if this run published the image; a stamp older than this process: up to date. The
+        // front project's image, then each StackProject's (its stamp in its own folder).
+        if (UnderRun)
         {
             using var self = System.Diagnostics.Process.GetCurrentProcess();
-            if (File.GetLastWriteTimeUtc(AppImageStamp) < self.StartTime.ToUniversalTime())
-                StackLog.Progress($"app image {File.ReadLines(AppImageStamp).FirstOrDefault()} up to date");
+            foreach (var stamp in ProjectImages.Select(i => i.GetMetadata("Stamp")).Prepend(AppImageStamp))
+                if (stamp.Length > 0 && File.Exists(stamp) && File.GetLastWriteTimeUtc(stamp) < self.StartTime.ToUniversalTime())
+                    StackLog.Progress($"app image {File.ReadLines(stamp).FirstOrDefault()} up to date");
         }
         // Before any engine call: an unavailable secret leaves everything as it was.
         if (new StackSecrets(Log, StackLog, ModelFile).Resolve(model, UserSecretsId) is not { } withSecrets) return false;

@@ -26,7 +26,14 @@ public sealed class RecordStackAppImage : StackTask
 
     private protected override bool ProgressToConsole => UnderRun;
 
-    private protected override string? StackDirectory => Path.GetDirectoryName(Path.GetFullPath(StampFile));
+    /// <summary>
+    /// The stack folder of the project `dotnet run` runs, whose foreground program prints the progress lines kept on a terminal:
+    /// a StackProject's image is built in that project's own instance, and its line would otherwise be kept in its own folder,
+    /// where nothing reads it. Empty: the stamp's folder (the front project's). Example: /src/HelloStack/obj/Debug/net10.0/stack/
+    /// </summary>
+    public string ProgressDirectory { get; set; } = "";
+
+    private protected override string? StackDirectory => ProgressDirectory.Length > 0 ? ProgressDirectory : Path.GetDirectoryName(Path.GetFullPath(StampFile));
 
     private protected override async Task<bool> ExecuteAsync(CancellationToken ct)
     {
