@@ -22,11 +22,11 @@ export UseSharedCompilation=true
 # MSBuild node that built it for the integration tests, which is busy running them, so the unit tests ran only after the
 # integration tests had ended (1.1 min on top, measured 2026-12-06 21:44-22:12). Tested with --no-build, both projects'
 # tests run side by side.
-dotnet build Tasks.sln -nologo 2>&1 | grep -vE '/reference:|^\s*$'
+quiet() { grep -vE '/reference:|^\s*$'; }
+dotnet build Tasks.sln -nologo 2>&1 | quiet
 test_rc=${PIPESTATUS[0]}
 if [ "$test_rc" -eq 0 ]; then
-  dotnet test Tasks.sln -nologo --no-build --results-directory "$results" --logger "trx" --logger "console;verbosity=normal" 2>&1 \
-    | grep -vE '/reference:|^\s*$'
+  dotnet test Tasks.sln -nologo --no-build --results-directory "$results" --logger "trx" --logger "console;verbosity=normal" 2>&1 | quiet
   test_rc=${PIPESTATUS[0]}
 fi
 dotnet build-server shutdown > /dev/null 2>&1 || true

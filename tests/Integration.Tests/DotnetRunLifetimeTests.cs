@@ -132,8 +132,8 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
             && applied < watch.Output.IndexOf("Now listening on: ", StringComparison.Ordinal), watch.Output);
         // Both images' lines, the StackProject's too: its image is built in its own project instance, whose line is kept for
         // this run's foreground program like the others (it was kept in the StackProject's own folder, and never shown).
-        HasLine($@"(?m)  app image {Stack}:latest built \(sha256:[0-9a-f]{{12}}\)\r?$", watch.Output, 0);
-        HasLine($@"(?m)  app image {Stack}-api:latest built \(sha256:[0-9a-f]{{12}}\)\r?$", watch.Output, 0);
+        HasLine(Built(Stack), watch.Output, 0);
+        HasLine(Built($"{Stack}-api"), watch.Output, 0);
         Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (!File.Exists(opened) && DateTime.UtcNow < deadline) await Task.Delay(200);
@@ -168,8 +168,8 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
         }
         Assert.True(Occurrences(watch.Output, "  applied in ") >= 2, "the restarted run never finished its rollout\n" + watch.Output);
         // The restarted run published the front project's image alone, and says the StackProject's was up to date.
-        HasLine($@"(?m)  app image {Stack}:latest built \(sha256:[0-9a-f]{{12}}\)\r?$", watch.Output, 1);
-        HasLine($@"(?m)  app image {Stack}-api:latest up to date\r?$", watch.Output, 1);
+        HasLine(Built(Stack), watch.Output, 1);
+        HasLine(UpToDate($"{Stack}-api"), watch.Output, 1);
         // The second save did end a run in the middle of its roll (watch reports the SIGTERMed run's exit code), whose
         // cancellation is an error, never MSB4181.
         Assert.True(Occurrences(watch.Output, "Exited with error code 143") == 1, watch.Output);
@@ -203,8 +203,8 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
             Assert.True(wrk.Requests >= 1000 && wrk.Non2xx == 0 && wrk.SocketErrors == 0, api.Report() + "\n" + watch.Output);
         }
         Assert.True(Occurrences(watch.Output, "  applied in ") >= 3, "the API's change was never rolled out\n" + watch.Output);
-        HasLine($@"(?m)  app image {Stack}:latest up to date\r?$", watch.Output, 2);
-        HasLine($@"(?m)  app image {Stack}-api:latest built \(sha256:[0-9a-f]{{12}}\)\r?$", watch.Output, 2);
+        HasLine(UpToDate(Stack), watch.Output, 2);
+        HasLine(Built($"{Stack}-api"), watch.Output, 2);
         for (var i = 0; i < 6; i++) Assert.Equal("hello from the watched api\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/api/"));
         var after = await Probe.SnapshotAsync(Stack);
         foreach (var name in before.Keys.Where(n => n.StartsWith($"{Stack}-app-", StringComparison.Ordinal) || n == $"{Stack}-proxy"))
@@ -284,6 +284,12 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
         var to = output.IndexOf("  applied in ", from, StringComparison.Ordinal);
         return output[from..(to < 0 ? output.Length : to)];
     }
+
+    /// <summary>The progress line of an app image <paramref name="repository"/>:latest that the run published.</summary>
+    private static string Built(string repository) => $@"(?m)  app image {repository}:latest built \(sha256:[0-9a-f]{{12}}\)\r?$";
+
+    /// <summary>The progress line of an app image <paramref name="repository"/>:latest that the run found up to date.</summary>
+    private static string UpToDate(string repository) => $@"(?m)  app image {repository}:latest up to date\r?$";
 
     /// <summary>Asserts that <paramref name="run"/>'s lines (<see cref="RunLines"/>) have one matching <paramref name="pattern"/>.</summary>
     private static void HasLine(string pattern, string output, int run) =>

@@ -60,8 +60,7 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         // The Staging profile listens on HTTPS, as the templates' "https" does; the stack serves none, and says how to.
         var httpsNote = string.Format(ProxyStack.Resources.Strings.LaunchProfileHttpsNotServed, "Staging", "https://localhost:7001", Stack, 7001);
         if (launchProfile is null) Assert.DoesNotContain("serves HTTP only", run.Output);
-        else Assert.True(run.Output.IndexOf(httpsNote, StringComparison.Ordinal) is >= 0 and var at
-            && at < run.Output.IndexOf("press Ctrl-C to stop", StringComparison.Ordinal), run.Output);
+        else BeforeTheCallToAction(httpsNote, run.Output);
         // Container output streams with a per-container prefix.
         Assert.True(await run.WaitForOutputAsync($"{Stack}-app-1 | ", TimeSpan.FromSeconds(20)), run.Output);
         // The proxy's too (the access log of the request above), but not the line its start-up hold writes for ProxyStack.
@@ -144,6 +143,11 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         Assert.Empty(await Probe.NetworksAsync(Stack));
     }
 
+    /// <summary>Asserts that <paramref name="line"/> was printed, before the run's last line ("… press Ctrl-C to stop.").</summary>
+    private static void BeforeTheCallToAction(string line, string output) =>
+        Assert.True(output.IndexOf(line, StringComparison.Ordinal) is >= 0 and var at
+            && at < output.IndexOf("press Ctrl-C to stop", StringComparison.Ordinal), output);
+
     /// <summary>The process's parent, grandparent and so on, from Linux's /proc.</summary>
     private static List<int> Ancestors(int pid)
     {
@@ -187,8 +191,7 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         Assert.Equal(before, await Probe.SnapshotAsync(Stack));
         // On standard output before "press Ctrl-C to stop" (dotnet watch shows standard output only): here by then.
         var mismatch = "warning: " + string.Format(ProxyStack.Resources.Strings.LaunchProfileMismatch, "Staging", "'HelloStack (stack)'");
-        Assert.True(second.Output.IndexOf(mismatch, StringComparison.Ordinal) is >= 0 and var at
-            && at < second.Output.IndexOf("press Ctrl-C to stop", StringComparison.Ordinal), second.Output);
+        BeforeTheCallToAction(mismatch, second.Output);
         // The proxy's log follows from this run on: the first run's requests are not replayed.
         await Http.GetAsync($"http://127.0.0.1:{Port}/asked-during-the-second-run");
         Assert.True(await second.WaitForOutputAsync("/asked-during-the-second-run", TimeSpan.FromSeconds(20)), second.Output);
