@@ -7,7 +7,7 @@ namespace ProxyStack.IntegrationTests.Infrastructure;
 /// What the tests see of the engine: resources by label, and cleanup by label. Uses Docker.DotNet directly so that the tests
 /// observe the engine independently of the code under test.
 /// </summary>
-public sealed class StackProbe : IDisposable
+public sealed partial class StackProbe : IDisposable
 {
     public const string StackLabel = "proxystack.stack";
     private readonly DockerClient _client;
@@ -74,6 +74,24 @@ public sealed class StackProbe : IDisposable
         var (stdout, stderr) = await stream.ReadOutputToEndAsync(CancellationToken.None);
         return stdout + stderr;
     }
+
+    /// <summary>
+    /// For a failure message about requests under load: what the stack's proxy logged about the ones that failed — access-log
+    /// lines with a status other than 2xx (with the upstream addresses nginx tried) and nginx's own warnings and errors (a
+    /// refused connection, no live upstreams) — the first <paramref name="most"/> of them.
+    /// </summary>
+    public async Task<IEnumerable<string>> ProxyTroubleAsync(string stack, int most = 20)
+    {
+        string logs;
+        try { logs = await LogsAsync($"{stack}-proxy"); }
+        catch (DockerContainerNotFoundException) { return ["proxy: gone"]; }
+        var trouble = logs.Split('\n').Where(l => FailedRequest().IsMatch(l) || l.Contains(" [warn] ") || l.Contains(" [error] ") || l.Contains(" [crit] ")).ToList();
+        return trouble.Count == 0 ? ["proxy: no failed request or error in its log"] : trouble.Take(most).Prepend($"proxy: {trouble.Count} line(s) of trouble, the first {Math.Min(most, trouble.Count)}:");
+    }
+
+    /// <summary>An access-log line (NginxConfigWriter's format: the request in quotes, then the status) whose status is not 2xx.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"HTTP/[\d.]+"" (?!2)\d\d\d ")]
+    private static partial System.Text.RegularExpressions.Regex FailedRequest();
 
     /// <summary>Volumes labelled with the stack (its key ring).</summary>
     public async Task<IList<VolumeResponse>> VolumesAsync(string stack) =>
