@@ -89,8 +89,11 @@ public sealed partial class StackProbe : IDisposable
         return trouble.Count == 0 ? ["proxy: no failed request or error in its log"] : trouble.Take(most).Prepend($"proxy: {trouble.Count} line(s) of trouble, the first {Math.Min(most, trouble.Count)}:");
     }
 
-    /// <summary>An access-log line (NginxConfigWriter's format: the request in quotes, then the status) whose status is not 2xx.</summary>
-    [System.Text.RegularExpressions.GeneratedRegex(@"HTTP/[\d.]+"" (?!2)\d\d\d ")]
+    /// <summary>
+    /// An access-log line (NginxConfigWriter's format: the request in quotes, then the status) whose status is neither 2xx nor
+    /// 499 — nginx's note of a client that closed first, never an answer: what a load generator's stop leaves at each phase's end.
+    /// </summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"HTTP/[\d.]+"" (?!2\d\d|499)\d\d\d ")]
     private static partial System.Text.RegularExpressions.Regex FailedRequest();
 
     /// <summary>Volumes labelled with the stack (its key ring).</summary>
