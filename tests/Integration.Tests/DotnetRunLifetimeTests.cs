@@ -165,7 +165,7 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
             await Task.Delay(2000);
             var wrk = await load.StopAsync();
             var served = wrk.Requests >= 1000 && wrk.Non2xx == 0 && wrk.SocketErrors == 0 && load.PostFailures.Count == 0 && load.Posts > 0;
-            Assert.True(served, served ? "" : load.Report(await Probe.ProxyTroubleAsync(Stack)) + "\n" + watch.Output);
+            Assert.True(served, served ? "" : await FailedLoadReportAsync(load) + "\n" + watch.Output);
         }
         Assert.True(Occurrences(watch.Output, "  applied in ") >= 2, "the restarted run never finished its rollout\n" + watch.Output);
         // The restarted run published the front project's image alone, and says the StackProject's was up to date.
@@ -202,7 +202,7 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
             await Task.Delay(2000);
             var wrk = await api.StopAsync();
             var served = wrk.Requests >= 1000 && wrk.Non2xx == 0 && wrk.SocketErrors == 0;
-            Assert.True(served, served ? "" : api.Report(await Probe.ProxyTroubleAsync(Stack)) + "\n" + watch.Output);
+            Assert.True(served, served ? "" : await FailedLoadReportAsync(api) + "\n" + watch.Output);
         }
         Assert.True(Occurrences(watch.Output, "  applied in ") >= 3, "the API's change was never rolled out\n" + watch.Output);
         HasLine(UpToDate(Stack), watch.Output, 2);
@@ -254,7 +254,7 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared) : StackTest
             await Task.Delay(2000);
             var wrk = await load.StopAsync();
             var served = wrk.Requests >= 1000 && wrk.Non2xx == 0 && wrk.SocketErrors == 0 && load.PostFailures.Count == 0 && load.Posts > 0;
-            Assert.True(served, served ? "" : load.Report(await Probe.ProxyTroubleAsync(Stack)) + "\n" + watch.Output);
+            Assert.True(served, served ? "" : await FailedLoadReportAsync(load) + "\n" + watch.Output);
         }
         Assert.True(Occurrences(watch.Output, "  applied in ") >= 2, "the saved change was never rolled out\n" + watch.Output);
         // Three replicas, round robin: every one serves the change.

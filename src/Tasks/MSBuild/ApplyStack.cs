@@ -70,7 +70,7 @@ public sealed class ApplyStack : StackTask
         {
             using var self = System.Diagnostics.Process.GetCurrentProcess();
             foreach (var stamp in ProjectImages.Select(i => i.GetMetadata("Stamp")).Prepend(AppImageStamp))
-                if (stamp.Length > 0 && File.Exists(stamp) && File.GetLastWriteTimeUtc(stamp) < self.StartTime.ToUniversalTime())
+                if (File.Exists(stamp) && File.GetLastWriteTimeUtc(stamp) < self.StartTime.ToUniversalTime())
                     StackLog.Progress($"app image {File.ReadLines(stamp).FirstOrDefault()} up to date");
         }
         // Before any engine call: an unavailable secret leaves everything as it was.

@@ -15,6 +15,12 @@ public abstract class StackTest : IDisposable
     /// <summary>The proxy's port, the first of four free ones: host networking publishes three replicas on the ports after it.</summary>
     protected int Port { get; } = Ports.FreeRun(4);
     /// <summary>The properties that make a build the test's own stack on its own port, with <paramref name="replicas"/> replicas and <paramref name="more"/>.</summary>
+    /// <summary>
+    /// The report of a load that saw failures, with what this stack's proxy logged about them first (their status, the replicas
+    /// nginx tried, its warnings): read only when a test is about to fail.
+    /// </summary>
+    private protected async Task<string> FailedLoadReportAsync(StrictLoad load) => load.Report(await Probe.ProxyTroubleAsync(Stack));
+
     protected Dictionary<string, string> StackProps(int replicas, params (string Key, string Value)[] more)
     {
         var props = new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = replicas.ToString() };
