@@ -17,6 +17,28 @@ public sealed class TaskAdapterTests : IDisposable
     public void Dispose() => _scratch.Dispose();
 
     [Fact]
+    public async Task A_build_reading_the_app_image_stamp_while_another_records_its_image_reads_the_whole_stamp()
+    {
+        // Two bring-ups of one project share its obj folder: one read the stamp while the other rewrote it in place, and
+        // deployed the image '' (CI, 2026-12-07). Written in place, a few hundred rewrites give an empty read here.
+        var engine = new FakeEngine();
+        engine.Images[Builders.AppImage] = Builders.AppImageId;
+        var stamp = Path.Combine(_scratch.Dir, "app-image.stamp");
+        bool Record() => new RecordStackAppImage { BuildEngine = _scratch.Build, Engine = engine, Image = Builders.AppImage, StampFile = stamp }.Execute();
+        Assert.True(Record());
+        var writer = Task.Run(() => { for (var i = 0; i < 2000; i++) Assert.True(Record(), string.Join("\n", _scratch.Build.Errors.Select(e => e.Message))); });
+        var reads = 0;
+        while (!writer.IsCompleted)
+        {
+            Assert.Equal([Builders.AppImage, Builders.AppImageId], File.ReadAllLines(stamp));
+            reads++;
+        }
+        await writer;
+        Assert.True(reads > 100, $"{reads} reads");
+        Assert.Single(Directory.GetFiles(_scratch.Dir, "app-image.stamp*"));
+    }
+
+    [Fact]
     public void ComputeStackModel_logs_coded_errors_and_writes_no_model_for_bad_input()
     {
         var task = new ComputeStackModel

@@ -49,7 +49,9 @@ public sealed class RecordStackAppImage : StackTask
             MSBuildDiagnosticSink.Log(Log, Diagnostics.Diagnostic.Error(nameof(Strings.AppImageMissing), Image));
             return false;
         }
-        await File.WriteAllLinesAsync(StampFile, [Image, id], ct).ConfigureAwait(false);
+        // Atomically: two bring-ups of one project at once share this file, and one read an empty stamp (deploying image '')
+        // while the other was rewriting it in place (CI, 2026-12-07).
+        ProxyStack.MSBuild.StampFile.Write(StampFile, Image + "\n" + id + "\n");
         var shortId = id[..Math.Min(19, id.Length)];
         Log.LogMessage(MessageImportance.Low, $"App image {Image} is {shortId}.");
         StackLog.Progress($"app image {Image} built ({shortId})");
