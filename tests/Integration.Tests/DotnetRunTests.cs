@@ -113,16 +113,22 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
     /// $(ActiveDebugProfile) is TaskAdapterTests'). The app is a process on this host — the one `dotnet run` (or the IDE's debugger) started — with
     /// the profile's environment, and nginx in its container serves it through the engine's host gateway, while the API
     /// project still runs in containers at its route and the app reaches it. Ctrl-C removes every container.
+    /// In a terminal, as a developer types it: there the bring-up's lines wait in a file for the foreground program (the
+    /// build's live status line would overwrite them), which is the app, so the run command prints them before the app starts.
+    /// An IDE's console is not a terminal: its lines come as they happen, as every piped run's here.
     /// </summary>
     [DockerFact]
     public async Task The_debug_profile_runs_the_app_on_the_host_behind_the_stacks_nginx_and_ctrl_c_removes_the_containers()
     {
-        using var run = RunningProcess.Start(Cli.Dotnet(shared.Sample.Directory,
+        using var run = RunningProcess.StartInTerminal(Cli.Dotnet(shared.Sample.Directory,
             ["run", "--project", shared.Sample.ProjectFile, "--launch-profile", "HelloStack (debug)",
              $"-p:StackName={Stack}", $"-p:StackHostPort={Port}", "-p:HelloStackApi=true"],
             new Dictionary<string, string> { ["StackRegistryMirror"] = Repository.Mirror }));
         Assert.True(await run.WaitForOutputAsync($"Now listening on: http://127.0.0.1:{Port + 1}", StartTimeout), run.Output);
-        Assert.Contains($"Stack '{Stack}': the app on this host (http://127.0.0.1:{Port + 1}) behind nginx at http://127.0.0.1:{Port}", run.Output);
+        var listening = run.Output.IndexOf("Now listening on: ", StringComparison.Ordinal);
+        foreach (var line in new[] { $"Stack '{Stack}': the app on this host (http://127.0.0.1:{Port + 1}) behind nginx at http://127.0.0.1:{Port}", "  applied in " })
+            Assert.True(run.Output.IndexOf(line, StringComparison.Ordinal) is >= 0 and var at && at < listening, $"{line}\n{run.Output}");
+        Assert.Matches($@"(?m)^  {Stack}-api-1 ready \(\d+\.\d s\)\r?$", run.Output);
         Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
         // The process that answered through nginx is a process of this host, started by `dotnet run`.
         var pid = int.Parse((await Http.GetStringAsync($"http://127.0.0.1:{Port}/pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
@@ -134,8 +140,10 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         Assert.Equal([$"{Stack}-api-1", $"{Stack}-api-2", $"{Stack}-proxy"], containers.Order());
         Assert.StartsWith("hello from the api", await Http.GetStringAsync($"http://127.0.0.1:{Port}/api"));
         Assert.StartsWith("hello from the api", await Http.GetStringAsync($"http://127.0.0.1:{Port}/from-api"));
+        // Printed once: the file they waited in is gone.
+        Assert.False(File.Exists(Path.Combine(shared.Sample.Directory, "obj", "Debug", "net10.0", "stack", "run-progress.txt")));
 
-        Cli.SignalGroup(run.Id, Cli.SIGINT);
+        run.PressCtrlC();
         Assert.NotNull(await run.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         // The stack belongs to the run: once `dotnet run` has gone, the reaper removes it.
         await Probe.WaitUntilGoneAsync(Stack, TimeSpan.FromSeconds(30));

@@ -45,6 +45,13 @@ public sealed class ApplyStack : StackTask
     /// </summary>
     [Output] public string AppOnHostArguments { get; set; } = "";
 
+    /// <summary>
+    /// With StackAppOnHost under `dotnet run` on a Unix terminal: the file the bring-up's progress lines wait in
+    /// (<see cref="Execution.RunProgress"/>). The foreground program is the app itself, which knows nothing of them, so the run
+    /// command prints them first (Sdk.targets). Empty elsewhere. Example: /src/HelloStack/obj/Debug/net10.0/stack/run-progress.txt
+    /// </summary>
+    [Output] public string AppOnHostProgressFile { get; set; } = "";
+
     /// <summary>Whether `dotnet run` runs this bring-up: its build prints no message, so progress goes to the console too.</summary>
     public bool UnderRun { get; set; }
 
@@ -163,6 +170,8 @@ public sealed class ApplyStack : StackTask
         // the app on the host the foreground program is the app itself, so the bring-up says where it is served.
         if (UnderRun && model.AppOnHostPort > 0) StackLog.Milestone(model.ListeningLine);
         else Log.LogMessage(MessageImportance.High, model.ListeningLine);
+        if (UnderRun && model.AppOnHostPort > 0 && Execution.RunProgress.Deferred && !OperatingSystem.IsWindows())
+            AppOnHostProgressFile = Execution.RunProgress.PathIn(StackDirectory!);
         foreach (var line in model.ProjectLines) Log.LogMessage(MessageImportance.High, line);
         if (model.HttpsUrl is { } https && !model.HttpsRedirect) StackLog.Milestone($"Stack '{model.Name}': also at {https}");
         if (model.Network.OnHostNetwork)
