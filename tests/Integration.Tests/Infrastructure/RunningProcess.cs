@@ -19,6 +19,7 @@ public sealed class RunningProcess : IDisposable
 
     public int Id => _process.Id;
     public string Output { get { lock (_gate) return _output.ToString(); } }
+    public bool HasExited => _process.HasExited;
 
     /// <summary>Starts the command under setsid, so it leads a new process group as a terminal's foreground job does.</summary>
     public static RunningProcess Start(ProcessStartInfo dotnet)
