@@ -9,6 +9,20 @@ namespace ProxyStack.Tests;
 public sealed class ReadinessWaiterTests
 {
     [Fact]
+    public void This_machines_addresses_are_read_again_when_an_interface_changes_under_the_read()
+    {
+        // .NET's Linux enumeration throws this while a veth comes or goes (dotnet/runtime#49515); a readiness wait once failed on it.
+        var reads = 0;
+        IEnumerable<string> Flaky() => ++reads < 3 ? throw new ArgumentException("An invalid IP address was specified.", "address") : ["127.0.0.1", "172.17.0.1"];
+        Assert.Equal(["127.0.0.1", "172.17.0.1"], MachineAddresses.Read(Flaky).Order());
+        Assert.Equal(3, reads);
+        // Never readable: no address, so every replica is asked through the relay — never an exception out of the wait.
+        Assert.Empty(MachineAddresses.Read(() => ++reads > 0 ? throw new ArgumentException("An invalid IP address was specified.", "address") : []));
+        Assert.Equal(3 + MachineAddresses.Attempts, reads);
+        Assert.Contains("127.0.0.1", MachineAddresses.Read());
+    }
+
+    [Fact]
     public void A_replica_awaited_alone_is_asked_every_50_ms_and_many_together_about_20_times_a_second_in_all()
     {
         Assert.Equal([50, 50, 100, 150, 200, 200, 200], new[] { 0, 1, 2, 3, 4, 5, 16 }.Select(n => ReadinessWaiter.ReplicaInterval(n).TotalMilliseconds));

@@ -15,16 +15,9 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
 {
     public const int LogTail = 30;
 
-    /// <summary>This machine's own addresses (a Linux engine's bridges among them), read once per process.</summary>
-    private static readonly Lazy<HashSet<string>> OwnAddresses = new(() =>
-    {
-        try
-        {
-            return System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
-                .SelectMany(i => i.GetIPProperties().UnicastAddresses).Select(a => a.Address.ToString()).ToHashSet(StringComparer.Ordinal);
-        }
-        catch (System.Net.NetworkInformation.NetworkInformationException) { return []; }
-    });
+    /// <summary>This machine's own addresses (a Linux engine's bridges among them), read once per process. None read: every
+    /// replica is asked through the relay.</summary>
+    private static readonly Lazy<HashSet<string>> OwnAddresses = new(MachineAddresses.Read);
 
     /// <summary>Whether an address is one of this machine's own.</summary>
     private static bool IsOwnAddress(string? address) => address is not null && OwnAddresses.Value.Contains(address);
