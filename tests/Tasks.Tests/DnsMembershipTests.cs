@@ -31,6 +31,15 @@ public class DnsMembershipTests
         Assert.Contains("\nerror_log stderr crit;", config);
         Assert.Contains("    error_log stderr warn;", config);
         Assert.Equal(config, NginxConfigWriter.Write(Model(1)));
+        // Every replica carries the set's standby alias from its creation, listed as a backup server: nginx reaches the replicas
+        // under it only while no slot resolves — a single replica's slot changing hands (ZeroDowntimeTests has the real nginx).
+        Assert.Contains("server hello-app-standby:8080 resolve backup max_fails=3 fail_timeout=5s;\n        keepalive 32;", config);
+        Assert.Equal(["hello-app-standby"], ContainerSpecs.App(Model(1), "hello-app-1-joining", 1, "sha256:app", "h").Aliases);
+        Assert.Empty(ContainerSpecs.App(Builders.Model(1), "hello-app-1", 1, "sha256:app", "h").Aliases);
+        // nginx refuses a backup server with hash and ip_hash ("balancing method does not support parameter backup"): with
+        // session affinity the replicas keep their alias, unused, and the upstream lists no backup.
+        foreach (var affinity in new[] { Affinity.Cookie, Affinity.Ip })
+            Assert.DoesNotContain(" backup", NginxConfigWriter.Write(Model(1) with { SessionAffinity = affinity }));
         // Without DNS membership (an older nginx, host or link mode) replicas are listed and the config reloads on changes.
         Assert.Contains("server hello-app-1:8080 max_fails", NginxConfigWriter.Write(Builders.Model(3)));
         Assert.DoesNotContain("hello-app-4", NginxConfigWriter.Write(Builders.Model(3)));
@@ -375,7 +384,10 @@ public class DnsMembershipTests
         // The other slots of that upstream are left out; an upstream with no address known keeps resolving its names.
         Assert.DoesNotContain("hello-app-3:8080", routed);
         Assert.Contains("server hello-api-1:8080 resolve", routed);
-        Assert.Equal(config.Split('\n').Length + 1 - 16 + 2, routed.Split('\n').Length);
+        // Routed by address, the upstream has no use for its standby alias either (StackNetworking.Standby): left out too.
+        Assert.DoesNotContain("server hello-app-standby", routed);
+        Assert.Contains("server hello-api-standby:8080 resolve backup", routed);
+        Assert.Equal(config.Split('\n').Length + 1 - 16 - 1 + 2, routed.Split('\n').Length);
         // Deterministic: the planner compares what it renders with what the proxy holds.
         Assert.Equal(routed, NginxConfigWriter.RouteByAddress(config, new Dictionary<string, string> { ["hello-app-2"] = "10.89.0.12", ["hello-app-1"] = "10.89.0.11" }));
         Assert.DoesNotContain("hello-app-1:8080 resolve", routed);

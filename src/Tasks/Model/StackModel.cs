@@ -177,6 +177,8 @@ internal sealed record StackModel
     [JsonIgnore] public string ProxyName => StackNames.Proxy(Name);
     /// <summary>Replica <paramref name="replica"/>'s name: &lt;stack&gt;-app-N for the front project, &lt;stack&gt;-&lt;project&gt;-N for a StackProject.</summary>
     public string AppName(int replica) => StackNames.App(Name, replica, ProjectKey);
+    /// <summary>This replica set's standby alias under DNS membership (<see cref="StackNames.Standby"/>).</summary>
+    [JsonIgnore] public string StandbyName => StackNames.Standby(Name, ProjectKey);
     [JsonIgnore] public string Url => $"http://{UrlHost}:{HostPort}";
     /// <summary>https://…:HttpsPort, or null without HTTPS.</summary>
     [JsonIgnore] public string? HttpsUrl => HttpsPort > 0 ? $"https://{UrlHost}:{HttpsPort}" : null;

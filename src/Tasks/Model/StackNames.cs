@@ -20,6 +20,14 @@ internal static partial class StackNames
 
     private const string JoiningSuffix = "-joining";
 
+    /// <summary>
+    /// DNS membership's standby name, "hello-app-standby" (a StackProject's: "hello-api-standby"): a network alias every replica
+    /// of the set carries from its creation, which nginx resolves as a backup server (see StackNetworking.Standby). No slot,
+    /// joining, retiring or StackContainer name can be it: those end in a number or a suffix of their own, and a StackContainer
+    /// may not start with "app-" nor with a StackProject's name and "-".
+    /// </summary>
+    public static string Standby(string stack, string project = "") => $"{stack}-{(project.Length > 0 ? project : "app")}-standby";
+
     /// <summary>The slot a replica holds or joins: "hello-app-2" for "hello-app-2-joining" and for "hello-app-2".</summary>
     public static string SlotOf(string name) => name.EndsWith(JoiningSuffix, StringComparison.Ordinal) ? name[..^JoiningSuffix.Length] : name;
     /// <summary>A backing container (StackContainer): "hellostack-cache"; on the stack's network it is also just "cache".</summary>

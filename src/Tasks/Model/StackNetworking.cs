@@ -79,7 +79,8 @@ internal static class StackNetworking
 
     /// <summary>
     /// nginx's upstream servers: with DNS membership every slot name a replica can hold (1 to the most replicas a stack may
-    /// have), re-resolved, so the config never depends on StackReplicas; otherwise each replica by name or loopback port.
+    /// have), re-resolved, so the config never depends on StackReplicas, and the set's standby alias as a backup server
+    /// (<see cref="Standby"/>); otherwise each replica by name or loopback port.
     /// </summary>
     public static IReadOnlyList<string> Upstreams(StackModel m) => m.Published
         // Written out for compose or Kubernetes: the replica set's service by name. Compose's DNS answers it with every
@@ -88,8 +89,29 @@ internal static class StackNetworking
         : m.AppOnHostPort > 0
         ? [$"{AppOnHostName}:{m.AppOnHostPort.ToString(CultureInfo.InvariantCulture)}"]
         : ReplicasByDns(m)
-        ? Enumerable.Range(1, StackValidator.MaxReplicas).Select(i => $"{m.AppName(i)}:{m.AppPort.ToString(CultureInfo.InvariantCulture)} resolve").ToList()
+        ? [.. Enumerable.Range(1, StackValidator.MaxReplicas).Select(i => $"{m.AppName(i)}:{m.AppPort.ToString(CultureInfo.InvariantCulture)} resolve"),
+            .. StandbyUpstream(m) ? [$"{m.StandbyName}:{m.AppPort.ToString(CultureInfo.InvariantCulture)} resolve backup"] : Array.Empty<string>()]
         : Enumerable.Range(1, m.Replicas).Select(i => $"{ReplicaHost(m, i)}:{ReplicaPort(m, i).ToString(CultureInfo.InvariantCulture)}").ToList();
+
+    /// <summary>
+    /// The alias every replica of a set carries from its creation under DNS membership on this machine's engine (null
+    /// otherwise): a second name for the set's replicas, which a rename leaves alone. A slot changes hands by two renames,
+    /// and between them its name resolves to nothing; should nginx's resolver ask just then, it drops that slot for a second.
+    /// With two slots or more another slot serves meanwhile (PlanMembership hands the first over alone); with a single
+    /// replica — the default — nothing did, and nginx answered 502 "no live upstreams" for up to a second. nginx lists the
+    /// alias as a backup server (<see cref="StandbyUpstream"/>), used only while no slot has a replica: then it reaches the
+    /// replicas under their alias, the old one renamed aside (still running until nginx has resolved its successor) and the
+    /// new one. A replica that is not ready yet carries it too; nginx reaches it only when no slot resolves, where it would
+    /// otherwise have answered 502 at once. Where slots are network aliases (Podman, a swarm node) the proxy routes by
+    /// address and the standby line is left out of every upstream that has one (NginxConfigWriter.RouteByAddress).
+    /// </summary>
+    public static string? Standby(StackModel m) => SlotsByDns(m) ? m.StandbyName : null;
+
+    /// <summary>
+    /// Whether a set's upstream lists its standby alias: under DNS membership with round robin. nginx refuses a backup server
+    /// with hash and ip_hash (StackSessionAffinity cookie and ip: "balancing method does not support parameter backup").
+    /// </summary>
+    public static bool StandbyUpstream(StackModel m) => Standby(m) is not null && m.SessionAffinity == Affinity.None;
 
     /// <summary>The name the proxy reaches the app on this host by (StackAppOnHost): the engine's host gateway, as Docker Desktop names it.</summary>
     public const string AppOnHostName = "host.docker.internal";

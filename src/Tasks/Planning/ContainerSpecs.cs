@@ -33,6 +33,8 @@ internal static class ContainerSpecs
         return new ContainerSpec
         {
             Name = name, Image = imageId, Network = StackNetworking.ContainerNetwork(model), Labels = labels,
+            // From creation on: nginx reaches the set under it only while no slot resolves (StackNetworking.Standby).
+            Aliases = StackNetworking.Standby(model) is { } standby ? [standby] : [],
             Environment = StackNetworking.AppEnvironment(model, replica), RestartPolicy = RestartPolicy(model), PidsLimit = AppPidsLimit,
             Mounts = [
                 .. model.SharedKeys ? [new VolumeMount(model.KeysVolumeName, model.KeyRingDirectory, OwnedByContainerUser: true)] : Array.Empty<VolumeMount>(),

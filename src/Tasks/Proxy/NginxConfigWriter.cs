@@ -463,6 +463,7 @@ internal static class NginxConfigWriter
             : "The Service by its name: one cluster address in front of the ready pods.")
         : StackNetworking.ReplicasByDns(model)
         ? $"Every replica slot by name, re-resolved each second: a replica holds its slot's name only while it serves, so replicas come and go without a reload."
+            + (StackNetworking.StandbyUpstream(model) ? $" The backup, {model.StandbyName}, is every replica's alias: used only while no slot resolves (a slot changes hands by two renames)." : "")
         : model.Network.OnHostNetwork ? "Replicas on this host's loopback, one port each (host network mode)."
         : model.Network.LinksReplicas ? "Replicas by link alias; the links write them into /etc/hosts when the proxy is created."
         : "Replicas by container name; names resolve through Docker's DNS when nginx (re)loads this file.";
