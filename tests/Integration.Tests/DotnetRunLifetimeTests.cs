@@ -148,8 +148,9 @@ public sealed class DotnetRunLifetimeTests(SharedSample shared, ITestOutputHelpe
             await Task.Delay(2000);
             load.Mark("edit");
             sample.EditProgram("hello world", "hello watch");
-            // A second save as soon as the first one's new text is served: its roll is still under way (slots change hands
-            // 3 s apart, and nginx sees the last one 3 s later), so watch ends that run (SIGTERM), whose roll is undone, and
+            // A second save as soon as the first one's new text is served: its roll is still under way (the other slots
+            // change hands once their new replicas, created after the first, are ready, and the old replicas stop 3 s after
+            // the last), so watch ends that run (SIGTERM), whose roll is undone, and
             // the next run rolls the second text. Under the same load, with nothing failed. (Here only the first slot has
             // changed hands when the run ends, so the other slots' old replicas would take nginx's retries even if the undo
             // stopped the new one too early: ZeroDowntimeTests interrupts once every slot changed hands, which catches that.)
