@@ -97,8 +97,9 @@ internal static class StackNetworking
     /// The alias every replica of a set carries from its creation under DNS membership on this machine's engine (null
     /// otherwise): a second name for the set's replicas, which a rename leaves alone. A slot changes hands by two renames,
     /// and between them its name resolves to nothing; should nginx's resolver ask just then, it drops that slot for a second.
-    /// With two slots or more another slot serves meanwhile (PlanMembership hands the first over alone); with a single
-    /// replica — the default — nothing did, and nginx answered 502 "no live upstreams" for up to a second. nginx lists the
+    /// With a single replica — the default — no other slot served meanwhile, and nginx answered 502 "no live upstreams" for
+    /// up to a second; with several, that took a query falling into every slot's gap at once, which PlanMembership kept from
+    /// happening by a 3 s wait after the first hand-over, and which the standby now covers instead. nginx lists the
     /// alias as a backup server (<see cref="StandbyUpstream"/>), used only while no slot has a replica: then it reaches the
     /// replicas under their alias, the old one renamed aside (still running until nginx has resolved its successor) and the
     /// new one. A replica that is not ready yet carries it too; nginx reaches it only when no slot resolves, where it would

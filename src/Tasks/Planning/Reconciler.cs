@@ -243,8 +243,10 @@ internal static class Reconciler
         /// <summary>DNS membership: the AwaitResolver step that replicas renamed out of their slots stop after, once planned.</summary>
         private int? _resolved;
         private bool _membershipPlanned;
-        /// <summary>DNS membership: the slots whose new replica takes the name once it is ready (its WaitReady step), and the old holder if any.</summary>
-        /// <summary>DNS membership: each slot a new replica takes, and whether its set's upstream has a standby (StackNetworking.Standby).</summary>
+        /// <summary>
+        /// DNS membership: the slots whose new replica takes the name once it is ready (its WaitReady step), the old holder if
+        /// any, and whether the slot's set has a standby in its upstream (StackNetworking.StandbyUpstream).
+        /// </summary>
         private readonly List<(string Name, string Cause, ObservedContainer? Old, int Ready, bool Standby)> _joining = [];
         /// <summary>The slot names new replicas take (DNS membership).</summary>
         private List<string> JoiningSlots => [.. _joining.Select(j => j.Name)];
