@@ -253,7 +253,8 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
         // The engine lets go of the bridge's endpoints (the ingress sandbox's, the tasks') after the leave returns: seen once
         // under the full suite's load as "has active endpoints", and once (2026-12-07, a full run) still after 30 s, the
         // bridge empty when looked at a minute later. Asked again for up to 90 s; past that, the failure names what held it.
-        for (var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90); ; Thread.Sleep(500))
+        var patience = TimeSpan.FromSeconds(90);
+        for (var deadline = DateTime.UtcNow + patience; ; Thread.Sleep(500))
         {
             try
             {
@@ -264,7 +265,7 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
             {
                 if (DateTime.UtcNow < deadline) continue;
                 var held = probe.Client.Networks.InspectNetworkAsync(GatewayBridge).GetAwaiter().GetResult().Containers ?? new Dictionary<string, EndpointResource>();
-                throw new InvalidOperationException($"{GatewayBridge} still has endpoints 90 s after leaving the swarm: "
+                throw new InvalidOperationException($"{GatewayBridge} still has endpoints {patience.TotalSeconds} s after leaving the swarm: "
                     + string.Join(", ", held.Select(c => $"{c.Value.Name} ({c.Key[..Math.Min(12, c.Key.Length)]})")), e);
             }
         }

@@ -474,7 +474,8 @@ internal static class Reconciler
             // alone, and the others only once nginx has resolved it: from then on that slot serves, whatever resolver tick
             // falls into the others' gaps (one wait, 3 s, not one per slot).
             // Where slots are network aliases (Podman) there is no gap: the old replica answers to the slot until it stops.
-            var handOvers = observed.DnsFollowsRenames && _joining.Any(j => j.Old is not null && !j.Standby) ? _joining.Count(j => j.Old is not null) : 0;
+            var handOvers = _joining.Where(j => j.Old is not null).ToList();
+            var settleFirst = observed.DnsFollowsRenames && handOvers.Count > 1 && handOvers.Any(j => !j.Standby);
             int? settled = null;
             foreach (var (name, cause, old, ready, _) in _joining)
             {
@@ -499,7 +500,7 @@ internal static class Reconciler
                 });
                 _ready.Add(join);
                 _membershipChanges++;
-                if (old is not null && settled is null && handOvers > 1)
+                if (old is not null && settled is null && settleFirst)
                     settled = _b.Add(StepKind.AwaitResolver, model.ProxyName, $"let nginx resolve {name} before the other slots change hands", [join],
                         with: s => s with { Wait = StackNetworking.ResolverTime });
             }
