@@ -45,6 +45,44 @@ public sealed class TrustTests(SharedSample shared, ITestOutputHelper output) : 
     }
 
     /// <summary>
+    /// An image someone else made under the name the stack's image would take (<c>docker build -t hellostack .</c>, or another
+    /// tool's) is theirs: PublishContainer would move its tag onto the stack's development image, and their next
+    /// <c>docker push</c> would push that. StackUp refuses before it builds anything (STACK2005) and leaves the tag where it was;
+    /// with ContainerRepository set aside, the stack comes up beside it.
+    /// </summary>
+    [DockerFact]
+    public async Task An_image_tag_someone_else_holds_is_STACK2005_before_anything_is_built_and_stays_theirs()
+    {
+        // Made by an import of an empty file system: an image with no labels at all, as one built from a Dockerfile has none of ours.
+        using (var empty = new MemoryStream(new byte[10240]))
+            await Probe.Client.Images.CreateImageAsync(new ImagesCreateParameters { FromSrc = "-", Repo = Stack, Tag = "latest" },
+                empty, null, new Progress<JSONMessage>());
+        var theirs = (await Probe.Client.Images.InspectImageAsync($"{Stack}:latest")).ID;
+        try
+        {
+            var refused = await shared.Sample.BuildAsync("StackUp", StackProps(1));
+            Assert.NotEqual(0, refused.ExitCode);
+            Assert.Contains($"error STACK2005: The tag {Stack}:latest names image {theirs[..19]}, and it was not built by ProxyStack", refused.Output);
+            Assert.DoesNotContain("Building image", refused.Output);
+            Assert.Equal(theirs, (await Probe.Client.Images.InspectImageAsync($"{Stack}:latest")).ID);
+            Assert.Empty(await Probe.ContainersAsync(Stack));
+            Assert.Empty(await Probe.ImagesAsync(Stack));
+
+            await UpAsync(shared.Sample, StackProps(1, ("ContainerRepository", $"{Stack}-own")));
+            using var http = new HttpClient();
+            Assert.Equal("hello world\n", await http.GetStringAsync(Url));
+            Assert.Equal(theirs, (await Probe.Client.Images.InspectImageAsync($"{Stack}:latest")).ID);
+            Assert.Contains(await Probe.ImagesAsync(Stack), i => i.RepoTags?.Contains($"{Stack}-own:latest") == true);
+        }
+        finally
+        {
+            // The test's own image, whatever happened to its tag.
+            try { await Probe.Client.Images.DeleteImageAsync(theirs, new ImageDeleteParameters { Force = true }); }
+            catch (Docker.DotNet.DockerImageNotFoundException) { }
+        }
+    }
+
+    /// <summary>
     /// The proxy image is rebuilt for every changed nginx.conf (it is baked in), and the running proxy, reloaded in place, keeps
     /// the image it was made from: a superseded image nothing uses is removed by the next build, the one the proxy ran goes
     /// with that proxy — a day of tweaking settings leaves no nameless images behind.

@@ -23,6 +23,8 @@ internal sealed class FakeEngine : IContainerEngine
     /// <summary>Every container spec created, by name (the last one of a name).</summary>
     public System.Collections.Concurrent.ConcurrentDictionary<string, ContainerSpec> Specs { get; } = new();
     public Dictionary<string, string> Images { get; } = [];
+    /// <summary>Labels of images in <see cref="Images"/>, by reference; none when absent.</summary>
+    public Dictionary<string, Dictionary<string, string>> ImageLabels { get; } = [];
     public Exception? PingFailure { get; set; }
     /// <summary>Containers that "exit" as soon as they are started, with this exit code.</summary>
     public Dictionary<string, long> CrashOnStart { get; } = [];
@@ -74,7 +76,7 @@ internal sealed class FakeEngine : IContainerEngine
         // An image known by id only through ImageUsers is its own id.
         var id = Images.GetValueOrDefault(reference) ?? (ImageUsers.ContainsKey(reference) ? reference : null);
         return Task.FromResult<(string, IReadOnlyDictionary<string, string>, string)?>(
-            id is not null ? (id, new Dictionary<string, string>(), ImageUsers.GetValueOrDefault(reference, "")) : null);
+            id is not null ? (id, ImageLabels.GetValueOrDefault(reference) ?? [], ImageUsers.GetValueOrDefault(reference, "")) : null);
     }
 
     /// <summary>Images' configured users, by reference or id (an image only here exists too, under its own id; not given: root's "").</summary>

@@ -344,6 +344,7 @@ public sealed class TrustTests : IDisposable
             new InspectStackProxyBase { ModelFile = modelFile, StampFile = Path.Combine(_scratch.Dir, "nginx-base.stamp") },
             new ValidateStackImageStamp { StampFile = stamp },
             new RecordStackAppImage { Image = "hello:latest", StampFile = stamp },
+            new ValidateStackImageTags { Repository = "hello", Tag = "latest", StackName = "hello" },
         ];
         foreach (var task in tasks)
         {
@@ -531,6 +532,46 @@ public sealed class TrustTests : IDisposable
         var salt = SecretDigests.LoadOrCreateSalt(path);
         Assert.Equal(salt, SecretDigests.LoadOrCreateSalt(path));
         if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+    }
+
+    /// <summary>
+    /// PublishContainer moves the tags it writes off whatever image held them: a tag held by an image ProxyStack did not build
+    /// for this stack is refused before the build (STACK2005, naming the tag, the image and what to rename), free tags and
+    /// the stack's own are not, and ContainerImageTags is what the SDK writes when it is set.
+    /// </summary>
+    [Fact]
+    public void Image_tags_held_by_an_image_not_built_for_the_stack_are_STACK2005_and_free_or_own_tags_pass()
+    {
+        Assert.Equal(["shop:latest"], ValidateStackImageTags.References("shop", "latest", ""));
+        Assert.Equal(["shop:dev", "shop:1.0"], ValidateStackImageTags.References("shop", "latest", " dev ;1.0;dev"));
+        Assert.Empty(ValidateStackImageTags.References("", "latest", ""));
+
+        var engine = new FakeEngine();
+        engine.Images["shop:latest"] = "sha256:0123456789abcdef0123";
+        engine.Images["shop:mine"] = "sha256:feedfeedfeedfeedfeed";
+        engine.ImageLabels["shop:mine"] = new() { [StackLabels.ImageOf] = "shop" };
+        engine.Images["shop:theirs"] = "sha256:beefbeefbeefbeefbeef";
+        engine.ImageLabels["shop:theirs"] = new() { [StackLabels.ImageOf] = "other" };
+        (bool Ok, List<Microsoft.Build.Framework.BuildErrorEventArgs> Errors) Check(string tag, string tags = "", string project = "")
+        {
+            var build = new CapturingBuildEngine();
+            var ok = new ValidateStackImageTags { BuildEngine = build, Engine = engine, Repository = "shop", Tag = tag, Tags = tags, StackName = "shop", Project = project }.Execute();
+            return (ok, build.Errors);
+        }
+
+        Assert.True(Check("free").Ok);
+        Assert.True(Check("mine").Ok);
+        var (ok, errors) = Check("latest");
+        Assert.False(ok);
+        var error = Assert.Single(errors);
+        Assert.Equal("STACK2005", error.Code);
+        Assert.Contains("The tag shop:latest names image sha256:0123456789ab, and it was not built by ProxyStack", error.Message);
+        Assert.Contains("Set ContainerRepository (or StackName)", error.Message);
+        Assert.Contains("docker image rm shop:latest", error.Message);
+        Assert.Contains("it was built for stack 'other'", Assert.Single(Check("latest", "free;theirs").Errors).Message);
+        Assert.Contains("Give StackProject 'api' another Name", Assert.Single(Check("theirs", project: "api").Errors).Message);
+        // Both refused tags are named, each once.
+        Assert.Equal(2, Check("", "latest;theirs;mine").Errors.Count);
     }
 
     private static string NginxConfig(StackModel model) => Proxy.NginxConfigWriter.Write(model);

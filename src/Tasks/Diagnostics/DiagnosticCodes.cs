@@ -68,6 +68,7 @@ internal static class DiagnosticCodes
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";
     public const string ImagePushFailed = "STACK2004";
+    public const string ImageTagNotOurs = "STACK2005";
     public const string EngineUnreachable = "STACK3001";
     public const string EngineRequestFailed = "STACK3002";
     public const string HostNetworkUnsupported = "STACK3003";
