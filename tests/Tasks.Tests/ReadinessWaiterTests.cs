@@ -23,6 +23,28 @@ public sealed class ReadinessWaiterTests
     }
 
     [Fact]
+    public void Addresses_are_kept_once_read_and_a_read_that_found_none_is_tried_again_after_a_while()
+    {
+        long now = 0;
+        var reads = 0;
+        HashSet<string> result = [];
+        var cache = new MachineAddresses.Cache(() => { reads++; return result; }, () => now);
+        Assert.Empty(cache.Value);
+        now += 5_000;
+        Assert.Empty(cache.Value);
+        Assert.Equal(1, reads);
+        result = ["127.0.0.1"];
+        now += (long)MachineAddresses.Cache.RetryEmptyAfter.TotalMilliseconds;
+        Assert.Equal(["127.0.0.1"], cache.Value);
+        Assert.Equal(2, reads);
+        // Once found, kept for the process's life.
+        result = [];
+        now += 3_600_000;
+        Assert.Equal(["127.0.0.1"], cache.Value);
+        Assert.Equal(2, reads);
+    }
+
+    [Fact]
     public void A_replica_awaited_alone_is_asked_every_50_ms_and_many_together_about_20_times_a_second_in_all()
     {
         Assert.Equal([50, 50, 100, 150, 200, 200, 200], new[] { 0, 1, 2, 3, 4, 5, 16 }.Select(n => ReadinessWaiter.ReplicaInterval(n).TotalMilliseconds));

@@ -25,4 +25,34 @@ internal static class MachineAddresses
         }
         return [];
     }
+
+    /// <summary>This machine's addresses for the readiness probes, read once per process: see <see cref="Cache"/>.</summary>
+    public static readonly Cache Own = new(Read, () => Environment.TickCount64);
+
+    /// <summary>
+    /// Addresses read once and kept — except a read that found none (every attempt failed), which is read again at the next
+    /// ask once <see cref="RetryEmptyAfter"/> has passed, so a process that lives on (a resident MSBuild server) is not left
+    /// asking every replica through the relay for the rest of its life.
+    /// </summary>
+    internal sealed class Cache(Func<HashSet<string>> read, Func<long> nowMilliseconds)
+    {
+        public static readonly TimeSpan RetryEmptyAfter = TimeSpan.FromSeconds(10);
+        private readonly Lock _gate = new();
+        private HashSet<string>? _known;
+        private long _readAt;
+
+        public HashSet<string> Value
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    var now = nowMilliseconds();
+                    if (_known is { Count: > 0 } || (_known is not null && now - _readAt < RetryEmptyAfter.TotalMilliseconds)) return _known;
+                    _readAt = now;
+                    return _known = read();
+                }
+            }
+        }
+    }
 }

@@ -15,12 +15,9 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
 {
     public const int LogTail = 30;
 
-    /// <summary>This machine's own addresses (a Linux engine's bridges among them), read once per process. None read: every
-    /// replica is asked through the relay.</summary>
-    private static readonly Lazy<HashSet<string>> OwnAddresses = new(MachineAddresses.Read);
-
-    /// <summary>Whether an address is one of this machine's own.</summary>
-    private static bool IsOwnAddress(string? address) => address is not null && OwnAddresses.Value.Contains(address);
+    /// <summary>Whether an address is one of this machine's own (a Linux engine's bridges among them), read once per process.
+    /// None read: every replica is asked through the relay until a later read finds them.</summary>
+    private static bool IsOwnAddress(string? address) => address is not null && MachineAddresses.Own.Value.Contains(address);
     /// <summary>
     /// How long a replica's wait pauses before asking again, with <paramref name="awaited"/> replicas awaited at once: 50 ms
     /// per replica awaited, between 50 and 200 ms, so the waits together ask about 20 times a second and each at least every
