@@ -191,6 +191,24 @@ public sealed class ErrorTests(SharedSample shared) : StackTest
         await AssertNothingLeftAsync();
     }
 
+    /// <summary>
+    /// An app whose code names its own address (here <c>app.Run("http://localhost:5000")</c>, as many tutorials write it) starts,
+    /// and listens where nginx cannot reach it. It is named for what it is as soon as it says where it listens — STACK4023 with
+    /// the address, not STACK4004 after StackReadyTimeout — and nothing is left.
+    /// </summary>
+    [DockerFact]
+    public async Task An_app_that_listens_only_on_its_own_loopback_address_is_STACK4023_naming_it_instead_of_a_timeout()
+    {
+        using var sample = new SampleCopy();
+        sample.EditProgram("app.Run();", "app.Run(\"http://localhost:5000\");");
+        var result = await sample.BuildAsync("StackUp", Props(("StackReadyTimeout", "120")));
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains($"error STACK4023: Replica '{Stack}-app-", result.Output);
+        Assert.Contains("started but listens only on http://localhost:5000, where nginx cannot reach it: ProxyStack sends requests to port 8080", result.Output);
+        Assert.DoesNotContain("STACK4004", result.Output);
+        await AssertNothingLeftAsync();
+    }
+
     [DockerFact]
     public async Task A_container_with_a_stack_name_but_not_our_labels_is_refused_and_left_alone()
     {

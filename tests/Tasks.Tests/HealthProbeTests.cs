@@ -63,6 +63,29 @@ public sealed class HealthProbeTests : IDisposable
     }
 
     [Fact]
+    public void A_replica_that_started_listening_only_on_loopback_fails_with_STACK4023_naming_its_address_long_before_the_timeout()
+    {
+        using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        var port = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop();
+        var model = Model("") with { AppPort = port, HostPort = Ports.Free(), Replicas = 1, ReadyTimeoutSeconds = 120 };
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        engine.Images[Builders.AppImage] = Builders.AppImageId;
+        engine.Logs["hellostack-app-1"] = "info: Microsoft.Hosting.Lifetime[14]\n      Now listening on: http://localhost:5000\n      Now listening on: http://[::]:5001\n"
+            + "info: Microsoft.Hosting.Lifetime[0]\n      Application started. Press Ctrl+C to shut down.";
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.False(_scratch.Apply(model, engine).Execute());
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+        var error = Assert.Single(_scratch.Build.Errors);
+        Assert.Equal("STACK4023", error.Code);
+        Assert.Equal($"Replica 'hellostack-app-1' started but listens only on http://localhost:5000, http://[::]:5001, where nginx cannot reach it: ProxyStack sends requests to port {port} on the container's network address (StackAppPort; the container's ASPNETCORE_HTTP_PORTS says the same). The app's code or configuration names its own address — app.Run(url), UseUrls, a Kestrel:Endpoints entry in appsettings*.json, or ASPNETCORE_URLS. Remove it so the container's port applies, or listen on http://+:{port}, or set the port it listens on, 5001, as StackAppPort (a StackProject's AppPort). Everything this bring-up created was removed and the stack is as it was.",
+            error.Message);
+        Assert.Empty(engine.Containers);
+    }
+
+    [Fact]
     public void Without_StackHealthPath_a_replica_that_answers_404_on_slash_is_ready()
     {
         using var replica = new OkServer("404 Not Found");

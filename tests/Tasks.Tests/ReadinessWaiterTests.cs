@@ -44,6 +44,64 @@ public sealed class ReadinessWaiterTests
         Assert.Equal(2, reads);
     }
 
+    [Theory]
+    // What Kestrel prints, in the simple console format and the JSON one, and whether nginx reaches it on port 8080.
+    [InlineData("info: Microsoft.Hosting.Lifetime[14]\n      Now listening on: http://[::]:8080\ninfo: Microsoft.Hosting.Lifetime[0]\n      Application started. Press Ctrl+C to shut down.", true)]
+    [InlineData("      Now listening on: http://localhost:5000\n      Application started. Press Ctrl+C to shut down.", false)]
+    [InlineData("      Now listening on: http://127.0.0.1:8080\n      Application started.", false)]
+    [InlineData("      Now listening on: http://localhost:8080\n      Application started.", false)]
+    [InlineData("      Now listening on: https://[::]:8080\n      Application started.", false)]
+    [InlineData("      Now listening on: http://0.0.0.0:8080\n      Application started.", true)]
+    [InlineData("      Now listening on: http://+:8080\n      Application started.", true)]
+    [InlineData("      Now listening on: http://172.18.0.5:8080\n      Application started.", true)]
+    [InlineData("      Now listening on: http://localhost:5000\n      Now listening on: http://[::]:8080\n      Application started.", true)]
+    [InlineData("{\"EventId\":14,\"LogLevel\":\"Information\",\"Category\":\"Microsoft.Hosting.Lifetime\",\"Message\":\"Now listening on: http://localhost:5000\",\"State\":{}}\n{\"Message\":\"Application started. Press Ctrl\\u002BC to shut down.\"}", false)]
+    [InlineData("{\"Message\":\"Now listening on: http://[::]:8080\",\"State\":{}}\n{\"Message\":\"Application started.\"}", true)]
+    public void Where_an_app_says_it_listens_decides_whether_nginx_can_reach_it(string logs, bool reachable)
+    {
+        Assert.Equal(reachable, KestrelAddresses.Unreachable(logs, 8080) is null);
+        Assert.NotEmpty(KestrelAddresses.Read(logs).Urls);
+    }
+
+    [Fact]
+    public void An_app_that_has_not_said_where_it_listens_or_not_yet_started_is_waited_for()
+    {
+        Assert.Null(KestrelAddresses.Unreachable("Starting up\nwarn: migrations pending", 8080));
+        // Bound, but not yet said that it started: more addresses may follow.
+        Assert.Null(KestrelAddresses.Unreachable("      Now listening on: http://localhost:5000", 8080));
+        Assert.Equal(["http://localhost:5000"], KestrelAddresses.Unreachable("      Now listening on: http://localhost:5000/\n      Application started.", 8080));
+        Assert.Equal(5000, KestrelAddresses.OpenPort(["http://localhost:4000", "http://[::]:5000"]));
+        Assert.Null(KestrelAddresses.OpenPort(["http://localhost:5000"]));
+    }
+
+    /// <summary>
+    /// A replica whose app started listening only on loopback fails soon after its start (STACK4023 from the executor), not at
+    /// StackReadyTimeout; asked where nothing listens and its output names no address, it is waited for as before.
+    /// </summary>
+    [Fact]
+    public async Task A_replica_listening_only_where_nginx_cannot_reach_fails_within_seconds_not_at_the_timeout()
+    {
+        using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        var port = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop();
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        engine.Containers["hello-app-1"] = ("a1", [], true);
+        engine.Logs["hello-app-1"] = "      Now listening on: http://localhost:5000\n      Application started. Press Ctrl+C to shut down.";
+        var waiter = new ReadinessWaiter(engine, new CapturingStackLog());
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<AppListensElsewhereException>(() =>
+            waiter.WaitForReplicaAsync("hello-app-1", "hello-net", null, port, new HealthProbe("/", Strict: false), TimeSpan.FromSeconds(30), CancellationToken.None, app: true));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"failed after {clock.Elapsed}");
+        Assert.Equal(["http://localhost:5000"], e.Urls);
+        Assert.Equal(port, e.Port);
+
+        // Not an app (a backing container's http: rule), or an app that says nothing of its addresses: the timeout decides.
+        engine.Logs["hello-app-1"] = "starting";
+        await Assert.ThrowsAsync<ReadinessTimeoutException>(() =>
+            waiter.WaitForReplicaAsync("hello-app-1", "hello-net", null, port, new HealthProbe("/", Strict: false), TimeSpan.FromSeconds(3), CancellationToken.None, app: true));
+    }
+
     [Fact]
     public void A_replica_awaited_alone_is_asked_every_50_ms_and_many_together_about_20_times_a_second_in_all()
     {

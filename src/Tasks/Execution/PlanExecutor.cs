@@ -316,7 +316,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                 break;
             case StepKind.WaitReady:
                 var replica = step.Replica!;
-                await _waiter.WaitForReplicaAsync(step.Resource, replica.Network, replica.Address, replica.Port, replica.Health, timeout, ct).ConfigureAwait(false);
+                await _waiter.WaitForReplicaAsync(step.Resource, replica.Network, replica.Address, replica.Port, replica.Health, timeout, ct, app: true).ConfigureAwait(false);
                 break;
             case StepKind.WaitService:
                 await ServiceReadiness.WaitAsync(engine, _waiter, step.Resource, step.Service!.Network, step.Service.Rule, step.Service.Port, timeout, ct).ConfigureAwait(false);
@@ -543,6 +543,8 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
             ReadinessTimeoutException t when isProxy => Diagnostic.Error(nameof(Strings.ProxyNotReady), t.Name, t.Target, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
             ReadinessTimeoutException t => Diagnostic.Error(nameof(Strings.ReplicaNotReady), t.Name, step.Replica?.Health ?? model.Health, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
             HealthPathNotServedException n => Diagnostic.Error(nameof(Strings.HealthPathNotServed), n.Name, n.Path, n.Answer, n.Seconds, outcome),
+            AppListensElsewhereException a => Diagnostic.Error(nameof(Strings.AppListensElsewhere), a.Name, string.Join(", ", a.Urls), a.Port,
+                KestrelAddresses.OpenPort(a.Urls) is { } open ? $", or set the port it listens on, {open}, as StackAppPort (a StackProject's AppPort)" : "", outcome),
             ProxyReloadException r => Diagnostic.Error(nameof(Strings.ProxyReloadFailed), r.Name, r.Output, SnippetLocation(r.Config ?? NginxConfigWriter.Write(model), r.Output)),
             EngineUnavailableException u => Diagnostic.Error(nameof(Strings.EngineUnreachable), u.Endpoint, u.Reason),
             EngineRequestException r => Diagnostic.Error(nameof(Strings.ApplyStepFailed), step.Describe(), r.Reason, outcome),

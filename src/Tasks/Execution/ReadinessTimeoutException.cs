@@ -20,3 +20,12 @@ internal sealed class HealthPathNotServedException(string name, string path, str
     public string Answer { get; } = answer;
     public int Seconds { get; } = seconds;
 }
+
+/// <summary>An app replica that started and listens only where nginx cannot reach it (<see cref="KestrelAddresses"/>).</summary>
+internal sealed class AppListensElsewhereException(string name, int port, IReadOnlyList<string> urls)
+    : Exception($"'{name}' listens on {string.Join(", ", urls)}, not on port {port} of its network address.")
+{
+    public string Name { get; } = name;
+    public int Port { get; } = port;
+    public IReadOnlyList<string> Urls { get; } = urls;
+}

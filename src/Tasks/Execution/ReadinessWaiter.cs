@@ -58,13 +58,17 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
     /// Waits for a replica: GET http://&lt;address&gt;:&lt;port&gt;&lt;path&gt;, where the address is the container's on
     /// <paramref name="network"/> (asked through the relay), or <paramref name="fixedAddress"/> when given (host mode: 127.0.0.1, asked directly).
     /// </summary>
-    public async Task WaitForReplicaAsync(string name, string network, string? fixedAddress, int port, HealthProbe health, TimeSpan timeout, CancellationToken ct)
+    /// <paramref name="app"/>: the container is an ASP.NET Core app reached at its network address, whose own output says where
+    /// it listens (<see cref="KestrelAddresses"/>): one that has started listening only where nginx cannot reach it fails at
+    /// once (<see cref="AppListensElsewhereException"/>) instead of at the timeout.
+    public async Task WaitForReplicaAsync(string name, string network, string? fixedAddress, int port, HealthProbe health, TimeSpan timeout, CancellationToken ct,
+        bool app = false)
     {
         Interlocked.Increment(ref _replicasAwaited);
         try
         {
             await WaitAsync(name, network, status => (fixedAddress ?? status.IpAddress) is { } a ? ReplicaProbe(a, port, health, direct: fixedAddress is not null, status.Gateway, waiting: true) : null, health,
-                stopOnSteadyNotFound: true, () => ReplicaInterval(ReplicasAwaited), timeout, ct).ConfigureAwait(false);
+                stopOnSteadyNotFound: true, () => ReplicaInterval(ReplicasAwaited), timeout, ct, appPort: app && fixedAddress is null ? port : null).ConfigureAwait(false);
         }
         finally
         {
@@ -207,10 +211,26 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
     /// </summary>
     public static readonly TimeSpan SteadyNotFoundTime = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// When a replica that gives no HTTP answer has its output read for where it listens, and how often after that: apps here
+    /// answer within 0.4–0.8 s of their start, which then costs nothing; one that listens elsewhere is named within about 2 s.
+    /// With more than 4 replicas awaited at once (16 .NET start-ups sharing 2 cores take seconds each) each is read less
+    /// often, so the waits together read about 4 outputs a second at most.
+    /// </summary>
+    internal static readonly TimeSpan ListenCheckAfter = TimeSpan.FromSeconds(1.5), ListenCheckInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>How many of its last output lines are searched for where it listens: Kestrel says so at start-up, and an app's
+    /// own start-up (migrations, warm-up) may log a good deal after it.</summary>
+    private const int ListenCheckTail = 500;
+
     private async Task WaitAsync(string name, string network, Func<ContainerStatus, Probe?> target, HealthProbe health, bool stopOnSteadyNotFound,
-        Func<TimeSpan> interval, TimeSpan timeout, CancellationToken ct, Func<CancellationToken, Task>? onFirstAnswer = null, bool passProvesResolved = false)
+        Func<TimeSpan> interval, TimeSpan timeout, CancellationToken ct, Func<CancellationToken, Task>? onFirstAnswer = null, bool passProvesResolved = false,
+        int? appPort = null)
     {
         var deadline = DateTime.UtcNow + timeout;
+        // An app that gives no answer yet: after a moment (most answer by then, and cost no log read), its output is asked
+        // where it listens, once per ListenCheckInterval.
+        var nextListenCheck = DateTime.UtcNow + ListenCheckAfter;
         var last = "not probed yet";
         Probe? probe = null;
         DateTime? notFoundSince = null;
@@ -238,6 +258,12 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
                     return;
                 }
                 last = result;
+                if (code == 0 && appPort is { } port && DateTime.UtcNow >= nextListenCheck)
+                {
+                    nextListenCheck = DateTime.UtcNow + ListenCheckInterval * Math.Max(1, ReplicasAwaited / 4.0);
+                    if (KestrelAddresses.Unreachable(await engine.GetLogsAsync(name, ListenCheckTail, ct).ConfigureAwait(false), port) is { } urls)
+                        throw new AppListensElsewhereException(name, port, urls);
+                }
                 notFoundSince = stopOnSteadyNotFound && code is 404 or 405 or 410 ? notFoundSince ?? DateTime.UtcNow : null;
                 if (notFoundSince is { } since && DateTime.UtcNow - since >= SteadyNotFoundTime)
                     throw new HealthPathNotServedException(name, health.Path, result, (int)SteadyNotFoundTime.TotalSeconds);
