@@ -117,6 +117,36 @@ public sealed class ErrorTests(SharedSample shared) : StackTest
         Assert.True(tcp.Elapsed < TimeSpan.FromSeconds(15), $"took {tcp.Elapsed}");
     }
 
+    /// <summary>
+    /// A Linux user outside the docker group: the engine runs, but its socket refuses them. STACK3008 says how to be let in
+    /// (not STACK3001's "start Docker"). The socket is the test's own, mode 000; as root, the build runs without the
+    /// capabilities that let root past file modes, as an ordinary user would.
+    /// </summary>
+    [DockerFact]
+    public async Task An_engine_socket_that_refuses_this_user_is_STACK3008_saying_how_to_be_let_in()
+    {
+        Assert.True(OperatingSystem.IsLinux(), "a socket refused by its file mode is a Linux case");
+        await shared.Sample.BuildAsync("ComputeStackModel", Props());
+        var path = Path.Combine(TempFolder("proxystack-denied-"), "engine.sock");
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        socket.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        socket.Listen();
+        if (OperatingSystem.IsLinux()) File.SetUnixFileMode(path, UnixFileMode.None);
+        var psi = Cli.Dotnet(shared.Sample.Directory, shared.Sample.BuildArguments("StackUp", Props()), new Dictionary<string, string> { ["DOCKER_HOST"] = "unix://" + path });
+        if (Environment.UserName == "root")
+        {
+            psi.ArgumentList.Insert(0, psi.FileName);
+            psi.ArgumentList.Insert(0, "--bounding-set=-dac_override,-dac_read_search");
+            psi.FileName = "setpriv";
+        }
+        var result = await Cli.RunAsync(psi);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains($"error STACK3008: The Docker engine at 'unix://{path}' refused this user (permission denied on its socket)", result.Output);
+        Assert.Contains("sudo usermod -aG docker $USER", result.Output);
+        Assert.DoesNotContain("STACK3001", result.Output);
+        Assert.DoesNotContain("   at ", result.Output);
+    }
+
     [DockerFact]
     public async Task A_taken_host_port_fails_with_STACK4003_and_starts_nothing()
     {

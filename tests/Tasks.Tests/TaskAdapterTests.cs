@@ -183,6 +183,31 @@ public sealed class TaskAdapterTests : IDisposable
         Assert.Contains("DOCKER_HOST", error.Message);
     }
 
+    /// <summary>
+    /// A socket that refuses this user (a Linux user outside the docker group) is an engine that runs: STACK3008 says how to be
+    /// let in, not "start Docker". Seen end to end in ErrorTests; here the exception as Docker.DotNet wraps EACCES.
+    /// </summary>
+    [Fact]
+    public void A_socket_that_refuses_this_user_is_STACK3008_saying_how_to_be_let_in_and_other_failures_stay_STACK3001()
+    {
+        var denied = new EngineUnavailableException("unix:///var/run/docker.sock", "Permission denied",
+            new HttpRequestException("Permission denied", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.AccessDenied)));
+        var task = new ProbeStackEngine { BuildEngine = _scratch.Build };
+        task.Engine = new FakeEngine { PingFailure = denied };
+        Assert.False(task.Execute());
+        var error = Assert.Single(_scratch.Build.Errors);
+        Assert.Equal("STACK3008", error.Code);
+        Assert.Equal("The Docker engine at 'unix:///var/run/docker.sock' refused this user (permission denied on its socket): it runs, but this user may not use it. "
+            + "On Linux, add the user to the group that owns the socket — for Docker: sudo usermod -aG docker $USER, then log out and in again (or run newgrp docker) — "
+            + "or point DOCKER_HOST at an engine this user may use: rootless Docker, or Podman's user socket (systemctl --user start podman.socket, then "
+            + "DOCKER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock).", error.Message);
+
+        var refused = new EngineUnavailableException("unix:///var/run/docker.sock", "Connection refused",
+            new HttpRequestException("Connection refused", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused)));
+        Assert.False(refused.Denied);
+        Assert.Equal("STACK3001", refused.ToDiagnostic().Code);
+    }
+
     [Fact]
     public async Task Real_engine_adapter_fails_fast_for_a_socket_that_does_not_exist()
     {

@@ -76,6 +76,7 @@ internal static class DiagnosticCodes
     public const string UnexpectedFailure = "STACK3005";
     public const string EngineNotSwarmManager = "STACK3006";
     public const string EngineIsSwarmNode = "STACK3007";
+    public const string EngineSocketDenied = "STACK3008";
     public const string ForeignContainer = "STACK4001";
     public const string ForeignNetwork = "STACK4002";
     public const string HostPortInUse = "STACK4003";

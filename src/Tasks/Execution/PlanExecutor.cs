@@ -546,7 +546,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
             AppListensElsewhereException a => Diagnostic.Error(nameof(Strings.AppListensElsewhere), a.Name, string.Join(", ", a.Urls), a.Port,
                 KestrelAddresses.OpenPort(a.Urls) is { } open ? $", or set the port it listens on, {open}, as StackAppPort (a StackProject's AppPort)" : "", outcome),
             ProxyReloadException r => Diagnostic.Error(nameof(Strings.ProxyReloadFailed), r.Name, r.Output, SnippetLocation(r.Config ?? NginxConfigWriter.Write(model), r.Output)),
-            EngineUnavailableException u => Diagnostic.Error(nameof(Strings.EngineUnreachable), u.Endpoint, u.Reason),
+            EngineUnavailableException u => u.ToDiagnostic(),
             EngineRequestException r => Diagnostic.Error(nameof(Strings.ApplyStepFailed), step.Describe(), r.Reason, outcome),
             _ => Diagnostic.Error(nameof(Strings.ApplyStepFailed), step.Describe(), e.Message, outcome),
         };

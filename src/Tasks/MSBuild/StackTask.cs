@@ -101,7 +101,7 @@ public abstract class StackTask : Microsoft.Build.Utilities.Task, ICancelableTas
         }
         catch (EngineUnavailableException e)
         {
-            MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.EngineUnreachable), e.Endpoint, e.Reason));
+            MSBuildDiagnosticSink.Log(Log, e.ToDiagnostic());
         }
         catch (EngineRequestException e)
         {
