@@ -23,25 +23,33 @@ public sealed class ReadinessWaiterTests
     }
 
     [Fact]
-    public void Addresses_are_kept_once_read_and_a_read_that_found_none_is_tried_again_after_a_while()
+    public void Addresses_are_kept_and_read_again_for_a_bridge_made_since_and_a_foreign_one_only_now_and_then()
     {
         long now = 0;
         var reads = 0;
-        HashSet<string> result = [];
-        var cache = new MachineAddresses.Cache(() => { reads++; return result; }, () => now);
-        Assert.Empty(cache.Value);
-        now += 5_000;
-        Assert.Empty(cache.Value);
+        HashSet<string> machine = ["127.0.0.1", "172.18.0.1"];
+        var cache = new MachineAddresses.Cache(() => { reads++; return [.. machine]; }, () => now);
+        Assert.True(cache.Contains("172.18.0.1"));
+        Assert.True(cache.Contains("127.0.0.1"));
         Assert.Equal(1, reads);
-        result = ["127.0.0.1"];
-        now += (long)MachineAddresses.Cache.RetryEmptyAfter.TotalMilliseconds;
-        Assert.Equal(["127.0.0.1"], cache.Value);
+        // A stack network made since the read: its bridge's gateway is found by reading again.
+        machine.Add("172.19.0.1");
+        Assert.True(cache.Contains("172.19.0.1"));
         Assert.Equal(2, reads);
-        // Once found, kept for the process's life.
-        result = [];
-        now += 3_600_000;
-        Assert.Equal(["127.0.0.1"], cache.Value);
-        Assert.Equal(2, reads);
+        // An engine in a VM: its gateway is no address of this machine. Read for once, then not again for a while.
+        Assert.False(cache.Contains("192.168.65.1"));
+        Assert.False(cache.Contains("192.168.65.1"));
+        now += 5_000;
+        Assert.False(cache.Contains("192.168.65.1"));
+        Assert.Equal(3, reads);
+        now += (long)MachineAddresses.Cache.RetryAfter.TotalMilliseconds;
+        Assert.False(cache.Contains("192.168.65.1"));
+        Assert.Equal(4, reads);
+        // A read that found nothing at all (every attempt failed) is no lasting verdict either.
+        var empty = new MachineAddresses.Cache(() => { reads++; return reads > 5 ? ["172.18.0.1"] : []; }, () => now);
+        Assert.False(empty.Contains("172.18.0.1"));
+        now += (long)MachineAddresses.Cache.RetryAfter.TotalMilliseconds;
+        Assert.True(empty.Contains("172.18.0.1"));
     }
 
     [Theory]

@@ -26,32 +26,34 @@ internal static class MachineAddresses
         return [];
     }
 
-    /// <summary>This machine's addresses for the readiness probes, read once per process: see <see cref="Cache"/>.</summary>
+    /// <summary>This machine's addresses for the readiness probes, kept by the process: see <see cref="Cache"/>.</summary>
     public static readonly Cache Own = new(Read, () => Environment.TickCount64);
 
     /// <summary>
-    /// Addresses read once and kept — except a read that found none (every attempt failed), which is read again at the next
-    /// ask once <see cref="RetryEmptyAfter"/> has passed, so a process that lives on (a resident MSBuild server) is not left
-    /// asking every replica through the relay for the rest of its life.
+    /// Addresses read once and kept, and read again when asked for one they lack: each stack network brings a bridge of its
+    /// own, and a process that lives on (a resident MSBuild server) read the addresses before it existed. A full run of
+    /// 2026-12-07 saw it: a replica on a network made after the server's read was asked through the relay, its direct route
+    /// never tried. An address still missing after a fresh read (an engine in a VM, whose gateway is not this machine's) is
+    /// read for again only after <see cref="RetryAfter"/>.
     /// </summary>
     internal sealed class Cache(Func<HashSet<string>> read, Func<long> nowMilliseconds)
     {
-        public static readonly TimeSpan RetryEmptyAfter = TimeSpan.FromSeconds(10);
+        public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(10);
         private readonly Lock _gate = new();
+        private readonly Dictionary<string, long> _missed = new(StringComparer.Ordinal);
         private HashSet<string>? _known;
-        private long _readAt;
 
-        public HashSet<string> Value
+        public bool Contains(string address)
         {
-            get
+            lock (_gate)
             {
-                lock (_gate)
-                {
-                    var now = nowMilliseconds();
-                    if (_known is { Count: > 0 } || (_known is not null && now - _readAt < RetryEmptyAfter.TotalMilliseconds)) return _known;
-                    _readAt = now;
-                    return _known = read();
-                }
+                if (_known?.Contains(address) == true) return true;
+                var now = nowMilliseconds();
+                if (_known is not null && _missed.TryGetValue(address, out var at) && now - at < RetryAfter.TotalMilliseconds) return false;
+                _known = read();
+                if (_known.Contains(address)) { _missed.Remove(address); return true; }
+                _missed[address] = now;
+                return false;
             }
         }
     }

@@ -15,9 +15,9 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
 {
     public const int LogTail = 30;
 
-    /// <summary>Whether an address is one of this machine's own (a Linux engine's bridges among them), read once per process.
-    /// None read: every replica is asked through the relay until a later read finds them.</summary>
-    private static bool IsOwnAddress(string? address) => address is not null && MachineAddresses.Own.Value.Contains(address);
+    /// <summary>Whether an address is one of this machine's own (a Linux engine's bridges among them, read again for a bridge
+    /// made since). Not one: the replica is asked through the relay.</summary>
+    private static bool IsOwnAddress(string? address) => address is not null && MachineAddresses.Own.Contains(address);
     /// <summary>
     /// How long a replica's wait pauses before asking again, with <paramref name="awaited"/> replicas awaited at once: 50 ms
     /// per replica awaited, between 50 and 200 ms, so the waits together ask about 20 times a second and each at least every
@@ -57,10 +57,10 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
     /// <summary>
     /// Waits for a replica: GET http://&lt;address&gt;:&lt;port&gt;&lt;path&gt;, where the address is the container's on
     /// <paramref name="network"/> (asked through the relay), or <paramref name="fixedAddress"/> when given (host mode: 127.0.0.1, asked directly).
+    /// With <paramref name="app"/> the container is an ASP.NET Core app reached at its network address, whose own output says
+    /// where it listens (<see cref="KestrelAddresses"/>): one that has started listening only where nginx cannot reach it
+    /// fails at once (<see cref="AppListensElsewhereException"/>) instead of at the timeout.
     /// </summary>
-    /// <paramref name="app"/>: the container is an ASP.NET Core app reached at its network address, whose own output says where
-    /// it listens (<see cref="KestrelAddresses"/>): one that has started listening only where nginx cannot reach it fails at
-    /// once (<see cref="AppListensElsewhereException"/>) instead of at the timeout.
     public async Task WaitForReplicaAsync(string name, string network, string? fixedAddress, int port, HealthProbe health, TimeSpan timeout, CancellationToken ct,
         bool app = false)
     {
