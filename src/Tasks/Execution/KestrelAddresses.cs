@@ -14,6 +14,19 @@ internal static partial class KestrelAddresses
     [GeneratedRegex(@"Now listening on: ([a-zA-Z][a-zA-Z0-9+.-]*://[^\s""',}\\]+)")]
     private static partial Regex ListeningLine();
 
+    /// <summary>A plain-HTTP address: its host (an IPv6 one in brackets) and port, if given.</summary>
+    [GeneratedRegex(@"^http://(\[[^\]]*\]|[^:/]+)(?::(\d+))?$", RegexOptions.IgnoreCase)]
+    private static partial Regex HttpAddress();
+
+    /// <summary>A plain-HTTP address's host (brackets taken off) and port (80 when not given); null for any other address.</summary>
+    private static (string Host, int Port)? Parse(string url) =>
+        HttpAddress().Match(url) is { Success: true } m
+            ? (m.Groups[1].Value.Trim('[', ']'), m.Groups[2].Success && int.TryParse(m.Groups[2].Value, out var p) ? p : 80)
+            : null;
+
+    /// <summary>Kestrel's ways of naming every interface.</summary>
+    private static bool EveryInterface(string host) => host is "+" or "*" or "0.0.0.0" or "::";
+
     /// <summary>The addresses <paramref name="logs"/> say the app listens on, and whether it said it has started (after which
     /// it binds no more).</summary>
     public static (IReadOnlyList<string> Urls, bool Started) Read(string logs) =>
@@ -25,17 +38,10 @@ internal static partial class KestrelAddresses
     /// <paramref name="url"/>: plain http, that port, on every interface (<c>+</c>, <c>*</c>, <c>0.0.0.0</c>, <c>[::]</c>)
     /// or on an address that is not loopback (the container's own).
     /// </summary>
-    public static bool Reaches(string url, int port)
-    {
-        var match = Regex.Match(url, @"^http://(\[[^\]]*\]|[^:/]+)(?::(\d+))?$", RegexOptions.IgnoreCase);
-        if (!match.Success) return false;
-        var listening = match.Groups[2].Success && int.TryParse(match.Groups[2].Value, out var p) ? p : 80;
-        if (listening != port) return false;
-        var host = match.Groups[1].Value.Trim('[', ']');
-        if (host is "+" or "*" or "0.0.0.0" or "::") return true;
-        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) return false;
-        return !System.Net.IPAddress.TryParse(host, out var address) || !System.Net.IPAddress.IsLoopback(address);
-    }
+    public static bool Reaches(string url, int port) =>
+        Parse(url) is { } at && at.Port == port
+        && (EveryInterface(at.Host) || (!at.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+            && !(System.Net.IPAddress.TryParse(at.Host, out var address) && System.Net.IPAddress.IsLoopback(address))));
 
     /// <summary>
     /// The addresses the app listens on when it has started and none of them is reachable on <paramref name="port"/>; null when
@@ -49,6 +55,5 @@ internal static partial class KestrelAddresses
 
     /// <summary>A port the app listens on for every interface over plain HTTP, if any: what StackAppPort could be set to instead.</summary>
     public static int? OpenPort(IReadOnlyList<string> urls) =>
-        urls.Select(u => Regex.Match(u, @"^http://(?:\+|\*|0\.0\.0\.0|\[::\]):(\d+)$", RegexOptions.IgnoreCase))
-            .Where(m => m.Success).Select(m => (int?)int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).FirstOrDefault();
+        urls.Select(Parse).FirstOrDefault(at => at is { } a && EveryInterface(a.Host))?.Port;
 }

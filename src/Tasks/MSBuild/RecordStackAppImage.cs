@@ -52,7 +52,7 @@ public sealed class RecordStackAppImage : StackTask
         // Atomically: two bring-ups of one project at once share this file, and one read an empty stamp (deploying image '')
         // while the other was rewriting it in place (CI, 2026-12-07).
         ProxyStack.MSBuild.StampFile.Write(StampFile, Image + "\n" + id + "\n");
-        var shortId = id[..Math.Min(19, id.Length)];
+        var shortId = Model.ImageReference.ShortId(id);
         Log.LogMessage(MessageImportance.Low, $"App image {Image} is {shortId}.");
         StackLog.Progress($"app image {Image} built ({shortId})");
         return true;

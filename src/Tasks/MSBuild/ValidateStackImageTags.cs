@@ -42,7 +42,7 @@ public sealed class ValidateStackImageTags : StackTask
             if (await Engine.InspectImageAsync(reference, ct).ConfigureAwait(false) is not { } image) continue;
             var owner = image.Labels.GetValueOrDefault(Planning.StackLabels.ImageOf);
             if (owner == StackName) continue;
-            MSBuildDiagnosticSink.Log(Log, Diagnostics.Diagnostic.Error(nameof(Strings.ImageTagNotOurs), reference, image.Id[..Math.Min(19, image.Id.Length)],
+            MSBuildDiagnosticSink.Log(Log, Diagnostics.Diagnostic.Error(nameof(Strings.ImageTagNotOurs), reference, Model.ImageReference.ShortId(image.Id),
                 owner is null ? "it was not built by ProxyStack" : $"it was built for stack '{owner}'", StackName,
                 Project.Length > 0 ? $"Give StackProject '{Project}' another Name (its image is <stack>-<Name>), or the stack another StackName"
                     : "Set ContainerRepository (or StackName) to a name of the stack's own"));

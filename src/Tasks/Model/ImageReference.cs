@@ -82,6 +82,9 @@ internal sealed partial record ImageReference(string? Registry, string Repositor
         return colon >= 0 || host.Contains('.') || host == "localhost";
     }
 
+    /// <summary>An image id as messages show it: "sha256:" and the first 12 hex digits, which `docker images` lists.</summary>
+    public static string ShortId(string id) => id[..Math.Min(19, id.Length)];
+
     /// <summary>Whether a string is a valid mirror: a registry host (optional port) with an optional path.</summary>
     public static bool IsValidMirror(string mirror)
     {
