@@ -160,7 +160,7 @@ public sealed class ApplyStack : StackTask
         {
             // The gateway is bound only where it is an address of this machine (on Docker Desktop it is inside the VM).
             var gateway = await Engine.HostGatewayAsync(ct).ConfigureAwait(false);
-            var local = gateway is not null && Execution.MachineAddresses.Read().Contains(gateway);
+            var local = gateway is not null && Execution.MachineAddresses.Own.Contains(gateway);
             AppOnHostArguments = StackNetworking.AppOnHostArguments(model, local ? gateway : null);
             foreach (var service in BackingServices.WiredTo(model.Services, model.AppDependsOn))
                 StackLog.Milestone(string.Format(Strings.AppOnHostWithoutService, model.Name, service.Name, service.EnvironmentName));
