@@ -37,6 +37,20 @@ public sealed class StackContainerTests(SharedSample shared) : StackTest
         Assert.Empty(await Probe.VolumesAsync(Stack));
     }
     [DockerFact]
+    public async Task A_backing_container_listening_only_on_its_loopback_address_is_not_ready_and_STACK4019_says_why()
+    {
+        // Reachable from inside itself only: what mongo's first start does while it creates its root user, and what a server
+        // bound to localhost does for good. Its dependants could not connect, so it is not ready.
+        shared.Sample.AddToProject("""  <ItemGroup Condition="'$(LoopbackOnly)' == 'true'"><StackContainer Include="local" Image="redis:7" Command="redis-server --bind 127.0.0.1 --protected-mode no" /></ItemGroup>""");
+        var up = await shared.Sample.BuildAsync("StackUp", Props(("LoopbackOnly", "true"), ("StackReadyTimeout", "5")));
+        Assert.NotEqual(0, up.ExitCode);
+        Assert.Contains($"STACK4019: Backing container '{Stack}-local' was not ready by ReadyWhen=tcp within 5 s (last result: it listens on port 6379 only on its loopback address", up.Output);
+        Assert.Contains("Ready to accept connections", up.Output); // its own log, in the message
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
+    }
+
+    [DockerFact]
     public async Task Postgres_is_initialized_from_its_settings_and_the_replicas_connection_string_opens_it_by_name()
     {
         var dbPort = Ports.Free();

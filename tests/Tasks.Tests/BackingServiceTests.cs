@@ -66,9 +66,9 @@ public sealed class BackingServiceTests
     [Fact]
     public void A_port_a_HostPort_without_a_port_and_an_environment_without_values_are_refused()
     {
-        Assert.Contains(StackModelBuilder.Build(Input(new ServiceInput("q") { Image = "rabbitmq:3", HostPort = "5672" })).Diagnostics,
-            d => d.Code == "STACK1040" && d.Format().Contains("HostPort=\"5672\""));
-        Assert.Contains(StackModelBuilder.Build(Input(new ServiceInput("q") { Image = "rabbitmq:3", ReadyWhen = "tcp" })).Diagnostics,
+        Assert.Contains(StackModelBuilder.Build(Input(new ServiceInput("q") { Image = "memcached:1", HostPort = "11211" })).Diagnostics,
+            d => d.Code == "STACK1040" && d.Format().Contains("HostPort=\"11211\""));
+        Assert.Contains(StackModelBuilder.Build(Input(new ServiceInput("q") { Image = "memcached:1", ReadyWhen = "tcp" })).Diagnostics,
             d => d.Code == "STACK1040" && d.Format().Contains("also set Port"));
         Assert.Contains(StackModelBuilder.Build(Input(Redis() with { Port = "70000" })).Diagnostics, d => d.Code == "STACK1040" && d.Format().Contains("Port=\"70000\""));
         Assert.Contains(StackModelBuilder.Build(Input(Redis() with { Environment = "JUSTANAME" })).Diagnostics, d => d.Code == "STACK1040" && d.Format().Contains("Environment="));
@@ -112,6 +112,53 @@ public sealed class BackingServiceTests
         var narrowedEnv = StackNetworking.AppEnvironment(narrowed, 1);
         Assert.DoesNotContain(narrowedEnv, e => e.Key == "ConnectionStrings__cache");
         Assert.Contains(new KeyValuePair<string, string>("ConnectionStrings__db", "postgres://db:5432/shop"), narrowedEnv);
+    }
+
+    [Theory]
+    // MySQL: the user the image creates (MYSQL_USER with MYSQL_PASSWORD, granted MYSQL_DATABASE), else root.
+    [InlineData("mysql:8.4", "MYSQL_ROOT_PASSWORD=r;MYSQL_DATABASE=shop", 3306, "Server=db;Port=3306;User ID=root;Password=r;Database=shop")]
+    [InlineData("mysql:8.4", "MYSQL_ROOT_PASSWORD=r;MYSQL_DATABASE=shop;MYSQL_USER=app;MYSQL_PASSWORD=a", 3306, "Server=db;Port=3306;User ID=app;Password=a;Database=shop")]
+    [InlineData("mysql:8.4", "MYSQL_ALLOW_EMPTY_PASSWORD=yes;MYSQL_USER=app", 3306, "Server=db;Port=3306;User ID=root")]
+    // MariaDB reads its own names first, MySQL's as aliases; the mysql image knows only its own.
+    [InlineData("mariadb:11", "MARIADB_ROOT_PASSWORD=r;MYSQL_DATABASE=shop", 3306, "Server=db;Port=3306;User ID=root;Password=r;Database=shop")]
+    [InlineData("docker.io/library/mariadb:11", "MARIADB_USER=app;MARIADB_PASSWORD=a;MYSQL_USER=old;MYSQL_PASSWORD=o", 3306, "Server=db;Port=3306;User ID=app;Password=a")]
+    [InlineData("mysql:8.4", "MARIADB_ROOT_PASSWORD=r", 3306, "Server=db;Port=3306;User ID=root")]
+    // SQL Server: sa with MSSQL_SA_PASSWORD (or the older SA_PASSWORD); its certificate is self-signed.
+    [InlineData("mcr.microsoft.com/mssql/server:2022-latest", "ACCEPT_EULA=Y;MSSQL_SA_PASSWORD=Str0ng!pw", 1433, "Server=db,1433;User ID=sa;Password=Str0ng!pw;TrustServerCertificate=true")]
+    [InlineData("mcr.microsoft.com/mssql/server:2019-latest", "ACCEPT_EULA=Y;SA_PASSWORD=p", 1433, "Server=db,1433;User ID=sa;Password=p;TrustServerCertificate=true")]
+    // MongoDB: the root user authenticates against admin; user, password and database are escaped inside the URL.
+    [InlineData("mongo:8", "", 27017, "mongodb://db:27017/")]
+    [InlineData("mongo:8", "MONGO_INITDB_ROOT_USERNAME=admin;MONGO_INITDB_ROOT_PASSWORD=p@ss:w/rd;MONGO_INITDB_DATABASE=shop", 27017, "mongodb://admin:p%40ss%3Aw%2Frd@db:27017/shop?authSource=admin")]
+    [InlineData("mongo:8", "MONGO_INITDB_ROOT_USERNAME=admin", 27017, "mongodb://db:27017/")]
+    // RabbitMQ: guest/guest unless the image is told otherwise (its image lets guest in from other containers).
+    [InlineData("rabbitmq:4-management", "", 5672, "amqp://guest:guest@db:5672")]
+    [InlineData("rabbitmq:4", "RABBITMQ_DEFAULT_USER=app;RABBITMQ_DEFAULT_PASS=a b;RABBITMQ_DEFAULT_VHOST=shop", 5672, "amqp://app:a%20b@db:5672/shop")]
+    // Valkey is Redis's protocol; an image ProxyStack does not know gets no port and no connection string.
+    [InlineData("valkey/valkey:8", "", 6379, "db:6379")]
+    [InlineData("memcached:1", "", 0, "")]
+    [InlineData("example.com/team/server:1", "", 0, "")]
+    public void Known_images_serve_on_their_port_and_replicas_get_the_connection_string_their_dotnet_client_reads(string image, string environment, int port, string connection)
+    {
+        var db = Assert.Single(Model(new ServiceInput("db") { Image = image, Environment = environment }).Services);
+        Assert.Equal(port, db.Port);
+        Assert.Equal(port > 0 ? ReadyRule.Tcp : ReadyRule.Running, db.ReadyWhen.Kind);
+        Assert.Equal(connection, db.ConnectionString);
+    }
+
+    [Fact]
+    public void A_secret_inside_a_URL_connection_string_is_escaped_when_it_is_read_and_inserted_as_is_elsewhere()
+    {
+        var mongo = Assert.Single(Model(new ServiceInput("db")
+        {
+            Image = "mongo:8", Environment = "MONGO_INITDB_ROOT_USERNAME=admin",
+            Secrets = [new SecretSource("MONGO_INITDB_ROOT_PASSWORD", "MONGO_PASSWORD", "")],
+        }).Services);
+        Assert.Equal($"mongodb://admin:{BackingService.SecretPlaceholder("MONGO_INITDB_ROOT_PASSWORD", inUri: true)}@db:27017/?authSource=admin", mongo.ConnectionString);
+        Assert.Equal("mongodb://admin:a%2Fb%40c@db:27017/?authSource=admin",
+            BackingService.FillSecrets(mongo.ConnectionString, [new("MONGO_INITDB_ROOT_PASSWORD", "a/b@c")]));
+
+        var mysql = Assert.Single(Model(new ServiceInput("db") { Image = "mysql:8.4", Secrets = [new SecretSource("MYSQL_ROOT_PASSWORD", "PW", "")] }).Services);
+        Assert.Equal("Server=db;Port=3306;User ID=root;Password=a/b@c", BackingService.FillSecrets(mysql.ConnectionString, [new("MYSQL_ROOT_PASSWORD", "a/b@c")]));
     }
 
     [Fact]

@@ -107,9 +107,19 @@ internal static class ServiceReadiness
             case ReadyRule.Tcp:
                 // A socket listening on the port, from the kernel's own table inside the container (as Testcontainers checks
                 // a port from within): state 0A is LISTEN, the local port is hexadecimal.
+                // Only a socket other containers can reach counts: one on the loopback address alone (127.x, ::1, or 127.x
+                // mapped into IPv6) is an image still initializing — mongo's first start runs a server on 127.0.0.1 while it
+                // creates the root user — or a server bound to localhost, which its dependants could never reach.
                 var hex = port.ToString("X4", CultureInfo.InvariantCulture);
-                return await RunAsync(engine, name, $"cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -qiE ':{hex} [0-9A-F]+:0000 0A'",
-                    $"nothing listens on port {port} yet", ct).ConfigureAwait(false);
+                var (code, output) = await engine.ExecAsync(name, ["sh", "-c",
+                    $"l=$(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -iE ':{hex} [0-9A-F]+:0000 0A') || exit 1; " +
+                    $"printf '%s\\n' \"$l\" | grep -qviE ': *([0-9A-F]{{6}}7F|0{{24}}01000000|0{{16}}FFFF0000[0-9A-F]{{6}}7F):{hex} ' || exit 3"], ct).ConfigureAwait(false);
+                return code switch
+                {
+                    0 => (true, "ready"),
+                    3 => (false, $"it listens on port {port} only on its loopback address, which other containers cannot reach (still initializing, or bound to localhost)"),
+                    _ => (false, $"nothing listens on port {port} yet (exit code {code}{(output.Trim().Length > 0 ? ": " + output.Trim() : "")})"),
+                };
             default:
                 return await RunAsync(engine, name, rule.Argument, "the command did not exit 0", ct).ConfigureAwait(false);
         }

@@ -83,7 +83,7 @@ internal sealed class StackSecrets(TaskLoggingHelper log, IStackLog stackLog, st
             if (service.Secrets.Count == 0) { services.Add(service); continue; }
             if (ReadSecrets(service.Secrets) is not { } values) return null;
             count += values.Count;
-            var connection = values.Aggregate(service.ConnectionString, (text, v) => text.Replace(BackingService.SecretPlaceholder(v.Key), v.Value, StringComparison.Ordinal));
+            var connection = BackingService.FillSecrets(service.ConnectionString, values);
             if (connection != service.ConnectionString && model.AppDependsOn.Contains(service.Name) && !model.Environment.Any(e => e.Key == service.EnvironmentName))
                 appSecrets.Add(new(service.EnvironmentName, connection));
             services.Add(service with

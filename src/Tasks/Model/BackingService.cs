@@ -39,8 +39,21 @@ internal sealed record BackingService
     /// <summary>In memory only: a keyed digest of its secret values (see <see cref="SecretDigests"/>); null without secrets.</summary>
     [JsonIgnore] public string? SecretDigest { get; init; }
 
-    /// <summary>Where a secret value goes in <see cref="ConnectionString"/> until it is read: "secret:POSTGRES_PASSWORD" between two U+0001 characters.</summary>
-    public static string SecretPlaceholder(string name) => $"\u0001secret:{name}\u0001";
+    /// <summary>
+    /// Where a secret value goes in <see cref="ConnectionString"/> until it is read: "secret:POSTGRES_PASSWORD" between two U+0001
+    /// characters; "secret-uri:…" inside a URL (mongodb://, amqp://), where the value is escaped as it goes in.
+    /// </summary>
+    public static string SecretPlaceholder(string name, bool inUri = false) => $"\u0001{(inUri ? "secret-uri" : "secret")}:{name}\u0001";
+
+    /// <summary>The secret's name when <paramref name="text"/> is a whole <see cref="SecretPlaceholder"/> (not a URL one), else null.</summary>
+    public static string? SecretName(string text) =>
+        text.StartsWith("\u0001secret:", StringComparison.Ordinal) && text.EndsWith('\u0001') && text.Length > 9 ? text[8..^1] : null;
+
+    /// <summary><paramref name="connection"/> with each secret's placeholders replaced by its value (escaped inside a URL).</summary>
+    public static string FillSecrets(string connection, IEnumerable<KeyValuePair<string, string>> values) =>
+        values.Aggregate(connection, (text, v) => text
+            .Replace(SecretPlaceholder(v.Key), v.Value, StringComparison.Ordinal)
+            .Replace(SecretPlaceholder(v.Key, inUri: true), Uri.EscapeDataString(v.Value), StringComparison.Ordinal));
 
     [JsonIgnore] public string EnvironmentName => "ConnectionStrings__" + Name;
 }
@@ -86,22 +99,32 @@ internal sealed record ReadyRule(string Kind, string Argument)
 
 /// <summary>
 /// What ProxyStack knows about the public images users put behind StackContainer: the port they serve on and the connection
-/// string .NET's clients read (Npgsql's keywords, StackExchange.Redis's host:port), built from the container's own settings.
+/// string .NET's clients read, built from the variables the image documents for its first start (the password, the user,
+/// the database it creates): Npgsql's keywords for postgres, MySqlConnector's (and MySql.Data's) for mysql and mariadb,
+/// Microsoft.Data.SqlClient's for SQL Server, a mongodb:// URL for mongo, an amqp:// URI for rabbitmq, StackExchange.Redis's
+/// host:port for redis and valkey.
 /// </summary>
 internal static class KnownImages
 {
     /// <summary>The image's repository without registry, namespace or tag: "localhost:5000/library/redis:7" → "redis".</summary>
     public static string Kind(string image)
     {
-        var reference = ImageReference.Parse(image);
-        var repository = reference?.Repository ?? image;
-        return repository[(repository.LastIndexOf('/') + 1)..].ToLowerInvariant();
+        var repository = Repository(image);
+        // SQL Server's image has a generic last segment ("server"): it is known by its whole path.
+        if (repository.EndsWith("mssql/server", StringComparison.Ordinal)) return "mssql";
+        return repository[(repository.LastIndexOf('/') + 1)..];
     }
+
+    private static string Repository(string image) => (ImageReference.Parse(image)?.Repository ?? image).ToLowerInvariant();
 
     public static int DefaultPort(string image) => Kind(image) switch
     {
         "redis" or "valkey" => 6379,
         "postgres" => 5432,
+        "mysql" or "mariadb" => 3306,
+        "mssql" => 1433,
+        "mongo" => 27017,
+        "rabbitmq" => 5672,
         _ => 0,
     };
 
@@ -113,18 +136,43 @@ internal static class KnownImages
     {
         var p = port.ToString(CultureInfo.InvariantCulture);
         if (template.Length > 0) return template.Replace("{host}", name, StringComparison.Ordinal).Replace("{port}", p, StringComparison.Ordinal);
-        string? Env(string key) => environment.FirstOrDefault(e => e.Key == key).Value;
+        // The first of the variables that is set and not empty (mariadb reads its MARIADB_* names before the MYSQL_* ones).
+        string? Env(params string[] keys) => keys.Select(k => environment.FirstOrDefault(e => e.Key == k).Value).FirstOrDefault(v => v is { Length: > 0 });
+        string Keyword(string key, string? value) => value is null ? "" : $";{key}={value}";
         switch (Kind(image))
         {
             case "redis" or "valkey":
                 return $"{name}:{p}";
             case "postgres":
-                var user = Env("POSTGRES_USER") is { Length: > 0 } u ? u : "postgres";
-                var database = Env("POSTGRES_DB") is { Length: > 0 } db ? db : user;
-                var password = Env("POSTGRES_PASSWORD") is { Length: > 0 } pw ? $";Password={pw}" : "";
-                return $"Host={name};Port={p};Username={user}{password};Database={database}";
+                var user = Env("POSTGRES_USER") ?? "postgres";
+                return $"Host={name};Port={p};Username={user}{Keyword("Password", Env("POSTGRES_PASSWORD"))};Database={Env("POSTGRES_DB") ?? user}";
+            case "mysql" or "mariadb":
+            {
+                string[] Names(string suffix) => Kind(image) == "mariadb" ? ["MARIADB_" + suffix, "MYSQL_" + suffix] : ["MYSQL_" + suffix];
+                // The image creates MYSQL_USER with MYSQL_PASSWORD, granted the database: the app's user. Otherwise root.
+                var (login, password) = Env(Names("USER")) is { } u && Env(Names("PASSWORD")) is { } pw ? (u, pw) : ("root", Env(Names("ROOT_PASSWORD")));
+                return $"Server={name};Port={p};User ID={login}{Keyword("Password", password)}{Keyword("Database", Env(Names("DATABASE")))}";
+            }
+            case "mssql":
+                return $"Server={name},{p};User ID=sa{Keyword("Password", Env("MSSQL_SA_PASSWORD", "SA_PASSWORD"))};TrustServerCertificate=true";
+            case "mongo":
+            {
+                // The root user is created in the admin database, so that is where it authenticates.
+                var credentials = Env("MONGO_INITDB_ROOT_USERNAME") is { } u && Env("MONGO_INITDB_ROOT_PASSWORD") is { } pw ? $"{UriPart(u)}:{UriPart(pw)}@" : "";
+                var database = Env("MONGO_INITDB_DATABASE") is { } db ? UriPart(db) : "";
+                return $"mongodb://{credentials}{name}:{p}/{database}{(credentials.Length > 0 ? "?authSource=admin" : "")}";
+            }
+            case "rabbitmq":
+            {
+                var vhost = Env("RABBITMQ_DEFAULT_VHOST") is { } v && v != "/" ? "/" + UriPart(v) : "";
+                return $"amqp://{UriPart(Env("RABBITMQ_DEFAULT_USER") ?? "guest")}:{UriPart(Env("RABBITMQ_DEFAULT_PASS") ?? "guest")}@{name}:{p}{vhost}";
+            }
             default:
                 return "";
         }
     }
+
+    /// <summary>A value inside a URL, escaped; a secret's placeholder becomes its URL form, escaped when the value is read.</summary>
+    private static string UriPart(string value) =>
+        BackingService.SecretName(value) is { } secret ? BackingService.SecretPlaceholder(secret, inUri: true) : Uri.EscapeDataString(value);
 }
