@@ -159,6 +159,12 @@ public sealed class BackingServiceTests
 
         var mysql = Assert.Single(Model(new ServiceInput("db") { Image = "mysql:8.4", Secrets = [new SecretSource("MYSQL_ROOT_PASSWORD", "PW", "")] }).Services);
         Assert.Equal("Server=db;Port=3306;User ID=root;Password=a/b@c", BackingService.FillSecrets(mysql.ConnectionString, [new("MYSQL_ROOT_PASSWORD", "a/b@c")]));
+        // A ';' or a quote in a keyword connection string's value is quoted as DbConnectionStringBuilder (Npgsql, MySqlConnector,
+        // SqlClient) reads it back, secret or not.
+        var quoted = BackingService.FillSecrets(mysql.ConnectionString, [new("MYSQL_ROOT_PASSWORD", "s3cr;e\"t")]);
+        Assert.Equal("s3cr;e\"t", new System.Data.Common.DbConnectionStringBuilder { ConnectionString = quoted }["Password"]);
+        var plain = Assert.Single(Model(new ServiceInput("db") { Image = "postgres:15", ItemEnvironment = [new("POSTGRES_PASSWORD", " a;b='c' ")] }).Services);
+        Assert.Equal(" a;b='c' ", new System.Data.Common.DbConnectionStringBuilder { ConnectionString = plain.ConnectionString }["Password"]);
     }
 
     [Fact]

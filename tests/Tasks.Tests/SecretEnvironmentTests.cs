@@ -91,6 +91,25 @@ public sealed class SecretEnvironmentTests : IDisposable
     }
 
     [Fact]
+    public void A_semicolon_written_as_percent_3B_in_a_StackContainer_Environment_stays_inside_its_value()
+    {
+        var build = new CapturingBuildEngine();
+        var db = new TaskItem("db");
+        db.SetMetadata("Image", "postgres:15");
+        db.SetMetadata("Environment", "POSTGRES_PASSWORD=a%3Bb%25;POSTGRES_DB=shop");
+        var task = new ComputeStackModel
+        {
+            BuildEngine = build, ProjectName = "a", StackReplicas = "1", StackHostPort = "8080", StackHostAddress = "127.0.0.1",
+            StackAppPort = "8080", StackHealthPath = "/", StackReadyTimeout = "60", StackNginxImage = "nginx:stable",
+            StackNetworkMode = "bridge", StackKeepRunning = "false", StackContainer = [db], ModelFile = Path.Combine(_dir, "m.json"),
+        };
+        Assert.True(task.Execute(), string.Join("\n", build.Errors.Select(e => e.Message)));
+        var service = Assert.Single(StackModelFile.Deserialize(File.ReadAllText(task.ModelFile)).Services);
+        Assert.Equal([new("POSTGRES_DB", "shop"), new KeyValuePair<string, string>("POSTGRES_PASSWORD", "a;b%")], service.Environment);
+        Assert.Equal("a;b%", new System.Data.Common.DbConnectionStringBuilder { ConnectionString = service.ConnectionString }["Password"]);
+    }
+
+    [Fact]
     public void ApplyStack_with_an_unavailable_secret_fails_before_touching_the_engine()
     {
         var model = Builders.Model(1) with { Secrets = [new("DB_PASSWORD", "PROXYSTACK_TEST_UNSET_" + Guid.NewGuid().ToString("N"), "")] };

@@ -211,7 +211,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             Containers = StackContainer.Select(i => new ServiceInput(i.ItemSpec)
             {
                 Image = i.GetMetadata("Image"), Port = i.GetMetadata("Port"), HostPort = i.GetMetadata("HostPort"),
-                Environment = i.GetMetadata("Environment"), Volume = i.GetMetadata("Volume"), Command = i.GetMetadata("Command"),
+                Environment = Escaped(i, "Environment"), Volume = i.GetMetadata("Volume"), Command = i.GetMetadata("Command"),
                 ReadyWhen = i.GetMetadata("ReadyWhen"), DependsOn = i.GetMetadata("DependsOn"), ConnectionString = i.GetMetadata("ConnectionString"),
                 ItemEnvironment = ForContainer(i.ItemSpec).Where(e => !IsSecret(e) || e.GetMetadata("Value").Length > 0)
                     .Select(e => new KeyValuePair<string, string>(e.ItemSpec, e.GetMetadata("Value"))).ToList(),
@@ -319,6 +319,12 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
 
     private static SecretSource ToSecretSource(ITaskItem i) => new(i.ItemSpec, i.GetMetadata("FromEnvironment").Trim(),
         i.GetMetadata("FromFile") is { Length: > 0 } f ? Path.GetFullPath(f, DefiningDirectory(i)) : "");
+
+    /// <summary>
+    /// Metadata as written, MSBuild's escapes kept (%3B stays, not ';'), for a list the core splits before it unescapes the
+    /// parts; an item that cannot say (not an ITaskItem2) gives its unescaped value.
+    /// </summary>
+    private static string Escaped(ITaskItem i, string name) => i is ITaskItem2 escaped ? escaped.GetMetadataValueEscaped(name) : i.GetMetadata(name);
 
     private static bool IsSecret(ITaskItem i) => i.GetMetadata("FromEnvironment").Length > 0 || i.GetMetadata("FromFile").Length > 0;
 

@@ -49,10 +49,13 @@ internal sealed record BackingService
     public static string? SecretName(string text) =>
         text.StartsWith("\u0001secret:", StringComparison.Ordinal) && text.EndsWith('\u0001') && text.Length > 9 ? text[8..^1] : null;
 
-    /// <summary><paramref name="connection"/> with each secret's placeholders replaced by its value (escaped inside a URL).</summary>
+    /// <summary>
+    /// <paramref name="connection"/> with each secret's placeholders replaced by its value: quoted as a connection string's
+    /// value where it needs to be (a ';' in a password), escaped inside a URL.
+    /// </summary>
     public static string FillSecrets(string connection, IEnumerable<KeyValuePair<string, string>> values) =>
         values.Aggregate(connection, (text, v) => text
-            .Replace(SecretPlaceholder(v.Key), v.Value, StringComparison.Ordinal)
+            .Replace(SecretPlaceholder(v.Key), KnownImages.KeywordValue(v.Value), StringComparison.Ordinal)
             .Replace(SecretPlaceholder(v.Key, inUri: true), Uri.EscapeDataString(v.Value), StringComparison.Ordinal));
 
     [JsonIgnore] public string EnvironmentName => "ConnectionStrings__" + Name;
@@ -138,20 +141,20 @@ internal static class KnownImages
         if (template.Length > 0) return template.Replace("{host}", name, StringComparison.Ordinal).Replace("{port}", p, StringComparison.Ordinal);
         // The first of the variables that is set and not empty (mariadb reads its MARIADB_* names before the MYSQL_* ones).
         string? Env(params string[] keys) => keys.Select(k => environment.FirstOrDefault(e => e.Key == k).Value).FirstOrDefault(v => v is { Length: > 0 });
-        string Keyword(string key, string? value) => value is null ? "" : $";{key}={value}";
+        string Keyword(string key, string? value) => value is null ? "" : $";{key}={KeywordValue(value)}";
         switch (Kind(image))
         {
             case "redis" or "valkey":
                 return $"{name}:{p}";
             case "postgres":
                 var user = Env("POSTGRES_USER") ?? "postgres";
-                return $"Host={name};Port={p};Username={user}{Keyword("Password", Env("POSTGRES_PASSWORD"))};Database={Env("POSTGRES_DB") ?? user}";
+                return $"Host={name};Port={p}{Keyword("Username", user)}{Keyword("Password", Env("POSTGRES_PASSWORD"))}{Keyword("Database", Env("POSTGRES_DB") ?? user)}";
             case "mysql" or "mariadb":
             {
                 string[] Names(string suffix) => Kind(image) == "mariadb" ? ["MARIADB_" + suffix, "MYSQL_" + suffix] : ["MYSQL_" + suffix];
                 // The image creates MYSQL_USER with MYSQL_PASSWORD, granted the database: the app's user. Otherwise root.
                 var (login, password) = Env(Names("USER")) is { } u && Env(Names("PASSWORD")) is { } pw ? (u, pw) : ("root", Env(Names("ROOT_PASSWORD")));
-                return $"Server={name};Port={p};User ID={login}{Keyword("Password", password)}{Keyword("Database", Env(Names("DATABASE")))}";
+                return $"Server={name};Port={p}{Keyword("User ID", login)}{Keyword("Password", password)}{Keyword("Database", Env(Names("DATABASE")))}";
             }
             case "mssql":
                 return $"Server={name},{p};User ID=sa{Keyword("Password", Env("MSSQL_SA_PASSWORD", "SA_PASSWORD"))};TrustServerCertificate=true";
@@ -170,6 +173,19 @@ internal static class KnownImages
             default:
                 return "";
         }
+    }
+
+    /// <summary>
+    /// A value of a keyword connection string (Npgsql's, MySqlConnector's, SqlClient's: all read by DbConnectionStringBuilder's
+    /// rules), quoted when it holds a ';', a quote or an '=' or has spaces at its ends; a secret's placeholder as it is (quoted
+    /// when the value is read).
+    /// </summary>
+    internal static string KeywordValue(string value)
+    {
+        if (BackingService.SecretName(value) is not null) return value;
+        var pair = new System.Text.StringBuilder();
+        System.Data.Common.DbConnectionStringBuilder.AppendKeyValuePair(pair, "k", value);
+        return pair.ToString(2, pair.Length - 2);
     }
 
     /// <summary>A value inside a URL, escaped; a secret's placeholder becomes its URL form, escaped when the value is read.</summary>

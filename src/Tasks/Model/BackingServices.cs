@@ -123,9 +123,21 @@ internal static partial class BackingServices
     public static IReadOnlyList<string> Split(string list) =>
         list.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    /// <summary>"A=1;B=2" as pairs; an entry without '=' keeps it in its name, which the name pattern then refuses.</summary>
+    /// <summary>
+    /// "A=1;B=2" as pairs; an entry without '=' keeps it in its name, which the name pattern then refuses. The list comes as
+    /// MSBuild escapes it (ComputeStackModel reads it so), so a value's ';' written as %3B splits nothing: each part is
+    /// unescaped after the split.
+    /// </summary>
     private static IEnumerable<KeyValuePair<string, string>> Pairs(string list) => Split(list).Select(p =>
-        p.IndexOf('=') is var eq and > 0 ? new KeyValuePair<string, string>(p[..eq].Trim(), p[(eq + 1)..]) : new KeyValuePair<string, string>("=" + p, ""));
+        p.IndexOf('=') is var eq and > 0 ? new KeyValuePair<string, string>(Unescape(p[..eq].Trim()), Unescape(p[(eq + 1)..])) : new KeyValuePair<string, string>("=" + p, ""));
+
+    /// <summary>MSBuild's unescaping: each %XX (two hexadecimal digits) is the character of that code.</summary>
+    private static string Unescape(string text) => text.Contains('%', StringComparison.Ordinal)
+        ? EscapedCharacter().Replace(text, m => ((char)Convert.ToInt32(m.Groups[1].Value, 16)).ToString())
+        : text;
+
+    [System.Text.RegularExpressions.GeneratedRegex("%([0-9A-Fa-f]{2})")]
+    private static partial System.Text.RegularExpressions.Regex EscapedCharacter();
 
     private static (string Name, string Target)? ParseVolume(string text)
     {
