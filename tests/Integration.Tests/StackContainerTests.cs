@@ -51,6 +51,22 @@ public sealed class StackContainerTests(SharedSample shared) : StackTest
     }
 
     [DockerFact]
+    public async Task A_Command_is_split_as_a_shell_splits_it_so_an_empty_quoted_word_reaches_the_image()
+    {
+        // Redis without snapshots, as compose files write it: --save with an empty value. Split at spaces alone, the image got
+        // the two quote characters as the value, refused them and exited.
+        shared.Sample.AddToProject("""  <ItemGroup Condition="'$(NoSnapshots)' == 'true'"><StackContainer Include="volatile" Image="redis:7" Command="redis-server --save '' --protected-mode no" /></ItemGroup>""");
+        var up = await shared.Sample.BuildAsync("StackUp", Props(("NoSnapshots", "true"), ("StackReplicas", "1"), ("StackReadyTimeout", "20")));
+        Assert.True(up.ExitCode == 0, up.ToString());
+        var container = await Probe.InspectAsync($"{Stack}-volatile");
+        Assert.Equal(["redis-server", "--save", "", "--protected-mode", "no"], container.Config.Cmd);
+        using var engine = new ProxyStack.Engine.DockerEngine();
+        var (code, output) = await engine.ExecAsync($"{Stack}-volatile", ["redis-cli", "config", "get", "save"], CancellationToken.None);
+        // Snapshots off: the value is empty (redis's default would be "3600 1 300 100 60 10000").
+        Assert.True(code == 0 && output.Trim() == "save", $"redis-cli exited {code}: [{output}]");
+    }
+
+    [DockerFact]
     public async Task Postgres_is_initialized_from_its_settings_and_the_replicas_connection_string_opens_it_by_name()
     {
         var dbPort = Ports.Free();

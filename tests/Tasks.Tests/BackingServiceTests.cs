@@ -63,6 +63,30 @@ public sealed class BackingServiceTests
         Assert.Contains($"StackContainer '{name}' has {metadata}=", error.Format());
     }
 
+    [Theory]
+    [InlineData("redis-server --appendonly yes", new[] { "redis-server", "--appendonly", "yes" })]
+    [InlineData("  redis-server   --save ''  --protected-mode no ", new[] { "redis-server", "--save", "", "--protected-mode", "no" })]
+    [InlineData("redis-server --save \"\"", new[] { "redis-server", "--save", "" })]
+    [InlineData("sh -c 'echo ready; exec sleep 1d'", new[] { "sh", "-c", "echo ready; exec sleep 1d" })]
+    [InlineData("printf \"%s \\\"q\\\" \\\\\" a\\ b it'\"'s", new[] { "printf", "%s \"q\" \\", "a b", "it\"s" })]
+    [InlineData("", new string[0])]
+    public void A_Command_is_split_into_words_as_a_shell_and_compose_split_it(string command, string[] words)
+    {
+        var service = Assert.Single(Model(Redis() with { Command = command }).Services);
+        Assert.Equal(words, service.Command);
+    }
+
+    [Theory]
+    [InlineData("redis-server --save '")]
+    [InlineData("sh -c \"echo")]
+    [InlineData("trailing\\")]
+    public void A_Command_with_a_quote_left_open_is_STACK1040_naming_it(string command)
+    {
+        var error = Assert.Single(StackModelBuilder.Build(Input(Redis() with { Command = command })).Diagnostics, d => d.Code == "STACK1040");
+        Assert.Contains($"StackContainer 'cache' has Command=\"{command}\"", error.Format());
+        Assert.Contains("close every quote", error.Format());
+    }
+
     [Fact]
     public void A_port_a_HostPort_without_a_port_and_an_environment_without_values_are_refused()
     {

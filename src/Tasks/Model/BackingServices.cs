@@ -54,6 +54,8 @@ internal static partial class BackingServices
             foreach (var v in Split(c.Volume))
                 if (ParseVolume(v) is { } volume && !KeyRing.IsRingName(volume.Name) && !FileDatabases.IsVolumeName(volume.Name)) volumes.Add(volume);
                 else Bad("Volume", v, "write name:/absolute/path (a named volume, kept across runs, not named keys, keys-…, appdata or appdata-…: those are the key rings' and the app's databases' volumes), pairs separated by ';'");
+            if (CommandWords(c.Command) is null)
+                Bad("Command", c.Command, "close every quote: words are split at spaces as a shell does, '…' and \"…\" keep spaces and empty words (--save '')");
             var rule = ReadyRule.Parse(c.ReadyWhen);
             if (c.ReadyWhen.Trim().Length > 0 && rule is null)
                 Bad("ReadyWhen", c.ReadyWhen, "use tcp, log:<regular expression>, command:<shell command>, http:/path or running");
@@ -103,7 +105,7 @@ internal static partial class BackingServices
                 HostPort = hostPort,
                 Environment = environment,
                 Volumes = volumes.Select(v => new ServiceVolume($"{stack}-{v.Name}", v.Target)).ToList(),
-                Command = c.Command.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries),
+                Command = CommandWords(c.Command)!,
                 ReadyWhen = rule,
                 DependsOn = Split(c.DependsOn).Distinct(StringComparer.Ordinal).ToList(),
                 ConnectionString = KnownImages.ConnectionString(c.Image, name, port, settings, c.ConnectionString.Trim()),
@@ -119,6 +121,54 @@ internal static partial class BackingServices
     /// <summary>The backing containers whose connection string a replica set depending on <paramref name="dependsOn"/> gets (ConnectionStrings__&lt;name&gt;).</summary>
     public static IEnumerable<BackingService> WiredTo(IEnumerable<BackingService> services, IReadOnlyCollection<string> dependsOn) =>
         services.Where(s => dependsOn.Contains(s.Name) && s.ConnectionString.Length > 0);
+
+    /// <summary>
+    /// A Command's words as a POSIX shell splits them, and as compose splits a command string: at unquoted white space;
+    /// '…' keeps everything inside as it is, "…" too except that \" and \\ are a quote and a backslash; outside quotes a
+    /// backslash keeps the next character. A quoted empty word stays a word (redis-server --save ''). Null when a quote is not
+    /// closed or a backslash ends the text.
+    /// </summary>
+    public static IReadOnlyList<string>? CommandWords(string text)
+    {
+        var words = new List<string>();
+        var word = new System.Text.StringBuilder();
+        var inWord = false;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsWhiteSpace(c))
+            {
+                if (inWord) words.Add(word.ToString());
+                word.Clear();
+                inWord = false;
+                continue;
+            }
+            inWord = true;
+            switch (c)
+            {
+                case '\'':
+                    var close = text.IndexOf('\'', i + 1);
+                    if (close < 0) return null;
+                    word.Append(text, i + 1, close - i - 1);
+                    i = close;
+                    break;
+                case '"':
+                    for (i++; i < text.Length && text[i] != '"'; i++)
+                        word.Append(text[i] == '\\' && i + 1 < text.Length && text[i + 1] is '"' or '\\' ? text[++i] : text[i]);
+                    if (i >= text.Length) return null;
+                    break;
+                case '\\':
+                    if (++i >= text.Length) return null;
+                    word.Append(text[i]);
+                    break;
+                default:
+                    word.Append(c);
+                    break;
+            }
+        }
+        if (inWord) words.Add(word.ToString());
+        return words;
+    }
 
     public static IReadOnlyList<string> Split(string list) =>
         list.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
