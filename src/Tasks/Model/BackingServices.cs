@@ -4,7 +4,8 @@ using ProxyStack.Diagnostics;
 namespace ProxyStack.Model;
 
 /// <summary>A StackContainer item's settings as <see cref="BackingServices.Validate"/> parsed them: Port 0 when none is set or known, HostPort 0 when not published.</summary>
-internal sealed record CheckedContainer(ImageReference Image, int Port, int HostPort, IReadOnlyList<(string Name, string Target)> Volumes, ReadyRule ReadyWhen);
+internal sealed record CheckedContainer(ImageReference Image, int Port, int HostPort, IReadOnlyList<(string Name, string Target)> Volumes, ReadyRule ReadyWhen, IReadOnlyList<string> Command,
+    IReadOnlyList<KeyValuePair<string, string>> Environment);
 
 /// <summary>
 /// StackContainer items: checked all at once (every problem named with its item and metadata), then turned into backing
@@ -49,12 +50,14 @@ internal static partial class BackingServices
             var hostPort = c.HostPort.Trim().Length == 0 ? 0 : StackValidator.ParseInt(c.HostPort) is int hp and >= 1 and <= 65535 ? hp : (int?)null;
             if (hostPort is null) Bad("HostPort", c.HostPort, "use a free host port, 1–65535, or leave it empty to publish nothing");
             if (c.HostPort.Trim().Length > 0 && port == 0) Bad("HostPort", c.HostPort, "also set Port: the container port to publish");
-            if (Pairs(c.Environment).Any(p => !StackValidator.IsEnvironmentName(p.Key))) Bad("Environment", c.Environment, "write NAME=value pairs separated by ';'");
+            var pairs = Pairs(c.Environment);
+            if (pairs.Any(p => !StackValidator.IsEnvironmentName(p.Key))) Bad("Environment", c.Environment, "write NAME=value pairs separated by ';'");
             var volumes = new List<(string Name, string Target)>();
             foreach (var v in Split(c.Volume))
                 if (ParseVolume(v) is { } volume && !KeyRing.IsRingName(volume.Name) && !FileDatabases.IsVolumeName(volume.Name)) volumes.Add(volume);
                 else Bad("Volume", v, "write name:/absolute/path (a named volume, kept across runs, not named keys, keys-…, appdata or appdata-…: those are the key rings' and the app's databases' volumes), pairs separated by ';'");
-            if (CommandWords(c.Command) is null)
+            var command = CommandWords(c.Command);
+            if (command is null)
                 Bad("Command", c.Command, "close every quote: words are split at spaces as a shell does, '…' and \"…\" keep spaces and empty words (--save '')");
             var rule = ReadyRule.Parse(c.ReadyWhen);
             if (c.ReadyWhen.Trim().Length > 0 && rule is null)
@@ -66,8 +69,8 @@ internal static partial class BackingServices
             foreach (var dep in Split(c.DependsOn).Where(x => !names.Contains(x)))
                 d.Add(Diagnostic.Error(nameof(Strings.DependencyUnknown), name, dep, Known(names)));
             StackValidator.ValidateEnvironment(c.ItemEnvironment, c.Secrets, d);
-            if (d.Count == before && image is not null && port is { } ps && hostPort is { } hps)
-                valid[name] = new CheckedContainer(image, ps, hps, volumes, rule ?? new ReadyRule(ps > 0 ? ReadyRule.Tcp : ReadyRule.Running, ""));
+            if (d.Count == before && image is not null && port is { } ps && hostPort is { } hps && command is not null)
+                valid[name] = new CheckedContainer(image, ps, hps, volumes, rule ?? new ReadyRule(ps > 0 ? ReadyRule.Tcp : ReadyRule.Running, ""), command, pairs);
         }
         foreach (var (item, container) in input.UnknownContainerEnvironment)
             d.Add(Diagnostic.Error(nameof(Strings.EnvironmentContainerUnknown), item, container, Known(names)));
@@ -90,10 +93,10 @@ internal static partial class BackingServices
         foreach (var c in StartOrder(input.Containers, c => c.Name.Trim(), c => c.DependsOn))
         {
             var name = c.Name.Trim();
-            var (image, port, hostPort, volumes, rule) = valid[name];
+            var (image, port, hostPort, volumes, rule, command, pairs) = valid[name];
             if (input.RegistryMirror.Length > 0) image = image.WithMirror(input.RegistryMirror);
             // StackEnvironment items (Container = this one) win over the Environment metadata.
-            var environment = Pairs(c.Environment).Concat(c.ItemEnvironment).GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last())
+            var environment = pairs.Concat(c.ItemEnvironment).GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last())
                 .OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
             // A secret is known by name only: the connection string holds a placeholder for its value until ApplyStack reads it.
             var settings = environment.Concat(c.Secrets.Select(x => new KeyValuePair<string, string>(x.Name, BackingService.SecretPlaceholder(x.Name)))).ToList();
@@ -105,7 +108,7 @@ internal static partial class BackingServices
                 HostPort = hostPort,
                 Environment = environment,
                 Volumes = volumes.Select(v => new ServiceVolume($"{stack}-{v.Name}", v.Target)).ToList(),
-                Command = CommandWords(c.Command)!,
+                Command = command,
                 ReadyWhen = rule,
                 DependsOn = Split(c.DependsOn).Distinct(StringComparer.Ordinal).ToList(),
                 ConnectionString = KnownImages.ConnectionString(c.Image, name, port, settings, c.ConnectionString.Trim()),
@@ -178,8 +181,8 @@ internal static partial class BackingServices
     /// MSBuild escapes it (ComputeStackModel reads it so), so a value's ';' written as %3B splits nothing: each part is
     /// unescaped after the split.
     /// </summary>
-    private static IEnumerable<KeyValuePair<string, string>> Pairs(string list) => Split(list).Select(p =>
-        p.IndexOf('=') is var eq and > 0 ? new KeyValuePair<string, string>(Unescape(p[..eq].Trim()), Unescape(p[(eq + 1)..])) : new KeyValuePair<string, string>("=" + p, ""));
+    private static List<KeyValuePair<string, string>> Pairs(string list) => Split(list).Select(p =>
+        p.IndexOf('=') is var eq and > 0 ? new KeyValuePair<string, string>(Unescape(p[..eq].Trim()), Unescape(p[(eq + 1)..])) : new KeyValuePair<string, string>("=" + p, "")).ToList();
 
     /// <summary>MSBuild's unescaping: each %XX (two hexadecimal digits) is the character of that code.</summary>
     private static string Unescape(string text) => text.Contains('%', StringComparison.Ordinal)
