@@ -4,6 +4,7 @@
 #   2. a local registry on 127.0.0.1:5000 (Debian's docker-registry);
 #   3. offline base images pushed to it, named as StackRegistryMirror expects:
 #        localhost:5000/dotnet/aspnet:10.0   (mirror of mcr.microsoft.com/dotnet/aspnet:10.0)
+#        localhost:5000/dotnet/runtime:10.0  (the same without ASP.NET Core: the base the SDK picks for a Worker Service)
 #        localhost:5000/dotnet/runtime-deps:10.0-noble-chiseled (the base the SDK picks for native AOT apps: a Debian 12
 #                                             stand-in with the same libraries and user, no .NET)
 #        localhost:5000/dotnet/runtime-deps:10.0-noble-chiseled-extra (the same with ICU: trimmed apps)
@@ -168,6 +169,19 @@ add_app_user() { # rootfs-dir
 DOTNET_IMAGE_CONFIG=('ENV APP_UID=1654' 'ENV ASPNETCORE_HTTP_PORTS=8080' 'ENV DOTNET_RUNNING_IN_CONTAINER=true'
   'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'USER 1654' 'WORKDIR /app')
 
+# A Worker Service (or another app on the .NET Generic Host: a background StackProject) gets the runtime image: the aspnet
+# stand-in's root file system without the ASP.NET Core shared framework, so it costs a copy, not another debootstrap.
+ensure_runtime() {
+  in_registry dotnet/runtime 10.0 && return 0
+  local from; from=$(rootfs aspnet bookworm ca-certificates libicu72)
+  [ -x "$from/usr/share/dotnet/dotnet" ] || { log "the aspnet stand-in's root file system has no .NET: run ensure_aspnet first"; exit 1; }
+  local dir="$CACHE/rootfs-runtime"
+  rm -rf "$dir" && mkdir -p "$dir"
+  tar -C "$from" --exclude=./usr/share/dotnet/shared/Microsoft.AspNetCore.App -c . | tar -C "$dir" -x
+  add_app_user "$dir"
+  push_image "$dir" "$REGISTRY/dotnet/runtime:10.0" "${DOTNET_IMAGE_CONFIG[@]}"
+}
+
 # Native AOT apps need no .NET in their image: the same Debian 12 base as aspnet (glibc 2.36, as the build machine's, which
 # the native binary links against), with certificates and the app user.
 ensure_runtime_deps() {
@@ -285,6 +299,7 @@ ensure_engine
 ensure_topology_rule
 ensure_registry
 ensure_aspnet
+ensure_runtime
 ensure_runtime_deps
 ensure_runtime_deps_extra
 ensure_nginx
