@@ -47,11 +47,17 @@ public sealed class ErrorTests(SharedSample shared) : StackTest
         var lib = Path.Combine(Path.GetDirectoryName(sample.Directory)!, "Lib");
         Directory.CreateDirectory(lib);
         File.WriteAllText(Path.Combine(lib, "Lib.csproj"), """<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>""");
-        sample.AddToProject("""  <ItemGroup><StackProject Include="../Lib/Lib.csproj" Route="/lib" /></ItemGroup>""");
+        sample.AddToProject("""  <ItemGroup><StackProject Include="../Lib/Lib.csproj" Route="/lib" Condition="'$(LibRoute)' != 'none'" /><StackProject Include="../Lib/Lib.csproj" Condition="'$(LibRoute)' == 'none'" /></ItemGroup>""");
         var up = await sample.BuildAsync("StackUp", Props());
         Assert.NotEqual(0, up.ExitCode);
-        Assert.Contains("error STACK1045: StackProject 'lib' has Include=\"Lib.csproj\": name an ASP.NET Core app (Sdk=\"Microsoft.NET.Sdk.Web\", or a FrameworkReference to Microsoft.AspNetCore.App), which nginx can serve; reference a library or worker with a ProjectReference instead.", up.Output);
+        Assert.Contains("error STACK1045: StackProject 'lib' has Include=\"Lib.csproj\" and a Route: name an ASP.NET Core app (Sdk=\"Microsoft.NET.Sdk.Web\", or a FrameworkReference to Microsoft.AspNetCore.App), which nginx can serve; leave Route out to run a worker or another app in the background, and reference a library with a ProjectReference.", up.Output);
         Assert.DoesNotContain("   at ", up.Output);
+        await AssertNothingLeftAsync();
+        // Without Route it would run in the background: a library cannot.
+        var background = await sample.BuildAsync("StackUp", Props(("LibRoute", "none")));
+        Assert.NotEqual(0, background.ExitCode);
+        Assert.Contains("error STACK1045: StackProject 'lib' has Include=\"Lib.csproj\", a Library project: name an app to run in the background (a Worker Service, or any app on the .NET Generic Host); reference a library with a ProjectReference instead.", background.Output);
+        Assert.DoesNotContain("   at ", background.Output);
         await AssertNothingLeftAsync();
     }
 

@@ -86,6 +86,65 @@ public sealed class TemplateTests(ITestOutputHelper output) : StackTest
         await DownAsync(app);
     }
 
+    /// <summary>
+    /// The worker template as a StackProject without Route: its replicas run in the background beside the web front project
+    /// (nginx knows nothing of them), ready once their host has started; a code change replaces them; StackDown removes them.
+    /// </summary>
+    [DockerFact]
+    public async Task The_worker_template_runs_in_the_background_as_a_StackProject_without_Route_and_a_change_replaces_it()
+    {
+        using var app = await TemplateProject.CreateAsync("web");
+        // Named as a user would name it: a project called Worker clashes with the template's Worker class.
+        var workerProject = await app.AddProjectAsync("worker", "Jobs");
+        var workerCode = Path.Combine(Path.GetDirectoryName(workerProject)!, "Worker.cs");
+        await File.WriteAllTextAsync(workerCode, (await File.ReadAllTextAsync(workerCode)).Replace("\"Worker running at", "\"Worker v1 running at"));
+        app.AddToProject("""  <ItemGroup><StackProject Include="../Jobs/Jobs.csproj" Replicas="2" /></ItemGroup>""");
+        var up = await app.BuildAsync("StackUp", Props);
+        Assert.True(up.ExitCode == 0, up.ToString());
+        Assert.Contains($"Stack '{Stack}': StackProject 'jobs', 2 replica(s), in the background (no Route: nginx does not serve it)", up.Output);
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        Assert.Equal("Hello World!", await http.GetStringAsync($"http://127.0.0.1:{Port}/"));
+        using var engine = new ProxyStack.Engine.DockerEngine();
+        async Task<string> WorkerLogs(int replica)
+        {
+            for (var i = 0; ; i++)
+            {
+                var logs = await engine.GetLogsAsync($"{Stack}-jobs-{replica}", 50, CancellationToken.None);
+                if (logs.Contains("running at", StringComparison.Ordinal) || i == 20) return logs;
+                await Task.Delay(250);
+            }
+        }
+        var first = new List<string>();
+        foreach (var replica in new[] { 1, 2 })
+        {
+            var container = await Probe.InspectAsync($"{Stack}-jobs-{replica}");
+            Assert.True(container.State.Running);
+            Assert.Equal("jobs", container.Config.Labels["proxystack.project"]);
+            first.Add(container.ID);
+            var logs = await WorkerLogs(replica);
+            Assert.Contains("Application started.", logs);
+            Assert.Contains("Worker v1 running at", logs);
+        }
+        // nginx has no route, upstream or name of it.
+        var proxy = await Probe.InspectAsync($"{Stack}-proxy");
+        Assert.DoesNotContain("jobs", proxy.NetworkSettings.Networks.Values.SelectMany(n => n.Aliases ?? []));
+
+        // A code change of the worker alone: its replicas are replaced, the front project's kept.
+        var front = (await Probe.InspectAsync($"{Stack}-app-1")).ID;
+        await File.WriteAllTextAsync(workerCode, (await File.ReadAllTextAsync(workerCode)).Replace("Worker v1 running at", "Worker v2 running at"));
+        var again = await app.BuildAsync("StackUp", Props);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Equal(front, (await Probe.InspectAsync($"{Stack}-app-1")).ID);
+        foreach (var replica in new[] { 1, 2 })
+        {
+            var container = await Probe.InspectAsync($"{Stack}-jobs-{replica}");
+            Assert.DoesNotContain(container.ID, first);
+            Assert.Contains("Worker v2 running at", await WorkerLogs(replica));
+        }
+        await DownAsync(app);
+    }
+
     /// <summary>Sends every request with another Host (HTTP/2: :authority) than the address it goes to.</summary>
     private sealed class HostHeader(string host, HttpMessageHandler inner) : DelegatingHandler(inner)
     {

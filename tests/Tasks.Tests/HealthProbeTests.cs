@@ -86,6 +86,31 @@ public sealed class HealthProbeTests : IDisposable
     }
 
     [Fact]
+    public void A_background_replica_whose_host_never_says_it_started_is_STACK4024_saying_what_it_waits_for()
+    {
+        using var replica = new OkServer();
+        var model = Model("") with
+        {
+            AppPort = replica.Port, HostPort = Ports.Free(), Replicas = 1, ReadyTimeoutSeconds = 1,
+            Projects = [new AppProject { Name = "jobs", Route = "" }],
+        };
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        engine.Images[Builders.AppImage] = Builders.AppImageId;
+        engine.Images["jobs:latest"] = "sha256:jobs";
+        engine.Logs["hellostack-jobs-1"] = "info: Microsoft.Hosting.Lifetime[0]\n      Hosting environment: Production";
+        var apply = _scratch.Apply(model, engine);
+        apply.ProjectImages = [new Microsoft.Build.Utilities.TaskItem("jobs", new Dictionary<string, string> { ["Image"] = "jobs:latest" })];
+        Assert.False(apply.Execute());
+        var error = Assert.Single(_scratch.Build.Errors);
+        Assert.True(error.Code == "STACK4024", error.Message);
+        Assert.Equal("Replica 'hellostack-jobs-1' of a StackProject without Route did not write \"Application started.\" within 1 s (last result: no \"Application started.\" in its output yet (the .NET host logs it at Information once every hosted service has started)). Its last log lines:\n"
+            + "    | info: Microsoft.Hosting.Lifetime[0]\n    |       Hosting environment: Production\n"
+            + "It is ready once its .NET host has started every hosted service: check that each hosted service's StartAsync returns (long-running work belongs in ExecuteAsync) and that Microsoft.Hosting.Lifetime logs at Information, or raise StackReadyTimeout. Everything this bring-up created was removed and the stack is as it was.",
+            error.Message);
+        Assert.Empty(engine.Containers);
+    }
+
+    [Fact]
     public void Without_StackHealthPath_a_replica_that_answers_404_on_slash_is_ready()
     {
         using var replica = new OkServer("404 Not Found");

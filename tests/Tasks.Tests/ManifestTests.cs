@@ -171,6 +171,42 @@ public sealed class ManifestTests
     }
 
     [Fact]
+    public void A_background_StackProject_is_published_with_its_replicas_and_settings_but_no_port_probe_or_Service()
+    {
+        var input = Builders.ValidInput() with
+        {
+            StackName = "hello",
+            Projects = [new ProjectInput("api") { Path = "../Api/Api.csproj", Route = "/api" }, new ProjectInput("worker") { Path = "../Worker/Worker.csproj", Replicas = "2", DependsOn = "db" }],
+            Containers = [new ServiceInput("db") { Image = "postgres:15", Environment = "POSTGRES_PASSWORD=dev" }],
+        };
+        var model = StackModelBuilder.Build(input).Model! with { NginxVersion = "1.30.6" };
+        var images = new Dictionary<string, string>(ProjectImages) { ["worker"] = "registry.example.com/hello-worker:1.0" };
+        foreach (var target in new[] { StackTargets.Compose, StackTargets.Kubernetes, StackTargets.Swarm })
+        {
+            var published = StackWorkloads.ForTarget(model, target);
+            var workloads = StackWorkloads.Build(published, "registry.example.com/hello:1.0", images);
+            var worker = workloads.Single(w => w.Name == "worker-app");
+            Assert.Equal((2, 0, null, "registry.example.com/hello-worker:1.0"), (worker.Replicas, worker.Port, worker.Health, worker.Image));
+            Assert.Contains(worker.Environment, e => e.Key == "ConnectionStrings__db");
+            Assert.Equal(["db"], worker.DependsOn);
+            var proxy = workloads.Single(w => w.Kind == WorkloadKind.Proxy);
+            Assert.Equal(["api"], proxy.Aliases);
+            Assert.DoesNotContain("worker-app", proxy.DependsOn);
+            Assert.DoesNotContain("worker-app", NginxConfigWriter.Write(published));
+            Assert.Contains("api-app", NginxConfigWriter.Write(published));
+            if (target == StackTargets.Kubernetes)
+            {
+                var objects = KubernetesManifests.Objects(published, workloads, NginxConfigWriter.Write(published));
+                var yaml = KubernetesManifests.Serialize(published, objects, "the stack");
+                Assert.Contains("name: worker-app", yaml);
+                Assert.DoesNotContain(objects.OfType<k8s.Models.V1Service>(), o => o.Metadata.Name == "worker-app");
+                var deployment = objects.OfType<k8s.Models.V1Deployment>().Single(o => o.Metadata.Name == "worker-app");
+                Assert.Null(deployment.Spec.Template.Spec.Containers.Single().ReadinessProbe);
+            }
+        }
+    }
+
+    [Fact]
     public void A_stack_whose_app_runs_on_this_host_is_published_with_its_replicas_in_containers()
     {
         // StackAppOnHost (the F5 profile) leaves no replica of the front project on this machine; a manifest has no host.

@@ -110,6 +110,32 @@ public sealed class ReadinessWaiterTests
             waiter.WaitForReplicaAsync("hello-app-1", "hello-net", null, port, new HealthProbe("/", Strict: false), TimeSpan.FromSeconds(3), CancellationToken.None, app: true));
     }
 
+    /// <summary>
+    /// A background service (a StackProject without Route) is asked nothing over HTTP: it is ready once its output says its host
+    /// started, and not before, however long it runs; one that exits while starting fails at once with its output.
+    /// </summary>
+    [Fact]
+    public async Task A_background_service_is_ready_once_its_host_says_Application_started_and_never_asked_over_HTTP()
+    {
+        var engine = new FakeEngine { Address = "127.0.0.1" };
+        engine.Containers["hello-worker-1"] = ("w1", [], true);
+        engine.Logs["hello-worker-1"] = "info: Microsoft.Hosting.Lifetime[0]\n      Hosting environment: Production";
+        var waiter = new ReadinessWaiter(engine, new CapturingStackLog());
+        var timeout = await Assert.ThrowsAsync<ReadinessTimeoutException>(() =>
+            waiter.WaitForReplicaAsync("hello-worker-1", "hello-net", null, 8080, HealthProbe.BackgroundService, TimeSpan.FromSeconds(1), CancellationToken.None, app: true));
+        Assert.StartsWith("no \"Application started.\" in its output yet", timeout.LastResult);
+
+        engine.Logs["hello-worker-1"] += "\ninfo: Microsoft.Hosting.Lifetime[0]\n      Application started. Press Ctrl+C to shut down.";
+        await waiter.WaitForReplicaAsync("hello-worker-1", "hello-net", null, 8080, HealthProbe.BackgroundService, TimeSpan.FromSeconds(5), CancellationToken.None, app: true);
+        Assert.Null(await waiter.ProbeReplicaOnceAsync("hello-worker-1", "hello-net", null, 8080, HealthProbe.BackgroundService, CancellationToken.None));
+
+        engine.Containers["hello-worker-1"] = ("w1", [], false);
+        await Assert.ThrowsAsync<ContainerExitedException>(() =>
+            waiter.WaitForReplicaAsync("hello-worker-1", "hello-net", null, 8080, HealthProbe.BackgroundService, TimeSpan.FromSeconds(5), CancellationToken.None));
+        Assert.Equal("not running", await waiter.ProbeReplicaOnceAsync("hello-worker-1", "hello-net", null, 8080, HealthProbe.BackgroundService, CancellationToken.None));
+        Assert.Equal("\"Application started.\" in its output", HealthProbe.BackgroundService.ToString());
+    }
+
     [Fact]
     public void A_replica_awaited_alone_is_asked_every_50_ms_and_many_together_about_20_times_a_second_in_all()
     {

@@ -38,7 +38,6 @@ public sealed class StackProjectTests
     }
 
     [Theory]
-    [InlineData("Route", "")]
     [InlineData("Route", "api")]
     [InlineData("Route", "/")]
     [InlineData("Route", "/a b")]
@@ -129,6 +128,73 @@ public sealed class StackProjectTests
         Assert.Contains(new KeyValuePair<string, string>("ASPNETCORE_ENVIRONMENT", "Development"), apiEnv);
         Assert.DoesNotContain(apiEnv, e => e.Key.StartsWith("services__", StringComparison.Ordinal));
         Assert.Equal(["hello-api-1", "hello-api-2"], StackNetworking.ContainerNames(model).Where(n => n.StartsWith("hello-api-", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("AppPort", "8081")]
+    [InlineData("HealthPath", "/healthz")]
+    [InlineData("StripPrefix", "false")]
+    [InlineData("AppProtocol", "http2")]
+    public void A_StackProject_without_Route_refuses_the_settings_of_a_served_app_as_STACK1045(string metadata, string value)
+    {
+        var worker = new ProjectInput("worker") { Path = "w.csproj" };
+        worker = metadata switch
+        {
+            "AppPort" => worker with { AppPort = value },
+            "HealthPath" => worker with { HealthPath = value },
+            "StripPrefix" => worker with { StripPrefix = value },
+            _ => worker with { AppProtocol = value },
+        };
+        var error = Assert.Single(Errors(Input(worker)));
+        Assert.Equal($"STACK1045: StackProject 'worker' has {metadata}=\"{value}\": a StackProject without Route runs in the background and nginx does not serve it: leave {metadata} out, or give it a Route such as Route=\"/worker\".", error.Format());
+    }
+
+    [Fact]
+    public void A_StackProject_without_Route_runs_in_the_background_that_nginx_knows_nothing_of_ready_once_its_host_started()
+    {
+        // nginx 1.30: replicas join by DNS (the slot renames this machine's stacks use).
+        var model = Model(Input(Api(), new ProjectInput("worker") { Path = "../Worker/Worker.csproj", Replicas = "2", DependsOn = "cache;api" }) with
+        {
+            Containers = [new ServiceInput("cache") { Image = "redis:7" }],
+        }) with { NginxVersion = "1.30.6" };
+        var worker = model.SetOf("worker")!;
+        Assert.True(worker.Background);
+        Assert.False(model.SetOf("api")!.Background);
+        Assert.Equal(HealthProbe.BackgroundService, worker.Health);
+        // No key ring: it takes no requests, so it has no cookie or token to share.
+        Assert.Equal("", worker.KeyRingDirectory);
+        Assert.DoesNotContain("hello-keys-worker", model.KeysVolumeNames);
+        Assert.Contains("Stack 'hello': StackProject 'worker', 2 replica(s), in the background (no Route: nginx does not serve it)", model.ProjectLines);
+
+        // nginx has no upstream, location or server of it, and does not answer to its name.
+        var config = NginxConfigWriter.Write(model);
+        foreach (var part in new[] { "project-worker", "hello-worker", "server_name worker", "location /worker" }) Assert.DoesNotContain(part, config);
+        Assert.Contains("upstream project-api {", config);
+        Assert.Equal(["api"], ContainerSpecs.Proxy(model, "img", "base", "hash").Aliases);
+        // No one is given an address of it; it gets what it depends on: the cache's connection string, the API's address.
+        Assert.DoesNotContain(StackNetworking.AppEnvironment(model, 1), e => e.Key.Contains("worker", StringComparison.Ordinal));
+        var env = StackNetworking.AppEnvironment(worker, 1);
+        Assert.Contains(new KeyValuePair<string, string>("ConnectionStrings__cache", "cache:6379"), env);
+        Assert.Contains(new KeyValuePair<string, string>("services__api__http__0", "http://api:8080"), env);
+
+        // Its replicas are created and waited for by their output, after the cache and the API; the proxy checks only the
+        // API's route and waits for no worker slot to resolve.
+        var images = new Dictionary<string, string>(Images()) { ["hello-worker:latest"] = "sha256:worker1" };
+        var result = Reconciler.Reconcile(model, new ObservedState { ImageIds = images }, Builders.AppImage, Builders.ProxyImage, config,
+            new Dictionary<string, string> { ["api"] = ApiImage, ["worker"] = "hello-worker:latest" });
+        Assert.False(result.HasErrors, string.Join("\n", result.Diagnostics));
+        var steps = result.Plan.Steps;
+        var ready = steps.Single(s => s.Kind == StepKind.WaitReady && s.Resource == "hello-worker-2-joining");
+        Assert.Equal(HealthProbe.BackgroundService, ready.Replica!.Health);
+        var create = steps.Single(s => s.Kind == StepKind.CreateContainer && s.Resource == "hello-worker-1-joining");
+        Assert.Contains(steps.Single(s => s.Kind == StepKind.WaitReady && s.Resource == "hello-api-1-joining").Id, create.DependsOn);
+        Assert.Equal("sha256:worker1", create.Container!.Image);
+        // An undo need not wait for nginx's resolver to give a worker's slot back: nginx never resolves it.
+        Assert.Contains(steps, s => s.Kind == StepKind.JoinUpstream && s.Resource == "hello-worker-1" && s.Wait == TimeSpan.Zero);
+        Assert.Contains(steps, s => s.Kind == StepKind.JoinUpstream && s.Resource == "hello-api-1" && s.Wait == StackNetworking.ResolverTime);
+        var proxy = steps.Single(s => s.Kind == StepKind.WaitProxy).Proxy!;
+        Assert.Equal(["/api/"], proxy.Routes.Select(r => r.Path));
+        Assert.DoesNotContain(proxy.Slots, s => s.Contains("worker", StringComparison.Ordinal));
     }
 
     [Fact]

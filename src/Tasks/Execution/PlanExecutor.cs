@@ -540,6 +540,8 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
             ContainerExitedException x when step.Kind == StepKind.WaitService =>
                 Diagnostic.Error(nameof(Strings.ServiceNotReady), x.Name, step.Service!.Rule, model.ReadyTimeoutSeconds, $"exited with code {x.ExitCode}", Tail(x.Logs), outcome),
             ContainerExitedException x => Diagnostic.Error(nameof(Strings.ReplicaExited), x.Name, x.ExitCode, Tail(x.Logs), outcome),
+            ReadinessTimeoutException t when step.Replica?.Health.HostStarted == true =>
+                Diagnostic.Error(nameof(Strings.BackgroundReplicaNotStarted), t.Name, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
             ReadinessTimeoutException t when isProxy => Diagnostic.Error(nameof(Strings.ProxyNotReady), t.Name, t.Target, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
             ReadinessTimeoutException t => Diagnostic.Error(nameof(Strings.ReplicaNotReady), t.Name, step.Replica?.Health ?? model.Health, t.Seconds, t.LastResult, Tail(t.Logs), outcome),
             HealthPathNotServedException n => Diagnostic.Error(nameof(Strings.HealthPathNotServed), n.Name, n.Path, n.Answer, n.Seconds, outcome),

@@ -67,7 +67,9 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
         Interlocked.Increment(ref _replicasAwaited);
         try
         {
-            await WaitAsync(name, network, status => (fixedAddress ?? status.IpAddress) is { } a ? ReplicaProbe(a, port, health, direct: fixedAddress is not null, status.Gateway, waiting: true) : null, health,
+            if (health.HostStarted)
+                await WaitAsync(name, network, _ => StartedProbe(name), health, stopOnSteadyNotFound: false, () => ReplicaInterval(ReplicasAwaited), timeout, ct).ConfigureAwait(false);
+            else await WaitAsync(name, network, status => (fixedAddress ?? status.IpAddress) is { } a ? ReplicaProbe(a, port, health, direct: fixedAddress is not null, status.Gateway, waiting: true) : null, health,
                 stopOnSteadyNotFound: true, () => ReplicaInterval(ReplicasAwaited), timeout, ct, appPort: app && fixedAddress is null ? port : null).ConfigureAwait(false);
         }
         finally
@@ -85,6 +87,9 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
     {
         var status = await engine.InspectContainerAsync(name, network, ct).ConfigureAwait(false);
         if (status is not { Running: true }) return ("not running", null);
+        // A background service that runs was ready when it took its slot; nginx sends it nothing, so nothing is at stake in
+        // taking it as ready still (its "Application started." may have scrolled out of any tail a check could read).
+        if (health.HostStarted) return (null, status.IpAddress);
         if ((fixedAddress ?? status.IpAddress) is not { } address) return ("no address on " + network, null);
         var (ok, result, _) = await ReplicaProbe(address, port, health, direct: fixedAddress is not null, status.Gateway, waiting: false).Send(ct).ConfigureAwait(false);
         return (ok ? null : $"GET {health.Path} → {result}", status.IpAddress);
@@ -92,6 +97,12 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
 
     /// <summary>A probe of one replica: what it is called in messages, and how to send it.</summary>
     private sealed record Probe(string Target, Func<CancellationToken, Task<(bool Ok, string Result, int Status)>> Send);
+
+    /// <summary>A background service's readiness: its output says its host has started (<see cref="HealthProbe.HostStarted"/>).</summary>
+    private Probe StartedProbe(string name) => new("its output", async ct =>
+        KestrelAddresses.Read(await engine.GetLogsAsync(name, ListenCheckTail, ct).ConfigureAwait(false)).Started
+            ? (true, "\"Application started.\"", 0)
+            : (false, "no \"Application started.\" in its output yet (the .NET host logs it at Information once every hosted service has started)", 0));
 
     /// <summary>
     /// How a replica is asked: directly in host mode; otherwise directly only where this machine is itself on the stack's
@@ -254,7 +265,7 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
                 }
                 if (ok)
                 {
-                    log.Detail($"{name} ready: GET {probe.Target} -> {result}");
+                    log.Detail($"{name} ready: {(health.HostStarted ? "" : "GET ")}{probe.Target} -> {result}");
                     return;
                 }
                 last = result;

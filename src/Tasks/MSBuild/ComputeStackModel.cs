@@ -137,8 +137,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
     /// <summary>Tag of the proxy image to build. Example: proxystack/hellostack-proxy:latest</summary>
     [Output] public string ProxyImage { get; set; } = "";
     /// <summary>
-    /// The StackProject items to build images of: the full path of the project file, and in AdditionalProperties its name and
-    /// image repository (&lt;stack&gt;-&lt;name&gt;). Example: /src/HelloStack/Api/HelloStack.Api.csproj
+    /// The StackProject items to build images of: the full path of the project file, and in AdditionalProperties its name,
+    /// image repository (&lt;stack&gt;-&lt;name&gt;) and whether nginx serves it. Example: /src/HelloStack/Api/HelloStack.Api.csproj
     /// </summary>
     [Output] public ITaskItem[] ProjectItems { get; set; } = [];
 
@@ -263,7 +263,10 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
         ProxyImage = StackNames.ProxyImage(model.Name) + ":latest";
         ProjectItems = StackProject.Select(i => (ITaskItem)new Microsoft.Build.Utilities.TaskItem(Path.GetFullPath(i.ItemSpec, DefiningDirectory(i)), new Dictionary<string, string>
         {
-            ["AdditionalProperties"] = $"_StackProjectName={StackProjectName(i)};ContainerRepository={model.Name}-{StackProjectName(i)}",
+            // Served (a Route) or a background service: which kinds of project it may be (Project.targets). A background
+            // service may be a plain console app on the Generic Host, whose SDK leaves container support off by default.
+            ["AdditionalProperties"] = $"_StackProjectName={StackProjectName(i)};ContainerRepository={model.Name}-{StackProjectName(i)}"
+                + (i.GetMetadata("Route").Trim().Length > 0 ? ";_StackProjectServed=true" : ";_StackProjectServed=false;EnableSdkContainerSupport=true"),
         })).ToArray();
         return true;
     }

@@ -118,7 +118,8 @@ internal static class StackWorkloads
             {
                 Name = StackTargets.ReplicaService(set), Kind = WorkloadKind.App,
                 Image = set.ProjectKey.Length > 0 ? projectImages[set.ProjectKey] : appImage,
-                Replicas = set.Replicas, Port = set.AppPort, Environment = plain, Secrets = secret, Health = set.Health,
+                // A background service serves nothing: no port, no probe (so no Kubernetes Service, no Swarm health check).
+                Replicas = set.Replicas, Port = set.Background ? 0 : set.AppPort, Environment = plain, Secrets = secret, Health = set.Background ? null : set.Health,
                 // Each replica set's own Data Protection key ring (StackSharedKeys): "keys", "keys-api".
                 Volumes = set.SharedKeys ? [new ServiceVolume(KeyRing.VolumeName(set.ProjectKey), set.KeyRingDirectory)] : [],
                 // A StackProject dependency is reached through nginx, which starts last: its replicas are what to wait for.
@@ -129,8 +130,8 @@ internal static class StackWorkloads
         {
             Name = StackTargets.ProxyService, Kind = WorkloadKind.Proxy, Image = published.NginxImage, Port = NginxConfigWriter.ContainerPort,
             Command = ProxyCommand(published),
-            DependsOn = published.ReplicaSets.Select(StackTargets.ReplicaService).ToList(),
-            Aliases = published.Projects.Select(p => p.Name).ToList(),
+            DependsOn = published.ReplicaSets.Where(set => !set.Background).Select(StackTargets.ReplicaService).ToList(),
+            Aliases = published.Projects.Where(p => p.Served).Select(p => p.Name).ToList(),
             Publish = [(published.HostPort, NginxConfigWriter.ContainerPort)],
             User = NginxConfigWriter.User,
             Tmpfs = ContainerSpecs.ProxyTmpfs,

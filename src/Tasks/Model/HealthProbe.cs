@@ -21,10 +21,20 @@ internal sealed record HealthProbe(string Path, bool Strict, bool Http2 = false)
     /// </summary>
     public bool ReachesReplica { get; init; }
 
+    /// <summary>
+    /// No HTTP at all: a background service (a StackProject without Route) is ready once its .NET host says "Application
+    /// started." in its output (Microsoft.Hosting.Lifetime, at Information by default), which follows every hosted service's
+    /// start — nginx sends it nothing, so there is nothing to ask.
+    /// </summary>
+    public bool HostStarted { get; init; }
+
+    /// <summary>The readiness of a background service (<see cref="HostStarted"/>).</summary>
+    public static readonly HealthProbe BackgroundService = new("", Strict: true) { HostStarted = true };
+
     public bool Passes(int status) => AnyAnswer || (ReachesReplica ? status is not (502 or 504) : Strict ? status < 400 : status < 500);
 
     /// <summary>"GET /healthz (2xx or 3xx)", for messages.</summary>
-    public override string ToString() =>
+    public override string ToString() => HostStarted ? "\"Application started.\" in its output" :
         $"GET {Path} ({(AnyAnswer ? "any answer" : ReachesReplica ? "any answer but 502 or 504" : Strict ? "2xx or 3xx" : "any status below 500")})";
 }
 

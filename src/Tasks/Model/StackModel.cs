@@ -20,7 +20,12 @@ internal sealed record StackModel
     /// <summary>Readiness needs 2xx/3xx (StackHealthPath set, or the app's health checks found) rather than any answer below 500.</summary>
     public bool HealthStrict { get; init; } = true;
     /// <summary>The probe of a replica (over HTTP/2 when the app speaks only that).</summary>
-    [JsonIgnore] public HealthProbe Health => new(HealthPath, HealthStrict, AppHttp2);
+    [JsonIgnore] public HealthProbe Health => Background ? HealthProbe.BackgroundService : new(HealthPath, HealthStrict, AppHttp2);
+    /// <summary>
+    /// A StackProject without Route (see <see cref="AppProject.Served"/>): replicas that nginx knows nothing of, ready once
+    /// their host has started. In memory only, from <see cref="ForProject"/>.
+    /// </summary>
+    [JsonIgnore] public bool Background { get; init; }
     /// <summary>
     /// The probe through nginx, which speaks HTTP/1.1 to the host whatever the app speaks. With the app on the host, which
     /// starts after the bring-up, nginx answering at all is the proxy being ready.
@@ -140,6 +145,7 @@ internal sealed record StackModel
     public StackModel ForProject(AppProject project) => this with
     {
         ProjectKey = project.Name,
+        Background = !project.Served,
         Replicas = project.Replicas,
         AppOnHostPort = 0,
         AppPort = project.AppPort,
@@ -171,7 +177,9 @@ internal sealed record StackModel
         : string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.StackListening, Name, Replicas, ServedAt(""));
 
     /// <summary>One line per StackProject: where it is served and by how many replicas.</summary>
-    [JsonIgnore] public IEnumerable<string> ProjectLines => Projects.Select(p => string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.ProjectListening, Name, p.Name, p.Replicas, ServedAt(p.Route)));
+    [JsonIgnore] public IEnumerable<string> ProjectLines => Projects.Select(p => p.Served
+        ? string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.ProjectListening, Name, p.Name, p.Replicas, ServedAt(p.Route))
+        : string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.ProjectInBackground, Name, p.Name, p.Replicas));
 
     [JsonIgnore] public string NetworkName => StackNames.Network(Name);
     [JsonIgnore] public string ProxyName => StackNames.Proxy(Name);

@@ -6,17 +6,20 @@ using ProxyStack.Diagnostics;
 namespace ProxyStack.Model;
 
 /// <summary>
-/// Another ASP.NET Core project of the solution served by the stack (a StackProject item on the front project): its own image
-/// (the SDK's PublishContainer, as the front project's), its own replicas &lt;stack&gt;-&lt;name&gt;-N behind the same nginx
-/// at <see cref="Route"/>, and reachable by the other replicas as http://&lt;name&gt;:8080 (through nginx, which only routes to
-/// ready replicas).
+/// Another project of the solution run by the stack (a StackProject item on the front project): its own image (the SDK's
+/// PublishContainer, as the front project's) and its own replicas &lt;stack&gt;-&lt;name&gt;-N. An ASP.NET Core project with a
+/// <see cref="Route"/> is served behind the same nginx there, and reachable by the other replicas as http://&lt;name&gt;:8080
+/// (through nginx, which only routes to ready replicas); one without is a background service (a Worker Service, any app on
+/// the .NET Generic Host), which nginx knows nothing of (<see cref="Served"/>).
 /// </summary>
 internal sealed record AppProject
 {
     /// <summary>Its name: replicas' names, nginx's upstream, the host name dependants reach it by. Example: api</summary>
     public required string Name { get; init; }
-    /// <summary>The path prefix nginx serves it at, without a trailing '/'. Example: /api</summary>
+    /// <summary>The path prefix nginx serves it at, without a trailing '/'; empty for a background service. Example: /api</summary>
     public required string Route { get; init; }
+    /// <summary>Whether nginx serves it (it has a Route); otherwise it runs in the background, ready once its host has started.</summary>
+    [JsonIgnore] public bool Served => Route.Length > 0;
     /// <summary>The prefix is removed before the request reaches the app (/api/items → /items; X-Forwarded-Prefix says what it was).</summary>
     public bool StripPrefix { get; init; } = true;
     public int Replicas { get; init; } = 1;
@@ -98,20 +101,26 @@ internal static partial class StackProjects
                 Bad("Name", name, $"its replicas would be named like StackContainer '{clash}' ({name}-1, …): rename one of them");
             else if (stack is not null && StackNames.App(stack, StackValidator.MaxReplicas, name).Length > MaxDnsLabel)
                 Bad("Name", name, $"with the stack '{stack}' its replicas' names ({StackNames.App(stack, StackValidator.MaxReplicas, name)}) would be longer than the {MaxDnsLabel} characters a DNS name may have, which nginx resolves them by: use a shorter Name or StackName");
-            var route = NormalizeRoute(p.Route);
-            if (p.Route.Trim().Length == 0) Bad("Route", "", $"give the path prefix nginx serves it at, e.g. Route=\"/{name}\"");
+            // No Route: a background service, whose settings of an HTTP app would do nothing.
+            var served = p.Route.Trim().Length > 0;
+            var route = served ? NormalizeRoute(p.Route) : "";
+            if (!served)
+            {
+                foreach (var (metadata, value) in new[] { ("AppPort", p.AppPort), ("HealthPath", p.HealthPath), ("StripPrefix", p.StripPrefix), ("AppProtocol", p.AppProtocol) }.Where(m => m.Item2.Trim().Length > 0))
+                    Bad(metadata, value, $"a StackProject without Route runs in the background and nginx does not serve it: leave {metadata} out, or give it a Route such as Route=\"/{name}\"");
+            }
             else if (route is null) Bad("Route", p.Route, "use a path prefix such as /api (letters, digits and . _ ~ -, segments separated by '/'); '/' is the front project's");
             else if (routes.TryGetValue(route, out var other)) Bad("Route", p.Route, $"StackProject '{other}' is served there already: give each its own prefix");
             else routes[route] = name;
             var replicas = p.Replicas.Trim().Length == 0 ? 1 : StackValidator.ParseInt(p.Replicas) is int r and >= 1 and <= StackValidator.MaxReplicas ? r : (int?)null;
             if (replicas is null) Bad("Replicas", p.Replicas, $"use a whole number from 1 to {StackValidator.MaxReplicas}");
-            var appPort = p.AppPort.Trim().Length == 0 ? 8080 : StackValidator.ParseInt(p.AppPort) is int port and >= 1 and <= 65535 ? port : (int?)null;
+            var appPort = p.AppPort.Trim().Length == 0 || !served ? 8080 : StackValidator.ParseInt(p.AppPort) is int port and >= 1 and <= 65535 ? port : (int?)null;
             if (appPort is null) Bad("AppPort", p.AppPort, "use the port the app listens on in its container, 1–65535 (8080 for the .NET images)");
-            if (p.HealthPath.Length > 0 && !StackValidator.IsValidHealthPath(p.HealthPath))
+            if (served && p.HealthPath.Length > 0 && !StackValidator.IsValidHealthPath(p.HealthPath))
                 Bad("HealthPath", p.HealthPath, "use a path such as /healthz");
-            var stripPrefix = p.StripPrefix.Trim().Length == 0 ? true : StackValidator.ParseBool(p.StripPrefix);
+            var stripPrefix = p.StripPrefix.Trim().Length == 0 || !served ? true : StackValidator.ParseBool(p.StripPrefix);
             if (stripPrefix is null) Bad("StripPrefix", p.StripPrefix, "use true or false");
-            var protocol = AppProtocols.Parse(p.AppProtocol);
+            var protocol = served ? AppProtocols.Parse(p.AppProtocol) : "";
             if (protocol is null) Bad("AppProtocol", p.AppProtocol, "use http1, or http2 for an app whose endpoints speak HTTP/2 only (gRPC); leave it empty to read its appsettings.json");
             foreach (var dep in BackingServices.Split(p.DependsOn).Where(x => !known.Contains(x) || x == name))
                 d.Add(Diagnostic.Error(nameof(Strings.DependencyUnknown), name, dep, Known(known.Where(k => k != name).ToList())));
@@ -143,13 +152,14 @@ internal static partial class StackProjects
             Replicas = settings.Replicas,
             AppPort = settings.AppPort,
             // Each decided as for the front project, from this project's own metadata, code and appsettings.json.
-            AppProtocol = AppProtocols.Of(settings.AppProtocol, p.DetectedHttp2Only),
+            AppProtocol = settings.Route.Length == 0 ? AppProtocols.Http1 : AppProtocols.Of(settings.AppProtocol, p.DetectedHttp2Only),
             HealthPath = healthPath,
             HealthStrict = healthStrict,
             Environment = environment,
             Secrets = p.Secrets.OrderBy(x => x.Name, StringComparer.Ordinal).ToList(),
             DependsOn = BackingServices.Split(p.DependsOn).Distinct(StringComparer.Ordinal).ToList(),
-            KeyRingDirectory = KeyRing.DirectoryFor(sharedKeys, p.StoresOwnKeys, environment),
+            // A background service takes no requests, so no sign-in cookie or antiforgery token to share: no key ring.
+            KeyRingDirectory = settings.Route.Length == 0 ? "" : KeyRing.DirectoryFor(sharedKeys, p.StoresOwnKeys, environment),
         };
     }).ToList();
 

@@ -192,7 +192,7 @@ internal static class Reconciler
         // of every existing proxy stays what it was.
         if (model.HttpsPort != 0) inputs["https"] = $"{model.HostAddress}:{model.HttpsPort} {model.Tls?.CertificateDigest}";
         // The StackProjects' names it answers to (network aliases are set at creation); left out without any.
-        if (model.Projects.Count > 0) inputs["aliases"] = model.Projects.Select(p => p.Name).ToList();
+        if (model.Projects.Any(p => p.Served)) inputs["aliases"] = model.Projects.Where(p => p.Served).Select(p => p.Name).ToList();
         // The host-gateway entry of StackAppOnHost (set at creation); left out without it.
         if (StackNetworking.ProxyExtraHosts(model) is { Count: > 0 } hosts) inputs["hosts"] = hosts;
         return ConfigHash.Compute(inputs);
@@ -247,9 +247,10 @@ internal static class Reconciler
         /// DNS membership: the slots whose new replica takes the name once it is ready (its WaitReady step), the old holder if
         /// any, and whether the slot's set has a standby in its upstream (StackNetworking.StandbyUpstream).
         /// </summary>
-        private readonly List<(string Name, string Cause, ObservedContainer? Old, int Ready, bool Standby)> _joining = [];
+        private readonly List<(string Name, string Cause, ObservedContainer? Old, int Ready, bool Standby, bool Routed)> _joining = [];
         /// <summary>The slot names new replicas take (DNS membership).</summary>
-        private List<string> JoiningSlots => [.. _joining.Select(j => j.Name)];
+        /// <summary>The joining slots nginx routes to (a background service's are not in its config).</summary>
+        private List<string> JoiningSlots => [.. _joining.Where(j => j.Routed).Select(j => j.Name)];
         private int[] _netDeps = [];
         private bool _netExists;
         /// <summary>
@@ -444,7 +445,7 @@ internal static class Reconciler
                 if (_dns && existing is not null) firstReplacement ??= waited;
                 _ready.Add(waited);
                 if (_host && existing is not null) previousHostReplacement = waited;
-                if (_dns) _joining.Add((name, cause, existing, waited, StackNetworking.StandbyUpstream(set)));
+                if (_dns) _joining.Add((name, cause, existing, waited, StackNetworking.StandbyUpstream(set), !set.Background));
                 _replicasChanged = true;
             }
             if (setReady.Count > 0) _setReady[set.ProjectKey] = setReady;
@@ -474,10 +475,10 @@ internal static class Reconciler
             // alone, and the others only once nginx has resolved it: from then on that slot serves, whatever resolver tick
             // falls into the others' gaps (one wait, 3 s, not one per slot).
             // Where slots are network aliases (Podman) there is no gap: the old replica answers to the slot until it stops.
-            var handOvers = _joining.Where(j => j.Old is not null).ToList();
+            var handOvers = _joining.Where(j => j.Old is not null && j.Routed).ToList();
             var settleFirst = observed.DnsFollowsRenames && handOvers.Count > 1 && handOvers.Any(j => !j.Standby);
             int? settled = null;
-            foreach (var (name, cause, old, ready, _) in _joining)
+            foreach (var (name, cause, old, ready, _, routed) in _joining)
             {
                 // Without a reload to wait for, a slot waits for its own replica only: edit-to-served is the first new
                 // replica's readiness, not the last one's.
@@ -496,7 +497,7 @@ internal static class Reconciler
                     // Where nginx resolves slot names it may route to the new replica from its next lookup on, so an undo
                     // stops it only once nginx can have seen the slot given back; where it routes by address, only the
                     // commit's reload gives it the new replica's address.
-                    Wait = _byAddress ? TimeSpan.Zero : StackNetworking.ResolverTime,
+                    Wait = _byAddress || !routed ? TimeSpan.Zero : StackNetworking.ResolverTime,
                 });
                 _ready.Add(join);
                 _membershipChanges++;
@@ -664,9 +665,9 @@ internal static class Reconciler
                     Proxy = new ProxyCheck(StackNetworking.ContainerNetwork(model), model.ServedUrl, model.ProxyHealth, ResolveNow: early)
                     {
                         // Its health path where the prefix is removed (the path each replica passed), else the prefix itself.
-                        Routes = model.Projects.Select(p => new HealthProbe(p.Route + (p.StripPrefix ? p.HealthPath : "/"), p.HealthStrict) { ReachesReplica = true }).ToList(),
+                        Routes = model.Projects.Where(p => p.Served).Select(p => new HealthProbe(p.Route + (p.StripPrefix ? p.HealthPath : "/"), p.HealthStrict) { ReachesReplica = true }).ToList(),
                         Slots = early ? JoiningSlots : [],
-                        PassProvesResolved = held && model.ReplicaSets.All(set => set.Replicas == 1),
+                        PassProvesResolved = held && model.ReplicaSets.All(set => set.Replicas == 1 || set.Background),
                         Held = held,
                     },
                 });
