@@ -251,7 +251,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
         if (input.SharedKeys.Trim().Length == 0)
         {
             if (!model.SharedKeys) Log.LogMessageFromResources(MessageImportance.High, nameof(Strings.KeyRingLeftToApp), model.Name, KeyRing.OwnStorageMarker);
-            foreach (var project in model.Projects.Where(p => p.KeyRingDirectory.Length == 0))
+            // A background service has no ring to leave to its code (it takes no requests): nothing to say of it.
+            foreach (var project in model.Projects.Where(p => p.KeyRingDirectory.Length == 0 && p.Served))
                 Log.LogMessageFromResources(MessageImportance.High, nameof(Strings.KeyRingLeftToProject), model.Name, project.Name, KeyRing.OwnStorageMarker);
         }
         StampFile.WriteIfChanged(ModelFile, StackModelFile.Serialize(model));
