@@ -267,7 +267,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             // Served (a Route) or a background service: which kinds of project it may be (Project.targets). A background
             // service may be a plain console app on the Generic Host, whose SDK leaves container support off by default.
             ["AdditionalProperties"] = $"_StackProjectName={StackProjectName(i)};ContainerRepository={model.Name}-{StackProjectName(i)}"
-                + (i.GetMetadata("Route").Trim().Length > 0 ? ";_StackProjectServed=true" : ";_StackProjectServed=false;EnableSdkContainerSupport=true"),
+                + (model.Projects.Single(p => p.Name == StackProjectName(i)).Served ? ";_StackProjectServed=true" : ";_StackProjectServed=false;EnableSdkContainerSupport=true"),
         })).ToArray();
         return true;
     }

@@ -130,8 +130,8 @@ internal static class StackWorkloads
         {
             Name = StackTargets.ProxyService, Kind = WorkloadKind.Proxy, Image = published.NginxImage, Port = NginxConfigWriter.ContainerPort,
             Command = ProxyCommand(published),
-            DependsOn = published.ReplicaSets.Where(set => !set.Background).Select(StackTargets.ReplicaService).ToList(),
-            Aliases = published.Projects.Where(p => p.Served).Select(p => p.Name).ToList(),
+            DependsOn = published.RoutedSets.Select(StackTargets.ReplicaService).ToList(),
+            Aliases = published.ProxyAliases,
             Publish = [(published.HostPort, NginxConfigWriter.ContainerPort)],
             User = NginxConfigWriter.User,
             Tmpfs = ContainerSpecs.ProxyTmpfs,

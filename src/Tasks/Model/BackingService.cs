@@ -142,7 +142,8 @@ internal static class KnownImages
         // The first of the variables that is set and not empty (mariadb reads its MARIADB_* names before the MYSQL_* ones).
         string? Env(params string[] keys) => keys.Select(k => environment.FirstOrDefault(e => e.Key == k).Value).FirstOrDefault(v => v is { Length: > 0 });
         string Keyword(string key, string? value) => value is null ? "" : $";{key}={KeywordValue(value)}";
-        switch (Kind(image))
+        var kind = Kind(image);
+        switch (kind)
         {
             case "redis" or "valkey":
                 return $"{name}:{p}";
@@ -151,7 +152,7 @@ internal static class KnownImages
                 return $"Host={name};Port={p}{Keyword("Username", user)}{Keyword("Password", Env("POSTGRES_PASSWORD"))}{Keyword("Database", Env("POSTGRES_DB") ?? user)}";
             case "mysql" or "mariadb":
             {
-                string[] Names(string suffix) => Kind(image) == "mariadb" ? ["MARIADB_" + suffix, "MYSQL_" + suffix] : ["MYSQL_" + suffix];
+                string[] Names(string suffix) => kind == "mariadb" ? ["MARIADB_" + suffix, "MYSQL_" + suffix] : ["MYSQL_" + suffix];
                 // The image creates MYSQL_USER with MYSQL_PASSWORD, granted the database: the app's user. Otherwise root.
                 var (login, password) = Env(Names("USER")) is { } u && Env(Names("PASSWORD")) is { } pw ? (u, pw) : ("root", Env(Names("ROOT_PASSWORD")));
                 return $"Server={name};Port={p}{Keyword("User ID", login)}{Keyword("Password", password)}{Keyword("Database", Env(Names("DATABASE")))}";

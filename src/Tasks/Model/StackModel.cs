@@ -164,6 +164,13 @@ internal sealed record StackModel
         SecretDigest = string.Concat(new[] { project.SecretDigest }.Concat(Services.Where(s => project.DependsOn.Contains(s.Name)).Select(s => s.SecretDigest)).Where(x => x is not null)) is { Length: > 0 } digest ? digest : null,
     };
 
+    /// <summary>The StackProjects nginx serves, at their Route and under their name (not the background ones).</summary>
+    [JsonIgnore] public IEnumerable<AppProject> ServedProjects => Projects.Where(p => p.Served);
+    /// <summary>The names the proxy answers to on the stack's network besides its own: each served StackProject's.</summary>
+    [JsonIgnore] public IReadOnlyList<string> ProxyAliases => [.. ServedProjects.Select(p => p.Name)];
+    /// <summary>The replica sets nginx routes to: every one but a background StackProject's.</summary>
+    [JsonIgnore] public IEnumerable<StackModel> RoutedSets => ReplicaSets.Where(s => !s.Background);
+
     /// <summary>Every replica set of the stack: the front project's (this model) and each StackProject's, in start order.</summary>
     [JsonIgnore] public IReadOnlyList<StackModel> ReplicaSets => ProjectKey.Length > 0 ? [this]
         : BackingServices.StartOrder([this, .. Projects.Select(ForProject)], m => m.ProjectKey, m => string.Join(';', m.AppDependsOn));

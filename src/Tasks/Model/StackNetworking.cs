@@ -60,7 +60,7 @@ internal static class StackNetworking
 
     /// <summary>The slot names replicas serve under: StackReplicas of each replica set that runs in containers (not StackAppOnHost).</summary>
     public static IReadOnlyList<string> SlotNames(StackModel m) =>
-        m.ReplicaSets.Where(set => set.AppOnHostPort == 0 && !set.Background).SelectMany(set => Enumerable.Range(1, set.Replicas).Select(set.AppName)).ToList();
+        m.RoutedSets.Where(set => set.AppOnHostPort == 0).SelectMany(set => Enumerable.Range(1, set.Replicas).Select(set.AppName)).ToList();
 
     /// <summary>Docker's DNS server inside every container on a user-defined network (the proxy reads the one its engine gave it).</summary>
     public const string EngineDns = "127.0.0.11";
@@ -129,7 +129,7 @@ internal static class StackNetworking
     public static string AppOnHostArguments(StackModel m, string? localGateway) =>
         $"--urls \"{string.Join(';', AppOnHostUrls(m.AppOnHostPort, localGateway))}\""
         + (m.Environment.Any(e => e.Key == ForwardedHeadersVariable) ? "" : " --ForwardedHeaders_Enabled=true")
-        + string.Concat(m.Projects.Where(p => p.Served).Select(p => $" --services:{p.Name}:http:0={m.Url}{p.Route}"));
+        + string.Concat(m.ServedProjects.Select(p => $" --services:{p.Name}:http:0={m.Url}{p.Route}"));
 
     /// <summary>The address the app on the host always binds (and whose port is checked before a bring-up).</summary>
     public const string AppOnHostBindAddress = "127.0.0.1";
@@ -190,7 +190,7 @@ internal static class StackNetworking
         // Every StackProject's address, for each other replica set, as Microsoft.Extensions.ServiceDiscovery reads it: the
         // project's name on the stack's network, which is nginx's (it routes only to ready replicas), so the address holds
         // whatever the start order and through every redeploy.
-        foreach (var project in m.Projects.Where(p => p.Name != m.ProjectKey && p.Served))
+        foreach (var project in m.ServedProjects.Where(p => p.Name != m.ProjectKey))
             if (!env.Any(e => string.Equals(e.Key, project.EnvironmentName, StringComparison.OrdinalIgnoreCase)))
                 env.Add(new(project.EnvironmentName, project.Address));
         return env;

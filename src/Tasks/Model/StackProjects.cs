@@ -142,6 +142,7 @@ internal static partial class StackProjects
         BackingServices.StartOrder(input.Projects, p => p.Name, p => p.DependsOn).Select(p =>
     {
         var settings = valid[p.Name];
+        var served = settings.Route.Length > 0;
         var environment = p.ItemEnvironment.GroupBy(e => e.Key, StringComparer.Ordinal).Select(g => g.Last()).OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
         var (healthPath, healthStrict) = HealthChecks.Probe(p.HealthPath, p.DiscoveredHealthPath);
         return new AppProject
@@ -152,14 +153,14 @@ internal static partial class StackProjects
             Replicas = settings.Replicas,
             AppPort = settings.AppPort,
             // Each decided as for the front project, from this project's own metadata, code and appsettings.json.
-            AppProtocol = settings.Route.Length == 0 ? AppProtocols.Http1 : AppProtocols.Of(settings.AppProtocol, p.DetectedHttp2Only),
+            AppProtocol = !served ? AppProtocols.Http1 : AppProtocols.Of(settings.AppProtocol, p.DetectedHttp2Only),
             HealthPath = healthPath,
             HealthStrict = healthStrict,
             Environment = environment,
             Secrets = p.Secrets.OrderBy(x => x.Name, StringComparer.Ordinal).ToList(),
             DependsOn = BackingServices.Split(p.DependsOn).Distinct(StringComparer.Ordinal).ToList(),
             // A background service takes no requests, so no sign-in cookie or antiforgery token to share: no key ring.
-            KeyRingDirectory = settings.Route.Length == 0 ? "" : KeyRing.DirectoryFor(sharedKeys, p.StoresOwnKeys, environment),
+            KeyRingDirectory = !served ? "" : KeyRing.DirectoryFor(sharedKeys, p.StoresOwnKeys, environment),
         };
     }).ToList();
 

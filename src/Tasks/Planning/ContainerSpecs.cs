@@ -98,7 +98,7 @@ internal static class ContainerSpecs
             Links = StackNetworking.ProxyLinks(model),
             ExtraHosts = StackNetworking.ProxyExtraHosts(model),
             // StackProjects are reached through nginx under their own names (services__api__http__0=http://api:8080).
-            Aliases = model.Projects.Where(p => p.Served).Select(p => p.Name).ToList(),
+            Aliases = model.ProxyAliases,
             RestartPolicy = RestartPolicy(model),
             ReadOnlyRootWithTmpfs = ProxyTmpfs,
             TmpfsOwner = NginxConfigWriter.User,

@@ -192,7 +192,7 @@ internal static class Reconciler
         // of every existing proxy stays what it was.
         if (model.HttpsPort != 0) inputs["https"] = $"{model.HostAddress}:{model.HttpsPort} {model.Tls?.CertificateDigest}";
         // The StackProjects' names it answers to (network aliases are set at creation); left out without any.
-        if (model.Projects.Any(p => p.Served)) inputs["aliases"] = model.Projects.Where(p => p.Served).Select(p => p.Name).ToList();
+        if (model.ProxyAliases.Count > 0) inputs["aliases"] = model.ProxyAliases;
         // The host-gateway entry of StackAppOnHost (set at creation); left out without it.
         if (StackNetworking.ProxyExtraHosts(model) is { Count: > 0 } hosts) inputs["hosts"] = hosts;
         return ConfigHash.Compute(inputs);
@@ -248,8 +248,7 @@ internal static class Reconciler
         /// any, and whether the slot's set has a standby in its upstream (StackNetworking.StandbyUpstream).
         /// </summary>
         private readonly List<(string Name, string Cause, ObservedContainer? Old, int Ready, bool Standby, bool Routed)> _joining = [];
-        /// <summary>The slot names new replicas take (DNS membership).</summary>
-        /// <summary>The joining slots nginx routes to (a background service's are not in its config).</summary>
+        /// <summary>The slot names new replicas take that nginx routes to (DNS membership; a background service's are not in its config).</summary>
         private List<string> JoiningSlots => [.. _joining.Where(j => j.Routed).Select(j => j.Name)];
         private int[] _netDeps = [];
         private bool _netExists;
@@ -665,9 +664,9 @@ internal static class Reconciler
                     Proxy = new ProxyCheck(StackNetworking.ContainerNetwork(model), model.ServedUrl, model.ProxyHealth, ResolveNow: early)
                     {
                         // Its health path where the prefix is removed (the path each replica passed), else the prefix itself.
-                        Routes = model.Projects.Where(p => p.Served).Select(p => new HealthProbe(p.Route + (p.StripPrefix ? p.HealthPath : "/"), p.HealthStrict) { ReachesReplica = true }).ToList(),
+                        Routes = model.ServedProjects.Select(p => new HealthProbe(p.Route + (p.StripPrefix ? p.HealthPath : "/"), p.HealthStrict) { ReachesReplica = true }).ToList(),
                         Slots = early ? JoiningSlots : [],
-                        PassProvesResolved = held && model.ReplicaSets.All(set => set.Replicas == 1 || set.Background),
+                        PassProvesResolved = held && model.RoutedSets.All(set => set.Replicas == 1),
                         Held = held,
                     },
                 });

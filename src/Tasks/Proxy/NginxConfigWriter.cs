@@ -172,7 +172,7 @@ internal static class NginxConfigWriter
     private static string ProjectUpstreams(StackModel model)
     {
         var sb = new StringBuilder();
-        foreach (var set in model.ReplicaSets.Where(s => s.ProjectKey.Length > 0 && !s.Background))
+        foreach (var set in model.RoutedSets.Where(s => s.ProjectKey.Length > 0))
         {
             var upstream = Upstream(set);
             sb.Append($"    # StackProject '{set.ProjectKey}'. {UpstreamComment(set)}\n    upstream {upstream} {{\n");
@@ -193,7 +193,7 @@ internal static class NginxConfigWriter
     private static string ProjectLocations(StackModel model)
     {
         var sb = new StringBuilder();
-        foreach (var project in model.Projects.Where(p => p.Served))
+        foreach (var project in model.ServedProjects)
         {
             var set = model.ForProject(project);
             string pass;
@@ -223,7 +223,7 @@ internal static class NginxConfigWriter
     private static string ProjectServers(StackModel model)
     {
         var sb = new StringBuilder();
-        foreach (var project in model.Projects.Where(p => p.Served))
+        foreach (var project in model.ServedProjects)
         {
             var set = model.ForProject(project);
             sb.Append($$"""
