@@ -7,7 +7,7 @@ using Xunit;
 namespace ProxyStack.IntegrationTests;
 
 /// <summary>nginx in front of a real ASP.NET app behaves like Kestrel would on its own: uploads, streaming, WebSockets, client info.</summary>
-[Collection(BuildsCollection.Name)]
+[Collection(StacksCollection.Name)]
 public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutputHelper output) : StackTest
 {
     private string Url => $"http://127.0.0.1:{Port}";
