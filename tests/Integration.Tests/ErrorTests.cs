@@ -62,6 +62,38 @@ public sealed class ErrorTests(SharedSample shared) : StackTest
     }
 
     /// <summary>
+    /// An ASP.NET Core app named as a StackProject without a Route runs in the background (a Route forgotten, most likely):
+    /// STACK1061 says so, in the project's own build where the image is made, and its NoWarn says it is meant. Run here as
+    /// the front project's image build runs it (its properties, the project's own check target), without building images.
+    /// </summary>
+    [DockerFact]
+    public async Task A_web_StackProject_without_Route_is_warned_about_with_STACK1061_unless_its_NoWarn_says_so()
+    {
+        var api = Path.Combine(shared.Sample.Directory, "Api", "HelloStack.Api.csproj");
+        Task<ProcessResult> CheckAsync(params (string Key, string Value)[] extra)
+        {
+            var props = new Dictionary<string, string>
+            {
+                ["CustomAfterMicrosoftCommonTargets"] = Repository.File("src", "Sdk", "Sdk", "Project.targets"),
+                ["StackTasksAssembly"] = Repository.TasksAssembly, ["_StackImageOf"] = Stack, ["_StackProjectName"] = "api",
+                ["_StackProjectServed"] = "false",
+            };
+            foreach (var (k, v) in extra) props[k] = v;
+            return Cli.RunAsync(Cli.Dotnet(shared.Sample.Directory, SampleCopy.BuildCommand(api, "_StackProjectSetup", props, restored: true)));
+        }
+        var background = await CheckAsync();
+        Assert.True(background.ExitCode == 0, background.Output);
+        Assert.Contains("warning STACK1061: StackProject 'api' has Include=\"HelloStack.Api.csproj\", an ASP.NET Core app, and no Route: it runs in the background, nginx does not serve it and no project is given its address. Give it Route=\"/api\" (a path prefix of its own) to serve it; if it is meant to run in the background, add STACK1061 to its NoWarn.", background.Output);
+        var meant = await CheckAsync(("NoWarn", "STACK1061"));
+        Assert.True(meant.ExitCode == 0, meant.Output);
+        Assert.DoesNotContain("STACK1061", meant.Output);
+        // Served, it is what a Route asks for: no word.
+        var served = await CheckAsync(("_StackProjectServed", "true"));
+        Assert.True(served.ExitCode == 0, served.Output);
+        Assert.DoesNotContain("STACK1061", served.Output);
+    }
+
+    /// <summary>
     /// A project with TargetFrameworks, the front project or a StackProject: with one framework the stack's targets run in
     /// its build (the outer build has none to publish: NETSDK1129 and MSB4057 before); with several, STACK1060 names them and
     /// -f before anything is built or changed.

@@ -102,8 +102,9 @@ public sealed class TemplateTests(ITestOutputHelper output) : StackTest
         var up = await app.BuildAsync("StackUp", Props);
         Assert.True(up.ExitCode == 0, up.ToString());
         Assert.Contains($"Stack '{Stack}': StackProject 'jobs', 2 replica(s), in the background (no Route: nginx does not serve it)", up.Output);
-        // It takes no requests, so it has no key ring, and nothing is said of one.
+        // It takes no requests, so it has no key ring, and nothing is said of one; a worker is no web app without its Route.
         Assert.DoesNotContain("key ring", up.Output);
+        Assert.DoesNotContain("STACK1061", up.Output);
         Assert.DoesNotContain(await Probe.VolumesAsync(Stack), v => v.Name.Contains("jobs", StringComparison.Ordinal));
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };

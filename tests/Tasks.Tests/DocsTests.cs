@@ -38,6 +38,11 @@ public class DocsTests
         Assert.True(several.Success);
         Assert.Equal(ProxyStack.Resources.Strings.SeveralTargetFrameworks, "STACK1060: " + System.Net.WebUtility.HtmlDecode(several.Groups[1].Value)
             .Replace("'$(TargetFrameworks)'", "'{0}'").Replace("@(_StackTargetFramework, ' or -f ')", "{1}"));
+        var project = File.ReadAllText(Repository.File("src", "Sdk", "Sdk", "Project.targets"));
+        var background = Regex.Match(project, "Code=\"STACK1061\" File=\"\\$\\(MSBuildProjectFullPath\\)\"\\s+Text=\"([^\"]*)\"");
+        Assert.True(background.Success);
+        Assert.Equal(ProxyStack.Resources.Strings.WebProjectInBackground, "STACK1061: " + System.Net.WebUtility.HtmlDecode(background.Groups[1].Value)
+            .Replace("$(_StackProjectName)", "{0}").Replace("$(MSBuildProjectFile)", "{1}"));
         // StackPublish's and StackDeploy's checks share one text.
         var shared = Regex.Match(targets, "<_StackTargetInvalidText>([^<]*)</_StackTargetInvalidText>");
         Assert.True(shared.Success);
