@@ -88,7 +88,8 @@ public sealed class TemplateTests(ITestOutputHelper output) : StackTest
 
     /// <summary>
     /// The worker template as a StackProject without Route: its replicas run in the background beside the web front project
-    /// (nginx knows nothing of them), ready once their host has started; a code change replaces them; StackDown removes them.
+    /// (nginx knows nothing of them), ready once their host has started — even with the host's lifetime messages quietened in
+    /// its appsettings.json; a code change replaces them; StackDown removes them.
     /// </summary>
     [DockerFact]
     public async Task The_worker_template_runs_in_the_background_as_a_StackProject_without_Route_and_a_change_replaces_it()
@@ -98,6 +99,11 @@ public sealed class TemplateTests(ITestOutputHelper output) : StackTest
         var workerProject = await app.AddProjectAsync("worker", "Jobs");
         var workerCode = Path.Combine(Path.GetDirectoryName(workerProject)!, "Worker.cs");
         await File.WriteAllTextAsync(workerCode, (await File.ReadAllTextAsync(workerCode)).Replace("\"Worker running at", "\"Worker v1 running at"));
+        // Quieter than the template: "Application started." is written only because the replicas' environment asks for it.
+        var settings = Path.Combine(Path.GetDirectoryName(workerProject)!, "appsettings.json");
+        var quiet = (await File.ReadAllTextAsync(settings)).Replace("\"Microsoft.Hosting.Lifetime\": \"Information\"", "\"Microsoft.Hosting.Lifetime\": \"Warning\"");
+        Assert.Contains("\"Microsoft.Hosting.Lifetime\": \"Warning\"", quiet);
+        await File.WriteAllTextAsync(settings, quiet);
         app.AddToProject("""  <ItemGroup><StackProject Include="../Jobs/Jobs.csproj" Replicas="2" /></ItemGroup>""");
         var up = await app.BuildAsync("StackUp", Props);
         Assert.True(up.ExitCode == 0, up.ToString());

@@ -134,9 +134,16 @@ public class ModelTests
     [Fact]
     public void Environment_names_docker_cannot_take_are_refused()
     {
-        var (model, diagnostics) = StackModelBuilder.Build(Builders.ValidInput() with { Environment = [new("1BAD", "x"), new("GOOD_1", "y")] });
+        // A .NET logging category's dots are taken (the configuration key Logging:LogLevel:Microsoft.EntityFrameworkCore).
+        var (model, diagnostics) = StackModelBuilder.Build(Builders.ValidInput() with
+        {
+            Environment = [new("1BAD", "x"), new("GOOD_1", "y"), new("Logging__LogLevel__Microsoft.EntityFrameworkCore", "Warning"), new("BAD-2", "z")],
+        });
         Assert.Null(model);
-        Assert.Equal("STACK1013", Assert.Single(diagnostics).Code);
+        Assert.Equal(["STACK1013: StackEnvironment item '1BAD' is not a valid environment variable name. Use letters, digits, '_' and '.' (as in Logging__LogLevel__Microsoft.EntityFrameworkCore), not starting with a digit.", "STACK1013: StackEnvironment item 'BAD-2' is not a valid environment variable name. Use letters, digits, '_' and '.' (as in Logging__LogLevel__Microsoft.EntityFrameworkCore), not starting with a digit."],
+            diagnostics.Select(d => d.Format()));
+        var dotted = StackModelBuilder.Build(Builders.ValidInput() with { Environment = [new("Logging__LogLevel__Microsoft.EntityFrameworkCore", "Warning")] }).Model!;
+        Assert.Contains(new KeyValuePair<string, string>("Logging__LogLevel__Microsoft.EntityFrameworkCore", "Warning"), StackNetworking.AppEnvironment(dotted, 1));
     }
 
     [Fact]

@@ -150,6 +150,17 @@ public sealed class StackProjectTests
     }
 
     [Fact]
+    public void A_background_projects_own_lifetime_log_level_wins_over_the_one_its_readiness_sets()
+    {
+        var model = Model(Input(new ProjectInput("worker")
+        {
+            Path = "../Worker/Worker.csproj", ItemEnvironment = [new("logging__loglevel__microsoft.hosting.lifetime", "Warning")],
+        })) with { NginxVersion = "1.30.6" };
+        var env = StackNetworking.ReplicaEnvironment(model.SetOf("worker")!, 1);
+        Assert.Equal([new("logging__loglevel__microsoft.hosting.lifetime", "Warning")], env.Where(e => e.Key.Contains("hosting.lifetime", StringComparison.OrdinalIgnoreCase)));
+    }
+
+    [Fact]
     public void A_StackProject_without_Route_runs_in_the_background_that_nginx_knows_nothing_of_ready_once_its_host_started()
     {
         // nginx 1.30: replicas join by DNS (the slot renames this machine's stacks use).
@@ -176,6 +187,13 @@ public sealed class StackProjectTests
         var env = StackNetworking.AppEnvironment(worker, 1);
         Assert.Contains(new KeyValuePair<string, string>("ConnectionStrings__cache", "cache:6379"), env);
         Assert.Contains(new KeyValuePair<string, string>("services__api__http__0", "http://api:8080"), env);
+        // Ready by its output: its replicas run with the host's lifetime messages at Information, whatever its appsettings
+        // say; a served project's do not, nor do the published manifests (AppEnvironment), where nothing waits on output.
+        var lifetime = new KeyValuePair<string, string>("Logging__LogLevel__Microsoft.Hosting.Lifetime", "Information");
+        Assert.Contains(lifetime, StackNetworking.ReplicaEnvironment(worker, 2));
+        Assert.DoesNotContain(env, e => e.Key == lifetime.Key);
+        Assert.DoesNotContain(StackNetworking.ReplicaEnvironment(model.SetOf("api")!, 1), e => e.Key == lifetime.Key);
+        Assert.DoesNotContain(StackNetworking.ReplicaEnvironment(model, 1), e => e.Key == lifetime.Key);
 
         // Its replicas are created and waited for by their output, after the cache and the API; the proxy checks only the
         // API's route and waits for no worker slot to resolve.
@@ -189,6 +207,7 @@ public sealed class StackProjectTests
         var create = steps.Single(s => s.Kind == StepKind.CreateContainer && s.Resource == "hello-worker-1-joining");
         Assert.Contains(steps.Single(s => s.Kind == StepKind.WaitReady && s.Resource == "hello-api-1-joining").Id, create.DependsOn);
         Assert.Equal("sha256:worker1", create.Container!.Image);
+        Assert.Contains(lifetime, create.Container.Environment);
         // An undo need not wait for nginx's resolver to give a worker's slot back: nginx never resolves it.
         Assert.Contains(steps, s => s.Kind == StepKind.JoinUpstream && s.Resource == "hello-worker-1" && s.Wait == TimeSpan.Zero);
         Assert.Contains(steps, s => s.Kind == StepKind.JoinUpstream && s.Resource == "hello-api-1" && s.Wait == StackNetworking.ResolverTime);

@@ -51,7 +51,7 @@ internal static partial class BackingServices
             if (hostPort is null) Bad("HostPort", c.HostPort, "use a free host port, 1–65535, or leave it empty to publish nothing");
             if (c.HostPort.Trim().Length > 0 && port == 0) Bad("HostPort", c.HostPort, "also set Port: the container port to publish");
             var pairs = Pairs(c.Environment);
-            if (pairs.Any(p => !StackValidator.IsEnvironmentName(p.Key))) Bad("Environment", c.Environment, "write NAME=value pairs separated by ';'");
+            if (pairs.Any(p => !StackValidator.IsContainerEnvironmentName(p.Key))) Bad("Environment", c.Environment, "write NAME=value pairs separated by ';'");
             var volumes = new List<(string Name, string Target)>();
             foreach (var v in Split(c.Volume))
                 if (ParseVolume(v) is { } volume && !KeyRing.IsRingName(volume.Name) && !FileDatabases.IsVolumeName(volume.Name)) volumes.Add(volume);

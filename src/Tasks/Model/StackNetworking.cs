@@ -196,6 +196,23 @@ internal static class StackNetworking
         return env;
     }
 
+    /// <summary>The .NET host's lifetime messages' log level, as the environment variable its configuration reads.</summary>
+    public const string LifetimeLogLevelVariable = "Logging__LogLevel__Microsoft.Hosting.Lifetime";
+
+    /// <summary>
+    /// A replica's environment as the engine runs it: <see cref="AppEnvironment"/>, and for a background replica the .NET
+    /// host's lifetime messages at Information — it is ready once its host writes "Application started."
+    /// (<see cref="HealthProbe.BackgroundService"/>), which a project's appsettings may have quietened (a `Default` of
+    /// `Warning`, say). A StackEnvironment item of that key wins. Not in the published manifests: nothing waits on output there.
+    /// </summary>
+    public static List<KeyValuePair<string, string>> ReplicaEnvironment(StackModel m, int replica)
+    {
+        var env = AppEnvironment(m, replica);
+        if (m.Background && !env.Any(e => string.Equals(e.Key, LifetimeLogLevelVariable, StringComparison.OrdinalIgnoreCase)))
+            env.Add(new(LifetimeLogLevelVariable, "Information"));
+        return env;
+    }
+
     /// <summary>Links the proxy is created with in link mode ("name:alias"), else none.</summary>
     public static IReadOnlyList<string> ProxyLinks(StackModel m) => m.Network.LinksReplicas
         ? Enumerable.Range(1, m.Replicas).Select(i => $"{m.AppName(i)}:{m.AppName(i)}").ToList()

@@ -19,6 +19,9 @@ internal static partial class StackValidator
     [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*\z")]
     private static partial Regex EnvNamePattern();
 
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_.]*\z")]
+    private static partial Regex ContainerEnvNamePattern();
+
     /// <summary>
     /// Every problem of the input at once, and — when there is no error — the settings, each parsed and checked here once:
     /// the model is built from them, never from the raw text again.
@@ -192,7 +195,7 @@ internal static partial class StackValidator
     {
         foreach (var key in environment.Select(e => e.Key).Concat(secrets.Select(s => s.Name)).Distinct(StringComparer.Ordinal))
         {
-            if (!IsEnvironmentName(key)) d.Add(Diagnostic.Error(nameof(Strings.EnvironmentInvalid), key));
+            if (!IsContainerEnvironmentName(key)) d.Add(Diagnostic.Error(nameof(Strings.EnvironmentInvalid), key));
             else if (owned?.Contains(key) == true) d.Add(Diagnostic.Error(nameof(Strings.EnvironmentOwned), key));
         }
         foreach (var secret in secrets.GroupBy(s => s.Name, StringComparer.Ordinal))
@@ -206,6 +209,12 @@ internal static partial class StackValidator
 
     /// <summary>A variable name a shell can set: letters, digits and '_', not starting with a digit.</summary>
     public static bool IsEnvironmentName(string name) => EnvNamePattern().IsMatch(name);
+
+    /// <summary>
+    /// A variable name a container can be given: a shell's, and '.' too, which .NET's configuration keys carry in logging
+    /// categories (`Logging__LogLevel__Microsoft.EntityFrameworkCore`); the engine, compose and Kubernetes all take it.
+    /// </summary>
+    public static bool IsContainerEnvironmentName(string name) => ContainerEnvNamePattern().IsMatch(name);
 
     /// <summary>Variables ProxyStack sets on every replica itself: a StackEnvironment item of the same name would be overridden.</summary>
     public static readonly IReadOnlySet<string> OwnedVariables = new HashSet<string>(StringComparer.OrdinalIgnoreCase)

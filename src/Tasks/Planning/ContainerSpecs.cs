@@ -35,7 +35,7 @@ internal static class ContainerSpecs
             Name = name, Image = imageId, Network = StackNetworking.ContainerNetwork(model), Labels = labels,
             // From creation on: nginx reaches the set under it only while no slot resolves (StackNetworking.Standby).
             Aliases = StackNetworking.Standby(model) is { } standby ? [standby] : [],
-            Environment = StackNetworking.AppEnvironment(model, replica), RestartPolicy = RestartPolicy(model), PidsLimit = AppPidsLimit,
+            Environment = StackNetworking.ReplicaEnvironment(model, replica), RestartPolicy = RestartPolicy(model), PidsLimit = AppPidsLimit,
             Mounts = [
                 .. model.SharedKeys ? [new VolumeMount(model.KeysVolumeName, model.KeyRingDirectory, OwnedByContainerUser: true)] : Array.Empty<VolumeMount>(),
                 .. model.Databases.Count > 0 ? [DataMount(model)] : Array.Empty<VolumeMount>(),

@@ -152,7 +152,7 @@ internal static class Reconciler
         {
             ["role"] = StackLabels.RoleApp,
             ["image"] = imageId,
-            ["env"] = StackNetworking.AppEnvironment(model, replica).Where(e => !model.SecretNames.Contains(e.Key)).ToList(),
+            ["env"] = StackNetworking.ReplicaEnvironment(model, replica).Where(e => !model.SecretNames.Contains(e.Key)).ToList(),
             ["secrets"] = model.SecretDigest,
             ["network"] = StackNetworking.ContainerNetwork(model),
         };
