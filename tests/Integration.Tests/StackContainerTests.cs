@@ -67,7 +67,7 @@ public sealed class StackContainerTests(SharedSample shared) : StackTest
     }
 
     [DockerFact]
-    public async Task Postgres_is_initialized_from_its_settings_and_the_replicas_connection_string_opens_it_by_name()
+    public async Task Postgres_is_initialized_from_its_settings_the_replicas_connection_string_opens_it_and_a_password_changed_later_is_STACK1062()
     {
         var dbPort = Ports.Free();
         // The password is a secret: named by its source (a variable of the build's environment), read only when the container
@@ -106,7 +106,27 @@ public sealed class StackContainerTests(SharedSample shared) : StackTest
         }
         var binding = Assert.Single(db.HostConfig.PortBindings["5432/tcp"]);
         Assert.Equal(("127.0.0.1", dbPort.ToString()), (binding.HostIP, binding.HostPort));
-        using var tcp = new System.Net.Sockets.TcpClient();
-        await tcp.ConnectAsync("127.0.0.1", dbPort);
+        using (var tcp = new System.Net.Sockets.TcpClient()) await tcp.ConnectAsync("127.0.0.1", dbPort);
+        Assert.DoesNotContain("STACK1062", up.Output);
+
+        // The password changed while the volume is kept: the image reads it only when it initializes an empty volume, so the
+        // server keeps the old one while the replica gets the new one. Said (STACK1062, naming the setting and the volume), once.
+        var changed = "pw-" + Guid.NewGuid().ToString("N");
+        Task<ProcessResult> UpWith(string secret) => shared.Sample.BuildAsync("StackUp", Props(("WithDb", "true"), ("DbHostPort", dbPort.ToString()), ("StackReplicas", "1")),
+            new Dictionary<string, string> { ["TEST_DB_PASSWORD"] = secret });
+        var again = await UpWith(changed);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Contains($"warning STACK1062: StackContainer 'db': POSTGRES_PASSWORD changed since the last StackUp, but its volume {Stack}-db-data already holds its data", again.Output);
+        Assert.DoesNotContain(changed, again.Output);
+        using (var engine = new ProxyStack.Engine.DockerEngine())
+        {
+            var (code, output) = await engine.ExecAsync($"{Stack}-db", ["psql", keywords.Replace(password, changed), "-tAc", "select 1"], CancellationToken.None);
+            Assert.True(code != 0 && output.Contains("password authentication failed", StringComparison.Ordinal), $"psql exited {code}: {output}");
+            (code, output) = await engine.ExecAsync($"{Stack}-db", ["psql", keywords, "-tAc", "select 1"], CancellationToken.None);
+            Assert.True(code == 0, $"psql with the first password exited {code}: {output}");
+        }
+        var third = await UpWith(changed);
+        Assert.True(third.ExitCode == 0, third.ToString());
+        Assert.DoesNotContain("STACK1062", third.Output);
     }
 }

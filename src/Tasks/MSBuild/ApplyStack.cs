@@ -140,6 +140,11 @@ public sealed class ApplyStack : StackTask
         var result = Reconciler.Reconcile(model, observed, AppImage, ProxyImage, config, projectImages);
         MSBuildDiagnosticSink.Log(Log, result.Diagnostics);
         if (result.HasErrors) return false;
+        // A database's password (its user, its database) changed while its volume is kept reaches the replicas, not the server.
+        var firstStartFile = FirstStartSettings.StampFile(ModelFile, model.Name);
+        var firstStart = FirstStartSettings.Apply(model) ? FirstStartSettings.Digests(model, SecretDigests.LoadOrCreateSalt(StackSecrets.SaltFileOf(ModelFile))) : null;
+        if (firstStart is not null)
+            MSBuildDiagnosticSink.Log(Log, FirstStartSettings.Changed(model, FirstStartSettings.Load(firstStartFile), firstStart, observed.Volumes.Select(v => v.Name).ToHashSet(StringComparer.Ordinal)));
 
         foreach (var name in result.Kept) StackLog.Step($"keep {name}: unchanged{(name == model.ProxyName ? "" : ", ready")}");
         if (result.Plan.IsEmpty) StackLog.Milestone(string.Format(Strings.StackUpToDate, model.Name));
@@ -155,6 +160,7 @@ public sealed class ApplyStack : StackTask
                 .ExecuteAsync(result.Plan, model, ct).ConfigureAwait(false);
             StackLog.Progress($"applied in {clock.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s");
         }
+        if (firstStart is not null) FirstStartSettings.Save(firstStartFile, firstStart);
         StackUrl = model.ServedUrl;
         if (model.AppOnHostPort > 0)
         {

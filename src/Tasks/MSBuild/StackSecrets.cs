@@ -15,7 +15,10 @@ namespace ProxyStack.MSBuild;
 internal sealed class StackSecrets(TaskLoggingHelper log, IStackLog stackLog, string modelFile)
 {
     /// <summary>Key of the secret digests, in the project's intermediate folder (never in a label or an image).</summary>
-    private string SaltFile => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelFile))!, "secret.salt");
+    private string SaltFile => SaltFileOf(modelFile);
+
+    /// <summary>Where the salt of the stack whose model is <paramref name="modelFile"/> is kept: beside it.</summary>
+    public static string SaltFileOf(string modelFile) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelFile))!, "secret.salt");
 
     /// <summary>The model with every secret value read; null after a source is unavailable (logged as a coded error).</summary>
     public StackModel? Resolve(StackModel model, string userSecretsId)

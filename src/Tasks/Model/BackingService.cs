@@ -132,6 +132,21 @@ internal static class KnownImages
     };
 
     /// <summary>
+    /// The variables the image reads only when it initializes an empty data directory (its documented first-start settings):
+    /// changed later, they no longer reach the server kept in its volume (see <see cref="FirstStartSettings"/>).
+    /// </summary>
+    public static IReadOnlyList<string> FirstStartVariables(string image) => Kind(image) switch
+    {
+        "postgres" => ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"],
+        "mysql" => ["MYSQL_ROOT_PASSWORD", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_DATABASE"],
+        "mariadb" => ["MARIADB_ROOT_PASSWORD", "MARIADB_USER", "MARIADB_PASSWORD", "MARIADB_DATABASE", "MYSQL_ROOT_PASSWORD", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_DATABASE"],
+        "mssql" => ["MSSQL_SA_PASSWORD", "SA_PASSWORD"],
+        "mongo" => ["MONGO_INITDB_ROOT_USERNAME", "MONGO_INITDB_ROOT_PASSWORD", "MONGO_INITDB_DATABASE"],
+        "rabbitmq" => ["RABBITMQ_DEFAULT_USER", "RABBITMQ_DEFAULT_PASS", "RABBITMQ_DEFAULT_VHOST"],
+        _ => [],
+    };
+
+    /// <summary>
     /// ConnectionStrings__{name} for a known image, from its environment (the variables the public image documents); the
     /// item's ConnectionString metadata ({host}, {port}) wins. Empty: nothing to say.
     /// </summary>
