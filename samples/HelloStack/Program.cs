@@ -35,6 +35,13 @@ app.MapGet("/sse", async (HttpContext c, CancellationToken ct) =>
         await Task.Delay(300, ct);
     }
 });
+// Large headers both ways, as sign-ins (chunked auth cookies) and large bearer tokens make them: answers the length of the
+// Cookie header it got, and sends `kb` response headers of 1 000 bytes each.
+app.MapGet("/headers", (HttpContext c, int kb) =>
+{
+    for (var i = 0; i < kb; i++) c.Response.Headers.Append($"X-Filler-{i}", new string('f', 1000));
+    return $"{c.Request.Headers.Cookie.ToString().Length}\n";
+});
 // Uploads: how many bytes arrived.
 app.MapPost("/upload", async (HttpRequest request) =>
 {

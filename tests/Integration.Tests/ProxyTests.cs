@@ -205,7 +205,7 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
     }
 
     [DockerFact]
-    public async Task Nginx_passes_what_Kestrel_accepts_streams_events_as_written_and_echoes_websockets()
+    public async Task Nginx_passes_what_Kestrel_accepts_large_headers_too_streams_events_as_written_and_echoes_websockets()
     {
         await UpAsync();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
@@ -215,6 +215,18 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
         var upload = await http.PostAsync($"{Url}/upload", new ByteArrayContent(body));
         Assert.Equal(System.Net.HttpStatusCode.OK, upload.StatusCode);
         Assert.Equal("20000000\n", await upload.Content.ReadAsStringAsync());
+
+        // Headers as large as Kestrel takes them: a 20 000-byte Cookie header (nginx's default refuses a line over 8 KB with
+        // 400) and 20 KB of response headers (over nginx's default 4 KB: 502 "upstream sent too big header"; both seen by
+        // hand before the config set its buffers).
+        using (var request = new HttpRequestMessage(HttpMethod.Get, $"{Url}/headers?kb=20"))
+        {
+            request.Headers.Add("Cookie", "a=" + new string('c', 19_998));
+            using var response = await http.SendAsync(request);
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("20000\n", await response.Content.ReadAsStringAsync());
+            Assert.Equal(20, response.Headers.Count(h => h.Key.StartsWith("X-Filler-", StringComparison.Ordinal)));
+        }
 
         // Server-Sent Events arrive as written, not when the response ends: the app writes five events 300 ms apart, each
         // stamped with the time it was written (same clock: this machine). A proxy that holds output fails this (checked: with

@@ -91,6 +91,14 @@ internal static class NginxConfigWriter
                 proxy_buffering off;
                 proxy_read_timeout {{model.ProxyReadTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}}s;
                 proxy_send_timeout {{model.ProxyReadTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}}s;
+                # Kestrel's header sizes too: a request header up to its 32 KB for all of them (nginx's default is 8 KB a line:
+                # 400 for chunked auth cookies or a large bearer token), and response headers up to 32 KB (nginx's default
+                # is 4 KB: 502 "upstream sent too big header" for a sign-in's Set-Cookie headers). The request buffers are
+                # taken only by a header that needs them; the busy size follows from the others (nginx -t refuses less).
+                large_client_header_buffers 4 32k;
+                proxy_buffer_size 32k;
+                proxy_buffers 4 32k;
+                proxy_busy_buffers_size 64k;
 
                 # WebSocket: pass Upgrade through; otherwise send an empty Connection header so upstream keepalive works.
                 map $http_upgrade $connection_upgrade {
@@ -294,6 +302,8 @@ internal static class NginxConfigWriter
             "grpc_set_header X-Forwarded-Proto $scheme;",
             $"grpc_read_timeout {timeout}s;",
             $"grpc_send_timeout {timeout}s;",
+            "# Response headers (gRPC metadata) up to 32 KB, as for HTTP/1 apps (proxy_buffer_size).",
+            "grpc_buffer_size 32k;",
             "# A dead replica refuses or drops the connection: try the next one instead of failing the call.",
             "grpc_connect_timeout 2s;",
             "grpc_next_upstream error timeout http_502 http_503 http_504;",
