@@ -61,6 +61,8 @@ public sealed class PublishTests(ITestOutputHelper output) : StackTest
             Assert.Equal("hello world\n", await GetWhenServed("/"));
             Assert.Equal("hello from the api\n", await Get("/api/"));
             Assert.Equal($"/api Production {Secret}\n", await Get("/api/info"));
+            // The target as the client sent it, the prefix cut off: nginx decoded %2F and merged the slashes before.
+            Assert.Equal("/target/a%2Fb%20c//d?q=%2F\n", await Get("/api/target/a%2Fb%20c//d?q=%2F"));
             Assert.Equal("hello from the api\n", await Get("/from-api"));
             for (var i = 1; i <= 4; i++) Assert.Equal($"{i}\n", await Get("/count"));
             var hosts = new HashSet<string>();

@@ -54,6 +54,8 @@ public sealed class WholeApplicationTests(ITestOutputHelper output) : StackTest
         Assert.Equal("hello from the api\n", await Get("/api/"));
         // The API got its own StackEnvironment (a secret, read when its containers were created), the front project did not.
         Assert.Equal("/api Production hello-from-a-secret\n", await Get("/api/info"));
+        // The target as the client sent it, the prefix cut off: nginx decoded %2F and merged the slashes before.
+        Assert.Equal("/target/a%2Fb%20c//d?q=%2F\n", await Get("/api/target/a%2Fb%20c//d?q=%2F"));
         Assert.DoesNotContain("hello-from-a-secret", up.Output);
         Assert.Equal("hello from the api\n", await Get("/from-api"));
         var apiHosts = new HashSet<string>();

@@ -223,9 +223,15 @@ public sealed class StackProjectTests
         var config = NginxConfigWriter.Write(model);
         Assert.Contains("upstream project-api {", config);
         Assert.Contains("server hello-api-2:8080 max_fails=3", config);
-        Assert.Contains("location = /api {\n            proxy_pass http://project-api/;", config);
-        Assert.Contains("location /api/ {\n            proxy_pass http://project-api/;", config);
-        Assert.Contains("proxy_set_header X-Forwarded-Prefix /api;", config);
+        // The prefix cut off the target as the client sent it (nginx's own URI is decoded: %2F would reach the app as '/');
+        // a target whose prefix nginx decoded to match, or with a dot segment, goes by nginx's URI, rewritten.
+        Assert.Contains("map $request_uri $proxystack_target_api {\n        default \"\";\n", config);
+        Assert.Contains("        ~*^[^?]*/(\\.|%2e) \"\";\n        ~^/api(?:/([^?]*))?([?].*)?$ /$1$2;\n    }", config);
+        foreach (var location in new[] { "= /api", "/api/" })
+            Assert.Contains($"location {location} {{\n            error_page 418 = @proxystack-decoded-api;\n            if ($proxystack_target_api = \"\") {{ return 418; }}\n            proxy_pass http://project-api$proxystack_target_api;", config);
+        Assert.Contains("location @proxystack-decoded-api {\n            rewrite ^/api/?(.*)$ /$1 break;\n            proxy_pass http://project-api;", config);
+        Assert.Equal(3, config.Split("proxy_set_header X-Forwarded-Prefix /api;").Length - 1);
+        Assert.DoesNotContain("proxystack_target_admin", config);
         // StripPrefix=false: the path reaches the app as it came.
         Assert.Contains("location /admin/ {\n            proxy_pass http://project-admin;", config);
         Assert.Contains("server_name api;\n        location / {\n            proxy_pass http://project-api;", config);

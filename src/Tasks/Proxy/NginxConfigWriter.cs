@@ -123,7 +123,7 @@ internal static class NginxConfigWriter
                     keepalive 32;
                 }
 
-            {{ProjectUpstreams(model)}}{{RedirectServer(model)}}    server {
+            {{ProjectUpstreams(model)}}{{RawTargetMaps(model)}}{{RedirectServer(model)}}    server {
             {{Listen(model)}}{{Snippets(model, ProxyConfigSnippet.Server, "        ")}}{{ProjectLocations(model)}}
                     location / {
             {{(model.AppHttp2 ? Http2Location(model, "app") : Http1Location("http://app"))}}{{AffinityCookie(model)}}        }
@@ -201,6 +201,7 @@ internal static class NginxConfigWriter
     private static string ProjectLocations(StackModel model)
     {
         var sb = new StringBuilder();
+        var decoded = new StringBuilder();
         foreach (var project in model.ServedProjects)
         {
             var set = model.ForProject(project);
@@ -212,15 +213,50 @@ internal static class NginxConfigWriter
                     $"grpc_set_header X-Forwarded-Prefix {project.Route};") : "";
                 pass = strip + Http2Location(model, Upstream(set));
             }
+            else if (project.StripPrefix)
+            {
+                // The target as the client sent it, the prefix cut off (RawTargetMaps): nginx's own URI is decoded, so a
+                // replaced prefix would reach the app with %2F as '/' and '//' merged. A target whose prefix nginx had to
+                // decode or merge to match (/%61pi/…, //api/…) goes the old way, by a rewrite of nginx's URI.
+                var prefix = Directives($"proxy_set_header X-Forwarded-Prefix {project.Route};");
+                pass = Directives($"error_page 418 = {DecodedLocation(project)};", $"if ({RawTarget(project)} = \"\") {{ return 418; }}")
+                    + Http1Location($"http://{Upstream(set)}{RawTarget(project)}") + prefix;
+                decoded.Append($"        location {DecodedLocation(project)} {{\n")
+                    .Append(Directives($"rewrite ^{System.Text.RegularExpressions.Regex.Escape(project.Route)}/?(.*)$ /$1 break;"))
+                    .Append(Http1Location($"http://{Upstream(set)}")).Append(prefix).Append(AffinityCookie(model)).Append("        }\n");
+            }
             else
             {
-                pass = Http1Location($"http://{Upstream(set)}{(project.StripPrefix ? "/" : "")}")
-                    + (project.StripPrefix ? Directives($"proxy_set_header X-Forwarded-Prefix {project.Route};") : "");
+                pass = Http1Location($"http://{Upstream(set)}");
             }
             sb.Append($"\n        # StackProject '{project.Name}'{(project.StripPrefix ? ", its prefix removed" : "")}{(set.AppHttp2 ? ", over HTTP/2" : "")}.\n");
             foreach (var location in new[] { $"= {project.Route}", $"{project.Route}/" })
                 sb.Append($"        location {location} {{\n{pass}{AffinityCookie(model)}        }}\n");
         }
+        return sb.Append(decoded).ToString();
+    }
+
+    /// <summary>The variable holding a StackProject's request target without its prefix, as the client sent it (see <see cref="RawTargetMaps"/>).</summary>
+    private static string RawTarget(AppProject project) => "$proxystack_target_" + project.Name.Replace('-', '_');
+
+    /// <summary>The named location serving a StackProject's requests whose prefix nginx decoded to match.</summary>
+    private static string DecodedLocation(AppProject project) => "@proxystack-decoded-" + project.Name;
+
+    /// <summary>
+    /// For each StackProject whose prefix is removed (HTTP/1): its request target as the client sent it, the prefix cut off
+    /// (/api/files/a%2Fb?x=1 → /files/a%2Fb?x=1, /api → /), empty when the raw target does not start with the prefix as
+    /// written or has a segment starting with a dot (nginx resolves dot segments; the app would resolve them above its
+    /// prefix). nginx's own $uri is decoded and its slashes merged, which a proxy_pass that replaces the prefix sends on.
+    /// </summary>
+    private static string RawTargetMaps(StackModel model)
+    {
+        var sb = new StringBuilder();
+        foreach (var project in model.ServedProjects.Where(p => p.StripPrefix && !model.ForProject(p).AppHttp2))
+            sb.Append($"    # StackProject '{project.Name}': the request target as sent, without {project.Route}.\n")
+                .Append($"    map $request_uri {RawTarget(project)} {{\n        default \"\";\n")
+                .Append("        # A target with a dot segment (. .. %2e) goes by nginx's URI, where nginx has applied it.\n")
+                .Append("        ~*^[^?]*/(\\.|%2e) \"\";\n")
+                .Append($"        ~^{System.Text.RegularExpressions.Regex.Escape(project.Route)}(?:/([^?]*))?([?].*)?$ /$1$2;\n    }}\n\n");
         return sb.ToString();
     }
 
