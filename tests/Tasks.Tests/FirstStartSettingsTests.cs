@@ -50,14 +50,14 @@ public sealed class FirstStartSettingsTests
     public void Only_known_images_with_a_volume_are_kept_and_as_keyed_digests_alone()
     {
         var model = Model("POSTGRES_PASSWORD=hunter22");
-        Assert.True(FirstStartSettings.Apply(model));
+        Assert.True(FirstStartSettings.Applies(model));
         var digests = FirstStartSettings.Digests(model, Salt);
         // Redis reads its settings on every start: nothing to keep. The salt's own digest under "".
         Assert.Equal(["", "db"], digests.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(["POSTGRES_DB", "POSTGRES_PASSWORD", "POSTGRES_USER"], digests["db"].Keys.Order(StringComparer.Ordinal));
         Assert.DoesNotContain(digests.Values.SelectMany(d => d.Values), v => v.Contains("hunter22", StringComparison.Ordinal));
-        Assert.False(FirstStartSettings.Apply(Model("POSTGRES_PASSWORD=one", volume: "")));
-        Assert.False(FirstStartSettings.Apply(Model("A=b", image: "nginx:1.27")));
+        Assert.False(FirstStartSettings.Applies(Model("POSTGRES_PASSWORD=one", volume: "")));
+        Assert.False(FirstStartSettings.Applies(Model("A=b", image: "nginx:1.27")));
 
         var file = Path.Combine(Path.GetTempPath(), $"first-start-{Guid.NewGuid():N}.json");
         try

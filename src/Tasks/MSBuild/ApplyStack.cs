@@ -142,7 +142,7 @@ public sealed class ApplyStack : StackTask
         if (result.HasErrors) return false;
         // A database's password (its user, its database) changed while its volume is kept reaches the replicas, not the server.
         var firstStartFile = FirstStartSettings.StampFile(ModelFile, model.Name);
-        var firstStart = FirstStartSettings.Apply(model) ? FirstStartSettings.Digests(model, SecretDigests.LoadOrCreateSalt(StackSecrets.SaltFileOf(ModelFile))) : null;
+        var firstStart = FirstStartSettings.Applies(model) ? FirstStartSettings.Digests(model, SecretDigests.LoadOrCreateSalt(StackSecrets.SaltFileOf(ModelFile))) : null;
         if (firstStart is not null)
             MSBuildDiagnosticSink.Log(Log, FirstStartSettings.Changed(model, FirstStartSettings.Load(firstStartFile), firstStart, observed.Volumes.Select(v => v.Name).ToHashSet(StringComparer.Ordinal)));
 

@@ -19,7 +19,7 @@ internal static class FirstStartSettings
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelFile))!, $"first-start.{stack}.json");
 
     /// <summary>Whether any backing container has first-start settings and a volume to keep them in.</summary>
-    public static bool Apply(StackModel model) => model.Services.Any(s => s.Volumes.Count > 0 && KnownImages.FirstStartVariables(s.Image).Count > 0);
+    public static bool Applies(StackModel model) => model.Services.Any(s => s.Volumes.Count > 0 && KnownImages.FirstStartVariables(s.Image).Count > 0);
 
     /// <summary>
     /// Each such container's settings (by container name, then variable; an unset one as empty), keyed with
