@@ -81,12 +81,13 @@ public sealed class ApplyStack : StackTask
                     StackLog.Progress($"app image {File.ReadLines(stamp).FirstOrDefault()} up to date");
         }
         // Before any engine call: an unavailable secret leaves everything as it was.
-        if (new StackSecrets(Log, StackLog, ModelFile).Resolve(model, UserSecretsId) is not { } withSecrets) return false;
+        var secrets = new StackSecrets(Log, StackLog, ModelFile);
+        if (secrets.Resolve(model, UserSecretsId) is not { } withSecrets) return false;
         model = withSecrets;
         if (model.HttpsPort > 0)
         {
             // Before any engine call too: a missing or mismatched certificate leaves everything as it was.
-            var (tls, problem) = TlsFiles.Load(model, Path.GetDirectoryName(Path.GetFullPath(ModelFile))!);
+            var (tls, problem) = TlsFiles.Load(model, StackDirectory!);
             if (problem is not null)
             {
                 MSBuildDiagnosticSink.Log(Log, [problem]);
@@ -141,8 +142,8 @@ public sealed class ApplyStack : StackTask
         MSBuildDiagnosticSink.Log(Log, result.Diagnostics);
         if (result.HasErrors) return false;
         // A database's password (its user, its database) changed while its volume is kept reaches the replicas, not the server.
-        var firstStartFile = FirstStartSettings.StampFile(ModelFile, model.Name);
-        var firstStart = FirstStartSettings.Applies(model) ? FirstStartSettings.Digests(model, SecretDigests.LoadOrCreateSalt(StackSecrets.SaltFileOf(ModelFile))) : null;
+        var firstStartFile = FirstStartSettings.StampFile(StackDirectory!, model.Name);
+        var firstStart = FirstStartSettings.Applies(model) ? FirstStartSettings.Digests(model, secrets.Salt) : null;
         if (firstStart is not null)
             MSBuildDiagnosticSink.Log(Log, FirstStartSettings.Changed(model, FirstStartSettings.Load(firstStartFile), firstStart, observed.Volumes.Select(v => v.Name).ToHashSet(StringComparer.Ordinal)));
 
@@ -219,7 +220,7 @@ public sealed class ApplyStack : StackTask
     {
         if (!RunRegistry.Register(model.Name, pid)) return;
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : Environment.ProcessPath ?? "dotnet";
-        var log = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(ModelFile))!, "reaper.log");
+        var log = Path.Combine(StackDirectory!, "reaper.log");
         string[] args = ["exec", typeof(ApplyStack).Assembly.Location, "reap", Path.GetFullPath(ModelFile), pid.ToString(System.Globalization.CultureInfo.InvariantCulture), RunRegistry.StartMarker(pid)];
         var psi = OperatingSystem.IsWindows()
             ? new System.Diagnostics.ProcessStartInfo(dotnet) { CreateNoWindow = true }

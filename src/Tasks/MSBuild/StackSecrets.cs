@@ -14,11 +14,13 @@ namespace ProxyStack.MSBuild;
 /// </summary>
 internal sealed class StackSecrets(TaskLoggingHelper log, IStackLog stackLog, string modelFile)
 {
-    /// <summary>Key of the secret digests, in the project's intermediate folder (never in a label or an image).</summary>
-    private string SaltFile => SaltFileOf(modelFile);
+    private byte[]? _salt;
 
-    /// <summary>Where the salt of the stack whose model is <paramref name="modelFile"/> is kept: beside it.</summary>
-    public static string SaltFileOf(string modelFile) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelFile))!, "secret.salt");
+    /// <summary>
+    /// Key of the secret digests, kept beside the model in the project's intermediate folder (never in a label or an image):
+    /// read, or made, once.
+    /// </summary>
+    public byte[] Salt => _salt ??= SecretDigests.LoadOrCreateSalt(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelFile))!, "secret.salt"));
 
     /// <summary>The model with every secret value read; null after a source is unavailable (logged as a coded error).</summary>
     public StackModel? Resolve(StackModel model, string userSecretsId)
@@ -34,7 +36,6 @@ internal sealed class StackSecrets(TaskLoggingHelper log, IStackLog stackLog, st
         {
             // StackProjects' secrets (StackEnvironment items with Project): read now too, in memory only, keyed into a digest.
             var projects = new List<AppProject>();
-            var salt = SecretDigests.LoadOrCreateSalt(SaltFile);
             foreach (var project in model.Projects)
             {
                 if (project.Secrets.Count == 0) { projects.Add(project); continue; }
@@ -43,7 +44,7 @@ internal sealed class StackSecrets(TaskLoggingHelper log, IStackLog stackLog, st
                 {
                     Environment = project.Environment.Concat(values).OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
                     SecretNames = values.Select(v => v.Key).ToHashSet(StringComparer.Ordinal),
-                    SecretDigest = SecretDigests.Compute(salt, values),
+                    SecretDigest = SecretDigests.Compute(Salt, values),
                 });
             }
             model = model with { Projects = projects };
@@ -63,12 +64,11 @@ internal sealed class StackSecrets(TaskLoggingHelper log, IStackLog stackLog, st
             stackLog.Step($"user secrets: {userSecrets.Count} value(s) passed to the replicas as environment");
         }
         if (secrets.Count == 0) return model;
-        var key = SecretDigests.LoadOrCreateSalt(SaltFile);
         return model with
         {
             Environment = model.Environment.Concat(secrets).OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
             SecretNames = secrets.Select(s => s.Key).ToHashSet(StringComparer.Ordinal),
-            SecretDigest = SecretDigests.Compute(key, secrets),
+            SecretDigest = SecretDigests.Compute(Salt, secrets),
         };
     }
 
@@ -78,7 +78,6 @@ internal sealed class StackSecrets(TaskLoggingHelper log, IStackLog stackLog, st
     /// </summary>
     private List<BackingService>? ResolveServiceSecrets(StackModel model, List<KeyValuePair<string, string>> appSecrets)
     {
-        var salt = SecretDigests.LoadOrCreateSalt(SaltFile);
         var services = new List<BackingService>();
         var count = 0;
         foreach (var service in model.Services)
@@ -93,7 +92,7 @@ internal sealed class StackSecrets(TaskLoggingHelper log, IStackLog stackLog, st
             {
                 Environment = service.Environment.Concat(values).OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
                 SecretNames = values.Select(v => v.Key).ToHashSet(StringComparer.Ordinal),
-                SecretDigest = SecretDigests.Compute(salt, values),
+                SecretDigest = SecretDigests.Compute(Salt, values),
                 ConnectionString = connection,
             });
         }

@@ -14,9 +14,8 @@ namespace ProxyStack.Model;
 /// </summary>
 internal static class FirstStartSettings
 {
-    /// <summary>The stamp of <paramref name="stack"/>'s settings, beside its model file (tests share a project between stacks).</summary>
-    public static string StampFile(string modelFile, string stack) =>
-        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelFile))!, $"first-start.{stack}.json");
+    /// <summary>The stamp of <paramref name="stack"/>'s settings in its stack directory, beside the model (one project may run several stacks).</summary>
+    public static string StampFile(string stackDirectory, string stack) => Path.Combine(stackDirectory, $"first-start.{stack}.json");
 
     /// <summary>Whether any backing container has first-start settings and a volume to keep them in.</summary>
     public static bool Applies(StackModel model) => model.Services.Any(s => s.Volumes.Count > 0 && KnownImages.FirstStartVariables(s.Image).Count > 0);

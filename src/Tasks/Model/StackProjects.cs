@@ -104,6 +104,8 @@ internal static partial class StackProjects
             // No Route: a background service, whose settings of an HTTP app would do nothing.
             var served = p.Route.Trim().Length > 0;
             var route = served ? NormalizeRoute(p.Route) : "";
+            // Said once here; below, a background service's HTTP settings are read as unset.
+            var (appPortText, healthPathText, stripPrefixText, protocolText) = served ? (p.AppPort, p.HealthPath, p.StripPrefix, p.AppProtocol) : ("", "", "", "");
             if (!served)
             {
                 foreach (var (metadata, value) in new[] { ("AppPort", p.AppPort), ("HealthPath", p.HealthPath), ("StripPrefix", p.StripPrefix), ("AppProtocol", p.AppProtocol) }.Where(m => m.Item2.Trim().Length > 0))
@@ -114,13 +116,13 @@ internal static partial class StackProjects
             else routes[route] = name;
             var replicas = p.Replicas.Trim().Length == 0 ? 1 : StackValidator.ParseInt(p.Replicas) is int r and >= 1 and <= StackValidator.MaxReplicas ? r : (int?)null;
             if (replicas is null) Bad("Replicas", p.Replicas, $"use a whole number from 1 to {StackValidator.MaxReplicas}");
-            var appPort = p.AppPort.Trim().Length == 0 || !served ? 8080 : StackValidator.ParseInt(p.AppPort) is int port and >= 1 and <= 65535 ? port : (int?)null;
+            var appPort = appPortText.Trim().Length == 0 ? 8080 : StackValidator.ParseInt(appPortText) is int port and >= 1 and <= 65535 ? port : (int?)null;
             if (appPort is null) Bad("AppPort", p.AppPort, "use the port the app listens on in its container, 1–65535 (8080 for the .NET images)");
-            if (served && p.HealthPath.Length > 0 && !StackValidator.IsValidHealthPath(p.HealthPath))
+            if (healthPathText.Length > 0 && !StackValidator.IsValidHealthPath(healthPathText))
                 Bad("HealthPath", p.HealthPath, "use a path such as /healthz");
-            var stripPrefix = p.StripPrefix.Trim().Length == 0 || !served ? true : StackValidator.ParseBool(p.StripPrefix);
+            var stripPrefix = stripPrefixText.Trim().Length == 0 ? true : StackValidator.ParseBool(stripPrefixText);
             if (stripPrefix is null) Bad("StripPrefix", p.StripPrefix, "use true or false");
-            var protocol = served ? AppProtocols.Parse(p.AppProtocol) : "";
+            var protocol = AppProtocols.Parse(protocolText);
             if (protocol is null) Bad("AppProtocol", p.AppProtocol, "use http1, or http2 for an app whose endpoints speak HTTP/2 only (gRPC); leave it empty to read its appsettings.json");
             foreach (var dep in BackingServices.Split(p.DependsOn).Where(x => !known.Contains(x) || x == name))
                 d.Add(Diagnostic.Error(nameof(Strings.DependencyUnknown), name, dep, Known(known.Where(k => k != name).ToList())));

@@ -209,8 +209,7 @@ internal static class NginxConfigWriter
             if (set.AppHttp2)
             {
                 // grpc_pass takes no URI to replace the prefix with: it is cut by a rewrite instead.
-                var strip = project.StripPrefix ? Directives($"rewrite ^{System.Text.RegularExpressions.Regex.Escape(project.Route)}/?(.*)$ /$1 break;",
-                    $"grpc_set_header X-Forwarded-Prefix {project.Route};") : "";
+                var strip = project.StripPrefix ? Directives(PrefixRewrite(project), $"grpc_set_header X-Forwarded-Prefix {project.Route};") : "";
                 pass = strip + Http2Location(model, Upstream(set));
             }
             else if (project.StripPrefix)
@@ -222,7 +221,7 @@ internal static class NginxConfigWriter
                 pass = Directives($"error_page 418 = {DecodedLocation(project)};", $"if ({RawTarget(project)} = \"\") {{ return 418; }}")
                     + Http1Location($"http://{Upstream(set)}{RawTarget(project)}") + prefix;
                 decoded.Append($"        location {DecodedLocation(project)} {{\n")
-                    .Append(Directives($"rewrite ^{System.Text.RegularExpressions.Regex.Escape(project.Route)}/?(.*)$ /$1 break;"))
+                    .Append(Directives(PrefixRewrite(project)))
                     .Append(Http1Location($"http://{Upstream(set)}")).Append(prefix).Append(AffinityCookie(model)).Append("        }\n");
             }
             else
@@ -235,6 +234,12 @@ internal static class NginxConfigWriter
         }
         return sb.Append(decoded).ToString();
     }
+
+    /// <summary>Cuts a StackProject's prefix off nginx's (decoded) URI: /api/items → /items, /api → /.</summary>
+    private static string PrefixRewrite(AppProject project) => $"rewrite ^{RoutePattern(project)}/?(.*)$ /$1 break;";
+
+    /// <summary>A StackProject's Route as a regular expression.</summary>
+    private static string RoutePattern(AppProject project) => System.Text.RegularExpressions.Regex.Escape(project.Route);
 
     /// <summary>The variable holding a StackProject's request target without its prefix, as the client sent it (see <see cref="RawTargetMaps"/>).</summary>
     private static string RawTarget(AppProject project) => "$proxystack_target_" + project.Name.Replace('-', '_');
@@ -256,7 +261,7 @@ internal static class NginxConfigWriter
                 .Append($"    map $request_uri {RawTarget(project)} {{\n        default \"\";\n")
                 .Append("        # A target with a dot segment (. .. %2e) goes by nginx's URI, where nginx has applied it.\n")
                 .Append("        ~*^[^?]*/(\\.|%2e) \"\";\n")
-                .Append($"        ~^{System.Text.RegularExpressions.Regex.Escape(project.Route)}(?:/([^?]*))?([?].*)?$ /$1$2;\n    }}\n\n");
+                .Append($"        ~^{RoutePattern(project)}(?:/([^?]*))?([?].*)?$ /$1$2;\n    }}\n\n");
         return sb.ToString();
     }
 
