@@ -181,10 +181,18 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         {
             Assert.True(await first.WaitForOutputAsync("press Ctrl-C to stop", StartTimeout), first.Output);
             await Http.GetAsync($"http://127.0.0.1:{Port}/asked-during-the-first-run");
-            // The proxy's access log shows the user's request and none of the bring-up's probes through it (each route's).
+            // A client sending ProxyStack's probe header with a value of its own, to stay out of the log.
+            using (var pretender = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{Port}/sent-as-a-probe"))
+            {
+                pretender.Headers.Add("X-ProxyStack-Probe", "1");
+                await Http.SendAsync(pretender);
+            }
+            // The proxy's access log shows both requests and none of the bring-up's probes through it (each route's), which
+            // carry the stack's own token: that value alone keeps a request out of the log.
             Assert.True(await first.WaitForOutputAsync("/asked-during-the-first-run", TimeSpan.FromSeconds(20)), first.Output);
+            Assert.True(await first.WaitForOutputAsync("/sent-as-a-probe", TimeSpan.FromSeconds(20)), first.Output);
             var logged = first.Output.Split('\n').Where(l => l.Contains(" upstream=", StringComparison.Ordinal)).ToList();
-            Assert.True(logged.Count == 1 && logged[0].Contains("/asked-during-the-first-run", StringComparison.Ordinal), first.Output);
+            Assert.True(logged.Count == 2, first.Output);
             Cli.SignalGroup(first.Id, Cli.SIGINT);
             Assert.Equal(0, await first.WaitForExitAsync(TimeSpan.FromSeconds(60)));
             Assert.Contains(string.Format(ProxyStack.Resources.Strings.StackKeptRunning, Stack, $"dotnet build {shared.Sample.ProjectFile} -t:StackDown"), first.Output);

@@ -18,6 +18,7 @@ internal static class Builders
         ReadyTimeout = "60",
         NginxImage = "nginx:stable",
         RegistryMirror = "",
+        ProbeToken = "0123456789abcdef0123456789abcdef",
         NetworkMode = "bridge",
         KeepRunning = "false",
         LockTimeout = "300",

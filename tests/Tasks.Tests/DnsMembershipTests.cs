@@ -92,7 +92,7 @@ public class DnsMembershipTests
         var waiter = new ReadinessWaiter(engine, new CapturingStackLog());
         var health = new HealthProbe("/", Strict: false);
         Task Wait(string? statusAfterSignal, bool passProvesResolved = false, int timeoutSeconds = 20) =>
-            waiter.WaitForProxyAsync("hello-proxy", "hello-net", $"http://127.0.0.1:{proxy.Port}", health, TimeSpan.FromSeconds(timeoutSeconds),
+            waiter.WaitForProxyAsync("hello-proxy", "hello-net", $"http://127.0.0.1:{proxy.Port}", health, "", TimeSpan.FromSeconds(timeoutSeconds),
                 CancellationToken.None, _ => { signals++; proxy.Status = statusAfterSignal ?? proxy.Status; return Task.CompletedTask; },
                 passProvesResolved: passProvesResolved);
         await Wait("200 OK");

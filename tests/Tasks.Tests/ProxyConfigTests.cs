@@ -101,6 +101,30 @@ public class ProxyConfigTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    /// <summary>
+    /// Only ProxyStack's own probes, which carry the stack's token, stay out of a local stack's access log: a client sending the
+    /// header with any other value is logged (before 2026-12-07 any value hid a request). No token, or a published stack: every
+    /// request is logged.
+    /// </summary>
+    [Fact]
+    public void Only_the_stacks_own_probe_token_keeps_a_request_out_of_a_local_access_log()
+    {
+        var model = Builders.Model();
+        var config = NginxConfigWriter.Write(model);
+        Assert.Contains("map $http_x_proxystack_probe $proxystack_logged {\n        default 1;\n        \"0123456789abcdef0123456789abcdef\" 0;\n    }", config);
+        Assert.Contains("access_log /dev/stdout proxystack buffer=64k flush=1s if=$proxystack_logged;", config);
+        var untokened = NginxConfigWriter.Write(model with { ProbeToken = "" });
+        Assert.DoesNotContain("proxystack_logged", untokened);
+        Assert.Contains("access_log /dev/stdout proxystack buffer=64k flush=1s;", untokened);
+
+        // The token: 32 hex digits from the stack's salt, the same from one StackUp to the next, another for another salt.
+        var salt = new byte[32];
+        Assert.Matches("^[0-9a-f]{32}$", SecretDigests.ProbeToken(salt));
+        Assert.Equal(SecretDigests.ProbeToken(salt), SecretDigests.ProbeToken((byte[])salt.Clone()));
+        salt[0] = 1;
+        Assert.NotEqual(SecretDigests.ProbeToken(new byte[32]), SecretDigests.ProbeToken(salt));
+    }
+
     [Theory]
     [InlineData("cookie", "bridge")]
     [InlineData("ip", "host")]

@@ -87,7 +87,7 @@ internal static class EngineWarmup
                 }
                 await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray(), ct).ConfigureAwait(false);
             }, ct);
-            var (ok, _, _) = await ReadinessWaiter.ProbeAsync(new Uri($"http://127.0.0.1:{port}/"), new HealthProbe("/", Strict: true), ct).ConfigureAwait(false);
+            var (ok, _, _) = await ReadinessWaiter.ProbeAsync(new Uri($"http://127.0.0.1:{port}/"), new HealthProbe("/", Strict: true), "", ct).ConfigureAwait(false);
             await answer.ConfigureAwait(false);
             return ok;
         }

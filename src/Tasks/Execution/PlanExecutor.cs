@@ -325,7 +325,7 @@ internal sealed class PlanExecutor(IContainerEngine engine, IStackLog log, Probe
                 await CheckConfigAsync(step.Container!, timeout, ct).ConfigureAwait(false);
                 break;
             case StepKind.WaitProxy:
-                await _waiter.WaitForProxyAsync(step.Resource, step.Proxy!.Network, step.Proxy.Url, step.Proxy.Health, timeout, ct,
+                await _waiter.WaitForProxyAsync(step.Resource, step.Proxy!.Network, step.Proxy.Url, step.Proxy.Health, step.Proxy.ProbeToken, timeout, ct,
                     step.RouteByAddress ? c => ReloadByAddressAsync(step, c)
                     : step.Proxy.ResolveNow ? c => ResolveAgainUnlessHeldAsync(step.Resource, step.Proxy, c) : null, step.Proxy.Routes,
                     step.Proxy.PassProvesResolved).ConfigureAwait(false);

@@ -117,13 +117,13 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
     private Probe ReplicaProbe(string address, int port, HealthProbe health, bool direct, string? gateway, bool waiting)
     {
         var uri = new Uri($"http://{(address.Contains(':') ? $"[{address}]" : address)}:{port}{health.Path}");
-        if (direct || relay is null) return new Probe(uri.ToString(), ct => ProbeAsync(uri, health, ct));
+        if (direct || relay is null) return new Probe(uri.ToString(), ct => ProbeAsync(uri, health, "", ct));
         var onBridge = IsOwnAddress(gateway);
         return new Probe(uri.ToString(), async ct =>
         {
             if (onBridge)
             {
-                var answered = await ProbeAsync(uri, health, ct).ConfigureAwait(false);
+                var answered = await ProbeAsync(uri, health, "", ct).ConfigureAwait(false);
                 if (answered.Status > 0) relay.ProveDirectRoute();
                 if (answered.Status > 0 || relay.DirectRouteProven) return answered;
                 if (waiting)
@@ -166,8 +166,12 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
         return (health.Passes(code), $"HTTP {code} {response.StatusCode}{route}", code);
     }
 
-    /// <summary>One GET of <paramref name="uri"/>: whether it passes <paramref name="health"/>, what it answered, and its status (0: none).</summary>
-    public static async Task<(bool Ok, string Result, int Status)> ProbeAsync(Uri uri, HealthProbe health, CancellationToken ct)
+    /// <summary>
+    /// One GET of <paramref name="uri"/>: whether it passes <paramref name="health"/>, what it answered, and its status (0: none).
+    /// <paramref name="probeToken"/>: the stack's <see cref="StackModel.ProbeToken"/> when the GET goes through its proxy, which then
+    /// leaves it out of its access log (NginxConfigWriter.AccessLog); empty for anything else, which gets no header.
+    /// </summary>
+    public static async Task<(bool Ok, string Result, int Status)> ProbeAsync(Uri uri, HealthProbe health, string probeToken, CancellationToken ct)
     {
         try
         {
@@ -177,8 +181,7 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
                 Version = health.Http2 ? HttpVersion.Version20 : HttpVersion.Version11,
                 VersionPolicy = HttpVersionPolicy.RequestVersionExact,
             };
-            // Marked as ProxyStack's own, so a local stack's proxy leaves it out of its access log (NginxConfigWriter.AccessLog).
-            request.Headers.Add(NginxConfigWriter.ProbeHeader, "1");
+            if (probeToken.Length > 0) request.Headers.Add(NginxConfigWriter.ProbeHeader, probeToken);
             using var response = await (uri.Scheme == Uri.UriSchemeHttps ? HttpsProbe : Http).SendAsync(request, ct).ConfigureAwait(false);
             return Answer(response, health, "");
         }
@@ -194,21 +197,21 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
     /// upstream on its own, so the front project's answer says nothing of the others'). <paramref name="passProvesResolved"/>:
     /// a first answer that passes needs no <paramref name="onFirstAnswer"/> (see <see cref="Planning.ProxyCheck.PassProvesResolved"/>).
     /// </summary>
-    public Task WaitForProxyAsync(string name, string network, string url, HealthProbe health, TimeSpan timeout, CancellationToken ct,
+    public Task WaitForProxyAsync(string name, string network, string url, HealthProbe health, string probeToken, TimeSpan timeout, CancellationToken ct,
         Func<CancellationToken, Task>? onFirstAnswer = null, IReadOnlyList<HealthProbe>? routes = null, bool passProvesResolved = false) =>
-        WaitAsync(name, network, _ => new Probe(url + health.Path, c => ProbeRoutesAsync(url, [health, .. routes ?? []], c)), health,
+        WaitAsync(name, network, _ => new Probe(url + health.Path, c => ProbeRoutesAsync(url, [health, .. routes ?? []], probeToken, c)), health,
             stopOnSteadyNotFound: false, () => ProxyInterval, timeout, ct, onFirstAnswer, passProvesResolved);
 
     /// <summary>
     /// Each route in turn, stopping at the first that does not pass: the first route's answer when all pass, else the failing
     /// one's, named by its path when it is not the first.
     /// </summary>
-    private static async Task<(bool Ok, string Result, int Status)> ProbeRoutesAsync(string url, IReadOnlyList<HealthProbe> routes, CancellationToken ct)
+    private static async Task<(bool Ok, string Result, int Status)> ProbeRoutesAsync(string url, IReadOnlyList<HealthProbe> routes, string probeToken, CancellationToken ct)
     {
         (bool Ok, string Result, int Status) first = default;
         for (var i = 0; i < routes.Count; i++)
         {
-            var answer = await ProbeAsync(new Uri(url + routes[i].Path), routes[i], ct).ConfigureAwait(false);
+            var answer = await ProbeAsync(new Uri(url + routes[i].Path), routes[i], probeToken, ct).ConfigureAwait(false);
             if (i == 0) first = answer;
             if (!answer.Ok) return i == 0 ? answer : (false, $"GET {routes[i].Path} → {answer.Result}", answer.Status);
         }

@@ -167,6 +167,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             ReadyTimeout = StackReadyTimeout,
             NginxImage = StackNginxImage,
             RegistryMirror = StackRegistryMirror,
+            ProbeToken = SecretDigests.ProbeToken(SecretDigests.LoadOrCreateSalt(SecretDigests.SaltPath(ModelFile))),
             NetworkMode = StackNetworkMode,
             KeepRunning = StackKeepRunning,
             AppOnHost = StackAppOnHost.Trim().Length > 0 ? StackAppOnHost : LaunchProfiles.AppOnHost(launchSettings, selectedProfile) ? "true" : "false",

@@ -37,7 +37,7 @@ public sealed class GetStackStatus : StackTask
             // The same probes as the bring-up: a replica on its address on the network, the proxy through its URL.
             // A backing container counts as ready while it runs (its ReadyWhen rule was checked when it started).
             var ready = status is { Running: true } && (c.Role == StackLabels.RoleService || (c.Role == StackLabels.RoleProxy
-                ? (await ReadinessWaiter.ProbeAsync(new Uri(model.ServedUrl + model.HealthPath), model.ProxyHealth, ct).ConfigureAwait(false)).Ok
+                ? (await ReadinessWaiter.ProbeAsync(new Uri(model.ServedUrl + model.HealthPath), model.ProxyHealth, model.ProbeToken, ct).ConfigureAwait(false)).Ok
                 : c.Replica is { } n && model.SetOf(c.Project) is { } set
                     && await waiter.ProbeReplicaOnceAsync(c.Name, StackNetworking.ContainerNetwork(model), StackNetworking.ProbeAddress(model),
                         StackNetworking.ReplicaPort(set, n), set.Health, ct).ConfigureAwait(false) is null));

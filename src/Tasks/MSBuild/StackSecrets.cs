@@ -20,7 +20,7 @@ internal sealed class StackSecrets(TaskLoggingHelper log, IStackLog stackLog, st
     /// Key of the secret digests, kept beside the model in the project's intermediate folder (never in a label or an image):
     /// read, or made, once.
     /// </summary>
-    public byte[] Salt => _salt ??= SecretDigests.LoadOrCreateSalt(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelFile))!, "secret.salt"));
+    public byte[] Salt => _salt ??= SecretDigests.LoadOrCreateSalt(SecretDigests.SaltPath(modelFile));
 
     /// <summary>The model with every secret value read; null after a source is unavailable (logged as a coded error).</summary>
     public StackModel? Resolve(StackModel model, string userSecretsId)

@@ -17,6 +17,15 @@ internal static class SecretDigests
         return Convert.ToHexStringLower(HMACSHA256.HashData(salt, Encoding.UTF8.GetBytes(text.ToString())));
     }
 
+    /// <summary>Where a stack's salt lives: beside its model file, in the project's intermediate folder.</summary>
+    public static string SaltPath(string modelFile) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelFile))!, "secret.salt");
+
+    /// <summary>
+    /// The value of ProxyStack's probe header that keeps a request out of a local stack's access log (StackModel.ProbeToken):
+    /// derived from the stack's salt, so stable from one StackUp to the next and unknown to the app's clients.
+    /// </summary>
+    public static string ProbeToken(byte[] salt) => Convert.ToHexStringLower(HMACSHA256.HashData(salt, "proxystack probe"u8))[..32];
+
     /// <summary>The salt in <paramref name="path"/>, created (32 random bytes, owner-only) when missing or unreadable.</summary>
     public static byte[] LoadOrCreateSalt(string path)
     {

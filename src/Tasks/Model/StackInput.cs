@@ -16,6 +16,8 @@ internal sealed record StackInput
     public string ReadyTimeout { get; init; } = "";
     public string NginxImage { get; init; } = "";
     public string RegistryMirror { get; init; } = "";
+    /// <summary>See <see cref="StackModel.ProbeToken"/>; empty: every request is logged.</summary>
+    public string ProbeToken { get; init; } = "";
     public string NetworkMode { get; init; } = "";
     public string KeepRunning { get; init; } = "";
     /// <summary>StackAppOnHost (true|false): the front project runs on this host, not in containers (F5 that debugs).</summary>

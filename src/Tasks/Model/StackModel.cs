@@ -34,6 +34,12 @@ internal sealed record StackModel
     public required int ReadyTimeoutSeconds { get; init; }
     /// <summary>The nginx base image, mirror already applied.</summary>
     public required string NginxImage { get; init; }
+    /// <summary>
+    /// The value of the X-ProxyStack-Probe header that ProxyStack's own requests through a local stack's proxy carry (readiness,
+    /// StackStatus), which keeps them out of its access log (SecretDigests.ProbeToken). Any other value is logged: a client
+    /// cannot hide its requests by sending the header. Empty: every request is logged.
+    /// </summary>
+    public string ProbeToken { get; init; } = "";
     public required string NetworkMode { get; init; }
     /// <summary><see cref="NetworkMode"/> as the type that owns its rules.</summary>
     [JsonIgnore] public StackNetworkMode Network => StackNetworkMode.Parse(NetworkMode) ?? StackNetworkMode.Bridge;

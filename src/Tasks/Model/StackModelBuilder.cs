@@ -72,6 +72,7 @@ internal static class StackModelBuilder
             AppProtocol = AppProtocols.Of(settings.AppProtocol, input.DetectedHttp2Only),
             ReadyTimeoutSeconds = settings.ReadyTimeoutSeconds,
             NginxImage = nginx.ToString(),
+            ProbeToken = input.ProbeToken,
             NetworkMode = input.NetworkMode,
             KeepRunning = settings.KeepRunning,
             Environment = environment,

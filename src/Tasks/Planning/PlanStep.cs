@@ -93,6 +93,8 @@ internal sealed record ServiceCheck(string Network, Model.ReadyRule Rule, int Po
 /// </summary>
 internal sealed record ProxyCheck(string Network, string Url, Model.HealthProbe Health, bool ResolveNow = false)
 {
+    /// <summary>The stack's <see cref="Model.StackModel.ProbeToken"/>: the probes' header value, which keeps them out of the access log.</summary>
+    public string ProbeToken { get; init; } = "";
     /// <summary>Each StackProject's route: a path under <see cref="Url"/>, and what passes there.</summary>
     public IReadOnlyList<Model.HealthProbe> Routes { get; init; } = [];
     /// <summary>With <see cref="ResolveNow"/>: the slot names nginx is to resolve, which the engine's DNS must answer first.</summary>

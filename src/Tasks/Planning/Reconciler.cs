@@ -663,6 +663,7 @@ internal static class Reconciler
                 {
                     Proxy = new ProxyCheck(StackNetworking.ContainerNetwork(model), model.ServedUrl, model.ProxyHealth, ResolveNow: early)
                     {
+                        ProbeToken = model.ProbeToken,
                         // Its health path where the prefix is removed (the path each replica passed), else the prefix itself.
                         Routes = model.ServedProjects.Select(p => new HealthProbe(p.Route + (p.StripPrefix ? p.HealthPath : "/"), p.HealthStrict) { ReachesReplica = true }).ToList(),
                         Slots = early ? JoiningSlots : [],

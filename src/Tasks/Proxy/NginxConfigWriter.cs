@@ -474,22 +474,24 @@ internal static class NginxConfigWriter
 
     /// <summary>
     /// The access log. On a local engine, where ProxyStack's own readiness and status probes come through the proxy, requests
-    /// carrying <see cref="ProbeHeader"/> are left out: they are the bring-up's, not the app's traffic, and would otherwise
-    /// fill the first lines `dotnet run` shows. Published stacks (Swarm, Compose, Kubernetes) log every request: ProxyStack
-    /// never probes through their proxy, and no header should hide a request from their log.
+    /// carrying <see cref="ProbeHeader"/> with the stack's <see cref="StackModel.ProbeToken"/> are left out: they are the
+    /// bring-up's, not the app's traffic, and would otherwise fill the first lines `dotnet run` shows. Only that value: a client
+    /// that sends the header with any other is logged like any request (until 2026-12-07 any value hid it). Published stacks
+    /// (Swarm, Compose, Kubernetes) log every request: ProxyStack never probes through their proxy.
     /// </summary>
-    private static string AccessLog(StackModel model) => model.Published
+    private static string AccessLog(StackModel model) => model.Published || model.ProbeToken.Length == 0
         ? "access_log /dev/stdout proxystack buffer=64k flush=1s;"
         : $$"""
-            # ProxyStack's own probes (header {{ProbeHeader}}) are not the app's traffic: not logged.
+            # ProxyStack's own probes (header {{ProbeHeader}} with this stack's token, made from its secret salt) are not the
+                # app's traffic: not logged. With any other value a request is logged: no client can hide from this log.
                 map $http_{{ProbeHeader.ToLowerInvariant().Replace('-', '_')}} $proxystack_logged {
-                    default 0;
-                    ''      1;
+                    default 1;
+                    "{{model.ProbeToken}}" 0;
                 }
                 access_log /dev/stdout proxystack buffer=64k flush=1s if=$proxystack_logged;
             """;
 
-    /// <summary>The header every ProxyStack probe carries (ReadinessWaiter.ProbeAsync), so a local stack's access log leaves them out.</summary>
+    /// <summary>The header ProxyStack's probes through a local stack's proxy carry, with its token (ReadinessWaiter.ProbeAsync), so its access log leaves them out.</summary>
     public const string ProbeHeader = "X-ProxyStack-Probe";
 
     /// <summary>DNS membership: the engine's DNS, re-asked every second, IPv4 only (the stack network has no IPv6).</summary>
