@@ -268,6 +268,12 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
         var client = await http.GetStringAsync($"{Url}/client");
         Assert.StartsWith($"http 127.0.0.1:{Port} ", client);
         Assert.False(client.TrimEnd().EndsWith(" " + proxyAddress, StringComparison.Ordinal), $"the app saw nginx's address {proxyAddress}: {client}");
+        // X-Forwarded-Prefix is the proxy's to say: at / there is none, whatever the client sends (it was passed on before).
+        using (var spoofed = new HttpRequestMessage(HttpMethod.Get, $"{Url}/prefix"))
+        {
+            spoofed.Headers.Add("X-Forwarded-Prefix", "/chosen-by-the-client");
+            Assert.Equal("[]\n", await (await http.SendAsync(spoofed)).Content.ReadAsStringAsync());
+        }
 
         // A smaller StackMaxRequestBodySize is a reload in place, and nginx refuses a body above it with 413.
         await UpAsync(("StackMaxRequestBodySize", "1000"));

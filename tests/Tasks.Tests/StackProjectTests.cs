@@ -232,8 +232,9 @@ public sealed class StackProjectTests
         Assert.Contains("location @proxystack-decoded-api {\n            rewrite ^/api/?(.*)$ /$1 break;\n            proxy_pass http://project-api;", config);
         Assert.Equal(3, config.Split("proxy_set_header X-Forwarded-Prefix /api;").Length - 1);
         Assert.DoesNotContain("proxystack_target_admin", config);
-        // StripPrefix=false: the path reaches the app as it came.
+        // StripPrefix=false: the path reaches the app as it came, with no X-Forwarded-Prefix, not even the client's own.
         Assert.Contains("location /admin/ {\n            proxy_pass http://project-admin;", config);
+        Assert.Matches(@"location /admin/ \{[^}]*proxy_set_header X-Forwarded-Prefix """"; # not the client's own\n", config);
         Assert.Contains("server_name api;\n        location / {\n            proxy_pass http://project-api;", config);
         // The front project's location is unchanged.
         Assert.Contains("location / {\n            proxy_pass http://app;", config);
@@ -255,7 +256,8 @@ public sealed class StackProjectTests
 
         var config = NginxConfigWriter.Write(model);
         // At its route, the prefix cut by a rewrite (grpc_pass takes no URI), over HTTP/2.
-        Assert.Contains("location /greet/ {\n            rewrite ^/greet/?(.*)$ /$1 break;\n            grpc_set_header X-Forwarded-Prefix /greet;\n            # The app speaks HTTP/2 only (gRPC): every request goes to it over HTTP/2.\n            grpc_pass grpc://project-greeter;", config);
+        Assert.Contains("location /greet/ {\n            rewrite ^/greet/?(.*)$ /$1 break;\n            # The app speaks HTTP/2 only (gRPC): every request goes to it over HTTP/2.\n            grpc_pass grpc://project-greeter;", config);
+        Assert.Contains("grpc_set_header X-Forwarded-Proto $scheme;\n            grpc_set_header X-Forwarded-Prefix /greet;\n", config);
         // Under its name, for the other replicas' gRPC clients.
         Assert.Contains("server_name greeter;\n        http2 on;\n        location / {\n            # The app speaks HTTP/2 only (gRPC): every request goes to it over HTTP/2.\n            grpc_pass grpc://project-greeter;", config);
         // The listen address's default server tells HTTP/2 with prior knowledge from HTTP/1.x, for the project's sake.

@@ -209,20 +209,19 @@ internal static class NginxConfigWriter
             if (set.AppHttp2)
             {
                 // grpc_pass takes no URI to replace the prefix with: it is cut by a rewrite instead.
-                var strip = project.StripPrefix ? Directives(PrefixRewrite(project), $"grpc_set_header X-Forwarded-Prefix {project.Route};") : "";
-                pass = strip + Http2Location(model, Upstream(set));
+                var strip = project.StripPrefix ? Directives(PrefixRewrite(project)) : "";
+                pass = strip + Http2Location(model, Upstream(set), project.StripPrefix ? project.Route : "");
             }
             else if (project.StripPrefix)
             {
                 // The target as the client sent it, the prefix cut off (RawTargetMaps): nginx's own URI is decoded, so a
                 // replaced prefix would reach the app with %2F as '/' and '//' merged. A target whose prefix nginx had to
                 // decode or merge to match (/%61pi/…, //api/…) goes the old way, by a rewrite of nginx's URI.
-                var prefix = Directives($"proxy_set_header X-Forwarded-Prefix {project.Route};");
                 pass = Directives($"error_page 418 = {DecodedLocation(project)};", $"if ({RawTarget(project)} = \"\") {{ return 418; }}")
-                    + Http1Location($"http://{Upstream(set)}{RawTarget(project)}") + prefix;
+                    + Http1Location($"http://{Upstream(set)}{RawTarget(project)}", project.Route);
                 decoded.Append($"        location {DecodedLocation(project)} {{\n")
                     .Append(Directives(PrefixRewrite(project)))
-                    .Append(Http1Location($"http://{Upstream(set)}")).Append(prefix).Append(AffinityCookie(model)).Append("        }\n");
+                    .Append(Http1Location($"http://{Upstream(set)}", project.Route)).Append(AffinityCookie(model)).Append("        }\n");
             }
             else
             {
@@ -309,8 +308,16 @@ internal static class NginxConfigWriter
     /// <summary>A replica set's upstream name: app for the front project, project-&lt;name&gt; for a StackProject.</summary>
     private static string Upstream(StackModel set) => set.ProjectKey.Length > 0 ? "project-" + set.ProjectKey : "app";
 
-    /// <summary>The app speaks HTTP/1.1 (WebSocket upgrades included).</summary>
-    private static string Http1Location(string pass) => Directives(
+    /// <summary>
+    /// X-Forwarded-Prefix is the proxy's to say: the prefix it removed (<paramref name="prefix"/>), else none — a client's own
+    /// header of that name is never passed on (an app reading it for UsePathBase would write its links under a prefix the
+    /// client chose).
+    /// </summary>
+    private static string ForwardedPrefix(string directive, string prefix) =>
+        prefix.Length > 0 ? $"{directive} X-Forwarded-Prefix {prefix};" : $"{directive} X-Forwarded-Prefix \"\"; # not the client's own";
+
+    /// <summary>The app speaks HTTP/1.1 (WebSocket upgrades included); <paramref name="prefix"/>: the prefix removed, if any.</summary>
+    private static string Http1Location(string pass, string prefix = "") => Directives(
         $"proxy_pass {pass};",
         "proxy_http_version 1.1;",
         "proxy_set_header Host $proxystack_host;",
@@ -318,6 +325,7 @@ internal static class NginxConfigWriter
         "proxy_set_header X-Real-IP $remote_addr;",
         "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
         "proxy_set_header X-Forwarded-Proto $scheme;",
+        ForwardedPrefix("proxy_set_header", prefix),
         "proxy_set_header Upgrade $http_upgrade;",
         "proxy_set_header Connection $connection_upgrade;",
         "# A dead replica refuses or drops the connection: try the next one instead of failing the request.",
@@ -330,7 +338,7 @@ internal static class NginxConfigWriter
     /// StackAppProtocol=http2: the app speaks HTTP/2 only (gRPC), so nginx talks to it over HTTP/2 (grpc_pass, cleartext with
     /// prior knowledge) whatever the client spoke — gRPC clients, and HTTP/1.1 ones such as the readiness probe.
     /// </summary>
-    private static string Http2Location(StackModel model, string upstream)
+    private static string Http2Location(StackModel model, string upstream, string prefix = "")
     {
         var timeout = model.ProxyReadTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Directives(
@@ -341,6 +349,7 @@ internal static class NginxConfigWriter
             "grpc_set_header X-Real-IP $remote_addr;",
             "grpc_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
             "grpc_set_header X-Forwarded-Proto $scheme;",
+            ForwardedPrefix("grpc_set_header", prefix),
             $"grpc_read_timeout {timeout}s;",
             $"grpc_send_timeout {timeout}s;",
             "# Response headers (gRPC metadata) up to 32 KB, as for HTTP/1 apps (proxy_buffer_size).",
