@@ -24,6 +24,8 @@ app.MapGet("/pid", () => $"{Environment.ProcessId}\n");
 app.MapGet("/environment", () => $"{app.Environment.EnvironmentName} {app.Configuration["HelloStack:Settings"] ?? "-"} {app.Configuration["HelloStack:Profile"] ?? "-"}\n");
 // What the app sees of the client once the forwarded headers are applied.
 app.MapGet("/client", (HttpContext c) => $"{c.Request.Scheme} {c.Request.Host} {c.Connection.RemoteIpAddress}\n");
+// A 503 of the app's own (what ASP.NET Core's rate limiter answers by default), naming the replica.
+app.MapGet("/unavailable", () => Results.Text(Environment.MachineName + "\n", statusCode: 503));
 // The X-Forwarded-Prefix the app got (an app behind a removed prefix reads it for UsePathBase), in brackets.
 app.MapGet("/prefix", (HttpContext c) => $"[{c.Request.Headers["X-Forwarded-Prefix"]}]\n");
 // Server-Sent Events: five events 300 ms apart, each carrying the time it was written (Unix ms).

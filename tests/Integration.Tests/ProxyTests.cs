@@ -268,6 +268,19 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
         var client = await http.GetStringAsync($"{Url}/client");
         Assert.StartsWith($"http 127.0.0.1:{Port} ", client);
         Assert.False(client.TrimEnd().EndsWith(" " + proxyAddress, StringComparison.Ordinal), $"the app saw nginx's address {proxyAddress}: {client}");
+        // An answer of the app's own is final, as without a proxy: a GET one replica answers 503 (a rate limiter's default
+        // rejection) comes from that replica alone, not replayed on the other (until 2026-12-07 nginx tried every replica).
+        using (var unavailable = await http.GetAsync($"{Url}/unavailable"))
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, unavailable.StatusCode);
+        string? logged = null;
+        for (var i = 0; i < 50 && logged is null; i++)
+        {
+            logged = (await Probe.LogsAsync($"{Stack}-proxy")).Split('\n').FirstOrDefault(l => l.Contains("\"GET /unavailable ", StringComparison.Ordinal));
+            if (logged is null) await Task.Delay(100);
+        }
+        Assert.NotNull(logged);
+        Assert.Matches(@" 503 \d+ upstream=[0-9.]+:8080 rt=", logged);
+
         // X-Forwarded-Prefix is the proxy's to say: at / there is none, whatever the client sends (it was passed on before).
         using (var spoofed = new HttpRequestMessage(HttpMethod.Get, $"{Url}/prefix"))
         {

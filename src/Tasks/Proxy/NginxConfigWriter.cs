@@ -328,9 +328,10 @@ internal static class NginxConfigWriter
         ForwardedPrefix("proxy_set_header", prefix),
         "proxy_set_header Upgrade $http_upgrade;",
         "proxy_set_header Connection $connection_upgrade;",
-        "# A dead replica refuses or drops the connection: try the next one instead of failing the request.",
+        "# A dead replica refuses or drops the connection: try the next one instead of failing the request. An answer of",
+        "# the app's own (a 503 from its rate limiter) is final, as without a proxy: never replayed on the other replicas.",
         "proxy_connect_timeout 2s;",
-        "proxy_next_upstream error timeout http_502 http_503 http_504;",
+        "proxy_next_upstream error timeout;",
         "proxy_next_upstream_tries 0;",
         "proxy_next_upstream_timeout 10s;");
 
@@ -354,9 +355,10 @@ internal static class NginxConfigWriter
             $"grpc_send_timeout {timeout}s;",
             "# Response headers (gRPC metadata) up to 32 KB, as for HTTP/1 apps (proxy_buffer_size).",
             "grpc_buffer_size 32k;",
-            "# A dead replica refuses or drops the connection: try the next one instead of failing the call.",
+            "# A dead replica refuses or drops the connection: try the next one instead of failing the call; the app's own",
+            "# answers are final.",
             "grpc_connect_timeout 2s;",
-            "grpc_next_upstream error timeout http_502 http_503 http_504;",
+            "grpc_next_upstream error timeout;",
             "grpc_next_upstream_tries 0;",
             "grpc_next_upstream_timeout 10s;");
     }
