@@ -26,8 +26,10 @@ app.MapGet("/environment", () => $"{app.Environment.EnvironmentName} {app.Config
 app.MapGet("/client", (HttpContext c) => $"{c.Request.Scheme} {c.Request.Host} {c.Connection.RemoteIpAddress}\n");
 // A 503 of the app's own (what ASP.NET Core's rate limiter answers by default), naming the replica.
 app.MapGet("/unavailable", () => Results.Text(Environment.MachineName + "\n", statusCode: 503));
-// The X-Forwarded-Prefix the app got (an app behind a removed prefix reads it for UsePathBase), in brackets.
-app.MapGet("/prefix", (HttpContext c) => $"[{c.Request.Headers["X-Forwarded-Prefix"]}]\n");
+// The forwarding headers the app got that the proxy cannot vouch for here, in brackets (X-Forwarded-Prefix is what an app
+// behind a removed prefix reads for UsePathBase; at / there is none).
+app.MapGet("/forwarded", (HttpContext c) =>
+    $"prefix=[{c.Request.Headers["X-Forwarded-Prefix"]}] port=[{c.Request.Headers["X-Forwarded-Port"]}] forwarded=[{c.Request.Headers["Forwarded"]}]\n");
 // Server-Sent Events: five events 300 ms apart, each carrying the time it was written (Unix ms).
 app.MapGet("/sse", async (HttpContext c, CancellationToken ct) =>
 {

@@ -281,11 +281,14 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
         Assert.NotNull(logged);
         Assert.Matches(@" 503 \d+ upstream=[0-9.]+:8080 rt=", logged);
 
-        // X-Forwarded-Prefix is the proxy's to say: at / there is none, whatever the client sends (it was passed on before).
-        using (var spoofed = new HttpRequestMessage(HttpMethod.Get, $"{Url}/prefix"))
+        // Forwarding headers are the proxy's to say: at / there is no prefix, and no port or RFC 7239 Forwarded, whatever the
+        // client sends (each was passed on before).
+        using (var spoofed = new HttpRequestMessage(HttpMethod.Get, $"{Url}/forwarded"))
         {
             spoofed.Headers.Add("X-Forwarded-Prefix", "/chosen-by-the-client");
-            Assert.Equal("[]\n", await (await http.SendAsync(spoofed)).Content.ReadAsStringAsync());
+            spoofed.Headers.Add("X-Forwarded-Port", "443");
+            spoofed.Headers.Add("Forwarded", "for=10.9.8.7;proto=https;host=chosen.example");
+            Assert.Equal("prefix=[] port=[] forwarded=[]\n", await (await http.SendAsync(spoofed)).Content.ReadAsStringAsync());
         }
 
         // A smaller StackMaxRequestBodySize is a reload in place, and nginx refuses a body above it with 413.

@@ -238,6 +238,8 @@ public sealed class StackProjectTests
         Assert.Contains("server_name api;\n        location / {\n            proxy_pass http://project-api;", config);
         // The front project's location is unchanged.
         Assert.Contains("location / {\n            proxy_pass http://app;", config);
+        // Every location that passes a request on clears the forwarding headers the proxy cannot vouch for.
+        AssertEveryPassClears(config, "proxy");
 
         var proxy = ContainerSpecs.Proxy(model, "img", "base", "hash");
         Assert.Equal(["api", "admin"], proxy.Aliases);
@@ -258,6 +260,7 @@ public sealed class StackProjectTests
         // At its route, the prefix cut by a rewrite (grpc_pass takes no URI), over HTTP/2.
         Assert.Contains("location /greet/ {\n            rewrite ^/greet/?(.*)$ /$1 break;\n            # The app speaks HTTP/2 only (gRPC): every request goes to it over HTTP/2.\n            grpc_pass grpc://project-greeter;", config);
         Assert.Contains("grpc_set_header X-Forwarded-Proto $scheme;\n            grpc_set_header X-Forwarded-Prefix /greet;\n", config);
+        AssertEveryPassClears(config, "grpc");
         // Under its name, for the other replicas' gRPC clients.
         Assert.Contains("server_name greeter;\n        http2 on;\n        location / {\n            # The app speaks HTTP/2 only (gRPC): every request goes to it over HTTP/2.\n            grpc_pass grpc://project-greeter;", config);
         // The listen address's default server tells HTTP/2 with prior knowledge from HTTP/1.x, for the project's sake.
@@ -322,5 +325,14 @@ public sealed class StackProjectTests
             Assert.True(stop.Id > commit.Id);
             Assert.Contains(result.Plan.Steps, s => s.Kind == StepKind.RemoveContainer && s.Resource == name);
         }
+    }
+
+    /// <summary>As many locations pass on (<paramref name="kind"/>_pass) as clear X-Forwarded-Port and Forwarded, and there are some.</summary>
+    private static void AssertEveryPassClears(string config, string kind)
+    {
+        var passes = config.Split($"            {kind}_pass ").Length - 1;
+        Assert.True(passes > 1, config);
+        foreach (var header in new[] { "X-Forwarded-Port", "Forwarded" })
+            Assert.Equal(passes, config.Split($"            {kind}_set_header {header} \"\"; # not the client's own\n").Length - 1);
     }
 }

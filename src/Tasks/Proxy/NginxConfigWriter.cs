@@ -309,23 +309,31 @@ internal static class NginxConfigWriter
     private static string Upstream(StackModel set) => set.ProjectKey.Length > 0 ? "project-" + set.ProjectKey : "app";
 
     /// <summary>
-    /// X-Forwarded-Prefix is the proxy's to say: the prefix it removed (<paramref name="prefix"/>), else none — a client's own
-    /// header of that name is never passed on (an app reading it for UsePathBase would write its links under a prefix the
-    /// client chose).
+    /// What the app is told about the client, the same for HTTP/1 (proxy_set_header) and HTTP/2 (grpc_set_header) locations.
+    /// Every forwarding header is the proxy's to say: the ones it knows it sets (X-Forwarded-For appends the client's address
+    /// to what came before, as every proxy of a chain does), and the ones it cannot vouch for it clears, so a client's own
+    /// never reaches the app — X-Forwarded-Prefix where no prefix was removed (an app reading it for UsePathBase would write
+    /// its links under a prefix the client chose), X-Forwarded-Port (the published port is the engine's, not nginx's
+    /// $server_port; X-Forwarded-Host carries the port the client asked for) and RFC 7239's Forwarded.
+    /// <paramref name="prefix"/>: the prefix removed, if any.
     /// </summary>
-    private static string ForwardedPrefix(string directive, string prefix) =>
-        prefix.Length > 0 ? $"{directive} X-Forwarded-Prefix {prefix};" : $"{directive} X-Forwarded-Prefix \"\"; # not the client's own";
+    private static string[] ForwardingHeaders(string directive, string prefix) =>
+    [
+        $"{directive} Host $proxystack_host;",
+        $"{directive} X-Forwarded-Host $http_host;",
+        $"{directive} X-Real-IP $remote_addr;",
+        $"{directive} X-Forwarded-For $proxy_add_x_forwarded_for;",
+        $"{directive} X-Forwarded-Proto $scheme;",
+        prefix.Length > 0 ? $"{directive} X-Forwarded-Prefix {prefix};" : $"{directive} X-Forwarded-Prefix \"\"; # not the client's own",
+        $"{directive} X-Forwarded-Port \"\"; # not the client's own",
+        $"{directive} Forwarded \"\"; # not the client's own",
+    ];
 
     /// <summary>The app speaks HTTP/1.1 (WebSocket upgrades included); <paramref name="prefix"/>: the prefix removed, if any.</summary>
-    private static string Http1Location(string pass, string prefix = "") => Directives(
+    private static string Http1Location(string pass, string prefix = "") => Directives([
         $"proxy_pass {pass};",
         "proxy_http_version 1.1;",
-        "proxy_set_header Host $proxystack_host;",
-        "proxy_set_header X-Forwarded-Host $http_host;",
-        "proxy_set_header X-Real-IP $remote_addr;",
-        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-        "proxy_set_header X-Forwarded-Proto $scheme;",
-        ForwardedPrefix("proxy_set_header", prefix),
+        .. ForwardingHeaders("proxy_set_header", prefix),
         "proxy_set_header Upgrade $http_upgrade;",
         "proxy_set_header Connection $connection_upgrade;",
         "# A dead replica refuses or drops the connection: try the next one instead of failing the request. An answer of",
@@ -333,7 +341,7 @@ internal static class NginxConfigWriter
         "proxy_connect_timeout 2s;",
         "proxy_next_upstream error timeout;",
         "proxy_next_upstream_tries 0;",
-        "proxy_next_upstream_timeout 10s;");
+        "proxy_next_upstream_timeout 10s;"]);
 
     /// <summary>
     /// StackAppProtocol=http2: the app speaks HTTP/2 only (gRPC), so nginx talks to it over HTTP/2 (grpc_pass, cleartext with
@@ -342,15 +350,10 @@ internal static class NginxConfigWriter
     private static string Http2Location(StackModel model, string upstream, string prefix = "")
     {
         var timeout = model.ProxyReadTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return Directives(
+        return Directives([
             "# The app speaks HTTP/2 only (gRPC): every request goes to it over HTTP/2.",
             $"grpc_pass grpc://{upstream};",
-            "grpc_set_header Host $proxystack_host;",
-            "grpc_set_header X-Forwarded-Host $http_host;",
-            "grpc_set_header X-Real-IP $remote_addr;",
-            "grpc_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-            "grpc_set_header X-Forwarded-Proto $scheme;",
-            ForwardedPrefix("grpc_set_header", prefix),
+            .. ForwardingHeaders("grpc_set_header", prefix),
             $"grpc_read_timeout {timeout}s;",
             $"grpc_send_timeout {timeout}s;",
             "# Response headers (gRPC metadata) up to 32 KB, as for HTTP/1 apps (proxy_buffer_size).",
@@ -360,7 +363,7 @@ internal static class NginxConfigWriter
             "grpc_connect_timeout 2s;",
             "grpc_next_upstream error timeout;",
             "grpc_next_upstream_tries 0;",
-            "grpc_next_upstream_timeout 10s;");
+            "grpc_next_upstream_timeout 10s;"]);
     }
 
     /// <summary>Directives of the location block, one per line at its indentation.</summary>
