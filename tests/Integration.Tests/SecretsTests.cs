@@ -13,14 +13,15 @@ namespace ProxyStack.IntegrationTests;
 public sealed class SecretsTests : StackTest
 {
     private readonly string _secretsId = "proxystack-test-" + Guid.NewGuid().ToString("N");
-    private readonly string _secretsDir;
+    private readonly string _apiSecretsId = "proxystack-test-" + Guid.NewGuid().ToString("N");
 
-    public SecretsTests() =>
-        _secretsDir = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".microsoft", "usersecrets", _secretsId);
+    private static string SecretsDir(string id) =>
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".microsoft", "usersecrets", id);
 
     protected override void DisposeMore()
     {
-        if (Directory.Exists(_secretsDir)) Directory.Delete(_secretsDir, recursive: true);
+        foreach (var dir in new[] { SecretsDir(_secretsId), SecretsDir(_apiSecretsId) })
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
     }
 
     [DockerFact]
@@ -29,10 +30,17 @@ public sealed class SecretsTests : StackTest
         const string userSecret = "s3cr3t-user-secret-never-logged";
         const string envSecret = "s3cr3t-from-environment-never-logged";
         const string fileSecret = "s3cr3t-from-file-never-logged";
-        string[] secrets = [userSecret, envSecret, fileSecret];
-        Directory.CreateDirectory(_secretsDir);
-        await File.WriteAllTextAsync(Path.Combine(_secretsDir, "secrets.json"), $$"""{ "Demo": { "Password": "{{userSecret}}" } }""");
+        const string apiUserSecret = "s3cr3t-api-user-secret-never-logged";
+        string[] secrets = [userSecret, envSecret, fileSecret, apiUserSecret];
+        Directory.CreateDirectory(SecretsDir(_secretsId));
+        await File.WriteAllTextAsync(Path.Combine(SecretsDir(_secretsId), "secrets.json"), $$"""{ "Demo": { "Password": "{{userSecret}}" } }""");
+        // The StackProject's own user secrets reach its replicas, as when it runs alone in Development.
+        Directory.CreateDirectory(SecretsDir(_apiSecretsId));
+        await File.WriteAllTextAsync(Path.Combine(SecretsDir(_apiSecretsId), "secrets.json"), $$"""{ "Partner": { "Token": "{{apiUserSecret}}" } }""");
         using var sample = new SampleCopy();
+        var apiProject = Path.Combine(sample.Directory, "Api", "HelloStack.Api.csproj");
+        await File.WriteAllTextAsync(apiProject, (await File.ReadAllTextAsync(apiProject))
+            .Replace("<Nullable>enable</Nullable>", $"<Nullable>enable</Nullable>\n    <UserSecretsId>{_apiSecretsId}</UserSecretsId>"));
         await File.WriteAllTextAsync(Path.Combine(sample.Directory, "api-key.txt"), fileSecret + "\n");
         var csproj = await File.ReadAllTextAsync(sample.ProjectFile);
         await File.WriteAllTextAsync(sample.ProjectFile, csproj
@@ -47,11 +55,11 @@ public sealed class SecretsTests : StackTest
             """));
         var env = new Dictionary<string, string> { ["PROXYSTACK_TEST_DB"] = envSecret };
 
-        var up = await sample.BuildAsync("StackUp", new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Ports.Free().ToString() }, env, timeout: null);
+        var up = await sample.BuildAsync("StackUp", new Dictionary<string, string> { ["StackName"] = Stack, ["StackHostPort"] = Ports.Free().ToString(), ["HelloStackApi"] = "true" }, env, timeout: null);
         Assert.True(up.ExitCode == 0, up.ToString());
         var binlog = Path.Combine(sample.Directory, "diag.binlog");
         var diag = await Cli.RunAsync(Cli.Dotnet(sample.Directory, ["build", sample.ProjectFile, "-t:StackUp", "-nologo", "-v:diag", "-tl:off", "-nr:false",
-            $"-bl:{binlog}", $"-p:StackRegistryMirror={Repository.Mirror}", $"-p:StackName={Stack}", $"-p:StackHostPort={Ports.Free()}"], env));
+            $"-bl:{binlog}", $"-p:StackRegistryMirror={Repository.Mirror}", $"-p:StackName={Stack}", $"-p:StackHostPort={Ports.Free()}", "-p:HelloStackApi=true"], env));
         Assert.True(diag.ExitCode == 0, diag.ToString()[..Math.Min(4000, diag.Output.Length)]);
         // A plain Value is configuration: absent from the normal log, shown (like every MSBuild item) at -v:diag.
         Assert.DoesNotContain("plain-value-only-at-detailed-verbosity", up.Output);
@@ -71,6 +79,12 @@ public sealed class SecretsTests : StackTest
         Assert.Contains($"Demo__Password={userSecret}", app.Config.Env);
         Assert.Contains($"ConnectionStrings__Db={envSecret}", app.Config.Env);
         Assert.Contains($"Api__Key={fileSecret}", app.Config.Env);
+        var api = await Probe.InspectAsync($"{Stack}-api-1");
+        Assert.Contains($"Partner__Token={apiUserSecret}", api.Config.Env);
+        Assert.DoesNotContain(api.Config.Env, e => e.Contains(userSecret));
+        Assert.DoesNotContain(app.Config.Env, e => e.Contains(apiUserSecret));
+        Assert.DoesNotContain((await Probe.Client.Images.InspectImageAsync(api.Image)).Config.Env ?? [], e => e.Contains(apiUserSecret));
+        Assert.DoesNotContain(api.Config.Labels, l => l.Value.Contains(apiUserSecret));
         var image = await Probe.Client.Images.InspectImageAsync(app.Image);
         var history = await Probe.Client.Images.GetImageHistoryAsync(app.Image);
         // The image's files too: the whole saved image (every layer's tar) as bytes.

@@ -384,8 +384,10 @@ public sealed class TrustTests : IDisposable
         Assert.Contains(says, error.Message);
     }
 
-    [Fact]
-    public void Malformed_user_secrets_are_STACK1023_naming_the_file_before_the_engine_is_touched()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Malformed_user_secrets_are_STACK1023_naming_the_file_before_the_engine_is_touched(bool ofStackProject)
     {
         var id = "proxystack-test-" + Guid.NewGuid().ToString("N");
         var dir = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".microsoft", "usersecrets", id);
@@ -395,7 +397,11 @@ public sealed class TrustTests : IDisposable
             File.WriteAllText(Path.Combine(dir, "secrets.json"), "{ \"Db\": ");
             var engine = new FakeEngine();
             var task = _scratch.Apply(Builders.Model(1), engine);
-            task.UserSecretsId = id;
+            // The front project's, or a StackProject's own (the UserSecretsId its image item carries).
+            if (ofStackProject)
+                task.ProjectImages = [new Microsoft.Build.Utilities.TaskItem("api", new Dictionary<string, string> { ["Image"] = "sha256:api", ["UserSecretsId"] = id })];
+            else
+                task.UserSecretsId = id;
             Assert.False(task.Execute());
             var error = Assert.Single(_scratch.Build.Errors);
             Assert.Equal("STACK1023", error.Code);

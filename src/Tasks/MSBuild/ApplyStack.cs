@@ -82,7 +82,7 @@ public sealed class ApplyStack : StackTask
         }
         // Before any engine call: an unavailable secret leaves everything as it was.
         var secrets = new StackSecrets(Log, StackLog, ModelFile);
-        if (secrets.Resolve(model, UserSecretsId) is not { } withSecrets) return false;
+        if (secrets.Resolve(model, UserSecretsId, ProjectImages) is not { } withSecrets) return false;
         model = withSecrets;
         if (model.HttpsPort > 0)
         {

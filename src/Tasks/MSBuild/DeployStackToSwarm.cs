@@ -49,7 +49,7 @@ public sealed class DeployStackToSwarm : StackTask
         }
         if (CheckOnly) return true;
         if (AppImage.Length == 0) throw new InvalidOperationException("DeployStackToSwarm needs AppImage.");
-        if (new StackSecrets(Log, StackLog, ModelFile).Resolve(model, UserSecretsId) is not { } withSecrets) return false;
+        if (new StackSecrets(Log, StackLog, ModelFile).Resolve(model, UserSecretsId, ProjectImages) is not { } withSecrets) return false;
         var published = StackWorkloads.ForTarget(withSecrets, StackTargets.Swarm);
 
         // The images every node pulls: tagged with their id in the stack's repositories, pushed before anything changes.

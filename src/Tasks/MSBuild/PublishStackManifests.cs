@@ -43,7 +43,7 @@ public sealed class PublishStackManifests : StackTask
         var problems = StackWorkloads.Check(model, target, accepted: StackTargets.Published);
         MSBuildDiagnosticSink.Log(Log, problems);
         if (problems.Any(p => p.IsError)) return false;
-        if (new StackSecrets(Log, StackLog, ModelFile).Resolve(model, UserSecretsId) is not { } withSecrets) return false;
+        if (new StackSecrets(Log, StackLog, ModelFile).Resolve(model, UserSecretsId, ProjectImages) is not { } withSecrets) return false;
         var published = StackWorkloads.ForTarget(withSecrets, target);
         var projectImages = ProjectImages.ToDictionary(i => i.ItemSpec, i => i.GetMetadata("Reference"), StringComparer.Ordinal);
         var workloads = StackWorkloads.Build(published, AppImage, projectImages);

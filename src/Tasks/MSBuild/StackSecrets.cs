@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using ProxyStack.Diagnostics;
 using ProxyStack.Execution;
@@ -8,7 +9,7 @@ namespace ProxyStack.MSBuild;
 
 /// <summary>
 /// Reads a stack's secret environment — StackEnvironment items with FromEnvironment or FromFile (the front project's, each
-/// StackProject's, each backing container's) and the front project's user secrets — into the model, in memory only: the
+/// StackProject's, each backing container's) and the user secrets of the front project and of each StackProject — into the model, in memory only: the
 /// model file on disk never holds a value, and the config-hash label holds them only keyed with a salt that stays in the
 /// project's intermediate folder. Used by ApplyStack (the containers) and PublishStackManifests (the manifests' secrets).
 /// </summary>
@@ -22,8 +23,12 @@ internal sealed class StackSecrets(TaskLoggingHelper log, IStackLog stackLog, st
     /// </summary>
     public byte[] Salt => _salt ??= SecretDigests.LoadOrCreateSalt(SecretDigests.SaltPath(modelFile));
 
-    /// <summary>The model with every secret value read; null after a source is unavailable (logged as a coded error).</summary>
-    public StackModel? Resolve(StackModel model, string userSecretsId)
+    /// <summary>
+    /// The model with every secret value read; null after a source is unavailable (logged as a coded error).
+    /// <paramref name="projectImages"/>: the StackProjects' image items, whose UserSecretsId metadata names each one's own user
+    /// secrets (a StackProject runs in Development under `dotnet run` as when run alone, where its own secrets.json applies).
+    /// </summary>
+    public StackModel? Resolve(StackModel model, string userSecretsId, IEnumerable<ITaskItem> projectImages)
     {
         var secrets = new List<KeyValuePair<string, string>>();
         if (model.Secrets.Count > 0)
@@ -32,14 +37,31 @@ internal sealed class StackSecrets(TaskLoggingHelper log, IStackLog stackLog, st
             secrets.AddRange(values);
             stackLog.Step($"secret environment: {values.Count} value(s) read from their sources, passed to the replicas only");
         }
-        if (model.Projects.Any(p => p.Secrets.Count > 0))
+        var projectUserSecrets = new Dictionary<string, IReadOnlyList<KeyValuePair<string, string>>>(StringComparer.Ordinal);
+        foreach (var item in projectImages)
         {
-            // StackProjects' secrets (StackEnvironment items with Project): read now too, in memory only, keyed into a digest.
+            if (!TryReadUserSecrets(item.GetMetadata("UserSecretsId"), out var values)) return null;
+            if (values.Count > 0) projectUserSecrets[item.ItemSpec] = values;
+        }
+        if (model.Projects.Any(p => p.Secrets.Count > 0 || projectUserSecrets.ContainsKey(p.Name)))
+        {
+            // StackProjects' secrets (StackEnvironment items with Project, and each one's own user secrets): read now too, in
+            // memory only, keyed into a digest.
             var projects = new List<AppProject>();
             foreach (var project in model.Projects)
             {
-                if (project.Secrets.Count == 0) { projects.Add(project); continue; }
-                if (ReadSecrets(project.Secrets) is not { } values) return null;
+                var values = new List<KeyValuePair<string, string>>();
+                if (project.Secrets.Count > 0)
+                {
+                    if (ReadSecrets(project.Secrets) is not { } read) return null;
+                    values.AddRange(read);
+                }
+                if (projectUserSecrets.TryGetValue(project.Name, out var user))
+                {
+                    values.AddRange(UserSecrets.Unshadowed(user, project.Environment.Concat(values).Select(e => e.Key)));
+                    stackLog.Step($"user secrets of StackProject '{project.Name}': {user.Count} value(s) passed to its replicas as environment");
+                }
+                if (values.Count == 0) { projects.Add(project); continue; }
                 projects.Add(project with
                 {
                     Environment = project.Environment.Concat(values).OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
