@@ -129,8 +129,14 @@ public sealed class WholeApplicationTests(ITestOutputHelper output) : StackTest
         Assert.Empty(await Probe.ContainersAsync(Stack));
         Assert.Contains(await Probe.VolumesAsync(Stack), v => v.Name == $"{Stack}-cache-data");
 
-        // `dotnet run` brings every part up again (Redis counts on from its kept data), and Ctrl-C leaves nothing but the
-        // kept volumes.
+        // `dotnet run` brings every part up again (Redis counts on from its kept data), each project with its own launch
+        // profile's environment as a plain `dotnet run` of it would have it (the API's says Staging; its secret Greeting wins
+        // over the profile's), and Ctrl-C leaves nothing but the kept volumes.
+        Directory.CreateDirectory(Path.Combine(_sample.Directory, "Api", "Properties"));
+        File.WriteAllText(Path.Combine(_sample.Directory, "Api", "Properties", "launchSettings.json"), """
+            { "profiles": { "http": { "commandName": "Project", "applicationUrl": "http://localhost:5180",
+              "environmentVariables": { "ASPNETCORE_ENVIRONMENT": "Staging", "Greeting": "from-the-profile" } } } }
+            """);
         using (var run = RunningProcess.Start(Cli.Dotnet(_sample.Directory,
             ["run", "--project", _sample.ProjectFile, .. Props().Select(p => $"-p:{p.Key}={p.Value}")],
             new Dictionary<string, string>(Env) { ["StackRegistryMirror"] = Repository.Mirror })))
@@ -139,7 +145,7 @@ public sealed class WholeApplicationTests(ITestOutputHelper output) : StackTest
             Assert.Contains($"Stack '{Stack}': StackProject 'api', 2 replica(s), at http://127.0.0.1:{Port}/api", run.Output);
             Assert.Equal("11\n", await Get("/count"));
             Assert.Equal("hello from the api, v2\n", await Get("/from-api"));
-            Assert.StartsWith("/api Development", await Get("/api/info"));
+            Assert.Equal("/api Staging hello-from-a-secret\n", await Get("/api/info"));
             Cli.SignalGroup(run.Id, Cli.SIGINT);
             var exit = await run.WaitForExitAsync(TimeSpan.FromSeconds(90));
             Assert.True(exit == 0, $"exit {exit}\n{run.Output}");

@@ -209,12 +209,42 @@ public class ModelTests
         // StackLaunchProfile picks another; StackEnvironment wins over the profile.
         Assert.Equal([new("ASPNETCORE_ENVIRONMENT", "Development"), new("DOTNET_ENVIRONMENT", "Development"), new("DOTNET_LAUNCH_PROFILE", "https"), new("Greeting__Text", "mine")],
             Env(run with { LaunchProfile = "https", Environment = [new("Greeting__Text", "mine")] }));
+        // A secret StackEnvironment item wins too: its value is read later, and the profile's must not sit beside it.
+        Assert.Equal([new("ASPNETCORE_ENVIRONMENT", "Staging"), new("DOTNET_LAUNCH_PROFILE", "http")],
+            Env(run with { Secrets = [new SecretSource("Greeting__Text", "SOME_VARIABLE", "")] }));
         // A build server's StackUp reads no launch profile, even a broken one.
         Assert.Empty(Env(Builders.ValidInput() with { LaunchSettings = LaunchSettings }));
         Assert.Empty(Env(Builders.ValidInput() with { LaunchSettings = "{ not json", LaunchProfile = "nope" }));
         // No launch settings, or none with a Project profile: Development alone.
         Assert.Equal(2, Env(Builders.ValidInput() with { UnderRun = true }).Count);
         Assert.Equal(2, Env(run with { LaunchSettings = """{ "profiles": { "IIS": { "commandName": "IISExpress" } } }""" }).Count);
+    }
+
+    [Fact]
+    public void Under_dotnet_run_a_StackProjects_replicas_get_its_own_launch_profiles_environment_and_an_unknown_one_is_STACK1063()
+    {
+        var api = new ProjectInput("api") { Path = "Api/Api.csproj", Route = "/api", LaunchSettings = LaunchSettings, LaunchSettingsPath = "/p/Api/Properties/launchSettings.json" };
+        IReadOnlyList<KeyValuePair<string, string>> Env(StackInput input) => StackModelBuilder.Build(input).Model!.Projects.Single().Environment;
+        var run = Builders.ValidInput() with { UnderRun = true, Projects = [api] };
+        // Its own default profile (the first Project one), not the front project's; URLs and ports stay ours.
+        Assert.Equal([new("ASPNETCORE_ENVIRONMENT", "Staging"), new("DOTNET_LAUNCH_PROFILE", "http"), new("Greeting__Text", "from http")], Env(run));
+        // Its LaunchProfile metadata picks another; its own StackEnvironment wins over the profile.
+        Assert.Equal([new("ASPNETCORE_ENVIRONMENT", "Development"), new("DOTNET_ENVIRONMENT", "Development"), new("DOTNET_LAUNCH_PROFILE", "https"), new("Greeting__Text", "mine")],
+            Env(run with { Projects = [api with { LaunchProfile = "https", ItemEnvironment = [new("Greeting__Text", "mine")] }] }));
+        Assert.Equal([new("ASPNETCORE_ENVIRONMENT", "Staging"), new("DOTNET_LAUNCH_PROFILE", "http")],
+            Env(run with { Projects = [api with { Secrets = [new SecretSource("Greeting__Text", "SOME_VARIABLE", "")] }] }));
+        // The front project's profile is the front's alone.
+        Assert.DoesNotContain(StackModelBuilder.Build(run).Model!.Environment, e => e.Key == "Greeting__Text");
+        // A build server's StackUp reads none, even a broken one.
+        Assert.Empty(Env(Builders.ValidInput() with { Projects = [api with { LaunchSettings = "{ not json", LaunchProfile = "nope" }] }));
+
+        var (model, diagnostics) = StackModelBuilder.Build(run with { Projects = [api with { LaunchProfile = "staging" }] });
+        Assert.Null(model);
+        Assert.Equal("STACK1063: StackProject 'api' has LaunchProfile 'staging', but /p/Api/Properties/launchSettings.json has no such profile: its profiles are 'IIS Express', 'http', 'https'. Set its LaunchProfile to one of its profiles, or leave it out for the one dotnet run picks by default (the first whose commandName is Project).",
+            Assert.Single(diagnostics).Format());
+        (model, diagnostics) = StackModelBuilder.Build(run with { Projects = [api with { LaunchSettings = "{ \"profiles\": { " }] });
+        Assert.Null(model);
+        Assert.StartsWith("STACK1038: /p/Api/Properties/launchSettings.json is not valid JSON: ", Assert.Single(diagnostics).Format());
     }
 
     [Fact]

@@ -66,6 +66,7 @@ internal static class DiagnosticCodes
     public const string SeveralTargetFrameworks = "STACK1060";
     public const string WebProjectInBackground = "STACK1061";
     public const string FirstStartSettingChanged = "STACK1062";
+    public const string ProjectLaunchProfileNotFound = "STACK1063";
     public const string BaseImageUnavailable = "STACK2001";
     public const string ProxyImageBuildFailed = "STACK2002";
     public const string AppImageMissing = "STACK2003";

@@ -239,6 +239,9 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
                     ItemEnvironment = ForProject(StackProjectName(i)).Where(e => !IsSecret(e) || e.GetMetadata("Value").Length > 0)
                         .Select(e => new KeyValuePair<string, string>(e.ItemSpec, e.GetMetadata("Value"))).ToList(),
                     Secrets = ForProject(StackProjectName(i)).Where(IsSecret).Select(ToSecretSource).ToList(),
+                    LaunchSettingsPath = Path.Combine(Path.GetDirectoryName(file)!, "Properties", "launchSettings.json"),
+                    LaunchSettings = UnderRun ? ReadOrNull(Path.Combine(Path.GetDirectoryName(file)!, "Properties", "launchSettings.json")) : null,
+                    LaunchProfile = i.GetMetadata("LaunchProfile"),
                 };
             }).ToList(),
             UnknownProjectEnvironment = StackEnvironment.Where(e => e.GetMetadata("Project").Trim() is { Length: > 0 } p && !StackProject.Any(i => StackProjectName(i) == p))

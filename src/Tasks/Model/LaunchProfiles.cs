@@ -34,12 +34,16 @@ internal static class LaunchProfiles
     /// </summary>
     /// <param name="json">The file's content; null when the project has none.</param>
     /// <param name="path">The file's path, for messages.</param>
-    /// <param name="requested">StackLaunchProfile (empty: dotnet run's default).</param>
-    public static (Profile? Profile, Diagnostic? Error) Select(string? json, string path, string requested)
+    /// <param name="requested">StackLaunchProfile, or a StackProject's LaunchProfile (empty: dotnet run's default).</param>
+    /// <param name="project">The StackProject whose launch settings these are; empty for the front project's.</param>
+    public static (Profile? Profile, Diagnostic? Error) Select(string? json, string path, string requested, string project = "")
     {
         requested = requested.Trim();
+        Diagnostic NotFound(string why) => project.Length == 0
+            ? Diagnostic.Error(nameof(Strings.LaunchProfileNotFound), requested, path, why)
+            : Diagnostic.Error(nameof(Strings.ProjectLaunchProfileNotFound), project, requested, path, why);
         if (json is null)
-            return requested.Length == 0 ? (null, null) : (null, Diagnostic.Error(nameof(Strings.LaunchProfileNotFound), requested, path, "the file does not exist"));
+            return requested.Length == 0 ? (null, null) : (null, NotFound("the file does not exist"));
         JsonDocument document;
         try
         {
@@ -56,7 +60,7 @@ internal static class LaunchProfiles
                 ? p.EnumerateObject().Where(e => e.Value.ValueKind == JsonValueKind.Object).ToList() : [];
             var index = requested.Length > 0 ? profiles.FindIndex(e => e.Name == requested) : profiles.FindIndex(e => CommandName(e.Value) == "Project");
             if (index < 0)
-                return requested.Length == 0 ? (null, null) : (null, Diagnostic.Error(nameof(Strings.LaunchProfileNotFound), requested, path,
+                return requested.Length == 0 ? (null, null) : (null, NotFound(
                     profiles.Count == 0 ? "it has no profiles" : "its profiles are " + string.Join(", ", profiles.Select(e => $"'{e.Name}'"))));
             var profile = profiles[index];
             var environment = new List<KeyValuePair<string, string>>();
@@ -66,6 +70,21 @@ internal static class LaunchProfiles
                         environment.Add(new(v.Name, v.Value.ValueKind == JsonValueKind.String ? v.Value.GetString()! : v.Value.GetRawText()));
             return (new Profile(profile.Name, environment), null);
         }
+    }
+
+    /// <summary>
+    /// <paramref name="given"/> (StackEnvironment's plain values, which win) with <paramref name="profile"/>'s variables that
+    /// neither they nor StackEnvironment's secrets (<paramref name="secrets"/>, whose values are read later) set, and the
+    /// profile's name in DOTNET_LAUNCH_PROFILE as `dotnet run` sets it; <paramref name="given"/> alone without a profile.
+    /// </summary>
+    public static List<KeyValuePair<string, string>> Apply(IEnumerable<KeyValuePair<string, string>> given, Profile? profile, IEnumerable<SecretSource> secrets)
+    {
+        var result = given.ToList();
+        if (profile is null) return result;
+        var taken = result.Select(e => e.Key).Concat(secrets.Select(s => s.Name)).ToHashSet(StringComparer.Ordinal);
+        foreach (var (name, value) in profile.Environment.Append(new(ProfileVariable, profile.Name)))
+            if (taken.Add(name)) result.Add(new(name, value));
+        return result;
     }
 
     /// <summary>

@@ -132,6 +132,12 @@ internal sealed record ProjectInput(string Name)
     public IReadOnlyList<KeyValuePair<string, string>> ItemEnvironment { get; init; } = [];
     /// <summary>StackEnvironment items with Project set to this item's name and a secret source (FromEnvironment, FromFile).</summary>
     public IReadOnlyList<SecretSource> Secrets { get; init; } = [];
+    /// <summary>Under `dotnet run`: its own Properties/launchSettings.json (null when it has none, or not under run).</summary>
+    public string? LaunchSettings { get; init; }
+    /// <summary>Where its launch settings are, for messages. Example: /src/HelloStack/Api/Properties/launchSettings.json</summary>
+    public string LaunchSettingsPath { get; init; } = "Properties/launchSettings.json";
+    /// <summary>LaunchProfile metadata: the profile whose environment its replicas get under `dotnet run` (empty: dotnet run's default).</summary>
+    public string LaunchProfile { get; init; } = "";
 }
 
 /// <summary>One StackContainer item as MSBuild handed it over: its name (Include) and metadata, unparsed.</summary>

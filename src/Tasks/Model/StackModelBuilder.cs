@@ -25,6 +25,15 @@ internal static class StackModelBuilder
         // file or an unknown profile is reported beside the validator's errors.
         var (launchProfile, launchError) = input.UnderRun ? LaunchProfiles.Select(input.LaunchSettings, input.LaunchSettingsPath, input.LaunchProfile) : (null, null);
         if (launchError is not null) diagnostics = [.. diagnostics, launchError];
+        // Each StackProject's own launch profile too, as a plain `dotnet run` of it would apply it (Aspire applies a project
+        // resource's the same way): its LaunchProfile metadata, else the first whose commandName is Project.
+        var projectProfiles = new Dictionary<string, LaunchProfiles.Profile>(StringComparer.Ordinal);
+        foreach (var p in input.UnderRun ? input.Projects : [])
+        {
+            var (profile, error) = LaunchProfiles.Select(p.LaunchSettings, p.LaunchSettingsPath, p.LaunchProfile, p.Name);
+            if (error is not null) diagnostics = [.. diagnostics, error];
+            else if (profile is not null) projectProfiles[p.Name] = profile;
+        }
         if (settings is null || diagnostics.Any(d => d.IsError)) return (null, diagnostics);
 
         var nginx = settings.Nginx;
@@ -34,21 +43,18 @@ internal static class StackModelBuilder
         // its name in DOTNET_LAUNCH_PROFILE), in Development (appsettings.Development.json, the developer exception page)
         // unless the profile or StackEnvironment says otherwise; StackEnvironment wins. StackUp — a build server — keeps
         // Production and reads no launch profile.
-        if (launchProfile is not null)
-        {
-            foreach (var (name, value) in launchProfile.Environment.Append(new(LaunchProfiles.ProfileVariable, launchProfile.Name)))
-                if (!given.Any(e => e.Key == name)) given.Add(new(name, value));
-        }
-        var environment = (input.UnderRun ? InDevelopmentUnlessNamed(given) : given).OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
+        var environment = (input.UnderRun ? InDevelopmentUnlessNamed(LaunchProfiles.Apply(given, launchProfile, input.Secrets)) : given).OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
         var (healthPath, healthStrict) = HealthChecks.Probe(input.HealthPath, input.DiscoveredHealthPath);
         var stackName = settings.Name;
         var (services, appDependsOn) = BackingServices.Build(input, settings.Containers, stackName);
         var appOnHostPort = settings.AppOnHostPort;
         var replicas = settings.Replicas;
-        // StackProjects run in Development under `dotnet run` too, unless their own StackEnvironment says otherwise.
+        // StackProjects run under `dotnet run` as the front project does: with their own launch profile's environment, in
+        // Development unless it or their own StackEnvironment says otherwise.
         var projects = StackProjects.Build(input, settings.Projects, settings.SharedKeys).Select(p => !input.UnderRun ? p : p with
         {
-            Environment = InDevelopmentUnlessNamed(p.Environment).OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
+            Environment = InDevelopmentUnlessNamed(LaunchProfiles.Apply(p.Environment, projectProfiles.GetValueOrDefault(p.Name), p.Secrets))
+                .OrderBy(e => e.Key, StringComparer.Ordinal).ToList(),
         }).Select(p => p with
         {
             // Read in the environment it runs in (Development under `dotnet run`).
