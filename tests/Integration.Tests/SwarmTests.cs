@@ -19,13 +19,15 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
     private bool _joinedSwarm;
     private bool _gatewayBridgeExisted;
     private const string GatewayBridge = "docker_gwbridge";
+    /// <summary>The password of the stack's PostgreSQL (a StackContainer with a volume), as the deploys pass it.</summary>
+    private string _dbPassword = "first-password";
 
     private Dictionary<string, string> Props(int replicas, int round = 0, params (string Key, string Value)[] more)
     {
         var props = new Dictionary<string, string>
         {
             ["StackName"] = Stack, ["StackHostPort"] = Port.ToString(), ["StackReplicas"] = replicas.ToString(), ["StackTarget"] = "swarm",
-            ["StackRegistry"] = Repository.Mirror, ["StackHostAddress"] = "0.0.0.0", ["RedeployRound"] = round.ToString(),
+            ["StackRegistry"] = Repository.Mirror, ["StackHostAddress"] = "0.0.0.0", ["RedeployRound"] = round.ToString(), ["DbPassword"] = _dbPassword,
             // The whole sample: the API (a StackProject at /api) and Redis (a StackContainer with a volume) as services too.
             ["HelloStackApi"] = "true", ["HelloStackCache"] = "true",
             // The health check's start period: a task that never becomes healthy fails (and its update rolls back) after it.
@@ -66,6 +68,7 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
               <ItemGroup>
                 <StackEnvironment Include="REDEPLOY_ROUND" Value="$(RedeployRound)" />
                 <StackEnvironment Include="Kestrel__Endpoints__Broken__Url" Value="$(BrokenUrl)" Condition="'$(BrokenUrl)' != ''" />
+                <StackContainer Include="db" Image="postgres:15" Environment="POSTGRES_PASSWORD=$(DbPassword)" Volume="db-data:/var/lib/postgresql/data" Condition="'$(HelloStackCache)' == 'true'" />
               </ItemGroup>
             """);
         var info = await Probe.Client.System.GetSystemInfoAsync();
@@ -103,7 +106,7 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
         {
             var up = await Deploy(Props(3));
             Assert.True(up.ExitCode == 0, up.ToString());
-            Assert.Contains($"Stack '{Stack}' deployed to the swarm: {Stack}-cache ×1, {Stack}-app ×3, {Stack}-api-app ×2, {Stack}-proxy on every node. Listening on port {Port} of every node", up.Output);
+            Assert.Contains($"Stack '{Stack}' deployed to the swarm: {Stack}-cache ×1, {Stack}-db ×1, {Stack}-app ×3, {Stack}-api-app ×2, {Stack}-proxy on every node. Listening on port {Port} of every node", up.Output);
             Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
             // Every part through the one nginx: the API at /api, the app calling it by its name (nginx's alias), Redis by its
             // name (a service alias) with its data on a volume, on a manager.
@@ -148,7 +151,7 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
             var localDown = await _sample.BuildAsync("StackDown", local);
             Assert.True(localDown.ExitCode == 0, localDown.ToString());
             Assert.Empty(await Probe.ContainersAsync(Stack));
-            Assert.Equal(4, (await ServicesAsync()).Count);
+            Assert.Equal(5, (await ServicesAsync()).Count);
             Assert.Equal("hello world\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
 
             // The same deploy again changes nothing.
@@ -161,8 +164,13 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
             {
                 await Task.Delay(2000);
                 _sample.EditProgram("hello world", "hello swarm");
+                // The database's password changed with it, while its volume (on this manager) is kept: the server keeps the
+                // old one, which the deploy says, once, as StackUp does.
+                _dbPassword = "second-password";
                 var rolled = await Deploy(Props(3));
                 Assert.True(rolled.ExitCode == 0 && rolled.Output.Contains($"{Stack}-app updated"), rolled.ToString());
+                Assert.Contains($"warning STACK1062: StackContainer 'db': POSTGRES_PASSWORD changed since the last StackDeploy, but its volume {Stack}-db-data already holds its data", rolled.Output);
+                Assert.Contains("dotnet build -t:StackDown -p:StackRemoveVolumes=true -p:StackTarget=swarm.", rolled.Output);
                 Assert.Equal("hello swarm\n", await Http.GetStringAsync($"http://127.0.0.1:{Port}/"));
                 // The earlier build's pushed tag is gone from this engine (it would keep the old image alive); the new one stays.
                 var pushedTags = (await Probe.Client.Images.ListImagesAsync(new ImagesListParameters { All = true }))
@@ -170,6 +178,7 @@ public sealed class SwarmTests(ITestOutputHelper output) : StackTest
                 Assert.Single(pushedTags);
                 var five = await Deploy(Props(5));
                 Assert.True(five.ExitCode == 0, five.ToString());
+                Assert.DoesNotContain("STACK1062", five.Output);
                 var two = await Deploy(Props(2));
                 Assert.True(two.ExitCode == 0, two.ToString());
                 await Task.Delay(2000);

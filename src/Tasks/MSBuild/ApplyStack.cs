@@ -143,9 +143,8 @@ public sealed class ApplyStack : StackTask
         if (result.HasErrors) return false;
         // A database's password (its user, its database) changed while its volume is kept reaches the replicas, not the server.
         var firstStartFile = FirstStartSettings.StampFile(StackDirectory!, model.Name);
-        var firstStart = FirstStartSettings.Applies(model) ? FirstStartSettings.Digests(model, secrets.Salt) : null;
-        if (firstStart is not null)
-            MSBuildDiagnosticSink.Log(Log, FirstStartSettings.Changed(model, FirstStartSettings.Load(firstStartFile), firstStart, observed.Volumes.Select(v => v.Name).ToHashSet(StringComparer.Ordinal)));
+        var (firstStart, firstStartChanged) = FirstStartSettings.Check(model, secrets.Salt, firstStartFile, observed.Volumes.Select(v => v.Name));
+        MSBuildDiagnosticSink.Log(Log, firstStartChanged);
 
         foreach (var name in result.Kept) StackLog.Step($"keep {name}: unchanged{(name == model.ProxyName ? "" : ", ready")}");
         if (result.Plan.IsEmpty) StackLog.Milestone(string.Format(Strings.StackUpToDate, model.Name));

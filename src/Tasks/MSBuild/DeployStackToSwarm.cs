@@ -3,6 +3,7 @@ using ProxyStack.Diagnostics;
 using ProxyStack.Engine;
 using ProxyStack.Execution;
 using ProxyStack.Manifests;
+using ProxyStack.Model;
 using ProxyStack.Proxy;
 
 namespace ProxyStack.MSBuild;
@@ -49,7 +50,8 @@ public sealed class DeployStackToSwarm : StackTask
         }
         if (CheckOnly) return true;
         if (AppImage.Length == 0) throw new InvalidOperationException("DeployStackToSwarm needs AppImage.");
-        if (new StackSecrets(Log, StackLog, ModelFile).Resolve(model, UserSecretsId, ProjectImages) is not { } withSecrets) return false;
+        var secrets = new StackSecrets(Log, StackLog, ModelFile);
+        if (secrets.Resolve(model, UserSecretsId, ProjectImages) is not { } withSecrets) return false;
         var published = StackWorkloads.ForTarget(withSecrets, StackTargets.Swarm);
 
         // The images every node pulls: tagged with their id in the stack's repositories, pushed before anything changes.
@@ -77,10 +79,18 @@ public sealed class DeployStackToSwarm : StackTask
         var workloads = StackWorkloads.Build(published, pushed[""], pushed.Where(p => p.Key.Length > 0).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal));
         var config = NginxConfigWriter.Write(published);
         using var _ = await StackLock.AcquireAsync("swarm-" + model.Name, StackLog, TimeSpan.FromSeconds(model.LockTimeoutSeconds), ct).ConfigureAwait(false);
+        // A database's password changed while its volume is kept reaches the replicas, not the server: as StackUp, warned
+        // from the settings of the last successful StackDeploy. Its volumes are on the manager nodes (SwarmServices
+        // .VolumeConstraint); this engine is one, and with one manager (the usual swarm) it sees every one of them.
+        var firstStartFile = FirstStartSettings.StampFile(StackDirectory!, "swarm-" + model.Name);
+        var (firstStart, firstStartChanged) = FirstStartSettings.Check(published, secrets.Salt, firstStartFile,
+            await engine.ListVolumesAsync(SwarmServices.StackLabel, model.Name, ct).ConfigureAwait(false), swarm: true);
+        MSBuildDiagnosticSink.Log(Log, firstStartChanged);
         var clockAll = System.Diagnostics.Stopwatch.StartNew();
         var failed = await new SwarmDeployer(engine, StackLog).DeployAsync(published, workloads, config, withoutShell, ct).ConfigureAwait(false);
         MSBuildDiagnosticSink.Log(Log, failed);
         if (failed.Count > 0) return false;
+        if (firstStart is not null) FirstStartSettings.Save(firstStartFile, firstStart);
         foreach (var reference in pushed.Values) await engine.UntagEarlierPushesAsync(reference, ct).ConfigureAwait(false);
         StackLog.Milestone(string.Format(System.Globalization.CultureInfo.InvariantCulture, Strings.SwarmDeployed, model.Name,
             string.Join(", ", workloads.Select(w => $"{SwarmServices.ServiceName(published, w.Name)} {(w.Kind == WorkloadKind.Proxy ? "on every node" : $"×{w.Replicas}")}")), model.HostPort)
