@@ -9,9 +9,10 @@ namespace ProxyStack.MSBuild;
 
 /// <summary>
 /// Reads a stack's secret environment — StackEnvironment items with FromEnvironment or FromFile (the front project's, each
-/// StackProject's, each backing container's) and the user secrets of the front project and of each StackProject — into the model, in memory only: the
-/// model file on disk never holds a value, and the config-hash label holds them only keyed with a salt that stays in the
-/// project's intermediate folder. Used by ApplyStack (the containers) and PublishStackManifests (the manifests' secrets).
+/// StackProject's, each backing container's) and the user secrets of the front project and of each StackProject — into the
+/// model, in memory only: the model file on disk never holds a value, and the config-hash label holds them only keyed with a
+/// salt that stays in the project's intermediate folder. Used by ApplyStack (the containers), DeployStackToSwarm (the
+/// services) and PublishStackManifests (the manifests' secrets).
 /// </summary>
 internal sealed class StackSecrets(TaskLoggingHelper log, IStackLog stackLog, string modelFile)
 {
