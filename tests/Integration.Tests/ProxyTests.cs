@@ -267,6 +267,12 @@ public sealed class ProxyTests(SharedSample shared, Xunit.Abstractions.ITestOutp
         var proxyAddress = (await Probe.InspectAsync($"{Stack}-proxy")).NetworkSettings.Networks[$"{Stack}-net"].IPAddress;
         var client = await http.GetStringAsync($"{Url}/client");
         Assert.StartsWith($"http 127.0.0.1:{Port} ", client);
+        // A local stack has no proxy in front of it: a client's own X-Forwarded-Proto does not change the scheme the app sees.
+        using (var spoofed = new HttpRequestMessage(HttpMethod.Get, $"{Url}/client"))
+        {
+            spoofed.Headers.Add("X-Forwarded-Proto", "https");
+            Assert.StartsWith($"http 127.0.0.1:{Port} ", await (await http.SendAsync(spoofed)).Content.ReadAsStringAsync());
+        }
         Assert.False(client.TrimEnd().EndsWith(" " + proxyAddress, StringComparison.Ordinal), $"the app saw nginx's address {proxyAddress}: {client}");
         // An answer of the app's own is final, as without a proxy: a GET one replica answers 503 (a rate limiter's default
         // rejection) comes from that replica alone, not replayed on the other (until 2026-12-07 nginx tried every replica).

@@ -59,6 +59,15 @@ public sealed class PublishTests(ITestOutputHelper output) : StackTest
             // nginx in front of every part, as StackUp serves it: the front project, the API at /api (and its secret), the
             // front project calling the API by the address it was given (through nginx), Redis shared by the replicas.
             Assert.Equal("hello world\n", await GetWhenServed("/"));
+            // Published, nginx sits behind what terminates TLS in front of the stack (an Ingress, a load balancer): the app is
+            // told the scheme that proxy says, so it writes https:// links and does not redirect an HTTPS request forever.
+            // Without the header, or with anything but http/https, nginx's own.
+            foreach (var (proto, seen) in new[] { ("https", "https"), ("", "http"), ("gopher", "http") })
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{Port}/client");
+                if (proto.Length > 0) request.Headers.Add("X-Forwarded-Proto", proto);
+                Assert.StartsWith($"{seen} 127.0.0.1:{Port} ", await (await Http.SendAsync(request)).Content.ReadAsStringAsync());
+            }
             Assert.Equal("hello from the api\n", await Get("/api/"));
             Assert.Equal($"/api Production {Secret}\n", await Get("/api/info"));
             // The target as the client sent it, the prefix cut off: nginx decoded %2F and merged the slashes before.

@@ -125,6 +125,22 @@ public class ProxyConfigTests
         Assert.NotEqual(SecretDigests.ProbeToken(new byte[32]), SecretDigests.ProbeToken(salt));
     }
 
+    [Fact]
+    public void A_published_stack_tells_the_app_the_scheme_the_proxy_in_front_says_and_a_local_one_its_own()
+    {
+        var local = NginxConfigWriter.Write(Builders.Model());
+        Assert.DoesNotContain("proxystack_forwarded_proto", local);
+        Assert.Contains("proxy_set_header X-Forwarded-Proto $scheme;", local);
+        foreach (var target in new[] { ProxyStack.Manifests.StackTargets.Compose, ProxyStack.Manifests.StackTargets.Kubernetes, ProxyStack.Manifests.StackTargets.Swarm })
+        {
+            var published = NginxConfigWriter.Write(ProxyStack.Manifests.StackWorkloads.ForTarget(Builders.Model(), target));
+            // http or https as the proxy in front says; anything else, or nothing, is nginx's own scheme.
+            Assert.Contains("map $http_x_forwarded_proto $proxystack_forwarded_proto {\n        default $scheme;\n        http    http;\n        https   https;\n    }", published);
+            Assert.Contains("proxy_set_header X-Forwarded-Proto $proxystack_forwarded_proto;", published);
+            Assert.DoesNotContain("X-Forwarded-Proto $scheme", published);
+        }
+    }
+
     [Theory]
     [InlineData("cookie", "bridge")]
     [InlineData("ip", "host")]

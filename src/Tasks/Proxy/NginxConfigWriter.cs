@@ -113,7 +113,7 @@ internal static class NginxConfigWriter
                     ''      $host;
                 }
 
-            {{Snippets(model, ProxyConfigSnippet.Http, "    ")}}{{AffinityMaps(model)}}{{Resolver(model)}}    upstream app {
+            {{ForwardedProtoMap(model)}}{{Snippets(model, ProxyConfigSnippet.Http, "    ")}}{{AffinityMaps(model)}}{{Resolver(model)}}    upstream app {
                     # {{UpstreamComment(model)}}
             {{Zone(model)}}{{AffinityMethod(model)}}
             """);
@@ -126,7 +126,7 @@ internal static class NginxConfigWriter
             {{ProjectUpstreams(model)}}{{RawTargetMaps(model)}}{{RedirectServer(model)}}    server {
             {{Listen(model)}}{{Snippets(model, ProxyConfigSnippet.Server, "        ")}}{{ProjectLocations(model)}}
                     location / {
-            {{(model.AppHttp2 ? Http2Location(model, "app") : Http1Location("http://app"))}}{{AffinityCookie(model)}}        }
+            {{(model.AppHttp2 ? Http2Location(model, "app") : Http1Location(model, "http://app"))}}{{AffinityCookie(model)}}        }
                 }
             {{ProjectServers(model)}}}
 
@@ -218,14 +218,14 @@ internal static class NginxConfigWriter
                 // replaced prefix would reach the app with %2F as '/' and '//' merged. A target whose prefix nginx had to
                 // decode or merge to match (/%61pi/…, //api/…) goes the old way, by a rewrite of nginx's URI.
                 pass = Directives($"error_page 418 = {DecodedLocation(project)};", $"if ({RawTarget(project)} = \"\") {{ return 418; }}")
-                    + Http1Location($"http://{Upstream(set)}{RawTarget(project)}", project.Route);
+                    + Http1Location(model, $"http://{Upstream(set)}{RawTarget(project)}", project.Route);
                 decoded.Append($"        location {DecodedLocation(project)} {{\n")
                     .Append(Directives(PrefixRewrite(project)))
-                    .Append(Http1Location($"http://{Upstream(set)}", project.Route)).Append(AffinityCookie(model)).Append("        }\n");
+                    .Append(Http1Location(model, $"http://{Upstream(set)}", project.Route)).Append(AffinityCookie(model)).Append("        }\n");
             }
             else
             {
-                pass = Http1Location($"http://{Upstream(set)}");
+                pass = Http1Location(model, $"http://{Upstream(set)}");
             }
             sb.Append($"\n        # StackProject '{project.Name}'{(project.StripPrefix ? ", its prefix removed" : "")}{(set.AppHttp2 ? ", over HTTP/2" : "")}.\n");
             foreach (var location in new[] { $"= {project.Route}", $"{project.Route}/" })
@@ -281,7 +281,7 @@ internal static class NginxConfigWriter
                         listen {{StackNetworking.ProxyListen(model)}};
                         server_name {{project.Name}};
                 {{(set.AppHttp2 ? Http2Server(model) : "")}}        location / {
-                {{(set.AppHttp2 ? Http2Location(model, Upstream(set)) : Http1Location($"http://{Upstream(set)}"))}}        }
+                {{(set.AppHttp2 ? Http2Location(model, Upstream(set)) : Http1Location(model, $"http://{Upstream(set)}"))}}        }
                     }
 
                 """);
@@ -315,25 +315,43 @@ internal static class NginxConfigWriter
     /// never reaches the app — X-Forwarded-Prefix where no prefix was removed (an app reading it for UsePathBase would write
     /// its links under a prefix the client chose), X-Forwarded-Port (the published port is the engine's, not nginx's
     /// $server_port; X-Forwarded-Host carries the port the client asked for) and RFC 7239's Forwarded.
-    /// <paramref name="prefix"/>: the prefix removed, if any.
+    /// <paramref name="prefix"/>: the prefix removed, if any. The scheme: see <see cref="ForwardedProtoMap"/>.
     /// </summary>
-    private static string[] ForwardingHeaders(string directive, string prefix) =>
+    private static string[] ForwardingHeaders(StackModel model, string directive, string prefix) =>
     [
         $"{directive} Host $proxystack_host;",
         $"{directive} X-Forwarded-Host $http_host;",
         $"{directive} X-Real-IP $remote_addr;",
         $"{directive} X-Forwarded-For $proxy_add_x_forwarded_for;",
-        $"{directive} X-Forwarded-Proto $scheme;",
+        $"{directive} X-Forwarded-Proto {(model.Published ? "$proxystack_forwarded_proto" : "$scheme")};",
         prefix.Length > 0 ? $"{directive} X-Forwarded-Prefix {prefix};" : $"{directive} X-Forwarded-Prefix \"\"; # not the client's own",
         $"{directive} X-Forwarded-Port \"\"; # not the client's own",
         $"{directive} Forwarded \"\"; # not the client's own",
     ];
 
+    /// <summary>
+    /// The scheme a published stack's app is told. Published, nginx serves plain HTTP behind what terminates TLS in front of
+    /// the stack (an Ingress, a cloud load balancer: scale-out.md), so the client's scheme is the one that proxy says in its
+    /// X-Forwarded-Proto (http or https; anything else, or none, is nginx's own). Told nginx's own `http` instead, an app
+    /// behind an HTTPS Ingress wrote http:// links and its HTTPS redirection sent every request back to https:// — a loop. A
+    /// local stack has nothing in front of it: there the scheme is always nginx's own, a client's header is not passed on.
+    /// </summary>
+    private static string ForwardedProtoMap(StackModel model) => !model.Published ? "" : """
+            # The scheme the client used, as the proxy in front of the stack (which terminates TLS) says; else nginx's own.
+            map $http_x_forwarded_proto $proxystack_forwarded_proto {
+                default $scheme;
+                http    http;
+                https   https;
+            }
+
+
+        """;
+
     /// <summary>The app speaks HTTP/1.1 (WebSocket upgrades included); <paramref name="prefix"/>: the prefix removed, if any.</summary>
-    private static string Http1Location(string pass, string prefix = "") => Directives([
+    private static string Http1Location(StackModel model, string pass, string prefix = "") => Directives([
         $"proxy_pass {pass};",
         "proxy_http_version 1.1;",
-        .. ForwardingHeaders("proxy_set_header", prefix),
+        .. ForwardingHeaders(model, "proxy_set_header", prefix),
         "proxy_set_header Upgrade $http_upgrade;",
         "proxy_set_header Connection $connection_upgrade;",
         "# A dead replica refuses or drops the connection: try the next one instead of failing the request. An answer of",
@@ -353,7 +371,7 @@ internal static class NginxConfigWriter
         return Directives([
             "# The app speaks HTTP/2 only (gRPC): every request goes to it over HTTP/2.",
             $"grpc_pass grpc://{upstream};",
-            .. ForwardingHeaders("grpc_set_header", prefix),
+            .. ForwardingHeaders(model, "grpc_set_header", prefix),
             $"grpc_read_timeout {timeout}s;",
             $"grpc_send_timeout {timeout}s;",
             "# Response headers (gRPC metadata) up to 32 KB, as for HTTP/1 apps (proxy_buffer_size).",
