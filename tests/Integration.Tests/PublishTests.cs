@@ -63,11 +63,12 @@ public sealed class PublishTests(ITestOutputHelper output) : StackTest
             // told the scheme that proxy says, so it writes https:// links and does not redirect an HTTPS request forever.
             // Without the header, or with anything but http/https, nginx's own.
             foreach (var (proto, seen) in new[] { ("https", "https"), ("", "http"), ("gopher", "http") })
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{Port}/client");
-                if (proto.Length > 0) request.Headers.Add("X-Forwarded-Proto", proto);
-                Assert.StartsWith($"{seen} 127.0.0.1:{Port} ", await (await Http.SendAsync(request)).Content.ReadAsStringAsync());
-            }
+                Assert.StartsWith($"{seen} 127.0.0.1:{Port} ", await GetWith("/client", "X-Forwarded-Proto", proto));
+            // The path prefix a path-based Ingress removed reaches the app (its trailing slash dropped), and comes before the
+            // API's route; anything but a path is none.
+            Assert.Equal("prefix=[/shop] port=[] forwarded=[]\n", await GetWith("/forwarded", "X-Forwarded-Prefix", "/shop/"));
+            Assert.Equal($"/shop/api Production {Secret}\n", await GetWith("/api/info", "X-Forwarded-Prefix", "/shop"));
+            Assert.Equal("prefix=[] port=[] forwarded=[]\n", await GetWith("/forwarded", "X-Forwarded-Prefix", "shop"));
             Assert.Equal("hello from the api\n", await Get("/api/"));
             Assert.Equal($"/api Production {Secret}\n", await Get("/api/info"));
             // The target as the client sent it, the prefix cut off: nginx decoded %2F and merged the slashes before.
@@ -140,6 +141,15 @@ public sealed class PublishTests(ITestOutputHelper output) : StackTest
     }
 
     private Task<string> Get(string path) => Http.GetStringAsync($"http://127.0.0.1:{Port}{path}");
+
+    /// <summary>GET <paramref name="path"/> with <paramref name="header"/> set to <paramref name="value"/> (none when empty), as a proxy in front would send it.</summary>
+    private async Task<string> GetWith(string path, string header, string value)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{Port}{path}");
+        if (value.Length > 0) request.Headers.Add(header, value);
+        using var response = await Http.SendAsync(request);
+        return await response.Content.ReadAsStringAsync();
+    }
 
     /// <summary>docker-compose up -d returns once the containers started, not once they serve: the first answer, within a minute.</summary>
     private async Task<string> GetWhenServed(string path)

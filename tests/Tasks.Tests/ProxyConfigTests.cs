@@ -126,11 +126,15 @@ public class ProxyConfigTests
     }
 
     [Fact]
-    public void A_published_stack_tells_the_app_the_scheme_the_proxy_in_front_says_and_a_local_one_its_own()
+    public void A_published_stack_tells_the_app_the_scheme_and_prefix_the_proxy_in_front_says_and_a_local_one_its_own()
     {
         var local = NginxConfigWriter.Write(Builders.Model());
-        Assert.DoesNotContain("proxystack_forwarded_proto", local);
+        Assert.DoesNotContain("proxystack_forwarded_pro", local);
+        Assert.DoesNotContain("proxystack_forwarded_prefix", local);
         Assert.Contains("proxy_set_header X-Forwarded-Proto $scheme;", local);
+        Assert.Contains("proxy_set_header X-Forwarded-Prefix \"\"; # not the client's own", local);
+        var pattern = new System.Text.RegularExpressions.Regex("^(?<proxystack_front_prefix>/.*[^/])/*$");
+        Assert.Equal(["/shop", "/shop", "/a/b", "", "", ""], new[] { "/shop", "/shop//", "/a/b/", "/", "shop", "" }.Select(v => pattern.Match(v) is { Success: true } m ? m.Groups["proxystack_front_prefix"].Value : ""));
         foreach (var target in new[] { ProxyStack.Manifests.StackTargets.Compose, ProxyStack.Manifests.StackTargets.Kubernetes, ProxyStack.Manifests.StackTargets.Swarm })
         {
             var published = NginxConfigWriter.Write(ProxyStack.Manifests.StackWorkloads.ForTarget(Builders.Model(), target));
@@ -138,6 +142,9 @@ public class ProxyConfigTests
             Assert.Contains("map $http_x_forwarded_proto $proxystack_forwarded_proto {\n        default $scheme;\n        http    http;\n        https   https;\n    }", published);
             Assert.Contains("proxy_set_header X-Forwarded-Proto $proxystack_forwarded_proto;", published);
             Assert.DoesNotContain("X-Forwarded-Proto $scheme", published);
+            // The prefix the proxy in front removed, a path without its trailing slashes; anything else is none.
+            Assert.Contains("map $http_x_forwarded_prefix $proxystack_forwarded_prefix {\n        default \"\";\n        ~^(?<proxystack_front_prefix>/.*[^/])/*$ $proxystack_front_prefix;\n    }", published);
+            Assert.Contains("proxy_set_header X-Forwarded-Prefix $proxystack_forwarded_prefix; # the front proxy's, then ours", published);
         }
     }
 

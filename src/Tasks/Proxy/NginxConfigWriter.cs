@@ -113,7 +113,7 @@ internal static class NginxConfigWriter
                     ''      $host;
                 }
 
-            {{ForwardedProtoMap(model)}}{{Snippets(model, ProxyConfigSnippet.Http, "    ")}}{{AffinityMaps(model)}}{{Resolver(model)}}    upstream app {
+            {{ForwardedMaps(model)}}{{Snippets(model, ProxyConfigSnippet.Http, "    ")}}{{AffinityMaps(model)}}{{Resolver(model)}}    upstream app {
                     # {{UpstreamComment(model)}}
             {{Zone(model)}}{{AffinityMethod(model)}}
             """);
@@ -315,7 +315,7 @@ internal static class NginxConfigWriter
     /// never reaches the app — X-Forwarded-Prefix where no prefix was removed (an app reading it for UsePathBase would write
     /// its links under a prefix the client chose), X-Forwarded-Port (the published port is the engine's, not nginx's
     /// $server_port; X-Forwarded-Host carries the port the client asked for) and RFC 7239's Forwarded.
-    /// <paramref name="prefix"/>: the prefix removed, if any. The scheme: see <see cref="ForwardedProtoMap"/>.
+    /// <paramref name="prefix"/>: the prefix removed, if any. A published stack's scheme and prefix: see <see cref="ForwardedMaps"/>.
     /// </summary>
     private static string[] ForwardingHeaders(StackModel model, string directive, string prefix) =>
     [
@@ -324,24 +324,34 @@ internal static class NginxConfigWriter
         $"{directive} X-Real-IP $remote_addr;",
         $"{directive} X-Forwarded-For $proxy_add_x_forwarded_for;",
         $"{directive} X-Forwarded-Proto {(model.Published ? "$proxystack_forwarded_proto" : "$scheme")};",
-        prefix.Length > 0 ? $"{directive} X-Forwarded-Prefix {prefix};" : $"{directive} X-Forwarded-Prefix \"\"; # not the client's own",
+        model.Published ? $"{directive} X-Forwarded-Prefix $proxystack_forwarded_prefix{prefix}; # the front proxy's, then ours"
+            : prefix.Length > 0 ? $"{directive} X-Forwarded-Prefix {prefix};" : $"{directive} X-Forwarded-Prefix \"\"; # not the client's own",
         $"{directive} X-Forwarded-Port \"\"; # not the client's own",
         $"{directive} Forwarded \"\"; # not the client's own",
     ];
 
     /// <summary>
-    /// The scheme a published stack's app is told. Published, nginx serves plain HTTP behind what terminates TLS in front of
-    /// the stack (an Ingress, a cloud load balancer: scale-out.md), so the client's scheme is the one that proxy says in its
-    /// X-Forwarded-Proto (http or https; anything else, or none, is nginx's own). Told nginx's own `http` instead, an app
-    /// behind an HTTPS Ingress wrote http:// links and its HTTPS redirection sent every request back to https:// — a loop. A
-    /// local stack has nothing in front of it: there the scheme is always nginx's own, a client's header is not passed on.
+    /// What a published stack's app is told of the proxy in front of it. Published, nginx serves plain HTTP behind what
+    /// terminates TLS in front of the stack (an Ingress, a cloud load balancer: scale-out.md), so the client's scheme is the
+    /// one that proxy says in its X-Forwarded-Proto (http or https; anything else, or none, is nginx's own) — told nginx's own
+    /// `http` instead, an app behind an HTTPS Ingress wrote http:// links and its HTTPS redirection sent every request back to
+    /// https://, a loop — and the path prefix it removed (X-Forwarded-Prefix, a path-based Ingress) comes before a
+    /// StackProject's route, so an app reading it for UsePathBase writes its links under the whole path. A local stack has
+    /// nothing in front of it: there the scheme is always nginx's own and a client's prefix is not passed on.
     /// </summary>
-    private static string ForwardedProtoMap(StackModel model) => !model.Published ? "" : """
+    private static string ForwardedMaps(StackModel model) => !model.Published ? "" : """
             # The scheme the client used, as the proxy in front of the stack (which terminates TLS) says; else nginx's own.
             map $http_x_forwarded_proto $proxystack_forwarded_proto {
                 default $scheme;
                 http    http;
                 https   https;
+            }
+
+            # The path prefix the proxy in front removed (a path-based Ingress), without a trailing slash; a StackProject's
+            # route is added after it. Anything but a path is none.
+            map $http_x_forwarded_prefix $proxystack_forwarded_prefix {
+                default "";
+                ~^(?<proxystack_front_prefix>/.*[^/])/*$ $proxystack_front_prefix;
             }
 
 
