@@ -225,6 +225,7 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
             {
                 var file = Path.GetFullPath(i.ItemSpec, DefiningDirectory(i));
                 var sources = ProjectSources(file);
+                var projectLaunchSettings = Path.Combine(Path.GetDirectoryName(file)!, "Properties", "launchSettings.json");
                 return new ProjectInput(StackProjectName(i))
                 {
                     Path = i.ItemSpec, Exists = File.Exists(file),
@@ -239,8 +240,8 @@ public sealed class ComputeStackModel : Microsoft.Build.Utilities.Task
                     ItemEnvironment = ForProject(StackProjectName(i)).Where(e => !IsSecret(e) || e.GetMetadata("Value").Length > 0)
                         .Select(e => new KeyValuePair<string, string>(e.ItemSpec, e.GetMetadata("Value"))).ToList(),
                     Secrets = ForProject(StackProjectName(i)).Where(IsSecret).Select(ToSecretSource).ToList(),
-                    LaunchSettingsPath = Path.Combine(Path.GetDirectoryName(file)!, "Properties", "launchSettings.json"),
-                    LaunchSettings = UnderRun ? ReadOrNull(Path.Combine(Path.GetDirectoryName(file)!, "Properties", "launchSettings.json")) : null,
+                    LaunchSettingsPath = projectLaunchSettings,
+                    LaunchSettings = UnderRun ? ReadOrNull(projectLaunchSettings) : null,
                     LaunchProfile = i.GetMetadata("LaunchProfile"),
                 };
             }).ToList(),
