@@ -81,10 +81,12 @@ public sealed class DeployStackToSwarm : StackTask
         using var _ = await StackLock.AcquireAsync("swarm-" + model.Name, StackLog, TimeSpan.FromSeconds(model.LockTimeoutSeconds), ct).ConfigureAwait(false);
         // A database's password changed while its volume is kept reaches the replicas, not the server: as StackUp, warned
         // from the settings of the last successful StackDeploy. Its volumes are on the manager nodes (SwarmServices
-        // .VolumeConstraint); this engine is one, and with one manager (the usual swarm) it sees every one of them.
+        // .VolumeConstraint); this engine is one, and with one manager (the usual swarm) it sees every one of them. A stack
+        // without such a container costs no request.
         var firstStartFile = FirstStartSettings.StampFile(StackDirectory!, "swarm-" + model.Name);
-        var (firstStart, firstStartChanged) = FirstStartSettings.Check(published, secrets.Salt, firstStartFile,
-            await engine.ListVolumesAsync(SwarmServices.StackLabel, model.Name, ct).ConfigureAwait(false), swarm: true);
+        var existingVolumes = FirstStartSettings.Applies(published)
+            ? await engine.ListVolumesAsync(SwarmServices.StackLabel, model.Name, ct).ConfigureAwait(false) : [];
+        var (firstStart, firstStartChanged) = FirstStartSettings.Check(published, secrets.Salt, firstStartFile, existingVolumes, swarm: true);
         MSBuildDiagnosticSink.Log(Log, firstStartChanged);
         var clockAll = System.Diagnostics.Stopwatch.StartNew();
         var failed = await new SwarmDeployer(engine, StackLog).DeployAsync(published, workloads, config, withoutShell, ct).ConfigureAwait(false);
