@@ -20,7 +20,8 @@
 #      Blazor template test drives through Playwright (which downloads no browser of its own);
 #   5. docker-compose (Debian's 1.29), which the StackPublish test runs the written compose file with, and the Kubernetes
 #      schema validators in build/k8s-schema (npm ci from its lock file; node is on the machine);
-#   6. Podman's Docker-compatible service on /run/podman/podman.sock (rootful, netavark), the second engine (see ensure_podman).
+#   6. Podman's Docker-compatible service on /run/podman/podman.sock (rootful, netavark), the second engine (see ensure_podman);
+#   7. rootless Docker, the third: the dockerd of an unprivileged user on /run/user/<uid>/docker.sock (see ensure_rootless).
 # PROXYSTACK_TOPOLOGY=desktop (tests of Docker Desktop's topology) restarts the engine without its userland proxy and stops
 # the host from reaching container addresses; a plain run restores the default (see ensure_topology_rule).
 # Idempotent: every step checks first, so a provisioned machine returns in seconds.
@@ -284,6 +285,44 @@ insecure = true" && changed=1
   log "podman did not come up; see /var/log/proxystack-podman.log"; tail -n 30 /var/log/proxystack-podman.log >&2; exit 1
 }
 
+# Rootless Docker: Debian's dockerd run by an unprivileged user, proxystack-rootless, inside rootlesskit's user and network
+# namespaces with slirp4netns, its socket at /run/user/<uid>/docker.sock (PROXYSTACK_ROOTLESS_SOCKET for the tests and the
+# leak check). Started as Docker 23's dockerd-rootless.sh starts it with DOCKERD_ROOTLESS_ROOTLESSKIT_DISABLE_HOST_LOOPBACK=false
+# — Debian's 20.10 script always passes --disable-host-loopback — so its containers reach this machine's loopback at
+# 10.0.2.2, where the debug profile's app listens. Its daemon pulls from inside its namespace, where 127.0.0.1:5000 is not
+# this machine's registry: the proxy's base image is loaded into it from the rootful engine (the SDK loads app images itself).
+ROOTLESS_USER=proxystack-rootless
+rootless_socket() { echo "/run/user/$(id -u "$ROOTLESS_USER")/docker.sock"; }
+rootless_up() { curl -sf --unix-socket "$(rootless_socket)" http://localhost/_ping >/dev/null 2>&1; }
+ensure_rootless() {
+  apt_install rootlesskit slirp4netns uidmap
+  id "$ROOTLESS_USER" >/dev/null 2>&1 || useradd --create-home --shell /usr/sbin/nologin "$ROOTLESS_USER"
+  grep -q "^$ROOTLESS_USER:" /etc/subuid || usermod --add-subuids 300000-365535 "$ROOTLESS_USER"
+  grep -q "^$ROOTLESS_USER:" /etc/subgid || usermod --add-subgids 300000-365535 "$ROOTLESS_USER"
+  # slirp4netns opens the TUN device as that user: 0666 on a usual Debian, root's only on some virtual machines.
+  [ -c /dev/net/tun ] || { mkdir -p /dev/net; mknod /dev/net/tun c 10 200; }
+  chmod 666 /dev/net/tun
+  local uid runtime; uid=$(id -u "$ROOTLESS_USER"); runtime=/run/user/$uid
+  if ! rootless_up; then
+    pkill -u "$ROOTLESS_USER" 2>/dev/null && sleep 1
+    install -d -m 700 -o "$ROOTLESS_USER" -g "$ROOTLESS_USER" "$runtime"
+    log "starting rootless dockerd on $runtime/docker.sock"
+    runuser -u "$ROOTLESS_USER" -- env -i HOME="/home/$ROOTLESS_USER" XDG_RUNTIME_DIR="$runtime" _DOCKERD_ROOTLESS_CHILD=1 \
+      PATH=/usr/share/docker.io/contrib:/usr/sbin:/usr/bin:/sbin:/bin \
+      nohup rootlesskit --net=slirp4netns --mtu=65520 --slirp4netns-sandbox=auto --slirp4netns-seccomp=auto --port-driver=builtin \
+      --copy-up=/etc --copy-up=/run --propagation=rslave /usr/share/docker.io/contrib/dockerd-rootless.sh \
+      >/var/log/proxystack-rootless.log 2>&1 &
+    local up=0
+    for _ in $(seq 1 60); do rootless_up && { up=1; break; }; sleep 0.5; done
+    [ $up -eq 1 ] || { log "rootless dockerd did not come up; see /var/log/proxystack-rootless.log"; tail -n 30 /var/log/proxystack-rootless.log >&2; exit 1; }
+  fi
+  local image=localhost:5000/library/nginx:stable
+  if ! DOCKER_HOST="unix://$(rootless_socket)" docker image inspect "$image" >/dev/null 2>&1; then
+    log "loading $image into rootless docker"
+    docker save "$image" | DOCKER_HOST="unix://$(rootless_socket)" docker load >/dev/null
+  fi
+}
+
 # The Kubernetes OpenAPI schema validators the manifest test runs offline (kubernetes-models), from the lock file.
 ensure_k8s_schema() {
   local dir; dir="$(cd "$(dirname "$0")" && pwd)/k8s-schema"
@@ -306,4 +345,5 @@ ensure_nginx
 ensure_redis
 ensure_postgres
 ensure_podman
-log "ready in $(( $(date +%s) - start )) s: engine, registry $REGISTRY, base images, redis, postgres, docker-compose, k8s schema, podman"
+ensure_rootless
+log "ready in $(( $(date +%s) - start )) s: engine, registry $REGISTRY, base images, redis, postgres, docker-compose, k8s schema, podman, rootless docker"

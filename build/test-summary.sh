@@ -41,6 +41,9 @@ mine="pst-${PROXYSTACK_TEST_RUN:+$PROXYSTACK_TEST_RUN-}"
 sockets=("$socket")
 podman_socket=${PROXYSTACK_PODMAN_SOCKET:-/run/podman/podman.sock}
 [ -S "$podman_socket" ] && sockets+=("$podman_socket")
+# And rootless Docker's (RootlessTests).
+rootless_socket=${PROXYSTACK_ROOTLESS_SOCKET:-/run/user/$(id -u proxystack-rootless 2>/dev/null || echo none)/docker.sock}
+[ -S "$rootless_socket" ] && sockets+=("$rootless_socket")
 for sock in "${sockets[@]}"; do
   engine_get() { curl -sf --max-time 10 --unix-socket "$sock" "http://localhost$1"; }
   if containers=$(engine_get '/containers/json?all=1') && networks=$(engine_get '/networks') && volumes=$(engine_get '/volumes') \

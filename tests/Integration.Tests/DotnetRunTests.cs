@@ -151,6 +151,44 @@ public sealed class DotnetRunTests(SharedSample shared) : StackTest
         Assert.Empty(await Probe.NetworksAsync(Stack));
     }
 
+    /// <summary>
+    /// The debug profile on a machine whose firewall drops what containers send it (as ufw does by default; here an INPUT rule
+    /// for the app's port from anything but loopback, removed however the test ends): nginx cannot reach the app on the host.
+    /// Before the app starts, the bring-up tries nginx's way to it and says so with STACK4025, naming the firewall — not a 502
+    /// for every request once the app runs, and not the 60 s wait of STACK4010 that a proxy waiting on its 2 s probes for an
+    /// answer nginx gives only after its own 2 s connect timeout had. The run fails, and its stack goes with it.
+    /// </summary>
+    [DockerFact]
+    public async Task The_debug_profile_behind_a_firewall_that_drops_what_containers_send_the_app_is_STACK4025_before_the_app_starts()
+    {
+        string[] rule = ["INPUT", "-p", "tcp", "--dport", (Port + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), "!", "-i", "lo",
+            "-m", "comment", "--comment", $"proxystack-test-{Stack}", "-j", "DROP"];
+        try
+        {
+            await IptablesAsync(["-I", .. rule]);
+            using var run = Run(launchProfile: "HelloStack (debug)");
+            Assert.NotEqual(0, await run.WaitForExitAsync(StartTimeout));
+            Assert.Contains($"error STACK4025: Stack '{Stack}': nginx cannot reach the app on this host. A request through the proxy to "
+                + $"host.docker.internal:{Port + 1} (in its /etc/hosts: host-gateway) did not arrive where the app is to listen (127.0.0.1:{Port + 1}", run.Output);
+            Assert.Contains($"A firewall on this machine most likely drops what the engine's containers send it (ufw, firewalld, an iptables INPUT rule): allow TCP port {Port + 1}", run.Output);
+            Assert.DoesNotContain("STACK4010", run.Output);
+            Assert.DoesNotContain("Now listening on", run.Output);
+            await Probe.WaitUntilGoneAsync(Stack, TimeSpan.FromSeconds(30));
+            Assert.Empty(await Probe.ContainersAsync(Stack));
+            Assert.Empty(await Probe.NetworksAsync(Stack));
+        }
+        finally
+        {
+            while ((await Cli.RunAsync(Cli.Program("iptables", Repository.Root, ["-D", .. rule]))).ExitCode == 0) { }
+        }
+    }
+
+    private static async Task IptablesAsync(string[] args)
+    {
+        var result = await Cli.RunAsync(Cli.Program("iptables", Repository.Root, args));
+        if (result.ExitCode != 0) throw new InvalidOperationException($"iptables {string.Join(' ', args)} failed:\n{result}");
+    }
+
     /// <summary>Asserts that <paramref name="line"/> was printed, before the run's last line ("… press Ctrl-C to stop.").</summary>
     private static void BeforeTheCallToAction(string line, string output) =>
         Assert.True(output.IndexOf(line, StringComparison.Ordinal) is >= 0 and var at

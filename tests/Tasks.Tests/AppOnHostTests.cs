@@ -143,4 +143,91 @@ public sealed class AppOnHostTests
         Assert.False(LaunchProfiles.AppOnHost("{ not json", selected));
         Assert.False(LaunchProfiles.AppOnHost(null, selected));
     }
+
+    [Fact]
+    public void On_a_rootless_engine_the_proxy_reaches_this_hosts_loopback_at_slirp4netns_address_and_the_change_recreates_it()
+    {
+        var model = StackModelBuilder.Build(OnHost()).Model!;
+        var rootless = model with { EngineRootless = true };
+        Assert.Equal(["host.docker.internal:10.0.2.2"], ContainerSpecs.Proxy(rootless, Builders.ProxyImage, Builders.NginxId, "h").ExtraHosts);
+        Assert.Equal(["host.docker.internal:host-gateway"], ContainerSpecs.Proxy(model, Builders.ProxyImage, Builders.NginxId, "h").ExtraHosts);
+        Assert.NotEqual(Reconciler.ProxyHash(model, Builders.NginxId), Reconciler.ProxyHash(rootless, Builders.NginxId));
+        // The app listens on loopback, and on the gateway only where ApplyStack found it to be this machine's.
+        Assert.Equal(["127.0.0.1"], StackNetworking.AppOnHostAddresses(null));
+        Assert.Equal(["127.0.0.1", "172.17.0.1"], StackNetworking.AppOnHostAddresses("172.17.0.1"));
+    }
+
+    /// <summary>A stack whose "proxy" is <paramref name="proxy"/> (on loopback), with the app on the host at a free port.</summary>
+    private static StackModel ReachModel(OkServer proxy, int appPort) =>
+        StackModelBuilder.Build(OnHost(appPort.ToString()) with { HostPort = proxy.Port.ToString() }).Model!;
+
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    [Fact]
+    public async Task The_reach_check_passes_when_the_request_through_the_proxy_arrives_where_the_app_will_listen()
+    {
+        var appPort = FreePort();
+        var arrived = "";
+        // A proxy that passes the request on to the app's address, as nginx does when it reaches the host.
+        using var proxy = new OkServer(byPath: path =>
+        {
+            using var client = new System.Net.Sockets.TcpClient("127.0.0.1", appPort);
+            var stream = client.GetStream();
+            stream.Write(System.Text.Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: host.docker.internal\r\n\r\n"));
+            var buffer = new byte[256];
+            arrived = System.Text.Encoding.ASCII.GetString(buffer, 0, stream.Read(buffer));
+            return "200 OK";
+        });
+        Assert.True(await Execution.AppOnHostReach.CheckAsync(ReachModel(proxy, appPort), ["127.0.0.1"], CancellationToken.None));
+        // The stand-in answered as an app would, and closed: nginx keeps no connection to it.
+        Assert.StartsWith("HTTP/1.1 204 No Content\r\nConnection: close", arrived);
+        // And it let the port go for the app.
+        var again = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, appPort);
+        again.Start();
+        again.Stop();
+    }
+
+    [Fact]
+    public async Task The_reach_check_fails_when_nothing_arrives_and_says_nothing_when_the_port_is_taken()
+    {
+        var appPort = FreePort();
+        // nginx that cannot reach the host answers 502 itself.
+        using var proxy = new OkServer("502 Bad Gateway");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.False(await Execution.AppOnHostReach.CheckAsync(ReachModel(proxy, appPort), ["127.0.0.1"], CancellationToken.None));
+        Assert.Single(proxy.Paths);
+        // Taken (an app already running there, someone else's): the app's own start will say so.
+        var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, appPort);
+        taken.Start();
+        try { Assert.Null(await Execution.AppOnHostReach.CheckAsync(ReachModel(proxy, appPort), ["127.0.0.1"], CancellationToken.None)); }
+        finally { taken.Stop(); }
+        Assert.Single(proxy.Paths);
+    }
+
+    [Fact]
+    public void STACK4025_names_the_addresses_and_the_likely_cause_of_the_engine()
+    {
+        var model = StackModelBuilder.Build(OnHost()).Model!;
+        Assert.Equal("STACK4025: Stack 'hello': nginx cannot reach the app on this host. A request through the proxy to host.docker.internal:8081 "
+            + "(in its /etc/hosts: host-gateway) did not arrive where the app is to listen (127.0.0.1:8081, 172.17.0.1:8081): every request through "
+            + "nginx would be a 502. A firewall on this machine most likely drops what the engine's containers send it (ufw, firewalld, an iptables "
+            + "INPUT rule): allow TCP port 8081 from the engine's bridge networks, or run the app in containers (StackAppOnHost=false). The app was not "
+            + "started; the stack's containers are up (`dotnet run` removes them as it ends).",
+            Execution.AppOnHostReach.Unreachable(model, ["127.0.0.1", "172.17.0.1"]).Format());
+        Assert.Equal("STACK4025: Stack 'hello': nginx cannot reach the app on this host. A request through the proxy to host.docker.internal:8081 "
+            + "(in its /etc/hosts: 10.0.2.2) did not arrive where the app is to listen (127.0.0.1:8081): every request through nginx would be a 502. "
+            + "The engine runs rootless: its containers reach this machine's loopback at 10.0.2.2 only when its network (slirp4netns) lets them — for "
+            + "rootless Docker, start the daemon with DOCKERD_ROOTLESS_ROOTLESSKIT_DISABLE_HOST_LOOPBACK=false in its environment (Docker 23 and later; "
+            + "Docker 20.10's dockerd-rootless.sh always passes --disable-host-loopback to rootlesskit), for rootless Podman with network_cmd_options = "
+            + "[\"allow_host_loopback=true\"] in containers.conf. Or run the app in containers (StackAppOnHost=false). The app was not started; the "
+            + "stack's containers are up (`dotnet run` removes them as it ends).",
+            Execution.AppOnHostReach.Unreachable(model with { EngineRootless = true }, ["127.0.0.1"]).Format());
+    }
 }

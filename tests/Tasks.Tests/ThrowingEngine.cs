@@ -18,6 +18,7 @@ internal sealed class ThrowingEngine(Exception fault) : IContainerEngine
     public Task BuildImageAsync(string tag, Stream context, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Fail();
     public Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Fail();
     public Task<string?> HostGatewayAsync(CancellationToken ct) => Fail<string?>();
+    public Task<bool> IsRootlessAsync(CancellationToken ct) => Fail<bool>();
     public Task<bool> RemoveNetworkAsync(string name, CancellationToken ct) => Fail<bool>();
     public Task<IReadOnlyList<ObservedVolume>> ListStackVolumesAsync(string stack, IReadOnlyCollection<string> names, CancellationToken ct) => Fail<IReadOnlyList<ObservedVolume>>();
     public Task CreateVolumeAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct) => Fail();

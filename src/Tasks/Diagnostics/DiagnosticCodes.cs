@@ -104,6 +104,7 @@ internal static class DiagnosticCodes
     public const string StackVolumesOwnedElsewhere = "STACK4022";
     public const string AppListensElsewhere = "STACK4023";
     public const string BackgroundReplicaNotStarted = "STACK4024";
+    public const string AppOnHostUnreachable = "STACK4025";
     public const string ContainerSupportMissing = "STACK5001";
     public const string NotWebProject = "STACK5002";
     public const string BlazorWebAssemblyStandalone = "STACK5003";

@@ -5,17 +5,13 @@ namespace ProxyStack.Engine;
 /// <summary>The Engine API's swarm endpoints StackDeploy uses (services, tasks, configs, overlay networks, pushes).</summary>
 internal sealed partial class DockerEngine
 {
-    private Task<(string State, bool Manager)>? _swarmState;
-
     /// <summary>
     /// The engine's swarm state ("active", "inactive", …) and whether it is a manager: asked once per engine instance (one task's
     /// run), however many of its steps need it.
     /// </summary>
-    public Task<(string State, bool Manager)> SwarmStateAsync(CancellationToken ct) => _swarmState ??= ReadSwarmStateAsync(ct);
-
-    private async Task<(string State, bool Manager)> ReadSwarmStateAsync(CancellationToken ct)
+    public async Task<(string State, bool Manager)> SwarmStateAsync(CancellationToken ct)
     {
-        var info = await Call("read the engine's info", () => _client.System.GetSystemInfoAsync(ct)).ConfigureAwait(false);
+        var info = await InfoAsync(ct).ConfigureAwait(false);
         return (info.Swarm?.LocalNodeState is { Length: > 0 } state ? state : "inactive", info.Swarm?.ControlAvailable == true);
     }
 

@@ -167,6 +167,14 @@ internal sealed partial class DockerEngine : IContainerEngine, IDisposable
         if (progress.Errors is { } errors) throw new EngineRequestException("build image " + tag, errors, conflict: false);
     }
 
+    public async Task<bool> IsRootlessAsync(CancellationToken ct) =>
+        (await InfoAsync(ct).ConfigureAwait(false)).SecurityOptions?.Any(o => o.Split(',').Contains("name=rootless", StringComparer.Ordinal)) == true;
+
+    private Task<SystemInfoResponse>? _info;
+
+    /// <summary>The engine's info, asked once per engine instance (one task's run) however many questions it answers.</summary>
+    private Task<SystemInfoResponse> InfoAsync(CancellationToken ct) => _info ??= Call("read the engine's info", () => _client.System.GetSystemInfoAsync(ct));
+
     public Task<string?> HostGatewayAsync(CancellationToken ct) =>
         // Docker's default bridge is "bridge"; Podman's default network is "podman".
         CallOrMissing<string?>("inspect the default bridge network", async () =>

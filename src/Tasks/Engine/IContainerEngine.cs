@@ -42,6 +42,11 @@ internal interface IContainerEngine
     /// has no such network (or it has no IPv4 gateway).
     /// </summary>
     Task<string?> HostGatewayAsync(CancellationToken ct);
+    /// <summary>
+    /// Whether the engine runs rootless (its info's security options say so: rootless Docker, rootless Podman). Its containers'
+    /// network lives in a namespace of its own (slirp4netns): the default bridge's gateway is there, not on this machine.
+    /// </summary>
+    Task<bool> IsRootlessAsync(CancellationToken ct);
     Task<bool> RemoveNetworkAsync(string name, CancellationToken ct);
 
     /// <summary>Volumes labelled with the stack, plus any volume named one of <paramref name="names"/>.</summary>

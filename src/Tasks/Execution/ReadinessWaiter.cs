@@ -38,12 +38,22 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
     /// Measured at N = 1, ten alternating bring-ups: StackUp 0.13 s sooner (paired median) than at 200 ms.
     /// </summary>
     private static readonly TimeSpan ProxyInterval = TimeSpan.FromMilliseconds(50);
-    private static readonly HttpClient Http = ProbeClient(acceptAnyCertificate: false, TimeSpan.FromSeconds(2));
+    private static readonly HttpClient Http = ProbeClient(acceptAnyCertificate: false, System.Threading.Timeout.InfiniteTimeSpan);
     /// <summary>
     /// For the proxy's own HTTPS address only: the probe asks whether nginx answers through the stack, not whether this
     /// machine trusts the certificate (the development certificate often is not trusted on Linux).
     /// </summary>
-    private static readonly HttpClient HttpsProbe = ProbeClient(acceptAnyCertificate: true, TimeSpan.FromSeconds(2));
+    private static readonly HttpClient HttpsProbe = ProbeClient(acceptAnyCertificate: true, System.Threading.Timeout.InfiniteTimeSpan);
+
+    /// <summary>How long one probe waits for its answer (<see cref="ProbeAsync"/>).</summary>
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long a probe that passes on any answer (the proxy in front of the app on the host) waits: a second longer than nginx
+    /// waits to connect to the app (proxy_connect_timeout), so nginx's own 504 for an app it cannot reach — a firewall that
+    /// drops what containers send this machine — is the answer, instead of no answer for as long as the bring-up waits.
+    /// </summary>
+    private static readonly TimeSpan AnyAnswerTimeout = TimeSpan.FromSeconds(Proxy.NginxConfigWriter.ConnectTimeoutSeconds + 1);
     /// <summary>To the probe relay: a second longer than the relay waits for the replica, so the relay's own answer arrives.</summary>
     public static readonly HttpClient RelayClient = ProbeClient(acceptAnyCertificate: false, TimeSpan.FromSeconds(ProbeRelayConfig.TimeoutSeconds + 1));
 
@@ -182,11 +192,16 @@ internal sealed class ReadinessWaiter(IContainerEngine engine, IStackLog log, Pr
                 VersionPolicy = HttpVersionPolicy.RequestVersionExact,
             };
             if (probeToken.Length > 0) request.Headers.Add(NginxConfigWriter.ProbeHeader, probeToken);
-            using var response = await (uri.Scheme == Uri.UriSchemeHttps ? HttpsProbe : Http).SendAsync(request, ct).ConfigureAwait(false);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(health.AnyAnswer ? AnyAnswerTimeout : ProbeTimeout);
+            using var response = await (uri.Scheme == Uri.UriSchemeHttps ? HttpsProbe : Http).SendAsync(request, timeout.Token).ConfigureAwait(false);
             return Answer(response, health, "");
         }
         catch (HttpRequestException e) { return (false, e.HttpRequestError == HttpRequestError.Unknown ? e.Message : e.HttpRequestError.ToString(), 0); }
-        catch (TaskCanceledException) when (!ct.IsCancellationRequested) { return (false, "no answer within 2 s", 0); }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return (false, $"no answer within {(health.AnyAnswer ? AnyAnswerTimeout : ProbeTimeout).TotalSeconds:0} s", 0);
+        }
     }
 
     /// <summary>

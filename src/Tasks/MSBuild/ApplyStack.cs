@@ -98,6 +98,8 @@ public sealed class ApplyStack : StackTask
         }
         var config = await File.ReadAllTextAsync(ProxyConfigFile, ct).ConfigureAwait(false);
         if (!await PullServiceImagesAsync(model, ct).ConfigureAwait(false)) return false;
+        // The app on this host is reached elsewhere from a rootless engine's containers (StackNetworking.HostGateway).
+        if (model.AppOnHostPort > 0 && await Engine.IsRootlessAsync(ct).ConfigureAwait(false)) model = model with { EngineRootless = true };
         using var _ = await StackLock.AcquireAsync(model.Name, StackLog, TimeSpan.FromSeconds(model.LockTimeoutSeconds), ct).ConfigureAwait(false);
 
         if (UnderRun)
@@ -164,10 +166,18 @@ public sealed class ApplyStack : StackTask
         StackUrl = model.ServedUrl;
         if (model.AppOnHostPort > 0)
         {
-            // The gateway is bound only where it is an address of this machine (on Docker Desktop it is inside the VM).
-            var gateway = await Engine.HostGatewayAsync(ct).ConfigureAwait(false);
-            var local = gateway is not null && Execution.MachineAddresses.Own.Contains(gateway);
-            AppOnHostArguments = StackNetworking.AppOnHostArguments(model, local ? gateway : null);
+            // The gateway is bound only where it is an address of this machine (on Docker Desktop it is inside the VM, on a
+            // rootless engine inside its network namespace).
+            var gateway = model.EngineRootless ? null : await Engine.HostGatewayAsync(ct).ConfigureAwait(false);
+            var localGateway = gateway is not null && Execution.MachineAddresses.Own.Contains(gateway) ? gateway : null;
+            // Before the app starts, nginx's way to it is tried: a firewall or a rootless engine would make every request a 502.
+            var addresses = StackNetworking.AppOnHostAddresses(localGateway);
+            if (await Execution.AppOnHostReach.CheckAsync(model, addresses, ct).ConfigureAwait(false) is false)
+            {
+                MSBuildDiagnosticSink.Log(Log, [Execution.AppOnHostReach.Unreachable(model, addresses)]);
+                return false;
+            }
+            AppOnHostArguments = StackNetworking.AppOnHostArguments(model, localGateway);
             foreach (var service in BackingServices.WiredTo(model.Services, model.AppDependsOn))
                 StackLog.Milestone(string.Format(Strings.AppOnHostWithoutService, model.Name, service.Name, service.EnvironmentName));
         }

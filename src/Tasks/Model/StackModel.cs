@@ -50,6 +50,11 @@ internal sealed record StackModel
     /// </summary>
     public int AppOnHostPort { get; init; }
     /// <summary>
+    /// The engine runs rootless (learnt by ApplyStack from the engine, with StackAppOnHost only): its containers reach this
+    /// machine elsewhere (<see cref="StackNetworking.HostGateway"/>).
+    /// </summary>
+    [JsonIgnore] public bool EngineRootless { get; init; }
+    /// <summary>
     /// StackReplicas as set, also under StackAppOnHost (where <see cref="Replicas"/> is 0 on this machine): what a published or
     /// deployed stack runs, since a manifest has no host for the app (see Manifests.StackWorkloads.ForTarget).
     /// </summary>

@@ -140,11 +140,25 @@ internal static class StackNetworking
     /// this machine and its containers reach. Never all interfaces.
     /// </summary>
     public static IReadOnlyList<string> AppOnHostUrls(int port, string? localGateway) =>
-        new[] { AppOnHostBindAddress, localGateway }.OfType<string>().Distinct(StringComparer.Ordinal)
-            .Select(address => $"http://{address}:{port.ToString(CultureInfo.InvariantCulture)}").ToList();
+        AppOnHostAddresses(localGateway).Select(address => $"http://{address}:{port.ToString(CultureInfo.InvariantCulture)}").ToList();
 
-    /// <summary>The proxy's extra /etc/hosts entries: with StackAppOnHost, <see cref="AppOnHostName"/> at the engine's host gateway.</summary>
-    public static IReadOnlyList<string> ProxyExtraHosts(StackModel m) => m.AppOnHostPort > 0 ? [$"{AppOnHostName}:host-gateway"] : [];
+    /// <summary>The addresses of <see cref="AppOnHostUrls"/>: loopback, and the engine's host gateway when it is this machine's.</summary>
+    public static IReadOnlyList<string> AppOnHostAddresses(string? localGateway) =>
+        new[] { AppOnHostBindAddress, localGateway }.OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+
+    /// <summary>The proxy's extra /etc/hosts entries: with StackAppOnHost, <see cref="AppOnHostName"/> at <see cref="HostGateway"/>.</summary>
+    public static IReadOnlyList<string> ProxyExtraHosts(StackModel m) => m.AppOnHostPort > 0 ? [$"{AppOnHostName}:{HostGateway(m)}"] : [];
+
+    /// <summary>
+    /// Where the engine's containers reach this machine's loopback, as an /etc/hosts address: the engine's host-gateway (Docker
+    /// Desktop's host; on Linux the default bridge's gateway, which the app also binds). A rootless engine's bridge is inside
+    /// its own network namespace, where slirp4netns — rootless Docker's and Podman's network — gives this machine's loopback
+    /// the address 10.0.2.2, reachable when the daemon allows it (rootlesskit without --disable-host-loopback).
+    /// </summary>
+    public static string HostGateway(StackModel m) => m.EngineRootless ? SlirpHostLoopback : "host-gateway";
+
+    /// <summary>slirp4netns's address of the host's loopback.</summary>
+    public const string SlirpHostLoopback = "10.0.2.2";
 
     /// <summary>nginx's listen directive: an unprivileged port in its own network namespace, or the host address and port in host mode.</summary>
     public static string ProxyListen(StackModel m) => Listen(m, m.HostPort, Proxy.NginxConfigWriter.ContainerPort);

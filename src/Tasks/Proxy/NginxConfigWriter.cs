@@ -15,6 +15,9 @@ internal static class NginxConfigWriter
     /// </summary>
     public const string ConfigPath = "/run/proxystack/nginx.conf";
 
+    /// <summary>How long nginx waits to connect to a replica (or the app on the host) before it tries the next or answers 504.</summary>
+    public const int ConnectTimeoutSeconds = 2;
+
     /// <summary>
     /// The config as built into the proxy image. The container's root filesystem is read-only, so at start it is copied to
     /// <see cref="ConfigPath"/> on a tmpfs, where a reload can replace it.
@@ -366,7 +369,7 @@ internal static class NginxConfigWriter
         "proxy_set_header Connection $connection_upgrade;",
         "# A dead replica refuses or drops the connection: try the next one instead of failing the request. An answer of",
         "# the app's own (a 503 from its rate limiter) is final, as without a proxy: never replayed on the other replicas.",
-        "proxy_connect_timeout 2s;",
+        $"proxy_connect_timeout {ConnectTimeoutSeconds}s;",
         "proxy_next_upstream error timeout;",
         "proxy_next_upstream_tries 0;",
         "proxy_next_upstream_timeout 10s;"]);
@@ -388,7 +391,7 @@ internal static class NginxConfigWriter
             "grpc_buffer_size 32k;",
             "# A dead replica refuses or drops the connection: try the next one instead of failing the call; the app's own",
             "# answers are final.",
-            "grpc_connect_timeout 2s;",
+            $"grpc_connect_timeout {ConnectTimeoutSeconds}s;",
             "grpc_next_upstream error timeout;",
             "grpc_next_upstream_tries 0;",
             "grpc_next_upstream_timeout 10s;"]);
