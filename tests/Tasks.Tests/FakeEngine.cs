@@ -96,8 +96,7 @@ internal sealed class FakeEngine : IContainerEngine
         BuildFailure is null ? Record($"build {tag}") : Task.FromException(BuildFailure);
 
     public Task<string?> HostGatewayAsync(CancellationToken ct) => Task.FromResult<string?>("172.17.0.1");
-    public bool Rootless { get; set; }
-    public Task<bool> IsRootlessAsync(CancellationToken ct) => Task.FromResult(Rootless);
+    public Task<bool> IsRootlessAsync(CancellationToken ct) => Task.FromResult(false);
 
     public Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {
