@@ -55,4 +55,24 @@ public sealed class RootlessTests(SharedSample shared) : StackTest
         Assert.Empty(await Probe.ContainersAsync(Stack));
         Assert.Empty(await Probe.NetworksAsync(Stack));
     }
+
+    /// <summary>
+    /// A rootless engine pulls from inside its own network namespace: the mirror on this machine's loopback
+    /// (StackRegistryMirror=localhost:5000) is not reachable from there, and the sample's Redis is not in that engine. STACK2001
+    /// says so and what to do — not "set StackRegistryMirror to … localhost:5000", which is what was set — before anything
+    /// of the stack exists.
+    /// </summary>
+    [DockerFact]
+    public async Task A_backing_image_a_rootless_engine_cannot_pull_from_the_loopback_mirror_is_STACK2001_saying_why()
+    {
+        var result = await shared.Sample.BuildAsync("StackUp", StackProps(1, ("HelloStackCache", "true")),
+            new Dictionary<string, string> { ["DOCKER_HOST"] = EngineEndpoint! });
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains($"error STACK2001: The base image '{Repository.Mirror}/library/redis:7' is not available: ", result.Output);
+        Assert.Contains($"The engine runs rootless and pulls from inside its own network namespace, where '{Repository.Mirror}' is its own "
+            + $"loopback, not this machine's: load the image into that engine (docker save {Repository.Mirror}/library/redis:7 | docker load, "
+            + "with DOCKER_HOST set to it), or name a registry by an address the engine reaches (StackRegistryMirror).", result.Output);
+        Assert.Empty(await Probe.ContainersAsync(Stack));
+        Assert.Empty(await Probe.NetworksAsync(Stack));
+    }
 }

@@ -96,7 +96,9 @@ internal sealed class FakeEngine : IContainerEngine
         BuildFailure is null ? Record($"build {tag}") : Task.FromException(BuildFailure);
 
     public Task<string?> HostGatewayAsync(CancellationToken ct) => Task.FromResult<string?>("172.17.0.1");
-    public Task<bool> IsRootlessAsync(CancellationToken ct) => Task.FromResult(false);
+    /// <summary>Whether it says it runs rootless (its /info security options).</summary>
+    public bool Rootless { get; init; }
+    public Task<bool> IsRootlessAsync(CancellationToken ct) => Task.FromResult(Rootless);
 
     public Task CreateNetworkAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {

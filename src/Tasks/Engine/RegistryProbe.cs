@@ -21,8 +21,7 @@ internal static class RegistryProbe
     {
         var registry = image.Registry ?? "registry-1.docker.io";
         if (registry == "docker.io") registry = "registry-1.docker.io";
-        var host = registry.Split(':')[0];
-        var scheme = host is "localhost" || host.StartsWith("127.", StringComparison.Ordinal) || host == "[::1]" ? "http" : "https";
+        var scheme = image.OnLoopbackRegistry ? "http" : "https";
         var repository = image.Registry is null && !image.Repository.Contains('/') ? "library/" + image.Repository : image.Repository;
         var reference = image.Digest ?? image.Tag ?? "latest";
         var uri = new Uri($"{scheme}://{registry}/v2/{repository}/manifests/{reference}");

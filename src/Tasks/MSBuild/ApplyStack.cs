@@ -202,14 +202,9 @@ public sealed class ApplyStack : StackTask
     {
         foreach (var image in model.Services.Select(sv => sv.Image).Distinct(StringComparer.Ordinal))
         {
-            if (await Engine.InspectImageAsync(image, ct).ConfigureAwait(false) is not null) continue;
-            StackLog.Progress($"pulling {image}");
-            string? why = null;
-            try { await Engine.PullImageAsync(image, ct).ConfigureAwait(false); }
-            catch (Engine.EngineRequestException e) { why = e.Reason; }
-            if (why is null && await Engine.InspectImageAsync(image, ct).ConfigureAwait(false) is null) why = "the pull reported no image";
-            if (why is null) continue;
-            MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.BaseImageUnavailable), image, why));
+            var (_, failure) = await ProxyStack.Engine.EnginePull.EnsureAsync(Engine, image, i => StackLog.Progress($"pulling {i}"), ct).ConfigureAwait(false);
+            if (failure is null) continue;
+            MSBuildDiagnosticSink.Log(Log, [failure]);
             return false;
         }
         return true;

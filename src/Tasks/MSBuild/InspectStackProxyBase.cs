@@ -54,20 +54,9 @@ public sealed class InspectStackProxyBase : StackTask
     /// <summary>The image's id, pulling it first when the engine does not have it; null after logging STACK2001.</summary>
     private async Task<string?> EnsureImageAsync(string image, CancellationToken ct)
     {
-        if (await Engine.InspectImageAsync(image, ct).ConfigureAwait(false) is { } found) return found.Id;
-        try
-        {
-            Log.LogMessage(MessageImportance.Normal, $"Pulling {image}.");
-            await Engine.PullImageAsync(image, ct).ConfigureAwait(false);
-        }
-        catch (EngineRequestException e)
-        {
-            MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.BaseImageUnavailable), image, e.Reason));
-            return null;
-        }
-        if (await Engine.InspectImageAsync(image, ct).ConfigureAwait(false) is { } pulled) return pulled.Id;
-        MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.BaseImageUnavailable), image, "the pull reported no image"));
-        return null;
+        var (id, failure) = await EnginePull.EnsureAsync(Engine, image, i => Log.LogMessage(MessageImportance.Normal, $"Pulling {i}."), ct).ConfigureAwait(false);
+        if (failure is not null) MSBuildDiagnosticSink.Log(Log, [failure]);
+        return id;
     }
 
     /// <summary>Runs nginx -v in a throwaway container of the image (no network) and parses what it prints.</summary>

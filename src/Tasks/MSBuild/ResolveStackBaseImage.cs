@@ -34,7 +34,7 @@ public sealed class ResolveStackBaseImage : StackTask
         ResolvedImage = image.ToString();
         if (!CheckAvailable) return true;
         var why = await RegistryProbe.WhyUnavailableAsync(image, ct).ConfigureAwait(false);
-        if (why is not null) MSBuildDiagnosticSink.Log(Log, Diagnostic.Error(nameof(Strings.BaseImageUnavailable), ResolvedImage, why));
+        if (why is not null) MSBuildDiagnosticSink.Log(Log, ProxyStack.Engine.EnginePull.Unavailable(ResolvedImage, why));
         return why is null;
     }
 }

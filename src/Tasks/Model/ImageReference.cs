@@ -67,6 +67,12 @@ internal sealed partial record ImageReference(string? Registry, string Repositor
             : this with { Registry = m[..mslash], Repository = m[(mslash + 1)..] + "/" + path };
     }
 
+    /// <summary>
+    /// Whether the registry is named by a loopback address (localhost:5000, 127.0.0.1:5000): spoken to over plain HTTP, and
+    /// this machine's only for whoever runs on it — not for a rootless engine, whose pulls leave from its own network namespace.
+    /// </summary>
+    public bool OnLoopbackRegistry => Registry?.Split(':')[0] is { } host && (host == "localhost" || host.StartsWith("127.", StringComparison.Ordinal));
+
     public override string ToString() =>
         (Registry is null ? "" : Registry + "/") + Repository + (Tag is null ? "" : ":" + Tag) + (Digest is null ? "" : "@" + Digest);
 
