@@ -155,6 +155,11 @@ public sealed class AppOnHostTests
         // The app listens on loopback, and on the gateway only where ApplyStack found it to be this machine's.
         Assert.Equal(["127.0.0.1"], StackNetworking.AppOnHostAddresses(null));
         Assert.Equal(["127.0.0.1", "172.17.0.1"], StackNetworking.AppOnHostAddresses("172.17.0.1"));
+        // Bound where it is this machine's address, unless the engine is rootless (then it is the engine's own bridge).
+        Assert.Equal("172.17.0.1", StackNetworking.LocalGateway(model, "172.17.0.1", _ => true));
+        Assert.Null(StackNetworking.LocalGateway(model, "172.17.0.1", _ => false));
+        Assert.Null(StackNetworking.LocalGateway(model, null, _ => true));
+        Assert.Null(StackNetworking.LocalGateway(rootless, "172.17.0.1", _ => true));
     }
 
     /// <summary>A stack whose "proxy" is <paramref name="proxy"/> (on loopback), with the app on the host at a free port.</summary>

@@ -166,10 +166,7 @@ public sealed class ApplyStack : StackTask
         StackUrl = model.ServedUrl;
         if (model.AppOnHostPort > 0)
         {
-            // The gateway is bound only where it is an address of this machine (on Docker Desktop it is inside the VM, on a
-            // rootless engine inside its network namespace).
-            var gateway = model.EngineRootless ? null : await Engine.HostGatewayAsync(ct).ConfigureAwait(false);
-            var localGateway = gateway is not null && Execution.MachineAddresses.Own.Contains(gateway) ? gateway : null;
+            var localGateway = StackNetworking.LocalGateway(model, await Engine.HostGatewayAsync(ct).ConfigureAwait(false), Execution.MachineAddresses.Own.Contains);
             // Before the app starts, nginx's way to it is tried: a firewall or a rootless engine would make every request a 502.
             var addresses = StackNetworking.AppOnHostAddresses(localGateway);
             if (await Execution.AppOnHostReach.CheckAsync(model, addresses, ct).ConfigureAwait(false) is false)

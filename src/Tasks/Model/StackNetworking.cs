@@ -146,6 +146,15 @@ internal static class StackNetworking
     public static IReadOnlyList<string> AppOnHostAddresses(string? localGateway) =>
         new[] { AppOnHostBindAddress, localGateway }.OfType<string>().Distinct(StringComparer.Ordinal).ToList();
 
+    /// <summary>
+    /// The engine's default bridge gateway (<paramref name="engineGateway"/>) when the app on the host also binds it: where it
+    /// is an address of this machine (<paramref name="ownAddress"/>: a Linux engine's docker0). Not on Docker Desktop, where it
+    /// is inside the VM, nor on a rootless engine, where it is inside the engine's network namespace and nginx reaches the app
+    /// on loopback (<see cref="HostGateway"/>) — an address of that name on this machine would be another engine's bridge.
+    /// </summary>
+    public static string? LocalGateway(StackModel m, string? engineGateway, Func<string, bool> ownAddress) =>
+        !m.EngineRootless && engineGateway is not null && ownAddress(engineGateway) ? engineGateway : null;
+
     /// <summary>The proxy's extra /etc/hosts entries: with StackAppOnHost, <see cref="AppOnHostName"/> at <see cref="HostGateway"/>.</summary>
     public static IReadOnlyList<string> ProxyExtraHosts(StackModel m) => m.AppOnHostPort > 0 ? [$"{AppOnHostName}:{HostGateway(m)}"] : [];
 
